@@ -1,0 +1,140 @@
+/** One device, one run: plan -> payload -> transport -> runner events -> results.json -> report. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Plan, RunOptions, RunResults } from './contracts.js';
+import type { Device } from './devices.js';
+import { theoreticalCeilings } from './devices.js';
+import { buildPayload, ROOT, type Payload } from './payload.js';
+import { RunWriter } from './results.js';
+import { Progress } from './progress.js';
+import { LocalTransport } from './transport/local.js';
+import { SshTransport } from './transport/ssh.js';
+import type { Transport } from './transport/types.js';
+import { findVariant } from '../suites/variants.js';
+import { renderReport } from './report/render.js';
+
+export function harnessInfo(): RunResults['harness'] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  let gitCommit: string | null = null;
+  let gitDirty: boolean | null = null;
+  if (existsSync(join(ROOT, '.git'))) {
+    try {
+      gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      gitDirty =
+        execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+          .length > 0;
+    } catch {
+      /* not a git checkout with commits yet */
+    }
+  }
+  return { version: pkg.version, gitCommit, gitDirty };
+}
+
+export function newRunId(d = new Date()): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+export interface BenchTransportOptions {
+  /** Seconds without an event before a case counts as hung (default 600). */
+  caseTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  waitForLock?: boolean;
+  log?: (msg: string) => void;
+}
+
+export function transportFor(device: Device, opts: BenchTransportOptions = {}): Transport {
+  if (device.transport === 'local') {
+    // `node` on the local device means the Node running roofbench itself.
+    const node = device.node.length === 1 && device.node[0] === 'node' ? [process.execPath] : device.node;
+    return new LocalTransport(node, { inactivityTimeoutMs: opts.caseTimeoutMs });
+  }
+  return new SshTransport(device, {
+    inactivityTimeoutMs: opts.caseTimeoutMs,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    waitForLock: opts.waitForLock,
+    log: opts.log,
+  });
+}
+
+export interface DeviceRunResult {
+  device: string;
+  dir: string;
+  run: RunResults;
+  reportPath: string;
+}
+
+export async function runOnDevice(args: {
+  device: Device;
+  plan: Plan;
+  dir: string;
+  progress: Progress;
+  payload?: Payload;
+  transport?: BenchTransportOptions;
+}): Promise<DeviceRunResult> {
+  const { device, plan, dir, progress } = args;
+  const payload = args.payload ?? (await buildPayload({ log: (m) => progress.info(m) }));
+  const writer = new RunWriter(
+    dir,
+    plan,
+    {
+      harness: harnessInfo(),
+      payloadHash: payload.hash,
+      device: { name: device.name, profile: device.profileName, transport: device.transport, emulated: device.emulated },
+      theoretical: device.profile ? theoreticalCeilings(device.profile) : null,
+    },
+    (suite, name) => {
+      const v = findVariant(suite, name);
+      return { algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown' };
+    },
+  );
+  let failure: string | null = null;
+  const transport = transportFor(device, { ...args.transport, log: (m) => progress.info(m) });
+  let current: Plan = plan;
+  try {
+    // A hung case costs only itself: the runner is killed, the case is marked, and a
+    // fresh runner carries on with what is left of the plan.
+    for (let attempt = 0; ; attempt++) {
+      let sawDone = false;
+      const outcome = await transport.run(payload, current, {
+        onEvent: (e) => {
+          if (e.type === 'done') sawDone = true;
+          const result = writer.apply(e);
+          progress.event(e, result);
+        },
+        onStderr: (line) => writer.stderr(line),
+      });
+      failure = outcome.failure ?? (sawDone ? null : 'the runner stopped before it finished the plan');
+      if (!outcome.hungCase || attempt >= 5) break;
+      writer.markCase(outcome.hungCase, outcome.failure ?? 'hung');
+      const missing = new Set(writer.missing().map((m) => m.caseId));
+      const rest = plan.items.filter((i) => missing.has(i.caseSpec.id));
+      if (rest.length === 0) break;
+      progress.info(`case ${outcome.hungCase} hung; restarting the runner for the ${rest.length} remaining case(s)`);
+      current = { ...plan, items: rest, measureCeilings: false };
+      failure = null;
+    }
+  } catch (e) {
+    failure = e instanceof Error ? e.message : String(e);
+  } finally {
+    progress.stop();
+  }
+  const run = writer.finish(failure);
+  const reportPath = await renderReport(run, dir);
+  return { device: device.name, dir, run, reportPath };
+}
+
+export function defaultRunOptions(quick: boolean): RunOptions {
+  return {
+    quick,
+    suites: [],
+    filter: null,
+    distribution: 'uniform(-1,1)',
+    targetMs: quick ? 150 : 1000,
+    minSamples: quick ? 5 : 7,
+    maxSamples: 500,
+    minSampleMs: quick ? 2 : 5,
+    cvTarget: 0.05,
+    rounds: quick ? 3 : 5,
+  };
+}

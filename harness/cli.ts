@@ -1,0 +1,273 @@
+/**
+ * roofbench command line.
+ *
+ *   npm run bench -- [--device NAME] [--suite S] [--filter RE] [--quick] [--out DIR] [--json] [--list]
+ *   npm run report -- reports/local/<run-id>
+ */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadDevices, type DeviceRegistry } from './devices.js';
+import { selectItems, makePlan, UsageError } from './plan.js';
+import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
+import { buildPayload } from './payload.js';
+import { renderCombinedIndex } from './report/combined.js';
+import { Progress, summaryTable } from './progress.js';
+import { Distribution, TestFaults, type RunOptions } from './contracts.js';
+import { readRun } from './results.js';
+import { renderReport } from './report/render.js';
+import { suites } from '../suites/index.js';
+import { ROOT } from './payload.js';
+
+const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline
+
+usage:
+  npm run bench -- [options]            run the suites on a device and write an HTML report
+  npm run bench -- --list               list devices, suites, cases and variants
+  npm run report -- <run-dir>           re-render a run's report from its results.json
+
+bench options:
+  --device NAME[,NAME] device(s) from devices.yaml (default: local); several run in parallel,
+                       one report each plus a combined index
+  --devices FILE       the device registry (default: devices.yaml in the repository)
+  --suite NAME[,NAME]  suites to run (default: all)
+  --filter REGEX       keep case x variant pairs whose "<case id> <variant>" or tags match (case-insensitive)
+  --variant NAME[,..]  only these variants
+  --case NAME[,..]     only these cases (id or layer name)
+  --quick              small shapes and short sampling: finishes in well under a minute
+  --out DIR            write the run here (default: reports/<device>/<run-id>)
+  --json               JSON lines on stdout instead of the progress bar and table
+  --seed N             base seed of the input generator (default 1)
+  --distribution D     input distribution: ${Distribution.options.join(', ')} (default uniform(-1,1))
+  --target-ms MS       sampling time per variant and case (default 1000, quick 150)
+  --min-samples N      at least this many samples per variant (default 7, quick 5)
+  --cv-target X        coefficient of variation above which a measurement is marked noisy (default 0.05)
+  --no-ceilings        do not measure the device's peak and bandwidth (no measured roofline)
+  --wait               wait for a device another run has locked, instead of failing
+  --case-timeout S     a case that sends no event for S seconds is hung: killed and marked errored (default 600)
+  --connect-timeout S  SSH connect timeout in seconds (default 15)
+  -h, --help           this text
+`;
+
+function list(csv: string | undefined): string[] | undefined {
+  if (csv === undefined) return undefined;
+  return csv.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function num(name: string, v: string | undefined, fallback: number, integer = false): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+  }
+  return n;
+}
+
+function printList(registry: DeviceRegistry): void {
+  const lines: string[] = ['devices:'];
+  for (const d of registry.devices.values()) {
+    const where = d.transport === 'local' ? 'this machine' : `${d.user ?? '?'}@${d.host ?? '?'}:${d.port}`;
+    lines.push(`  ${d.name.padEnd(14)} ${d.transport.padEnd(6)} ${where}${d.profileName ? `  profile ${d.profileName}` : ''}`);
+  }
+  const hostless = [...registry.profiles.keys()].filter((p) => ![...registry.devices.values()].some((d) => d.profileName === p));
+  if (hostless.length) lines.push(`profiles without a host (add one in devices.yaml to use them): ${hostless.join(', ')}`);
+  for (const s of suites) {
+    lines.push('', `suite ${s.name}: ${s.description}`, '  variants:');
+    for (const v of s.variants) lines.push(`    ${v.name.padEnd(28)} ${v.description}`);
+    lines.push('  cases (default size):');
+    for (const c of s.cases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' })) {
+      const sh = c.shape;
+      lines.push(
+        `    ${c.id.padEnd(40)} ${sh.c}x${sh.h}x${sh.w} -> ${sh.k}, ${sh.r}x${sh.s} s${sh.stride} p${sh.pad}${sh.groups > 1 ? ` g${sh.groups}` : ''}`,
+      );
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function bench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      device: { type: 'string', default: 'local' },
+      devices: { type: 'string' },
+      suite: { type: 'string' },
+      filter: { type: 'string' },
+      variant: { type: 'string' },
+      case: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      distribution: { type: 'string' },
+      'target-ms': { type: 'string' },
+      'min-samples': { type: 'string' },
+      'cv-target': { type: 'string' },
+      'no-ceilings': { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+      'case-timeout': { type: 'string' },
+      'connect-timeout': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const registry = loadDevices(values.devices ?? join(ROOT, 'devices.yaml'));
+  if (values.list) {
+    printList(registry);
+    return 0;
+  }
+  const deviceNames = [...new Set(list(values.device) ?? ['local'])];
+  if (deviceNames.length === 0) throw new UsageError('--device needs at least one device name');
+  const devices = deviceNames.map((n) => registry.get(n));
+  if (values.out && devices.length > 1) throw new UsageError('--out names one run directory; with several devices, leave it out (runs go to reports/<device>/<run-id>)');
+
+  const dist = values.distribution ?? 'uniform(-1,1)';
+  const parsedDist = Distribution.safeParse(dist);
+  if (!parsedDist.success) {
+    throw new UsageError(`unknown --distribution "${dist}"; valid: ${Distribution.options.join(', ')}`);
+  }
+  const base = defaultRunOptions(values.quick);
+  const options: RunOptions = {
+    ...base,
+    suites: list(values.suite) ?? suites.map((s) => s.name),
+    filter: values.filter ?? null,
+    distribution: parsedDist.data,
+    targetMs: num('target-ms', values['target-ms'], base.targetMs),
+    minSamples: num('min-samples', values['min-samples'], base.minSamples, true),
+    cvTarget: num('cv-target', values['cv-target'], base.cvTarget),
+  };
+  const seed = num('seed', values.seed, 1, true);
+  const items = selectItems({
+    suites: list(values.suite),
+    variants: list(values.variant),
+    cases: list(values.case),
+    filter: values.filter ?? null,
+    quick: values.quick,
+    seed,
+    distribution: options.distribution,
+  });
+  const runId = newRunId();
+  const plan = makePlan(runId, options, items, !values['no-ceilings']);
+  const faults = testFaultsFromEnv();
+  if (faults) plan.faults = faults;
+  const transport = {
+    caseTimeoutMs: num('case-timeout', values['case-timeout'], 600) * 1000,
+    connectTimeoutMs: num('connect-timeout', values['connect-timeout'], 15) * 1000,
+    waitForLock: values.wait,
+  };
+  const multi = devices.length > 1;
+  const mode = multi && !values.json ? 'plain' : Progress.modeFor(values.json);
+  const pairs = items.reduce((n, i) => n + i.variants.length, 0);
+  const t0 = Date.now();
+  const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`) });
+  const outcomes = await Promise.all(
+    devices.map(async (device) => {
+      let dir = resolve(values.out ?? join(ROOT, 'reports', device.name, runId));
+      if (!values.out) for (let i = 2; existsSync(dir); i++) dir = resolve(ROOT, 'reports', device.name, `${runId}-${i}`);
+      const progress = new Progress(mode, device.name);
+      progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${runId}`);
+      return runOnDevice({ device, plan, dir, progress, payload, transport });
+    }),
+  );
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  let exit = 0;
+  for (const res of outcomes) {
+    const counts = { passed: 0, inaccurate: 0, errored: 0, skipped: 0 };
+    for (const r of res.run.results) counts[r.state]++;
+    if (res.run.status !== 'complete' || counts.errored > 0) exit = 1;
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({ type: 'run-complete', device: res.device, status: res.run.status, statusDetail: res.run.statusDetail, dir: res.dir, report: res.reportPath, counts, seconds: Number(secs) })}\n`,
+      );
+      continue;
+    }
+    if (multi) process.stdout.write(`\n== ${res.device} ==`);
+    process.stdout.write(`\n${summaryTable(res.run)}\n\n`);
+    process.stdout.write(
+      `${res.run.status === 'complete' ? 'complete' : `INCOMPLETE: ${res.run.statusDetail ?? ''}`} in ${secs} s: ` +
+        `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
+    );
+    if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
+    process.stdout.write(`results: ${join(res.dir, 'results.json')}\nreport:  ${res.reportPath}\n`);
+  }
+  if (multi) {
+    const index = await renderCombinedIndex(outcomes, join(ROOT, 'reports', 'multi', runId));
+    if (values.json) process.stdout.write(`${JSON.stringify({ type: 'combined-index', path: index })}\n`);
+    else process.stdout.write(`\ncombined index: ${index}\n`);
+  }
+  return exit;
+}
+
+/** Test-only fault injection, from ROOFBENCH_TEST_FAULTS (JSON); see TestFaults in contracts.ts. */
+function testFaultsFromEnv(): TestFaults | undefined {
+  const raw = process.env.ROOFBENCH_TEST_FAULTS;
+  if (!raw) return undefined;
+  const parsed = TestFaults.safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new UsageError(`ROOFBENCH_TEST_FAULTS is not valid: ${parsed.error.message}`);
+  process.stderr.write(`roofbench: TEST FAULTS ACTIVE: ${raw}\n`);
+  return parsed.data;
+}
+
+async function report(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help || positionals.length === 0) {
+    process.stdout.write('usage: npm run report -- <run-dir> [<run-dir> ...]\n');
+    return values.help ? 0 : 2;
+  }
+  for (const p of positionals) {
+    const dir = resolve(p);
+    const run = readRun(dir);
+    const out = await renderReport(run, dir.endsWith('.json') ? resolve(dir, '..') : dir);
+    process.stdout.write(`report: ${out}\n`);
+  }
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const [command, ...rest] = process.argv.slice(2);
+  switch (command) {
+    case 'bench':
+      return bench(rest);
+    case 'report':
+      return report(rest);
+    case 'list':
+      return bench(['--list', ...rest]);
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"; commands: bench, report, list`);
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const err = e as Error & { code?: string };
+    let msg = err instanceof Error ? err.message : String(e);
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      msg = `${msg}\nrun with --help for the options`;
+    }
+    let cause = err instanceof Error ? err.cause : undefined;
+    while (cause instanceof Error) {
+      msg += `\n  caused by: ${cause.message}`;
+      cause = cause.cause;
+    }
+    process.stderr.write(`roofbench: ${msg}\n`);
+    process.exitCode = e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') || err.name === 'ConfigError' ? 2 : 1;
+  },
+);

@@ -1,0 +1,380 @@
+/**
+ * The contracts every part of roofbench shares: shapes, cases, variants, the
+ * runner's event stream and the stored run (results.json).
+ *
+ * The stored run is defined as a zod schema so that one definition gives the
+ * TypeScript types, the runtime validation of what a device sends back, and the
+ * published JSON Schema (schemas/results.schema.json, written by `npm run build`).
+ *
+ * This module is bundled into the device payload: keep it free of host-only
+ * imports (no fs, no network).
+ */
+import { z } from 'zod';
+
+export const SCHEMA_VERSION = 1;
+
+// ---------------------------------------------------------------------------
+// Shapes and cases
+// ---------------------------------------------------------------------------
+
+/** A 2D convolution, NCHW input, KCRS weights (C per group), NKHW output. */
+export const ConvShape = z.object({
+  n: z.number().int().positive(),
+  c: z.number().int().positive(),
+  h: z.number().int().positive(),
+  w: z.number().int().positive(),
+  k: z.number().int().positive(),
+  r: z.number().int().positive(),
+  s: z.number().int().positive(),
+  stride: z.number().int().positive(),
+  pad: z.number().int().nonnegative(),
+  groups: z.number().int().positive(),
+});
+export type ConvShape = z.infer<typeof ConvShape>;
+
+export const Distribution = z.enum(['uniform(-1,1)', 'uniform(0,1)', 'activation']);
+export type Distribution = z.infer<typeof Distribution>;
+
+export const CaseSpec = z.object({
+  /** `<suite>/<layer>`, e.g. `conv/resnet50.res2a.conv2`. */
+  id: z.string(),
+  suite: z.string(),
+  /** The layer the shape comes from, e.g. `resnet50.res2a.conv2`. */
+  layer: z.string(),
+  description: z.string(),
+  shape: ConvShape,
+  seed: z.number().int(),
+  distribution: Distribution,
+  /** Free-form tags from the shape data (depthwise, pointwise, stride2, odd ...). */
+  tags: z.array(z.string()),
+});
+export type CaseSpec = z.infer<typeof CaseSpec>;
+
+// ---------------------------------------------------------------------------
+// Variants (code, not data: each variant file exports one of these)
+// ---------------------------------------------------------------------------
+
+export type DType = 'f32';
+
+export interface RuntimeFeatures {
+  wasmSimd: boolean;
+}
+
+/** What `prepare` hands back: the timed `run` and the output in reference layout. */
+export interface Prepared {
+  /** The timed region: one full execution of the operator. */
+  run(): void;
+  /** The output, NKHW (the reference's layout), valid after run(). */
+  output(): Float32Array;
+  /** Bytes of any transformed / packed parameters made by prepare (0 if none). */
+  preparedBytes: number;
+  /** What prepare did outside the timed region, stated in the report. */
+  prepareNote?: string;
+  /** Free buffers. */
+  dispose(): void;
+}
+
+export interface KernelContext {
+  /** Loaded kernels (WebAssembly instances); see kernels/index.ts. */
+  readonly kernels: import('../kernels/index.js').Kernels;
+}
+
+export interface ConvVariant {
+  /** `<op>-<algorithm>[-<detail>]-<dtype>`, e.g. `conv-im2col-gemm-f32`. */
+  name: string;
+  op: 'conv';
+  /** Algorithm family, used to colour the roofline chart: direct, im2col-gemm, depthwise, winograd, fft ... */
+  algorithm: string;
+  dtype: DType;
+  description: string;
+  needs: Partial<RuntimeFeatures>;
+  /** `true`, or the reason the variant does not apply to this shape (the result is then `skipped`). */
+  applies(shape: ConvShape): true | string;
+  /** Effective FLOPs: the direct algorithm's count (so algorithms compare on one axis). */
+  flops(shape: ConvShape): number;
+  /** Bytes moved by the counting rule in the design (inputs + params + output). */
+  bytes(shape: ConvShape): number;
+  /** Arithmetic the variant really performs, where it differs from flops(). */
+  executedFlops?(shape: ConvShape): number;
+  /** Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget. */
+  accuracy: { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number };
+  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared;
+}
+
+// ---------------------------------------------------------------------------
+// Measurements (the stored run)
+// ---------------------------------------------------------------------------
+
+export const Stats = z.object({
+  n: z.number().int(),
+  /** All in milliseconds per operation. */
+  median: z.number(),
+  ciLow: z.number(),
+  ciHigh: z.number(),
+  /** Confidence level of [ciLow, ciHigh], e.g. 0.99. */
+  ciLevel: z.number(),
+  mean: z.number(),
+  min: z.number(),
+  max: z.number(),
+  p90: z.number(),
+  mad: z.number(),
+  sd: z.number(),
+  /** Coefficient of variation: sd / mean. */
+  cv: z.number(),
+  /** Indices into samples flagged as outliers (kept, never dropped). */
+  outliers: z.array(z.number().int()),
+});
+export type Stats = z.infer<typeof Stats>;
+
+export const Timing = z.object({
+  /** Raw samples, milliseconds per single operation (each sample timed `repsPerSample` operations). */
+  samples: z.array(z.number()),
+  repsPerSample: z.number().int().positive(),
+  /** Duration of one sample in ms (samples[i] * repsPerSample), to show it is far above timer resolution. */
+  sampleDurationMs: z.number(),
+  timerResolutionMs: z.number(),
+  warmupMs: z.number(),
+  stats: Stats,
+  /** cv above the run's target: shown as noisy, never as a clean number. */
+  noisy: z.boolean(),
+});
+export type Timing = z.infer<typeof Timing>;
+
+export const Cost = z.object({
+  flops: z.number(),
+  executedFlops: z.number().optional(),
+  bytes: z.number(),
+  /** flops / bytes */
+  intensity: z.number(),
+});
+export type Cost = z.infer<typeof Cost>;
+
+/**
+ * A float that may be non-finite. JSON has no Infinity or NaN, so those travel
+ * as the strings "Infinity", "-Infinity" and "NaN" (an exact result has
+ * SQNR = Infinity; a NaN output has NaN metrics). See encodeFloat/decodeFloat.
+ */
+export const Float = z.union([z.number(), z.enum(['Infinity', '-Infinity', 'NaN'])]);
+export type Float = z.infer<typeof Float>;
+export function encodeFloat(x: number): Float {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  return x;
+}
+export function decodeFloat(x: Float): number {
+  return typeof x === 'number' ? x : Number(x);
+}
+
+export const Accuracy = z.object({
+  maxAbs: Float,
+  relL2: Float,
+  /** Max element-wise relative error over elements with |ref| above the floor. */
+  maxRel: Float,
+  sqnrDb: Float,
+  cosine: Float,
+  /** The tolerance the variant was held to and where it came from. */
+  tolerance: z.object({
+    metric: z.enum(['maxAbs', 'relL2']),
+    limit: z.number(),
+    source: z.string(),
+  }),
+  /** Hash of the output bytes (FNV-1a 64, hex): identical across devices for deterministic kernels. */
+  outputChecksum: z.string(),
+});
+export type Accuracy = z.infer<typeof Accuracy>;
+
+export const Perf = z.object({
+  /** Effective GFLOP/s (direct FLOPs / median time). */
+  gflops: z.number(),
+  executedGflops: z.number().optional(),
+  /** GB/s by the counting rule. */
+  gbps: z.number(),
+  /** Attainable GFLOP/s under the measured roofline at this intensity (bandwidth for the working set). */
+  attainableMeasured: z.number().optional(),
+  pctMeasured: z.number().optional(),
+  /** Attainable under the theoretical (device profile) roofline, where the device has a profile. */
+  attainableTheoretical: z.number().optional(),
+  pctTheoretical: z.number().optional(),
+});
+export type Perf = z.infer<typeof Perf>;
+
+const ResultBase = z.object({
+  caseId: z.string(),
+  variant: z.string(),
+  algorithm: z.string(),
+  dtype: z.string(),
+  cost: Cost,
+});
+
+export const CaseResult = z.discriminatedUnion('state', [
+  ResultBase.extend({
+    state: z.enum(['passed', 'inaccurate']),
+    timing: Timing,
+    perf: Perf,
+    accuracy: Accuracy,
+    prepare: z.object({ ms: z.number(), bytes: z.number(), note: z.string().optional() }),
+  }),
+  ResultBase.extend({
+    state: z.literal('errored'),
+    error: z.string(),
+    /** Where it failed: prepare, run, check, transport ... */
+    phase: z.string(),
+  }),
+  ResultBase.extend({ state: z.literal('skipped'), reason: z.string() }),
+]);
+export type CaseResult = z.infer<typeof CaseResult>;
+export type ResultState = CaseResult['state'];
+
+export const Probe = z.object({
+  hostname: z.string(),
+  cpu: z.object({
+    manufacturer: z.string(),
+    brand: z.string(),
+    arch: z.string(),
+    cores: z.number().int(),
+    physicalCores: z.number().int(),
+    speedGHz: z.number().optional(),
+    speedMaxGHz: z.number().optional(),
+    /** Bytes; per core for L1/L2 as reported by the OS. */
+    cache: z.object({
+      l1d: z.number().optional(),
+      l2: z.number().optional(),
+      l3: z.number().optional(),
+    }),
+    flags: z.array(z.string()),
+  }),
+  memory: z.object({ totalBytes: z.number() }),
+  os: z.object({ platform: z.string(), distro: z.string(), release: z.string(), kernel: z.string() }),
+  runtime: z.object({ node: z.string(), v8: z.string(), wasmSimd: z.boolean() }),
+});
+export type Probe = z.infer<typeof Probe>;
+
+export const Health = z.object({
+  at: z.string(),
+  /** Where in the run: before, after, or before/after a suite. */
+  when: z.string(),
+  temperatureC: z.number().nullable(),
+  governor: z.string().nullable(),
+  freqMHz: z.number().nullable(),
+  /** Raspberry Pi `vcgencmd get_throttled` value, or null where not available. */
+  throttled: z.string().nullable(),
+  loadAvg: z.array(z.number()),
+});
+export type Health = z.infer<typeof Health>;
+
+export const BandwidthPoint = z.object({
+  kernel: z.enum(['copy', 'triad']),
+  /** Total bytes touched by one pass (the working set). */
+  bytes: z.number(),
+  gbps: z.number(),
+  samples: z.array(z.number()),
+});
+
+export const MeasuredCeilings = z.object({
+  /** f32 WebAssembly SIMD multiply-add peak, single thread. */
+  peakGflops: z.number(),
+  peakSamples: z.array(z.number()),
+  peakMethod: z.string(),
+  /** Scalar f32 peak (for the naive variants' context). */
+  scalarPeakGflops: z.number().optional(),
+  bandwidth: z.array(BandwidthPoint),
+  /** The bandwidth of the largest (DRAM-sized) arrays, GB/s. */
+  dramGbps: z.number(),
+});
+export type MeasuredCeilings = z.infer<typeof MeasuredCeilings>;
+
+export const TheoreticalCeilings = z.object({
+  source: z.string(),
+  peakGflops: z.record(z.string(), z.number()),
+  dramGbps: z.number(),
+  caches: z.record(z.string(), z.number()).optional(),
+});
+export type TheoreticalCeilings = z.infer<typeof TheoreticalCeilings>;
+
+export const RunOptions = z.object({
+  quick: z.boolean(),
+  suites: z.array(z.string()),
+  filter: z.string().nullable(),
+  distribution: Distribution,
+  /** Target time per variant and case for sampling, ms. */
+  targetMs: z.number(),
+  minSamples: z.number().int(),
+  maxSamples: z.number().int(),
+  /** Minimum duration of one sample, ms (kept far above timer resolution). */
+  minSampleMs: z.number(),
+  cvTarget: z.number(),
+  /** Rounds over which the variants of one case are interleaved. */
+  rounds: z.number().int(),
+});
+export type RunOptions = z.infer<typeof RunOptions>;
+
+export const RunResults = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  runId: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  /** running until the runner said done; incomplete if it died. */
+  status: z.enum(['running', 'complete', 'incomplete']),
+  statusDetail: z.string().optional(),
+  harness: z.object({ version: z.string(), gitCommit: z.string().nullable(), gitDirty: z.boolean().nullable() }),
+  payloadHash: z.string(),
+  device: z.object({
+    name: z.string(),
+    profile: z.string().nullable(),
+    transport: z.enum(['local', 'ssh']),
+    emulated: z.boolean(),
+  }),
+  options: RunOptions,
+  probe: Probe.nullable(),
+  health: z.array(Health),
+  ceilings: z.object({ measured: MeasuredCeilings.nullable(), theoretical: TheoreticalCeilings.nullable() }),
+  cases: z.array(CaseSpec),
+  results: z.array(CaseResult),
+  /** Runner stderr lines kept for diagnosis. */
+  stderr: z.array(z.string()),
+});
+export type RunResults = z.infer<typeof RunResults>;
+
+// ---------------------------------------------------------------------------
+// Runner <-> host: the plan sent to the device and the JSON-lines events back
+// ---------------------------------------------------------------------------
+
+export const PlanItem = z.object({ caseSpec: CaseSpec, variants: z.array(z.string()) });
+/**
+ * Test-only fault injection (set from the ROOFBENCH_TEST_FAULTS environment
+ * variable, never by a command-line option): lets the tests prove that a hung
+ * case, a dying runner or a slower variant are handled.
+ */
+export const TestFaults = z.object({
+  /** Busy-loop forever when this case starts. */
+  hangCase: z.string().optional(),
+  /** Exit the runner abruptly (code 99) when this case starts. */
+  crashCase: z.string().optional(),
+  /** Make one variant slower by this factor (1.1 = 10% slower) by spinning after each run. */
+  slowdown: z.object({ variant: z.string(), factor: z.number().min(1) }).optional(),
+});
+export type TestFaults = z.infer<typeof TestFaults>;
+
+export const Plan = z.object({
+  runId: z.string(),
+  faults: TestFaults.optional(),
+  options: RunOptions,
+  items: z.array(PlanItem),
+  measureCeilings: z.boolean(),
+});
+export type Plan = z.infer<typeof Plan>;
+
+export const RunnerEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), runnerVersion: z.string(), node: z.string(), pid: z.number() }),
+  z.object({ type: z.literal('probe'), probe: Probe }),
+  z.object({ type: z.literal('health'), health: Health }),
+  z.object({ type: z.literal('phase'), phase: z.string(), detail: z.string().optional() }),
+  z.object({ type: z.literal('ceilings'), measured: MeasuredCeilings }),
+  z.object({ type: z.literal('case-start'), caseId: z.string(), index: z.number(), total: z.number() }),
+  z.object({ type: z.literal('result'), result: CaseResult }),
+  z.object({ type: z.literal('log'), level: z.enum(['info', 'warn']), message: z.string() }),
+  z.object({ type: z.literal('done') }),
+  z.object({ type: z.literal('fatal'), error: z.string() }),
+]);
+export type RunnerEvent = z.infer<typeof RunnerEvent>;

@@ -1,0 +1,84 @@
+/** Plan: suites x cases x variants, filtered by what the user asked for. */
+import type { CaseSpec, Plan, RunOptions } from './contracts.js';
+import { suites as allSuites, type Suite } from '../suites/index.js';
+
+export class UsageError extends Error {}
+
+export interface Selection {
+  suites?: string[];
+  variants?: string[];
+  cases?: string[];
+  /** Case-insensitive regular expression matched against "<case id> <variant name>". */
+  filter?: string | null;
+  quick: boolean;
+  seed: number;
+  distribution: RunOptions['distribution'];
+}
+
+export interface PlannedItem {
+  suite: Suite;
+  caseSpec: CaseSpec;
+  variants: string[];
+}
+
+function unknown(kind: string, bad: string[], valid: string[]): UsageError {
+  return new UsageError(
+    `unknown ${kind}${bad.length > 1 ? 's' : ''}: ${bad.join(', ')}\nvalid ${kind}s: ${valid.join(', ')}`,
+  );
+}
+
+export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites): PlannedItem[] {
+  const suiteNames = suites.map((s) => s.name);
+  const chosenSuites = sel.suites && sel.suites.length > 0 ? sel.suites : suiteNames;
+  const badSuites = chosenSuites.filter((n) => !suiteNames.includes(n));
+  if (badSuites.length) throw unknown('suite', badSuites, suiteNames);
+  const active = suites.filter((s) => chosenSuites.includes(s.name));
+
+  const variantNames = active.flatMap((s) => s.variants.map((v) => v.name));
+  const badVariants = (sel.variants ?? []).filter((n) => !variantNames.includes(n));
+  if (badVariants.length) throw unknown('variant', badVariants, variantNames);
+
+  let re: RegExp | null = null;
+  if (sel.filter) {
+    try {
+      re = new RegExp(sel.filter, 'i');
+    } catch (cause) {
+      throw new UsageError(`--filter "${sel.filter}" is not a valid regular expression`, { cause });
+    }
+  }
+
+  const items: PlannedItem[] = [];
+  const allCaseIds: string[] = [];
+  for (const suite of active) {
+    for (const c of suite.cases({ quick: sel.quick, seed: sel.seed, distribution: sel.distribution })) {
+      allCaseIds.push(c.id);
+      if (sel.cases?.length && !sel.cases.some((n) => n === c.id || n === c.layer)) continue;
+      const vs = suite.variants
+        .map((v) => v.name)
+        .filter((v) => !sel.variants?.length || sel.variants.includes(v))
+        .filter((v) => !re || re.test(`${c.id} ${v}`) || c.tags.some((t) => re.test(t)));
+      if (vs.length) items.push({ suite, caseSpec: c, variants: vs });
+    }
+  }
+  const badCases = (sel.cases ?? []).filter((n) => !allCaseIds.some((id) => id === n || id.endsWith(`/${n}`)));
+  if (badCases.length) throw unknown('case', badCases, allCaseIds);
+  if (items.length === 0) {
+    throw new UsageError(
+      `the selection matches nothing (suites: ${chosenSuites.join(', ')}` +
+        (sel.filter ? `, filter: ${sel.filter}` : '') +
+        (sel.variants?.length ? `, variants: ${sel.variants.join(', ')}` : '') +
+        (sel.cases?.length ? `, cases: ${sel.cases.join(', ')}` : '') +
+        `); run with --list to see the suites, cases and variants`,
+    );
+  }
+  return items;
+}
+
+export function makePlan(runId: string, options: RunOptions, items: PlannedItem[], measureCeilings = true): Plan {
+  return {
+    runId,
+    options,
+    measureCeilings,
+    items: items.map((i) => ({ caseSpec: i.caseSpec, variants: i.variants })),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The HTML report of one run: a single self-contained index.html (inline CSS,
+ * inline server-rendered SVG charts, no scripts, no network), rendered with
+ * nunjucks (autoescape on) from the view model in model.ts.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+import type { RunResults } from '../contracts.js';
+import { bandwidthSweepSvg, rooflineSvg } from './charts.js';
+import { buildView } from './model.js';
+
+export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
+export { buildView } from './model.js';
+
+/** Templates and the stylesheet live next to this module. */
+export const TEMPLATES_DIR = fileURLToPath(new URL('./templates/', import.meta.url));
+
+/** The report's nunjucks environment: templates next to this module, every value autoescaped. */
+export function environment(): nunjucks.Environment {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATES_DIR, { noCache: true }), {
+    autoescape: true,
+    throwOnUndefined: true,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+  return env;
+}
+
+/** The stylesheet inlined into every report page. */
+export async function reportCss(): Promise<nunjucks.runtime.SafeString> {
+  return new nunjucks.runtime.SafeString(await readFile(join(TEMPLATES_DIR, 'report.css'), 'utf8'));
+}
+
+/** Render the report of `run` to a string (index.html's content). */
+export async function renderReportHtml(run: RunResults): Promise<string> {
+  const view = buildView(run);
+  const [roofline, sweep, css] = await Promise.all([
+    rooflineSvg(run),
+    bandwidthSweepSvg(run),
+    reportCss(),
+  ]);
+  try {
+    return environment().render('report.njk', {
+      ...view,
+      // Built only from escaped text (Vega escapes its text, attachTitles escapes the titles).
+      rooflineSvg: new nunjucks.runtime.SafeString(roofline),
+      sweepSvg: sweep === null ? null : new nunjucks.runtime.SafeString(sweep),
+      css,
+      generator: `roofbench ${run.harness.version}`,
+    });
+  } catch (cause) {
+    throw new Error(`report: rendering the template for run ${run.runId} failed (templates in ${TEMPLATES_DIR})`, { cause });
+  }
+}
+
+/** Write outDir/index.html for `run` (creating outDir) and return its path. */
+export async function renderReport(run: RunResults, outDir: string): Promise<string> {
+  const html = await renderReportHtml(run);
+  const file = join(outDir, 'index.html');
+  try {
+    await mkdir(outDir, { recursive: true });
+    await writeFile(file, html, 'utf8');
+  } catch (cause) {
+    throw new Error(`report: cannot write ${file}: check that the directory is writable`, { cause });
+  }
+  return file;
+}

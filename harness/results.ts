@@ -1,0 +1,193 @@
+/**
+ * The stored run: reports/<device>/<run-id>/results.json, written after every
+ * event that changes it (atomically: temp file + rename), so a crash keeps
+ * everything measured so far. The raw event stream goes to events.jsonl.
+ */
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  RunResults,
+  SCHEMA_VERSION,
+  type CaseResult,
+  type Plan,
+  type RunnerEvent,
+  type TheoreticalCeilings,
+} from './contracts.js';
+import { computePerf } from './roofline.js';
+
+export const RESULTS_FILE = 'results.json';
+const MAX_STDERR_LINES = 2000;
+
+export interface RunMeta {
+  harness: RunResults['harness'];
+  payloadHash: string;
+  device: RunResults['device'];
+  theoretical: TheoreticalCeilings | null;
+}
+
+export class RunWriter {
+  readonly run: RunResults;
+  private readonly expected: { caseId: string; variant: string; algorithm: string; dtype: string }[];
+
+  constructor(
+    readonly dir: string,
+    plan: Plan,
+    meta: RunMeta,
+    variantInfo: (suite: string, name: string) => { algorithm: string; dtype: string },
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.run = {
+      schemaVersion: SCHEMA_VERSION,
+      runId: plan.runId,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      status: 'running',
+      harness: meta.harness,
+      payloadHash: meta.payloadHash,
+      device: meta.device,
+      options: plan.options,
+      probe: null,
+      health: [],
+      ceilings: { measured: null, theoretical: meta.theoretical },
+      cases: plan.items.map((i) => i.caseSpec),
+      results: [],
+      stderr: [],
+    };
+    this.expected = plan.items.flatMap((i) =>
+      i.variants.map((variant) => ({ caseId: i.caseSpec.id, variant, ...variantInfo(i.caseSpec.suite, variant) })),
+    );
+    this.save();
+  }
+
+  get file(): string {
+    return join(this.dir, RESULTS_FILE);
+  }
+
+  /** Apply one runner event; returns the result it carried, if any. */
+  apply(e: RunnerEvent): CaseResult | null {
+    appendFileSync(join(this.dir, 'events.jsonl'), `${JSON.stringify(e)}\n`);
+    let result: CaseResult | null = null;
+    switch (e.type) {
+      case 'probe':
+        this.run.probe = e.probe;
+        break;
+      case 'health':
+        this.run.health.push(e.health);
+        break;
+      case 'ceilings':
+        this.run.ceilings.measured = e.measured;
+        break;
+      case 'result': {
+        result = e.result;
+        if (result.state === 'passed' || result.state === 'inaccurate') {
+          // The host knows the device's theoretical ceilings; the runner only its measured ones.
+          result = {
+            ...result,
+            perf: computePerf(
+              result.cost,
+              result.timing.stats.median,
+              this.run.ceilings.measured,
+              this.run.ceilings.theoretical,
+              result.dtype,
+            ),
+          };
+        }
+        this.run.results.push(result);
+        break;
+      }
+      case 'fatal':
+        this.run.statusDetail = `runner failed: ${e.error}`;
+        break;
+      case 'log':
+        this.stderr(`[${e.level}] ${e.message}`);
+        break;
+      default:
+        return null;
+    }
+    this.save();
+    return result;
+  }
+
+  stderr(line: string): void {
+    if (this.run.stderr.length < MAX_STDERR_LINES) this.run.stderr.push(line);
+    else if (this.run.stderr.length === MAX_STDERR_LINES) this.run.stderr.push('[further stderr lines dropped]');
+  }
+
+  /** Planned (case, variant) pairs that have no result yet. */
+  missing(): { caseId: string; variant: string; algorithm: string; dtype: string }[] {
+    const have = new Set(this.run.results.map((r) => `${r.caseId}\0${r.variant}`));
+    return this.expected.filter((x) => !have.has(`${x.caseId}\0${x.variant}`));
+  }
+
+  /** Mark every planned pair of one case that has no result yet as errored (e.g. the case hung). */
+  markCase(caseId: string, cause: string): void {
+    for (const m of this.missing().filter((x) => x.caseId === caseId)) {
+      this.run.results.push({ ...m, cost: { flops: 0, bytes: 0, intensity: 0 }, state: 'errored', phase: 'timeout', error: cause });
+    }
+    this.hadFailure = [this.hadFailure, cause].filter(Boolean).join('; ');
+    this.save();
+  }
+
+  private hadFailure = '';
+
+  /**
+   * Close the run. `failure` (null when the runner said done) marks the run
+   * incomplete and every planned pair without a result `errored` with the cause.
+   */
+  finish(failure: string | null): RunResults {
+    const missing = this.missing();
+    if (failure === null && missing.length === 0 && this.hadFailure) {
+      // Every pair has a result, but some case hung on the way: the run finished, with errors.
+      this.run.status = 'complete';
+      this.run.statusDetail = this.hadFailure;
+    } else if (failure !== null || missing.length > 0) {
+      const cause = failure ?? 'the runner finished without reporting this result';
+      for (const m of missing) {
+        this.run.results.push({
+          caseId: m.caseId,
+          variant: m.variant,
+          algorithm: m.algorithm,
+          dtype: m.dtype,
+          cost: { flops: 0, bytes: 0, intensity: 0 },
+          state: 'errored',
+          phase: 'transport',
+          error: `not measured: ${cause}`,
+        });
+      }
+      this.run.status = 'incomplete';
+      this.run.statusDetail = [this.run.statusDetail, cause].filter(Boolean).join('; ');
+    } else {
+      this.run.status = 'complete';
+    }
+    this.run.finishedAt = new Date().toISOString();
+    this.save();
+    return this.run;
+  }
+
+  save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(this.run, null, 1)}\n`);
+    renameSync(tmp, this.file);
+  }
+}
+
+/** Read and validate a stored run. */
+export function readRun(dirOrFile: string): RunResults {
+  const file = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, RESULTS_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new Error(`cannot read ${file}: is this a roofbench run directory?`, { cause });
+  }
+  const v = (json as { schemaVersion?: unknown }).schemaVersion;
+  if (v !== SCHEMA_VERSION) {
+    throw new Error(`${file} has schema version ${String(v)}; this roofbench reads version ${SCHEMA_VERSION}`);
+  }
+  const parsed = RunResults.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues.slice(0, 5).map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`${file} does not match the results schema:\n${first.join('\n')}`);
+  }
+  return parsed.data;
+}

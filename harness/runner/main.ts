@@ -1,0 +1,115 @@
+/**
+ * The runner: the code that runs ON the device (bundled into the payload).
+ *
+ *   node runner.mjs [--wasm DIR] < plan.json
+ *
+ * Reads the plan (JSON) on stdin and writes one JSON event per line on stdout:
+ * hello, probe, health, ceilings, case-start, result ..., health, done.
+ * Diagnostics go to stderr. Timing happens here, never across the network.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Plan, type RunnerEvent, type RuntimeFeatures } from '../contracts.js';
+import { loadKernels } from '../../kernels/index.js';
+import { findVariant } from '../../suites/variants.js';
+import { probeDevice, healthSnapshot } from './probe.js';
+import { measureCeilings } from './ceilings.js';
+import { measureCase } from './measure.js';
+
+export const RUNNER_VERSION = '1';
+
+function emit(e: RunnerEvent): void {
+  process.stdout.write(`${JSON.stringify(e)}\n`);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  emit({ type: 'hello', runnerVersion: RUNNER_VERSION, node: process.version, pid: process.pid });
+  const text = await readStdin();
+  let plan: Plan;
+  try {
+    plan = Plan.parse(JSON.parse(text));
+  } catch (cause) {
+    throw new Error('the plan on stdin is not valid (host and payload out of sync?)', { cause });
+  }
+  const probe = await probeDevice();
+  emit({ type: 'probe', probe });
+  emit({ type: 'health', health: healthSnapshot('before') });
+
+  const wasmDir = argValue('--wasm') ?? join(dirname(fileURLToPath(import.meta.url)), 'wasm');
+  const kernels = await loadKernels(wasmDir);
+  const features: RuntimeFeatures = { wasmSimd: probe.runtime.wasmSimd };
+
+  let ceilings = null;
+  if (plan.measureCeilings) {
+    emit({ type: 'phase', phase: 'ceilings', detail: 'measuring peak and bandwidth' });
+    try {
+      ceilings = await measureCeilings(kernels, { quick: plan.options.quick, cacheSizes: probe.cpu.cache });
+      emit({ type: 'ceilings', measured: ceilings });
+    } catch (e) {
+      emit({ type: 'log', level: 'warn', message: `measuring the ceilings failed: ${String(e)}; continuing without a measured roofline` });
+    }
+  }
+
+  const total = plan.items.length;
+  for (const [index, item] of plan.items.entries()) {
+    emit({ type: 'case-start', caseId: item.caseSpec.id, index, total });
+    if (plan.faults?.crashCase === item.caseSpec.id) {
+      process.stderr.write(`test fault: crashing at ${item.caseSpec.id}\n`);
+      process.exit(99);
+    }
+    if (plan.faults?.hangCase === item.caseSpec.id) {
+      process.stderr.write(`test fault: hanging at ${item.caseSpec.id}\n`);
+      for (;;) {
+        /* a hung kernel: never returns, never yields */
+      }
+    }
+    let results;
+    try {
+      results = measureCase(item.caseSpec, item.variants, {
+        ctx: { kernels },
+        features,
+        options: plan.options,
+        ceilings,
+        onPhase: (phase, detail) => emit({ type: 'phase', phase, detail }),
+        resolveVariant: findVariant,
+        slowdown: plan.faults?.slowdown,
+      });
+    } catch (e) {
+      // Inputs or reference failed: every variant of the case is errored, the run goes on.
+      const error = e instanceof Error ? e.message : String(e);
+      results = item.variants.map((variant) => ({
+        caseId: item.caseSpec.id,
+        variant,
+        algorithm: findVariant(item.caseSpec.suite, variant)?.algorithm ?? 'unknown',
+        dtype: findVariant(item.caseSpec.suite, variant)?.dtype ?? 'unknown',
+        cost: { flops: 0, bytes: 0, intensity: 0 },
+        state: 'errored' as const,
+        phase: 'case',
+        error,
+      }));
+    } finally {
+      kernels.reset();
+    }
+    for (const result of results) emit({ type: 'result', result });
+  }
+  emit({ type: 'health', health: healthSnapshot('after') });
+  emit({ type: 'done' });
+}
+
+main().catch((e: unknown) => {
+  const msg = e instanceof Error ? `${e.message}${e.cause ? `: ${String(e.cause)}` : ''}` : String(e);
+  emit({ type: 'fatal', error: msg });
+  process.stderr.write(`${e instanceof Error && e.stack ? e.stack : msg}\n`);
+  process.exitCode = 1;
+});

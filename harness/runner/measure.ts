@@ -1,0 +1,304 @@
+/**
+ * Runs on the device: one case, all its variants. Inputs from the seeded PRNG,
+ * the float64 reference, prepare (outside the timed region), a checked warm-up
+ * run, then interleaved timing rounds with tinybench. Every failure becomes a
+ * result; nothing here stops the other variants.
+ */
+import { Bench, hrtimeNow } from 'tinybench';
+import { encodeFloat } from '../contracts.js';
+import type {
+  CaseResult,
+  CaseSpec,
+  ConvVariant,
+  Cost,
+  KernelContext,
+  MeasuredCeilings,
+  Prepared,
+  RunOptions,
+  RuntimeFeatures,
+} from '../contracts.js';
+import { conv2dRef } from '../../reference/conv.js';
+import { errorMetrics, type ErrorMetrics } from '../../reference/metrics.js';
+import { approximateToleranceCheck, exactToleranceCheck } from '../../reference/tolerance.js';
+import { makeConvInputs } from '../../reference/random.js';
+import { checksumF32 } from '../../reference/checksum.js';
+import { computeStatistics, isNoisy } from '../stats.js';
+import { computePerf } from '../roofline.js';
+
+export interface MeasureEnv {
+  ctx: KernelContext;
+  features: RuntimeFeatures;
+  options: RunOptions;
+  ceilings: MeasuredCeilings | null;
+  /** Called for progress inside a long case (reference, prepare, timing). */
+  onPhase?: (phase: string, detail?: string) => void;
+  /** Test-only fault injection, from the plan (never set by the CLI). */
+  resolveVariant: (suite: string, name: string) => ConvVariant | undefined;
+  /** Test-only: make one variant slower by a factor (spins after each run). */
+  slowdown?: { variant: string; factor: number };
+}
+
+/** Test-only: the variant's run() followed by a spin of (factor - 1) times its duration. */
+function slowed(p: Prepared, factor: number): Prepared {
+  return {
+    ...p,
+    run() {
+      const t0 = hrtimeNow();
+      p.run();
+      const until = hrtimeNow() + (hrtimeNow() - t0) * (factor - 1);
+      while (hrtimeNow() < until) {
+        /* spin */
+      }
+    },
+    output: () => p.output(),
+    dispose: () => p.dispose(),
+  };
+}
+
+interface Active {
+  v: ConvVariant;
+  prepared: Prepared;
+  prepareMs: number;
+  firstRunMs: number;
+  metrics: ErrorMetrics;
+  tolerance: { ok: boolean; limit: number; metric: 'maxAbs' | 'relL2'; source: string; detail: string };
+  checksum: string;
+  samples: number[];
+  reps: number;
+  warmupMs: number;
+}
+
+const errMsg = (e: unknown): string => {
+  if (e instanceof Error) {
+    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    return `${e.message}${cause}`;
+  }
+  return String(e);
+};
+
+function costOf(v: ConvVariant, c: CaseSpec): Cost {
+  const flops = v.flops(c.shape);
+  const bytes = v.bytes(c.shape);
+  const cost: Cost = { flops, bytes, intensity: flops / bytes };
+  const ex = v.executedFlops?.(c.shape);
+  if (ex !== undefined) cost.executedFlops = ex;
+  return cost;
+}
+
+/** Timer resolution of hrtimeNow, measured: the smallest non-zero step seen. */
+export function timerResolutionMs(): number {
+  let best = Infinity;
+  for (let i = 0; i < 50; i++) {
+    const t0 = hrtimeNow();
+    let t1 = hrtimeNow();
+    while (t1 === t0) t1 = hrtimeNow();
+    best = Math.min(best, t1 - t0);
+  }
+  return best;
+}
+
+export function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv): CaseResult[] {
+  const { options } = env;
+  const results: CaseResult[] = [];
+  const base = (v: { name: string; algorithm: string; dtype: string }, cost: Cost) => ({
+    caseId: c.id,
+    variant: v.name,
+    algorithm: v.algorithm,
+    dtype: v.dtype,
+    cost,
+  });
+
+  env.onPhase?.('inputs', c.id);
+  const { x, w } = makeConvInputs(c.shape, c.seed, c.distribution);
+  env.onPhase?.('reference', c.id);
+  const ref = conv2dRef(c.shape, x, w);
+  const reduction = (c.shape.c / c.shape.groups) * c.shape.r * c.shape.s;
+
+  const active: Active[] = [];
+  for (const name of variantNames) {
+    const v = env.resolveVariant(c.suite, name);
+    if (!v) {
+      results.push({
+        caseId: c.id,
+        variant: name,
+        algorithm: 'unknown',
+        dtype: 'unknown',
+        cost: { flops: 0, bytes: 0, intensity: 0 },
+        state: 'errored',
+        phase: 'resolve',
+        error: `variant ${name} is not in this payload's ${c.suite} suite (payload and host out of sync: rebuild with npm run build)`,
+      });
+      continue;
+    }
+    const cost = costOf(v, c);
+    if (v.needs.wasmSimd && !env.features.wasmSimd) {
+      results.push({ ...base(v, cost), state: 'skipped', reason: 'no WebAssembly SIMD on this runtime' });
+      continue;
+    }
+    const applies = v.applies(c.shape);
+    if (applies !== true) {
+      results.push({ ...base(v, cost), state: 'skipped', reason: applies });
+      continue;
+    }
+    let prepared: Prepared | undefined;
+    let phase = 'prepare';
+    try {
+      env.onPhase?.('prepare', v.name);
+      const t0 = hrtimeNow();
+      prepared = v.prepare(env.ctx, c.shape, x, w);
+      if (env.slowdown?.variant === v.name) prepared = slowed(prepared, env.slowdown.factor);
+      const prepareMs = hrtimeNow() - t0;
+      phase = 'run';
+      const t1 = hrtimeNow();
+      prepared.run();
+      const firstRunMs = hrtimeNow() - t1;
+      phase = 'check';
+      const y = prepared.output();
+      const metrics = errorMetrics(y, ref.y);
+      const checksum = checksumF32(y);
+      let tolerance: Active['tolerance'];
+      if (v.accuracy.kind === 'exact') {
+        const t = exactToleranceCheck(y, ref.y, ref.absBound, reduction);
+        tolerance = {
+          ok: t.ok,
+          limit: t.limit,
+          metric: 'maxAbs',
+          source: t.source,
+          detail: `worst element ${t.worstIndex} at ${t.worstRatio.toPrecision(3)}x its bound`,
+        };
+      } else {
+        const t = approximateToleranceCheck(metrics, v.accuracy.maxRelL2);
+        tolerance = { ok: t.ok, limit: t.limit, metric: 'relL2', source: t.source, detail: '' };
+      }
+      active.push({
+        v,
+        prepared,
+        prepareMs,
+        firstRunMs,
+        metrics,
+        tolerance,
+        checksum,
+        samples: [],
+        reps: 1,
+        warmupMs: firstRunMs,
+      });
+    } catch (e) {
+      try {
+        prepared?.dispose();
+      } catch {
+        /* the original error matters more */
+      }
+      results.push({ ...base(v, cost), state: 'errored', phase, error: errMsg(e) });
+    }
+  }
+
+  const failed = new Set<Active>();
+  // Warm-up and calibration: each sample must last at least minSampleMs so it is far above timer resolution.
+  for (const a of active) {
+    try {
+      env.onPhase?.('warmup', a.v.name);
+      const t0 = hrtimeNow();
+      a.prepared.run();
+      let one = hrtimeNow() - t0;
+      // One more warm run for fast kernels (JIT tiers up, caches warm).
+      if (one < 50) {
+        const t1 = hrtimeNow();
+        a.prepared.run();
+        one = Math.min(one, hrtimeNow() - t1);
+      }
+      a.warmupMs = a.firstRunMs + (hrtimeNow() - t0);
+      a.reps = Math.max(1, Math.ceil(options.minSampleMs / Math.max(one, 1e-6)));
+    } catch (e) {
+      results.push({ ...base(a.v, costOf(a.v, c)), state: 'errored', phase: 'warmup', error: errMsg(e) });
+      failed.add(a);
+    }
+  }
+  const timed = active.filter((a) => !failed.has(a));
+
+  // Interleaved rounds: variants of one case take turns (rotated order) so drift hits all alike.
+  const wanted = new Map<Active, number>();
+  for (const a of timed) {
+    const perSampleMs = Math.max(options.minSampleMs, a.warmupMs / 2);
+    const n = Math.round(options.targetMs / perSampleMs);
+    wanted.set(a, Math.min(options.maxSamples, Math.max(options.minSamples, n)));
+  }
+  for (let round = 0; round < options.rounds; round++) {
+    const shift = timed.length ? round % timed.length : 0;
+    const order = timed.slice(shift).concat(timed.slice(0, shift));
+    env.onPhase?.('timing', `round ${round + 1}/${options.rounds}`);
+    for (const a of order) {
+      if (failed.has(a)) continue;
+      const k = Math.ceil(((wanted.get(a) ?? 0) - a.samples.length) / (options.rounds - round));
+      if (k <= 0) continue;
+      // tinybench drives the sampling loop; each sample times `reps` runs and is kept raw (ms per run).
+      const bench = new Bench({ now: hrtimeNow, time: 0, warmup: false, throws: false, iterations: k });
+      bench.add(a.v.name, () => {
+        const t0 = hrtimeNow();
+        for (let i = 0; i < a.reps; i++) a.prepared.run();
+        const d = hrtimeNow() - t0;
+        a.samples.push(d / a.reps);
+        return { overriddenDuration: d };
+      });
+      const [task] = bench.runSync();
+      const err = task?.result?.error;
+      if (err) {
+        failed.add(a);
+        results.push({ ...base(a.v, costOf(a.v, c)), state: 'errored', phase: 'timing', error: errMsg(err) });
+      }
+    }
+  }
+
+  const resolution = timerResolutionMs();
+  for (const a of active) {
+    if (failed.has(a)) {
+      a.prepared.dispose();
+      continue;
+    }
+    const cost = costOf(a.v, c);
+    try {
+      // The timed runs must leave the same output as the checked run (catches kernels that accumulate into their output).
+      const after = checksumF32(a.prepared.output());
+      const stable = after === a.checksum;
+      const stats = computeStatistics(a.samples, 0.99);
+      const ok = a.tolerance.ok && stable;
+      results.push({
+        ...base(a.v, cost),
+        state: ok ? 'passed' : 'inaccurate',
+        timing: {
+          samples: a.samples,
+          repsPerSample: a.reps,
+          sampleDurationMs: stats.median * a.reps,
+          timerResolutionMs: resolution,
+          warmupMs: a.warmupMs,
+          stats,
+          noisy: isNoisy(stats, options.cvTarget),
+        },
+        perf: computePerf(cost, stats.median, env.ceilings, null, a.v.dtype),
+        accuracy: {
+          maxAbs: encodeFloat(a.metrics.maxAbs),
+          relL2: encodeFloat(a.metrics.relL2),
+          maxRel: encodeFloat(a.metrics.maxRel),
+          sqnrDb: encodeFloat(a.metrics.sqnrDb),
+          cosine: encodeFloat(a.metrics.cosine),
+          tolerance: {
+            metric: a.tolerance.metric,
+            limit: a.tolerance.limit,
+            source:
+              a.tolerance.source +
+              (a.tolerance.ok ? '' : ` (exceeded: ${a.tolerance.detail})`) +
+              (stable ? '' : '; output changed between the checked run and the timed runs'),
+          },
+          outputChecksum: a.checksum,
+        },
+        prepare: { ms: a.prepareMs, bytes: a.prepared.preparedBytes, note: a.prepared.prepareNote },
+      });
+    } catch (e) {
+      results.push({ ...base(a.v, cost), state: 'errored', phase: 'stats', error: errMsg(e) });
+    } finally {
+      a.prepared.dispose();
+    }
+  }
+  // Keep the plan's variant order.
+  const order = new Map(variantNames.map((n, i) => [n, i]));
+  return results.sort((p, q) => (order.get(p.variant) ?? 0) - (order.get(q.variant) ?? 0));
+}

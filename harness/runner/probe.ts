@@ -1,0 +1,90 @@
+/** Runs on the device: what machine is this, and how healthy is it right now. */
+import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import si from 'systeminformation';
+import type { Health, Probe } from '../contracts.js';
+import { wasmSimdSupported } from '../../kernels/index.js';
+
+function readText(path: string): string | null {
+  try {
+    return existsSync(path) ? readFileSync(path, 'utf8').trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+const sizeOrUndefined = (n: unknown): number | undefined => (typeof n === 'number' && n > 0 ? n : undefined);
+
+export async function probeDevice(): Promise<Probe> {
+  const [cpu, flags, osInfo, mem] = await Promise.all([si.cpu(), si.cpuFlags(), si.osInfo(), si.mem()]);
+  const cpus = os.cpus();
+  return {
+    hostname: os.hostname(),
+    cpu: {
+      manufacturer: cpu.manufacturer || 'unknown',
+      // Under emulation or on some ARM boards systeminformation leaves brand empty; fall back to what the kernel says.
+      brand: cpu.brand || cpus[0]?.model || 'unknown',
+      arch: process.arch,
+      cores: cpu.cores || cpus.length,
+      physicalCores: cpu.physicalCores || cpus.length,
+      speedGHz: sizeOrUndefined(cpu.speed),
+      speedMaxGHz: sizeOrUndefined(cpu.speedMax),
+      cache: {
+        l1d: sizeOrUndefined(cpu.cache?.l1d),
+        l2: sizeOrUndefined(cpu.cache?.l2),
+        l3: sizeOrUndefined(cpu.cache?.l3),
+      },
+      flags: flags ? flags.split(/\s+/).filter(Boolean) : [],
+    },
+    memory: { totalBytes: mem.total || os.totalmem() },
+    os: {
+      platform: osInfo.platform || process.platform,
+      distro: [osInfo.distro, osInfo.release].filter(Boolean).join(' ') || 'unknown',
+      release: osInfo.release || '',
+      kernel: osInfo.kernel || os.release(),
+    },
+    runtime: { node: process.version, v8: process.versions.v8, wasmSimd: wasmSimdSupported() },
+  };
+}
+
+function throttledState(): string | null {
+  // Raspberry Pi firmware: 0x0 means never throttled / under-voltage since boot.
+  for (const bin of ['/usr/bin/vcgencmd', '/opt/vc/bin/vcgencmd']) {
+    if (!existsSync(bin)) continue;
+    try {
+      const out = execFileSync(bin, ['get_throttled'], { encoding: 'utf8', timeout: 3000 }).trim();
+      return out.replace(/^throttled=/, '');
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+function temperatureC(): number | null {
+  // Prefer a CPU-ish thermal zone; fall back to the first readable one.
+  const zones: { type: string; temp: number }[] = [];
+  for (let i = 0; i < 16; i++) {
+    const t = readText(`/sys/class/thermal/thermal_zone${i}/temp`);
+    if (t === null) continue;
+    const v = Number(t);
+    if (!Number.isFinite(v)) continue;
+    zones.push({ type: readText(`/sys/class/thermal/thermal_zone${i}/type`) ?? '', temp: v / 1000 });
+  }
+  const cpuZone = zones.find((z) => /cpu|soc|x86_pkg|k10temp/i.test(z.type)) ?? zones[0];
+  return cpuZone ? cpuZone.temp : null;
+}
+
+export function healthSnapshot(when: string): Health {
+  const freq = readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq');
+  return {
+    at: new Date().toISOString(),
+    when,
+    temperatureC: temperatureC(),
+    governor: readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor'),
+    freqMHz: freq !== null && Number.isFinite(Number(freq)) ? Number(freq) / 1000 : null,
+    throttled: throttledState(),
+    loadAvg: os.loadavg(),
+  };
+}

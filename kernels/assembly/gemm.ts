@@ -1,0 +1,341 @@
+/**
+ * im2col + packed, register-blocked SIMD GEMM convolution (WebAssembly SIMD).
+ *
+ * Per image and group the convolution is C[M x N] = A[M x Kd] * B[Kd x N] with
+ *   M  = K/groups output channels (A = the weights, row-major as stored: KCRS),
+ *   Kd = C/groups * R * S (the reduction),
+ *   N  = Ho * Wo output positions (B = the im2col matrix, never materialised
+ *        whole: the im2col step writes each KC x NC block of B directly in the
+ *        packed NR-column panel layout the micro-kernel reads),
+ *   C  = the output plane block y[n, g*M .. (g+1)*M, :, :] (row stride N).
+ *
+ * Blocking (Goto / BLIS): for each NC block of columns, for each KC slice of
+ * the reduction: pack B (im2col) into a KC x NC buffer (L2), then for each MC
+ * block of rows, for each NR panel of B (kept in L1), for each MR panel of A
+ * (streamed from L2): the MR x NR micro-kernel over KC.
+ *
+ * Micro-kernel MR x NR = 4 x 8: 8 f32x4 accumulators + 2 B vectors + 1 A
+ * broadcast + 1 product temporary = 12 of the 15 xmm registers V8 allocates on
+ * x64 (xmm15 is its scratch register), so nothing spills; each k step is
+ * 2 v128 loads + 4 load32_splat + 8 f32x4.mul + 8 f32x4.add. Plain Wasm SIMD
+ * has no FMA (relaxed-simd is not on by default in Node 18/20), hence mul+add.
+ *
+ * A (the weights) is packed once, outside the timed region: pack_weights.
+ * All pointers are byte offsets into linear memory.
+ */
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const NC: i32 = 512;
+const MC: i32 = 256;
+
+// @ts-ignore: decorator
+@inline function imin(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}
+
+/** Floats of the packed weights for K output channels, reduction Kd, `groups` groups. */
+export function gemm_packed_a_floats(k: i32, kd: i32, groups: i32): i32 {
+  const kg = k / groups;
+  const mp = ((kg + MR - 1) / MR) * MR;
+  return groups * mp * kd;
+}
+
+/** Floats of the workspace conv_im2col_gemm_f32 needs (B block + one edge tile). */
+export function conv_im2col_gemm_workspace_floats(): i32 {
+  return KC * NC + MR * NR;
+}
+
+/** The tile sizes, for reports: [MR, NR, KC, NC, MC]. */
+export function gemm_tile(i: i32): i32 {
+  return i == 0 ? MR : i == 1 ? NR : i == 2 ? KC : i == 3 ? NC : MC;
+}
+
+/**
+ * Packs A = weights [groups][kg][kd] (row-major) into MR-row panels:
+ * layout [g][pc block of KC][row panel of MR][p < kc][MR], rows beyond kg zero.
+ * The panel for (g, pc, row i) starts at float g*mp*kd + mp*pc + i*kc.
+ */
+export function pack_weights(w: usize, dst: usize, k: i32, kd: i32, groups: i32): void {
+  const kg = k / groups;
+  const mp = ((kg + MR - 1) / MR) * MR;
+  let d = dst;
+  for (let g = 0; g < groups; g++) {
+    const wg = w + (<usize>(g * kg * kd) << 2);
+    for (let pc = 0; pc < kd; pc += KC) {
+      const kc = imin(KC, kd - pc);
+      for (let i = 0; i < mp; i += MR) {
+        for (let p = 0; p < kc; p++) {
+          for (let m = 0; m < MR; m++) {
+            const row = i + m;
+            const v: f32 = row < kg ? load<f32>(wg + (<usize>(row * kd + pc + p) << 2)) : 0;
+            store<f32>(d, v);
+            d += 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The micro-kernel: C[MR x NR] = (accumulate ? C : 0) + Apanel * Bpanel over kc.
+ * a: kc x MR (packed), b: kc x NR (packed), c: row stride ldc bytes.
+ */
+function ukernel(kc: i32, a: usize, b: usize, c: usize, ldc: usize, accumulate: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  // Loop on the A pointer (no separate counter: V8 emits one compare per step).
+  const aEnd = a + (<usize>(kc * MR) << 2);
+  while (a < aEnd) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(av, b0));
+    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    av = v128.load32_splat(a, 4);
+    c10 = f32x4.add(c10, f32x4.mul(av, b0));
+    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    av = v128.load32_splat(a, 8);
+    c20 = f32x4.add(c20, f32x4.mul(av, b0));
+    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    av = v128.load32_splat(a, 12);
+    c30 = f32x4.add(c30, f32x4.mul(av, b0));
+    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    a += 16;
+    b += 32;
+  }
+  let r = c;
+  if (accumulate) {
+    c00 = f32x4.add(c00, v128.load(r)); c01 = f32x4.add(c01, v128.load(r, 16)); r += ldc;
+    c10 = f32x4.add(c10, v128.load(r)); c11 = f32x4.add(c11, v128.load(r, 16)); r += ldc;
+    c20 = f32x4.add(c20, v128.load(r)); c21 = f32x4.add(c21, v128.load(r, 16)); r += ldc;
+    c30 = f32x4.add(c30, v128.load(r)); c31 = f32x4.add(c31, v128.load(r, 16));
+    r = c;
+  }
+  v128.store(r, c00); v128.store(r, c01, 16); r += ldc;
+  v128.store(r, c10); v128.store(r, c11, 16); r += ldc;
+  v128.store(r, c20); v128.store(r, c21, 16); r += ldc;
+  v128.store(r, c30); v128.store(r, c31, 16);
+}
+
+/**
+ * C[mc x nc] (=|+=) Ablock * Bblock. ap: packed A rows [0, mc) (panels of
+ * kc*MR floats), bp: packed B (panels of kc*NR floats), c: row stride ldcf
+ * floats. Partial tiles go through `tile` (MR*NR floats).
+ */
+function macro_kernel(
+  mc: i32, nc: i32, kc: i32, ap: usize, bp: usize, c: usize, ldcf: i32, accumulate: bool, tile: usize,
+): void {
+  const ldc = <usize>ldcf << 2;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = imin(NR, nc - jr);
+    const b = bp + (<usize>(jr * kc) << 2);
+    for (let ir = 0; ir < mc; ir += MR) {
+      const mr = imin(MR, mc - ir);
+      const a = ap + (<usize>(ir * kc) << 2);
+      const cp = c + (<usize>(ir * ldcf + jr) << 2);
+      if (mr == MR && nr == NR) {
+        ukernel(kc, a, b, cp, ldc, accumulate);
+      } else {
+        ukernel(kc, a, b, tile, <usize>(NR << 2), false);
+        for (let i = 0; i < mr; i++) {
+          const crow = cp + <usize>i * ldc;
+          const trow = tile + (<usize>(i * NR) << 2);
+          for (let j = 0; j < nr; j++) {
+            const o = <usize>j << 2;
+            const v = load<f32>(trow + o);
+            store<f32>(crow + o, accumulate ? load<f32>(crow + o) + v : v);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * im2col into the packed B layout: rows [pc, pc+kc) and columns [jc, jc+nc)
+ * of the im2col matrix of one image and group (xg: its first input channel,
+ * NCHW), written as NR-column panels [panel][p < kc][NR], the columns of a
+ * partial last panel zero. Row index = (c, r, s) with s fastest; column index
+ * = oh * wo + ow. Zero padding outside the input.
+ */
+function im2col_pack(
+  xg: usize, dst: usize, h: i32, wd: i32, r: i32, s: i32, stride: i32, pad: i32, wo: i32,
+  pc: i32, kc: i32, jc: i32, nc: i32,
+): void {
+  const zero = f32x4.splat(0);
+  const rs = r * s;
+  const hw = h * wd;
+  let cc = pc / rs;
+  const rem = pc - cc * rs;
+  let rr = rem / s;
+  let ss = rem - rr * s;
+  const oh0 = jc / wo;
+  const ow0 = jc - oh0 * wo;
+  const panelStride = (<usize>(kc * NR)) << 2;
+  const pointwise = r == 1 && s == 1 && stride == 1 && pad == 0;
+  for (let p = 0; p < kc; p++) {
+    const xc = xg + (<usize>(cc * hw) << 2);
+    let d = dst + (<usize>(p * NR) << 2);
+    if (pointwise) {
+      // 1x1, stride 1, no padding: B is the input itself (columns contiguous).
+      for (let j0 = 0; j0 < nc; j0 += NR) {
+        const cnt = imin(NR, nc - j0);
+        const src = xc + (<usize>(jc + j0) << 2);
+        if (cnt == NR) {
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+        } else {
+          for (let t = 0; t < NR; t++) {
+            store<f32>(d + (<usize>t << 2), t < cnt ? load<f32>(src + (<usize>t << 2)) : 0);
+          }
+        }
+        d += panelStride;
+      }
+    } else {
+      const ihBase = rr - pad;
+      const iwBase = ss - pad;
+      let oh = oh0;
+      let ow = ow0;
+      for (let j0 = 0; j0 < nc; j0 += NR) {
+        const cnt = imin(NR, nc - j0);
+        if (cnt == NR && ow + NR <= wo) {
+          // The whole panel lies in one output row.
+          const ih = oh * stride + ihBase;
+          if (<u32>ih >= <u32>h) {
+            v128.store(d, zero);
+            v128.store(d, zero, 16);
+          } else {
+            const iw0 = ow * stride + iwBase;
+            const row = xc + (<usize>(ih * wd) << 2);
+            if (stride == 1 && iw0 >= 0 && iw0 + NR <= wd) {
+              const src = row + (<usize>iw0 << 2);
+              v128.store(d, v128.load(src));
+              v128.store(d, v128.load(src, 16), 16);
+            } else if (stride == 2 && iw0 >= 0 && iw0 + 2 * NR <= wd) {
+              const src = row + (<usize>iw0 << 2);
+              const v0 = v128.load(src), v1 = v128.load(src, 16);
+              const v2 = v128.load(src, 32), v3 = v128.load(src, 48);
+              v128.store(d, v128.shuffle<f32>(v0, v1, 0, 2, 4, 6));
+              v128.store(d, v128.shuffle<f32>(v2, v3, 0, 2, 4, 6), 16);
+            } else {
+              for (let t = 0; t < NR; t++) {
+                const iw = iw0 + t * stride;
+                const v: f32 = <u32>iw < <u32>wd ? load<f32>(row + (<usize>iw << 2)) : 0;
+                store<f32>(d + (<usize>t << 2), v);
+              }
+            }
+          }
+          ow += NR;
+          if (ow == wo) {
+            ow = 0;
+            oh++;
+          }
+        } else {
+          // The panel crosses an output row, or is the partial last panel.
+          for (let t = 0; t < NR; t++) {
+            let v: f32 = 0;
+            if (t < cnt) {
+              const ih = oh * stride + ihBase;
+              const iw = ow * stride + iwBase;
+              if (<u32>ih < <u32>h && <u32>iw < <u32>wd) v = load<f32>(xc + (<usize>(ih * wd + iw) << 2));
+              ow++;
+              if (ow == wo) {
+                ow = 0;
+                oh++;
+              }
+            }
+            store<f32>(d + (<usize>t << 2), v);
+          }
+        }
+        d += panelStride;
+      }
+    }
+    ss++;
+    if (ss == s) {
+      ss = 0;
+      rr++;
+      if (rr == r) {
+        rr = 0;
+        cc++;
+      }
+    }
+  }
+}
+
+/**
+ * Convolution by im2col + packed GEMM. x: NCHW input, wp: weights packed by
+ * pack_weights, y: NKHW output (fully overwritten), ws: workspace of
+ * conv_im2col_gemm_workspace_floats() floats, 16-byte aligned.
+ */
+export function conv_im2col_gemm_f32(
+  x: usize, wp: usize, y: usize, ws: usize,
+  n: i32, c: i32, h: i32, wd: i32, k: i32, r: i32, s: i32, stride: i32, pad: i32, groups: i32,
+): void {
+  const ho = (h + 2 * pad - r) / stride + 1;
+  const wo = (wd + 2 * pad - s) / stride + 1;
+  const cg = c / groups;
+  const kg = k / groups;
+  const kd = cg * r * s;
+  const nn = ho * wo;
+  const mp = ((kg + MR - 1) / MR) * MR;
+  const tile = ws;
+  const bbuf = ws + (<usize>(MR * NR) << 2);
+  for (let img = 0; img < n; img++) {
+    for (let g = 0; g < groups; g++) {
+      const xg = x + (<usize>((img * c + g * cg) * h * wd) << 2);
+      const yg = y + (<usize>((img * k + g * kg) * nn) << 2);
+      const ag = wp + (<usize>(g * mp * kd) << 2);
+      for (let jc = 0; jc < nn; jc += NC) {
+        const nc = imin(NC, nn - jc);
+        for (let pc = 0; pc < kd; pc += KC) {
+          const kc = imin(KC, kd - pc);
+          im2col_pack(xg, bbuf, h, wd, r, s, stride, pad, wo, pc, kc, jc, nc);
+          for (let ic = 0; ic < kg; ic += MC) {
+            const mc = imin(MC, kg - ic);
+            macro_kernel(
+              mc, nc, kc,
+              ag + (<usize>(mp * pc + ic * kc) << 2),
+              bbuf,
+              yg + (<usize>(ic * nn + jc) << 2),
+              nn, pc > 0, tile,
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Plain im2col of one image and group: cols[(c*R + r)*S + s][oh*Wo + ow] =
+ * x[c][oh*stride - pad + r][ow*stride - pad + s] (0 outside), x pointing at
+ * the group's first channel. For tests and for variants that need B unpacked.
+ */
+export function im2col_f32(
+  x: usize, cols: usize, c: i32, h: i32, wd: i32, r: i32, s: i32, stride: i32, pad: i32,
+): void {
+  const ho = (h + 2 * pad - r) / stride + 1;
+  const wo = (wd + 2 * pad - s) / stride + 1;
+  let d = cols;
+  for (let cc = 0; cc < c; cc++) {
+    const xc = x + (<usize>(cc * h * wd) << 2);
+    for (let rr = 0; rr < r; rr++) {
+      for (let ss = 0; ss < s; ss++) {
+        for (let oh = 0; oh < ho; oh++) {
+          const ih = oh * stride - pad + rr;
+          for (let ow = 0; ow < wo; ow++) {
+            const iw = ow * stride - pad + ss;
+            const v: f32 = <u32>ih < <u32>h && <u32>iw < <u32>wd ? load<f32>(xc + (<usize>(ih * wd + iw) << 2)) : 0;
+            store<f32>(d, v);
+            d += 4;
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Compiles the AssemblyScript kernels (kernels/assembly/<name>.ts, the entries
+ * listed in KERNEL_MODULES) to kernels/build/<name>.wasm with the asc API.
+ *
+ *   npx tsx kernels/build.ts [outDir]
+ *
+ * Flags: -O3 (optimizeLevel 3, shrinkLevel 0), --runtime stub (the kernels
+ * allocate nothing), --use abort= (no abort import), --noAssert,
+ * --importMemory (one memory, owned by kernels/index.ts, shared by all
+ * modules), --enable simd for the SIMD module only (scalar.wasm is compiled
+ * without it, so it loads on engines without SIMD).
+ *
+ * Each binary is checked before it is written: it must import exactly
+ * env.memory (nothing else) and carry no data segment (the JS allocator owns
+ * all of memory above the heap base).
+ */
+import asc from 'assemblyscript/asc';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { KERNEL_MODULES } from './index.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const ASSEMBLY_DIR = join(HERE, 'assembly');
+export const DEFAULT_OUT_DIR = join(HERE, 'build');
+
+/** The asc command line for one entry (exported for the docs and tests). */
+export function ascArgs(entry: string, outFile: string, simd: boolean): string[] {
+  return [
+    entry,
+    '--outFile', outFile,
+    '-O3',
+    '--optimizeLevel', '3',
+    '--shrinkLevel', '0',
+    '--noAssert',
+    '--runtime', 'stub',
+    '--use', 'abort=',
+    '--importMemory',
+    ...(simd ? ['--enable', 'simd'] : []),
+  ];
+}
+
+/** Reads an unsigned LEB128 at `pos`; returns [value, next position]. */
+function leb(bytes: Uint8Array, pos: number): [number, number] {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    const b = bytes[pos++];
+    if (b === undefined) throw new Error('truncated LEB128');
+    result += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return [result, pos];
+    shift += 7;
+  }
+}
+
+/** Number of data segments in a wasm binary (0 if it has no data section). */
+export function dataSegmentCount(bytes: Uint8Array): number {
+  let pos = 8;
+  while (pos < bytes.length) {
+    const id = bytes[pos++];
+    const [size, start] = leb(bytes, pos);
+    if (id === 11) return leb(bytes, start)[0];
+    pos = start + size;
+  }
+  return 0;
+}
+
+function checkBinary(name: string, bytes: Uint8Array): void {
+  const mod = new WebAssembly.Module(new Uint8Array(bytes));
+  const imports = WebAssembly.Module.imports(mod);
+  const ok = imports.length === 1 && imports[0]?.module === 'env' && imports[0].name === 'memory' && imports[0].kind === 'memory';
+  if (!ok) {
+    const list = imports.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ');
+    throw new Error(`kernels/build: ${name}.wasm must import only env.memory, it imports: ${list || 'nothing'}`);
+  }
+  const segments = dataSegmentCount(bytes);
+  if (segments > 0) {
+    throw new Error(
+      `kernels/build: ${name}.wasm has ${segments} data segment(s) (strings, static arrays?); ` +
+        'the modules share one memory owned by kernels/index.ts and must keep no static data',
+    );
+  }
+}
+
+/** Compiles every kernel module; returns the paths of the written .wasm files. */
+export async function buildKernels(opts: { outDir?: string } = {}): Promise<string[]> {
+  const outDir = resolve(opts.outDir ?? DEFAULT_OUT_DIR);
+  await mkdir(outDir, { recursive: true });
+  const written: string[] = [];
+  for (const { name, simd } of KERNEL_MODULES) {
+    const entry = join(ASSEMBLY_DIR, `${name}.ts`);
+    const outFile = join(outDir, `${name}.wasm`);
+    let binary: Uint8Array | null = null;
+    const { error, stderr } = await asc.main(ascArgs(entry, outFile, simd), {
+      // Keep the binary in memory: it is checked before it is written.
+      writeFile(filename: string, contents: Uint8Array | string) {
+        if (filename.endsWith('.wasm') && typeof contents !== 'string') binary = contents;
+      },
+    });
+    if (error) {
+      throw new Error(`kernels/build: asc failed on ${entry}:\n${stderr.toString().trim() || error.message}`, { cause: error });
+    }
+    if (binary === null) throw new Error(`kernels/build: asc produced no binary for ${entry}:\n${stderr.toString()}`);
+    checkBinary(name, binary);
+    await writeFile(outFile, binary);
+    written.push(outFile);
+  }
+  return written;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (invokedDirectly) {
+  buildKernels({ ...(process.argv[2] ? { outDir: process.argv[2] } : {}) }).then(
+    (paths) => {
+      for (const p of paths) process.stdout.write(`${p}\n`);
+    },
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,320 @@
+/**
+ * Runner side: loads the compiled WebAssembly kernels (kernels/build/*.wasm,
+ * shipped in the payload) and owns their linear memory.
+ *
+ * Modules (see KERNEL_MODULES; kernels/build.ts compiles them):
+ *   scalar.wasm  no SIMD instructions: the direct conv, scalar ceilings. Loads everywhere.
+ *   simd.wasm    WebAssembly SIMD: im2col + packed GEMM, depthwise, SIMD ceilings.
+ *                Loaded only where SIMD validates; otherwise `kernels.simd` is null.
+ *
+ * Memory model: one WebAssembly.Memory, created here and imported by every
+ * module (env.memory). The modules keep no static data and allocate nothing:
+ * all buffers come from a bump (arena) allocator on the JS side that starts at
+ * the highest `heap_base()` of the modules and grows the memory as needed.
+ * Buffers are handles (byte pointer + length); `view()` re-creates the
+ * Float32Array whenever the memory has grown (growth detaches the old
+ * ArrayBuffer), so callers never hold a stale view as long as they call
+ * view() again after any allocation. `mark()`/`release(mark)` free in LIFO
+ * order, `reset()` frees everything (the runner resets after every case).
+ *
+ * Only node: builtins (this file is bundled into the device payload).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** The compiled modules: name (kernels/assembly/<name>.ts -> <name>.wasm) and whether it needs Wasm SIMD. */
+export const KERNEL_MODULES = [
+  { name: 'scalar', simd: false },
+  { name: 'simd', simd: true },
+] as const;
+
+/**
+ * The GEMM's tile sizes as compiled into simd.wasm (kernels/assembly/gemm.ts);
+ * loadKernels checks they match. Micro-kernel MR x NR, reduction slice KC,
+ * column block NC, row block MC.
+ */
+export const GEMM_TILE = { mr: 4, nr: 8, kc: 256, nc: 512, mc: 256 } as const;
+
+export type KernelModuleName = (typeof KERNEL_MODULES)[number]['name'];
+
+/** Pointers are byte offsets into the shared memory (i32); counts are elements. */
+export interface ScalarKernels {
+  heap_base(): number;
+  /** Direct naive conv: x NCHW, w K x C/groups x R x S, y N x K x Ho x Wo (overwritten). */
+  conv_direct_f32(
+    x: number, w: number, y: number,
+    n: number, c: number, h: number, wd: number, k: number, r: number, s: number,
+    stride: number, pad: number, groups: number,
+  ): void;
+  /** Scalar ERT peak loop: `iters` iterations of 12 chains acc = acc*m + c; returns a sum of the chains. */
+  peak_f32(iters: number, m: number, c: number): number;
+  peak_f32_flops_per_iter(): number;
+  copy_f32(dst: number, src: number, n: number, passes: number): void;
+  triad_f32(a: number, b: number, c: number, s: number, n: number, passes: number): void;
+}
+
+export interface SimdKernels {
+  heap_base(): number;
+  /** Floats of the packed weights (pack_weights) for k output channels, reduction kd, groups. */
+  gemm_packed_a_floats(k: number, kd: number, groups: number): number;
+  /** Floats of the workspace conv_im2col_gemm_f32 needs. */
+  conv_im2col_gemm_workspace_floats(): number;
+  /** Tile sizes: 0 MR, 1 NR, 2 KC, 3 NC, 4 MC. */
+  gemm_tile(i: number): number;
+  /** Packs the weights [groups][k/groups][kd] into MR-row panels (the GEMM's A). */
+  pack_weights(w: number, dst: number, k: number, kd: number, groups: number): void;
+  /** Conv by fused im2col-packing + packed SIMD GEMM; y (N K Ho Wo) overwritten. */
+  conv_im2col_gemm_f32(
+    x: number, wPacked: number, y: number, ws: number,
+    n: number, c: number, h: number, wd: number, k: number, r: number, s: number,
+    stride: number, pad: number, groups: number,
+  ): void;
+  /** Plain im2col of one image/group: cols [(c*R+r)*S+s][oh*Wo+ow]. */
+  im2col_f32(x: number, cols: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number): void;
+  depthwise_workspace_floats(h: number, wd: number, r: number, s: number, stride: number, pad: number): number;
+  /** Depthwise conv (groups == c == k): w c x R x S; y overwritten. */
+  conv_depthwise_f32(
+    x: number, w: number, y: number, ws: number,
+    n: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number,
+  ): void;
+  /** f32x4 ERT peak loop: 12 chains acc = acc*m + c. */
+  peak_f32x4(iters: number, m: number, c: number): number;
+  peak_f32x4_flops_per_iter(): number;
+  /** GEMM-shaped acc += a*b loop (4x8 tile, operands loaded from an L1 buffer of bufBytes, a power of two). */
+  peak_madd_f32x4(iters: number, buf: number, bufBytes: number): number;
+  peak_madd_f32x4_flops_per_iter(): number;
+  /** n must be a multiple of 16. */
+  copy_f32x4(dst: number, src: number, n: number, passes: number): void;
+  /** a = b + s*c; n must be a multiple of 16. */
+  triad_f32x4(a: number, b: number, c: number, s: number, n: number, passes: number): void;
+}
+
+const SCALAR_EXPORTS = [
+  'heap_base', 'conv_direct_f32', 'peak_f32', 'peak_f32_flops_per_iter', 'copy_f32', 'triad_f32',
+] as const satisfies readonly (keyof ScalarKernels)[];
+const SIMD_EXPORTS = [
+  'heap_base', 'gemm_packed_a_floats', 'conv_im2col_gemm_workspace_floats', 'gemm_tile', 'pack_weights',
+  'conv_im2col_gemm_f32', 'im2col_f32', 'depthwise_workspace_floats', 'conv_depthwise_f32',
+  'peak_f32x4', 'peak_f32x4_flops_per_iter', 'peak_madd_f32x4', 'peak_madd_f32x4_flops_per_iter',
+  'copy_f32x4', 'triad_f32x4',
+] as const satisfies readonly (keyof SimdKernels)[];
+// Compile-time checks that the name lists cover the interfaces.
+const scalarComplete: [Exclude<keyof ScalarKernels, (typeof SCALAR_EXPORTS)[number]>] extends [never] ? true : never = true;
+const simdComplete: [Exclude<keyof SimdKernels, (typeof SIMD_EXPORTS)[number]>] extends [never] ? true : never = true;
+void scalarComplete;
+void simdComplete;
+
+/** A float32 buffer in the kernels' memory. */
+export interface F32Buffer {
+  /** Byte offset in the memory (what the kernels take). */
+  readonly ptr: number;
+  /** Number of floats. */
+  readonly length: number;
+  /** A Float32Array over the buffer, re-created if the memory grew since the last call. Throws once released. */
+  view(): Float32Array;
+}
+
+export interface Kernels {
+  /** The memory every module imports. */
+  readonly memory: WebAssembly.Memory;
+  readonly scalar: ScalarKernels;
+  /** null where the runtime has no WebAssembly SIMD (see simdUnavailable). */
+  readonly simd: SimdKernels | null;
+  /** Why `simd` is null (undefined when it is loaded). */
+  readonly simdUnavailable?: string;
+  /** The SIMD kernels, or an Error naming `who` needs them. */
+  requireSimd(who: string): SimdKernels;
+  /** Allocates nFloats floats (zero-filled) aligned to alignBytes (default 64, a power of two >= 4). */
+  alloc(nFloats: number, alignBytes?: number): F32Buffer;
+  /** alloc + copy of `src`. */
+  allocCopy(src: ArrayLike<number>, alignBytes?: number): F32Buffer;
+  /** The current allocation point, for release(). */
+  mark(): number;
+  /** Frees everything allocated after `mark` (LIFO). */
+  release(mark: number): void;
+  /** Frees every buffer. */
+  reset(): void;
+  /** Bytes currently allocated above the heap base. */
+  bytesInUse(): number;
+  /** Current size of the memory in bytes. */
+  memoryBytes(): number;
+}
+
+const PAGE = 65536;
+
+/** The smallest module using a SIMD instruction: (func (result v128) i32.const 0 i32x4.splat). */
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section
+  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b, // code: i32.const 0; i32x4.splat; end
+]);
+
+/** Whether this runtime supports WebAssembly fixed-width SIMD (128-bit). */
+export function wasmSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+class Arena {
+  private top: number;
+  private nextId = 1;
+  /** Live allocations, in allocation order (so release pops from the end). */
+  private readonly live: { id: number; ptr: number }[] = [];
+  private readonly liveIds = new Set<number>();
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly base: number,
+  ) {
+    this.top = base;
+  }
+
+  alloc(nFloats: number, alignBytes = 64): F32Buffer {
+    if (!Number.isInteger(nFloats) || nFloats < 0) {
+      throw new Error(`kernels.alloc: nFloats must be a non-negative integer, got ${nFloats}`);
+    }
+    if (!Number.isInteger(alignBytes) || alignBytes < 4 || (alignBytes & (alignBytes - 1)) !== 0) {
+      throw new Error(`kernels.alloc: alignBytes must be a power of two >= 4, got ${alignBytes}`);
+    }
+    const ptr = Math.ceil(this.top / alignBytes) * alignBytes;
+    const bytes = nFloats * 4;
+    const end = ptr + bytes;
+    // Stay below 4 GiB - 64 KiB so every byte offset is a valid i32 pointer for the kernels.
+    if (end > 2 ** 32 - PAGE) {
+      throw new Error(`kernels.alloc: ${bytes} bytes do not fit in a 32-bit WebAssembly memory (would end at ${end})`);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      try {
+        this.memory.grow(pages);
+      } catch (cause) {
+        throw new Error(
+          `kernels.alloc: could not grow the WebAssembly memory from ${have} to ${have + pages * PAGE} bytes ` +
+            `(${bytes} bytes requested, ${this.top - this.base} in use); reduce the problem size or free buffers`,
+          { cause },
+        );
+      }
+    }
+    this.top = end;
+    const id = this.nextId++;
+    this.live.push({ id, ptr });
+    this.liveIds.add(id);
+    const memory = this.memory;
+    const liveIds = this.liveIds;
+    let cached: Float32Array | null = null;
+    const buf: F32Buffer = {
+      ptr,
+      length: nFloats,
+      view(): Float32Array {
+        if (!liveIds.has(id)) throw new Error(`kernels: buffer at ${ptr} (${nFloats} floats) was released`);
+        if (cached === null || cached.buffer !== memory.buffer) cached = new Float32Array(memory.buffer, ptr, nFloats);
+        return cached;
+      },
+    };
+    buf.view().fill(0);
+    return buf;
+  }
+
+  mark(): number {
+    return this.top;
+  }
+
+  release(mark: number): void {
+    if (!Number.isInteger(mark) || mark < this.base || mark > this.top) {
+      throw new Error(`kernels.release: mark ${mark} is not between the heap base ${this.base} and the top ${this.top}`);
+    }
+    for (let last = this.live.at(-1); last !== undefined && last.ptr >= mark; last = this.live.at(-1)) {
+      this.live.pop();
+      this.liveIds.delete(last.id);
+    }
+    this.top = mark;
+  }
+
+  reset(): void {
+    this.release(this.base);
+  }
+
+  bytesInUse(): number {
+    return this.top - this.base;
+  }
+}
+
+function checkExports<T extends object>(name: string, instance: WebAssembly.Instance, names: readonly string[]): T {
+  const ex = instance.exports as Record<string, unknown>;
+  const missing = names.filter((n) => typeof ex[n] !== 'function');
+  if (missing.length) {
+    throw new Error(`kernels: ${name}.wasm lacks the exports ${missing.join(', ')} (stale build? run npm run build)`);
+  }
+  return ex as unknown as T;
+}
+
+async function compile(wasmDir: string, name: string): Promise<WebAssembly.Module> {
+  const path = join(wasmDir, `${name}.wasm`);
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (cause) {
+    throw new Error(`kernels: cannot read ${path} (build the kernels with npm run build)`, { cause });
+  }
+  return WebAssembly.compile(bytes);
+}
+
+/**
+ * Loads scalar.wasm and, where SIMD is supported, simd.wasm from `wasmDir`,
+ * instantiated over one shared memory.
+ */
+export async function loadKernels(wasmDir: string): Promise<Kernels> {
+  const memory = new WebAssembly.Memory({ initial: 16 });
+  const imports = { env: { memory } };
+
+  const scalarModule = await compile(wasmDir, 'scalar');
+  const scalar = checkExports<ScalarKernels>('scalar', await WebAssembly.instantiate(scalarModule, imports), SCALAR_EXPORTS);
+
+  let simd: SimdKernels | null = null;
+  let simdUnavailable: string | undefined;
+  if (wasmSimdSupported()) {
+    const simdModule = await compile(wasmDir, 'simd');
+    simd = checkExports<SimdKernels>('simd', await WebAssembly.instantiate(simdModule, imports), SIMD_EXPORTS);
+    const compiled = [0, 1, 2, 3, 4].map((i) => simd?.gemm_tile(i));
+    const expected = [GEMM_TILE.mr, GEMM_TILE.nr, GEMM_TILE.kc, GEMM_TILE.nc, GEMM_TILE.mc];
+    if (compiled.join() !== expected.join()) {
+      throw new Error(
+        `kernels: simd.wasm has GEMM tiles [MR,NR,KC,NC,MC] = [${compiled.join()}], kernels/index.ts GEMM_TILE says ` +
+          `[${expected.join()}]: rebuild with npm run build, or update GEMM_TILE`,
+      );
+    }
+  } else {
+    simdUnavailable = 'no WebAssembly SIMD on this runtime';
+  }
+
+  const base = Math.ceil(Math.max(scalar.heap_base(), simd?.heap_base() ?? 0, 1024) / 64) * 64;
+  const arena = new Arena(memory, base);
+
+  const kernels: Kernels = {
+    memory,
+    scalar,
+    simd,
+    ...(simdUnavailable !== undefined ? { simdUnavailable } : {}),
+    requireSimd(who: string): SimdKernels {
+      if (simd === null) throw new Error(`${who} needs WebAssembly SIMD: ${simdUnavailable ?? 'not loaded'}`);
+      return simd;
+    },
+    alloc: (nFloats, alignBytes) => arena.alloc(nFloats, alignBytes),
+    allocCopy(src, alignBytes) {
+      const buf = arena.alloc(src.length, alignBytes);
+      buf.view().set(src);
+      return buf;
+    },
+    mark: () => arena.mark(),
+    release: (mark) => arena.release(mark),
+    reset: () => arena.reset(),
+    bytesInUse: () => arena.bytesInUse(),
+    memoryBytes: () => memory.buffer.byteLength,
+  };
+  return kernels;
+}

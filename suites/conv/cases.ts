@@ -1,0 +1,81 @@
+/** Host side: the conv suite's cases, read from shapes.yaml (data, not code). */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConvShape, type CaseSpec, type Distribution } from '../../harness/contracts.js';
+import { convOutputSize } from '../../reference/conv.js';
+
+export const SHAPES_FILE = fileURLToPath(new URL('./shapes.yaml', import.meta.url));
+
+const ShapeEntry = z.strictObject({
+  layer: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  description: z.string(),
+  shape: ConvShape.strict(),
+  tags: z.array(z.string()).default([]),
+});
+export type ShapeEntry = z.infer<typeof ShapeEntry>;
+
+export function readShapes(file = SHAPES_FILE): ShapeEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new Error(`cannot read the conv shapes file ${file}`, { cause });
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+  }
+  const parsed = z.array(ShapeEntry).safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${file}: entry ${i.path.join('.')}: ${i.message}`);
+    throw new Error(issues.join('\n'));
+  }
+  const seen = new Set<string>();
+  for (const e of parsed.data) {
+    if (seen.has(e.layer)) throw new Error(`${file}: duplicate layer name ${e.layer}`);
+    seen.add(e.layer);
+    try {
+      convOutputSize(e.shape);
+    } catch (cause) {
+      throw new Error(`${file}: layer ${e.layer}: invalid shape`, { cause });
+    }
+  }
+  return parsed.data;
+}
+
+/**
+ * `--quick`: channels and spatial sizes divided by 4 (rounded up), so the
+ * layers keep their character (odd sizes stay odd-ish, depthwise stays
+ * depthwise, groups stay groups) but run in a fraction of the time.
+ */
+export function quickShape(s: ConvShape): ConvShape {
+  const depthwise = s.groups === s.c && s.groups === s.k && s.groups > 1;
+  const scaleC = (c: number, multiple: number) => {
+    if (c <= 4) return c;
+    const q = Math.ceil(c / 4);
+    return Math.ceil(q / multiple) * multiple;
+  };
+  const h = Math.max(s.r, Math.ceil(s.h / 4));
+  const w = Math.max(s.s, Math.ceil(s.w / 4));
+  if (depthwise) {
+    const c = scaleC(s.c, 1);
+    return { ...s, c, k: c, groups: c, h, w };
+  }
+  return { ...s, c: scaleC(s.c, s.groups), k: scaleC(s.k, s.groups), h, w };
+}
+
+export function convCases(opts: { quick: boolean; seed: number; distribution: Distribution; file?: string }): CaseSpec[] {
+  return readShapes(opts.file).map((e, i) => ({
+    id: `conv/${e.layer}`,
+    suite: 'conv',
+    layer: e.layer,
+    description: e.description,
+    shape: opts.quick ? quickShape(e.shape) : e.shape,
+    // One seed per case, derived from the run seed and the case's position, stored with the result.
+    seed: (opts.seed + i * 7919) >>> 0,
+    distribution: opts.distribution,
+    tags: e.tags,
+  }));
+}

@@ -1,0 +1,26 @@
+/** Host side: every suite roofbench knows, with its cases (from data) and variants (code). */
+import type { CaseSpec, ConvVariant, Distribution } from '../harness/contracts.js';
+import { convCases } from './conv/cases.js';
+import { convVariants } from './conv/variants.js';
+
+export interface CaseOptions {
+  quick: boolean;
+  seed: number;
+  distribution: Distribution;
+}
+
+export interface Suite {
+  name: string;
+  description: string;
+  cases(opts: CaseOptions): CaseSpec[];
+  variants: readonly ConvVariant[];
+}
+
+export const suites: readonly Suite[] = [
+  {
+    name: 'conv',
+    description: 'Convolution layers from real networks: direct, im2col + SIMD GEMM, depthwise SIMD',
+    cases: convCases,
+    variants: convVariants,
+  },
+];
