@@ -124,7 +124,13 @@ async function bench(argv: string[]): Promise<number> {
   }
   const deviceNames = [...new Set(list(values.device) ?? ['local'])];
   if (deviceNames.length === 0) throw new UsageError('--device needs at least one device name');
-  const devices = deviceNames.map((n) => registry.get(n));
+  const devices = deviceNames.map((n) => {
+    try {
+      return registry.get(n);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
   if (values.out && devices.length > 1) throw new UsageError('--out names one run directory; with several devices, leave it out (runs go to reports/<device>/<run-id>)');
 
   const dist = values.distribution ?? 'uniform(-1,1)';

@@ -8,7 +8,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { buildKernels } from '../kernels/build.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const KERNEL_SRC = join(ROOT, 'kernels', 'assembly');
@@ -36,6 +35,8 @@ export async function ensureKernels(log: (msg: string) => void = () => {}): Prom
   const built = newestMtime(KERNEL_OUT, '.wasm');
   if (out.length > 0 && built >= src) return out.map((f) => join(KERNEL_OUT, f));
   log('compiling kernels (AssemblyScript -> WebAssembly SIMD)');
+  // The compiler (binaryen) takes seconds to load: only when there is something to compile.
+  const { buildKernels } = await import('../kernels/build.js');
   return buildKernels({ outDir: KERNEL_OUT });
 }
 

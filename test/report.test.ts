@@ -43,6 +43,18 @@ function titlesOf(svg: string, cls: string): string[] {
   return [...svg.matchAll(re)].map((m) => m[1] ?? '');
 }
 
+/** Throws unless every element in `markup` is closed in order (attribute values are escaped, so no '>' inside tags). */
+function assertBalanced(markup: string): void {
+  const stack: string[] = [];
+  for (const m of markup.matchAll(/<(\/?)([a-zA-Z][\w:-]*)\b[^<>]*?(\/?)>/g)) {
+    const [, close, name, selfClose] = m;
+    if (selfClose) continue;
+    if (!close) stack.push(name ?? '');
+    else if (stack.pop() !== name) throw new Error(`unbalanced </${name}> at ${m.index}`);
+  }
+  expect(stack).toEqual([]);
+}
+
 /** The HTML of one case's <article>. */
 function caseSection(html: string, caseNo: number): string {
   const start = html.indexOf(`<article class="case" id="case-${caseNo}">`);
@@ -96,6 +108,7 @@ describe('renderReport: a complete run with every state', () => {
   it('draws one roofline point with a hover title per timed result, and executed markers', () => {
     const svg = svgAfter(html, 'id="roofline"');
     const timed = timedOf(run);
+    assertBalanced(svg);
     const titles = titlesOf(svg, POINT_CLASS);
     expect(titles).toHaveLength(timed.length);
     expect(titles.length).toBeGreaterThanOrEqual(25);
@@ -328,6 +341,36 @@ describe('roofline geometry', () => {
     expect(d.caseLabels).toHaveLength(plottedCases.size);
     const keys = d.caseLabels.map((l) => `${l.x.toPrecision(6)}|${l.y.toPrecision(6)}`);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('leaves out points a log axis cannot place, and says so', async () => {
+    const first = timedOf(run)[0];
+    if (!first) throw new Error('fixture has no timed result');
+    const broken: RunResults = {
+      ...run,
+      results: run.results.map((r) => (r === first ? { ...first, perf: { ...first.perf, gflops: 0 } } : r)),
+    };
+    expect(rooflineData(broken).notPlotted).toBe(1);
+    const svg = await rooflineSvg(broken);
+    expect(titlesOf(svg, POINT_CLASS)).toHaveLength(timedOf(run).length - 1);
+    const html = readFileSync(await renderReport(broken, join(dir, 'broken')), 'utf8');
+    expect(html).toContain('1 timed result could not be placed');
+  });
+
+  it('draws theoretical ceilings alone when nothing was measured, covering a far higher peak', async () => {
+    const v100: RunResults = {
+      ...run,
+      ceilings: { measured: null, theoretical: { source: 'profile v100', peakGflops: { f32: 15700, f16: 120000 }, dramGbps: 900 } },
+    };
+    const d2 = rooflineData(v100);
+    expect(d2.measuredRoof).toEqual([]);
+    expect(d2.cacheSlopes).toEqual([]);
+    expect(d2.yDomain[1]).toBeGreaterThanOrEqual(120000);
+    expect(d2.xDomain[0]).toBeLessThanOrEqual(Math.min(...d2.points.map((p) => p.x)));
+    const svg = await rooflineSvg(v100);
+    expect(svg).toContain('f16 peak 120000 GFLOP/s (theoretical)');
+    expect(svg).toContain('DRAM 900 GB/s (theoretical)');
+    expect(titlesOf(svg, POINT_CLASS)).toHaveLength(timedOf(run).length);
   });
 
   it('keeps the cache levels of a run without cache sizes to the sweep maximum', () => {

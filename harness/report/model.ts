@@ -28,11 +28,6 @@ export interface KeyValue {
   warn?: boolean;
 }
 
-export interface Badge {
-  state: string;
-  label: string;
-}
-
 export interface VariantRow {
   variant: string;
   algorithm: string;
@@ -145,7 +140,7 @@ export interface ReportView {
   title: string;
   runId: string;
   device: { name: string; profile: string; transport: string; emulated: boolean };
-  status: { value: string; detail: string; ok: boolean };
+  status: { value: string; headline: string; detail: string; ok: boolean };
   meta: KeyValue[];
   options: KeyValue[];
   summary: {
@@ -249,15 +244,11 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
 
 function variantRow(
   r: CaseResult,
-  caseCost: CaseResult['cost'] | undefined,
+  costVaries: boolean,
   baseline: CaseResult | undefined,
   colors: ReadonlyMap<string, string>,
 ): VariantRow {
-  const differs =
-    caseCost !== undefined && (r.cost.flops !== caseCost.flops || r.cost.bytes !== caseCost.bytes);
-  const costNote = differs
-    ? `counted as ${f.flopCount(r.cost.flops)}, ${f.bytesDecimal(r.cost.bytes)}, ${f.sig(r.cost.intensity, 3)} FLOP/B`
-    : '';
+  const costNote = costVaries ? `${f.flopCount(r.cost.flops)} · ${f.bytesDecimal(r.cost.bytes)} · ${f.sig(r.cost.intensity, 3)} FLOP/B` : '';
   const color = colors.get(r.algorithm) ?? '#888888';
   const base = { variant: r.variant, algorithm: r.algorithm, color, state: r.state, costNote, message: '', messageMore: '', phase: '', timed: null };
   switch (r.state) {
@@ -270,6 +261,12 @@ function variantRow(
     default:
       return { ...base, timed: timedCells(r, baseline) };
   }
+}
+
+function rangeOf(xs: number[]): string {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return lo === hi ? f.sig(lo, 3) : `${f.sig(lo, 3)}–${f.sig(hi, 3)}`;
 }
 
 function ciLabel(results: readonly CaseResult[]): string {
@@ -285,6 +282,9 @@ function stateCounts(results: readonly CaseResult[]): { state: string; count: nu
 function caseView(no: number, c: CaseSpec, results: CaseResult[], run: RunResults, colors: ReadonlyMap<string, string>): CaseView {
   const { shape, output } = shapeText(c);
   const cost = results[0]?.cost;
+  // Variants normally share the counting rule's cost; where they do not (e.g. unfused vs fused), each row states its own.
+  const costVaries = results.some((r) => r.cost.flops !== cost?.flops || r.cost.bytes !== cost.bytes);
+  const flopsVary = results.some((r) => r.cost.flops !== cost?.flops);
   const baseline = results.find((r) => r.variant === BASELINE_VARIANT);
   const m = run.ceilings.measured;
   let bound = '';
@@ -303,11 +303,11 @@ function caseView(no: number, c: CaseSpec, results: CaseResult[], run: RunResult
     seed: String(c.seed),
     distribution: c.distribution,
     tags: c.tags,
-    flops: cost ? f.flopCount(cost.flops) : f.DASH,
-    bytes: cost ? f.bytesDecimal(cost.bytes) : f.DASH,
-    intensity: cost ? `${f.sig(cost.intensity, 3)} FLOP/B` : f.DASH,
-    bound,
-    rows: results.map((r) => variantRow(r, cost, baseline, colors)),
+    flops: !cost ? f.DASH : flopsVary ? 'FLOPs vary by variant' : f.flopCount(cost.flops),
+    bytes: !cost ? f.DASH : costVaries ? 'bytes vary by variant (see rows)' : f.bytesDecimal(cost.bytes),
+    intensity: !cost ? f.DASH : costVaries ? `${rangeOf(results.map((r) => r.cost.intensity))} FLOP/B` : `${f.sig(cost.intensity, 3)} FLOP/B`,
+    bound: costVaries ? '' : bound,
+    rows: results.map((r) => variantRow(r, costVaries, baseline, colors)),
     hasExecuted: results.some((r) => isTimed(r) && r.perf.executedGflops !== undefined),
     hasTheoretical: results.some((r) => isTimed(r) && r.perf.pctTheoretical !== undefined),
     timedCount: results.filter(isTimed).length,
@@ -546,6 +546,7 @@ export function buildView(run: RunResults): ReportView {
     status: {
       value: run.status,
       ok: statusOk,
+      headline: run.status === 'running' ? 'Run not finished.' : `Run ${run.status}.`,
       detail:
         run.statusDetail ??
         (run.status === 'incomplete'

@@ -1,0 +1,138 @@
+/**
+ * The command line end to end, as a user runs it: a quick bench on the local
+ * device produces a results.json that validates against the published schema
+ * and an HTML report with the roofline; bad input gets errors that say what to do.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import { bench, jsonLines, runCli, ROOT } from './helpers/cli.js';
+import { RunResults } from '../harness/contracts.js';
+import { resultsJsonSchema } from '../scripts/build.js';
+
+const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'results.schema.json'), 'utf8')) as Record<string, unknown>;
+
+describe('published results schema', () => {
+  it('is up to date with harness/contracts.ts (run npm run build if this fails)', () => {
+    expect(schema).toEqual(JSON.parse(JSON.stringify(resultsJsonSchema())));
+  });
+});
+
+describe('bench --quick on the local device', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'roofbench-cli-')), 'run');
+  let res: Awaited<ReturnType<typeof bench>>;
+  let run: RunResults;
+
+  beforeAll(async () => {
+    res = await bench(['--quick', '--out', out, '--json'], { timeoutMs: 240_000 });
+    run = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+  }, 300_000);
+
+  it('exits 0 and reports where the run went', () => {
+    expect(res.stderr).not.toMatch(/roofbench: /);
+    expect(res.code).toBe(0);
+    const done = jsonLines(res.stdout).find((e) => e.type === 'run-complete');
+    expect(done).toMatchObject({ status: 'complete', dir: out, report: join(out, 'index.html') });
+  });
+
+  it('writes a results.json that validates against schemas/results.schema.json', () => {
+    const ajv = new Ajv2020.default({ allErrors: true, strict: false });
+    const validate = ajv.compile(schema);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as unknown;
+    const ok = validate(json);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it('measured every case with every applicable variant, each checked against float64', () => {
+    expect(run.status).toBe('complete');
+    expect(run.cases.length).toBeGreaterThanOrEqual(13);
+    expect(run.results.length).toBe(run.cases.length * 3);
+    const states = new Set(run.results.map((r) => r.state));
+    expect(states.has('errored')).toBe(false);
+    expect(states.has('inaccurate')).toBe(false);
+    const timed = run.results.filter((r) => r.state === 'passed');
+    // naive + im2col on every case, depthwise on the depthwise cases
+    const depthwise = run.cases.filter((c) => c.tags.includes('depthwise')).length;
+    expect(timed.length).toBe(run.cases.length * 2 + depthwise);
+    for (const r of timed) {
+      if (r.state !== 'passed') continue;
+      expect(r.timing.samples.length).toBeGreaterThanOrEqual(run.options.minSamples);
+      expect(r.timing.sampleDurationMs).toBeGreaterThan(100 * r.timing.timerResolutionMs);
+      expect(r.accuracy.outputChecksum).toMatch(/^[0-9a-f]{16}$/);
+      expect(r.perf.pctMeasured).toBeGreaterThan(0);
+    }
+    const skipped = run.results.filter((r) => r.state === 'skipped');
+    for (const r of skipped) if (r.state === 'skipped') expect(r.reason).toMatch(/depthwise/);
+    expect(run.probe?.runtime.wasmSimd).toBe(true);
+    expect(run.ceilings.measured?.peakGflops).toBeGreaterThan(0);
+    expect(run.health.map((h) => h.when)).toEqual(['before', 'after']);
+  });
+
+  it('writes a self-contained index.html with the roofline SVG', () => {
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toMatch(/roofline/i);
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
+    for (const c of run.cases) expect(html).toContain(c.id);
+  });
+
+  it('streams JSON-lines events with --json', () => {
+    const types = new Set(jsonLines(res.stdout).map((e) => e.type));
+    for (const t of ['probe', 'ceilings', 'case-start', 'result', 'done', 'run-complete']) expect(types).toContain(t);
+  });
+
+  it('re-renders the report from results.json with npm run report', async () => {
+    const r = await runCli('harness/cli.ts', ['report', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(join(out, 'index.html'));
+  });
+});
+
+describe('bench selection and errors', () => {
+  it('--suite conv --filter with a one-case selection runs just that', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'roofbench-cli-')), 'r');
+    const r = await bench(['--quick', '--suite', 'conv', '--filter', 'conv_dw_3.*depthwise', '--out', out, '--no-ceilings']);
+    expect(r.code).toBe(0);
+    const run = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(run.results.map((x) => `${x.caseId} ${x.variant}`)).toEqual(['conv/mobilenet_v1.conv_dw_3 conv-depthwise-simd-f32']);
+    expect(r.stdout).toMatch(/report: .*index\.html/);
+  });
+
+  it('--list shows devices, suites, cases and variants', async () => {
+    const r = await bench(['--list']);
+    expect(r.code).toBe(0);
+    for (const s of ['local', 'rpi3', 'conv-im2col-gemm-f32', 'conv/vgg16.conv3_2', 'suite conv']) expect(r.stdout).toContain(s);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['an unknown device', ['--device', 'nope'], /unknown device.*nope[\s\S]*local/i],
+    ['an unknown suite', ['--suite', 'nope'], /unknown suite: nope\nvalid suites: conv/],
+    ['an unknown variant', ['--variant', 'conv-nope-f32'], /unknown variant: conv-nope-f32\nvalid variants: conv-direct-naive-f32, conv-im2col-gemm-f32/],
+    ['a filter that selects nothing', ['--filter', 'no-such-thing'], /matches nothing.*--list/],
+    ['an invalid filter', ['--filter', '(['], /not a valid regular expression/],
+    ['an unknown option', ['--frobnicate'], /frobnicate[\s\S]*--help/],
+    ['a bad number', ['--min-samples', 'lots'], /--min-samples expects a positive integer, got "lots"/],
+    ['an unknown distribution', ['--distribution', 'gauss'], /unknown --distribution "gauss"; valid: uniform\(-1,1\)/],
+  ];
+  for (const [what, args, message] of bad) {
+    it(`rejects ${what} with exit code 2 and a message that says what to do`, async () => {
+      const r = await bench(args);
+      expect(r.stderr).toMatch(message);
+      expect(r.code).toBe(2);
+    });
+  }
+
+  it('rejects a malformed devices file with file:line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roofbench-cli-'));
+    const file = join(dir, 'devices.yaml');
+    writeFileSync(file, 'devices:\n  local:\n    transport: local\n  pi:\n    hots: 1.2.3.4\n');
+    const r = await bench(['--devices', file, '--quick']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:5:5`);
+    expect(r.stderr).toMatch(/hots/);
+    expect(existsSync(join(dir, 'reports'))).toBe(false);
+  });
+});

@@ -1,0 +1,277 @@
+/**
+ * The WebAssembly kernels and the first three conv variants against the
+ * float64 reference, on awkward shapes (tile edges, stride, padding, groups,
+ * depthwise, 1x1, 5x5); the arena allocator; and a quick ceilings smoke test.
+ * No speed is asserted anywhere.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConvShape, ConvVariant } from '../harness/contracts.js';
+import { ascArgs, buildKernels, dataSegmentCount } from '../kernels/build.js';
+import { GEMM_TILE, loadKernels, wasmSimdSupported, type Kernels } from '../kernels/index.js';
+import { conv2dRef, convOutputSize } from '../reference/conv.js';
+import { errorMetrics } from '../reference/metrics.js';
+import { exactToleranceCheck } from '../reference/tolerance.js';
+import { makeConvInputs } from '../reference/random.js';
+import { convDirectNaiveF32 } from '../suites/conv/variants/direct-naive.js';
+import { convIm2colGemmF32 } from '../suites/conv/variants/im2col-gemm.js';
+import { convDepthwiseSimdF32 } from '../suites/conv/variants/depthwise-simd.js';
+import { bandwidthSizes, measureCeilings } from '../harness/runner/ceilings.js';
+import { readFile } from 'node:fs/promises';
+
+const shape = (p: Partial<ConvShape>): ConvShape => ({
+  n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p,
+});
+
+const { mr: MR, nr: NR, kc: KC, nc: NC, mc: MC } = GEMM_TILE;
+
+/** Shapes chosen to hit every code path and edge; `why` says which. */
+const CASES: { why: string; s: ConvShape }[] = [
+  { why: 'odd sizes, n=2, pad 1', s: shape({ n: 2, c: 3, h: 7, w: 9, k: 5, r: 3, s: 3, pad: 1 }) },
+  { why: 'stride 2, pad 0', s: shape({ c: 4, h: 11, w: 13, k: 6, r: 3, s: 3, stride: 2 }) },
+  { why: '5x5, pad 2', s: shape({ c: 3, h: 9, w: 10, k: 7, r: 5, s: 5, pad: 2 }) },
+  { why: 'groups 2', s: shape({ c: 6, h: 8, w: 8, k: 10, r: 3, s: 3, pad: 1, groups: 2 }) },
+  { why: 'groups 3, stride 2, n=2', s: shape({ n: 2, c: 9, h: 10, w: 7, k: 6, r: 3, s: 3, stride: 2, pad: 1, groups: 3 }) },
+  { why: 'depthwise 3x3 s1, n=2', s: shape({ n: 2, c: 5, h: 9, w: 11, k: 5, r: 3, s: 3, pad: 1, groups: 5 }) },
+  { why: 'depthwise 3x3 s1, even rows, 2-row blocks + partial vector', s: shape({ c: 3, h: 8, w: 13, k: 3, r: 3, s: 3, pad: 1, groups: 3 }) },
+  { why: 'depthwise 3x3 s2 pad 1', s: shape({ c: 6, h: 12, w: 15, k: 6, r: 3, s: 3, stride: 2, pad: 1, groups: 6 }) },
+  { why: 'depthwise 3x3 s2 pad 0, odd width', s: shape({ c: 2, h: 13, w: 21, k: 2, r: 3, s: 3, stride: 2, groups: 2 }) },
+  { why: 'depthwise 3x3 s2 wide (vector de-interleave)', s: shape({ c: 2, h: 9, w: 40, k: 2, r: 3, s: 3, stride: 2, pad: 1, groups: 2 }) },
+  { why: 'depthwise 5x5 s2 pad 2', s: shape({ c: 4, h: 13, w: 17, k: 4, r: 5, s: 5, stride: 2, pad: 2, groups: 4 }) },
+  { why: 'depthwise 5x5 s1 pad 2, 16-wide blocks', s: shape({ c: 3, h: 11, w: 37, k: 3, r: 5, s: 5, pad: 2, groups: 3 }) },
+  { why: 'depthwise 3x3 s3 (scalar path)', s: shape({ c: 3, h: 10, w: 10, k: 3, r: 3, s: 3, stride: 3, pad: 1, groups: 3 }) },
+  { why: 'depthwise 1x1', s: shape({ c: 4, h: 5, w: 6, k: 4, groups: 4 }) },
+  { why: 'depthwise 1x3 pad 1 (r != s)', s: shape({ c: 2, h: 6, w: 9, k: 2, r: 1, s: 3, pad: 1, groups: 2 }) },
+  { why: '1x1 (pointwise packing), panels across rows', s: shape({ c: 16, h: 7, w: 7, k: 20 }) },
+  { why: '1x1 stride 2', s: shape({ c: 16, h: 9, w: 9, k: 12, stride: 2 }) },
+  { why: 'stride-2 vector im2col path (wide rows)', s: shape({ c: 2, h: 9, w: 40, k: 3, r: 3, s: 3, stride: 2, pad: 1 }) },
+  { why: 'r != s (1x3, pad 1)', s: shape({ c: 3, h: 6, w: 10, k: 4, r: 1, s: 3, pad: 1 }) },
+  { why: 'kernel larger than the input (padding only)', s: shape({ c: 2, h: 2, w: 3, k: 3, r: 3, s: 3, pad: 1 }) },
+  { why: '7x7 stride 2 pad 3 (stem-like)', s: shape({ c: 3, h: 19, w: 17, k: 9, r: 7, s: 7, stride: 2, pad: 3 }) },
+  { why: 'M = MR exactly, N = NR exactly', s: shape({ c: 2, h: 2, w: NR / 2, k: MR, r: 1, s: 1 }) },
+  {
+    // M > MC and not a multiple of MR; Kd > KC and not a multiple; N > NC, not a multiple of NR.
+    why: 'GEMM edges: M, N, Kd past MC/NC/KC and off the MR/NR tiles',
+    s: shape({ c: Math.ceil((KC + 14) / 9), h: 23, w: 23, k: MC + MR + 1, r: 3, s: 3, pad: 1 }),
+  },
+];
+
+const VARIANTS: ConvVariant[] = [convDirectNaiveF32, convIm2colGemmF32, convDepthwiseSimdF32];
+
+let kernels: Kernels;
+let outDir: string;
+
+beforeAll(async () => {
+  outDir = await mkdtemp(join(tmpdir(), 'roofbench-kernels-'));
+  await buildKernels({ outDir });
+  kernels = await loadKernels(outDir);
+});
+
+afterAll(async () => {
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});
+
+describe('build', () => {
+  it('writes scalar.wasm and simd.wasm with no data segments and only the memory import', async () => {
+    for (const name of ['scalar', 'simd']) {
+      const bytes = new Uint8Array(await readFile(join(outDir, `${name}.wasm`)));
+      expect(dataSegmentCount(bytes)).toBe(0);
+      const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes));
+      expect(imports).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    }
+  });
+
+  it('compiles only the SIMD module with --enable simd (scalar.wasm must load on engines without SIMD)', () => {
+    expect(ascArgs('scalar.ts', 'scalar.wasm', false).join(' ')).not.toMatch(/simd/);
+    expect(ascArgs('simd.ts', 'simd.wasm', true).join(' ')).toMatch(/--enable simd/);
+    for (const flag of ['-O3', '--runtime stub', '--use abort=', '--importMemory', '--optimizeLevel 3', '--shrinkLevel 0']) {
+      expect(ascArgs('a.ts', 'a.wasm', true).join(' ')).toContain(flag);
+    }
+  });
+
+  it('detects SIMD on this runtime and loads the SIMD module', () => {
+    expect(wasmSimdSupported()).toBe(true);
+    expect(kernels.simd).not.toBeNull();
+    expect(kernels.requireSimd('test')).toBe(kernels.simd);
+  });
+});
+
+describe('arena allocator', () => {
+  it('aligns, zero-fills, grows the memory and re-creates views after growth', () => {
+    const m = kernels.mark();
+    const a = kernels.alloc(3, 64);
+    expect(a.ptr % 64).toBe(0);
+    a.view().set([1, 2, 3]);
+    const before = kernels.memoryBytes();
+    const big = kernels.alloc(before / 4 + 1000); // forces memory.grow
+    expect(kernels.memoryBytes()).toBeGreaterThan(before);
+    expect(big.ptr % 64).toBe(0);
+    expect(Array.from(a.view())).toEqual([1, 2, 3]); // a fresh view over the grown buffer
+    expect(big.view().every((v) => v === 0)).toBe(true);
+    const b = kernels.alloc(5, 16);
+    expect(b.ptr % 16).toBe(0);
+    expect(b.ptr).toBeGreaterThanOrEqual(big.ptr + big.length * 4);
+    kernels.release(m);
+    expect(() => a.view()).toThrow(/released/);
+    expect(kernels.mark()).toBe(m);
+    const c = kernels.alloc(4);
+    c.view().fill(7);
+    kernels.release(m);
+    expect(Array.from(kernels.alloc(4).view())).toEqual([0, 0, 0, 0]); // reused memory is zeroed again
+    kernels.reset();
+    expect(kernels.bytesInUse()).toBe(0);
+  });
+
+  it('rejects bad arguments', () => {
+    expect(() => kernels.alloc(-1)).toThrow(/non-negative/);
+    expect(() => kernels.alloc(4, 24)).toThrow(/power of two/);
+    expect(() => kernels.release(kernels.mark() + 64)).toThrow(/mark/);
+  });
+});
+
+describe('plain im2col kernel', () => {
+  it('matches a JavaScript im2col with zero padding', () => {
+    const s = shape({ c: 3, h: 5, w: 7, k: 1, r: 3, s: 2, stride: 2, pad: 1 });
+    const { ho, wo } = convOutputSize(s);
+    const { x } = makeConvInputs(s, 3, 'uniform(-1,1)');
+    const m = kernels.mark();
+    const xb = kernels.allocCopy(x);
+    const cols = kernels.alloc(s.c * s.r * s.s * ho * wo);
+    kernels.requireSimd('test').im2col_f32(xb.ptr, cols.ptr, s.c, s.h, s.w, s.r, s.s, s.stride, s.pad);
+    const got = cols.view();
+    let i = 0;
+    for (let c = 0; c < s.c; c++)
+      for (let r = 0; r < s.r; r++)
+        for (let q = 0; q < s.s; q++)
+          for (let oh = 0; oh < ho; oh++)
+            for (let ow = 0; ow < wo; ow++, i++) {
+              const ih = oh * s.stride - s.pad + r;
+              const iw = ow * s.stride - s.pad + q;
+              const want = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w ? x[(c * s.h + ih) * s.w + iw]! : 0;
+              expect(got[i]).toBe(want);
+            }
+    kernels.release(m);
+  });
+});
+
+describe('conv variants against the float64 reference', () => {
+  for (const { why, s } of CASES) {
+    const label = `${why}: n${s.n} c${s.c} ${s.h}x${s.w} k${s.k} ${s.r}x${s.s} s${s.stride} p${s.pad} g${s.groups}`;
+    it(label, () => {
+      const { x, w } = makeConvInputs(s, 1234, 'uniform(-1,1)');
+      const ref = conv2dRef(s, x, w);
+      const reduction = (s.c / s.groups) * s.r * s.s;
+      let ran = 0;
+      for (const v of VARIANTS) {
+        const applies = v.applies(s);
+        const depthwise = s.groups === s.c && s.k === s.c;
+        if (v === convDepthwiseSimdF32) expect(applies === true).toBe(depthwise);
+        else expect(applies).toBe(true);
+        if (applies !== true) continue;
+        const p = v.prepare({ kernels }, s, x, w);
+        try {
+          // Poison the output first: run() must overwrite every element.
+          p.output().fill(Number.NaN);
+          p.run();
+          const y = Float32Array.from(p.output());
+          const m = errorMetrics(y, ref.y);
+          const t = exactToleranceCheck(y, ref.y, ref.absBound, reduction);
+          expect(m.relL2, `${v.name} relL2`).toBeLessThan(1e-5);
+          expect(t.ok, `${v.name} max abs error ${m.maxAbs} vs bound (worst ratio ${t.worstRatio})`).toBe(true);
+          // A second run gives the same bits (no accumulation into the output, deterministic).
+          p.run();
+          expect(Array.from(p.output()), `${v.name} second run`).toEqual(Array.from(y));
+          ran++;
+        } finally {
+          p.dispose();
+        }
+      }
+      expect(ran).toBeGreaterThanOrEqual(2);
+      kernels.reset();
+    });
+  }
+
+  it('the GEMM edge case really crosses every tile boundary', () => {
+    const s = CASES.at(-1)!.s;
+    const { ho, wo } = convOutputSize(s);
+    const kd = s.c * s.r * s.s;
+    expect(s.k).toBeGreaterThan(MC);
+    expect(s.k % MR).not.toBe(0);
+    expect(kd).toBeGreaterThan(KC);
+    expect(kd % KC).not.toBe(0);
+    expect(ho * wo).toBeGreaterThan(NC);
+    expect((ho * wo) % NR).not.toBe(0);
+  });
+
+  it('depthwise says why it does not apply', () => {
+    expect(convDepthwiseSimdF32.applies(shape({ c: 4, k: 4, h: 3, w: 3, r: 3, s: 3, pad: 1 }))).toMatch(/not a depthwise layer \(groups=1/);
+    expect(convDepthwiseSimdF32.applies(shape({ c: 4, k: 8, groups: 4 }))).toMatch(/not a depthwise layer/);
+  });
+
+  it('invalid shapes are reported, not run', () => {
+    const bad = shape({ h: 2, w: 2, r: 3, s: 3 });
+    for (const v of VARIANTS) expect(v.applies(bad)).toMatch(/output size/);
+  });
+
+  it('declares cost from the counting rule and the packed GEMM executed FLOPs', () => {
+    const s = shape({ c: 3, h: 7, w: 9, k: 5, r: 3, s: 3, pad: 1 });
+    expect(convIm2colGemmF32.flops(s)).toBe(2 * 5 * 7 * 9 * 3 * 9);
+    expect(convIm2colGemmF32.bytes(s)).toBe(4 * (3 * 7 * 9 + 5 * 3 * 9 + 5 * 7 * 9));
+    const mp = Math.ceil(5 / MR) * MR;
+    const np = Math.ceil(63 / NR) * NR;
+    expect(convIm2colGemmF32.executedFlops?.(s)).toBe(2 * mp * np * 27);
+    const p = convIm2colGemmF32.prepare({ kernels }, s, new Float32Array(3 * 7 * 9), new Float32Array(5 * 27));
+    expect(p.preparedBytes).toBe(mp * 27 * 4);
+    expect(p.prepareNote).toMatch(/packed/);
+    p.dispose();
+    kernels.reset();
+  });
+
+  it('dispose gives LIFO memory back', () => {
+    const s = shape({ c: 2, h: 4, w: 4, k: 2, r: 3, s: 3, pad: 1 });
+    const m = kernels.mark();
+    const p = convDirectNaiveF32.prepare({ kernels }, s, new Float32Array(32), new Float32Array(36));
+    expect(kernels.mark()).toBeGreaterThan(m);
+    p.dispose();
+    expect(kernels.mark()).toBe(m);
+    p.dispose(); // idempotent
+  });
+});
+
+describe('ceilings', () => {
+  it('quick measurement returns positive finite numbers and a bandwidth curve', async () => {
+    const c = await measureCeilings(kernels, { quick: true, cacheSizes: { l1d: 32 * 1024, l2: 1 << 20, l3: 8 << 20 } });
+    const finitePositive = (v: number) => Number.isFinite(v) && v > 0;
+    expect(finitePositive(c.peakGflops)).toBe(true);
+    expect(c.peakSamples.length).toBeGreaterThan(1);
+    expect(c.peakSamples.every(finitePositive)).toBe(true);
+    expect(c.peakGflops).toBe(Math.max(...c.peakSamples));
+    expect(finitePositive(c.scalarPeakGflops ?? NaN)).toBe(true);
+    expect(c.peakMethod).toMatch(/f32x4/);
+    for (const kernel of ['copy', 'triad'] as const) {
+      const pts = c.bandwidth.filter((p) => p.kernel === kernel);
+      expect(pts.length).toBeGreaterThan(2);
+      expect(pts.every((p) => finitePositive(p.gbps) && finitePositive(p.bytes) && p.samples.every(finitePositive))).toBe(true);
+      const sizes = pts.map((p) => p.bytes);
+      expect([...sizes].sort((a, b) => a - b)).toEqual(sizes);
+      expect(sizes[0]).toBeLessThanOrEqual(16 * 1024);
+    }
+    expect(finitePositive(c.dramGbps)).toBe(true);
+    expect(kernels.bytesInUse()).toBe(0); // everything released
+  }, 60_000);
+
+  it('sweeps from L1 to at least 4x the last-level cache, capped', () => {
+    const normal = bandwidthSizes({ quick: false, cacheSizes: { l3: 32 << 20 } }, 64 * 2 ** 30);
+    expect(normal[0]).toBe(16 * 1024);
+    expect(normal.at(-1)).toBe(128 << 20);
+    const capped = bandwidthSizes({ quick: false, cacheSizes: { l3: 256 << 20 } }, 64 * 2 ** 30);
+    expect(capped.at(-1)).toBe(256 << 20);
+    const quick = bandwidthSizes({ quick: true, cacheSizes: { l3: 32 << 20 } }, 64 * 2 ** 30);
+    expect(quick.at(-1)).toBe(64 << 20);
+    expect(quick.length).toBeLessThan(normal.length);
+    const small = bandwidthSizes({ quick: false, cacheSizes: { l2: 512 * 1024 } }, 1 << 30);
+    expect(small.at(-1)).toBe(32 << 20); // no L3 (Raspberry Pi 3): at least 32 MiB
+  });
+});
