@@ -119,6 +119,7 @@ export async function runOnDevice(args: {
   } finally {
     progress.stop();
   }
+  if (transport instanceof SshTransport) writer.run.device.uploadedBytes = transport.totalUploadBytes;
   const run = writer.finish(failure);
   const reportPath = await renderReport(run, dir);
   return { device: device.name, dir, run, reportPath };

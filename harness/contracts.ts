@@ -324,6 +324,8 @@ export const RunResults = z.object({
     profile: z.string().nullable(),
     transport: z.enum(['local', 'ssh']),
     emulated: z.boolean(),
+    /** ssh: bytes of payload uploaded for this run (0 when the device had it cached). */
+    uploadedBytes: z.number().optional(),
   }),
   options: RunOptions,
   probe: Probe.nullable(),

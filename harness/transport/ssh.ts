@@ -344,6 +344,8 @@ export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
   /** Bytes uploaded by the last run (0 when the device had the payload cached). */
   lastUploadBytes = 0;
+  /** Bytes uploaded over every run() of this transport (a run restarted after a hung case reconnects). */
+  totalUploadBytes = 0;
   constructor(
     private readonly device: Device,
     private readonly opts: SshOptions = {},
@@ -364,6 +366,7 @@ export class SshTransport implements Transport {
       if (!info.simd) log(`device ${d.name}: Node ${info.node} has no WebAssembly SIMD; SIMD variants will be skipped`);
       const t0 = Date.now();
       this.lastUploadBytes = await ensurePayload(client, d, payload, info);
+      this.totalUploadBytes += this.lastUploadBytes;
       if (this.lastUploadBytes > 0) log(`uploaded payload ${payload.hash} (${(this.lastUploadBytes / 1024).toFixed(0)} KiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       else log(`payload ${payload.hash} already on the device`);
       const owner = `${os.userInfo().username}@${os.hostname()} run ${plan.runId} started ${new Date().toISOString()}`;

@@ -236,21 +236,31 @@ function im2col_pack(
             oh++;
           }
         } else {
-          // The panel crosses an output row, or is the partial last panel.
-          for (let t = 0; t < NR; t++) {
-            let v: f32 = 0;
-            if (t < cnt) {
-              const ih = oh * stride + ihBase;
-              const iw = ow * stride + iwBase;
-              if (<u32>ih < <u32>h && <u32>iw < <u32>wd) v = load<f32>(xc + (<usize>(ih * wd + iw) << 2));
-              ow++;
-              if (ow == wo) {
-                ow = 0;
-                oh++;
+          // The panel crosses an output row, or is the partial last panel: one segment per output row.
+          let t = 0;
+          while (t < cnt) {
+            const len = imin(cnt - t, wo - ow);
+            const ih = oh * stride + ihBase;
+            const seg = d + (<usize>t << 2);
+            if (<u32>ih >= <u32>h) {
+              for (let e = 0; e < len; e++) store<f32>(seg + (<usize>e << 2), 0);
+            } else {
+              const row = xc + (<usize>(ih * wd) << 2);
+              let iw = ow * stride + iwBase;
+              for (let e = 0; e < len; e++) {
+                const v: f32 = <u32>iw < <u32>wd ? load<f32>(row + (<usize>iw << 2)) : 0;
+                store<f32>(seg + (<usize>e << 2), v);
+                iw += stride;
               }
             }
-            store<f32>(d + (<usize>t << 2), v);
+            t += len;
+            ow += len;
+            if (ow == wo) {
+              ow = 0;
+              oh++;
+            }
           }
+          for (; t < NR; t++) store<f32>(d + (<usize>t << 2), 0);
         }
         d += panelStride;
       }

@@ -47,3 +47,34 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** Start a bench in the background; `onLine` sees each stdout line as it comes (for fault tests). */
+export function startBench(
+  args: string[],
+  onLine: (line: string) => void,
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): { done: Promise<CliResult>; kill: () => void } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'bench', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    partial += d.toString();
+    let i: number;
+    while ((i = partial.indexOf('\n')) >= 0) {
+      onLine(partial.slice(0, i));
+      partial = partial.slice(i + 1);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  return { done, kill: () => child.kill('SIGKILL') };
+}
