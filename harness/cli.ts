@@ -12,6 +12,7 @@ import { selectItems, makePlan, UsageError } from './plan.js';
 import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
 import { buildPayload } from './payload.js';
 import { renderCombinedIndex } from './report/combined.js';
+import { compareChecksums, describeMismatches } from './portability.js';
 import { Progress, summaryTable } from './progress.js';
 import { Distribution, TestFaults, type RunOptions } from './contracts.js';
 import { readRun } from './results.js';
@@ -178,7 +179,9 @@ async function bench(argv: string[]): Promise<number> {
       if (!values.out) for (let i = 2; existsSync(dir); i++) dir = resolve(ROOT, 'reports', device.name, `${runId}-${i}`);
       const progress = new Progress(mode, device.name);
       progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${runId}`);
-      return runOnDevice({ device, plan, dir, progress, payload, transport });
+      // Emulated devices: the ceilings would measure the emulator, and take minutes under qemu.
+      const devicePlan = device.emulated ? { ...plan, measureCeilings: false } : plan;
+      return runOnDevice({ device, plan: devicePlan, dir, progress, payload, transport });
     }),
   );
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
@@ -203,6 +206,18 @@ async function bench(argv: string[]): Promise<number> {
     process.stdout.write(`results: ${join(res.dir, 'results.json')}\nreport:  ${res.reportPath}\n`);
   }
   if (multi) {
+    // Same plan, same seeds: WebAssembly outputs must be bit-identical on every device.
+    const [first, ...others] = outcomes;
+    for (const other of first ? others : []) {
+      const p = compareChecksums(first!.run, other.run);
+      if (p.mismatches.length > 0) {
+        exit = 1;
+        process.stderr.write(`roofbench: PORTABILITY FAILURE between ${first!.device} and ${other.device}:\n${describeMismatches(p.mismatches)}\n`);
+      }
+      const line = `outputs ${first!.device} vs ${other.device}: ${p.compared - p.mismatches.length}/${p.compared} bit-identical`;
+      if (values.json) process.stdout.write(`${JSON.stringify({ type: 'portability', a: first!.device, b: other.device, compared: p.compared, mismatches: p.mismatches })}\n`);
+      else process.stdout.write(`${line}\n`);
+    }
     const index = await renderCombinedIndex(outcomes, join(ROOT, 'reports', 'multi', runId));
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'combined-index', path: index })}\n`);
     else process.stdout.write(`\ncombined index: ${index}\n`);

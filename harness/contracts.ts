@@ -64,6 +64,12 @@ export interface RuntimeFeatures {
 export interface Prepared {
   /** The timed region: one full execution of the operator. */
   run(): void;
+  /**
+   * For variants whose library only offers an asynchronous call (e.g. ONNX
+   * Runtime's session.run): the timed region as a promise. When present, the
+   * runner times this instead of run() (whose body may then just throw).
+   */
+  runAsync?(): Promise<void>;
   /** The output, NKHW (the reference's layout), valid after run(). */
   output(): Float32Array;
   /** Bytes of any transformed / packed parameters made by prepare (0 if none). */
@@ -88,6 +94,12 @@ export interface ConvVariant {
   dtype: DType;
   description: string;
   needs: Partial<RuntimeFeatures>;
+  /**
+   * The variant runs native code (e.g. ONNX Runtime) whose output may differ
+   * between CPUs. WebAssembly variants are deterministic: their output bytes
+   * must be identical on every device (the portability check relies on it).
+   */
+  nativeCode?: boolean;
   /** `true`, or the reason the variant does not apply to this shape (the result is then `skipped`). */
   applies(shape: ConvShape): true | string;
   /** Effective FLOPs: the direct algorithm's count (so algorithms compare on one axis). */
@@ -99,6 +111,13 @@ export interface ConvVariant {
   /** Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget. */
   accuracy: { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number };
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared;
+  /**
+   * For variants whose library only offers an asynchronous setup (e.g. ONNX
+   * Runtime's InferenceSession.create): prepare as a promise. When present, the
+   * runner awaits this instead of calling prepare() (whose body may then just
+   * throw); it is still outside the timed region.
+   */
+  prepareAsync?(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Promise<Prepared>;
 }
 
 // ---------------------------------------------------------------------------
@@ -232,6 +251,8 @@ export const Probe = z.object({
     manufacturer: z.string(),
     brand: z.string(),
     arch: z.string(),
+    /** os.machine(): armv7l, aarch64, x86_64 ... (Node >= 18.9). */
+    machine: z.string().optional(),
     cores: z.number().int(),
     physicalCores: z.number().int(),
     speedGHz: z.number().optional(),
@@ -247,6 +268,12 @@ export const Probe = z.object({
   memory: z.object({ totalBytes: z.number() }),
   os: z.object({ platform: z.string(), distro: z.string(), release: z.string(), kernel: z.string() }),
   runtime: z.object({ node: z.string(), v8: z.string(), wasmSimd: z.boolean() }),
+  /**
+   * Set when the runtime runs under an emulator (qemu-user): what emulates it.
+   * The CPU fields then describe the emulated CPU; cores, caches and flags the
+   * emulator could not hide are left out.
+   */
+  emulation: z.string().nullable().optional(),
 });
 export type Probe = z.infer<typeof Probe>;
 

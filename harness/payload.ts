@@ -55,6 +55,8 @@ export async function buildPayload(opts: { root?: string; log?: (msg: string) =>
     legalComments: 'none',
     logLevel: 'silent',
     outfile: 'runner.mjs',
+    // A native addon, not bundleable: conv-onnxruntime-f32 loads it at run time from the device (see its module doc).
+    external: ['onnxruntime-node'],
   });
   const bundle = result.outputFiles[0];
   if (!bundle) throw new Error('esbuild produced no output for the runner bundle');

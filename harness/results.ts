@@ -79,7 +79,10 @@ export class RunWriter {
         break;
       case 'result': {
         result = e.result;
-        if (result.state === 'passed' || result.state === 'inaccurate') {
+        if ((result.state === 'passed' || result.state === 'inaccurate') && this.run.device.emulated) {
+          // An emulator's timings say nothing about the hardware: no roofline percentages.
+          result = { ...result, perf: computePerf(result.cost, result.timing.stats.median, null, null, result.dtype) };
+        } else if (result.state === 'passed' || result.state === 'inaccurate') {
           // The host knows the device's theoretical ceilings; the runner only its measured ones.
           result = {
             ...result,

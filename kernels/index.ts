@@ -71,6 +71,16 @@ export interface SimdKernels {
   ): void;
   /** Plain im2col of one image/group: cols [(c*R+r)*S+s][oh*Wo+ow]. */
   im2col_f32(x: number, cols: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number): void;
+  /** Floats of the workspace sgemm_f32 needs. */
+  sgemm_workspace_floats(): number;
+  /**
+   * Row-major SGEMM with the conv's blocked micro-kernel: C[m x n] = A[m x k] * B[k x n] (+ C if accumulate).
+   * Leading dimensions in floats; ws: sgemm_workspace_floats() floats.
+   */
+  sgemm_f32(
+    m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
+    ws: number, accumulate: boolean | number,
+  ): void;
   depthwise_workspace_floats(h: number, wd: number, r: number, s: number, stride: number, pad: number): number;
   /** Depthwise conv (groups == c == k): w c x R x S; y overwritten. */
   conv_depthwise_f32(
@@ -94,7 +104,7 @@ const SCALAR_EXPORTS = [
 ] as const satisfies readonly (keyof ScalarKernels)[];
 const SIMD_EXPORTS = [
   'heap_base', 'gemm_packed_a_floats', 'conv_im2col_gemm_workspace_floats', 'gemm_tile', 'pack_weights',
-  'conv_im2col_gemm_f32', 'im2col_f32', 'depthwise_workspace_floats', 'conv_depthwise_f32',
+  'conv_im2col_gemm_f32', 'im2col_f32', 'sgemm_workspace_floats', 'sgemm_f32', 'depthwise_workspace_floats', 'conv_depthwise_f32',
   'peak_f32x4', 'peak_f32x4_flops_per_iter', 'peak_madd_f32x4', 'peak_madd_f32x4_flops_per_iter',
   'copy_f32x4', 'triad_f32x4',
 ] as const satisfies readonly (keyof SimdKernels)[];

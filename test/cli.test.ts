@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { bench, jsonLines, runCli, ROOT } from './helpers/cli.js';
 import { RunResults } from '../harness/contracts.js';
+import { convVariants } from '../suites/conv/variants.js';
 import { resultsJsonSchema } from '../scripts/build.js';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'results.schema.json'), 'utf8')) as Record<string, unknown>;
@@ -49,14 +50,17 @@ describe('bench --quick on the local device', () => {
   it('measured every case with every applicable variant, each checked against float64', () => {
     expect(run.status).toBe('complete');
     expect(run.cases.length).toBeGreaterThanOrEqual(13);
-    expect(run.results.length).toBe(run.cases.length * 3);
+    expect(run.results.length).toBe(run.cases.length * convVariants.length);
     const states = new Set(run.results.map((r) => r.state));
     expect(states.has('errored')).toBe(false);
     expect(states.has('inaccurate')).toBe(false);
     const timed = run.results.filter((r) => r.state === 'passed');
     // naive + im2col on every case, depthwise on the depthwise cases
-    const depthwise = run.cases.filter((c) => c.tags.includes('depthwise')).length;
-    expect(timed.length).toBe(run.cases.length * 2 + depthwise);
+    for (const c of run.cases) {
+      const passed = timed.filter((r) => r.caseId === c.id).map((r) => r.variant);
+      expect(passed).toEqual(expect.arrayContaining(['conv-direct-naive-f32', 'conv-im2col-gemm-f32']));
+      if (c.tags.includes('depthwise')) expect(passed).toContain('conv-depthwise-simd-f32');
+    }
     for (const r of timed) {
       if (r.state !== 'passed') continue;
       expect(r.timing.samples.length).toBeGreaterThanOrEqual(run.options.minSamples);
@@ -65,7 +69,7 @@ describe('bench --quick on the local device', () => {
       expect(r.perf.pctMeasured).toBeGreaterThan(0);
     }
     const skipped = run.results.filter((r) => r.state === 'skipped');
-    for (const r of skipped) if (r.state === 'skipped') expect(r.reason).toMatch(/depthwise/);
+    for (const r of skipped) if (r.state === 'skipped') expect(r.reason).toMatch(/depthwise|onnxruntime|Winograd|FFT|3x3|stride/i);
     expect(run.probe?.runtime.wasmSimd).toBe(true);
     expect(run.ceilings.measured?.peakGflops).toBeGreaterThan(0);
     expect(run.health.map((h) => h.when)).toEqual(['before', 'after']);

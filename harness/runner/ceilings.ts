@@ -6,7 +6,7 @@
  * Peak (GFLOP/s): the f32x4 loop `acc = acc * m + c` over 12 independent
  * accumulators (kernels/assembly/ceilings_simd.ts), one f32x4.mul and one
  * f32x4.add per accumulator and iteration, counted as 8 FLOPs (2 per lane).
- * Calibrated so each sample lasts >= 20 ms (10 ms quick); the peak is the
+ * Calibrated so each sample lasts >= 20 ms; the peak is the
  * best sample (a ceiling is what the machine can do; the others are kept).
  * For context the method string also gives the GEMM-shaped loop (acc += a*b
  * with the operands loaded from L1, as the packed GEMM's micro-kernel does)
@@ -15,13 +15,13 @@
  *
  * Bandwidth (GB/s, 1e9 bytes/s): copy (dst[i] = src[i]) and triad
  * (a[i] = b[i] + s*c[i]) with v128 loads/stores, swept over working sets
- * from 16 KiB (L1) to max(4 x last-level cache, 32 MiB), capped at 256 MiB
+ * from 16 KiB (L1) to max(4 x last-level cache, 64 MiB), capped at 256 MiB
  * (64 MiB quick) and at a quarter of free memory. Bytes are counted as the
  * bytes the kernel reads plus the bytes it writes per pass, STREAM style:
  * copy 8 bytes per float (1 read + 1 write), triad 12 (2 reads + 1 write);
  * write-allocate traffic is not counted. A point's working set (`bytes`) is
  * the size of all its arrays, which equals the bytes counted per pass. Each
- * sample runs enough passes to last >= 5 ms (2 ms quick); the point's figure
+ * sample runs enough passes to last >= 5 ms; the point's figure
  * is the best sample, every sample is kept. dramGbps is the better of copy
  * and triad at the largest working set.
  */
@@ -73,7 +73,7 @@ function sampleCalibrated(fn: (count: number) => void, start: number, minMs: num
 export function bandwidthSizes(opts: CeilingOptions, freeBytes: number = os.freemem()): number[] {
   const c = opts.cacheSizes ?? {};
   const llc = c.l3 ?? c.l2 ?? 8 * MiB;
-  let cap = Math.max(4 * llc, 32 * MiB);
+  let cap = Math.max(4 * llc, 64 * MiB);
   cap = Math.min(cap, opts.quick ? 64 * MiB : 256 * MiB, Math.max(16 * MiB, freeBytes / 4));
   const sizes: number[] = [];
   const step = opts.quick ? 4 : 2;
@@ -85,12 +85,16 @@ export function bandwidthSizes(opts: CeilingOptions, freeBytes: number = os.free
   return sizes;
 }
 
-/** Measures the peak and the bandwidth curve with the loaded kernels. Takes ~3-6 s (under ~2 s quick). */
+/**
+ * Measures the peak and the bandwidth curve with the loaded kernels: about 2 s
+ * (quick: fewer samples, sizes x4 apart, 64 MiB cap: under 1 s) on an idle
+ * desktop-class core; slower devices take longer per large array.
+ */
 export async function measureCeilings(k: Kernels, opts: CeilingOptions): Promise<MeasuredCeilings> {
   const quick = opts.quick;
-  const peakMinMs = quick ? 10 : 20;
+  const peakMinMs = 20;
   const peakSamples = quick ? 5 : 10;
-  const bwMinMs = quick ? 2 : 5;
+  const bwMinMs = 5;
   const bwSamples = quick ? 3 : 5;
   // m just below 1 and c small: the chains converge to c/(1-m) = 1, never subnormal or infinite.
   const M = 0.999999;

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     }
     let results;
     try {
-      results = measureCase(item.caseSpec, item.variants, {
+      results = await measureCase(item.caseSpec, item.variants, {
         ctx: { kernels },
         features,
         options: plan.options,

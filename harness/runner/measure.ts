@@ -38,6 +38,12 @@ export interface MeasureEnv {
   slowdown?: { variant: string; factor: number };
 }
 
+/** One execution outside the timed loop (prepare check, warm-up). */
+async function runOne(p: Prepared): Promise<void> {
+  if (p.runAsync) await p.runAsync();
+  else p.run();
+}
+
 /** Test-only: the variant's run() followed by a spin of (factor - 1) times its duration. */
 function slowed(p: Prepared, factor: number): Prepared {
   return {
@@ -50,6 +56,16 @@ function slowed(p: Prepared, factor: number): Prepared {
         /* spin */
       }
     },
+    runAsync: p.runAsync
+      ? async () => {
+          const t0 = hrtimeNow();
+          await p.runAsync?.();
+          const until = hrtimeNow() + (hrtimeNow() - t0) * (factor - 1);
+          while (hrtimeNow() < until) {
+            /* spin */
+          }
+        }
+      : undefined,
     output: () => p.output(),
     dispose: () => p.dispose(),
   };
@@ -97,7 +113,7 @@ export function timerResolutionMs(): number {
   return best;
 }
 
-export function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv): CaseResult[] {
+export async function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv): Promise<CaseResult[]> {
   const { options } = env;
   const results: CaseResult[] = [];
   const base = (v: { name: string; algorithm: string; dtype: string }, cost: Cost) => ({
@@ -145,12 +161,12 @@ export function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv
     try {
       env.onPhase?.('prepare', v.name);
       const t0 = hrtimeNow();
-      prepared = v.prepare(env.ctx, c.shape, x, w);
+      prepared = v.prepareAsync ? await v.prepareAsync(env.ctx, c.shape, x, w) : v.prepare(env.ctx, c.shape, x, w);
       if (env.slowdown?.variant === v.name) prepared = slowed(prepared, env.slowdown.factor);
       const prepareMs = hrtimeNow() - t0;
       phase = 'run';
       const t1 = hrtimeNow();
-      prepared.run();
+      await runOne(prepared);
       const firstRunMs = hrtimeNow() - t1;
       phase = 'check';
       const y = prepared.output();
@@ -198,12 +214,12 @@ export function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv
     try {
       env.onPhase?.('warmup', a.v.name);
       const t0 = hrtimeNow();
-      a.prepared.run();
+      await runOne(a.prepared);
       let one = hrtimeNow() - t0;
       // One more warm run for fast kernels (JIT tiers up, caches warm).
       if (one < 50) {
         const t1 = hrtimeNow();
-        a.prepared.run();
+        await runOne(a.prepared);
         one = Math.min(one, hrtimeNow() - t1);
       }
       a.warmupMs = a.firstRunMs + (hrtimeNow() - t0);
@@ -232,14 +248,28 @@ export function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv
       if (k <= 0) continue;
       // tinybench drives the sampling loop; each sample times `reps` runs and is kept raw (ms per run).
       const bench = new Bench({ now: hrtimeNow, time: 0, warmup: false, throws: false, iterations: k });
-      bench.add(a.v.name, () => {
-        const t0 = hrtimeNow();
-        for (let i = 0; i < a.reps; i++) a.prepared.run();
-        const d = hrtimeNow() - t0;
-        a.samples.push(d / a.reps);
-        return { overriddenDuration: d };
-      });
-      const [task] = bench.runSync();
+      const p = a.prepared;
+      let task;
+      if (p.runAsync) {
+        const runAsync = p.runAsync.bind(p);
+        bench.add(a.v.name, async () => {
+          const t0 = hrtimeNow();
+          for (let i = 0; i < a.reps; i++) await runAsync();
+          const d = hrtimeNow() - t0;
+          a.samples.push(d / a.reps);
+          return { overriddenDuration: d };
+        });
+        [task] = await bench.run();
+      } else {
+        bench.add(a.v.name, () => {
+          const t0 = hrtimeNow();
+          for (let i = 0; i < a.reps; i++) p.run();
+          const d = hrtimeNow() - t0;
+          a.samples.push(d / a.reps);
+          return { overriddenDuration: d };
+        });
+        [task] = bench.runSync();
+      }
       const err = task?.result?.error;
       if (err) {
         failed.add(a);

@@ -16,12 +16,53 @@ function readText(path: string): string | null {
 
 const sizeOrUndefined = (n: unknown): number | undefined => (typeof n === 'number' && n > 0 ? n : undefined);
 
+/** "qemu-arm-static -cpu cortex-a7" -> "Cortex-A7". */
+export function emulatedCpuName(emulation: string): string | null {
+  const m = /-cpu\s+(\S+)/.exec(emulation);
+  if (!m?.[1]) return null;
+  return m[1].replace(/^cortex-([a-z])(\d+)/i, (_, l: string, n: string) => `Cortex-${l.toUpperCase()}${n}`);
+}
+
+const machine = (): string | undefined => (typeof os.machine === 'function' ? os.machine() : undefined);
+
 export async function probeDevice(): Promise<Probe> {
   const [cpu, flags, osInfo, mem] = await Promise.all([si.cpu(), si.cpuFlags(), si.osInfo(), si.mem()]);
   const cpus = os.cpus();
+  const flagList = flags ? flags.split(/\s+/).filter(Boolean) : [];
+  // qemu-user shows the emulated program the host's /proc/cpuinfo: an ARM Node that sees x86 flags is emulated.
+  const emulation =
+    process.env.ROOFBENCH_EMULATION ??
+    ((process.arch === 'arm' || process.arch === 'arm64') && flagList.includes('sse2') ? 'unknown emulator (x86 /proc/cpuinfo under an ARM runtime)' : null);
+  if (emulation) {
+    const hostCpu = [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ') || 'unknown';
+    return {
+      hostname: os.hostname(),
+      cpu: {
+        manufacturer: 'ARM (emulated)',
+        brand: `${emulatedCpuName(emulation) ?? 'unknown ARM CPU'} (emulated by ${emulation} on ${hostCpu})`,
+        arch: process.arch,
+        machine: machine(),
+        cores: cpus.length,
+        physicalCores: cpus.length,
+        cache: {},
+        flags: [],
+      },
+      memory: { totalBytes: mem.total || os.totalmem() },
+      os: {
+        platform: osInfo.platform || process.platform,
+        distro: [osInfo.distro, osInfo.release].filter(Boolean).join(' ') || 'unknown',
+        release: osInfo.release || '',
+        kernel: osInfo.kernel || os.release(),
+      },
+      runtime: { node: process.version, v8: process.versions.v8, wasmSimd: wasmSimdSupported() },
+      emulation,
+    };
+  }
   return {
+    emulation: null,
     hostname: os.hostname(),
     cpu: {
+      machine: machine(),
       manufacturer: cpu.manufacturer || 'unknown',
       // Under emulation or on some ARM boards systeminformation leaves brand empty; fall back to what the kernel says.
       brand: cpu.brand || cpus[0]?.model || 'unknown',
@@ -35,7 +76,7 @@ export async function probeDevice(): Promise<Probe> {
         l2: sizeOrUndefined(cpu.cache?.l2),
         l3: sizeOrUndefined(cpu.cache?.l3),
       },
-      flags: flags ? flags.split(/\s+/).filter(Boolean) : [],
+      flags: flagList,
     },
     memory: { totalBytes: mem.total || os.totalmem() },
     os: {

@@ -12,6 +12,8 @@ export {
   pack_weights,
   conv_im2col_gemm_f32,
   im2col_f32,
+  sgemm_workspace_floats,
+  sgemm_f32,
 } from './gemm';
 export { depthwise_workspace_floats, conv_depthwise_f32 } from './depthwise';
 export {

@@ -2,6 +2,7 @@ import { defineVariants } from '../define.js';
 import { convDirectNaiveF32 } from './variants/direct-naive.js';
 import { convIm2colGemmF32 } from './variants/im2col-gemm.js';
 import { convDepthwiseSimdF32 } from './variants/depthwise-simd.js';
+import { convOnnxruntimeF32 } from './variants/onnxruntime.js';
 
 /** The conv suite's variants, in the order the report shows them. */
-export const convVariants = defineVariants('conv', [convDirectNaiveF32, convIm2colGemmF32, convDepthwiseSimdF32]);
+export const convVariants = defineVariants('conv', [convDirectNaiveF32, convIm2colGemmF32, convDepthwiseSimdF32, convOnnxruntimeF32]);

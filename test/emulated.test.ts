@@ -1,0 +1,139 @@
+/**
+ * The emulated Raspberry Pi boards: Debian 12's Node 18 for armhf and arm64
+ * under qemu-user (scripts/arm-node.sh), reached over a real OpenSSH server
+ * like any board. The payload must run there and give bit-identical outputs.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunResults } from '../harness/contracts.js';
+import { compareChecksums, describeMismatches } from '../harness/portability.js';
+import { bench, jsonLines, ROOT } from './helpers/cli.js';
+import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
+
+const CACHE = process.env.ROOFBENCH_ARM_CACHE ?? '/tmp/roofbench-arm-cache';
+// A reduced quick set: a 3x3 conv, a depthwise layer and a grouped 5x5 with odd sizes.
+const CASES = 'resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3,alexnet.conv2';
+
+let sshd: SshdInfo;
+let devicesFile: string;
+let runs: Record<string, RunResults> = {};
+let result: Awaited<ReturnType<typeof bench>>;
+
+function armNode(arch: 'armhf' | 'arm64', dir: string): string {
+  execFileSync('bash', [join(ROOT, 'scripts', 'arm-node.sh'), arch, dir], {
+    env: { ...process.env, ROOFBENCH_ARM_CACHE: CACHE },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 600_000,
+  });
+  return join(dir, `node-${arch}`);
+}
+
+beforeAll(async () => {
+  const work = mkdtempSync(join(tmpdir(), 'roofbench-emu-'));
+  const [armhf, arm64] = [armNode('armhf', join(work, 'armhf')), armNode('arm64', join(work, 'arm64'))];
+  sshd = await startSshd();
+  const board = (name: string, node: string, profile: string | null) =>
+    [
+      `  ${name}:`,
+      profile ? `    profile: ${profile}` : null,
+      `    emulated: true`,
+      `    host: 127.0.0.1`,
+      `    port: ${sshd.port}`,
+      `    user: ${sshd.user}`,
+      `    identityFile: ${JSON.stringify(sshd.identityFile)}`,
+      `    hostKey: ${JSON.stringify(sshd.hostKeyFingerprint)}`,
+      `    node: ${JSON.stringify(node)}`,
+      `    workDir: ${JSON.stringify(join(work, `remote-${name}`))}`,
+    ]
+      .filter(Boolean)
+      .join('\n');
+  devicesFile = join(work, 'devices.yaml');
+  const shipped = readFileSync(join(ROOT, 'devices.yaml'), 'utf8');
+  // The shipped profiles, plus the two emulated boards.
+  writeFileSync(devicesFile, `${shipped}\n${board('emu-rpi3', armhf, 'rpi3')}\n${board('emu-arm64', arm64, null)}\n`);
+  result = await bench(
+    ['--devices', devicesFile, '--device', 'local,emu-rpi3,emu-arm64', '--quick', '--case', CASES, '--target-ms', '50', '--min-samples', '3', '--json'],
+    { timeoutMs: 600_000 },
+  );
+  for (const e of jsonLines(result.stdout).filter((x) => x.type === 'run-complete')) {
+    runs[String(e.device)] = RunResults.parse(JSON.parse(readFileSync(join(String(e.dir), 'results.json'), 'utf8')));
+  }
+}, 900_000);
+
+afterAll(async () => {
+  if (sshd) await stopSshd(sshd);
+});
+
+describe('emulated boards over SSH', () => {
+  it('run the whole reduced quick set on Node 18 for armhf and arm64', () => {
+    expect(result.stderr).not.toMatch(/PORTABILITY FAILURE/);
+    expect(result.code).toBe(0);
+    expect(Object.keys(runs).sort()).toEqual(['emu-arm64', 'emu-rpi3', 'local']);
+    for (const name of ['emu-rpi3', 'emu-arm64']) {
+      const run = runs[name]!;
+      expect(run.status).toBe('complete');
+      expect(run.device).toMatchObject({ name, transport: 'ssh', emulated: true });
+      expect(run.results.filter((r) => r.state === 'passed').length).toBe(7);
+      expect(run.results.some((r) => r.state === 'errored' || r.state === 'inaccurate')).toBe(false);
+      // Emulated: no measured roofline, no roofline percentages.
+      expect(run.ceilings.measured).toBeNull();
+      for (const r of run.results) if (r.state === 'passed') expect(r.perf.pctMeasured).toBeUndefined();
+    }
+  });
+
+  it('the probe reports the ARM CPU, the emulation and Node 18', () => {
+    const rpi = runs['emu-rpi3']!.probe!;
+    expect(rpi.cpu.arch).toBe('arm');
+    expect(rpi.cpu.machine).toBe('armv7l');
+    expect(rpi.cpu.brand).toMatch(/^Cortex-A7 \(emulated by qemu-arm-static/);
+    expect(rpi.emulation).toMatch(/qemu-arm-static -cpu cortex-a7/);
+    expect(rpi.runtime.node).toMatch(/^v18\./);
+    expect(rpi.runtime.wasmSimd).toBe(true);
+    const a64 = runs['emu-arm64']!.probe!;
+    expect(a64.cpu.arch).toBe('arm64');
+    expect(a64.cpu.machine).toBe('aarch64');
+    expect(a64.runtime.node).toMatch(/^v18\./);
+  });
+
+  it('outputs are bit-identical to this machine for every case and variant', () => {
+    for (const name of ['emu-rpi3', 'emu-arm64']) {
+      const p = compareChecksums(runs.local!, runs[name]!);
+      expect(describeMismatches(p.mismatches)).toBe('');
+      expect(p.compared).toBe(7);
+    }
+    const lines = jsonLines(result.stdout).filter((e) => e.type === 'portability');
+    expect(lines.map((l) => [l.b, l.compared, (l.mismatches as unknown[]).length])).toEqual([
+      ['emu-rpi3', 7, 0],
+      ['emu-arm64', 7, 0],
+    ]);
+  });
+
+  it('the report says timings are not meaningful and draws no roofline', () => {
+    const done = jsonLines(result.stdout).find((e) => e.type === 'run-complete' && e.device === 'emu-rpi3');
+    const html = readFileSync(String(done?.report), 'utf8');
+    expect(html).toContain('Emulated device.');
+    expect(html).toContain('Not drawn for an emulated device');
+  });
+});
+
+describe('the portability check', () => {
+  it('names the case and variant whose output differs', () => {
+    const local = runs.local!;
+    const changed: RunResults = JSON.parse(JSON.stringify(runs['emu-rpi3'])) as RunResults;
+    const victim = changed.results.find((r) => r.state === 'passed' && r.variant === 'conv-im2col-gemm-f32');
+    if (!victim || victim.state !== 'passed') throw new Error('fixture has no passed im2col result');
+    victim.accuracy.outputChecksum = '0000000000000000';
+    const p = compareChecksums(local, changed);
+    expect(p.mismatches).toHaveLength(1);
+    expect(describeMismatches(p.mismatches)).toBe(
+      `output of conv-im2col-gemm-f32 on ${victim.caseId} differs: local ${
+        local.results.find((r) => r.caseId === victim.caseId && r.variant === victim.variant && r.state === 'passed')?.state === 'passed'
+          ? (local.results.find((r) => r.caseId === victim.caseId && r.variant === victim.variant) as { accuracy: { outputChecksum: string } }).accuracy.outputChecksum
+          : '?'
+      } vs emu-rpi3 0000000000000000`,
+    );
+  });
+});
