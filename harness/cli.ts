@@ -13,6 +13,7 @@ import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
 import { buildPayload } from './payload.js';
 import { renderCombinedIndex } from './report/combined.js';
 import { compareChecksums, describeMismatches } from './portability.js';
+import { hasBudget, worstInaccurate } from './budget.js';
 import { Progress, summaryTable } from './progress.js';
 import { Distribution, TestFaults, type RunOptions } from './contracts.js';
 import { readRun } from './results.js';
@@ -43,6 +44,10 @@ bench options:
   --target-ms MS       sampling time per variant and case (default 1000, quick 150)
   --min-samples N      at least this many samples per variant (default 7, quick 5)
   --cv-target X        coefficient of variation above which a measurement is marked noisy (default 0.05)
+  --max-rel-l2 X       accuracy budget: variants with relative L2 error above X are inaccurate
+  --max-abs X          accuracy budget: max absolute error
+  --min-sqnr-db X      accuracy budget: minimum SQNR in dB
+  --gate               exit non-zero when any result is inaccurate (naming the worst)
   --no-ceilings        do not measure the device's peak and bandwidth (no measured roofline)
   --wait               wait for a device another run has locked, instead of failing
   --case-timeout S     a case that sends no event for S seconds is hung: killed and marked errored (default 600)
@@ -60,6 +65,15 @@ function num(name: string, v: string | undefined, fallback: number, integer = fa
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+  }
+  return n;
+}
+
+function optNum(name: string, v: string | undefined, allowNegative = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (!allowNegative && n <= 0)) {
+    throw new UsageError(`--${name} expects a ${allowNegative ? '' : 'positive '}number, got "${v}"`);
   }
   return n;
 }
@@ -109,6 +123,10 @@ async function bench(argv: string[]): Promise<number> {
       'cv-target': { type: 'string' },
       'no-ceilings': { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
+      'max-rel-l2': { type: 'string' },
+      'max-abs': { type: 'string' },
+      'min-sqnr-db': { type: 'string' },
+      gate: { type: 'boolean', default: false },
       'case-timeout': { type: 'string' },
       'connect-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -149,6 +167,12 @@ async function bench(argv: string[]): Promise<number> {
     minSamples: num('min-samples', values['min-samples'], base.minSamples, true),
     cvTarget: num('cv-target', values['cv-target'], base.cvTarget),
   };
+  const budgets = {
+    maxRelL2: optNum('max-rel-l2', values['max-rel-l2']),
+    maxAbs: optNum('max-abs', values['max-abs']),
+    minSqnrDb: optNum('min-sqnr-db', values['min-sqnr-db'], true),
+  };
+  if (hasBudget(budgets)) options.budgets = budgets;
   const seed = num('seed', values.seed, 1, true);
   const items = selectItems({
     suites: list(values.suite),
@@ -190,6 +214,12 @@ async function bench(argv: string[]): Promise<number> {
     const counts = { passed: 0, inaccurate: 0, errored: 0, skipped: 0 };
     for (const r of res.run.results) counts[r.state]++;
     if (res.run.status !== 'complete' || counts.errored > 0) exit = 1;
+    if (values.gate && counts.inaccurate > 0) {
+      exit = 1;
+      process.stderr.write(
+        `roofbench: --gate: ${counts.inaccurate} inaccurate result(s) on ${res.device}; worst:\n  ${worstInaccurate(res.run.results).join('\n  ')}\n`,
+      );
+    }
     if (values.json) {
       process.stdout.write(
         `${JSON.stringify({ type: 'run-complete', device: res.device, status: res.run.status, statusDetail: res.run.statusDetail, dir: res.dir, report: res.reportPath, counts, seconds: Number(secs) })}\n`,

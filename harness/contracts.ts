@@ -108,6 +108,8 @@ export interface ConvVariant {
   bytes(shape: ConvShape): number;
   /** Arithmetic the variant really performs, where it differs from flops(). */
   executedFlops?(shape: ConvShape): number;
+  /** Facts about the algorithm on this shape, stored with the result (see CaseResult.info). */
+  info?(shape: ConvShape): Record<string, number | string>;
   /** Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget. */
   accuracy: { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number };
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared;
@@ -200,6 +202,8 @@ export const Accuracy = z.object({
   }),
   /** Hash of the output bytes (FNV-1a 64, hex): identical across devices for deterministic kernels. */
   outputChecksum: z.string(),
+  /** The user's own budget (--max-rel-l2, --max-abs, --min-sqnr-db), where one was given. */
+  budget: z.object({ ok: z.boolean(), violations: z.array(z.string()) }).optional(),
 });
 export type Accuracy = z.infer<typeof Accuracy>;
 
@@ -224,6 +228,12 @@ const ResultBase = z.object({
   algorithm: z.string(),
   dtype: z.string(),
   cost: Cost,
+  /**
+   * What the variant declares about its algorithm on this shape, e.g. for
+   * Winograd: tile, interpolation points, multiplications per output and the
+   * condition numbers of its transforms.
+   */
+  info: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
 });
 
 export const CaseResult = z.discriminatedUnion('state', [
@@ -333,6 +343,10 @@ export const RunOptions = z.object({
   cvTarget: z.number(),
   /** Rounds over which the variants of one case are interleaved. */
   rounds: z.number().int(),
+  /** The user's accuracy budget: a variant that exceeds any of these is `inaccurate`. */
+  budgets: z
+    .object({ maxRelL2: z.number().optional(), maxAbs: z.number().optional(), minSqnrDb: z.number().optional() })
+    .optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 

@@ -14,6 +14,7 @@ import {
   type TheoreticalCeilings,
 } from './contracts.js';
 import { computePerf } from './roofline.js';
+import { applyBudget } from './budget.js';
 
 export const RESULTS_FILE = 'results.json';
 const MAX_STDERR_LINES = 2000;
@@ -95,6 +96,7 @@ export class RunWriter {
             ),
           };
         }
+        result = applyBudget(result, this.run.options.budgets);
         this.run.results.push(result);
         break;
       }

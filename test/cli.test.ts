@@ -140,3 +140,39 @@ describe('bench selection and errors', () => {
     expect(existsSync(join(dir, 'reports'))).toBe(false);
   });
 });
+
+describe('accuracy budgets and --gate', () => {
+  const args = ['--quick', '--case', 'resnet50.res2b.branch2b', '--variant', 'conv-direct-naive-f32,conv-im2col-gemm-f32', '--no-ceilings'];
+
+  it('marks variants over the user budget inaccurate; --gate exits 1 naming the worst', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'roofbench-gate-')), 'r');
+    const r = await bench([...args, '--max-rel-l2', '1e-12', '--gate', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--gate: 2 inaccurate result\(s\) on local; worst:\n  conv-\S+ on conv\/resnet50\.res2b\.branch2b: rel L2 \S+ > 1e-12/);
+    const run = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(run.options.budgets).toEqual({ maxRelL2: 1e-12 });
+    for (const x of run.results) {
+      expect(x.state).toBe('inaccurate');
+      if (x.state === 'inaccurate') expect(x.accuracy.budget?.violations[0]).toMatch(/^rel L2 .* > 1e-12$/);
+    }
+  });
+
+  it('without --gate the same run reports inaccurate results but exits 0', async () => {
+    const r = await bench([...args, '--max-rel-l2', '1e-12']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/0 passed, 2 inaccurate/);
+  });
+
+  it('a budget every variant meets passes the gate', async () => {
+    const r = await bench([...args, '--max-rel-l2', '1e-3', '--min-sqnr-db', '60', '--max-abs', '0.1', '--gate']);
+    expect(r.stderr).not.toMatch(/--gate/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/2 passed, 0 inaccurate/);
+  });
+
+  it('rejects a budget that is not a number', async () => {
+    const r = await bench([...args, '--max-rel-l2', 'tiny']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--max-rel-l2 expects a positive number, got "tiny"/);
+  });
+});

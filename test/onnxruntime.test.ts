@@ -54,6 +54,8 @@ describe('conv-onnxruntime-f32 against the float64 reference', () => {
     expect(convVariants).toContain(convOnnxruntimeF32);
     expect(convOnnxruntimeF32.name).toBe('conv-onnxruntime-f32');
     expect(convOnnxruntimeF32.accuracy).toEqual({ kind: 'exact' });
+    // Native code: excluded from the cross-device bit-identity (portability) check.
+    expect(convOnnxruntimeF32.nativeCode).toBe(true);
     const s = shape({ c: 3, h: 7, w: 9, k: 5, r: 3, s: 3, pad: 1 });
     expect(convOnnxruntimeF32.flops(s)).toBe(convFlops(s));
     expect(convOnnxruntimeF32.bytes(s)).toBe(convBytes(s));

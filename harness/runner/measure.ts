@@ -116,13 +116,15 @@ export function timerResolutionMs(): number {
 export async function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv): Promise<CaseResult[]> {
   const { options } = env;
   const results: CaseResult[] = [];
-  const base = (v: { name: string; algorithm: string; dtype: string }, cost: Cost) => ({
-    caseId: c.id,
-    variant: v.name,
-    algorithm: v.algorithm,
-    dtype: v.dtype,
-    cost,
-  });
+  const base = (v: { name: string; algorithm: string; dtype: string; info?: ConvVariant['info'] }, cost: Cost) => {
+    let info: Record<string, number | string> | undefined;
+    try {
+      info = v.info?.(c.shape);
+    } catch {
+      info = undefined;
+    }
+    return { caseId: c.id, variant: v.name, algorithm: v.algorithm, dtype: v.dtype, cost, ...(info ? { info } : {}) };
+  };
 
   env.onPhase?.('inputs', c.id);
   const { x, w } = makeConvInputs(c.shape, c.seed, c.distribution);

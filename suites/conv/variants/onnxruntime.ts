@@ -171,6 +171,8 @@ export function makeConvOnnxruntimeF32(fromUrl: string): ConvVariant {
       "ONNX Runtime's CPU Conv (onnxruntime-node, MLAS), single thread, graph optimisation 'all': " +
       'a peer reference for what a user would pick instead. Not in the payload: needs onnxruntime-node installed on the device.',
     needs: {},
+    // Native MLAS code, CPU-specific paths (AVX-512 NCHWc here, NEON elsewhere): outputs are not bit-identical across devices.
+    nativeCode: true,
     applies(shape: ConvShape): true | string {
       try {
         convOutputSize(shape);
