@@ -109,7 +109,11 @@ export async function runOnDevice(args: {
       writer.markCase(outcome.hungCase, outcome.failure ?? 'hung');
       const missing = new Set(writer.missing().map((m) => m.caseId));
       const rest = plan.items.filter((i) => missing.has(i.caseSpec.id));
-      if (rest.length === 0) break;
+      if (rest.length === 0) {
+        // Every planned pair has a result now: the run finished, with the hung case errored.
+        failure = null;
+        break;
+      }
       progress.info(`case ${outcome.hungCase} hung; restarting the runner for the ${rest.length} remaining case(s)`);
       current = { ...plan, items: rest, measureCeilings: false };
       failure = null;

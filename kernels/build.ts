@@ -87,8 +87,10 @@ export async function buildKernels(opts: { outDir?: string } = {}): Promise<stri
   const outDir = resolve(opts.outDir ?? DEFAULT_OUT_DIR);
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
-  for (const { name, simd } of KERNEL_MODULES) {
-    const entry = join(ASSEMBLY_DIR, `${name}.ts`);
+  for (const mod of KERNEL_MODULES) {
+    const { name, simd } = mod;
+    // A module may name its entry file (kernels/assembly/<entry>.ts) when it differs from <name>.ts.
+    const entry = join(ASSEMBLY_DIR, `${'entry' in mod ? mod.entry : name}.ts`);
     const outFile = join(outDir, `${name}.wasm`);
     let binary: Uint8Array | null = null;
     const { error, stderr } = await asc.main(ascArgs(entry, outFile, simd), {

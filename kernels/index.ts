@@ -26,6 +26,8 @@ import { join } from 'node:path';
 export const KERNEL_MODULES = [
   { name: 'scalar', simd: false },
   { name: 'simd', simd: true },
+  // fft.wasm: the tiled FFT convolution (kernels/assembly/fft.ts), built from the entry fft_simd.ts.
+  { name: 'fft', simd: true, entry: 'fft_simd' },
 ] as const;
 
 /**
@@ -99,6 +101,32 @@ export interface SimdKernels {
   triad_f32x4(a: number, b: number, c: number, s: number, n: number, passes: number): void;
 }
 
+/**
+ * fft.wasm (kernels/assembly/fft.ts): tiled FFT convolution for 3x3 stride-1
+ * layers. Complex vectors are 32 bytes (re f32x4, im f32x4); lanes are
+ * independent transforms. See fft.ts for the plan, slot and buffer layouts.
+ */
+export interface FftKernels {
+  heap_base(): number;
+  /** Floats of the plan (twiddles + bit-reversal table) for tile size t. */
+  fft_plan_floats(t: number): number;
+  /** Floats of the transform workspace for tile size t. */
+  fft_workspace_floats(t: number): number;
+  /** In-place complex FFT of t vectors: forward (output bit-reversed) or unnormalised inverse (input bit-reversed). */
+  fft_complex_f32x4(buf: number, t: number, plan: number, inverse: number): void;
+  /** Forward 2D real FFT of a t x t tile of vectors into the packed spectrum (t*t/2 slots). */
+  fft2d_forward_f32x4(src: number, rowStride: number, out: number, slotStride: number, t: number, plan: number, ws: number): void;
+  /** Unnormalised inverse 2D real FFT (x t*t): packed spectrum -> the first `rows` rows of the tile. */
+  fft2d_inverse_f32x4(inp: number, slotStride: number, out: number, rows: number, t: number, plan: number, ws: number): void;
+  /** The per-slot complex channel reduction (4 output channels x 1 tile micro-kernel). */
+  fft_reduce_f32x4(xt: number, wt: number, yt: number, slots: number, k4: number, c4: number, nt: number): void;
+  /** 3x3 stride-1 conv by overlap-save tiled FFT (t = 8 or 16); y (N K Ho Wo) overwritten. */
+  conv_fft_f32(
+    x: number, y: number, xi: number, xt: number, wt: number, yt: number, plan: number, ws: number,
+    n: number, c: number, h: number, wd: number, k: number, pad: number, t: number,
+  ): void;
+}
+
 const SCALAR_EXPORTS = [
   'heap_base', 'conv_direct_f32', 'peak_f32', 'peak_f32_flops_per_iter', 'copy_f32', 'triad_f32',
 ] as const satisfies readonly (keyof ScalarKernels)[];
@@ -113,6 +141,12 @@ const scalarComplete: [Exclude<keyof ScalarKernels, (typeof SCALAR_EXPORTS)[numb
 const simdComplete: [Exclude<keyof SimdKernels, (typeof SIMD_EXPORTS)[number]>] extends [never] ? true : never = true;
 void scalarComplete;
 void simdComplete;
+const FFT_EXPORTS = [
+  'heap_base', 'fft_plan_floats', 'fft_workspace_floats', 'fft_complex_f32x4', 'fft2d_forward_f32x4',
+  'fft2d_inverse_f32x4', 'fft_reduce_f32x4', 'conv_fft_f32',
+] as const satisfies readonly (keyof FftKernels)[];
+const fftComplete: [Exclude<keyof FftKernels, (typeof FFT_EXPORTS)[number]>] extends [never] ? true : never = true;
+void fftComplete;
 
 /** A float32 buffer in the kernels' memory. */
 export interface F32Buffer {
@@ -132,6 +166,8 @@ export interface Kernels {
   readonly simd: SimdKernels | null;
   /** Why `simd` is null (undefined when it is loaded). */
   readonly simdUnavailable?: string;
+  /** fft.wasm (the tiled FFT conv); null where simd is (it needs WebAssembly SIMD too). */
+  readonly fft: FftKernels | null;
   /** The SIMD kernels, or an Error naming `who` needs them. */
   requireSimd(who: string): SimdKernels;
   /** Allocates nFloats floats (zero-filled) aligned to alignBytes (default 64, a power of two >= 4). */
@@ -301,14 +337,19 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
   } else {
     simdUnavailable = 'no WebAssembly SIMD on this runtime';
   }
+  let fft: FftKernels | null = null;
+  if (simd !== null) {
+    fft = checkExports<FftKernels>('fft', await WebAssembly.instantiate(await compile(wasmDir, 'fft'), imports), FFT_EXPORTS);
+  }
 
-  const base = Math.ceil(Math.max(scalar.heap_base(), simd?.heap_base() ?? 0, 1024) / 64) * 64;
+  const base = Math.ceil(Math.max(scalar.heap_base(), simd?.heap_base() ?? 0, fft?.heap_base() ?? 0, 1024) / 64) * 64;
   const arena = new Arena(memory, base);
 
   const kernels: Kernels = {
     memory,
     scalar,
     simd,
+    fft,
     ...(simdUnavailable !== undefined ? { simdUnavailable } : {}),
     requireSimd(who: string): SimdKernels {
       if (simd === null) throw new Error(`${who} needs WebAssembly SIMD: ${simdUnavailable ?? 'not loaded'}`);

@@ -213,8 +213,13 @@ describe('renderReport: a complete run with every state', () => {
 describe('renderReport: escaping', () => {
   const run = fixture('injection');
   let html = '';
+  // The fixture is an emulated device, whose report draws no roofline: render a
+  // non-emulated copy too so the injected strings also go through the chart.
+  let htmlRoof = '';
   beforeAll(async () => {
     html = readFileSync(await renderReport(run, join(dir, 'injection')), 'utf8');
+    const real: RunResults = { ...run, device: { ...run.device, emulated: false } };
+    htmlRoof = readFileSync(await renderReport(real, join(dir, 'injection-real')), 'utf8');
   });
 
   it('the fixture really carries the injection in results strings', () => {
@@ -229,7 +234,9 @@ describe('renderReport: escaping', () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toContain(`"&'`);
     expect(html).not.toContain('</pre><script>');
-    const svg = svgAfter(html, 'id="roofline"');
+    expect(htmlRoof).not.toContain(INJECTION);
+    expect(htmlRoof).not.toMatch(/<script/i);
+    const svg = svgAfter(htmlRoof, 'id="roofline"');
     expect(svg).not.toMatch(/<script/i);
     expect(svg).not.toContain(`"&'`);
   });
@@ -239,7 +246,7 @@ describe('renderReport: escaping', () => {
     expect(html).toContain(`<h1>lab-${escaped}</h1>`);
     expect(html).toContain(`TypeError: ${escaped}`);
     expect(html).toContain(`stderr line ${escaped}`);
-    const svg = svgAfter(html, 'id="roofline"');
+    const svg = svgAfter(htmlRoof, 'id="roofline"');
     const titles = titlesOf(svg, POINT_CLASS);
     expect(titles).toHaveLength(1);
     expect(titles[0]).toContain(`#1 conv/evil${escaped}`);

@@ -110,7 +110,7 @@ export function pelt(x: readonly number[], beta: number, minSegment: number, sig
 
 function describe(values: readonly number[], cps: readonly number[]): ChangePoint[] {
   const bounds = [0, ...cps, values.length];
-  const medians = [];
+  const medians: number[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) medians.push(median(values.slice(bounds[i], bounds[i + 1])));
   return cps.map((index, i) => {
     const before = medians[i]!;

@@ -8,6 +8,7 @@ import { ridgePoint } from '../roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
 import { algorithmColors, cacheBandwidthLevels, caseNumbers, isPlottable, isTimed } from './charts.js';
 import * as f from './format.js';
+import { buildAccuracyView, type AccuracyView } from './accuracy.js';
 
 /** The variant every speedup is measured against, when the case has it timed. */
 export const BASELINE_VARIANT = 'conv-direct-naive-f32';
@@ -168,6 +169,8 @@ export interface ReportView {
     hasCacheSlopes: boolean;
   };
   suites: SuiteView[];
+  /** The accuracy decision for fast (Winograd, FFT) and approximate variants; null when the run has none. */
+  accuracy: AccuracyView | null;
   stderr: string[];
 }
 
@@ -603,6 +606,7 @@ export function buildView(run: RunResults): ReportView {
       hasCacheSlopes: cacheBandwidthLevels(run).length > 0,
     },
     suites,
+    accuracy: buildAccuracyView(run),
     stderr: run.stderr,
   };
 }

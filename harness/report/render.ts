@@ -10,6 +10,7 @@ import nunjucks from 'nunjucks';
 import type { RunResults } from '../contracts.js';
 import { bandwidthSweepSvg, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
+import { accuracyChartSvgs } from './accuracy.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
 export { buildView } from './model.js';
@@ -36,10 +37,11 @@ export async function reportCss(): Promise<nunjucks.runtime.SafeString> {
 /** Render the report of `run` to a string (index.html's content). */
 export async function renderReportHtml(run: RunResults): Promise<string> {
   const view = buildView(run);
-  const [roofline, sweep, css] = await Promise.all([
+  const [roofline, sweep, css, accuracySvgs] = await Promise.all([
     rooflineSvg(run),
     bandwidthSweepSvg(run),
     reportCss(),
+    view.accuracy ? accuracyChartSvgs(view.accuracy) : Promise.resolve([]),
   ]);
   try {
     return environment().render('report.njk', {
@@ -47,6 +49,8 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       // Built only from escaped text (Vega escapes its text, attachTitles escapes the titles).
       rooflineSvg: new nunjucks.runtime.SafeString(roofline),
       sweepSvg: sweep === null ? null : new nunjucks.runtime.SafeString(sweep),
+      // One per view.accuracy.charts entry, same order (Vega escapes its text, attachTitles the titles).
+      accuracySvgs: accuracySvgs.map((s) => new nunjucks.runtime.SafeString(s)),
       css,
       generator: `roofbench ${run.harness.version}`,
     });

@@ -28,8 +28,10 @@
  * All pointers are byte offsets into linear memory.
  */
 
-const MR: i32 = 4;
-const NR: i32 = 8;
+// MR, NR and ukernel are exported for reuse by other kernel modules (winograd.ts);
+// only the entry files' exports become WebAssembly exports.
+export const MR: i32 = 4;
+export const NR: i32 = 8;
 const KC: i32 = 256;
 const NC: i32 = 512;
 const MC: i32 = 256;
@@ -92,7 +94,7 @@ export function pack_weights(w: usize, dst: usize, k: i32, kd: i32, groups: i32)
  * The micro-kernel: C[MR x NR] = (accumulate ? C : 0) + Apanel * Bpanel over kc.
  * a: kc x MR (packed), b: kc x NR (packed), c: row stride ldc bytes.
  */
-function ukernel(kc: i32, a: usize, b: usize, c: usize, ldc: usize, accumulate: bool): void {
+export function ukernel(kc: i32, a: usize, b: usize, c: usize, ldc: usize, accumulate: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);

@@ -1,0 +1,233 @@
+/**
+ * The dashboard's charts: Vega-Lite specs rendered server-side to SVG (the
+ * same machinery as the run report: harness/report/svg.ts), so pages need no
+ * script. Change points, annotations, throttling events and (for short
+ * series) the points themselves carry hover labels as SVG <title>s.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { decodeThrottled } from '../report/model.js';
+import { PALETTE } from '../report/charts.js';
+import { sig } from '../report/format.js';
+import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from '../report/svg.js';
+import type { AnnotationRow, PointRow } from './store.js';
+
+export const SERIES_POINT_CLASS = 'rb-hist-point';
+export const CHANGEPOINT_CLASS = 'rb-changepoint';
+export const ANNOTATION_CLASS = 'rb-annotation';
+export const THROTTLE_CLASS = 'rb-throttle';
+
+/** Series longer than this are drawn as a line and band only (no per-point marks). */
+export const MAX_POINT_MARKS = 120;
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+export interface TimeDomain {
+  start: string;
+  end: string;
+}
+
+const xAxis = (domain: TimeDomain, title: string | null = null) => ({
+  field: 't',
+  type: 'temporal' as const,
+  scale: { domain: [Date.parse(domain.start), Date.parse(domain.end)] },
+  axis: { title, format: '%Y-%m-%d', labelOverlap: true, tickCount: 6, grid: true },
+});
+
+export interface SeriesChartInput {
+  points: PointRow[];
+  /** Change points: index into `points` where the new segment starts. */
+  changepoints: { idx: number; relChange: number; before: number; after: number; text: string }[];
+  annotations: AnnotationRow[];
+  domain: TimeDomain;
+  commitOf: (runRow: number) => string | null;
+}
+
+function shortSha(s: string | null): string {
+  return s ? s.slice(0, 10) : '?';
+}
+
+/** One series over time: median with its CI band, segment levels and change points, annotations. */
+export async function seriesChartSvg(input: SeriesChartInput, idPrefix: string): Promise<string> {
+  const { points, domain } = input;
+  const tips: Tip[] = [];
+  const rows = points.map((p) => ({ t: p.started_at, m: p.median, lo: p.ci_low ?? p.median, hi: p.ci_high ?? p.median }));
+  const layers: object[] = [
+    {
+      data: { values: rows },
+      mark: { type: 'area', fill: '#4c78a8', opacity: 0.18, aria: false },
+      encoding: { y: { field: 'lo', type: 'quantitative', scale: { zero: false }, axis: { title: 'ms', tickCount: 4 } }, y2: { field: 'hi' } },
+    },
+    {
+      data: { values: rows },
+      mark: { type: 'line', stroke: '#2f5fa7', strokeWidth: 1.3, aria: false },
+      encoding: { y: { field: 'm', type: 'quantitative' } },
+    },
+  ];
+  if (points.length <= MAX_POINT_MARKS) {
+    const marks = points.map((p) => {
+      const tip = tipToken(tips.length);
+      tips.push({
+        lines: [
+          `run ${p.run_id}`,
+          `median ${sig(p.median, 4)} ms${p.ci_low !== null && p.ci_high !== null ? ` (CI ${sig(p.ci_low, 4)}..${sig(p.ci_high, 4)})` : ''}`,
+          `${p.state}${input.commitOf(p.run_row) ? `, commit ${shortSha(input.commitOf(p.run_row))}` : ''}`,
+        ],
+        className: SERIES_POINT_CLASS,
+      });
+      return { t: p.started_at, m: p.median, tip };
+    });
+    layers.push({
+      data: { values: marks },
+      mark: { type: 'point', filled: true, size: 16, color: '#2f5fa7', opacity: 0.9 },
+      encoding: { y: { field: 'm', type: 'quantitative' }, description: { field: 'tip' } },
+    });
+  }
+  // Segment levels between change points (and annotations, which also start segments).
+  const starts = [0, ...input.changepoints.map((c) => c.idx)].sort((a, b) => a - b);
+  if (input.changepoints.length) {
+    // Each segment's level as a two-point line (an x2 rule would conflict with the fixed time domain in Vega-Lite).
+    const levels = starts.flatMap((s, i) => {
+      const e = (starts[i + 1] ?? points.length) - 1;
+      const seg = points.slice(s, e + 1).map((p) => p.median).sort((a, b) => a - b);
+      const mid = seg.length % 2 ? seg[seg.length >> 1]! : (seg[seg.length / 2 - 1]! + seg[seg.length / 2]!) / 2;
+      return [
+        { t: points[s]!.started_at, m: mid, seg: i },
+        { t: points[e]!.started_at, m: mid, seg: i },
+      ];
+    });
+    layers.push({
+      data: { values: levels },
+      mark: { type: 'line', stroke: '#b42318', strokeWidth: 1.6, opacity: 0.75, aria: false },
+      encoding: { y: { field: 'm', type: 'quantitative' }, detail: { field: 'seg', type: 'nominal' } },
+    });
+    const cps = input.changepoints.map((c) => {
+      const tip = tipToken(tips.length);
+      tips.push({ lines: [c.text], className: CHANGEPOINT_CLASS });
+      return { t: points[c.idx]!.started_at, tip };
+    });
+    layers.push({
+      data: { values: cps },
+      mark: { type: 'rule', stroke: '#b42318', strokeWidth: 1.2, strokeDash: [4, 3] },
+      encoding: { description: { field: 'tip' } },
+    });
+  }
+  const anns = input.annotations
+    .filter((a) => a.at >= domain.start && a.at <= domain.end)
+    .map((a) => {
+      const tip = tipToken(tips.length);
+      tips.push({ lines: [`annotation (${a.at.slice(0, 16).replace('T', ' ')} UTC): ${a.message}`, 'a new baseline starts here'], className: ANNOTATION_CLASS });
+      return { t: a.at, tip };
+    });
+  if (anns.length) {
+    layers.push({
+      data: { values: anns },
+      mark: { type: 'rule', stroke: '#8a5a00', strokeWidth: 1.4, strokeDash: [2, 2] },
+      encoding: { description: { field: 'tip' } },
+    });
+  }
+  const spec = { $schema: SCHEMA, width: 560, height: 130, config: CHART_CONFIG, encoding: { x: xAxis(domain) }, layer: layers } as TopLevelSpec;
+  return attachTitles(await vegaLiteToSvg(spec, idPrefix), tips);
+}
+
+export interface TrendPoint {
+  t: string;
+  value: number;
+  variant: string;
+  series: string;
+}
+
+/** Lines of many series over time, coloured by variant (roofline efficiency, accuracy). */
+export async function trendChartSvg(
+  points: TrendPoint[],
+  opts: { domain: TimeDomain; yTitle: string; log?: boolean; idPrefix: string },
+): Promise<string> {
+  const vals = opts.log ? points.filter((p) => p.value > 0 && Number.isFinite(p.value)) : points.filter((p) => Number.isFinite(p.value));
+  const variants = [...new Set(vals.map((p) => p.variant))].sort();
+  const spec = {
+    $schema: SCHEMA,
+    width: 1180,
+    height: 200,
+    config: CHART_CONFIG,
+    data: { values: vals },
+    mark: { type: 'line', strokeWidth: 1.1, opacity: 0.85, aria: false },
+    encoding: {
+      x: xAxis(opts.domain),
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        scale: opts.log ? { type: 'log' } : { zero: true },
+        axis: { title: opts.yTitle, tickCount: 5, ...(opts.log ? { format: '.0e' } : {}) },
+      },
+      color: {
+        field: 'variant',
+        type: 'nominal',
+        scale: { domain: variants, range: variants.map((_, i) => PALETTE[i % PALETTE.length]!) },
+        legend: { title: 'variant', orient: 'right' },
+      },
+      detail: { field: 'series', type: 'nominal' },
+    },
+  } as TopLevelSpec;
+  return vegaLiteToSvg(spec, opts.idPrefix);
+}
+
+export interface HealthPoint {
+  at: string;
+  phase: string;
+  temperatureC: number | null;
+  throttled: string | null;
+  runId: string;
+}
+
+/** Device health over time: temperature before/after each run; throttling events marked in red. */
+export async function healthChartSvg(health: HealthPoint[], domain: TimeDomain, idPrefix: string): Promise<string | null> {
+  const temps = health.filter((h) => h.temperatureC !== null && Number.isFinite(h.temperatureC));
+  if (temps.length === 0) return null;
+  const tips: Tip[] = [];
+  const rows = temps.map((h) => ({ t: h.at, c: h.temperatureC, phase: h.phase.startsWith('after') ? 'after' : 'before' }));
+  const throttles = temps
+    .map((h) => ({ h, flags: decodeThrottled(h.throttled) }))
+    .filter((x) => x.flags !== null && x.flags.length > 0)
+    .map(({ h, flags }) => {
+      const tip = tipToken(tips.length);
+      tips.push({ lines: [`run ${h.runId} (${h.phase}): ${sig(h.temperatureC, 3)} °C`, `throttled ${h.throttled ?? ''}: ${(flags ?? []).join(', ')}`], className: THROTTLE_CLASS });
+      return { t: h.at, c: h.temperatureC, tip };
+    });
+  const layers: object[] = [
+    {
+      data: { values: rows },
+      mark: { type: 'point', filled: true, size: 10, opacity: 0.7, aria: false },
+      encoding: {
+        y: { field: 'c', type: 'quantitative', scale: { zero: false }, axis: { title: '°C', tickCount: 4 } },
+        color: { field: 'phase', type: 'nominal', scale: { domain: ['before', 'after'], range: ['#72b7b2', '#f58518'] }, legend: { title: 'when', orient: 'right' } },
+      },
+    },
+  ];
+  if (throttles.length) {
+    layers.push({
+      data: { values: throttles },
+      mark: { type: 'point', shape: 'triangle-up', filled: true, size: 60, color: '#b42318' },
+      encoding: { y: { field: 'c', type: 'quantitative' }, description: { field: 'tip' } },
+    });
+  }
+  const spec = { $schema: SCHEMA, width: 1180, height: 150, config: CHART_CONFIG, encoding: { x: xAxis(domain) }, layer: layers } as TopLevelSpec;
+  return attachTitles(await vegaLiteToSvg(spec, idPrefix), tips);
+}
+
+/** Text of a change point's hover label and table row. */
+export function changepointText(c: { relChange: number; before: number; after: number }, from: { runId: string; commit: string | null }, to: { runId: string; commit: string | null }): string {
+  const dir = c.relChange > 0 ? 'slower' : 'faster';
+  const range = from.commit && to.commit ? `commits ${shortSha(from.commit)}..${shortSha(to.commit)}` : `runs ${from.runId}..${to.runId}`;
+  return `change point: ${c.relChange > 0 ? '+' : ''}${(c.relChange * 100).toFixed(1)}% ${dir} (${sig(c.before, 4)} → ${sig(c.after, 4)} ms), ${range}`;
+}
+
+/** "3 h", "2 d" ...: how long ago. */
+export function age(fromIso: string | null, now: Date): string {
+  if (!fromIso) return '—';
+  const ms = now.getTime() - new Date(fromIso).getTime();
+  if (!Number.isFinite(ms)) return '—';
+  if (ms < 0) return 'in the future';
+  const h = ms / 3600_000;
+  if (h < 1) return `${Math.max(1, Math.round(ms / 60_000))} min`;
+  if (h < 48) return `${Math.round(h)} h`;
+  return `${Math.round(h / 24)} d`;
+}

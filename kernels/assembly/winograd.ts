@@ -1,0 +1,506 @@
+/**
+ * Entry of winograd.wasm: Winograd F(m x m, r x r) convolution (Lavin & Gray
+ * 2016, the NNPACK / oneDNN structure), stride 1, groups 1, WebAssembly SIMD.
+ *
+ *   Y = AT [ (G g GT) ⊙ (BT d B) ] A        per m x m output tile,
+ *
+ * with alpha = m + r - 1 and the transform matrices passed in as float32
+ * arrays (BT alpha x alpha, G alpha x r, AT m x alpha, row-major), so any point
+ * set works (reference/winograd.ts makes them). The alpha^2 element-wise
+ * products over the C input channels of all tiles are alpha^2 independent GEMMs
+ *
+ *   M[xi] (K x P) = U[xi] (K x C) * V[xi] (C x P),   xi < alpha^2,
+ *
+ * P = number of tiles over the images and the output plane.
+ *
+ * - Filter transform (prepare, untimed): winograd_filter_transform writes
+ *   U = G g GT for every (k, c), already packed in the GEMM micro-kernel's
+ *   A-panel format: per xi, MR-row panels [K/MR][C][MR] (rows past K zero).
+ * - Run (conv_winograd_f32): the input is copied once into a zero-bordered
+ *   plane per (image, channel) big enough for every tile (padding and the
+ *   partial right/bottom tiles then need no bounds checks). Then the tiles are
+ *   processed in blocks of `pb` tiles (a multiple of NR):
+ *   1. input transform V = BT d B for the block's tiles and all C channels,
+ *      f32x4 across 4 tiles, written straight into the micro-kernel's packed
+ *      B-panel layout: per xi, NR-column panels [panel][C][NR];
+ *   2. alpha^2 GEMMs with gemm.ts's 4x8 micro-kernel (imported, not copied),
+ *      KC x MC blocked so a block of U[xi] stays in L2 while the block's B
+ *      panels stream through L1, into M[xi] = K x pb (row stride pb);
+ *   3. output transform Y = AT M A, f32x4 across 4 tiles, stored to the NKHW
+ *      output with the edge tiles cropped.
+ * - The transforms are a generic small-matrix multiply driven by the matrices:
+ *   each run first compiles BT and AT into sparse row lists (column offsets and
+ *   coefficients of the non-zero entries), and the transform loops run over
+ *   those lists (zero entries cost nothing). Gathering the 4 tiles' alpha x
+ *   alpha inputs into f32x4 lanes (tile stride m) uses vector loads and
+ *   shuffles for m = 2, 4 and 6 when the 4 tiles lie in one tile row, a scalar
+ *   gather otherwise (tile groups that wrap a row or an image, other m).
+ *
+ * Memory is imported (env.memory); no static data. All pointers are byte
+ * offsets; the workspace layout is fixed by winograd_workspace_floats.
+ */
+import { MR, NR, ukernel } from './gemm';
+
+/** Reduction (C) slice and row (K) block of the batched GEMMs: a KC x MC block of U is 256 KiB (L2). */
+const KC: i32 = 256;
+const MC: i32 = 256;
+/** Largest alpha the fixed scratch areas hold. */
+const MAXA: i32 = 16;
+
+// Workspace layout, in floats from ws (every area 64-byte aligned).
+const T_BT_START: i32 = 0; // alpha+1 i32: row starts of BT's non-zeros
+const T_BT_OFF_A: i32 = 32; // byte offset of the column in a row of D (col * 16)
+const T_BT_OFF_B: i32 = 32 + 256; // byte offset of the column as a row of E (col * alpha * 16)
+const T_BT_COEF: i32 = 32 + 512; // f32 coefficients
+const T_AT_START: i32 = 32 + 768;
+const T_AT_OFF_A: i32 = 64 + 768;
+const T_AT_OFF_B: i32 = 64 + 1024;
+const T_AT_COEF: i32 = 64 + 1280;
+const SCR_D: i32 = 1600; // MAXA*MAXA f32x4
+const SCR_E: i32 = SCR_D + MAXA * MAXA * 4;
+const HEAD: i32 = SCR_E + MAXA * MAXA * 4;
+/** Floats after the padded input so vector over-reads (up to 2 vectors past a tile group's last column) stay inside. */
+const PAD_SLACK: i32 = 64;
+
+// @ts-ignore: decorator
+@inline function imin(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}
+
+// @ts-ignore: decorator
+@inline function up(x: i32, q: i32): i32 {
+  return ((x + q - 1) / q) * q;
+}
+
+/** Tile sizes, for a check against kernels/index.ts: 0 MR, 1 NR, 2 KC, 3 MC, 4 largest alpha. */
+export function winograd_tile(i: i32): i32 {
+  return i == 0 ? MR : i == 1 ? NR : i == 2 ? KC : i == 3 ? MC : MAXA;
+}
+
+/** Floats of the packed transformed filter U: alpha^2 x ceil(K/MR)*MR x C. */
+export function winograd_packed_u_floats(k: i32, c: i32, alpha: i32): i32 {
+  return alpha * alpha * up(k, MR) * c;
+}
+
+/** Padded-plane geometry: [tilesH, tilesW, hp, wp] for output ho x wo. */
+function planeRows(ho: i32, m: i32, r: i32): i32 {
+  return up(ho, m) + r - 1;
+}
+
+/**
+ * Floats of the workspace conv_winograd_f32 needs for these arguments
+ * (tables and scratch, the padded input, one block of V and one of M).
+ */
+export function winograd_workspace_floats(
+  n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32,
+): i32 {
+  const r = alpha - m + 1;
+  const ho = h + 2 * pad - r + 1;
+  const wo = wd + 2 * pad - r + 1;
+  const hp = planeRows(ho, m, r);
+  const wp = planeRows(wo, m, r);
+  const pbp = up(pb, NR);
+  const a2 = alpha * alpha;
+  return HEAD + up(n * c * hp * wp + PAD_SLACK, 16) + up(a2 * c * pbp, 16) + a2 * up(k, MR) * pbp;
+}
+
+/**
+ * Filter transform U[xi] = (G g GT)[xi] for every (k, c), packed per xi as
+ * MR-row panels [ceil(K/MR)][C][MR] (rows past K zero): the A operand of the
+ * micro-kernel. w: K x C x r x r (KCRS), g: G (alpha x r, f32 row-major),
+ * u: winograd_packed_u_floats floats, ws: >= alpha*r floats scratch. f32
+ * arithmetic, (G g) first, then (G g) GT.
+ */
+export function winograd_filter_transform(w: usize, g: usize, u: usize, ws: usize, k: i32, c: i32, m: i32, alpha: i32): void {
+  const r = alpha - m + 1;
+  const kp = up(k, MR);
+  const xiStride = <usize>(kp * c) << 2;
+  for (let kk = 0; kk < kp; kk++) {
+    const panel = u + (<usize>((kk / MR) * c * MR + (kk % MR)) << 2);
+    for (let cc = 0; cc < c; cc++) {
+      const dst = panel + (<usize>(cc * MR) << 2);
+      if (kk >= k) {
+        for (let xi = 0; xi < alpha * alpha; xi++) store<f32>(dst + <usize>xi * xiStride, 0);
+        continue;
+      }
+      const wk = w + (<usize>((kk * c + cc) * r * r) << 2);
+      // T = G g (alpha x r)
+      for (let a = 0; a < alpha; a++) {
+        for (let j = 0; j < r; j++) {
+          let acc: f32 = 0;
+          for (let i = 0; i < r; i++) {
+            acc += load<f32>(g + (<usize>(a * r + i) << 2)) * load<f32>(wk + (<usize>(i * r + j) << 2));
+          }
+          store<f32>(ws + (<usize>(a * r + j) << 2), acc);
+        }
+      }
+      // U = T GT (alpha x alpha)
+      for (let a = 0; a < alpha; a++) {
+        for (let b = 0; b < alpha; b++) {
+          let acc: f32 = 0;
+          for (let j = 0; j < r; j++) {
+            acc += load<f32>(ws + (<usize>(a * r + j) << 2)) * load<f32>(g + (<usize>(b * r + j) << 2));
+          }
+          store<f32>(dst + <usize>(a * alpha + b) * xiStride, acc);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Compiles the rows x cols row-major matrix at `mat` into sparse row lists:
+ * start (rows+1 i32), offA = col*16 (i32), offB = col*strideB (i32), coef (f32).
+ */
+function compileRows(mat: usize, rows: i32, cols: i32, strideB: i32, start: usize, offA: usize, offB: usize, coef: usize): void {
+  let t = 0;
+  for (let i = 0; i < rows; i++) {
+    store<i32>(start + (<usize>i << 2), t);
+    for (let j = 0; j < cols; j++) {
+      const v = load<f32>(mat + (<usize>(i * cols + j) << 2));
+      if (v != 0) {
+        store<i32>(offA + (<usize>t << 2), j * 16);
+        store<i32>(offB + (<usize>t << 2), j * strideB);
+        store<f32>(coef + (<usize>t << 2), v);
+        t++;
+      }
+    }
+  }
+  store<i32>(start + (<usize>rows << 2), t);
+}
+
+/**
+ * acc = sum over the non-zeros t of row `row`: coef_t * v128 at base + off_t,
+ * off_t from the offA (useB false) or offB list.
+ */
+// @ts-ignore: decorator
+@inline function sparseDot(tab: usize, startOff: i32, offOff: i32, coefOff: i32, row: i32, base: usize): v128 {
+  const t0 = load<i32>(tab + (<usize>(startOff + row) << 2));
+  const t1 = load<i32>(tab + (<usize>(startOff + row + 1) << 2));
+  let acc = f32x4.splat(0);
+  for (let t = t0; t < t1; t++) {
+    const o = <usize>load<i32>(tab + (<usize>(offOff + t) << 2));
+    const cf = load<f32>(tab + (<usize>(coefOff + t) << 2));
+    acc = f32x4.add(acc, f32x4.mul(v128.load(base + o), f32x4.splat(cf)));
+  }
+  return acc;
+}
+
+/** D[kk][l] (alpha x alpha f32x4 at d) for 4 tiles whose top-left inputs are at p0..p3 (row stride wpb bytes). */
+function gatherScalar(d: usize, p0: usize, p1: usize, p2: usize, p3: usize, wpb: usize, alpha: i32): void {
+  for (let kk = 0; kk < alpha; kk++) {
+    const ro = <usize>kk * wpb;
+    const drow = d + (<usize>(kk * alpha) << 4);
+    for (let l = 0; l < alpha; l++) {
+      const o = ro + (<usize>l << 2);
+      const dst = drow + (<usize>l << 4);
+      store<f32>(dst, load<f32>(p0 + o));
+      store<f32>(dst, load<f32>(p1 + o), 4);
+      store<f32>(dst, load<f32>(p2 + o), 8);
+      store<f32>(dst, load<f32>(p3 + o), 12);
+    }
+  }
+}
+
+/** The gather for 4 tiles of one tile row (tile stride m floats) starting at p: vector loads + shuffles for m = 2, 4, 6. */
+function gatherRow(d: usize, p: usize, wpb: usize, m: i32, alpha: i32): void {
+  if (m == 4 && alpha == 6) {
+    for (let kk = 0; kk < 6; kk++) {
+      const s = p + <usize>kk * wpb;
+      const w0 = v128.load(s), w1 = v128.load(s, 16), w2 = v128.load(s, 32), w3 = v128.load(s, 48);
+      const w4 = v128.load(s, 64);
+      const t0 = v128.shuffle<f32>(w0, w1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(w2, w3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(w0, w1, 2, 6, 3, 7);
+      const t3 = v128.shuffle<f32>(w2, w3, 2, 6, 3, 7);
+      const c0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5);
+      const c1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
+      const c2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5);
+      const c3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
+      const dr = d + (<usize>(kk * 6) << 4);
+      v128.store(dr, c0);
+      v128.store(dr, c1, 16);
+      v128.store(dr, c2, 32);
+      v128.store(dr, c3, 48);
+      v128.store(dr, v128.shuffle<f32>(c0, w4, 1, 2, 3, 4), 64);
+      v128.store(dr, v128.shuffle<f32>(c1, w4, 1, 2, 3, 5), 80);
+    }
+  } else if (m == 2 && alpha == 4) {
+    for (let kk = 0; kk < 4; kk++) {
+      const s = p + <usize>kk * wpb;
+      const w0 = v128.load(s), w1 = v128.load(s, 16), w2 = v128.load(s, 32);
+      const c0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6);
+      const c1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
+      const dr = d + (<usize>(kk * 4) << 4);
+      v128.store(dr, c0);
+      v128.store(dr, c1, 16);
+      v128.store(dr, v128.shuffle<f32>(c0, w2, 1, 2, 3, 4), 32);
+      v128.store(dr, v128.shuffle<f32>(c1, w2, 1, 2, 3, 5), 48);
+    }
+  } else if (m == 6 && alpha == 8) {
+    // Lanes x[j], x[j+6], x[j+12], x[j+18] for j < 8; x[q] is lane q&3 of w[q>>2].
+    for (let kk = 0; kk < 8; kk++) {
+      const s = p + <usize>kk * wpb;
+      const w0 = v128.load(s), w1 = v128.load(s, 16), w2 = v128.load(s, 32), w3 = v128.load(s, 48);
+      const w4 = v128.load(s, 64), w5 = v128.load(s, 80), w6 = v128.load(s, 96);
+      // x[j] and x[j+6] from (w0|w1|w2), x[j+12], x[j+18] from (w3|w4|w5|w6).
+      const a0 = v128.shuffle<f32>(w0, w1, 0, 6, 1, 7); // x0 x6 x1 x7
+      const b0 = v128.shuffle<f32>(w3, w4, 0, 6, 1, 7); // x12 x18 x13 x19
+      const a1 = v128.shuffle<f32>(w0, w2, 2, 4, 3, 5); // x2 x8 x3 x9
+      const b1 = v128.shuffle<f32>(w3, w5, 2, 4, 3, 5); // x14 x20 x15 x21
+      const a2 = v128.shuffle<f32>(w1, w2, 0, 6, 1, 7); // x4 x10 x5 x11
+      const b2 = v128.shuffle<f32>(w4, w5, 0, 6, 1, 7); // x16 x22 x17 x23
+      const a3 = v128.shuffle<f32>(w1, w3, 2, 4, 3, 5); // x6 x12 x7 x13
+      const b3 = v128.shuffle<f32>(w4, w6, 2, 4, 3, 5); // x18 x24 x19 x25
+      const dr = d + (<usize>(kk * 8) << 4);
+      v128.store(dr, v128.shuffle<f32>(a0, b0, 0, 1, 4, 5), 0);
+      v128.store(dr, v128.shuffle<f32>(a0, b0, 2, 3, 6, 7), 16);
+      v128.store(dr, v128.shuffle<f32>(a1, b1, 0, 1, 4, 5), 32);
+      v128.store(dr, v128.shuffle<f32>(a1, b1, 2, 3, 6, 7), 48);
+      v128.store(dr, v128.shuffle<f32>(a2, b2, 0, 1, 4, 5), 64);
+      v128.store(dr, v128.shuffle<f32>(a2, b2, 2, 3, 6, 7), 80);
+      v128.store(dr, v128.shuffle<f32>(a3, b3, 0, 1, 4, 5), 96);
+      v128.store(dr, v128.shuffle<f32>(a3, b3, 2, 3, 6, 7), 112);
+    }
+  } else {
+    const st = <usize>m << 2;
+    gatherScalar(d, p, p + st, p + 2 * st, p + 3 * st, wpb, alpha);
+  }
+}
+
+/**
+ * V = BT D B for the gathered D (alpha x alpha f32x4, 4 tiles), stored to
+ * dst + xi * xiStride (xi = i * alpha + j). Column pass E = D B, then the
+ * row pass V = BT E, both over BT's non-zeros.
+ */
+function inputTransform(tab: usize, d: usize, e: usize, dst: usize, xiStride: usize, alpha: i32): void {
+  const rowBytes = <usize>(alpha << 4);
+  for (let kk = 0; kk < alpha; kk++) {
+    const drow = d + <usize>kk * rowBytes;
+    const erow = e + <usize>kk * rowBytes;
+    for (let j = 0; j < alpha; j++) {
+      v128.store(erow + (<usize>j << 4), sparseDot(tab, T_BT_START, T_BT_OFF_A, T_BT_COEF, j, drow));
+    }
+  }
+  for (let j = 0; j < alpha; j++) {
+    const ecol = e + (<usize>j << 4);
+    for (let i = 0; i < alpha; i++) {
+      v128.store(dst + <usize>(i * alpha + j) * xiStride, sparseDot(tab, T_BT_START, T_BT_OFF_B, T_BT_COEF, i, ecol));
+    }
+  }
+}
+
+/**
+ * Y = AT D A for D (alpha x alpha f32x4, 4 tiles): Z = D A (alpha x m, in e),
+ * then Y = AT Z (m x m, into d).
+ */
+function outputTransform(tab: usize, d: usize, e: usize, alpha: i32, m: i32): void {
+  const dRow = <usize>(alpha << 4);
+  const eRow = <usize>(m << 4);
+  for (let a = 0; a < alpha; a++) {
+    const drow = d + <usize>a * dRow;
+    const erow = e + <usize>a * eRow;
+    for (let j = 0; j < m; j++) {
+      v128.store(erow + (<usize>j << 4), sparseDot(tab, T_AT_START, T_AT_OFF_A, T_AT_COEF, j, drow));
+    }
+  }
+  for (let j = 0; j < m; j++) {
+    const ecol = e + (<usize>j << 4);
+    for (let i = 0; i < m; i++) {
+      v128.store(d + (<usize>(i * m + j) << 4), sparseDot(tab, T_AT_START, T_AT_OFF_B, T_AT_COEF, i, ecol));
+    }
+  }
+}
+
+/**
+ * Convolution by Winograd F(m x m, r x r), r = alpha - m + 1, stride 1,
+ * groups 1, zero padding `pad`. x: NCHW, u: winograd_filter_transform's
+ * output, y: NKHW (fully overwritten), ws: winograd_workspace_floats floats
+ * (64-byte aligned), bt: BT (alpha x alpha), at: AT (m x alpha), f32
+ * row-major; pb: tiles per block (rounded up to a multiple of NR).
+ */
+export function conv_winograd_f32(
+  x: usize, u: usize, y: usize, ws: usize, bt: usize, at: usize,
+  n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32,
+): void {
+  const r = alpha - m + 1;
+  const ho = h + 2 * pad - r + 1;
+  const wo = wd + 2 * pad - r + 1;
+  const tilesH = (ho + m - 1) / m;
+  const tilesW = (wo + m - 1) / m;
+  const tilesPerImage = tilesH * tilesW;
+  const nTiles = n * tilesPerImage;
+  const hp = planeRows(ho, m, r);
+  const wp = planeRows(wo, m, r);
+  const planeF = hp * wp;
+  const wpb = <usize>wp << 2;
+  const kp = up(k, MR);
+  const pbp = up(pb, NR);
+  const a2 = alpha * alpha;
+
+  const tab = ws;
+  const dS = ws + (<usize>SCR_D << 2);
+  const eS = ws + (<usize>SCR_E << 2);
+  const xpad = ws + (<usize>HEAD << 2);
+  const vbuf = xpad + (<usize>up(n * c * planeF + PAD_SLACK, 16) << 2);
+  const mbuf = vbuf + (<usize>up(a2 * c * pbp, 16) << 2);
+
+  compileRows(bt, alpha, alpha, alpha * 16, tab + (<usize>T_BT_START << 2), tab + (<usize>T_BT_OFF_A << 2),
+    tab + (<usize>T_BT_OFF_B << 2), tab + (<usize>T_BT_COEF << 2));
+  compileRows(at, m, alpha, m * 16, tab + (<usize>T_AT_START << 2), tab + (<usize>T_AT_OFF_A << 2),
+    tab + (<usize>T_AT_OFF_B << 2), tab + (<usize>T_AT_COEF << 2));
+
+  // Zero-bordered copy of every input plane: padded (row, col) = input (row - pad, col - pad).
+  const rowBytes = <usize>wd << 2;
+  for (let pl = 0; pl < n * c; pl++) {
+    const src = x + (<usize>(pl * h * wd) << 2);
+    const dst = xpad + (<usize>(pl * planeF) << 2);
+    memory.fill(dst, 0, <usize>(pad * wp + pad) << 2);
+    for (let i = 0; i < h; i++) {
+      const drow = dst + (<usize>((i + pad) * wp + pad) << 2);
+      memory.copy(drow, src + <usize>i * rowBytes, rowBytes);
+      // Right border of this row and left border of the next one.
+      const tail = i + 1 < h ? wp - wd : wp - wd - pad;
+      memory.fill(drow + rowBytes, 0, <usize>tail << 2);
+    }
+    const filled = (pad + h) * wp;
+    memory.fill(dst + (<usize>filled << 2), 0, <usize>(planeF - filled) << 2);
+  }
+  memory.fill(xpad + (<usize>(n * c * planeF) << 2), 0, <usize>PAD_SLACK << 2);
+
+  const vXi = <usize>(c * pbp) << 2; // bytes between the V matrices of consecutive xi
+  const mXi = <usize>(kp * pbp) << 2;
+  const ldc = <usize>pbp << 2;
+  const uXi = <usize>(kp * c) << 2;
+  const planeB = <usize>planeF << 2;
+
+  for (let p0 = 0; p0 < nTiles; p0 += pbp) {
+    const pbb = imin(pbp, nTiles - p0);
+    const npan = (pbb + NR - 1) / NR;
+
+    // 1. Input transform into packed B panels: V[xi][panel][c][NR].
+    for (let g4 = 0; g4 < npan * 2; g4++) {
+      const q0 = p0 + g4 * 4;
+      const last = nTiles - 1;
+      const t0 = imin(q0, last);
+      const img = t0 / tilesPerImage;
+      const rem = t0 - img * tilesPerImage;
+      const ty = rem / tilesW;
+      const tx = rem - ty * tilesW;
+      const sameRow = q0 + 3 <= last && tx + 3 < tilesW;
+      const dstBase = vbuf + (<usize>((g4 >> 1) * c * NR + (g4 & 1) * 4) << 2);
+      if (sameRow) {
+        let src = xpad + (<usize>((img * c * hp + ty * m) * wp + tx * m) << 2);
+        for (let cc = 0; cc < c; cc++) {
+          gatherRow(dS, src, wpb, m, alpha);
+          inputTransform(tab, dS, eS, dstBase + (<usize>(cc * NR) << 2), vXi, alpha);
+          src += planeB;
+        }
+      } else {
+        // Per-lane tile origins (tiles past the end repeat the last tile; their columns are never stored).
+        let p1 = xpad, p2 = xpad, p3 = xpad, pp0 = xpad;
+        for (let q = 0; q < 4; q++) {
+          const t = imin(q0 + q, last);
+          const im = t / tilesPerImage;
+          const rm = t - im * tilesPerImage;
+          const yy = rm / tilesW;
+          const xx = rm - yy * tilesW;
+          const pq = xpad + (<usize>((im * c * hp + yy * m) * wp + xx * m) << 2);
+          if (q == 0) pp0 = pq;
+          else if (q == 1) p1 = pq;
+          else if (q == 2) p2 = pq;
+          else p3 = pq;
+        }
+        for (let cc = 0; cc < c; cc++) {
+          const o = <usize>cc * planeB;
+          gatherScalar(dS, pp0 + o, p1 + o, p2 + o, p3 + o, wpb, alpha);
+          inputTransform(tab, dS, eS, dstBase + (<usize>(cc * NR) << 2), vXi, alpha);
+        }
+      }
+    }
+
+    // 2. alpha^2 GEMMs M[xi] (kp x pbb) = U[xi] (kp x c) * V[xi] (c x pbb).
+    for (let xi = 0; xi < a2; xi++) {
+      const ua = u + <usize>xi * uXi;
+      const vb = vbuf + <usize>xi * vXi;
+      const mb = mbuf + <usize>xi * mXi;
+      for (let pc = 0; pc < c; pc += KC) {
+        const kc = imin(KC, c - pc);
+        for (let ic = 0; ic < kp; ic += MC) {
+          const iEnd = imin(kp, ic + MC);
+          for (let jr = 0; jr < npan; jr++) {
+            const b = vb + (<usize>(jr * c * NR + pc * NR) << 2);
+            const cb = mb + (<usize>(jr * NR) << 2);
+            for (let ir = ic; ir < iEnd; ir += MR) {
+              ukernel(kc, ua + (<usize>(ir * c + pc * MR) << 2), b, cb + <usize>ir * ldc, ldc, pc > 0);
+            }
+          }
+        }
+      }
+    }
+
+    // 3. Output transform, 4 tiles at a time, to y (NKHW) with the edge tiles cropped.
+    const plane = ho * wo;
+    for (let g4 = 0; g4 * 4 < pbb; g4++) {
+      const q0 = p0 + g4 * 4;
+      const cnt = imin(4, nTiles - q0);
+      const img = q0 / tilesPerImage;
+      const rem = q0 - img * tilesPerImage;
+      const ty = rem / tilesW;
+      const tx = rem - ty * tilesW;
+      const fastRow = cnt == 4 && tx + 3 < tilesW && (tx + 4) * m <= wo && (m == 4 || m == 2);
+      for (let kk = 0; kk < k; kk++) {
+        // Gather M[xi][kk][q0..q0+3] into D.
+        const msrc = mbuf + (<usize>(kk * pbp + g4 * 4) << 2);
+        for (let xi = 0; xi < a2; xi++) {
+          v128.store(dS + (<usize>xi << 4), v128.load(msrc + <usize>xi * mXi));
+        }
+        outputTransform(tab, dS, eS, alpha, m);
+        if (fastRow) {
+          const yk = y + (<usize>((img * k + kk) * plane + ty * m * wo + tx * m) << 2);
+          const rows = imin(m, ho - ty * m);
+          for (let i = 0; i < rows; i++) {
+            const yr = yk + (<usize>(i * wo) << 2);
+            const yi = dS + (<usize>(i * m) << 4);
+            if (m == 4) {
+              const v0 = v128.load(yi), v1 = v128.load(yi, 16), v2 = v128.load(yi, 32), v3 = v128.load(yi, 48);
+              const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+              const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+              const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+              const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+              v128.store(yr, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+              v128.store(yr, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+              v128.store(yr, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+              v128.store(yr, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+            } else {
+              const v0 = v128.load(yi), v1 = v128.load(yi, 16);
+              v128.store(yr, v128.shuffle<f32>(v0, v1, 0, 4, 1, 5));
+              v128.store(yr, v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), 16);
+            }
+          }
+        } else {
+          for (let q = 0; q < cnt; q++) {
+            const t = q0 + q;
+            const im = t / tilesPerImage;
+            const rm = t - im * tilesPerImage;
+            const yy = rm / tilesW;
+            const xx = rm - yy * tilesW;
+            const rows = imin(m, ho - yy * m);
+            const cols = imin(m, wo - xx * m);
+            const yk = y + (<usize>((im * k + kk) * plane + yy * m * wo + xx * m) << 2);
+            for (let i = 0; i < rows; i++) {
+              for (let j = 0; j < cols; j++) {
+                store<f32>(yk + (<usize>(i * wo + j) << 2), load<f32>(dS + (<usize>((i * m + j) * 4 + q) << 2)));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** End of this module's static data: the JS allocator starts at or above it. */
+export function heap_base(): usize {
+  return __heap_base;
+}
