@@ -6,6 +6,11 @@
  *   scalar.wasm  no SIMD instructions: the direct conv, scalar ceilings. Loads everywhere.
  *   simd.wasm    WebAssembly SIMD: im2col + packed GEMM, depthwise, SIMD ceilings.
  *                Loaded only where SIMD validates; otherwise `kernels.simd` is null.
+ *   fft.wasm     WebAssembly SIMD: tiled FFT convolution for 3x3 stride-1 layers
+ *                (entry fft_simd.ts). Loaded with simd.wasm; otherwise `kernels.fft` is null.
+ *   winograd.wasm WebAssembly SIMD: Winograd F(m x m, 3 x 3) conv reusing gemm.ts's
+ *                micro-kernel (entry winograd_simd.ts). Loaded with simd.wasm; otherwise
+ *                `kernels.winograd` is null.
  *
  * Memory model: one WebAssembly.Memory, created here and imported by every
  * module (env.memory). The modules keep no static data and allocate nothing:
@@ -28,6 +33,8 @@ export const KERNEL_MODULES = [
   { name: 'simd', simd: true },
   // fft.wasm: the tiled FFT convolution (kernels/assembly/fft.ts), built from the entry fft_simd.ts.
   { name: 'fft', simd: true, entry: 'fft_simd' },
+  // winograd.wasm: Winograd F(m x m, 3 x 3) conv (kernels/assembly/winograd.ts), built from the entry winograd_simd.ts.
+  { name: 'winograd', simd: true, entry: 'winograd_simd' },
 ] as const;
 
 /**
@@ -148,6 +155,42 @@ const FFT_EXPORTS = [
 const fftComplete: [Exclude<keyof FftKernels, (typeof FFT_EXPORTS)[number]>] extends [never] ? true : never = true;
 void fftComplete;
 
+/**
+ * winograd.wasm (kernels/assembly/winograd.ts): Winograd F(m x m, r x r)
+ * convolution, stride 1, groups 1, driven by float32 transform matrices
+ * (BT alpha x alpha, G alpha x r, AT m x alpha, row-major; alpha = m + r - 1).
+ */
+export interface WinogradKernels {
+  heap_base(): number;
+  /** 0 MR, 1 NR (the micro-kernel's tile, must match GEMM_TILE), 2 KC, 3 MC (GEMM blocking), 4 largest alpha. */
+  winograd_tile(i: number): number;
+  /** Floats of the packed transformed filter: alpha^2 * ceil(K/MR)*MR * C. */
+  winograd_packed_u_floats(k: number, c: number, alpha: number): number;
+  /** Floats of the workspace conv_winograd_f32 needs (padded input, one block of V and M, tables). */
+  winograd_workspace_floats(
+    n: number, c: number, h: number, wd: number, k: number, pad: number, m: number, alpha: number, pb: number,
+  ): number;
+  /** U = G g G^T per (k, c), packed per xi as MR-row panels (the micro-kernel's A); ws: >= alpha*r floats. */
+  winograd_filter_transform(w: number, g: number, u: number, ws: number, k: number, c: number, m: number, alpha: number): void;
+  /** 1 if conv_winograd_f32 would use its specialised transforms for bt/at (see there), else 0; ws: its workspace. */
+  winograd_specialised(bt: number, at: number, m: number, alpha: number, ws: number): number;
+  /**
+   * The convolution; y (N K Ho Wo) overwritten. pb: tiles per block; flags bit 0 allows the
+   * specialised F(2,3)/F(4,3)/F(6,3) transforms (used only if they reproduce bt/at exactly).
+   * Returns 1 if the specialised transforms ran, 0 for the generic path.
+   */
+  conv_winograd_f32(
+    x: number, u: number, y: number, ws: number, bt: number, at: number,
+    n: number, c: number, h: number, wd: number, k: number, pad: number, m: number, alpha: number, pb: number, flags: number,
+  ): number;
+}
+const WINOGRAD_EXPORTS = [
+  'heap_base', 'winograd_tile', 'winograd_packed_u_floats', 'winograd_workspace_floats', 'winograd_filter_transform',
+  'winograd_specialised', 'conv_winograd_f32',
+] as const satisfies readonly (keyof WinogradKernels)[];
+const winogradComplete: [Exclude<keyof WinogradKernels, (typeof WINOGRAD_EXPORTS)[number]>] extends [never] ? true : never = true;
+void winogradComplete;
+
 /** A float32 buffer in the kernels' memory. */
 export interface F32Buffer {
   /** Byte offset in the memory (what the kernels take). */
@@ -168,6 +211,8 @@ export interface Kernels {
   readonly simdUnavailable?: string;
   /** fft.wasm (the tiled FFT conv); null where simd is (it needs WebAssembly SIMD too). */
   readonly fft: FftKernels | null;
+  /** winograd.wasm (Winograd F(m x m, 3 x 3) conv); null where simd is (it needs WebAssembly SIMD too). */
+  readonly winograd: WinogradKernels | null;
   /** The SIMD kernels, or an Error naming `who` needs them. */
   requireSimd(who: string): SimdKernels;
   /** Allocates nFloats floats (zero-filled) aligned to alignBytes (default 64, a power of two >= 4). */
@@ -341,8 +386,20 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
   if (simd !== null) {
     fft = checkExports<FftKernels>('fft', await WebAssembly.instantiate(await compile(wasmDir, 'fft'), imports), FFT_EXPORTS);
   }
+  let winograd: WinogradKernels | null = null;
+  if (simd !== null) {
+    const wgModule = await compile(wasmDir, 'winograd');
+    winograd = checkExports<WinogradKernels>('winograd', await WebAssembly.instantiate(wgModule, imports), WINOGRAD_EXPORTS);
+    const tile = [winograd.winograd_tile(0), winograd.winograd_tile(1)];
+    if (tile.join() !== [GEMM_TILE.mr, GEMM_TILE.nr].join()) {
+      throw new Error(
+        `kernels: winograd.wasm has micro-kernel tile [MR,NR] = [${tile.join()}], kernels/index.ts GEMM_TILE says ` +
+          `[${GEMM_TILE.mr},${GEMM_TILE.nr}]: rebuild with npm run build`,
+      );
+    }
+  }
 
-  const base = Math.ceil(Math.max(scalar.heap_base(), simd?.heap_base() ?? 0, fft?.heap_base() ?? 0, 1024) / 64) * 64;
+  const base = Math.ceil(Math.max(scalar.heap_base(), simd?.heap_base() ?? 0, fft?.heap_base() ?? 0, winograd?.heap_base() ?? 0, 1024) / 64) * 64;
   const arena = new Arena(memory, base);
 
   const kernels: Kernels = {
@@ -350,6 +407,7 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     scalar,
     simd,
     fft,
+    winograd,
     ...(simdUnavailable !== undefined ? { simdUnavailable } : {}),
     requireSimd(who: string): SimdKernels {
       if (simd === null) throw new Error(`${who} needs WebAssembly SIMD: ${simdUnavailable ?? 'not loaded'}`);

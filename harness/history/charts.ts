@@ -162,7 +162,7 @@ export async function trendChartSvg(
         field: 'variant',
         type: 'nominal',
         scale: { domain: variants, range: variants.map((_, i) => PALETTE[i % PALETTE.length]!) },
-        legend: { title: 'variant', orient: 'right' },
+        legend: { title: 'variant', orient: 'right', labelLimit: 320 },
       },
       detail: { field: 'series', type: 'nominal' },
     },

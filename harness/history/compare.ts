@@ -3,11 +3,28 @@
  *
  * Timing. For a series timed in both runs, with base samples x and head
  * samples y (milliseconds per operation):
- *   - ratio = median(y) / median(x): > 1 means the head is slower;
+ *   - ratio: the Hodges-Lehmann estimate of the ratio head / base, i.e. the
+ *     median of all n1*n2 pairwise ratios y_j / x_i (> 1: the head is slower);
+ *     the plain ratio of medians median(y) / median(x) is reported beside it
+ *     (medianRatio). They agree for well-behaved samples; when timings are
+ *     multimodal (a busy machine: some samples 3x slower), the ratio of medians
+ *     jumps with the share of slow samples while the pairwise estimate follows
+ *     the shift of the whole distribution, which is what the test and the
+ *     interval measure too;
  *   - the ratio's confidence interval at level 1 - alpha: exp of the
- *     Hodges-Lehmann confidence interval of the shift of log(y) against log(x)
- *     (distribution-free, from the same rank statistics as the test);
+ *     Hodges-Lehmann (Moses) confidence interval of the shift of log(y) against
+ *     log(x) (distribution-free, from the same rank statistics as the test);
  *   - p: the two-sided Mann-Whitney U test of x against y.
+ * Run-to-run noise. The samples of one run share that run's conditions (clock,
+ * other load, memory placement), so two runs of the same code differ by more
+ * than their samples' spread suggests: on a shared machine a whole run can sit
+ * 2-4% above another. The rank statistics above see only the within-run
+ * spread, so the interval is widened by the run-to-run noise s (the sd of a
+ * run's log level): each half-width h becomes sqrt(h^2 + (z s sqrt 2)^2),
+ * z = the normal quantile at 1 - alpha/2. s comes from the series' history in
+ * the store (estimateRunNoise over its last runs) and defaults to
+ * runNoise (1%) when there are too few runs to estimate it (and for
+ * comparisons of two loose results.json files).
  * States, with t the practical threshold (default 3%):
  *   - noisy      either side has fewer than minSamples samples (default 5), or
  *                the interval is neither inside the band [1/(1+t), 1+t] nor a
@@ -28,7 +45,7 @@
  */
 import { decodeFloat, encodeFloat, type CaseResult, type RunResults } from '../contracts.js';
 import { deviceIdentity, identityDiff, looseSeriesKey, seriesOf, type DeviceIdentity, type SeriesFields } from './identity.js';
-import { mannWhitney, median, shiftCi } from './mannwhitney.js';
+import { mannWhitney, median, normalQuantile, shiftCi } from './mannwhitney.js';
 
 export type SeriesState = 'improved' | 'regressed' | 'unchanged' | 'noisy' | 'new' | 'gone';
 export const SERIES_STATES: readonly SeriesState[] = ['regressed', 'improved', 'noisy', 'new', 'gone', 'unchanged'];
@@ -36,18 +53,41 @@ export const SERIES_STATES: readonly SeriesState[] = ['regressed', 'improved', '
 export interface CompareOptions {
   /** Significance level of the Mann-Whitney test; the ratio's interval is at level 1 - alpha. */
   alpha: number;
-  /** Practical threshold on the ratio of medians (0.03 = 3%). */
+  /** Practical threshold on the ratio head / base (0.03 = 3%). */
   threshold: number;
   /** Fewer samples than this on either side: noisy (insufficient samples). */
   minSamples: number;
+  /** Run-to-run noise (sd of a run's log level) assumed when a series' history cannot estimate it (0.01 = 1%). */
+  runNoise: number;
 }
 
-export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { alpha: 0.01, threshold: 0.03, minSamples: 5 };
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { alpha: 0.01, threshold: 0.03, minSamples: 5, runNoise: 0.01 };
+
+/** Runs of history needed to estimate a series' run-to-run noise; fewer: the runNoise default. */
+export const RUN_NOISE_MIN_RUNS = 8;
+/** The estimate uses at most this many recent runs. */
+export const RUN_NOISE_MAX_RUNS = 40;
+
+/**
+ * Run-to-run noise of a series from its recent per-run medians (oldest first):
+ * the robust sd of successive differences of log medians, 1.4826 MAD / sqrt 2
+ * (a lasting step adds one large difference, which the MAD ignores). Null with
+ * fewer than RUN_NOISE_MIN_RUNS values.
+ */
+export function estimateRunNoise(medians: readonly number[]): number | null {
+  const xs = medians.filter((m) => m > 0 && Number.isFinite(m)).slice(-RUN_NOISE_MAX_RUNS).map(Math.log);
+  if (xs.length < RUN_NOISE_MIN_RUNS) return null;
+  const d: number[] = [];
+  for (let i = 1; i < xs.length; i++) d.push(xs[i]! - xs[i - 1]!);
+  const m = median(d);
+  return (1.4826 * median(d.map((v) => Math.abs(v - m)))) / Math.SQRT2;
+}
 
 export function validateCompareOptions(o: CompareOptions): CompareOptions {
   if (!(o.alpha > 0 && o.alpha < 0.5)) throw new Error(`alpha must be in (0, 0.5), got ${o.alpha}`);
   if (!(o.threshold >= 0 && o.threshold < 1)) throw new Error(`threshold must be a fraction in [0, 1), e.g. 0.03 for 3%; got ${o.threshold}`);
   if (!(Number.isInteger(o.minSamples) && o.minSamples >= 2)) throw new Error(`minSamples must be an integer >= 2, got ${o.minSamples}`);
+  if (!(o.runNoise >= 0 && o.runNoise < 1)) throw new Error(`runNoise must be a fraction in [0, 1), e.g. 0.01 for 1%; got ${o.runNoise}`);
   return o;
 }
 
@@ -58,14 +98,20 @@ export interface TimingComparison {
   nHead: number;
   medianBase: number;
   medianHead: number;
-  /** median(head) / median(base). */
+  /** Hodges-Lehmann estimate of head / base (the median of the pairwise ratios); the ratio of medians with too few samples. */
   ratio: number;
-  /** Confidence interval of the ratio (exp of the Hodges-Lehmann interval on log samples); null with too few samples. */
+  /** median(head) / median(base). */
+  medianRatio: number;
+  /** Confidence interval of the ratio, widened by the run-to-run noise; null with too few samples. */
   ciLow: number | null;
   ciHigh: number | null;
   ciLevel: number;
-  /** Hodges-Lehmann estimate of the ratio. */
-  hlRatio: number | null;
+  /** The interval from the samples alone (exp of the Hodges-Lehmann interval on log samples). */
+  ciLowWithin: number | null;
+  ciHighWithin: number | null;
+  /** The run-to-run noise used, and where it came from. */
+  runNoise: number;
+  runNoiseSource: 'history' | 'default';
   /** Two-sided Mann-Whitney p-value; null with too few samples. */
   p: number | null;
   u: number | null;
@@ -75,20 +121,30 @@ export interface TimingComparison {
 const pctOf = (r: number) => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`;
 
 /** Compare raw timing samples of one series (see the module doc for the rules). */
-export function compareSamples(base: readonly number[], head: readonly number[], opts: CompareOptions = DEFAULT_COMPARE_OPTIONS): TimingComparison {
+export function compareSamples(
+  base: readonly number[],
+  head: readonly number[],
+  opts: CompareOptions = DEFAULT_COMPARE_OPTIONS,
+  /** The series' run-to-run noise estimated from its history (null: use opts.runNoise). */
+  historyNoise: number | null = null,
+): TimingComparison {
   const ciLevel = 1 - opts.alpha;
   const medianBase = median(base);
   const medianHead = median(head);
-  const ratio = medianHead / medianBase;
-  const common = { nBase: base.length, nHead: head.length, medianBase, medianHead, ratio, ciLevel };
+  const medianRatio = medianHead / medianBase;
+  const runNoise = historyNoise ?? opts.runNoise;
+  const runNoiseSource: TimingComparison['runNoiseSource'] = historyNoise !== null ? 'history' : 'default';
+  const common = { nBase: base.length, nHead: head.length, medianBase, medianHead, medianRatio, ciLevel, runNoise, runNoiseSource };
   if (base.length < opts.minSamples || head.length < opts.minSamples) {
     return {
       ...common,
+      ratio: medianRatio,
       state: 'noisy',
       reason: `insufficient samples (${base.length} and ${head.length}; need ${opts.minSamples} each)`,
       ciLow: null,
       ciHigh: null,
-      hlRatio: null,
+      ciLowWithin: null,
+      ciHighWithin: null,
       p: null,
       u: null,
       method: null,
@@ -99,12 +155,14 @@ export function compareSamples(base: readonly number[], head: readonly number[],
   }
   const mw = mannWhitney(base, head);
   const ci = shiftCi(base.map(Math.log), head.map(Math.log), ciLevel);
-  const ciLow = Math.exp(ci.low);
-  const ciHigh = Math.exp(ci.high);
+  const widen = normalQuantile(1 - opts.alpha / 2) * runNoise * Math.SQRT2;
+  const ciLow = Math.exp(ci.estimate - Math.hypot(ci.estimate - ci.low, widen));
+  const ciHigh = Math.exp(ci.estimate + Math.hypot(ci.high - ci.estimate, widen));
+  const ratio = Math.exp(ci.estimate);
   const up = 1 + opts.threshold;
   const down = 1 / up;
   const t = `${(opts.threshold * 100).toFixed(opts.threshold * 100 < 1 ? 2 : 0)}%`;
-  const ciText = `${(ciLevel * 100).toFixed(0)}% CI ${pctOf(ciLow)}..${pctOf(ciHigh)}`;
+  const ciText = `${(ciLevel * 100).toFixed(0)}% CI ${pctOf(ciLow)}..${pctOf(ciHigh)} with ${(runNoise * 100).toFixed(1)}% run-to-run noise`;
   let state: TimingComparison['state'];
   let reason: string;
   if (!ci.reached) {
@@ -112,10 +170,10 @@ export function compareSamples(base: readonly number[], head: readonly number[],
     reason = `too few samples for a ${(ciLevel * 100).toFixed(0)}% interval (${base.length} and ${head.length})`;
   } else if (mw.p < opts.alpha && ciLow > up) {
     state = 'regressed';
-    reason = `slower by ${pctOf(ratio)} (${ciText}, p=${formatP(mw.p)})`;
+    reason = `slower: ${pctOf(ratio)} (${ciText}, p=${formatP(mw.p)})`;
   } else if (mw.p < opts.alpha && ciHigh < down) {
     state = 'improved';
-    reason = `faster by ${pctOf(ratio)} (${ciText}, p=${formatP(mw.p)})`;
+    reason = `faster: ${pctOf(ratio)} (${ciText}, p=${formatP(mw.p)})`;
   } else if (ciLow >= down && ciHigh <= up) {
     state = 'unchanged';
     reason = `within ${t} (${ciText})`;
@@ -126,7 +184,7 @@ export function compareSamples(base: readonly number[], head: readonly number[],
     state = 'noisy';
     reason = `no significant change (p=${formatP(mw.p)}), but the ${ciText} is too wide to rule out a ${t} change`;
   }
-  return { ...common, state, reason, ciLow, ciHigh, hlRatio: Math.exp(ci.estimate), p: mw.p, u: mw.u, method: mw.method };
+  return { ...common, ratio, state, reason, ciLow, ciHigh, ciLowWithin: Math.exp(ci.low), ciHighWithin: Math.exp(ci.high), p: mw.p, u: mw.u, method: mw.method };
 }
 
 export function formatP(p: number | null | undefined): string {
@@ -214,6 +272,7 @@ export function compareResults(
   base: CaseResult | undefined,
   head: CaseResult | undefined,
   opts: CompareOptions = DEFAULT_COMPARE_OPTIONS,
+  historyNoise: number | null = null,
 ): Pick<SeriesComparison, 'state' | 'reason' | 'base' | 'head' | 'timing' | 'accuracy'> {
   const b = base && isPresent(base) ? base : undefined;
   const h = head && isPresent(head) ? head : undefined;
@@ -228,7 +287,7 @@ export function compareResults(
   if (!isTimed(b) && isTimed(h)) return { ...out, state: 'improved', reason: `no longer errors (was ${baseSide?.error ?? ''})` };
   const bt = b as Timed;
   const ht = h as Timed;
-  const timing = compareSamples(bt.timing.samples, ht.timing.samples, opts);
+  const timing = compareSamples(bt.timing.samples, ht.timing.samples, opts, historyNoise);
   const accuracy = compareAccuracy(bt, ht);
   let state: SeriesState = timing.state;
   let reason = timing.reason;
@@ -330,9 +389,19 @@ const ORDER = new Map(SERIES_STATES.map((s, i) => [s, i]));
 export function compareRuns(
   base: { run: RunResults; ref?: RunRef },
   head: { run: RunResults; ref?: RunRef },
-  opts: Partial<CompareOptions> & { acrossIdentity?: boolean; annotations?: AnnotationRef[] } = {},
+  opts: Partial<CompareOptions> & {
+    acrossIdentity?: boolean;
+    annotations?: AnnotationRef[];
+    /** Run-to-run noise of a series from its history (by series key), or null to use the default. */
+    runNoiseOf?: (seriesKey: string) => number | null;
+  } = {},
 ): RunComparison {
-  const options = validateCompareOptions({ ...DEFAULT_COMPARE_OPTIONS, ...opts });
+  const options = validateCompareOptions({
+    alpha: opts.alpha ?? DEFAULT_COMPARE_OPTIONS.alpha,
+    threshold: opts.threshold ?? DEFAULT_COMPARE_OPTIONS.threshold,
+    minSamples: opts.minSamples ?? DEFAULT_COMPARE_OPTIONS.minSamples,
+    runNoise: opts.runNoise ?? DEFAULT_COMPARE_OPTIONS.runNoise,
+  });
   const acrossIdentity = opts.acrossIdentity ?? false;
   const bi = deviceIdentity(base.run);
   const hi = deviceIdentity(head.run);
@@ -370,7 +439,7 @@ export function compareRuns(
     const any = (h ?? b)!;
     // Skipped (or absent) on both sides: nothing was measured, nothing to compare.
     if (!(b && isPresent(b.result)) && !(h && isPresent(h.result))) continue;
-    const c = compareResults(b?.result, h?.result, options);
+    const c = compareResults(b?.result, h?.result, options, opts.runNoiseOf?.(any.key) ?? null);
     series.push({ key: any.key, caseId: any.result.caseId, variant: any.result.variant, label: any.label, ...c });
   }
   series.sort((a, b) => (ORDER.get(a.state) ?? 9) - (ORDER.get(b.state) ?? 9) || magnitude(b) - magnitude(a) || a.label.localeCompare(b.label));
@@ -432,14 +501,14 @@ export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): str
   const lines: string[] = [];
   lines.push(`base: ${runLine(c.base)}`, `head: ${runLine(c.head)}`);
   lines.push(
-    `threshold ${(c.options.threshold * 100).toFixed(1)}%, alpha ${c.options.alpha}, ${((1 - c.options.alpha) * 100).toFixed(0)}% CI of the ratio of medians (head/base)`,
+    `threshold ${(c.options.threshold * 100).toFixed(1)}%, alpha ${c.options.alpha}; change = Hodges-Lehmann ratio head/base, ${((1 - c.options.alpha) * 100).toFixed(0)}% CI with run-to-run noise (default ${(c.options.runNoise * 100).toFixed(1)}%)`,
   );
   for (const n of c.notes) lines.push(`note: ${n}`);
   const shown = opts.all ? c.series : c.series.filter((s) => s.state !== 'unchanged');
   const rows = shown.map((s) => [s.state, s.label, ms(s.base?.median), ms(s.head?.median), ratioCell(s), ciCell(s), formatP(s.timing?.p), s.reason]);
   const head = ['state', 'series', 'base ms', 'head ms', 'change', 'CI', 'p', 'why'];
   if (rows.length) {
-    const widths = head.map((h, i) => Math.min(i === 1 ? 64 : 40, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     const fmt = (r: string[]) =>
       r
         .map((cell, i) => (i === r.length - 1 ? cell : i >= 2 && i <= 6 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
@@ -459,7 +528,16 @@ export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): str
   return `${lines.join('\n')}\n`;
 }
 
-const mdEscape = (s: string) => s.replace(/[\\`*_{}[\]<>|]/g, (ch) => `\\${ch}`).replace(/\n/g, ' ');
+/** Markdown text: characters with a meaning escaped, HTML made inert. */
+const mdEscape = (s: string) =>
+  s
+    .replace(/[\\`*_{}[\]|#]/g, (ch) => `\\${ch}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\n/g, ' ');
+/** Markdown inline code: no escapes work inside, so backticks become quotes; pipes are escaped for GFM tables. */
+const mdCode = (s: string) => `\`${s.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\n/g, ' ')}\``;
 
 /** Markdown for a CI comment. */
 export function formatMarkdown(c: RunComparison, opts: { all?: boolean } = {}): string {
@@ -467,8 +545,8 @@ export function formatMarkdown(c: RunComparison, opts: { all?: boolean } = {}): 
   const icon = c.regressions > 0 ? '🔴' : c.counts.improved > 0 ? '🟢' : '⚪';
   out.push(`### ${icon} roofbench: ${mdEscape(c.head.device)}: ${c.regressions > 0 ? `${c.regressions} regression${c.regressions === 1 ? '' : 's'}` : 'no regression'}`);
   out.push('');
-  out.push(`- base: \`${mdEscape(runLine(c.base))}\``);
-  out.push(`- head: \`${mdEscape(runLine(c.head))}\``);
+  out.push(`- base: ${mdCode(runLine(c.base))}`);
+  out.push(`- head: ${mdCode(runLine(c.head))}`);
   out.push(`- ${mdEscape(summaryLine(c))}; threshold ${(c.options.threshold * 100).toFixed(1)}%, alpha ${c.options.alpha}`);
   for (const n of c.notes) out.push(`- note: ${mdEscape(n)}`);
   const shown = opts.all ? c.series : c.series.filter((s) => s.state !== 'unchanged');
@@ -477,7 +555,7 @@ export function formatMarkdown(c: RunComparison, opts: { all?: boolean } = {}): 
     for (const s of shown) {
       const st = s.state === 'regressed' ? '**regressed**' : s.state;
       out.push(
-        `| ${st} | \`${mdEscape(s.label)}\` | ${ms(s.base?.median)} | ${ms(s.head?.median)} | ${ratioCell(s)} | ${ciCell(s)} | ${formatP(s.timing?.p)} | ${mdEscape(s.reason)} |`,
+        `| ${st} | ${mdCode(s.label)} | ${ms(s.base?.median)} | ${ms(s.head?.median)} | ${ratioCell(s)} | ${ciCell(s)} | ${formatP(s.timing?.p)} | ${mdEscape(s.reason)} |`,
       );
     }
   }

@@ -265,12 +265,17 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       if (list) list.push(p);
       else bySeries.set(p.series_key, [p]);
     }
-    const times = [...d.runs.map((r) => r.started_at)].sort();
-    const domain: TimeDomain = { start: times[0] ?? now.toISOString(), end: times[times.length - 1] ?? now.toISOString() };
-    if (domain.start === domain.end) {
-      domain.start = new Date(new Date(domain.start).getTime() - 12 * 3600_000).toISOString();
-      domain.end = new Date(new Date(domain.end).getTime() + 12 * 3600_000).toISOString();
-    }
+    const domain = timeDomain(d.runs.map((r) => r.started_at), now);
+    // A series chart spans its identity's runs (series of one identity share the axis).
+    const identityDomains = new Map<string, TimeDomain>();
+    const domainOf = (hash: string) => {
+      let dom = identityDomains.get(hash);
+      if (!dom) {
+        dom = timeDomain(d.runs.filter((r) => r.identity_hash === hash).map((r) => r.started_at), now);
+        identityDomains.set(hash, dom);
+      }
+      return dom;
+    };
     const annotationsOf = store.annotations(d.name);
     const cpsBySeries = new Map<string, ReturnType<HistoryStore['changepoints']>>();
     for (const c of store.changepoints(d.name)) cpsBySeries.set(c.series_key, [...(cpsBySeries.get(c.series_key) ?? []), c]);
@@ -296,7 +301,7 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       const svg =
         pts.length > 0
           ? new nunjucks.runtime.SafeString(
-              await seriesChartSvg({ points: pts, changepoints: cps.filter((c) => c.idx > 0 && c.idx < pts.length), annotations: anns, domain, commitOf: commitOfRow }, `d${di}${retired ? 'r' : 's'}${i}`),
+              await seriesChartSvg({ points: pts, changepoints: cps.filter((c) => c.idx > 0 && c.idx < pts.length), annotations: anns, domain: domainOf(s.identity_hash), commitOf: commitOfRow }, `d${di}${retired ? 'r' : 's'}${i}`),
             )
           : null;
       const lastRun = s.last_run_row !== null ? d.runById.get(s.last_run_row) : undefined;
@@ -328,10 +333,8 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     for (const [i, s] of d.retired.entries()) retired.push(await seriesView(s, i, true));
     const variantOf = new Map([...d.current, ...d.retired].map((s) => [s.key, s.variant]));
     const labelOf = new Map([...d.current, ...d.retired].map((s) => [s.key, s.label]));
-    const currentKeys = new Set(d.current.map((s) => s.key));
     const trend = (pick: (p: PointRow) => number | null): TrendPoint[] =>
       points
-        .filter((p) => currentKeys.has(p.series_key))
         .map((p) => ({ t: p.started_at, value: pick(p) ?? NaN, variant: variantOf.get(p.series_key) ?? '?', series: labelOf.get(p.series_key) ?? p.series_key }))
         .filter((p) => Number.isFinite(p.value));
     const pctPoints = trend((p) => p.pct_measured);
@@ -344,7 +347,7 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     const healthRaw = await healthChartSvg(health, domain, `d${di}health`);
     const healthSvg = healthRaw ? new nunjucks.runtime.SafeString(healthRaw) : null;
     const throttledRuns = new Set(health.filter((h) => h.throttled !== null && !/^(0x0+|0|)$/i.test(h.throttled.trim().replace(/^throttled=/, ''))).map((h) => h.runId)).size;
-    const stateCounts = await runStateCounts(store, d.name);
+    const stateCounts = runStateCounts(store, d.name);
     const ident = d.currentIdentity ? store.identity(d.currentIdentity) : undefined;
     const identities = (
       store.db.prepare('SELECT hash, first_seen, fields_json FROM identities WHERE device = ? ORDER BY first_seen DESC').all(d.name) as {
@@ -389,7 +392,17 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
   return { dir: outDir, index, devicePages, ms: performance.now() - t0 };
 }
 
-async function runStateCounts(store: HistoryStore, device: string): Promise<Map<number, { state: string; count: number }[]>> {
+/** The span of `times` (ISO), widened to a day when it is a single instant. */
+function timeDomain(times: string[], now: Date): TimeDomain {
+  const sorted = [...times].sort();
+  const start = sorted[0] ?? now.toISOString();
+  const end = sorted[sorted.length - 1] ?? now.toISOString();
+  if (start !== end) return { start, end };
+  const t = new Date(start).getTime();
+  return { start: new Date(t - 12 * 3600_000).toISOString(), end: new Date(t + 12 * 3600_000).toISOString() };
+}
+
+function runStateCounts(store: HistoryStore, device: string): Map<number, { state: string; count: number }[]> {
   const rows = store.db
     .prepare('SELECT r.run_row, r.state, COUNT(*) AS n FROM results r JOIN runs ru ON ru.id = r.run_row WHERE ru.device = ? GROUP BY r.run_row, r.state')
     .all(device) as { run_row: number; state: string; n: number }[];

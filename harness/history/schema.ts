@@ -149,6 +149,10 @@ CREATE TABLE series (
   updated_at TEXT
 );
 CREATE INDEX series_device ON series (device);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 CREATE TABLE changepoints (
   series_key TEXT NOT NULL REFERENCES series (key) ON DELETE CASCADE,
   run_row INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

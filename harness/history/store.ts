@@ -29,7 +29,7 @@ import {
   type Health,
 } from '../contracts.js';
 import { detectChangePointsWithBreaks, type ChangePointOptions, DEFAULT_CHANGEPOINT_OPTIONS } from './changepoints.js';
-import { compareResults, DEFAULT_COMPARE_OPTIONS, type CompareOptions } from './compare.js';
+import { compareResults, DEFAULT_COMPARE_OPTIONS, estimateRunNoise, RUN_NOISE_MAX_RUNS, validateCompareOptions, type CompareOptions } from './compare.js';
 import { deviceIdentity, identityDiff, seriesOf, type DeviceIdentityFields } from './identity.js';
 import { CURRENT_SCHEMA_VERSION, SCHEMA_V1, SCHEMA_V2_DDL, schemaVersion, type Migration } from './schema.js';
 
@@ -185,8 +185,27 @@ export class HistoryStore {
     opts: StoreOptions,
   ) {
     this.db = db;
-    this.compareOptions = { ...DEFAULT_COMPARE_OPTIONS, ...opts.compare };
-    this.changepointOptions = { ...DEFAULT_CHANGEPOINT_OPTIONS, ...opts.changepoints };
+    const saved = readSettings(db);
+    this.compareOptions = validateCompareOptions({ ...DEFAULT_COMPARE_OPTIONS, ...saved.compare, ...opts.compare });
+    this.changepointOptions = { ...DEFAULT_CHANGEPOINT_OPTIONS, ...saved.changepoints, ...opts.changepoints };
+  }
+
+  /**
+   * Keep settings in the store (used by every later summary, compare and
+   * dashboard on this file) and recompute all series with them.
+   */
+  saveSettings(s: { compare?: Partial<CompareOptions>; changepoints?: Partial<ChangePointOptions> }): number {
+    const entries: [string, number][] = [
+      ...Object.entries(s.compare ?? {}).map(([k, v]) => [`compare.${k}`, v] as [string, number]),
+      ...Object.entries(s.changepoints ?? {}).map(([k, v]) => [`changepoints.${k}`, v] as [string, number]),
+    ].filter(([, v]) => v !== undefined);
+    Object.assign(this.compareOptions, validateCompareOptions({ ...this.compareOptions, ...s.compare }));
+    Object.assign(this.changepointOptions, { ...this.changepointOptions, ...s.changepoints });
+    const put = this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.db.transaction(() => {
+      for (const [k, v] of entries) put.run(k, JSON.stringify(v));
+    }).immediate();
+    return this.refreshAll();
   }
 
   /** Open (creating or migrating as needed) the store at `path`. */
@@ -237,6 +256,8 @@ export class HistoryStore {
         .all(run.device.name, run.runId, `${run.runId}-%`) as { id: number; run_id: string; started_at: string }[];
       const same = existing.find((e) => e.started_at === run.startedAt && (e.run_id === run.runId || /-\d+$/.test(e.run_id)));
       if (same) {
+        // Storing again with the commit under test fills it in when the first store did not know it.
+        if (opts.commit) this.db.prepare('UPDATE runs SET commit_sha = ? WHERE id = ? AND commit_sha IS NULL').run(opts.commit, same.id);
         const keys = (this.db.prepare('SELECT DISTINCT series_key FROM results WHERE run_row = ? AND series_key IS NOT NULL').all(same.id) as { series_key: string }[]).map(
           (r) => r.series_key,
         );
@@ -458,7 +479,10 @@ export class HistoryStore {
       if (reset) {
         cmp = { ...cmp, state: 'new', reason: `new baseline: annotation "${reset.message}" (${reset.at})` };
       } else {
-        const c = compareResults(this.loadResult(prev.result_id), this.loadResult(last.result_id), this.compareOptions);
+        // Run-to-run noise from the points before the last one, since the last baseline reset.
+        const since = anns.filter((an) => an.at <= prev.started_at).map((an) => an.at).pop() ?? '';
+        const history = pts.slice(0, -1).filter((p) => p.started_at >= since && p.median !== null).map((p) => p.median!);
+        const c = compareResults(this.loadResult(prev.result_id), this.loadResult(last.result_id), this.compareOptions, estimateRunNoise(history));
         cmp = {
           state: c.state,
           reason: c.reason,
@@ -671,6 +695,24 @@ export class HistoryStore {
     throw new NoSuchRunError(`no run "${spec}"${device !== undefined ? ` of device "${device}"` : ''} in ${this.path}`);
   }
 
+  /**
+   * Run-to-run noise of a series from its timed points that started before
+   * `beforeIso` (and after its last baseline reset), or null with too little history.
+   */
+  runNoise(seriesKey: string, beforeIso: string): number | null {
+    const device = (this.db.prepare('SELECT device FROM series WHERE key = ?').get(seriesKey) as { device: string } | undefined)?.device;
+    if (device === undefined) return null;
+    const since = this.annotationsFor(device, seriesKey).filter((a) => a.at < beforeIso).map((a) => a.at).pop() ?? '';
+    const rows = this.db
+      .prepare(
+        `SELECT r.median FROM results r JOIN runs ru ON ru.id = r.run_row
+         WHERE r.series_key = ? AND r.median IS NOT NULL AND ru.started_at < ? AND ru.started_at >= ?
+         ORDER BY ru.started_at DESC, ru.id DESC LIMIT ${RUN_NOISE_MAX_RUNS}`,
+      )
+      .all(seriesKey, beforeIso, since) as { median: number }[];
+    return estimateRunNoise(rows.map((r) => r.median).reverse());
+  }
+
   annotations(device?: string): AnnotationRow[] {
     return (
       device !== undefined
@@ -750,6 +792,22 @@ export class HistoryStore {
       annotations: one('SELECT COUNT(*) AS n FROM annotations'),
     };
   }
+}
+
+/** Settings kept in the store (see saveSettings). */
+function readSettings(db: Database.Database): { compare: Partial<CompareOptions>; changepoints: Partial<ChangePointOptions> } {
+  const rows = db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[];
+  const compare: Record<string, number> = {};
+  const changepoints: Record<string, number> = {};
+  for (const r of rows) {
+    const v = JSON.parse(r.value) as unknown;
+    if (typeof v !== 'number') continue;
+    const [group, name] = r.key.split('.');
+    if (!name) continue;
+    if (group === 'compare' && name in DEFAULT_COMPARE_OPTIONS) compare[name] = v;
+    if (group === 'changepoints' && name in DEFAULT_CHANGEPOINT_OPTIONS) changepoints[name] = v;
+  }
+  return { compare, changepoints };
 }
 
 const RUN_COLS =

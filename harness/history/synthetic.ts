@@ -64,12 +64,17 @@ export const SYNTH_LAYERS: { layer: string; shape: CaseSpec['shape'] }[] = [
   { layer: 'mobilenet_v1.conv_pw_2', shape: { n: 1, c: 16, h: 28, w: 28, k: 32, r: 1, s: 1, stride: 1, pad: 0, groups: 1 } },
 ];
 
-export const SYNTH_VARIANTS: { name: string; algorithm: string; speed: number; relL2: number; budget: number | null }[] = [
-  { name: 'conv-direct-naive-f32', algorithm: 'direct', speed: 1, relL2: 3e-8, budget: null },
-  { name: 'conv-im2col-gemm-f32', algorithm: 'im2col-gemm', speed: 12, relL2: 5e-8, budget: null },
-  { name: 'conv3x3-winograd-f2x2-f32', algorithm: 'winograd', speed: 20, relL2: 2e-7, budget: 1e-5 },
-  { name: 'conv3x3-winograd-f4x4-f32', algorithm: 'winograd', speed: 26, relL2: 4e-6, budget: 1e-5 },
+/** `efficiency`: the share of the attainable (roofline) throughput the variant reaches, in effective FLOPs. */
+export const SYNTH_VARIANTS: { name: string; algorithm: string; efficiency: number; relL2: number; budget: number | null }[] = [
+  { name: 'conv-direct-naive-f32', algorithm: 'direct', efficiency: 0.04, relL2: 3e-8, budget: null },
+  { name: 'conv-im2col-gemm-f32', algorithm: 'im2col-gemm', efficiency: 0.55, relL2: 5e-8, budget: null },
+  { name: 'conv3x3-winograd-f2x2-f32', algorithm: 'winograd', efficiency: 0.8, relL2: 2e-7, budget: 1e-5 },
+  { name: 'conv3x3-winograd-f4x4-f32', algorithm: 'winograd', efficiency: 1.1, relL2: 4e-6, budget: 1e-5 },
 ];
+
+/** The synthetic device's roofline: 6 GFLOP/s peak, 2 GB/s. */
+const SYNTH_PEAK_GFLOPS = 6;
+const SYNTH_DRAM_GBPS = 2;
 
 export interface SynthStep {
   /** Which series: `<layer> <variant>` substring match (e.g. "conv-im2col-gemm-f32"). */
@@ -130,7 +135,6 @@ export function synthRuns(o: SynthOptions): RunResults[] {
   const interval = (o.intervalHours ?? 24) * 3600_000;
   const layers = SYNTH_LAYERS.slice(0, nCases);
   const variants = SYNTH_VARIANTS.slice(0, nVariants);
-  const baseMs = layers.map((_, i) => 2 + 3 * i);
   const out: RunResults[] = [];
   for (let k = 0; k < o.runs; k++) {
     const t0 = new Date(start + k * interval + Math.floor(rand() * 600_000));
@@ -164,14 +168,14 @@ export function synthRuns(o: SynthOptions): RunResults[] {
           }
           let factor = 1;
           for (const s of o.steps ?? []) if (k >= s.atRun && `${caseId} ${v.name}`.includes(s.match)) factor *= s.factor;
-          const median = ((baseMs[ci] ?? 1) / v.speed) * factor * runLevel;
+          const attainable = Math.min(SYNTH_PEAK_GFLOPS, SYNTH_DRAM_GBPS * (flops / bytes));
+          const median = (flops / (attainable * v.efficiency * 1e6)) * factor * runLevel;
           const xs = drawSamples(samples, median, sigma, rand);
           const stats = computeStatistics(xs);
           const limit = v.budget ?? 1e-5;
           const badAccuracy = o.accuracyRegression && k >= o.accuracyRegression.atRun && v.name === o.accuracyRegression.variant;
           const relL2 = badAccuracy ? limit * 30 : v.relL2 * Math.exp(0.1 * z());
           const gflops = flops / (stats.median * 1e6);
-          const attainable = Math.min(6, 2 * (flops / bytes));
           results.push({
             ...base,
             state: relL2 > limit ? 'inaccurate' : 'passed',
@@ -261,7 +265,12 @@ export function synthRuns(o: SynthOptions): RunResults[] {
             runtime: { node, v8: node === 'v20.11.1' ? '11.3.244.8-node.17' : '11.3.244.8-node.28', wasmSimd: true },
           },
       health,
-      ceilings: { measured: null, theoretical: null },
+      ceilings: {
+        measured: failed
+          ? null
+          : { peakGflops: SYNTH_PEAK_GFLOPS, peakSamples: [SYNTH_PEAK_GFLOPS], peakMethod: 'synthetic', bandwidth: [], dramGbps: SYNTH_DRAM_GBPS },
+        theoretical: null,
+      },
       cases,
       results,
       stderr: [],

@@ -33,7 +33,7 @@ export const FAST_ALGORITHMS: readonly string[] = ['winograd', 'fft'];
 /** Class of a point of a speed-vs-accuracy chart (one per timed result plotted). */
 export const ACC_POINT_CLASS = 'rb-acc-point';
 
-const CHART_WIDTH = 470;
+const CHART_WIDTH = 520;
 const CHART_HEIGHT = 250;
 const LABEL_FONT = 10;
 
@@ -54,9 +54,14 @@ export function isCandidate(r: CaseResult): boolean {
   return isFastResult(r) || isApproximateResult(r);
 }
 
-/** Whether the report shows the accuracy-decision section: the run has a Winograd, FFT or approximate result. */
+/**
+ * Whether the report shows the accuracy-decision section: the run has a timed
+ * Winograd, FFT or approximate result. Fast variants that were only skipped
+ * (e.g. on 1x1 layers) or errored leave nothing to decide on; the summary's
+ * skipped and problem lists already say why.
+ */
 export function hasAccuracySection(run: RunResults): boolean {
-  return run.results.some(isCandidate);
+  return run.results.some((r) => isCandidate(r) && isTimed(r));
 }
 
 // ---------------------------------------------------------------------------
@@ -219,6 +224,11 @@ function shortNum(x: number): string {
   return x.toExponential().replace('e+', 'e');
 }
 
+/** 3 significant digits without trailing zeros: 2.25, 4, 1.78, 1460. */
+function sig3(x: number): string {
+  return Number.isFinite(x) ? String(Number(x.toPrecision(3))) : f.sig(x);
+}
+
 /** A speed ratio: "2.21×", "0.085×". */
 export function times(x: number | undefined): string {
   if (x === undefined) return f.DASH;
@@ -245,8 +255,9 @@ function timesRange(xs: number[]): string {
 }
 
 function ratioRange(xs: number[]): string {
-  const lo = Math.min(...xs);
-  const hi = Math.max(...xs);
+  const sorted = [...xs].sort(compareErr);
+  const lo = sorted[0];
+  const hi = sorted.at(-1);
   const a = ratioText(lo);
   const b = ratioText(hi);
   return a === b ? a : `${a.replace(/×.*$/, '')}×–${b}`;
@@ -378,21 +389,26 @@ function errorRatioOf(r: Timed, anchor: Timed | undefined): number | undefined {
 }
 
 function multsText(r: CaseResult, spec: CaseSpec | undefined): string {
-  const m = infoNum(r, 'multsPerOutput');
   const fast = isCandidate(r);
   const d = infoNum(r, 'directMultsPerOutput') ?? (spec ? spec.shape.r * spec.shape.s : undefined);
+  let m = infoNum(r, 'multsPerOutput');
+  // Winograd F(m x m, r x r) does alpha^2 / m^2 multiplies per output (alpha = m + r - 1), whatever its points.
+  const tile = tileOf(r).size;
+  if (m === undefined && r.algorithm === 'winograd' && isTimed(r) && spec && spec.shape.r === spec.shape.s && Number.isFinite(tile) && tile > 0) {
+    m = (tile + spec.shape.r - 1) ** 2 / tile ** 2;
+  }
   if (!fast) return d !== undefined ? `${d} (direct)` : f.DASH;
   if (m !== undefined && d !== undefined && m > 0) {
     const k = d / m;
-    return k >= 1 ? `${f.sig(m, 3)} vs ${d}: ${k.toFixed(1)}× fewer` : `${f.sig(m, 3)} vs ${d}: ${(1 / k).toFixed(1)}× more`;
+    return k >= 1 ? `${sig3(m)} vs ${d}: ${k.toFixed(1)}× fewer` : `${sig3(m)} vs ${d}: ${(1 / k).toFixed(1)}× more`;
   }
-  return m !== undefined ? f.sig(m, 3) : f.DASH;
+  return m !== undefined ? sig3(m) : f.DASH;
 }
 
 function condText(r: CaseResult): string {
   const cs = ['condAT', 'condG', 'condBT'].map((k) => infoNum(r, k));
   if (cs.every((c) => c === undefined)) return f.DASH;
-  return cs.map((c) => (c === undefined ? f.DASH : f.sig(c, 3))).join(' / ');
+  return cs.map((c) => (c === undefined ? f.DASH : sig3(c))).join(' / ');
 }
 
 interface CaseCtx {
@@ -451,8 +467,9 @@ function decisionRow(r: CaseResult, ctx: CaseCtx, colors: ReadonlyMap<string, st
   const ratio = errorRatioOf(r, ctx.anchor);
   const outcome = budgetOutcome(r, budgets);
   const own = overOwnTolerance(r);
+  // The budget's violations have their own column: the state note says which limit made it inaccurate.
   const why: string[] = [];
-  if (outcome && !outcome.ok) why.push(`over budget: ${outcome.violations.join(', ')}`);
+  if (outcome && !outcome.ok) why.push('over the budget');
   if (own) why.push(own);
   return {
     ...base,
@@ -476,6 +493,8 @@ function placeLabels(
   px: (x: number) => number,
   py: (y: number) => number,
   reserved: { l: number; r: number; t: number; b: number }[],
+  /** Pixel x of vertical rules a label must stay on its point's side of. */
+  rules: number[],
 ): ChartLabel[] {
   type Box = { l: number; r: number; t: number; b: number };
   const overlaps = (a: Box, b: Box) => a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b;
@@ -505,8 +524,14 @@ function placeLabels(
       { ...at, align: 'left', baseline: 'middle', dx: 7, dy: -13 },
       { ...at, align: 'left', baseline: 'middle', dx: 7, dy: 13 },
     ];
-    const clear = candidates.find((c) => inFrame(boxOf(c)) && !obstacles.some((o) => overlaps(o, boxOf(c))));
-    const chosen = clear ?? candidates.find((c) => inFrame(boxOf(c)));
+    // The label, and the gap between it and its point, must not straddle a rule.
+    const sameSide = (c: ChartLabel) => {
+      const b = boxOf(c);
+      const p = px(c.x);
+      return !rules.some((x) => Math.min(p, b.l) - 1.5 < x && x < Math.max(p, b.r) + 1.5);
+    };
+    const clear = candidates.find((c) => inFrame(boxOf(c)) && sameSide(c) && !obstacles.some((o) => overlaps(o, boxOf(c))));
+    const chosen = clear ?? candidates.find((c) => inFrame(boxOf(c)) && sameSide(c)) ?? candidates.find((c) => inFrame(boxOf(c)));
     if (!chosen) continue;
     out.push(chosen);
     obstacles.push(boxOf(chosen));
@@ -690,6 +715,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       px,
       py,
       reserved,
+      maxRelL2 !== null ? [px(maxRelL2)] : [],
     );
     charts.push({
       id: `rb-acc-${c.no}`,
@@ -730,8 +756,10 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const within = checked.filter((x) => x.o?.ok === true);
     const overOwn = timed.filter((x) => overOwnTolerance(x.r) !== null);
     const tile = tileOf(first).label;
-    const mults = [...new Set(rs.map((x) => multsText(x.r, x.c.spec)).filter((s) => s !== f.DASH))];
-    const conds = [...new Set(rs.map((x) => condText(x.r)).filter((s) => s !== f.DASH))];
+    // What the variant did where it ran (a skipped result's shape says nothing about its arithmetic).
+    const ran = timed.length ? timed : rs;
+    const mults = [...new Set(ran.map((x) => multsText(x.r, x.c.spec)).filter((s) => s !== f.DASH))];
+    const conds = [...new Set(ran.map((x) => condText(x.r)).filter((s) => s !== f.DASH))];
     const sortedSp = [...speedups].sort((a, b) => a - b);
     const budgetTone: Tone = !budgetGiven || checked.length === 0 ? 'info' : within.length === checked.length ? 'ok' : within.length === 0 ? 'bad' : 'partial';
     summary.push({
@@ -761,9 +789,10 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const n = timed.length;
     const casesWord = (k: number) => `${k} case${k === 1 ? '' : 's'}`;
     let speed: string;
+    const slower = speedups.length > 0 && speedups.every((s) => s < 1);
     if (speedups.length === 0) speed = `no speedup over im2col (${SPEED_BASELINE_VARIANT} not timed on these cases)`;
     else if (speedups.every((s) => s > 1)) speed = `${timesRange(speedups)} faster than im2col`;
-    else if (speedups.every((s) => s < 1)) speed = `slower than im2col (${timesRange(speedups)} its speed)`;
+    else if (slower) speed = `slower than im2col (${timesRange(speedups)} its speed)`;
     else speed = `${timesRange(speedups)} the speed of im2col`;
     const err = ratios.length ? `error ${ratioRange(ratios)} fp32 direct` : 'no fp32 direct error to compare with';
     const notAll = speedups.length > 0 && speedups.length < n ? ` (speedup on ${casesWord(speedups.length)})` : '';
@@ -771,10 +800,17 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     if (budgetGiven && checked.length > 0) {
       const over = outcomes.filter((x) => x.o !== null && !x.o.ok);
       const overText = over.length ? `; over it on ${over.map((x) => `#${x.c.no} ${layerOf(x.c)} (${x.o?.violations.join(', ')})`).join(', ')}` : '';
+      const k = within.length;
+      const nc = checked.length;
+      const meets =
+        k > 0
+          ? `meets the budget (${bText}) on ${k} of ${casesWord(nc)}`
+          : `misses the budget (${bText}) on ${nc === 1 ? 'its only case' : `all ${nc} cases`}`;
       verdicts.push({
         variant: v,
-        text: `meets the budget (${bText}) on ${within.length} of ${casesWord(checked.length)}, ${speed}${notAll}; ${err}${overText}${tail}.`,
-        tone: budgetTone,
+        text: `${meets}, ${slower && k > 0 ? 'but ' : ''}${speed}${notAll}; ${err}${overText}${tail}.`,
+        // Accurate enough but no faster than im2col: nothing to adopt, so not green.
+        tone: budgetTone === 'ok' && slower ? 'info' : budgetTone,
       });
     } else {
       const ownText = overOwn.length ? `; over its own declared tolerance on ${overOwn.length} of ${n}` : '';
@@ -910,7 +946,7 @@ export function accuracyChartSpec(ch: AccuracyChart, colors: { algorithm: string
   if (ch.points.length) {
     layers.push({
       data: { values: ch.points },
-      mark: { type: 'point', filled: true, size: 75, stroke: 'white', strokeWidth: 0.8, opacity: 0.95 },
+      mark: { type: 'point', filled: true, size: 90, stroke: 'white', strokeWidth: 0.8, opacity: 0.95 },
       encoding: {
         x,
         y,

@@ -438,7 +438,13 @@ export function buildView(run: RunResults): ReportView {
     else if (r.state === 'inaccurate') {
       const t = r.accuracy.tolerance;
       const v = decodeFloat(t.metric === 'maxAbs' ? r.accuracy.maxAbs : r.accuracy.relL2);
-      detail = `${t.metric} ${f.sci(v, 2)} > limit ${f.sci(t.limit, 1)} (${t.source})`;
+      const parts: string[] = [];
+      const budget = r.accuracy.budget;
+      if (budget && !budget.ok) parts.push(`over the budget: ${budget.violations.join(', ')}`);
+      // The runner marks its own tolerance's failures in the source text (see harness/runner/measure.ts).
+      const ownExceeded = /\(exceeded:|output changed/.test(t.source);
+      if (ownExceeded || parts.length === 0) parts.push(`${t.metric} ${f.sci(v, 2)} > limit ${f.sci(t.limit, 1)} (${t.source})`);
+      detail = parts.join('; ');
     }
     return { state: r.state, caseNo: numbers.get(r.caseId) ?? 0, anchor: anchorOf(r.caseId), caseId: r.caseId, variant: r.variant, detail };
   };

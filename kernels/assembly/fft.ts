@@ -41,10 +41,13 @@
  *  - columns 0 and T/2 are real (the row spectra's DC and Nyquist terms):
  *    packed as one complex column, one FFT, separated the same way.
  *  So a 2D real FFT costs T complex FFTs of length T plus the separations.
- * Complex FFT: iterative radix-2, decimation in frequency (natural order in,
+ * Complex FFT: radix 2, decimation in frequency (natural order in,
  * bit-reversed out) for the forward transform and decimation in time
  * (bit-reversed in, natural out) for the inverse, so no permutation pass is
- * needed; twiddles 1 and -i (+i) are special-cased (adds only).
+ * needed. Length 8 is an unrolled codelet held in registers (twiddles 1, -i
+ * free, the two odd 8th roots 2 add + 2 mul); length 16 is one radix-2 stage
+ * through memory (twiddles from the plan, 1 and -i special-cased) plus two
+ * 8-point codelets.
  *
  * Packed spectrum ("slots"): a real T x T signal has T*T/2 complex degrees of
  * freedom. Of the T x (T/2+1) half spectrum X[u][v], columns v = 0 and T/2 are
@@ -91,122 +94,247 @@ export function fft_workspace_floats(t: i32): i32 {
 }
 
 /**
- * In-place complex FFT of n (a power of two, n <= the plan's T) complex
- * vectors at buf (32 bytes apart), forward (e^{-}), decimation in frequency:
- * natural order in, bit-reversed order out. tw: the forward twiddles of size
- * T (twiddle e^{-2 pi i j / m2} of a stage of span m2 is tw[j * T/m2]).
+ * One radix-2 decimation-in-frequency stage of span 2m over n complex vectors
+ * at buf (forward twiddles tw, index step `step`: the twiddle of butterfly j
+ * is e^{-2 pi i j / 2m} = tw[j * step]). Twiddles 1 and -i cost no multiply.
  */
-function cfft_dif(buf: usize, n: i32, tw: usize, twStep0: i32): void {
+function dif_stage(buf: usize, n: i32, m: i32, tw: usize, step: i32): void {
   const end = buf + (<usize>n << 5);
-  let step = twStep0;
-  for (let m = n >> 1; m >= 1; m >>= 1) {
-    const span = <usize>m << 5;
-    const block = span << 1;
-    // j = 0: twiddle 1.
-    for (let a = buf; a < end; a += block) {
-      const b = a + span;
-      const ar = v128.load(a), ai = v128.load(a, 16);
-      const br = v128.load(b), bi = v128.load(b, 16);
-      v128.store(a, f32x4.add(ar, br));
-      v128.store(a, f32x4.add(ai, bi), 16);
-      v128.store(b, f32x4.sub(ar, br));
-      v128.store(b, f32x4.sub(ai, bi), 16);
-    }
-    const half = m >> 1;
-    for (let j = 1; j < m; j++) {
-      const off = <usize>j << 5;
-      if (j == half) {
-        // twiddle -i: (dr + i di) * -i = di - i dr
-        for (let a = buf + off; a < end; a += block) {
-          const b = a + span;
-          const ar = v128.load(a), ai = v128.load(a, 16);
-          const br = v128.load(b), bi = v128.load(b, 16);
-          v128.store(a, f32x4.add(ar, br));
-          v128.store(a, f32x4.add(ai, bi), 16);
-          v128.store(b, f32x4.sub(ai, bi));
-          v128.store(b, f32x4.sub(br, ar), 16);
-        }
-      } else {
-        const w = tw + (<usize>(j * step) << 5);
-        const wr = v128.load(w), wi = v128.load(w, 16);
-        for (let a = buf + off; a < end; a += block) {
-          const b = a + span;
-          const ar = v128.load(a), ai = v128.load(a, 16);
-          const br = v128.load(b), bi = v128.load(b, 16);
-          v128.store(a, f32x4.add(ar, br));
-          v128.store(a, f32x4.add(ai, bi), 16);
-          const dr = f32x4.sub(ar, br), di = f32x4.sub(ai, bi);
-          v128.store(b, f32x4.sub(f32x4.mul(dr, wr), f32x4.mul(di, wi)));
-          v128.store(b, f32x4.add(f32x4.mul(dr, wi), f32x4.mul(di, wr)), 16);
-        }
+  const span = <usize>m << 5;
+  const block = span << 1;
+  const half = m >> 1;
+  for (let j = 0; j < m; j++) {
+    const off = <usize>j << 5;
+    if (j == 0) {
+      for (let a = buf; a < end; a += block) {
+        const b = a + span;
+        const ar = v128.load(a), ai = v128.load(a, 16);
+        const br = v128.load(b), bi = v128.load(b, 16);
+        v128.store(a, f32x4.add(ar, br));
+        v128.store(a, f32x4.add(ai, bi), 16);
+        v128.store(b, f32x4.sub(ar, br));
+        v128.store(b, f32x4.sub(ai, bi), 16);
+      }
+    } else if (j == half) {
+      // twiddle -i: (dr + i di) * -i = di - i dr
+      for (let a = buf + off; a < end; a += block) {
+        const b = a + span;
+        const ar = v128.load(a), ai = v128.load(a, 16);
+        const br = v128.load(b), bi = v128.load(b, 16);
+        v128.store(a, f32x4.add(ar, br));
+        v128.store(a, f32x4.add(ai, bi), 16);
+        v128.store(b, f32x4.sub(ai, bi));
+        v128.store(b, f32x4.sub(br, ar), 16);
+      }
+    } else {
+      const w = tw + (<usize>(j * step) << 5);
+      const wr = v128.load(w), wi = v128.load(w, 16);
+      for (let a = buf + off; a < end; a += block) {
+        const b = a + span;
+        const ar = v128.load(a), ai = v128.load(a, 16);
+        const br = v128.load(b), bi = v128.load(b, 16);
+        v128.store(a, f32x4.add(ar, br));
+        v128.store(a, f32x4.add(ai, bi), 16);
+        const dr = f32x4.sub(ar, br), di = f32x4.sub(ai, bi);
+        v128.store(b, f32x4.sub(f32x4.mul(dr, wr), f32x4.mul(di, wi)));
+        v128.store(b, f32x4.add(f32x4.mul(dr, wi), f32x4.mul(di, wr)), 16);
       }
     }
-    step <<= 1;
   }
 }
 
 /**
- * In-place unnormalised inverse complex FFT (e^{+}) of n complex vectors at
- * buf, decimation in time: bit-reversed order in, natural order out.
- * twi: the inverse twiddles of size T; twStepLast = T/2 for n = T.
+ * One radix-2 decimation-in-time stage of span 2m (inverse twiddles twi:
+ * e^{+2 pi i j / 2m} = twi[j * step]); twiddles 1 and +i cost no multiply.
  */
-function cfft_dit_inv(buf: usize, n: i32, twi: usize, twStepFirst: i32): void {
+function dit_stage(buf: usize, n: i32, m: i32, twi: usize, step: i32): void {
   const end = buf + (<usize>n << 5);
-  let step = twStepFirst;
-  for (let m = 1; m < n; m <<= 1) {
-    const span = <usize>m << 5;
-    const block = span << 1;
-    for (let a = buf; a < end; a += block) {
-      const b = a + span;
-      const ar = v128.load(a), ai = v128.load(a, 16);
-      const br = v128.load(b), bi = v128.load(b, 16);
-      v128.store(a, f32x4.add(ar, br));
-      v128.store(a, f32x4.add(ai, bi), 16);
-      v128.store(b, f32x4.sub(ar, br));
-      v128.store(b, f32x4.sub(ai, bi), 16);
-    }
-    const half = m >> 1;
-    for (let j = 1; j < m; j++) {
-      const off = <usize>j << 5;
-      if (j == half) {
-        // twiddle +i: t = b * i = -bi + i br
-        for (let a = buf + off; a < end; a += block) {
-          const b = a + span;
-          const ar = v128.load(a), ai = v128.load(a, 16);
-          const br = v128.load(b), bi = v128.load(b, 16);
-          v128.store(a, f32x4.sub(ar, bi));
-          v128.store(a, f32x4.add(ai, br), 16);
-          v128.store(b, f32x4.add(ar, bi));
-          v128.store(b, f32x4.sub(ai, br), 16);
-        }
-      } else {
-        const w = twi + (<usize>(j * step) << 5);
-        const wr = v128.load(w), wi = v128.load(w, 16);
-        for (let a = buf + off; a < end; a += block) {
-          const b = a + span;
-          const ar = v128.load(a), ai = v128.load(a, 16);
-          const br = v128.load(b), bi = v128.load(b, 16);
-          const tr = f32x4.sub(f32x4.mul(br, wr), f32x4.mul(bi, wi));
-          const ti = f32x4.add(f32x4.mul(br, wi), f32x4.mul(bi, wr));
-          v128.store(a, f32x4.add(ar, tr));
-          v128.store(a, f32x4.add(ai, ti), 16);
-          v128.store(b, f32x4.sub(ar, tr));
-          v128.store(b, f32x4.sub(ai, ti), 16);
-        }
+  const span = <usize>m << 5;
+  const block = span << 1;
+  const half = m >> 1;
+  for (let j = 0; j < m; j++) {
+    const off = <usize>j << 5;
+    if (j == 0) {
+      for (let a = buf; a < end; a += block) {
+        const b = a + span;
+        const ar = v128.load(a), ai = v128.load(a, 16);
+        const br = v128.load(b), bi = v128.load(b, 16);
+        v128.store(a, f32x4.add(ar, br));
+        v128.store(a, f32x4.add(ai, bi), 16);
+        v128.store(b, f32x4.sub(ar, br));
+        v128.store(b, f32x4.sub(ai, bi), 16);
+      }
+    } else if (j == half) {
+      // twiddle +i: t = b * i = -bi + i br
+      for (let a = buf + off; a < end; a += block) {
+        const b = a + span;
+        const ar = v128.load(a), ai = v128.load(a, 16);
+        const br = v128.load(b), bi = v128.load(b, 16);
+        v128.store(a, f32x4.sub(ar, bi));
+        v128.store(a, f32x4.add(ai, br), 16);
+        v128.store(b, f32x4.add(ar, bi));
+        v128.store(b, f32x4.sub(ai, br), 16);
+      }
+    } else {
+      const w = twi + (<usize>(j * step) << 5);
+      const wr = v128.load(w), wi = v128.load(w, 16);
+      for (let a = buf + off; a < end; a += block) {
+        const b = a + span;
+        const ar = v128.load(a), ai = v128.load(a, 16);
+        const br = v128.load(b), bi = v128.load(b, 16);
+        const tr = f32x4.sub(f32x4.mul(br, wr), f32x4.mul(bi, wi));
+        const ti = f32x4.add(f32x4.mul(br, wi), f32x4.mul(bi, wr));
+        v128.store(a, f32x4.add(ar, tr));
+        v128.store(a, f32x4.add(ai, ti), 16);
+        v128.store(b, f32x4.sub(ar, tr));
+        v128.store(b, f32x4.sub(ai, ti), 16);
       }
     }
-    step >>= 1;
+  }
+}
+
+/** sqrt(1/2) in f32: the real and imaginary magnitude of the 8th roots of unity. */
+const SQRT_HALF: f32 = 0.70710678118654752;
+
+/**
+ * 8-point forward complex FFT codelet (decimation in frequency, unrolled, in
+ * registers): 8 complex vectors at buf, natural order in, bit-reversed out.
+ * Twiddles 1, -i (free) and e^{-i pi/4}, e^{-3i pi/4} (2 add + 2 mul each):
+ * 52 adds + 4 muls = 56 flops per lane.
+ */
+function fft8_dif(buf: usize): void {
+  const c = f32x4.splat(SQRT_HALF);
+  const nc = f32x4.splat(-SQRT_HALF);
+  const x0r = v128.load(buf), x0i = v128.load(buf, 16);
+  const x1r = v128.load(buf, 32), x1i = v128.load(buf, 48);
+  const x2r = v128.load(buf, 64), x2i = v128.load(buf, 80);
+  const x3r = v128.load(buf, 96), x3i = v128.load(buf, 112);
+  const x4r = v128.load(buf, 128), x4i = v128.load(buf, 144);
+  const x5r = v128.load(buf, 160), x5i = v128.load(buf, 176);
+  const x6r = v128.load(buf, 192), x6i = v128.load(buf, 208);
+  const x7r = v128.load(buf, 224), x7i = v128.load(buf, 240);
+  // Stage 1: (j, j+4), twiddles 1, e^{-i pi/4} = c(1 - i), -i, e^{-3i pi/4} = -c(1 + i).
+  const a0r = f32x4.add(x0r, x4r), a0i = f32x4.add(x0i, x4i);
+  const a1r = f32x4.add(x1r, x5r), a1i = f32x4.add(x1i, x5i);
+  const a2r = f32x4.add(x2r, x6r), a2i = f32x4.add(x2i, x6i);
+  const a3r = f32x4.add(x3r, x7r), a3i = f32x4.add(x3i, x7i);
+  const b0r = f32x4.sub(x0r, x4r), b0i = f32x4.sub(x0i, x4i);
+  const d1r = f32x4.sub(x1r, x5r), d1i = f32x4.sub(x1i, x5i);
+  const b1r = f32x4.mul(c, f32x4.add(d1r, d1i)), b1i = f32x4.mul(c, f32x4.sub(d1i, d1r));
+  const b2r = f32x4.sub(x2i, x6i), b2i = f32x4.sub(x6r, x2r);
+  const d3r = f32x4.sub(x3r, x7r), d3i = f32x4.sub(x3i, x7i);
+  const b3r = f32x4.mul(c, f32x4.sub(d3i, d3r)), b3i = f32x4.mul(nc, f32x4.add(d3r, d3i));
+  // Stages 2 and 3 on the first half (a): outputs 0..3.
+  {
+    const e0r = f32x4.add(a0r, a2r), e0i = f32x4.add(a0i, a2i);
+    const e2r = f32x4.sub(a0r, a2r), e2i = f32x4.sub(a0i, a2i);
+    const e1r = f32x4.add(a1r, a3r), e1i = f32x4.add(a1i, a3i);
+    const e3r = f32x4.sub(a1i, a3i), e3i = f32x4.sub(a3r, a1r);
+    v128.store(buf, f32x4.add(e0r, e1r)); v128.store(buf, f32x4.add(e0i, e1i), 16);
+    v128.store(buf, f32x4.sub(e0r, e1r), 32); v128.store(buf, f32x4.sub(e0i, e1i), 48);
+    v128.store(buf, f32x4.add(e2r, e3r), 64); v128.store(buf, f32x4.add(e2i, e3i), 80);
+    v128.store(buf, f32x4.sub(e2r, e3r), 96); v128.store(buf, f32x4.sub(e2i, e3i), 112);
+  }
+  // Second half (b): outputs 4..7.
+  {
+    const e0r = f32x4.add(b0r, b2r), e0i = f32x4.add(b0i, b2i);
+    const e2r = f32x4.sub(b0r, b2r), e2i = f32x4.sub(b0i, b2i);
+    const e1r = f32x4.add(b1r, b3r), e1i = f32x4.add(b1i, b3i);
+    const e3r = f32x4.sub(b1i, b3i), e3i = f32x4.sub(b3r, b1r);
+    v128.store(buf, f32x4.add(e0r, e1r), 128); v128.store(buf, f32x4.add(e0i, e1i), 144);
+    v128.store(buf, f32x4.sub(e0r, e1r), 160); v128.store(buf, f32x4.sub(e0i, e1i), 176);
+    v128.store(buf, f32x4.add(e2r, e3r), 192); v128.store(buf, f32x4.add(e2i, e3i), 208);
+    v128.store(buf, f32x4.sub(e2r, e3r), 224); v128.store(buf, f32x4.sub(e2i, e3i), 240);
   }
 }
 
 /**
- * One complex FFT of length t (the plan's tile size) on t complex vectors at
- * buf: forward (inverse = 0; output bit-reversed) or unnormalised inverse
- * (inverse = 1; input bit-reversed). Exported for the tests of the codelet.
+ * 8-point unnormalised inverse complex FFT codelet (decimation in time,
+ * unrolled): bit-reversed order in, natural order out; 56 flops per lane.
+ */
+function ifft8_dit(buf: usize): void {
+  const c = f32x4.splat(SQRT_HALF);
+  const nc = f32x4.splat(-SQRT_HALF);
+  // Stages 1 and 2 on each half: positions 0..3 give E[0..3], 4..7 give O[0..3].
+  let e0r: v128, e0i: v128, e1r: v128, e1i: v128, e2r: v128, e2i: v128, e3r: v128, e3i: v128;
+  {
+    const y0r = v128.load(buf), y0i = v128.load(buf, 16);
+    const y1r = v128.load(buf, 32), y1i = v128.load(buf, 48);
+    const y2r = v128.load(buf, 64), y2i = v128.load(buf, 80);
+    const y3r = v128.load(buf, 96), y3i = v128.load(buf, 112);
+    const p0r = f32x4.add(y0r, y1r), p0i = f32x4.add(y0i, y1i);
+    const p1r = f32x4.sub(y0r, y1r), p1i = f32x4.sub(y0i, y1i);
+    const p2r = f32x4.add(y2r, y3r), p2i = f32x4.add(y2i, y3i);
+    const p3r = f32x4.sub(y2r, y3r), p3i = f32x4.sub(y2i, y3i);
+    e0r = f32x4.add(p0r, p2r); e0i = f32x4.add(p0i, p2i);
+    e2r = f32x4.sub(p0r, p2r); e2i = f32x4.sub(p0i, p2i);
+    // twiddle +i on p3: t = (-p3i, p3r)
+    e1r = f32x4.sub(p1r, p3i); e1i = f32x4.add(p1i, p3r);
+    e3r = f32x4.add(p1r, p3i); e3i = f32x4.sub(p1i, p3r);
+  }
+  let o0r: v128, o0i: v128, o1r: v128, o1i: v128, o2r: v128, o2i: v128, o3r: v128, o3i: v128;
+  {
+    const y0r = v128.load(buf, 128), y0i = v128.load(buf, 144);
+    const y1r = v128.load(buf, 160), y1i = v128.load(buf, 176);
+    const y2r = v128.load(buf, 192), y2i = v128.load(buf, 208);
+    const y3r = v128.load(buf, 224), y3i = v128.load(buf, 240);
+    const p0r = f32x4.add(y0r, y1r), p0i = f32x4.add(y0i, y1i);
+    const p1r = f32x4.sub(y0r, y1r), p1i = f32x4.sub(y0i, y1i);
+    const p2r = f32x4.add(y2r, y3r), p2i = f32x4.add(y2i, y3i);
+    const p3r = f32x4.sub(y2r, y3r), p3i = f32x4.sub(y2i, y3i);
+    o0r = f32x4.add(p0r, p2r); o0i = f32x4.add(p0i, p2i);
+    o2r = f32x4.sub(p0r, p2r); o2i = f32x4.sub(p0i, p2i);
+    o1r = f32x4.sub(p1r, p3i); o1i = f32x4.add(p1i, p3r);
+    o3r = f32x4.add(p1r, p3i); o3i = f32x4.sub(p1i, p3r);
+  }
+  // Stage 3: y[j] = E[j] + w^j O[j], y[j+4] = E[j] - w^j O[j], w = e^{+i pi/4}.
+  // j = 1: O * c(1 + i) = c(or - oi) + i c(or + oi); j = 2: O * i; j = 3: O * c(-1 + i) = -c(or + oi) + i c(or - oi).
+  const t1r = f32x4.mul(c, f32x4.sub(o1r, o1i)), t1i = f32x4.mul(c, f32x4.add(o1r, o1i));
+  const t3r = f32x4.mul(nc, f32x4.add(o3r, o3i)), t3i = f32x4.mul(c, f32x4.sub(o3r, o3i));
+  v128.store(buf, f32x4.add(e0r, o0r)); v128.store(buf, f32x4.add(e0i, o0i), 16);
+  v128.store(buf, f32x4.add(e1r, t1r), 32); v128.store(buf, f32x4.add(e1i, t1i), 48);
+  v128.store(buf, f32x4.sub(e2r, o2i), 64); v128.store(buf, f32x4.add(e2i, o2r), 80);
+  v128.store(buf, f32x4.add(e3r, t3r), 96); v128.store(buf, f32x4.add(e3i, t3i), 112);
+  v128.store(buf, f32x4.sub(e0r, o0r), 128); v128.store(buf, f32x4.sub(e0i, o0i), 144);
+  v128.store(buf, f32x4.sub(e1r, t1r), 160); v128.store(buf, f32x4.sub(e1i, t1i), 176);
+  v128.store(buf, f32x4.add(e2r, o2i), 192); v128.store(buf, f32x4.sub(e2i, o2r), 208);
+  v128.store(buf, f32x4.sub(e3r, t3r), 224); v128.store(buf, f32x4.sub(e3i, t3i), 240);
+}
+
+/**
+ * Forward complex FFT of t (8 or 16) vectors at buf, natural order in,
+ * bit-reversed out: the 8-point codelet, or for 16 one radix-2 DIF stage
+ * (twiddles from the plan) followed by the codelet on each half.
+ */
+function cfft_fwd(buf: usize, t: i32, plan: usize): void {
+  if (t == 16) {
+    dif_stage(buf, 16, 8, plan, 1);
+    fft8_dif(buf);
+    fft8_dif(buf + 256);
+  } else {
+    fft8_dif(buf);
+  }
+}
+
+/** Unnormalised inverse complex FFT of t (8 or 16) vectors, bit-reversed in, natural out. */
+function cfft_inv(buf: usize, t: i32, plan: usize): void {
+  if (t == 16) {
+    ifft8_dit(buf);
+    ifft8_dit(buf + 256);
+    dit_stage(buf, 16, 8, plan + (8 << 5), 1);
+  } else {
+    ifft8_dit(buf);
+  }
+}
+
+/**
+ * One complex FFT of length t (8 or 16, the plan's tile size) on t complex
+ * vectors at buf: forward (inverse = 0; output bit-reversed) or unnormalised
+ * inverse (inverse = 1; input bit-reversed). Exported for the tests of the codelets.
  */
 export function fft_complex_f32x4(buf: usize, t: i32, plan: usize, inverse: i32): void {
-  if (inverse != 0) cfft_dit_inv(buf, t, plan + (<usize>(t >> 1) << 5), t >> 1);
-  else cfft_dif(buf, t, plan, 1);
+  if (inverse != 0) cfft_inv(buf, t, plan);
+  else cfft_fwd(buf, t, plan);
 }
 
 /**
@@ -229,7 +357,7 @@ export function fft2d_forward_f32x4(src: usize, rowStride: usize, out: usize, sl
       v128.store(d, v128.load(ra + (<usize>j << 4)));
       v128.store(d, v128.load(rb + (<usize>j << 4)), 16);
     }
-    cfft_dif(B, t, plan, 1);
+    cfft_fwd(B, t, plan);
     const da = R + (<usize>(2 * q) << 5);
     // k = 0 and k = h: A and B are real (only their re parts are kept).
     {
@@ -256,7 +384,7 @@ export function fft2d_forward_f32x4(src: usize, rowStride: usize, out: usize, sl
   // Interior columns v = 1..h-1.
   for (let v = 1; v < h; v++) {
     const col = R + <usize>v * colBytes;
-    cfft_dif(col, t, plan, 1);
+    cfft_fwd(col, t, plan);
     const so = out + <usize>(t + (v - 1) * t) * slotStride;
     for (let p = 0; p < t; p++) {
       const s = col + (<usize>p << 5);
@@ -272,7 +400,7 @@ export function fft2d_forward_f32x4(src: usize, rowStride: usize, out: usize, sl
     const o = <usize>r << 5;
     v128.store(c0 + o, v128.load(ch + o), 16);
   }
-  cfft_dif(c0, t, plan, 1);
+  cfft_fwd(c0, t, plan);
   {
     const z0 = c0 + (<usize>rev(plan, t, 0) << 5);
     const zh = c0 + (<usize>rev(plan, t, h) << 5);
@@ -307,7 +435,6 @@ export function fft2d_inverse_f32x4(inp: usize, slotStride: usize, out: usize, r
   const colBytes = <usize>t << 5;
   const R = ws;
   const B = ws + <usize>(h + 1) * colBytes;
-  const twi = plan + (<usize>h << 5);
   // Interior columns v = 1..h-1.
   for (let v = 1; v < h; v++) {
     const col = R + <usize>v * colBytes;
@@ -318,7 +445,7 @@ export function fft2d_inverse_f32x4(inp: usize, slotStride: usize, out: usize, r
       v128.store(d, v128.load(s));
       v128.store(d, v128.load(s, 16), 16);
     }
-    cfft_dit_inv(col, t, twi, h);
+    cfft_inv(col, t, plan);
   }
   // Columns 0 and h: Z[u] = Y[u][0] + i Y[u][h], extended by Hermitian symmetry.
   const c0 = R;
@@ -343,7 +470,7 @@ export function fft2d_inverse_f32x4(inp: usize, slotStride: usize, out: usize, r
     v128.store(dm, f32x4.add(y0r, y1i));
     v128.store(dm, f32x4.sub(y1r, y0i), 16);
   }
-  cfft_dit_inv(c0, t, twi, h);
+  cfft_inv(c0, t, plan);
   // Rows, two at a time: Z[k] = A[k] + i B[k], extended by Hermitian symmetry.
   const rowBytes = <usize>t << 4;
   for (let q = 0; q < rows; q += 2) {
@@ -368,7 +495,7 @@ export function fft2d_inverse_f32x4(inp: usize, slotStride: usize, out: usize, r
       v128.store(dm, f32x4.add(ar, bi));
       v128.store(dm, f32x4.sub(br, ai), 16);
     }
-    cfft_dit_inv(B, t, twi, h);
+    cfft_inv(B, t, plan);
     const oa = out + <usize>q * rowBytes;
     const ob = oa + rowBytes;
     for (let j = 0; j < t; j++) {
@@ -586,18 +713,22 @@ export function conv_fft_f32(
 
   interleave(x, xi, n, c, h, wd, pad, hp, wp);
 
-  // Input transform: every (image, 4 channels, tile).
+  // Input transform: every (image, tile, 4 channels); channel groups innermost so
+  // that consecutive transforms fill adjacent 32-byte halves of each slot's cache lines.
   const xRow = <usize>c4 << 5;
   const xSlot = <usize>nt * xRow;
   const rowStride = <usize>wp << 4;
+  const planeStride = <usize>hp * rowStride;
   for (let img = 0; img < n; img++) {
-    for (let cg = 0; cg < c4; cg++) {
-      const xg = xi + <usize>((img * c4 + cg) * hp) * rowStride;
-      for (let ty = 0; ty < tilesY; ty++) {
-        for (let tx = 0; tx < tilesX; tx++) {
-          const tt = (img * tilesY + ty) * tilesX + tx;
-          const src = xg + <usize>(ty * o) * rowStride + (<usize>(tx * o) << 4);
-          fft2d_forward_f32x4(src, rowStride, xt + <usize>tt * xRow + (<usize>cg << 5), xSlot, t, plan, ws);
+    for (let ty = 0; ty < tilesY; ty++) {
+      for (let tx = 0; tx < tilesX; tx++) {
+        const tt = (img * tilesY + ty) * tilesX + tx;
+        let src = xi + <usize>(img * c4) * planeStride + <usize>(ty * o) * rowStride + (<usize>(tx * o) << 4);
+        let dst = xt + <usize>tt * xRow;
+        for (let cg = 0; cg < c4; cg++) {
+          fft2d_forward_f32x4(src, rowStride, dst, xSlot, t, plan, ws);
+          src += planeStride;
+          dst += 32;
         }
       }
     }

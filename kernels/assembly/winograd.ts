@@ -1,5 +1,5 @@
 /**
- * Entry of winograd.wasm: Winograd F(m x m, r x r) convolution (Lavin & Gray
+ * Winograd F(m x m, r x r) convolution (Lavin & Gray
  * 2016, the NNPACK / oneDNN structure), stride 1, groups 1, WebAssembly SIMD.
  *
  *   Y = AT [ (G g GT) ⊙ (BT d B) ] A        per m x m output tile,
@@ -15,7 +15,9 @@
  *
  * - Filter transform (prepare, untimed): winograd_filter_transform writes
  *   U = G g GT for every (k, c), already packed in the GEMM micro-kernel's
- *   A-panel format: per xi, MR-row panels [K/MR][C][MR] (rows past K zero).
+ *   A-panel format: per xi, per KC slice of C, MR-row panels
+ *   [C/KC][K/MR][kc][MR] (rows past K zero), so each GEMM block of U is one
+ *   contiguous stream (as gemm.ts's pack_weights).
  * - Run (conv_winograd_f32): the input is copied once into a zero-bordered
  *   plane per (image, channel) big enough for every tile (padding and the
  *   partial right/bottom tiles then need no bounds checks). Then the tiles are
@@ -36,8 +38,9 @@
  *   shuffles for m = 2, 4 and 6 when the 4 tiles lie in one tile row, a scalar
  *   gather otherwise (tile groups that wrap a row or an image, other m).
  *
- * Memory is imported (env.memory); no static data. All pointers are byte
- * offsets; the workspace layout is fixed by winograd_workspace_floats.
+ * Compiled into winograd.wasm (entry winograd_simd.ts). Memory is imported
+ * (env.memory); no static data. All pointers are byte offsets; the workspace
+ * layout is fixed by winograd_workspace_floats.
  */
 import { MR, NR, ukernel } from './gemm';
 
@@ -58,7 +61,8 @@ const T_AT_OFF_B: i32 = 64 + 1024;
 const T_AT_COEF: i32 = 64 + 1280;
 const SCR_D: i32 = 1600; // MAXA*MAXA f32x4
 const SCR_E: i32 = SCR_D + MAXA * MAXA * 4;
-const HEAD: i32 = SCR_E + MAXA * MAXA * 4;
+const SCR_F: i32 = SCR_E + MAXA * MAXA * 4;
+const HEAD: i32 = SCR_F + MAXA * MAXA * 4;
 /** Floats after the padded input so vector over-reads (up to 2 vectors past a tile group's last column) stay inside. */
 const PAD_SLACK: i32 = 64;
 
@@ -82,6 +86,18 @@ export function winograd_packed_u_floats(k: i32, c: i32, alpha: i32): i32 {
   return alpha * alpha * up(k, MR) * c;
 }
 
+/**
+ * Floats between the V (or M) matrices of consecutive xi: the matrix rounded up
+ * to 16 floats (64 bytes) plus 16, so the alpha^2 matrices start in different
+ * L1 sets: the transforms touch all alpha^2 of them for every tile group, and
+ * with strides that are multiples of 4 KiB those lines would all compete for
+ * one set.
+ */
+function xiFloats(floats: i32): i32 {
+  const f = up(floats, 16);
+  return (f & 1023) == 0 ? f + 16 : f;
+}
+
 /** Padded-plane geometry: [tilesH, tilesW, hp, wp] for output ho x wo. */
 function planeRows(ho: i32, m: i32, r: i32): i32 {
   return up(ho, m) + r - 1;
@@ -101,13 +117,13 @@ export function winograd_workspace_floats(
   const wp = planeRows(wo, m, r);
   const pbp = up(pb, NR);
   const a2 = alpha * alpha;
-  return HEAD + up(n * c * hp * wp + PAD_SLACK, 16) + up(a2 * c * pbp, 16) + a2 * up(k, MR) * pbp;
+  return HEAD + up(n * c * hp * wp + PAD_SLACK, 16) + a2 * xiFloats(c * pbp) + a2 * xiFloats(up(k, MR) * pbp);
 }
 
 /**
- * Filter transform U[xi] = (G g GT)[xi] for every (k, c), packed per xi as
- * MR-row panels [ceil(K/MR)][C][MR] (rows past K zero): the A operand of the
- * micro-kernel. w: K x C x r x r (KCRS), g: G (alpha x r, f32 row-major),
+ * Filter transform U[xi] = (G g GT)[xi] for every (k, c), packed per xi and
+ * per KC slice of C as MR-row panels [C/KC][ceil(K/MR)][kc][MR] (rows past K
+ * zero): the A operand of the micro-kernel. w: K x C x r x r (KCRS), g: G (alpha x r, f32 row-major),
  * u: winograd_packed_u_floats floats, ws: >= alpha*r floats scratch. f32
  * arithmetic, (G g) first, then (G g) GT.
  */
@@ -116,9 +132,12 @@ export function winograd_filter_transform(w: usize, g: usize, u: usize, ws: usiz
   const kp = up(k, MR);
   const xiStride = <usize>(kp * c) << 2;
   for (let kk = 0; kk < kp; kk++) {
-    const panel = u + (<usize>((kk / MR) * c * MR + (kk % MR)) << 2);
+    const row = (kk / MR) * MR;
     for (let cc = 0; cc < c; cc++) {
-      const dst = panel + (<usize>(cc * MR) << 2);
+      // Slice pc of C: panels of kc rows start at kp*pc; panel `row` at + row*kc.
+      const pc = (cc / KC) * KC;
+      const kc = imin(KC, c - pc);
+      const dst = u + (<usize>(kp * pc + row * kc + (cc - pc) * MR + (kk - row)) << 2);
       if (kk >= k) {
         for (let xi = 0; xi < alpha * alpha; xi++) store<f32>(dst + <usize>xi * xiStride, 0);
         continue;
@@ -312,17 +331,188 @@ function outputTransform(tab: usize, d: usize, e: usize, alpha: i32, m: i32): vo
   }
 }
 
+// ---------------------------------------------------------------------------
+// Specialised transforms for the default point sets (reference/winograd.ts
+// DEFAULT_POINTS: F(2,3) 0,1,-1,inf; F(4,3) 0,1,-1,2,-2,inf; F(6,3)
+// 0,1,-1,2,-2,1/2,-1/2,inf), with the even/odd sharing of the +-a rows
+// (NNPACK's formulas). They are used only when probeSpecial has checked, at
+// the start of the run, that they compute exactly BT D B and AT M A for the
+// matrices passed in (so a different or corrupted matrix always takes the
+// generic path).
+
+/** 1D input transform o = BT v of alpha f32x4 at s (stride ss bytes) to d (stride ds bytes). */
+// @ts-ignore: decorator
+@inline function bt1d(m: i32, s: usize, ss: usize, d: usize, ds: usize): void {
+  if (m == 2) {
+    const v0 = v128.load(s), v1 = v128.load(s + ss), v2 = v128.load(s + 2 * ss), v3 = v128.load(s + 3 * ss);
+    v128.store(d, f32x4.sub(v0, v2));
+    v128.store(d + ds, f32x4.add(v1, v2));
+    v128.store(d + 2 * ds, f32x4.sub(v2, v1));
+    v128.store(d + 3 * ds, f32x4.sub(v3, v1));
+  } else if (m == 4) {
+    const v0 = v128.load(s), v1 = v128.load(s + ss), v2 = v128.load(s + 2 * ss);
+    const v3 = v128.load(s + 3 * ss), v4 = v128.load(s + 4 * ss), v5 = v128.load(s + 5 * ss);
+    const four = f32x4.splat(4), five = f32x4.splat(5);
+    v128.store(d, f32x4.add(f32x4.sub(f32x4.mul(v0, four), f32x4.mul(v2, five)), v4));
+    const a = f32x4.sub(v4, f32x4.mul(v2, four));
+    const b = f32x4.sub(v3, f32x4.mul(v1, four));
+    v128.store(d + ds, f32x4.add(a, b));
+    v128.store(d + 2 * ds, f32x4.sub(a, b));
+    const e = f32x4.sub(v4, v2);
+    const f = f32x4.sub(v3, v1);
+    const f2 = f32x4.add(f, f);
+    v128.store(d + 3 * ds, f32x4.add(e, f2));
+    v128.store(d + 4 * ds, f32x4.sub(e, f2));
+    v128.store(d + 5 * ds, f32x4.add(f32x4.sub(f32x4.mul(v1, four), f32x4.mul(v3, five)), v5));
+  } else {
+    const v0 = v128.load(s), v1 = v128.load(s + ss), v2 = v128.load(s + 2 * ss), v3 = v128.load(s + 3 * ss);
+    const v4 = v128.load(s + 4 * ss), v5 = v128.load(s + 5 * ss), v6 = v128.load(s + 6 * ss), v7 = v128.load(s + 7 * ss);
+    const c525 = f32x4.splat(5.25), c425 = f32x4.splat(4.25);
+    v128.store(d, f32x4.add(f32x4.sub(v0, v6), f32x4.mul(f32x4.sub(v4, v2), c525)));
+    v128.store(d + 7 * ds, f32x4.add(f32x4.sub(v7, v1), f32x4.mul(f32x4.sub(v3, v5), c525)));
+    let a = f32x4.sub(f32x4.add(v2, v6), f32x4.mul(v4, c425));
+    let b = f32x4.sub(f32x4.add(v1, v5), f32x4.mul(v3, c425));
+    v128.store(d + ds, f32x4.add(a, b));
+    v128.store(d + 2 * ds, f32x4.sub(a, b));
+    a = f32x4.sub(f32x4.add(v6, f32x4.mul(v2, f32x4.splat(0.25))), f32x4.mul(v4, f32x4.splat(1.25)));
+    b = f32x4.add(f32x4.sub(f32x4.mul(v1, f32x4.splat(0.5)), f32x4.mul(v3, f32x4.splat(2.5))), f32x4.add(v5, v5));
+    v128.store(d + 3 * ds, f32x4.add(a, b));
+    v128.store(d + 4 * ds, f32x4.sub(a, b));
+    a = f32x4.sub(f32x4.add(v6, f32x4.mul(v2, f32x4.splat(4))), f32x4.mul(v4, f32x4.splat(5)));
+    b = f32x4.add(f32x4.sub(f32x4.add(v1, v1), f32x4.mul(v3, f32x4.splat(2.5))), f32x4.mul(v5, f32x4.splat(0.5)));
+    v128.store(d + 5 * ds, f32x4.add(a, b));
+    v128.store(d + 6 * ds, f32x4.sub(a, b));
+  }
+}
+
+/** 1D output transform o = AT v: alpha f32x4 at s (stride ss bytes) to m at d (stride ds bytes). */
+// @ts-ignore: decorator
+@inline function at1d(m: i32, s: usize, ss: usize, d: usize, ds: usize): void {
+  if (m == 2) {
+    const v0 = v128.load(s), v1 = v128.load(s + ss), v2 = v128.load(s + 2 * ss), v3 = v128.load(s + 3 * ss);
+    v128.store(d, f32x4.add(f32x4.add(v0, v1), v2));
+    v128.store(d + ds, f32x4.add(f32x4.sub(v1, v2), v3));
+  } else if (m == 4) {
+    const v0 = v128.load(s), v1 = v128.load(s + ss), v2 = v128.load(s + 2 * ss);
+    const v3 = v128.load(s + 3 * ss), v4 = v128.load(s + 4 * ss), v5 = v128.load(s + 5 * ss);
+    const s1 = f32x4.add(v1, v2), d1 = f32x4.sub(v1, v2);
+    const s2 = f32x4.add(v3, v4), d2 = f32x4.sub(v3, v4);
+    v128.store(d, f32x4.add(f32x4.add(v0, s1), s2));
+    v128.store(d + ds, f32x4.add(d1, f32x4.add(d2, d2)));
+    v128.store(d + 2 * ds, f32x4.add(s1, f32x4.mul(s2, f32x4.splat(4))));
+    v128.store(d + 3 * ds, f32x4.add(f32x4.add(d1, f32x4.mul(d2, f32x4.splat(8))), v5));
+  } else {
+    const v0 = v128.load(s), v1 = v128.load(s + ss), v2 = v128.load(s + 2 * ss), v3 = v128.load(s + 3 * ss);
+    const v4 = v128.load(s + 4 * ss), v5 = v128.load(s + 5 * ss), v6 = v128.load(s + 6 * ss), v7 = v128.load(s + 7 * ss);
+    const s1 = f32x4.add(v1, v2), d1 = f32x4.sub(v1, v2);
+    const s2 = f32x4.add(v3, v4), d2 = f32x4.sub(v3, v4);
+    const s3 = f32x4.add(v5, v6), d3 = f32x4.sub(v5, v6);
+    v128.store(d, f32x4.add(f32x4.add(v0, s1), f32x4.add(s2, s3)));
+    v128.store(d + ds, f32x4.add(f32x4.add(d1, f32x4.add(d2, d2)), f32x4.mul(d3, f32x4.splat(0.5))));
+    v128.store(d + 2 * ds, f32x4.add(f32x4.add(s1, f32x4.mul(s2, f32x4.splat(4))), f32x4.mul(s3, f32x4.splat(0.25))));
+    v128.store(d + 3 * ds, f32x4.add(f32x4.add(d1, f32x4.mul(d2, f32x4.splat(8))), f32x4.mul(d3, f32x4.splat(0.125))));
+    v128.store(d + 4 * ds, f32x4.add(f32x4.add(s1, f32x4.mul(s2, f32x4.splat(16))), f32x4.mul(s3, f32x4.splat(0.0625))));
+    v128.store(
+      d + 5 * ds,
+      f32x4.add(f32x4.add(f32x4.add(d1, f32x4.mul(d2, f32x4.splat(32))), f32x4.mul(d3, f32x4.splat(0.03125))), v7),
+    );
+  }
+}
+
+/** V = BT D B (specialised): row pass D -> E, column pass E -> dst + xi * xiStride. */
+// @ts-ignore: decorator
+@inline function inputSpecialM(m: i32, d: usize, e: usize, dst: usize, xiStride: usize): void {
+  const alpha = m + 2;
+  const rb = <usize>(alpha << 4);
+  for (let kk = 0; kk < alpha; kk++) bt1d(m, d + <usize>kk * rb, 16, e + <usize>kk * rb, 16);
+  for (let j = 0; j < alpha; j++) bt1d(m, e + (<usize>j << 4), rb, dst + <usize>j * xiStride, <usize>alpha * xiStride);
+}
+
+function inputSpecial(m: i32, d: usize, e: usize, dst: usize, xiStride: usize): void {
+  if (m == 4) inputSpecialM(4, d, e, dst, xiStride);
+  else if (m == 2) inputSpecialM(2, d, e, dst, xiStride);
+  else inputSpecialM(6, d, e, dst, xiStride);
+}
+
+/** Y = AT M A (specialised): M[xi] at src + xi * srcXi; Z = M A into e, Y (m x m f32x4) into y. */
+// @ts-ignore: decorator
+@inline function outputSpecialM(m: i32, src: usize, srcXi: usize, e: usize, y: usize): void {
+  const alpha = m + 2;
+  const zb = <usize>(m << 4);
+  for (let a = 0; a < alpha; a++) at1d(m, src + <usize>(a * alpha) * srcXi, srcXi, e + <usize>a * zb, 16);
+  for (let j = 0; j < m; j++) at1d(m, e + (<usize>j << 4), zb, y + (<usize>j << 4), zb);
+}
+
+function outputSpecial(m: i32, src: usize, srcXi: usize, e: usize, y: usize): void {
+  if (m == 4) outputSpecialM(4, src, srcXi, e, y);
+  else if (m == 2) outputSpecialM(2, src, srcXi, e, y);
+  else outputSpecialM(6, src, srcXi, e, y);
+}
+
+/**
+ * Whether the specialised transforms compute exactly BT D B and AT M A for
+ * the given matrices: both maps are linear, so it is enough that every basis
+ * input e_k e_l^T gives the outer product of the matrices' columns k and l
+ * (products of the default points' entries are exact in f32). d, e, f:
+ * alpha^2 f32x4 scratch each.
+ */
+function probeSpecial(m: i32, alpha: i32, bt: usize, at: usize, d: usize, e: usize, f: usize): bool {
+  if (!((m == 2 || m == 4 || m == 6) && alpha == m + 2)) return false;
+  const a2 = alpha * alpha;
+  for (let pass = 0; pass < 2; pass++) {
+    for (let b = 0; b < a2; b += 4) {
+      memory.fill(d, 0, <usize>a2 << 4);
+      for (let q = 0; q < 4; q++) if (b + q < a2) store<f32>(d + (<usize>((b + q) * 4 + q) << 2), 1);
+      const outN = pass == 0 ? alpha : m;
+      if (pass == 0) inputSpecial(m, d, e, f, 16);
+      else outputSpecial(m, d, 16, e, f);
+      for (let i = 0; i < outN; i++) {
+        for (let j = 0; j < outN; j++) {
+          for (let q = 0; q < 4; q++) {
+            if (b + q >= a2) continue;
+            const kk = (b + q) / alpha;
+            const l = (b + q) - kk * alpha;
+            let want: f32;
+            if (pass == 0) {
+              want = load<f32>(bt + (<usize>(i * alpha + kk) << 2)) * load<f32>(bt + (<usize>(j * alpha + l) << 2));
+            } else {
+              want = load<f32>(at + (<usize>(i * alpha + kk) << 2)) * load<f32>(at + (<usize>(j * alpha + l) << 2));
+            }
+            if (load<f32>(f + (<usize>((i * outN + j) * 4 + q) << 2)) != want) return false;
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * 1 if conv_winograd_f32 (flags bit 0 set) would use the specialised
+ * transforms for these matrices, else 0. ws: a conv_winograd_f32 workspace
+ * (only its scratch head is used).
+ */
+export function winograd_specialised(bt: usize, at: usize, m: i32, alpha: i32, ws: usize): i32 {
+  const dS = ws + (<usize>SCR_D << 2);
+  const eS = ws + (<usize>SCR_E << 2);
+  const fS = ws + (<usize>SCR_F << 2);
+  return probeSpecial(m, alpha, bt, at, dS, eS, fS) ? 1 : 0;
+}
+
 /**
  * Convolution by Winograd F(m x m, r x r), r = alpha - m + 1, stride 1,
  * groups 1, zero padding `pad`. x: NCHW, u: winograd_filter_transform's
  * output, y: NKHW (fully overwritten), ws: winograd_workspace_floats floats
  * (64-byte aligned), bt: BT (alpha x alpha), at: AT (m x alpha), f32
  * row-major; pb: tiles per block (rounded up to a multiple of NR).
+ * flags: bit 0 allows the specialised transforms (used only where
+ * probeSpecial accepts the matrices); 0 forces the generic sparse path.
+ * Returns 1 if the specialised transforms were used, 0 otherwise.
  */
 export function conv_winograd_f32(
   x: usize, u: usize, y: usize, ws: usize, bt: usize, at: usize,
-  n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32,
-): void {
+  n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32, flags: i32,
+): i32 {
   const r = alpha - m + 1;
   const ho = h + 2 * pad - r + 1;
   const wo = wd + 2 * pad - r + 1;
@@ -341,14 +531,16 @@ export function conv_winograd_f32(
   const tab = ws;
   const dS = ws + (<usize>SCR_D << 2);
   const eS = ws + (<usize>SCR_E << 2);
+  const fS = ws + (<usize>SCR_F << 2);
   const xpad = ws + (<usize>HEAD << 2);
   const vbuf = xpad + (<usize>up(n * c * planeF + PAD_SLACK, 16) << 2);
-  const mbuf = vbuf + (<usize>up(a2 * c * pbp, 16) << 2);
+  const mbuf = vbuf + (<usize>(a2 * xiFloats(c * pbp)) << 2);
 
   compileRows(bt, alpha, alpha, alpha * 16, tab + (<usize>T_BT_START << 2), tab + (<usize>T_BT_OFF_A << 2),
     tab + (<usize>T_BT_OFF_B << 2), tab + (<usize>T_BT_COEF << 2));
   compileRows(at, m, alpha, m * 16, tab + (<usize>T_AT_START << 2), tab + (<usize>T_AT_OFF_A << 2),
     tab + (<usize>T_AT_OFF_B << 2), tab + (<usize>T_AT_COEF << 2));
+  const special = (flags & 1) != 0 && probeSpecial(m, alpha, bt, at, dS, eS, fS);
 
   // Zero-bordered copy of every input plane: padded (row, col) = input (row - pad, col - pad).
   const rowBytes = <usize>wd << 2;
@@ -368,8 +560,8 @@ export function conv_winograd_f32(
   }
   memory.fill(xpad + (<usize>(n * c * planeF) << 2), 0, <usize>PAD_SLACK << 2);
 
-  const vXi = <usize>(c * pbp) << 2; // bytes between the V matrices of consecutive xi
-  const mXi = <usize>(kp * pbp) << 2;
+  const vXi = <usize>xiFloats(c * pbp) << 2; // bytes between the V matrices of consecutive xi
+  const mXi = <usize>xiFloats(kp * pbp) << 2;
   const ldc = <usize>pbp << 2;
   const uXi = <usize>(kp * c) << 2;
   const planeB = <usize>planeF << 2;
@@ -393,7 +585,9 @@ export function conv_winograd_f32(
         let src = xpad + (<usize>((img * c * hp + ty * m) * wp + tx * m) << 2);
         for (let cc = 0; cc < c; cc++) {
           gatherRow(dS, src, wpb, m, alpha);
-          inputTransform(tab, dS, eS, dstBase + (<usize>(cc * NR) << 2), vXi, alpha);
+          const dst = dstBase + (<usize>(cc * NR) << 2);
+          if (special) inputSpecial(m, dS, eS, dst, vXi);
+          else inputTransform(tab, dS, eS, dst, vXi, alpha);
           src += planeB;
         }
       } else {
@@ -414,7 +608,9 @@ export function conv_winograd_f32(
         for (let cc = 0; cc < c; cc++) {
           const o = <usize>cc * planeB;
           gatherScalar(dS, pp0 + o, p1 + o, p2 + o, p3 + o, wpb, alpha);
-          inputTransform(tab, dS, eS, dstBase + (<usize>(cc * NR) << 2), vXi, alpha);
+          const dst = dstBase + (<usize>(cc * NR) << 2);
+          if (special) inputSpecial(m, dS, eS, dst, vXi);
+          else inputTransform(tab, dS, eS, dst, vXi, alpha);
         }
       }
     }
@@ -432,7 +628,7 @@ export function conv_winograd_f32(
             const b = vb + (<usize>(jr * c * NR + pc * NR) << 2);
             const cb = mb + (<usize>(jr * NR) << 2);
             for (let ir = ic; ir < iEnd; ir += MR) {
-              ukernel(kc, ua + (<usize>(ir * c + pc * MR) << 2), b, cb + <usize>ir * ldc, ldc, pc > 0);
+              ukernel(kc, ua + (<usize>(kp * pc + ir * kc) << 2), b, cb + <usize>ir * ldc, ldc, pc > 0);
             }
           }
         }
@@ -448,14 +644,18 @@ export function conv_winograd_f32(
       const rem = q0 - img * tilesPerImage;
       const ty = rem / tilesW;
       const tx = rem - ty * tilesW;
-      const fastRow = cnt == 4 && tx + 3 < tilesW && (tx + 4) * m <= wo && (m == 4 || m == 2);
+      const fastRow = cnt == 4 && tx + 3 < tilesW && (tx + 4) * m <= wo && (m == 2 || m == 4 || m == 6);
       for (let kk = 0; kk < k; kk++) {
         // Gather M[xi][kk][q0..q0+3] into D.
         const msrc = mbuf + (<usize>(kk * pbp + g4 * 4) << 2);
-        for (let xi = 0; xi < a2; xi++) {
-          v128.store(dS + (<usize>xi << 4), v128.load(msrc + <usize>xi * mXi));
+        if (special) {
+          outputSpecial(m, msrc, mXi, eS, dS);
+        } else {
+          for (let xi = 0; xi < a2; xi++) {
+            v128.store(dS + (<usize>xi << 4), v128.load(msrc + <usize>xi * mXi));
+          }
+          outputTransform(tab, dS, eS, alpha, m);
         }
-        outputTransform(tab, dS, eS, alpha, m);
         if (fastRow) {
           const yk = y + (<usize>((img * k + kk) * plane + ty * m * wo + tx * m) << 2);
           const rows = imin(m, ho - ty * m);
@@ -472,10 +672,30 @@ export function conv_winograd_f32(
               v128.store(yr, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
               v128.store(yr, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
               v128.store(yr, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
-            } else {
+            } else if (m == 2) {
               const v0 = v128.load(yi), v1 = v128.load(yi, 16);
               v128.store(yr, v128.shuffle<f32>(v0, v1, 0, 4, 1, 5));
               v128.store(yr, v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), 16);
+            } else {
+              // m = 6: 24 contiguous outputs, tile t's j = 0..5 at 6t.
+              const v0 = v128.load(yi), v1 = v128.load(yi, 16), v2 = v128.load(yi, 32), v3 = v128.load(yi, 48);
+              const v4 = v128.load(yi, 64), v5 = v128.load(yi, 80);
+              const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+              const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+              const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+              const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+              const a0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5); // tile 0, j 0..3
+              const a1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
+              const a2v = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5);
+              const a3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
+              const b01 = v128.shuffle<f32>(v4, v5, 0, 4, 1, 5); // tiles 0, 1: j 4, 5
+              const b23 = v128.shuffle<f32>(v4, v5, 2, 6, 3, 7);
+              v128.store(yr, a0);
+              v128.store(yr, v128.shuffle<f32>(b01, a1, 0, 1, 4, 5), 16);
+              v128.store(yr, v128.shuffle<f32>(a1, b01, 2, 3, 6, 7), 32);
+              v128.store(yr, a2v, 48);
+              v128.store(yr, v128.shuffle<f32>(b23, a3, 0, 1, 4, 5), 64);
+              v128.store(yr, v128.shuffle<f32>(a3, b23, 2, 3, 6, 7), 80);
             }
           }
         } else {
@@ -498,9 +718,5 @@ export function conv_winograd_f32(
       }
     }
   }
-}
-
-/** End of this module's static data: the JS allocator starts at or above it. */
-export function heap_base(): usize {
-  return __heap_base;
+  return special ? 1 : 0;
 }

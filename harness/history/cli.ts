@@ -1,0 +1,517 @@
+/**
+ * roofbench history: the store of every run, comparisons and the dashboard.
+ *
+ *   npm run history -- <command> [options]      (tsx harness/history/cli.ts <command>)
+ *   npm run compare -- latest previous --device rpi3
+ *   npm run dashboard
+ *
+ * Exit codes: 0 fine; 1 a regression (compare) or a file that failed to import; 2 an error (usage, a run
+ * that does not exist, an unreadable store).
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { RunResults } from '../contracts.js';
+import { readRun, RESULTS_FILE } from '../results.js';
+import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, toJson, type AnnotationRef, type RunRef } from './compare.js';
+import { DEFAULT_DASHBOARD_DIR, renderDashboard } from './dashboard.js';
+import { historyPath, HistoryStore, NoSuchRunError, type RunRow } from './store.js';
+import { ImportPathError, importRuns, rel, type ImportSummary } from './importer.js';
+import { checkCommit } from './record.js';
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const HELP = `roofbench history: every run stored, compared with what came before, and a dashboard
+
+usage: tsx harness/history/cli.ts <command> [options]     (npm run history -- <command> ...)
+
+commands:
+  import <dir|results.json>...   store existing runs (directories are searched for results.json);
+                                 a run already stored (same device and run id) is skipped;
+                                 --commit SHA records the commit under test (filled in on runs stored without one)
+  compare <run> <run>            compare two runs series by series (npm run compare -- ...); a run is
+                                 latest, previous, latest~N, a run id, #ROWID, or a results.json / run directory;
+                                 the older of the two is the baseline. Exit 1 when anything regressed.
+  dashboard                      write the static dashboard (npm run dashboard), default ${rel(DEFAULT_DASHBOARD_DIR)}/
+  annotate <device> <message>    mark a known change (new kernel build, new OS ...): a new baseline from here
+  list                           stored runs, newest first
+  series                         the series of a device and their last comparison
+  recompute                      keep new comparison / change-point settings in the store and recompute every series
+  export <run>                   print a stored run as results.json
+  info                           the store's path, schema version, counts and settings
+
+common options:
+  --history FILE       the store (default: $ROOFBENCH_HISTORY, else reports/history.sqlite)
+  --device NAME        the device, for latest / previous / run ids and listings
+  -h, --help           this text
+
+compare options:
+  --format F           table (default), markdown (for a CI comment) or json
+  --out FILE           write the output to FILE instead of stdout
+  --threshold T        practical threshold on the ratio head/base: 3% or 0.03 (default: the store's, 3%)
+  --alpha A            significance level of the Mann-Whitney test (default: the store's, 0.01)
+  --min-samples N      fewer samples on a side: noisy (default 5)
+  --run-noise X        run-to-run noise assumed for a series without enough history: 1% or 0.01 (default 1%);
+                       series with 8+ stored runs use their own, estimated from their history
+  --across-identity    line series up across a device identity change (e.g. a Node upgrade)
+  --all                list unchanged series too
+  --if-exists          exit 0 with a note when a run does not exist (a device's first night)
+
+dashboard options:
+  --out DIR            where to write (default ${rel(DEFAULT_DASHBOARD_DIR)})
+  --now ISO            the time ages are measured from (default: now)
+
+annotate options:
+  --at ISO             when the change happened (default: now); runs from then on form the new baseline
+  --run RUN            at the start of this run (latest, a run id ...)
+  --series KEY         only this series (a key from \`series\`), not the whole device
+
+list / series options:
+  --limit N            at most N rows (list, default 50)
+  --json               JSON instead of a table
+
+recompute options:
+  --threshold T, --alpha A, --min-samples N, --run-noise X     comparison of each series' last two points
+  --min-segment N      change points: fewest runs in a segment (default 5)
+  --min-change X       change points: smallest relative step kept, 5% or 0.05 (default 5%)
+  --penalty P          change points: penalty factor of the PELT cost (default 3, times ln n)
+`;
+
+/** A fraction given as "3%" or "0.03". */
+function fraction(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const pct = v.trim().endsWith('%');
+  const n = Number(pct ? v.trim().slice(0, -1) : v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} expects a fraction like 0.03 or a percentage like 3%, got "${v}"`);
+  const x = pct ? n / 100 : n;
+  if (x >= 1) throw new UsageError(`--${name} ${v} is 100% or more; give a fraction like 0.03 or a percentage like 3%`);
+  return x;
+}
+
+function positive(name: string, v: string | undefined, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+  }
+  return n;
+}
+
+function isoTime(name: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--${name} expects an ISO date/time (e.g. 2025-03-14T09:00:00Z), got "${v}"`);
+  return d.toISOString();
+}
+
+const COMMON = {
+  history: { type: 'string' },
+  device: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function openStore(file: string | undefined): HistoryStore {
+  return HistoryStore.open(historyPath(file));
+}
+
+function table(rows: string[][], head: string[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [fmt(head), fmt(head.map((_, i) => '-'.repeat(widths[i]!))), ...rows.map(fmt)].join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// import
+// ---------------------------------------------------------------------------
+
+function cmdImport(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...COMMON, 'include-running': { type: 'boolean', default: false }, commit: { type: 'string' } },
+  });
+  if (values.help) return help();
+  if (positionals.length === 0) throw new UsageError('import: give one or more run directories or results.json files (e.g. reports/)');
+  let commit: string | null = null;
+  if (values.commit !== undefined) {
+    try {
+      commit = checkCommit(values.commit);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const store = openStore(values.history);
+  try {
+    let s: ImportSummary;
+    try {
+      s = importRuns(store, positionals, { includeRunning: values['include-running'], commit });
+    } catch (e) {
+      if (e instanceof ImportPathError) throw new UsageError(e.message);
+      throw e;
+    }
+    for (const l of s.lines) process.stdout.write(`${l}\n`);
+    process.stdout.write(`${s.stored} stored, ${s.already} already present, ${s.skipped} skipped, ${s.failed} failed; store: ${store.path}\n`);
+    return s.failed > 0 ? 1 : 0;
+  } finally {
+    store.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// compare
+// ---------------------------------------------------------------------------
+
+interface Side {
+  run: RunResults;
+  ref: RunRef;
+  row?: RunRow;
+}
+
+function looksLikePath(spec: string): boolean {
+  return existsSync(spec) && (spec.endsWith('.json') || existsSync(join(spec, RESULTS_FILE)));
+}
+
+function cmdCompare(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...COMMON,
+      format: { type: 'string', default: 'table' },
+      out: { type: 'string' },
+      threshold: { type: 'string' },
+      alpha: { type: 'string' },
+      'min-samples': { type: 'string' },
+      'run-noise': { type: 'string' },
+      'across-identity': { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      'if-exists': { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return help();
+  if (positionals.length !== 2) throw new UsageError(`compare needs two runs (e.g. latest previous --device rpi3), got ${positionals.length}`);
+  const format = values.format;
+  if (format !== 'table' && format !== 'markdown' && format !== 'json') throw new UsageError(`--format must be table, markdown or json, got "${format}"`);
+  const threshold = fraction('threshold', values.threshold);
+  const alpha = fraction('alpha', values.alpha);
+  const minSamples = positive('min-samples', values['min-samples'], true);
+  const runNoise = fraction('run-noise', values['run-noise']);
+  let store: HistoryStore | null = null;
+  const getStore = () => (store ??= openStore(values.history));
+  try {
+    const sides: Side[] = [];
+    for (const spec of positionals) {
+      if (looksLikePath(spec)) {
+        const run = readRun(resolve(spec));
+        sides.push({ run, ref: runRef(run, { file: resolve(spec) }) });
+        continue;
+      }
+      let row: RunRow;
+      try {
+        row = getStore().resolveRun(spec, values.device);
+      } catch (e) {
+        if (e instanceof NoSuchRunError && values['if-exists']) {
+          const note = `nothing to compare: ${e.message}\n`;
+          if (values.out) writeFileSync(values.out, format === 'json' ? `${JSON.stringify({ nothingToCompare: e.message })}\n` : note);
+          process.stdout.write(note);
+          return 0;
+        }
+        if (e instanceof NoSuchRunError) throw e;
+        throw new UsageError((e as Error).message);
+      }
+      const run = getStore().loadRun(row.id);
+      sides.push({ run, row, ref: runRef(run, { commit: row.commit_sha ?? row.harness_commit, rowId: row.id }) });
+    }
+    const [a, b] = sides as [Side, Side];
+    if (a.ref.rowId !== undefined && a.ref.rowId === b.ref.rowId) {
+      throw new UsageError(`both runs are the same run (${a.ref.device} ${a.ref.runId}); compare two different runs`);
+    }
+    const [base, head] = a.run.startedAt <= b.run.startedAt ? [a, b] : [b, a];
+    const options = store
+      ? { ...(store as HistoryStore).compareOptions }
+      : { ...DEFAULT_COMPARE_OPTIONS };
+    let annotations: AnnotationRef[] = [];
+    if (store && base.row && head.row && base.row.device === head.row.device) {
+      annotations = (store as HistoryStore)
+        .annotationsBetween(head.row.device, base.run.startedAt, head.run.startedAt)
+        .map((x) => ({ device: x.device, at: x.at, message: x.message, seriesKey: x.series_key }));
+    }
+    const st = store as HistoryStore | null;
+    const runNoiseOf = st && head.row ? (key: string) => st.runNoise(key, head.run.startedAt) : undefined;
+    const cmp = compareRuns(base, head, {
+      ...(runNoiseOf ? { runNoiseOf } : {}),
+      ...options,
+      ...(threshold !== undefined ? { threshold } : {}),
+      ...(alpha !== undefined ? { alpha } : {}),
+      ...(minSamples !== undefined ? { minSamples } : {}),
+      ...(runNoise !== undefined ? { runNoise } : {}),
+      acrossIdentity: values['across-identity'],
+      annotations,
+    });
+    const text =
+      format === 'json' ? `${JSON.stringify(toJson(cmp), null, 1)}\n` : format === 'markdown' ? formatMarkdown(cmp, { all: values.all }) : formatTable(cmp, { all: values.all });
+    if (values.out) {
+      writeFileSync(values.out, text);
+      process.stdout.write(`wrote ${values.out}: ${cmp.regressions > 0 ? `${cmp.regressions} regressed` : 'no regression'}\n`);
+    } else {
+      process.stdout.write(text);
+    }
+    return cmp.regressions > 0 ? 1 : 0;
+  } finally {
+    (store as HistoryStore | null)?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// dashboard, annotate, list, series, recompute, export, info
+// ---------------------------------------------------------------------------
+
+async function cmdDashboard(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...COMMON, out: { type: 'string' }, now: { type: 'string' } },
+  });
+  if (values.help) return help();
+  if (positionals.length) throw new UsageError(`dashboard takes no arguments (got ${positionals.join(' ')}); use --out DIR`);
+  const now = isoTime('now', values.now);
+  const store = openStore(values.history);
+  try {
+    const out = await renderDashboard(store, { outDir: values.out ?? DEFAULT_DASHBOARD_DIR, ...(now ? { now: new Date(now) } : {}) });
+    process.stdout.write(`dashboard: ${out.index} (${out.devicePages.length} device page${out.devicePages.length === 1 ? '' : 's'}, ${(out.ms / 1000).toFixed(1)} s)\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function cmdAnnotate(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...COMMON, at: { type: 'string' }, run: { type: 'string' }, series: { type: 'string' } },
+  });
+  if (values.help) return help();
+  const [device, ...words] = positionals;
+  const message = words.join(' ').trim();
+  if (!device || !message) throw new UsageError('annotate needs a device and a message: annotate rpi3 "new kernel build"');
+  if (values.at && values.run) throw new UsageError('give --at or --run, not both');
+  const store = openStore(values.history);
+  try {
+    let at = isoTime('at', values.at);
+    if (values.run) {
+      try {
+        at = store.resolveRun(values.run, device).started_at;
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    if (values.series && !store.series(device).some((s) => s.key === values.series)) {
+      throw new UsageError(`device "${device}" has no series ${values.series}; list them with: series --device ${device}`);
+    }
+    if (!store.devices().includes(device)) process.stderr.write(`note: no run of device "${device}" is stored yet; the annotation is kept for its future runs\n`);
+    const a = store.annotate({ device, message, ...(at ? { at } : {}), seriesKey: values.series ?? null });
+    process.stdout.write(`annotated ${a.device} at ${a.at}: ${a.message}${a.series_key ? ` (series ${a.series_key})` : ''}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function cmdList(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { ...COMMON, limit: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (values.help) return help();
+  const store = openStore(values.history);
+  try {
+    const runs = store.runs({ ...(values.device !== undefined ? { device: values.device } : {}), limit: positive('limit', values.limit, true) ?? 50 });
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(runs, null, 1)}\n`);
+      return 0;
+    }
+    if (runs.length === 0) {
+      process.stdout.write(`no runs${values.device ? ` of ${values.device}` : ''} in ${store.path}\n`);
+      return 0;
+    }
+    const rows = runs.map((r) => [
+      `#${r.id}`,
+      r.device,
+      r.run_id,
+      r.status,
+      (r.commit_sha ?? r.harness_commit ?? '—').slice(0, 12),
+      r.quick ? 'quick' : '',
+      r.status_detail ?? '',
+    ]);
+    process.stdout.write(`${table(rows, ['row', 'device', 'run', 'status', 'commit', 'size', 'detail'])}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function cmdSeries(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { ...COMMON, json: { type: 'boolean', default: false } } });
+  if (values.help) return help();
+  const store = openStore(values.history);
+  try {
+    const series = store.series(values.device);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(series, null, 1)}\n`);
+      return 0;
+    }
+    const rows = series.map((s) => [
+      s.key,
+      s.device,
+      s.label,
+      String(s.n_points),
+      s.cmp_state ?? 'new',
+      s.cmp_ratio !== null ? `${s.cmp_ratio >= 1 ? '+' : ''}${((s.cmp_ratio - 1) * 100).toFixed(1)}%` : '—',
+      String(s.n_changepoints),
+    ]);
+    process.stdout.write(`${table(rows, ['key', 'device', 'series', 'points', 'last', 'change', 'change points'])}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function cmdRecompute(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...COMMON,
+      threshold: { type: 'string' },
+      alpha: { type: 'string' },
+      'min-samples': { type: 'string' },
+      'run-noise': { type: 'string' },
+      'min-segment': { type: 'string' },
+      'min-change': { type: 'string' },
+      penalty: { type: 'string' },
+    },
+  });
+  if (values.help) return help();
+  const compare = {
+    ...(values.threshold !== undefined ? { threshold: fraction('threshold', values.threshold)! } : {}),
+    ...(values.alpha !== undefined ? { alpha: fraction('alpha', values.alpha)! } : {}),
+    ...(values['min-samples'] !== undefined ? { minSamples: positive('min-samples', values['min-samples'], true)! } : {}),
+    ...(values['run-noise'] !== undefined ? { runNoise: fraction('run-noise', values['run-noise'])! } : {}),
+  };
+  const changepoints = {
+    ...(values['min-segment'] !== undefined ? { minSegment: positive('min-segment', values['min-segment'], true)! } : {}),
+    ...(values['min-change'] !== undefined ? { minRelChange: fraction('min-change', values['min-change'])! } : {}),
+    ...(values.penalty !== undefined ? { penalty: positive('penalty', values.penalty)! } : {}),
+  };
+  const store = openStore(values.history);
+  try {
+    const n = store.saveSettings({ compare, changepoints });
+    process.stdout.write(`recomputed ${n} series with ${JSON.stringify({ ...store.compareOptions, ...store.changepointOptions })}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function cmdExport(argv: string[]): number {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, out: { type: 'string' } } });
+  if (values.help) return help();
+  if (positionals.length !== 1) throw new UsageError('export needs one run (latest, a run id, #ROWID)');
+  const store = openStore(values.history);
+  try {
+    let row: RunRow;
+    try {
+      row = store.resolveRun(positionals[0]!, values.device);
+    } catch (e) {
+      if (e instanceof NoSuchRunError) throw e;
+      throw new UsageError((e as Error).message);
+    }
+    const text = `${JSON.stringify(store.loadRun(row.id), null, 1)}\n`;
+    if (values.out) writeFileSync(values.out, text);
+    else process.stdout.write(text);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function cmdInfo(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { ...COMMON } });
+  if (values.help) return help();
+  const store = openStore(values.history);
+  try {
+    const c = store.counts();
+    process.stdout.write(
+      [
+        `store:          ${store.path}`,
+        `schema version: ${store.version}`,
+        `devices:        ${c.devices} (${store.devices().join(', ') || 'none'})`,
+        `runs:           ${c.runs}`,
+        `results:        ${c.results}`,
+        `series:         ${c.series}`,
+        `annotations:    ${c.annotations}`,
+        `comparison:     threshold ${(store.compareOptions.threshold * 100).toFixed(1)}%, alpha ${store.compareOptions.alpha}, min samples ${store.compareOptions.minSamples}, default run-to-run noise ${(store.compareOptions.runNoise * 100).toFixed(1)}%`,
+        `change points:  min segment ${store.changepointOptions.minSegment}, min change ${(store.changepointOptions.minRelChange * 100).toFixed(1)}%, penalty ${store.changepointOptions.penalty} ln n`,
+      ].join('\n') + '\n',
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function help(): number {
+  process.stdout.write(HELP);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'import':
+      return cmdImport(rest);
+    case 'compare':
+      return cmdCompare(rest);
+    case 'dashboard':
+      return cmdDashboard(rest);
+    case 'annotate':
+      return cmdAnnotate(rest);
+    case 'list':
+      return cmdList(rest);
+    case 'series':
+      return cmdSeries(rest);
+    case 'recompute':
+      return cmdRecompute(rest);
+    case 'export':
+      return cmdExport(rest);
+    case 'info':
+      return cmdInfo(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      return help();
+    default:
+      throw new UsageError(`unknown command "${command}"; commands: import, compare, dashboard, annotate, list, series, recompute, export, info`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const err = e as Error & { code?: string };
+    let msg = err instanceof Error ? err.message : String(e);
+    if (err.code?.startsWith('ERR_PARSE_ARGS')) msg += '\nrun with --help for the options';
+    let cause = err instanceof Error ? err.cause : undefined;
+    while (cause instanceof Error) {
+      msg += `\n  caused by: ${cause.message}`;
+      cause = cause.cause;
+    }
+    process.stderr.write(`roofbench history: ${msg}\n`);
+    if (!(e instanceof UsageError) && !(e instanceof NoSuchRunError) && !err.code?.startsWith('ERR_PARSE_ARGS') && process.env.ROOFBENCH_DEBUG) {
+      process.stderr.write(`${err.stack ?? ''}\n`);
+    }
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,298 @@
+/**
+ * conv3x3-winograd-f{m}x{m}-f32: 3x3 stride-1 convolution by Winograd minimal
+ * filtering F(m x m, 3 x 3) (Lavin & Gray 2016, the NNPACK / oneDNN structure),
+ * WebAssembly SIMD, kernels/assembly/winograd.ts.
+ *
+ * Transforms: reference/winograd.ts builds BT, G, AT exactly (Cook-Toom in
+ * rational arithmetic) from the interpolation points (DEFAULT_POINTS, or the
+ * points given to the factory); prepare rounds them to float32 and hands them
+ * to the kernel, which is driven by those matrices (a generic sparse
+ * small-matrix multiply). For the default F(2,3), F(4,3), F(6,3) points the
+ * kernel uses hand-specialised transforms instead (even/odd sharing, about 3x
+ * faster than the generic path on the 256-channel layers), but only after
+ * checking, every run, that they reproduce BT D B and AT M A of the matrices
+ * passed in exactly; any other matrix (other points, a corrupted entry) takes
+ * the generic path.
+ *
+ * - prepare (untimed): U = G g G^T for every (k, c) in float32, packed once
+ *   per xi (alpha^2 of them) as the GEMM micro-kernel's MR-row A panels.
+ * - run (timed): zero-bordered copy of the input; then per block of tiles:
+ *   input transform V = B^T d B, f32x4 across 4 tiles, written directly as
+ *   the micro-kernel's NR-column B panels; alpha^2 GEMMs M = U V with
+ *   gemm.ts's 4x8 micro-kernel (imported, not copied); output transform
+ *   Y = A^T M A, cropped at the right/bottom edge.
+ *
+ * Cost accounting:
+ * - flops(): the direct algorithm's 2*N*K*Ho*Wo*C*9 (effective, one axis for
+ *   all algorithms).
+ * - executedFlops(): what the kernel really computes. GEMMs: 2 * Kp * C *
+ *   alpha^2 * Pp, Kp = K rounded up to MR = 4, Pp = tiles rounded up to NR = 8
+ *   per block (the padded lanes are computed too). Transforms counted from the
+ *   float32 matrices' non-zero entries, one multiply and one add per non-zero
+ *   per use (what the generic path executes; the specialised F(2/4/6,3) code
+ *   shares the +-a terms and executes fewer), per 4-tile group padded to 4:
+ *   input 2 * alpha * nnz(BT) multiply-adds per (tile, channel), output
+ *   (alpha + m) * nnz(AT) per (tile, output channel), filter transform
+ *   excluded (prepare).
+ *
+ * Accuracy budgets (relative L2 error vs the float64 reference, `maxRelL2`),
+ * measured on this project's conv layers that Winograd applies to
+ * (vgg16.conv3_2, vgg16.conv5_1, resnet50.res2b.branch2b, full size and
+ * --quick), seeds 1, 2, 3, x from uniform(-1,1), uniform(0,1) and
+ * 'activation' (reference/random.ts makeConvInputs; He-initialised weights),
+ * specialised and generic transforms alike (54 runs per tile size). The worst
+ * case was always uniform(-1,1) on vgg16.conv3_2 or conv5_1 (zero-mean output,
+ * so the smallest ||ref||); the budget is ~3x (at least) the worst value:
+ *
+ *   tile         worst relL2   budget   tileError f32   usual expectation (unit-scale data)
+ *   direct/GEMM  3.2e-7        (exact-algorithm model)
+ *   F(2,3)       5.1e-7        2e-6     1.1e-7          ~1e-6: about as accurate as direct
+ *   F(4,3)       3.2e-6        1e-5     7.3e-7          ~1e-5 .. 1e-4
+ *   F(6,3)       6.2e-6        2e-5     1.6e-6          up to ~1e-3
+ *   F(8,3)       9.0e-5        3.6e-4   2.4e-5          (factory; budget from tileError, below)
+ *
+ * The measured errors sit at the low end of the usual expectations: He-scaled
+ * weights and a float64 reference, and these point sets (0, +-1, +-2, +-1/2,
+ * inf) are the well-conditioned ones. The error grows quickly with the tile,
+ * as the transforms' conditioning worsens (reference/winograd.ts
+ * transformStats; Lavin & Gray 2016; Barabasz et al. 2020 analyse this
+ * growth): F(8,3) is ~15x worse than F(6,3).
+ * Point sets without a declared budget (the factory: F(8,3), custom points)
+ * get BUDGET_PER_TILE_ERROR times the transform's measured float32 tile error
+ * (reference/winograd.ts tileError: one tile, random data): on the layers
+ * above the conv relL2 was 3.7x to 4.8x tileError for all four default
+ * tiles, so 15x keeps a >= 3x margin. test/winograd-conv.test.ts checks every
+ * tile size within its budget on awkward shapes.
+ */
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import { GEMM_TILE, type WinogradKernels } from '../../../kernels/index.js';
+import { fnv1a64Hex } from '../../../reference/checksum.js';
+import { convOutputSize } from '../../../reference/conv.js';
+import { convBytes, convFlops } from '../../../reference/cost.js';
+import {
+  DEFAULT_POINTS,
+  cookToom,
+  defaultPointsKey,
+  tileError,
+  toF32,
+  type WinogradFloat,
+  type WinogradTransforms,
+} from '../../../reference/winograd.js';
+
+const R = 3;
+
+/** Declared relative-L2 budgets of the default point sets (see the module doc for the measurements). */
+export const WINOGRAD_BUDGETS: Readonly<Record<number, number>> = { 2: 2e-6, 4: 1e-5, 6: 2e-5 };
+
+/** Budget of a non-default transform: this many times its float32 tile error (tileError(t, 'f32')). */
+export const BUDGET_PER_TILE_ERROR = 15;
+
+export interface WinogradVariantOptions {
+  /**
+   * Explicit transforms instead of cookToom(m, 3, points), e.g. a deliberately
+   * corrupted one (reference/winograd.ts perturb) to show the accuracy check
+   * catches it. The name gets `-t<hash>`; the budget stays that of the points'
+   * exact transforms (a corrupted matrix must not loosen its own budget).
+   */
+  transforms?: WinogradTransforms;
+  /** Override the declared relative-L2 budget. */
+  maxRelL2?: number;
+  /** Tiles per block (rounded up to a multiple of 8); default: tileBlock(shape, m). */
+  tileBlock?: number;
+  /** false forces the generic, matrix-driven transforms (for tests); default true. */
+  specialised?: boolean;
+}
+
+const hash8 = (text: string): string => fnv1a64Hex(new TextEncoder().encode(text)).slice(0, 8);
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Output tiles of one image: tilesH x tilesW. */
+function tileGrid(shape: ConvShape, m: number): { tilesH: number; tilesW: number } {
+  const { ho, wo } = convOutputSize(shape);
+  return { tilesH: Math.ceil(ho / m), tilesW: Math.ceil(wo / m) };
+}
+
+/**
+ * Default tiles per block: large enough that each block of U (alpha^2 K x C)
+ * is reused over many tiles (U is streamed from L3/DRAM once per block), small
+ * enough that the block's V and M (alpha^2 (C + K) x pb floats) stay near the
+ * core. Measured on vgg16.conv3_2 / conv5_1 / res2b.branch2b (see the report).
+ */
+export function tileBlock(shape: ConvShape, m: number): number {
+  const alpha = m + R - 1;
+  const { tilesH, tilesW } = tileGrid(shape, m);
+  const tiles = shape.n * tilesH * tilesW;
+  // Keep V + M of a block within ~2 MiB, at least 16 tiles, at most all of them.
+  const perTile = alpha * alpha * (shape.c + shape.k) * 4;
+  const fit = Math.floor((2 * 1024 * 1024) / perTile / GEMM_TILE.nr) * GEMM_TILE.nr;
+  const want = Math.max(16, fit);
+  return Math.min(Math.ceil(tiles / GEMM_TILE.nr) * GEMM_TILE.nr, want);
+}
+
+function nonZeros(a: Float32Array): number {
+  let n = 0;
+  for (const v of a) if (v !== 0) n++;
+  return n;
+}
+
+/** The conv3x3 Winograd F(m x m, 3 x 3) variant for m and (optionally) the interpolation points. */
+export function winogradVariant(m: number, points?: string[], options: WinogradVariantOptions = {}): ConvVariant {
+  if (!Number.isInteger(m) || m < 1) throw new RangeError(`winogradVariant: m = ${m} must be a positive integer`);
+  const key = defaultPointsKey(m, R);
+  const defaults = DEFAULT_POINTS[key];
+  const pts = points ?? defaults;
+  if (pts === undefined) {
+    throw new RangeError(
+      `winogradVariant: no default points for ${key}; pass ${m + R - 1} points, e.g. winogradVariant(${m}, ["0","1","-1",...,"inf"])`,
+    );
+  }
+  // The exact transforms of the points (throws on a bad point list) and what the kernel is given.
+  const exact = cookToom(m, R, pts);
+  const custom = defaults === undefined || !sameList(exact.points, cookToom(m, R, defaults).points);
+  const given = options.transforms ?? exact;
+  if (given.m !== m || given.r !== R) {
+    throw new RangeError(`winogradVariant: transforms are F(${given.m},${given.r}), expected F(${m},${R})`);
+  }
+  const tf: WinogradFloat<Float32Array> = toF32(given);
+  const alpha = tf.alpha;
+  const label = `F(${m}x${m},3x3)`;
+  let detail = `f${m}x${m}`;
+  if (custom && defaults !== undefined) detail += `-p${hash8(exact.points.join(','))}`;
+  if (options.transforms) {
+    detail += `-t${hash8([tf.BT.data, tf.G.data, tf.AT.data].map((a) => Array.from(a).join(',')).join(';'))}`;
+  }
+  const name = `conv3x3-winograd-${detail}-f32`;
+
+  const declared = !custom ? WINOGRAD_BUDGETS[m] : undefined;
+  const maxRelL2 = options.maxRelL2 ?? declared ?? BUDGET_PER_TILE_ERROR * tileError(exact, 'f32');
+  const allowSpecial = options.specialised ?? true;
+  const nnzBT = nonZeros(tf.BT.data);
+  const nnzAT = nonZeros(tf.AT.data);
+
+  const applies = (shape: ConvShape): true | string => {
+    try {
+      convOutputSize(shape);
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+    const why: string[] = [];
+    if (shape.r !== R || shape.s !== R) why.push(`this layer is ${shape.r}x${shape.s}`);
+    if (shape.stride !== 1) why.push(`this layer has stride ${shape.stride}`);
+    if (shape.groups !== 1) {
+      why.push(
+        shape.groups === shape.c && shape.groups === shape.k
+          ? `this layer is depthwise (groups = C = K = ${shape.groups})`
+          : `this layer is grouped (groups = ${shape.groups})`,
+      );
+    }
+    if (why.length === 0) return true;
+    return `Winograd ${label} applies to 3x3 stride-1 ungrouped convolutions; ${why.join(', ')}`;
+  };
+
+  const blockOf = (shape: ConvShape): number => options.tileBlock ?? tileBlock(shape, m);
+
+  const executedFlops = (shape: ConvShape): number => {
+    const { tilesH, tilesW } = tileGrid(shape, m);
+    const tiles = shape.n * tilesH * tilesW;
+    const pb = Math.ceil(blockOf(shape) / GEMM_TILE.nr) * GEMM_TILE.nr;
+    const full = Math.floor(tiles / pb);
+    const rest = tiles - full * pb;
+    const padded = full * pb + Math.ceil(rest / GEMM_TILE.nr) * GEMM_TILE.nr;
+    const kp = Math.ceil(shape.k / GEMM_TILE.mr) * GEMM_TILE.mr;
+    const gemm = 2 * kp * shape.c * alpha * alpha * padded;
+    const groups4 = Math.ceil(tiles / 4) * 4;
+    const input = 2 * 2 * alpha * nnzBT * groups4 * shape.c;
+    const output = 2 * (alpha + m) * nnzAT * groups4 * shape.k;
+    return gemm + input + output;
+  };
+
+  const variant: ConvVariant = {
+    name,
+    op: 'conv',
+    algorithm: 'winograd',
+    dtype: 'f32',
+    description:
+      `Winograd ${label} on points ${exact.points.join(', ')}${options.transforms ? ' (explicit transforms)' : ''}: ` +
+      `input/output transforms f32x4 across 4 tiles, ${alpha * alpha} batched GEMMs with the packed ` +
+      `${GEMM_TILE.mr}x${GEMM_TILE.nr} SIMD micro-kernel, filter transform packed in prepare.`,
+    needs: { wasmSimd: true },
+    applies,
+    flops: (s) => convFlops(s),
+    bytes: (s) => convBytes(s),
+    executedFlops,
+    accuracy: { kind: 'approximate', maxRelL2 },
+    prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+      const ok = applies(shape);
+      if (ok !== true) throw new Error(`${name}: ${ok}`);
+      const { ho, wo } = convOutputSize(shape);
+      const { n, c, h, w: wd, k, pad } = shape;
+      const xLen = n * c * h * wd;
+      const wLen = k * c * R * R;
+      if (x.length !== xLen) throw new Error(`${name}: x has ${x.length} floats, the shape needs ${xLen}`);
+      if (w.length !== wLen) throw new Error(`${name}: w has ${w.length} floats, the shape needs ${wLen}`);
+      const kern = ctx.kernels;
+      kern.requireSimd(name);
+      const wg: WinogradKernels | null = kern.winograd;
+      if (wg === null) throw new Error(`${name} needs winograd.wasm (WebAssembly SIMD): not loaded`);
+      if (alpha > wg.winograd_tile(4)) {
+        throw new Error(`${name}: alpha = ${alpha} exceeds the kernel's largest supported tile (${wg.winograd_tile(4)})`);
+      }
+      const pb = blockOf(shape);
+      const mark = kern.mark();
+      // The transformed filter first; the raw weights and G on top of it, released after the transform.
+      const u = kern.alloc(wg.winograd_packed_u_floats(k, c, alpha));
+      const rawMark = kern.mark();
+      const wRaw = kern.allocCopy(w);
+      const g = kern.allocCopy(tf.G.data);
+      const scratch = kern.alloc(alpha * R);
+      wg.winograd_filter_transform(wRaw.ptr, g.ptr, u.ptr, scratch.ptr, k, c, m, alpha);
+      kern.release(rawMark);
+      const xb = kern.allocCopy(x);
+      const yb = kern.alloc(n * k * ho * wo);
+      const bt = kern.allocCopy(tf.BT.data);
+      const at = kern.allocCopy(tf.AT.data);
+      const wsFloats = wg.winograd_workspace_floats(n, c, h, wd, k, pad, m, alpha, pb);
+      const ws = kern.alloc(wsFloats);
+      const top = kern.mark();
+      const special = allowSpecial && wg.winograd_specialised(bt.ptr, at.ptr, m, alpha, ws.ptr) === 1;
+      const flags = allowSpecial ? 1 : 0;
+      const conv = wg.conv_winograd_f32;
+      const xp = xb.ptr;
+      const up = u.ptr;
+      const yp = yb.ptr;
+      const wsp = ws.ptr;
+      const btp = bt.ptr;
+      const atp = at.ptr;
+      const preparedBytes = u.length * 4;
+      let disposed = false;
+      return {
+        run(): void {
+          conv(xp, up, yp, wsp, btp, atp, n, c, h, wd, k, pad, m, alpha, pb, flags);
+        },
+        output: () => yb.view(),
+        preparedBytes,
+        prepareNote:
+          `filter transform U = G g G^T (float32) for ${k}x${c} filters, packed as ${alpha * alpha} ` +
+          `${GEMM_TILE.mr}-row panel matrices (${preparedBytes} bytes, ${(preparedBytes / (wLen * 4)).toFixed(2)}x the weights); ` +
+          `${special ? 'specialised' : 'generic matrix-driven'} input/output transforms; ` +
+          `${pb} tiles per block; workspace ${wsFloats * 4} bytes (padded input, one block of V and M)`,
+        dispose(): void {
+          if (disposed) return;
+          disposed = true;
+          if (kern.mark() === top) kern.release(mark);
+        },
+      };
+    },
+  };
+  return variant;
+}
+
+/** Winograd F(2x2, 3x3): 16 multiplies per 4 outputs (2.25x fewer than direct). */
+export const winogradF2x2: ConvVariant = winogradVariant(2);
+/** Winograd F(4x4, 3x3): 36 multiplies per 16 outputs (4x fewer than direct). */
+export const winogradF4x4: ConvVariant = winogradVariant(4);
+/** Winograd F(6x6, 3x3): 64 multiplies per 36 outputs (5.06x fewer than direct). */
+export const winogradF6x6: ConvVariant = winogradVariant(6);

@@ -1,0 +1,312 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { RunResults, type CaseResult } from '../harness/contracts.js';
+import { computeStatistics } from '../harness/stats.js';
+import {
+  compareResults,
+  compareRuns,
+  compareSamples,
+  DEFAULT_COMPARE_OPTIONS,
+  estimateRunNoise,
+  formatMarkdown,
+  formatTable,
+  toJson,
+} from '../harness/history/compare.js';
+import { erfc, exactUCounts, mannWhitney, normalQuantile, normalUpperTail, shiftCi } from '../harness/history/mannwhitney.js';
+import { drawSamples, rng } from '../harness/history/synthetic.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
+const fixture = (name: string): RunResults => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
+
+type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
+const isTimed = (r: CaseResult): r is Timed => r.state === 'passed' || r.state === 'inaccurate';
+
+/**
+ * A copy of `run` whose timed results carry fresh samples: log-normal draws
+ * around the original median (within-run spread `sigma`), the whole run at a
+ * level drawn with sd `runSigma`, and `slow(variant)` multiplying the median.
+ */
+function resample(run: RunResults, seed: number, o: { sigma?: number; runSigma?: number; n?: number; slow?: (r: Timed) => number; runId?: string } = {}): RunResults {
+  const rand = rng(seed);
+  const level = Math.exp((o.runSigma ?? 0.005) * (drawSamples(1, 1, 1, rand, 0).map(Math.log)[0] ?? 0));
+  const copy = structuredClone(run);
+  copy.runId = o.runId ?? `${run.runId}-s${seed}`;
+  copy.results = copy.results.map((r) => {
+    if (!isTimed(r)) return r;
+    const median = r.timing.stats.median * level * (o.slow?.(r) ?? 1);
+    const samples = drawSamples(o.n ?? 20, median, o.sigma ?? 0.03, rand, 0.03);
+    return { ...r, timing: { ...r.timing, samples, stats: computeStatistics(samples) } };
+  });
+  return RunResults.parse(copy);
+}
+
+describe('normal distribution helpers', () => {
+  it('erfc and the upper tail match tabulated values', () => {
+    expect(erfc(0)).toBeCloseTo(1, 7);
+    expect(erfc(1)).toBeCloseTo(0.157299207, 7);
+    expect(erfc(-1)).toBeCloseTo(1.842700793, 7);
+    expect(normalUpperTail(1.959963985)).toBeCloseTo(0.025, 7);
+    expect(normalUpperTail(3) / 0.001349898).toBeCloseTo(1, 5);
+  });
+  it('normalQuantile inverts the CDF', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959963985, 7);
+    expect(normalQuantile(0.995)).toBeCloseTo(2.575829304, 7);
+    expect(normalQuantile(0.01)).toBeCloseTo(-2.326347874, 7);
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 12);
+  });
+});
+
+describe('Mann-Whitney U', () => {
+  // Reference values: scipy.stats.mannwhitneyu(y, x, alternative='two-sided'), exact / asymptotic with continuity.
+  it('exact distribution: complete separation of 5 and 5 gives p = 2/252', () => {
+    const r = mannWhitney([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]);
+    expect(r.method).toBe('exact');
+    expect(r.u).toBe(25);
+    expect(r.p).toBeCloseTo(2 / 252, 12);
+  });
+  it('exact distribution for unequal sizes matches scipy', () => {
+    const r = mannWhitney([1.1, 2.2, 3.3, 4.4], [0.5, 2.5, 3.9, 5.1, 6.2]);
+    expect(r.u).toBe(13);
+    expect(r.p).toBeCloseTo(0.5555555555555556, 12);
+  });
+  it('ties: normal approximation with tie-corrected variance matches scipy', () => {
+    const r = mannWhitney([1, 2, 2, 3, 3, 3, 4], [2, 3, 4, 4, 5, 5, 6, 7]);
+    expect(r.method).toBe('normal');
+    expect(r.ties).toBe(true);
+    expect(r.u).toBe(47.5);
+    expect(r.p / 0.025279736885893914).toBeCloseTo(1, 5);
+  });
+  it('large samples use the normal approximation (scipy asymptotic)', () => {
+    const x = Array.from({ length: 30 }, (_, i) => Math.sin(i) + i * 0.01);
+    const y = Array.from({ length: 28 }, (_, i) => Math.cos(i) + 0.3);
+    const r = mannWhitney(x, y);
+    expect(r.method).toBe('normal');
+    expect(r.u).toBe(482);
+    expect(r.p / 0.3385804324724784).toBeCloseTo(1, 5);
+  });
+  it('the exact U counts sum to C(m+n, m) and are symmetric', () => {
+    const c = exactUCounts(4, 6);
+    expect(c.reduce((a, b) => a + b, 0)).toBe(210);
+    for (let u = 0; u <= 24; u++) expect(c[u]).toBe(c[24 - u]);
+  });
+  it('refuses empty or non-finite samples', () => {
+    expect(() => mannWhitney([], [1])).toThrow(/both samples/);
+    expect(() => mannWhitney([1, NaN], [1])).toThrow(/finite/);
+  });
+});
+
+describe('Hodges-Lehmann shift interval', () => {
+  it('uses the exact critical rank for small samples (5 and 5 at 95%: ranks 3 and 23)', () => {
+    const ci = shiftCi([1, 2, 3, 4, 5], [6, 7, 8, 9, 10], 0.95);
+    expect(ci.estimate).toBe(5);
+    expect(ci.ranks).toEqual([3, 23]);
+    expect([ci.low, ci.high]).toEqual([2, 8]);
+    expect(ci.reached).toBe(true);
+  });
+  it('says when the level cannot be reached', () => {
+    const ci = shiftCi([1, 2, 3], [4, 5, 6], 0.99);
+    expect(ci.reached).toBe(false);
+  });
+  it('covers the true shift at about its level (normal approximation, 200 simulations)', () => {
+    const rand = rng(11);
+    let covered = 0;
+    for (let k = 0; k < 200; k++) {
+      const x = drawSamples(25, 1, 0.05, rand, 0).map(Math.log);
+      const y = drawSamples(25, 1.1, 0.05, rand, 0).map(Math.log);
+      const ci = shiftCi(x, y, 0.9);
+      if (ci.low <= Math.log(1.1) && Math.log(1.1) <= ci.high) covered++;
+    }
+    expect(covered / 200).toBeGreaterThan(0.84);
+    expect(covered / 200).toBeLessThan(0.97);
+  });
+});
+
+describe('compareSamples', () => {
+  const rand = rng(5);
+  const base = drawSamples(30, 10, 0.01, rand, 0);
+  it('finds a clear 10% slowdown', () => {
+    const c = compareSamples(base, drawSamples(30, 11, 0.01, rand, 0));
+    expect(c.state).toBe('regressed');
+    expect(c.ratio).toBeGreaterThan(1.08);
+    expect(c.ratio).toBeLessThan(1.12);
+    expect(c.ciLow!).toBeGreaterThan(1.03);
+    expect(c.p!).toBeLessThan(0.01);
+    expect(c.reason).toMatch(/^slower/);
+  });
+  it('finds a clear 10% speed-up', () => {
+    expect(compareSamples(base, drawSamples(30, 9, 0.01, rand, 0)).state).toBe('improved');
+  });
+  it('calls a tight 1% difference unchanged even when it is significant', () => {
+    const c = compareSamples(base, drawSamples(30, 10.1, 0.002, rand, 0), { ...DEFAULT_COMPARE_OPTIONS, runNoise: 0.002 });
+    expect(c.state).toBe('unchanged');
+  });
+  it('calls a significant change whose interval straddles the threshold noisy, not regressed', () => {
+    // +3.5% with wide spread: p small, but the interval reaches below +3%.
+    const x = drawSamples(40, 10, 0.03, rng(8), 0);
+    const y = drawSamples(40, 10.35, 0.03, rng(9), 0);
+    const c = compareSamples(x, y);
+    expect(c.p!).toBeLessThan(0.01);
+    expect(c.state).toBe('noisy');
+  });
+  it('guards against too few samples', () => {
+    const c = compareSamples([1, 1.1, 1.2, 1.3], [2, 2.1, 2.2, 2.3, 2.4]);
+    expect(c.state).toBe('noisy');
+    expect(c.reason).toMatch(/insufficient samples \(4 and 5; need 5 each\)/);
+    expect(c.p).toBeNull();
+  });
+  it('run-to-run noise widens the interval: a 4% level shift between two tight runs is not a regression', () => {
+    const x = drawSamples(60, 10, 0.003, rng(1), 0);
+    const y = drawSamples(60, 10.4, 0.003, rng(2), 0);
+    expect(compareSamples(x, y, { ...DEFAULT_COMPARE_OPTIONS, runNoise: 0 }).state).toBe('regressed');
+    const c = compareSamples(x, y);
+    expect(c.state).toBe('noisy');
+    expect(c.ciLow!).toBeLessThan(c.ciLowWithin!);
+    expect(c.runNoiseSource).toBe('default');
+    const fromHistory = compareSamples(x, y, DEFAULT_COMPARE_OPTIONS, 0.001);
+    expect(fromHistory.state).toBe('regressed');
+    expect(fromHistory.runNoiseSource).toBe('history');
+  });
+});
+
+describe('estimateRunNoise', () => {
+  it('estimates the sd of run levels and ignores a step', () => {
+    const rand = rng(3);
+    const levels = drawSamples(40, 1, 0.02, rand, 0);
+    const est = estimateRunNoise(levels)!;
+    expect(est).toBeGreaterThan(0.012);
+    expect(est).toBeLessThan(0.03);
+    const stepped = levels.map((v, i) => (i >= 20 ? v * 1.5 : v));
+    expect(Math.abs(estimateRunNoise(stepped)! - est)).toBeLessThan(0.006);
+  });
+  it('needs enough runs', () => {
+    expect(estimateRunNoise([1, 1.01, 0.99])).toBeNull();
+  });
+});
+
+describe('compareRuns on resampled fixtures', () => {
+  const rpi3 = fixture('rpi3-complete');
+
+  it('A/A: 20 pairs of runs drawn from one distribution produce no regression', () => {
+    let regressed = 0;
+    let improved = 0;
+    let unchanged = 0;
+    for (let k = 0; k < 20; k++) {
+      const a = resample(rpi3, 1000 + 2 * k);
+      const b = resample(rpi3, 1001 + 2 * k);
+      const c = compareRuns({ run: a }, { run: b });
+      regressed += c.counts.regressed;
+      improved += c.counts.improved;
+      unchanged += c.counts.unchanged;
+      expect(c.counts.new + c.counts.gone).toBe(0);
+    }
+    expect(regressed).toBe(0);
+    expect(improved).toBe(0);
+    expect(unchanged).toBeGreaterThan(0); // the comparison did look at the series
+  });
+
+  it('finds a 10% slowdown injected into one variant, and only there', () => {
+    for (let k = 0; k < 5; k++) {
+      const a = resample(rpi3, 2000 + k);
+      const b = resample(rpi3, 3000 + k, { slow: (r) => (r.variant === 'conv-im2col-gemm-f32' ? 1.1 : 1) });
+      const c = compareRuns({ run: a }, { run: b });
+      const target = c.series.filter((s) => s.variant === 'conv-im2col-gemm-f32' && s.timing);
+      expect(target.length).toBeGreaterThan(5);
+      for (const s of target) {
+        expect(s.state, s.reason).toBe('regressed');
+        expect(s.timing!.ratio).toBeGreaterThan(1.05);
+        expect(s.timing!.ratio).toBeLessThan(1.15);
+      }
+      expect(c.series.filter((s) => s.state === 'regressed' && s.variant !== 'conv-im2col-gemm-f32')).toEqual([]);
+      expect(c.regressions).toBe(target.length);
+    }
+  });
+
+  it('an accuracy regression (passed -> inaccurate) is a regression whatever the timing', () => {
+    const a = resample(rpi3, 1);
+    const b = resample(rpi3, 2);
+    const i = b.results.findIndex((r) => r.state === 'passed' && r.variant === 'conv3x3-winograd-f2x2-f32');
+    const r = b.results[i] as Timed;
+    b.results[i] = { ...r, state: 'inaccurate', accuracy: { ...r.accuracy, relL2: 0.5, tolerance: { ...r.accuracy.tolerance, metric: 'relL2', limit: 1e-4 } } };
+    const c = compareRuns({ run: a }, { run: b });
+    const s = c.series.find((x) => x.caseId === r.caseId && x.variant === r.variant)!;
+    expect(s.state).toBe('regressed');
+    expect(s.accuracy?.change).toBe('regressed');
+    expect(s.reason).toMatch(/accuracy: now inaccurate \(relL2 5\.00e-1 > limit 1\.00e-4/);
+  });
+
+  it('timed -> errored regresses, errored -> timed improves, skipped in both is not listed', () => {
+    const a = resample(rpi3, 1);
+    const b = resample(rpi3, 2);
+    const i = b.results.findIndex((r) => r.state === 'passed');
+    const r = b.results[i]!;
+    b.results[i] = { caseId: r.caseId, variant: r.variant, algorithm: r.algorithm, dtype: r.dtype, cost: r.cost, state: 'errored', phase: 'run', error: 'RuntimeError: unreachable' };
+    const c = compareRuns({ run: a }, { run: b });
+    expect(c.series.find((x) => x.caseId === r.caseId && x.variant === r.variant)?.state).toBe('regressed');
+    const back = compareRuns({ run: b }, { run: a });
+    expect(back.series.find((x) => x.caseId === r.caseId && x.variant === r.variant)?.state).toBe('improved');
+    const skippedBoth = rpi3.results.filter((x) => x.state === 'skipped').length;
+    expect(skippedBoth).toBeGreaterThan(0);
+    expect(c.series.length).toBe(rpi3.results.length - skippedBoth);
+  });
+
+  it('new and gone series', () => {
+    const a = resample(rpi3, 1);
+    const b = resample(rpi3, 2);
+    const dropped = a.results.find((r) => r.state === 'passed')!;
+    a.results = a.results.filter((r) => r !== dropped);
+    const c = compareRuns({ run: a }, { run: b });
+    expect(c.series.find((x) => x.caseId === dropped.caseId && x.variant === dropped.variant)?.state).toBe('new');
+    const back = compareRuns({ run: b }, { run: a });
+    expect(back.series.find((x) => x.caseId === dropped.caseId && x.variant === dropped.variant)?.state).toBe('gone');
+  });
+
+  it('a device identity change starts new series and says so; --across-identity compares anyway', () => {
+    const a = resample(rpi3, 1);
+    const b = resample(rpi3, 2, { slow: (r) => (r.variant === 'conv-im2col-gemm-f32' ? 1.2 : 1) });
+    b.probe = { ...b.probe!, runtime: { ...b.probe!.runtime, node: 'v20.19.0' } };
+    const c = compareRuns({ run: a }, { run: b });
+    expect(c.identityChanged).toBe(true);
+    expect(c.identityChanges).toEqual(['Node: v18.19.0 -> v20.19.0']);
+    expect(c.counts.regressed).toBe(0);
+    expect(c.counts.new).toBe(c.counts.gone);
+    expect(c.notes.join('\n')).toMatch(/device identity changed \(Node: v18\.19\.0 -> v20\.19\.0\): a new series starts/);
+    const across = compareRuns({ run: a }, { run: b }, { acrossIdentity: true });
+    expect(across.counts.new + across.counts.gone).toBe(0);
+    expect(across.counts.regressed).toBeGreaterThan(0);
+  });
+
+  it('annotations between the runs acknowledge regressions (not counted)', () => {
+    const a = resample(rpi3, 1);
+    const b = resample(rpi3, 2, { slow: (r) => (r.variant === 'conv-im2col-gemm-f32' ? 1.2 : 1) });
+    const c = compareRuns({ run: a }, { run: b }, { annotations: [{ device: 'rpi3', at: b.startedAt, message: 'new kernel build', seriesKey: null }] });
+    expect(c.counts.regressed).toBeGreaterThan(0);
+    expect(c.regressions).toBe(0);
+    expect(formatTable(c)).toMatch(/no unacknowledged regression/);
+  });
+
+  it('renders a table, markdown and JSON; markdown escapes hostile names', () => {
+    const inj = fixture('injection');
+    const a = resample(inj, 1);
+    const b = resample(inj, 2, { slow: () => 1.3 });
+    const c = compareRuns({ run: a }, { run: b });
+    expect(c.regressions).toBe(1);
+    const md = formatMarkdown(c);
+    expect(md).not.toMatch(/<script>/);
+    expect(md).toMatch(/&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    expect(md).toMatch(/\| \*\*regressed\*\* \| `conv\/evil<script>alert\(1\)<\/script>"&' conv-direct-naive-f32` \|/);
+    const table = formatTable(c);
+    expect(table).toMatch(/REGRESSED: 1 series/);
+    const json = toJson(c) as { series: { state: string; timing: { ratio: number } }[]; regressions: number };
+    expect(json.regressions).toBe(1);
+    expect(json.series[0]!.timing.ratio).toBeGreaterThan(1.2);
+  });
+});
+
+describe('compareResults', () => {
+  it('errored in both runs is unchanged', () => {
+    const r = fixture('rpi3-complete').results.find((x) => x.state === 'errored')!;
+    expect(compareResults(r, r).state).toBe('unchanged');
+  });
+});

@@ -1,0 +1,310 @@
+/**
+ * The Winograd F(m x m, 3 x 3) conv variants (kernels/assembly/winograd.ts,
+ * suites/conv/variants/winograd.ts) against the float64 reference, with the
+ * runner's own checks (reference/metrics.ts errorMetrics +
+ * reference/tolerance.ts approximateToleranceCheck against the variant's
+ * declared budget), on small and awkward shapes; applies() rejections; the
+ * factory; and a deliberately corrupted transform that the same check must
+ * catch. No speed is asserted anywhere.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConvShape, ConvVariant, Distribution } from '../harness/contracts.js';
+import { buildKernels } from '../kernels/build.js';
+import { GEMM_TILE, loadKernels, type Kernels } from '../kernels/index.js';
+import { conv2dRef, convOutputSize } from '../reference/conv.js';
+import { convFlops } from '../reference/cost.js';
+import { errorMetrics } from '../reference/metrics.js';
+import { makeConvInputs } from '../reference/random.js';
+import { approximateToleranceCheck } from '../reference/tolerance.js';
+import { DEFAULT_POINTS, cookToom, defaultTransforms, perturb, tileError } from '../reference/winograd.js';
+import { convVariants } from '../suites/conv/variants.js';
+import {
+  BUDGET_PER_TILE_ERROR,
+  WINOGRAD_BUDGETS,
+  tileBlock,
+  winogradF2x2,
+  winogradF4x4,
+  winogradF6x6,
+  winogradVariant,
+} from '../suites/conv/variants/winograd.js';
+
+const shape = (p: Partial<ConvShape>): ConvShape => ({
+  n: 1, c: 1, h: 1, w: 1, k: 1, r: 3, s: 3, stride: 1, pad: 0, groups: 1, ...p,
+});
+
+let kernels: Kernels;
+let outDir: string;
+
+beforeAll(async () => {
+  outDir = await mkdtemp(join(tmpdir(), 'roofbench-winograd-'));
+  await buildKernels({ outDir });
+  kernels = await loadKernels(outDir);
+});
+
+afterAll(async () => {
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});
+
+interface Checked {
+  relL2: number;
+  ok: boolean;
+  limit: number;
+  note: string;
+  y: Float32Array;
+}
+
+/** What measure.ts does for an approximate variant: inputs, reference, prepare, run, errorMetrics, budget check. */
+function check(v: ConvVariant, s: ConvShape, seed = 1, dist: Distribution = 'uniform(-1,1)'): Checked {
+  const { x, w } = makeConvInputs(s, seed, dist);
+  const ref = conv2dRef(s, x, w);
+  if (v.accuracy.kind !== 'approximate') throw new Error(`${v.name} should declare an approximate budget`);
+  const mark = kernels.mark();
+  const p = v.prepare({ kernels }, s, x, w);
+  try {
+    p.run();
+    const y = p.output().slice();
+    const metrics = errorMetrics(y, ref.y);
+    const t = approximateToleranceCheck(metrics, v.accuracy.maxRelL2);
+    return { relL2: metrics.relL2, ok: t.ok, limit: t.limit, note: p.prepareNote ?? '', y };
+  } finally {
+    p.dispose();
+    kernels.release(mark);
+  }
+}
+
+/** Shapes chosen to hit every code path and edge; `why` says which. */
+const CASES: { why: string; s: ConvShape }[] = [
+  { why: 'odd sizes, n=2, pad 1', s: shape({ n: 2, c: 3, h: 7, w: 9, k: 5, pad: 1 }) },
+  { why: '1 channel in and out, pad 2, wide rows (fast gathers and stores)', s: shape({ c: 1, h: 13, w: 38, k: 1, pad: 2 }) },
+  { why: 'C, K not multiples of 4/8, pad 0, H/W not multiples of m', s: shape({ c: 9, h: 17, w: 30, k: 13 }) },
+  { why: 'single output pixel (pad 0, 3x3 input)', s: shape({ c: 2, h: 3, w: 3, k: 3 }) },
+  { why: 'kernel larger than the input (padding only)', s: shape({ c: 2, h: 2, w: 3, k: 3, pad: 1 }) },
+  { why: 'C past the GEMM slice KC (accumulating slices)', s: shape({ c: GEMM_TILE.kc + 44, h: 9, w: 10, k: 6, pad: 1 }) },
+  { why: 'K past the GEMM row block, not a multiple of MR', s: shape({ c: 5, h: 6, w: 11, k: 2 * GEMM_TILE.mc + 7, pad: 1 }) },
+  { why: 'n=3, tile groups wrapping rows and images, pad 2', s: shape({ n: 3, c: 4, h: 11, w: 14, k: 7, pad: 2 }) },
+];
+
+const TILES: [string, ConvVariant][] = [
+  ['F(2x2,3x3)', winogradF2x2],
+  ['F(4x4,3x3)', winogradF4x4],
+  ['F(6x6,3x3)', winogradF6x6],
+];
+
+describe('Winograd conv variants vs the float64 reference, within their declared budgets', () => {
+  for (const [label, v] of TILES) {
+    for (const { why, s } of CASES) {
+      it(`${label} ${why}`, () => {
+        const r = check(v, s, 7);
+        expect(r.relL2).toBeGreaterThan(0); // a real approximation, not a copy of the reference
+        expect(r.ok, `relL2 ${r.relL2} > budget ${r.limit}`).toBe(true);
+        expect(r.note).toMatch(/specialised/);
+      });
+    }
+    it(`${label} generic matrix-driven transforms agree with the specialised ones`, () => {
+      const m = v === winogradF2x2 ? 2 : v === winogradF4x4 ? 4 : 6;
+      const generic = winogradVariant(m, undefined, { specialised: false });
+      expect(generic.name).toBe(v.name);
+      for (const { s } of [CASES[0]!, CASES[2]!, CASES[7]!]) {
+        const a = check(v, s, 3, 'activation');
+        const b = check(generic, s, 3, 'activation');
+        expect(b.note).toMatch(/generic/);
+        expect(a.ok && b.ok).toBe(true);
+        // Same algorithm, different rounding order in the transforms: close, not necessarily identical.
+        let diff = 0;
+        let norm = 0;
+        a.y.forEach((ya, i) => {
+          diff += (ya - b.y[i]!) ** 2;
+          norm += ya ** 2;
+        });
+        expect(Math.sqrt(diff / norm)).toBeLessThan(2 * Math.max(a.relL2, b.relL2));
+      }
+    });
+  }
+
+  it('blocks of tiles: many blocks, a partial last block and panel (tileBlock 8 and 24)', () => {
+    const s = shape({ n: 2, c: 6, h: 23, w: 21, k: 9, pad: 1 });
+    for (const m of [2, 4, 6]) {
+      for (const tb of [8, 24]) {
+        const r = check(winogradVariant(m, undefined, { tileBlock: tb }), s, 11, 'activation');
+        expect(r.ok, `F(${m}) tileBlock ${tb}: relL2 ${r.relL2}`).toBe(true);
+      }
+    }
+  });
+
+  it('output is deterministic and fully overwritten on every run', () => {
+    const s = CASES[7]!.s;
+    const { x, w } = makeConvInputs(s, 5, 'uniform(-1,1)');
+    const mark = kernels.mark();
+    const p = winogradF4x4.prepare({ kernels }, s, x, w);
+    p.run();
+    const first = p.output().slice();
+    p.output().fill(Number.NaN);
+    p.run();
+    expect(Array.from(p.output())).toEqual(Array.from(first));
+    p.dispose();
+    kernels.release(mark);
+  });
+
+  it('declares budgets that hold with margin on the layer-like distributions', () => {
+    // A 3x3 64->64 layer at 20x20 (a scaled-down resnet50.res2b.branch2b), all three input distributions.
+    const s = shape({ c: 64, h: 20, w: 20, k: 64, pad: 1 });
+    for (const [, v] of TILES) {
+      for (const dist of ['uniform(-1,1)', 'uniform(0,1)', 'activation'] as const) {
+        const r = check(v, s, 2, dist);
+        expect(r.relL2, `${v.name} ${dist}`).toBeLessThan(r.limit / 2);
+      }
+    }
+    expect(WINOGRAD_BUDGETS[2]).toBeLessThan(WINOGRAD_BUDGETS[4]!);
+    expect(WINOGRAD_BUDGETS[4]).toBeLessThan(WINOGRAD_BUDGETS[6]!);
+  });
+});
+
+describe('a corrupted transform is caught by the same check', () => {
+  const s = shape({ n: 1, c: 8, h: 12, w: 13, k: 6, pad: 1 });
+  const corruptions: { what: string; which: 'G' | 'BT' | 'AT'; i: number; j: number; delta: string }[] = [
+    { what: 'G[1][0] + 1/64 (filter transform, in prepare)', which: 'G', i: 1, j: 0, delta: '1/64' },
+    { what: 'BT[2][3] + 1/16 (input transform)', which: 'BT', i: 2, j: 3, delta: '1/16' },
+    { what: 'AT[1][2] - 1/32 (output transform)', which: 'AT', i: 1, j: 2, delta: '-1/32' },
+  ];
+  for (const { what, which, i, j, delta } of corruptions) {
+    it(`F(4x4,3x3) with ${what}: relL2 far above the budget, state inaccurate`, () => {
+      const bad = perturb(defaultTransforms(4, 3), which, i, j, delta);
+      const v = winogradVariant(4, undefined, { transforms: bad });
+      expect(v.name).toMatch(/^conv3x3-winograd-f4x4-t[0-9a-f]{8}-f32$/);
+      // The budget is that of the intended (exact) transform, not loosened by the corruption.
+      expect(v.accuracy).toEqual(winogradF4x4.accuracy);
+      const r = check(v, s, 1);
+      expect(r.ok).toBe(false);
+      expect(r.relL2).toBeGreaterThan(100 * r.limit);
+      // A corrupted BT or AT must not be replaced by the built-in specialised code.
+      if (which !== 'G') expect(r.note).toMatch(/generic/);
+    });
+  }
+});
+
+describe('applies()', () => {
+  const ok = shape({ c: 4, h: 8, w: 8, k: 4, pad: 1 });
+  it('accepts 3x3 stride-1 ungrouped layers, any pad, H, W, N', () => {
+    for (const v of [winogradF2x2, winogradF4x4, winogradF6x6]) {
+      expect(v.applies(ok)).toBe(true);
+      expect(v.applies({ ...ok, pad: 0, h: 3, w: 17, n: 4 })).toBe(true);
+      expect(v.applies({ ...ok, pad: 5 })).toBe(true);
+    }
+  });
+  it('rejects 1x1, 5x5, stride 2, depthwise and grouped layers with the reason', () => {
+    expect(winogradF4x4.applies({ ...ok, r: 1, s: 1, pad: 0 })).toBe(
+      'Winograd F(4x4,3x3) applies to 3x3 stride-1 ungrouped convolutions; this layer is 1x1',
+    );
+    expect(winogradF2x2.applies({ ...ok, r: 5, s: 5, pad: 2 })).toMatch(/F\(2x2,3x3\).*this layer is 5x5/);
+    expect(winogradF6x6.applies({ ...ok, stride: 2 })).toMatch(/this layer has stride 2/);
+    expect(winogradF4x4.applies({ ...ok, groups: 4 })).toMatch(/this layer is depthwise \(groups = C = K = 4\)/);
+    expect(winogradF4x4.applies({ ...ok, c: 8, k: 8, groups: 2 })).toMatch(/this layer is grouped \(groups = 2\)/);
+    expect(winogradF4x4.applies({ ...ok, r: 1, s: 3, stride: 2 })).toMatch(/this layer is 1x3, this layer has stride 2/);
+    expect(winogradF4x4.applies({ ...ok, h: 1, pad: 0 })).toMatch(/output size/);
+  });
+  it('prepare refuses a shape it does not apply to', () => {
+    const s = { ...ok, stride: 2 };
+    const { x, w } = makeConvInputs(s, 1, 'uniform(-1,1)');
+    expect(() => winogradF4x4.prepare({ kernels }, s, x, w)).toThrow(/stride 2/);
+  });
+});
+
+describe('winogradVariant factory', () => {
+  it('names the defaults f2x2 / f4x4 / f6x6 and lists them last in the conv suite, in that order', () => {
+    expect([winogradF2x2.name, winogradF4x4.name, winogradF6x6.name]).toEqual([
+      'conv3x3-winograd-f2x2-f32',
+      'conv3x3-winograd-f4x4-f32',
+      'conv3x3-winograd-f6x6-f32',
+    ]);
+    const names = convVariants.map((v) => v.name);
+    expect(names.slice(0, 3)).toEqual(['conv-direct-naive-f32', 'conv-im2col-gemm-f32', 'conv-depthwise-simd-f32']);
+    const at = names.indexOf(winogradF2x2.name);
+    expect(at).toBeGreaterThan(2);
+    expect(names.slice(at, at + 3)).toEqual([winogradF2x2.name, winogradF4x4.name, winogradF6x6.name]);
+    for (const [m, v] of [[2, winogradF2x2], [4, winogradF4x4], [6, winogradF6x6]] as const) {
+      expect(v.algorithm).toBe('winograd');
+      expect(v.accuracy).toEqual({ kind: 'approximate', maxRelL2: WINOGRAD_BUDGETS[m] });
+    }
+  });
+
+  it('gives custom points of a default m a hashed name, and the default points the plain one', () => {
+    const pts = ['0', '1', '-1', '1/2', '-1/2', 'inf'];
+    const v = winogradVariant(4, pts);
+    expect(v.name).toMatch(/^conv3x3-winograd-f4x4-p[0-9a-f]{8}-f32$/);
+    expect(winogradVariant(4, pts).name).toBe(v.name);
+    expect(winogradVariant(4, DEFAULT_POINTS['F(4,3)']).name).toBe('conv3x3-winograd-f4x4-f32');
+    // Budget from the points' measured tile error.
+    expect(v.accuracy).toEqual({ kind: 'approximate', maxRelL2: BUDGET_PER_TILE_ERROR * tileError(cookToom(4, 3, pts), 'f32') });
+    const r = check(v, CASES[2]!.s, 4);
+    expect(r.ok, `relL2 ${r.relL2} > ${r.limit}`).toBe(true);
+    expect(r.note).toMatch(/generic/);
+  });
+
+  it('builds F(8x8,3x3) (default points) and F(3x3,3x3) (explicit points) on the generic path', () => {
+    const f8 = winogradVariant(8);
+    expect(f8.name).toBe('conv3x3-winograd-f8x8-f32');
+    const f3 = winogradVariant(3, ['0', '1', '-1', '2', 'inf']);
+    expect(f3.name).toBe('conv3x3-winograd-f3x3-f32');
+    for (const v of [f8, f3]) {
+      for (const { s } of [CASES[0]!, CASES[2]!, CASES[7]!]) {
+        const r = check(v, s, 9, 'activation');
+        expect(r.ok, `${v.name} ${JSON.stringify(s)}: relL2 ${r.relL2} > ${r.limit}`).toBe(true);
+        expect(r.note).toMatch(/generic/);
+      }
+    }
+  });
+
+  it('rejects an m without default points unless points are given, and bad point lists', () => {
+    expect(() => winogradVariant(3)).toThrow(/no default points for F\(3,3\)/);
+    expect(() => winogradVariant(0)).toThrow(/positive integer/);
+    expect(() => winogradVariant(4, ['0', '1', 'inf'])).toThrow(/needs exactly alpha/);
+  });
+});
+
+describe('cost accounting', () => {
+  it('flops are the direct count; executedFlops counts the padded GEMMs plus the transforms', () => {
+    const s = shape({ c: 256, h: 56, w: 56, k: 256, pad: 1 }); // vgg16.conv3_2
+    for (const [m, v] of [[2, winogradF2x2], [4, winogradF4x4], [6, winogradF6x6]] as const) {
+      expect(v.flops(s)).toBe(convFlops(s));
+      const alpha = m + 2;
+      const tiles = Math.ceil(56 / m) ** 2;
+      const gemmExact = 2 * 256 * 256 * alpha * alpha * tiles;
+      const ex = v.executedFlops?.(s) ?? 0;
+      expect(ex).toBeGreaterThan(gemmExact);
+      // Padded lanes and transforms add at most ~10% (F(6,3): 100 tiles -> 104 lanes, transforms ~7%).
+      expect(ex).toBeLessThan(gemmExact * 1.15);
+      // The multiply reduction against direct: 2.25x, 4x, 5.06x (less the edge waste of 56 / 6).
+      expect(convFlops(s) / gemmExact).toBeCloseTo((9 * m * m) / (alpha * alpha) * ((56 * 56) / (tiles * m * m)), 6);
+    }
+  });
+
+  it('executedFlops: exact small case (one 8-tile panel, K rounded up to MR)', () => {
+    // F(2,3), 4x4 output -> 2x2 = 4 tiles, padded to one 8-lane panel; K = 5 -> 8 rows.
+    const s = shape({ c: 3, h: 6, w: 6, k: 5 });
+    const { ho, wo } = convOutputSize(s);
+    expect([ho, wo]).toEqual([4, 4]);
+    const nnzBT = 8; // F(2,3) BT: 2 + 2 + 2 + 2 non-zeros
+    const nnzAT = 6; // AT: 3 + 3
+    const gemm = 2 * 8 * 3 * 16 * 8;
+    const input = 2 * 2 * 4 * nnzBT * 4 * 3;
+    const output = 2 * (4 + 2) * nnzAT * 4 * 5;
+    expect(winogradF2x2.executedFlops?.(s)).toBe(gemm + input + output);
+  });
+
+  it('default tile block: a multiple of 8, at least 16, never more than the (padded) tiles', () => {
+    for (const [s, m] of [
+      [shape({ c: 256, h: 56, w: 56, k: 256, pad: 1 }), 4],
+      [shape({ c: 512, h: 14, w: 14, k: 512, pad: 1 }), 6],
+      [shape({ c: 3, h: 5, w: 5, k: 2 }), 2],
+    ] as const) {
+      const pb = tileBlock(s, m);
+      expect(pb % 8).toBe(0);
+      const { ho, wo } = convOutputSize(s);
+      const tiles = Math.ceil(ho / m) * Math.ceil(wo / m);
+      expect(pb).toBeLessThanOrEqual(Math.max(8, Math.ceil(tiles / 8) * 8));
+    }
+  });
+});
