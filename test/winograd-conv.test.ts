@@ -294,17 +294,15 @@ describe('cost accounting', () => {
     expect(winogradF2x2.executedFlops?.(s)).toBe(gemm + input + output);
   });
 
-  it('default tile block: a multiple of 8, at least 16, never more than the (padded) tiles', () => {
-    for (const [s, m] of [
-      [shape({ c: 256, h: 56, w: 56, k: 256, pad: 1 }), 4],
-      [shape({ c: 512, h: 14, w: 14, k: 512, pad: 1 }), 6],
-      [shape({ c: 3, h: 5, w: 5, k: 2 }), 2],
-    ] as const) {
-      const pb = tileBlock(s, m);
-      expect(pb % 8).toBe(0);
-      const { ho, wo } = convOutputSize(s);
-      const tiles = Math.ceil(ho / m) * Math.ceil(wo / m);
-      expect(pb).toBeLessThanOrEqual(Math.max(8, Math.ceil(tiles / 8) * 8));
-    }
+  it('default tile block: a multiple of 8 in [16, 64] (or all the tiles), V + M of a block within ~1 MiB', () => {
+    const cases: [ConvShape, number, number][] = [
+      [shape({ c: 256, h: 56, w: 56, k: 256, pad: 1 }), 2, 32], // 16*512*4 = 32 KiB per tile
+      [shape({ c: 256, h: 56, w: 56, k: 256, pad: 1 }), 4, 16], // 72 KiB per tile: the floor
+      [shape({ c: 64, h: 56, w: 56, k: 64, pad: 1 }), 4, 56], // 18 KiB per tile
+      [shape({ c: 64, h: 56, w: 56, k: 64, pad: 1 }), 2, 64], // 8 KiB per tile: the cap
+      [shape({ c: 512, h: 14, w: 14, k: 512, pad: 1 }), 6, 16], // 9 tiles -> one 16-lane block
+      [shape({ c: 3, h: 5, w: 5, k: 2 }), 2, 8], // 4 tiles -> one panel
+    ];
+    for (const [s, m, want] of cases) expect(tileBlock(s, m), `${JSON.stringify(s)} F(${m})`).toBe(want);
   });
 });

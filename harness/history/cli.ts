@@ -14,9 +14,8 @@ import { parseArgs } from 'node:util';
 import type { RunResults } from '../contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
 import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, toJson, type AnnotationRef, type RunRef } from './compare.js';
-import { DEFAULT_DASHBOARD_DIR, renderDashboard } from './dashboard.js';
 import { historyPath, HistoryStore, NoSuchRunError, type RunRow } from './store.js';
-import { ImportPathError, importRuns, rel, type ImportSummary } from './importer.js';
+import { ImportPathError, importRuns, type ImportSummary } from './importer.js';
 import { checkCommit } from './record.js';
 
 class UsageError extends Error {
@@ -34,7 +33,7 @@ commands:
   compare <run> <run>            compare two runs series by series (npm run compare -- ...); a run is
                                  latest, previous, latest~N, a run id, #ROWID, or a results.json / run directory;
                                  the older of the two is the baseline. Exit 1 when anything regressed.
-  dashboard                      write the static dashboard (npm run dashboard), default ${rel(DEFAULT_DASHBOARD_DIR)}/
+  dashboard                      write the static dashboard (npm run dashboard), default reports/dashboard/
   annotate <device> <message>    mark a known change (new kernel build, new OS ...): a new baseline from here
   list                           stored runs, newest first
   series                         the series of a device and their last comparison
@@ -55,12 +54,14 @@ compare options:
   --min-samples N      fewer samples on a side: noisy (default 5)
   --run-noise X        run-to-run noise assumed for a series without enough history: 1% or 0.01 (default 1%);
                        series with 8+ stored runs use their own, estimated from their history
+  --guard Q            contention guard: the Q quantile (fast end) must move beyond the threshold too
+                       (default 0.1; 0 turns it off)
   --across-identity    line series up across a device identity change (e.g. a Node upgrade)
   --all                list unchanged series too
   --if-exists          exit 0 with a note when a run does not exist (a device's first night)
 
 dashboard options:
-  --out DIR            where to write (default ${rel(DEFAULT_DASHBOARD_DIR)})
+  --out DIR            where to write (default reports/dashboard)
   --now ISO            the time ages are measured from (default: now)
 
 annotate options:
@@ -73,7 +74,7 @@ list / series options:
   --json               JSON instead of a table
 
 recompute options:
-  --threshold T, --alpha A, --min-samples N, --run-noise X     comparison of each series' last two points
+  --threshold T, --alpha A, --min-samples N, --run-noise X, --guard Q   comparison of each series' last two points
   --min-segment N      change points: fewest runs in a segment (default 5)
   --min-change X       change points: smallest relative step kept, 5% or 0.05 (default 5%)
   --penalty P          change points: penalty factor of the PELT cost (default 3, times ln n)
@@ -185,6 +186,7 @@ function cmdCompare(argv: string[]): number {
       alpha: { type: 'string' },
       'min-samples': { type: 'string' },
       'run-noise': { type: 'string' },
+      guard: { type: 'string' },
       'across-identity': { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       'if-exists': { type: 'boolean', default: false },
@@ -198,6 +200,7 @@ function cmdCompare(argv: string[]): number {
   const alpha = fraction('alpha', values.alpha);
   const minSamples = positive('min-samples', values['min-samples'], true);
   const runNoise = fraction('run-noise', values['run-noise']);
+  const guardQuantile = fraction('guard', values.guard);
   let store: HistoryStore | null = null;
   const getStore = () => (store ??= openStore(values.history));
   try {
@@ -247,6 +250,7 @@ function cmdCompare(argv: string[]): number {
       ...(alpha !== undefined ? { alpha } : {}),
       ...(minSamples !== undefined ? { minSamples } : {}),
       ...(runNoise !== undefined ? { runNoise } : {}),
+      ...(guardQuantile !== undefined ? { guardQuantile } : {}),
       acrossIdentity: values['across-identity'],
       annotations,
     });
@@ -279,6 +283,8 @@ async function cmdDashboard(argv: string[]): Promise<number> {
   const now = isoTime('now', values.now);
   const store = openStore(values.history);
   try {
+    // Loaded here only: the chart libraries take a while to load and no other command needs them.
+    const { DEFAULT_DASHBOARD_DIR, renderDashboard } = await import('./dashboard.js');
     const out = await renderDashboard(store, { outDir: values.out ?? DEFAULT_DASHBOARD_DIR, ...(now ? { now: new Date(now) } : {}) });
     process.stdout.write(`dashboard: ${out.index} (${out.devicePages.length} device page${out.devicePages.length === 1 ? '' : 's'}, ${(out.ms / 1000).toFixed(1)} s)\n`);
     return 0;
@@ -385,6 +391,7 @@ function cmdRecompute(argv: string[]): number {
       alpha: { type: 'string' },
       'min-samples': { type: 'string' },
       'run-noise': { type: 'string' },
+      guard: { type: 'string' },
       'min-segment': { type: 'string' },
       'min-change': { type: 'string' },
       penalty: { type: 'string' },
@@ -396,6 +403,7 @@ function cmdRecompute(argv: string[]): number {
     ...(values.alpha !== undefined ? { alpha: fraction('alpha', values.alpha)! } : {}),
     ...(values['min-samples'] !== undefined ? { minSamples: positive('min-samples', values['min-samples'], true)! } : {}),
     ...(values['run-noise'] !== undefined ? { runNoise: fraction('run-noise', values['run-noise'])! } : {}),
+    ...(values.guard !== undefined ? { guardQuantile: fraction('guard', values.guard)! } : {}),
   };
   const changepoints = {
     ...(values['min-segment'] !== undefined ? { minSegment: positive('min-segment', values['min-segment'], true)! } : {}),
@@ -449,7 +457,7 @@ function cmdInfo(argv: string[]): number {
         `results:        ${c.results}`,
         `series:         ${c.series}`,
         `annotations:    ${c.annotations}`,
-        `comparison:     threshold ${(store.compareOptions.threshold * 100).toFixed(1)}%, alpha ${store.compareOptions.alpha}, min samples ${store.compareOptions.minSamples}, default run-to-run noise ${(store.compareOptions.runNoise * 100).toFixed(1)}%`,
+        `comparison:     threshold ${(store.compareOptions.threshold * 100).toFixed(1)}%, alpha ${store.compareOptions.alpha}, min samples ${store.compareOptions.minSamples}, default run-to-run noise ${(store.compareOptions.runNoise * 100).toFixed(1)}%, guard quantile ${store.compareOptions.guardQuantile}`,
         `change points:  min segment ${store.changepointOptions.minSegment}, min change ${(store.changepointOptions.minRelChange * 100).toFixed(1)}%, penalty ${store.changepointOptions.penalty} ln n`,
       ].join('\n') + '\n',
     );

@@ -25,16 +25,31 @@
  * the store (estimateRunNoise over its last runs) and defaults to
  * runNoise (1%) when there are too few runs to estimate it (and for
  * comparisons of two loose results.json files).
- * States, with t the practical threshold (default 3%):
- *   - noisy      either side has fewer than minSamples samples (default 5), or
- *                the interval is neither inside the band [1/(1+t), 1+t] nor a
- *                significant change entirely beyond it: the data cannot tell;
- *   - regressed  p < alpha AND the interval's lower end > 1 + t;
- *   - improved   p < alpha AND the interval's upper end < 1 / (1 + t);
- *   - unchanged  the interval lies inside the band: any change is below t.
+ * States, with t the practical threshold (default 3%) and the band
+ * [1/(1+t), 1+t] around 1:
+ *   - regressed  p < alpha AND the interval's lower end > 1 + t AND the
+ *                contention guard agrees (below);
+ *   - improved   p < alpha AND the interval's upper end < 1 / (1 + t) AND the guard agrees;
+ *   - noisy      either side has fewer than minSamples samples (default 5);
+ *                or the estimate is outside the band but the interval does not
+ *                clear it (a possible change the runs cannot separate from
+ *                their noise); or the samples themselves are too spread to
+ *                resolve t (the interval from the samples alone, before the
+ *                run-to-run widening, reaches further than t from the estimate);
+ *   - unchanged  otherwise: the estimate is inside the band and the samples
+ *                are precise enough to have seen a change of t.
  * Requiring both a small p and the whole interval beyond t is what keeps
  * comparisons of two runs of the same code (A/A) quiet: a statistically
  * significant 1% drift between two nights is not a regression.
+ *
+ * Contention guard. Other load on the machine only ever adds time: it turns
+ * some samples into slow outliers (on a busy machine, whole modes 2-5x slower)
+ * while the fast end of the distribution stays where the code puts it. When
+ * the share of slow samples differs between two runs, the rank statistics see
+ * a shift although the code did not change. So a regression also needs the
+ * guardQuantile (10th percentile) of the head to be more than t above the
+ * base's (an improvement: more than t below); otherwise the series is noisy.
+ * A real slowdown of the code moves the fast end with the rest.
  *
  * Result states. A series is "present" in a run when its result is timed
  * (passed or inaccurate) or errored; skipped results are not measurements.
@@ -45,7 +60,7 @@
  */
 import { decodeFloat, encodeFloat, type CaseResult, type RunResults } from '../contracts.js';
 import { deviceIdentity, identityDiff, looseSeriesKey, seriesOf, type DeviceIdentity, type SeriesFields } from './identity.js';
-import { mannWhitney, median, normalQuantile, shiftCi } from './mannwhitney.js';
+import { mannWhitney, median, normalQuantile, quantile, shiftCi } from './mannwhitney.js';
 
 export type SeriesState = 'improved' | 'regressed' | 'unchanged' | 'noisy' | 'new' | 'gone';
 export const SERIES_STATES: readonly SeriesState[] = ['regressed', 'improved', 'noisy', 'new', 'gone', 'unchanged'];
@@ -59,9 +74,11 @@ export interface CompareOptions {
   minSamples: number;
   /** Run-to-run noise (sd of a run's log level) assumed when a series' history cannot estimate it (0.01 = 1%). */
   runNoise: number;
+  /** Contention guard: this quantile (the fast end) must move beyond the threshold too (0.1; 0 turns the guard off). */
+  guardQuantile: number;
 }
 
-export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { alpha: 0.01, threshold: 0.03, minSamples: 5, runNoise: 0.01 };
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { alpha: 0.01, threshold: 0.03, minSamples: 5, runNoise: 0.01, guardQuantile: 0.1 };
 
 /** Runs of history needed to estimate a series' run-to-run noise; fewer: the runNoise default. */
 export const RUN_NOISE_MIN_RUNS = 8;
@@ -69,18 +86,19 @@ export const RUN_NOISE_MIN_RUNS = 8;
 export const RUN_NOISE_MAX_RUNS = 40;
 
 /**
- * Run-to-run noise of a series from its recent per-run medians (oldest first):
- * the robust sd of successive differences of log medians, 1.4826 MAD / sqrt 2
- * (a lasting step adds one large difference, which the MAD ignores). Null with
- * fewer than RUN_NOISE_MIN_RUNS values.
+ * Run-to-run noise of a series from its recent per-run medians (oldest first),
+ * from the successive differences d of their logs: q90(|d|) / (1.6449 sqrt 2).
+ * Null with fewer than RUN_NOISE_MIN_RUNS values.
  */
 export function estimateRunNoise(medians: readonly number[]): number | null {
   const xs = medians.filter((m) => m > 0 && Number.isFinite(m)).slice(-RUN_NOISE_MAX_RUNS).map(Math.log);
   if (xs.length < RUN_NOISE_MIN_RUNS) return null;
   const d: number[] = [];
   for (let i = 1; i < xs.length; i++) d.push(xs[i]! - xs[i - 1]!);
-  const m = median(d);
-  return (1.4826 * median(d.map((v) => Math.abs(v - m)))) / Math.SQRT2;
+  // The 90th percentile of |d|: for normal run levels |d| is half-normal with sd s*sqrt(2), whose 90th
+  // percentile is 1.6449 s sqrt(2). A lasting step is one large difference among many and barely moves
+  // it; run levels that now and then jump (a variant sensitive to memory placement) raise it, as they should.
+  return quantile(d.map(Math.abs), 0.9) / (1.6449 * Math.SQRT2);
 }
 
 export function validateCompareOptions(o: CompareOptions): CompareOptions {
@@ -88,6 +106,7 @@ export function validateCompareOptions(o: CompareOptions): CompareOptions {
   if (!(o.threshold >= 0 && o.threshold < 1)) throw new Error(`threshold must be a fraction in [0, 1), e.g. 0.03 for 3%; got ${o.threshold}`);
   if (!(Number.isInteger(o.minSamples) && o.minSamples >= 2)) throw new Error(`minSamples must be an integer >= 2, got ${o.minSamples}`);
   if (!(o.runNoise >= 0 && o.runNoise < 1)) throw new Error(`runNoise must be a fraction in [0, 1), e.g. 0.01 for 1%; got ${o.runNoise}`);
+  if (!(o.guardQuantile >= 0 && o.guardQuantile < 0.5)) throw new Error(`guardQuantile must be in [0, 0.5), e.g. 0.1; got ${o.guardQuantile}`);
   return o;
 }
 
@@ -112,6 +131,8 @@ export interface TimingComparison {
   /** The run-to-run noise used, and where it came from. */
   runNoise: number;
   runNoiseSource: 'history' | 'default';
+  /** Ratio of the guard quantiles (the fast end of the samples) head / base; null with too few samples. */
+  fastRatio: number | null;
   /** Two-sided Mann-Whitney p-value; null with too few samples. */
   p: number | null;
   u: number | null;
@@ -139,6 +160,7 @@ export function compareSamples(
     return {
       ...common,
       ratio: medianRatio,
+      fastRatio: null,
       state: 'noisy',
       reason: `insufficient samples (${base.length} and ${head.length}; need ${opts.minSamples} each)`,
       ciLow: null,
@@ -159,6 +181,7 @@ export function compareSamples(
   const ciLow = Math.exp(ci.estimate - Math.hypot(ci.estimate - ci.low, widen));
   const ciHigh = Math.exp(ci.estimate + Math.hypot(ci.high - ci.estimate, widen));
   const ratio = Math.exp(ci.estimate);
+  const fastRatio = opts.guardQuantile > 0 ? quantile(head, opts.guardQuantile) / quantile(base, opts.guardQuantile) : ratio;
   const up = 1 + opts.threshold;
   const down = 1 / up;
   const t = `${(opts.threshold * 100).toFixed(opts.threshold * 100 < 1 ? 2 : 0)}%`;
@@ -168,23 +191,41 @@ export function compareSamples(
   if (!ci.reached) {
     state = 'noisy';
     reason = `too few samples for a ${(ciLevel * 100).toFixed(0)}% interval (${base.length} and ${head.length})`;
-  } else if (mw.p < opts.alpha && ciLow > up) {
+  } else if (mw.p < opts.alpha && ciLow > up && fastRatio > up) {
     state = 'regressed';
     reason = `slower: ${pctOf(ratio)} (${ciText}, p=${formatP(mw.p)})`;
-  } else if (mw.p < opts.alpha && ciHigh < down) {
+  } else if (mw.p < opts.alpha && ciHigh < down && fastRatio < down) {
     state = 'improved';
     reason = `faster: ${pctOf(ratio)} (${ciText}, p=${formatP(mw.p)})`;
-  } else if (ciLow >= down && ciHigh <= up) {
-    state = 'unchanged';
-    reason = `within ${t} (${ciText})`;
-  } else if (mw.p < opts.alpha) {
+  } else if (mw.p < opts.alpha && (ciLow > up || ciHigh < down)) {
     state = 'noisy';
-    reason = `changed ${pctOf(ratio)} (p=${formatP(mw.p)}), but the ${ciText} does not clear the ${t} threshold`;
+    reason =
+      `${pctOf(ratio)} (${ciText}, p=${formatP(mw.p)}), but the fastest samples moved only ${pctOf(fastRatio)} ` +
+      `(${Math.round(opts.guardQuantile * 100)}th percentile): the slow samples changed, as other load on the machine does`;
+  } else if (ratio > up || ratio < down) {
+    state = 'noisy';
+    reason = `${pctOf(ratio)}${mw.p < opts.alpha ? ` (p=${formatP(mw.p)})` : ` (not significant, p=${formatP(mw.p)})`}, but the ${ciText} does not clear the ${t} threshold`;
+  } else if (ci.estimate - ci.low > Math.log(up) || ci.high - ci.estimate > Math.log(up)) {
+    state = 'noisy';
+    reason = `the samples are too spread to resolve a ${t} change: the runs' own ${(ciLevel * 100).toFixed(0)}% CI is ${pctOf(Math.exp(ci.low))}..${pctOf(Math.exp(ci.high))}`;
   } else {
-    state = 'noisy';
-    reason = `no significant change (p=${formatP(mw.p)}), but the ${ciText} is too wide to rule out a ${t} change`;
+    state = 'unchanged';
+    reason = `${pctOf(ratio)}, within ${t} (${ciText})`;
   }
-  return { ...common, ratio, state, reason, ciLow, ciHigh, ciLowWithin: Math.exp(ci.low), ciHighWithin: Math.exp(ci.high), p: mw.p, u: mw.u, method: mw.method };
+  return {
+    ...common,
+    ratio,
+    fastRatio,
+    state,
+    reason,
+    ciLow,
+    ciHigh,
+    ciLowWithin: Math.exp(ci.low),
+    ciHighWithin: Math.exp(ci.high),
+    p: mw.p,
+    u: mw.u,
+    method: mw.method,
+  };
 }
 
 export function formatP(p: number | null | undefined): string {
@@ -401,6 +442,7 @@ export function compareRuns(
     threshold: opts.threshold ?? DEFAULT_COMPARE_OPTIONS.threshold,
     minSamples: opts.minSamples ?? DEFAULT_COMPARE_OPTIONS.minSamples,
     runNoise: opts.runNoise ?? DEFAULT_COMPARE_OPTIONS.runNoise,
+    guardQuantile: opts.guardQuantile ?? DEFAULT_COMPARE_OPTIONS.guardQuantile,
   });
   const acrossIdentity = opts.acrossIdentity ?? false;
   const bi = deviceIdentity(base.run);

@@ -114,25 +114,30 @@ function midranks(values: readonly number[]): { ranks: Float64Array; tieSizes: n
  * u = 0..m*n (the number of the C(m+n, m) rank assignments giving U = u).
  */
 export function exactUCounts(m: number, n: number): Float64Array {
-  // ways[j][s]: ways to pick j of the ranks seen so far with rank sum s.
+  const key = `${m},${n}`;
+  const cached = exactCache.get(key);
+  if (cached) return cached;
+  // ways[j][s]: ways to pick j of the ranks seen so far with rank sum s (0/1 knapsack, updated in place from the top).
   const N = m + n;
   const maxSum = (N * (N + 1)) / 2;
-  let ways: Float64Array[] = Array.from({ length: m + 1 }, () => new Float64Array(maxSum + 1));
+  const ways: Float64Array[] = Array.from({ length: m + 1 }, () => new Float64Array(maxSum + 1));
   ways[0]![0] = 1;
   for (let r = 1; r <= N; r++) {
-    const next = ways.map((w) => w.slice());
-    for (let j = 1; j <= Math.min(m, r); j++) {
+    for (let j = Math.min(m, r); j >= 1; j--) {
       const prev = ways[j - 1]!;
-      const cur = next[j]!;
-      for (let s = r; s <= maxSum; s++) cur[s]! += prev[s - r]!;
+      const cur = ways[j]!;
+      for (let s = maxSum; s >= r; s--) cur[s]! += prev[s - r]!;
     }
-    ways = next;
   }
   const minSum = (m * (m + 1)) / 2;
   const counts = new Float64Array(m * n + 1);
   for (let u = 0; u <= m * n; u++) counts[u] = ways[m]![u + minSum] ?? 0;
+  if (exactCache.size > 256) exactCache.clear();
+  exactCache.set(key, counts);
   return counts;
 }
+
+const exactCache = new Map<string, Float64Array>();
 
 /** Two-sided Mann-Whitney U test of x against y (see the module doc). */
 export function mannWhitney(x: readonly number[], y: readonly number[]): MannWhitney {
@@ -232,6 +237,16 @@ export function shiftCi(x: readonly number[], y: readonly number[], level: numbe
   if (lowRank < 1) return { estimate, low: d[0]!, high: d[mn - 1]!, level, reached: false, ranks: [1, mn] };
   const highRank = mn + 1 - lowRank;
   return { estimate, low: d[lowRank - 1]!, high: d[highRank - 1]!, level, reached: true, ranks: [lowRank, highRank] };
+}
+
+/** Linearly interpolated quantile (R type 7, as harness/stats.ts) of unsorted values; NaN when empty. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const h = (s.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
 }
 
 export function median(values: readonly number[]): number {

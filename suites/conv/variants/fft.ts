@@ -58,24 +58,26 @@
  * Accuracy (declared budget, relL2): measured on the conv suite's 3x3 stride-1
  * layers (vgg16.conv3_2, vgg16.conv5_1, resnet50.res2b.branch2b, full and
  * --quick shapes), inputs uniform(-1,1), uniform(0,1) and 'activation', run
- * seeds 1..3: relL2 <= 2.81e-7 (T=8) and <= 3.03e-7 (T=16), worst on
+ * seeds 1..3: relL2 <= 2.19e-7 (T=8) and <= 2.41e-7 (T=16), worst on
  * conv5_1 (C = 512); the exact im2col + GEMM variant measures 2.8e-7 ..
  * 2.9e-7 on the same layers (seed 1, uniform(-1,1)). At these tile sizes an
  * fp32 FFT adds an error of about u * log2(T*T) per transform (u = 2^-24),
- * here no more than the rounding of the 9C-term direct sum; relL2 grows slowly with C (1.6e-7 at C = 64, 2.3e-7 at
- * 256, 2.8e-7 at 512 for T=8). The budget is 2e-6 for both tile sizes: ~6x
- * the worst measured, room for layers with several thousand channels, and
- * far below what a real defect gives (a wrong slot, sign or tile edge:
- * relL2 ~ 1e-2 .. 1). The output is deterministic, so every device measures
- * the same error. See test/fft-conv.test.ts.
+ * here less than the rounding of the 9C-term direct sum; relL2 grows slowly
+ * with C (T=8, uniform(-1,1): 1.4e-7 at C = 64, 1.9e-7 at 256, 2.2e-7 at
+ * 512). The budget is 2e-6 for both tile sizes: ~8x the worst measured,
+ * room for layers with several thousand channels, and far below what a real
+ * defect gives (a wrong slot, sign or tile edge: relL2 ~ 1e-2 .. 1). The
+ * output is deterministic, so every device measures the same error (checked
+ * bit for bit under qemu armhf / arm64). See test/fft-conv.test.ts.
  *
  * Measured (Zen 4 EPYC under KVM, Node 20, 1 thread; effective / executed
- * GFLOP/s): vgg16.conv3_2 im2col 39; T=8 63 / 28; T=16 89 / 26.
- * resnet50.res2b.branch2b im2col 35; T=8 57 / 27; T=16 84 / 27. The channel
- * reduction runs at ~30 GFLOP/s executed while its operands stay in cache
- * (C = K = 256, T=8: ~90% of the run time); vgg16.conv5_1 at T=16 has one tile
- * per image, so each prepared filter value (268 MB in all) is used once per
- * run and the reduction is bound by memory bandwidth (~22 GB/s).
+ * GFLOP/s, npm run bench): vgg16.conv3_2 im2col 39; T=8 75 / 34; T=16
+ * 104 / 31. vgg16.conv5_1 im2col 39; T=8 48 / 30; T=16 71 / 21.
+ * resnet50.res2b.branch2b im2col 35; T=8 63 / 30; T=16 94 / 30. The channel
+ * reduction runs at 34-37 GFLOP/s executed while its operands stay in cache
+ * (C = K = 256, T=8: ~89% of the run time); vgg16.conv5_1 at T=16 has one
+ * tile per image, so each prepared filter value (268 MB in all) is used once
+ * per run and the reduction is bound by memory bandwidth (~22 GB/s).
  */
 import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
 import type { FftKernels } from '../../../kernels/index.js';

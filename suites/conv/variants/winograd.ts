@@ -116,20 +116,24 @@ function tileGrid(shape: ConvShape, m: number): { tilesH: number; tilesW: number
 }
 
 /**
- * Default tiles per block: large enough that each block of U (alpha^2 K x C)
- * is reused over many tiles (U is streamed from L3/DRAM once per block), small
- * enough that the block's V and M (alpha^2 (C + K) x pb floats) stay near the
- * core. Measured on vgg16.conv3_2 / conv5_1 / res2b.branch2b (see the report).
+ * Default tiles per block: the block's V and M (alpha^2 (C + K) floats per
+ * tile) should stay in a ~1 MiB L2 while the alpha^2 GEMMs and the output
+ * transform consume them, and each block of U (streamed from L3 or DRAM once
+ * per block of tiles) should serve at least two 8-tile panels. So: as many
+ * tiles as fit 1 MiB, rounded down to 8, clamped to [16, 64] and to the tile
+ * count. Measured on this machine (Zen 4, 1 MiB L2), interleaved, best of 7:
+ * vgg16.conv3_2 F(4,3) 24.4 / 28.0 / 29.4 / 26.1 ms at 16 / 32 / 64 / 128
+ * tiles, F(6,3) 23.4 / 25.4 / 27.2 / 34.2 ms; res2b.branch2b (64 channels)
+ * within 3% from 16 to 64 tiles, ~5% slower at 128.
  */
 export function tileBlock(shape: ConvShape, m: number): number {
   const alpha = m + R - 1;
   const { tilesH, tilesW } = tileGrid(shape, m);
   const tiles = shape.n * tilesH * tilesW;
-  // Keep V + M of a block within ~2 MiB, at least 16 tiles, at most all of them.
+  const nr = GEMM_TILE.nr;
   const perTile = alpha * alpha * (shape.c + shape.k) * 4;
-  const fit = Math.floor((2 * 1024 * 1024) / perTile / GEMM_TILE.nr) * GEMM_TILE.nr;
-  const want = Math.max(16, fit);
-  return Math.min(Math.ceil(tiles / GEMM_TILE.nr) * GEMM_TILE.nr, want);
+  const fit = Math.floor(1024 * 1024 / perTile / nr) * nr;
+  return Math.min(Math.ceil(tiles / nr) * nr, Math.min(64, Math.max(16, fit)));
 }
 
 function nonZeros(a: Float32Array): number {
