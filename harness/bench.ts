@@ -11,7 +11,7 @@ import { Progress } from './progress.js';
 import { LocalTransport } from './transport/local.js';
 import { SshTransport } from './transport/ssh.js';
 import type { Transport } from './transport/types.js';
-import { findVariant } from '../suites/variants.js';
+import { makeResolver } from '../suites/variants.js';
 import { renderReport } from './report/render.js';
 
 export function harnessInfo(): RunResults['harness'] {
@@ -84,7 +84,7 @@ export async function runOnDevice(args: {
       theoretical: device.profile ? theoreticalCeilings(device.profile) : null,
     },
     (suite, name) => {
-      const v = findVariant(suite, name);
+      const v = makeResolver(plan.extraVariants)(suite, name);
       return { algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown' };
     },
   );

@@ -8,17 +8,18 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type DeviceRegistry } from './devices.js';
-import { selectItems, makePlan, UsageError } from './plan.js';
+import { selectItems, makePlan, extraVariantsFor, UsageError } from './plan.js';
 import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
 import { buildPayload } from './payload.js';
 import { renderCombinedIndex } from './report/combined.js';
 import { compareChecksums, describeMismatches } from './portability.js';
 import { hasBudget, worstInaccurate } from './budget.js';
 import { Progress, summaryTable } from './progress.js';
-import { Distribution, TestFaults, type RunOptions } from './contracts.js';
+import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from './contracts.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
 import { suites } from '../suites/index.js';
+import { buildExtraVariant } from '../suites/variants.js';
 import { ROOT } from './payload.js';
 
 const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline
@@ -35,6 +36,8 @@ bench options:
   --suite NAME[,NAME]  suites to run (default: all)
   --filter REGEX       keep case x variant pairs whose "<case id> <variant>" or tags match (case-insensitive)
   --variant NAME[,..]  only these variants
+  --winograd M:POINTS  also measure Winograd F(MxM,3x3) on these interpolation points, e.g.
+                       --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
   --case NAME[,..]     only these cases (id or layer name)
   --quick              small shapes and short sampling: finishes in well under a minute
   --out DIR            write the run here (default: reports/<device>/<run-id>)
@@ -69,6 +72,15 @@ function num(name: string, v: string | undefined, fallback: number, integer = fa
   return n;
 }
 
+/** --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" */
+function parseWinogradOption(v: string): ExtraVariant {
+  const m = /^\s*(\d+)\s*:(.+)$/.exec(v);
+  if (!m?.[1] || !m[2]) {
+    throw new UsageError(`--winograd expects M:POINTS, e.g. --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (M + 2 points), got "${v}"`);
+  }
+  return { suite: 'conv', kind: 'winograd', m: Number(m[1]), points: m[2].split(',').map((p) => p.trim()) };
+}
+
 function optNum(name: string, v: string | undefined, allowNegative = false): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -88,7 +100,11 @@ function printList(registry: DeviceRegistry): void {
   if (hostless.length) lines.push(`profiles without a host (add one in devices.yaml to use them): ${hostless.join(', ')}`);
   for (const s of suites) {
     lines.push('', `suite ${s.name}: ${s.description}`, '  variants:');
-    for (const v of s.variants) lines.push(`    ${v.name.padEnd(28)} ${v.description}`);
+    for (const v of s.variants) lines.push(`    ${v.name.padEnd(30)} ${v.description}`);
+    for (const e of extraVariantsFor([s])) {
+      const v = buildExtraVariant(e);
+      lines.push(`    ${v.name.padEnd(30)} ${v.description} (from the suite's data)`);
+    }
     lines.push('  cases (default size):');
     for (const c of s.cases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' })) {
       const sh = c.shape;
@@ -111,6 +127,7 @@ async function bench(argv: string[]): Promise<number> {
       suite: { type: 'string' },
       filter: { type: 'string' },
       variant: { type: 'string' },
+      winograd: { type: 'string', multiple: true },
       case: { type: 'string' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -174,7 +191,10 @@ async function bench(argv: string[]): Promise<number> {
   };
   if (hasBudget(budgets)) options.budgets = budgets;
   const seed = num('seed', values.seed, 1, true);
+  const chosen = suites.filter((s) => !values.suite || list(values.suite)?.includes(s.name));
+  const extraVariants = extraVariantsFor(chosen, (values.winograd ?? []).map(parseWinogradOption));
   const items = selectItems({
+    extraVariants,
     suites: list(values.suite),
     variants: list(values.variant),
     cases: list(values.case),
@@ -184,7 +204,7 @@ async function bench(argv: string[]): Promise<number> {
     distribution: options.distribution,
   });
   const runId = newRunId();
-  const plan = makePlan(runId, options, items, !values['no-ceilings']);
+  const plan = makePlan(runId, options, items, !values['no-ceilings'], extraVariants);
   const faults = testFaultsFromEnv();
   if (faults) plan.faults = faults;
   const transport = {

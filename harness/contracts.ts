@@ -399,8 +399,22 @@ export const TestFaults = z.object({
 });
 export type TestFaults = z.infer<typeof TestFaults>;
 
+/**
+ * A variant made for this run from parameters (not one of the suite's fixed
+ * list): e.g. a Winograd tile on the user's own interpolation points, from the
+ * command line or the suite's data. Host and runner build it with the same factory.
+ */
+export const ExtraVariant = z.object({
+  suite: z.string(),
+  kind: z.literal('winograd'),
+  m: z.number().int().min(1),
+  points: z.array(z.string()),
+});
+export type ExtraVariant = z.infer<typeof ExtraVariant>;
+
 export const Plan = z.object({
   runId: z.string(),
+  extraVariants: z.array(ExtraVariant).optional(),
   faults: TestFaults.optional(),
   options: RunOptions,
   items: z.array(PlanItem),

@@ -1,6 +1,7 @@
 /** Plan: suites x cases x variants, filtered by what the user asked for. */
-import type { CaseSpec, Plan, RunOptions } from './contracts.js';
+import type { CaseSpec, ExtraVariant, Plan, RunOptions } from './contracts.js';
 import { suites as allSuites, type Suite } from '../suites/index.js';
+import { buildExtraVariant } from '../suites/variants.js';
 
 export class UsageError extends Error {}
 
@@ -13,6 +14,31 @@ export interface Selection {
   quick: boolean;
   seed: number;
   distribution: RunOptions['distribution'];
+  /** Parametrised variants for this run (suite data + command line): see extraVariantsFor(). */
+  extraVariants?: ExtraVariant[];
+}
+
+/**
+ * The parametrised variants of a run: those the suites' data lists plus the
+ * user's (--winograd), each built once to check it (bad point sets fail here,
+ * on the host, with the factory's message) and deduplicated by name; one that
+ * coincides with a fixed variant (e.g. F(4x4) on its default points) is dropped.
+ */
+export function extraVariantsFor(suites: readonly Suite[], user: ExtraVariant[] = []): ExtraVariant[] {
+  const out: ExtraVariant[] = [];
+  const names = new Set(suites.flatMap((s) => s.variants.map((v) => v.name)));
+  for (const e of [...suites.flatMap((s) => s.extraVariants?.() ?? []), ...user]) {
+    let name: string;
+    try {
+      name = buildExtraVariant(e).name;
+    } catch (cause) {
+      throw new UsageError(`${e.kind} variant m=${e.m} points ${e.points.join(',')}: ${(cause as Error).message}`);
+    }
+    if (names.has(name)) continue;
+    names.add(name);
+    out.push(e);
+  }
+  return out;
 }
 
 export interface PlannedItem {
@@ -33,8 +59,10 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
   const badSuites = chosenSuites.filter((n) => !suiteNames.includes(n));
   if (badSuites.length) throw unknown('suite', badSuites, suiteNames);
   const active = suites.filter((s) => chosenSuites.includes(s.name));
+  const extras = (sel.extraVariants ?? []).map((e) => ({ suite: e.suite, name: buildExtraVariant(e).name }));
+  const namesOf = (s: Suite) => [...s.variants.map((v) => v.name), ...extras.filter((e) => e.suite === s.name).map((e) => e.name)];
 
-  const variantNames = active.flatMap((s) => s.variants.map((v) => v.name));
+  const variantNames = active.flatMap(namesOf);
   const badVariants = (sel.variants ?? []).filter((n) => !variantNames.includes(n));
   if (badVariants.length) throw unknown('variant', badVariants, variantNames);
 
@@ -53,8 +81,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
     for (const c of suite.cases({ quick: sel.quick, seed: sel.seed, distribution: sel.distribution })) {
       allCaseIds.push(c.id);
       if (sel.cases?.length && !sel.cases.some((n) => n === c.id || n === c.layer)) continue;
-      const vs = suite.variants
-        .map((v) => v.name)
+      const vs = namesOf(suite)
         .filter((v) => !sel.variants?.length || sel.variants.includes(v))
         .filter((v) => !re || re.test(`${c.id} ${v}`) || c.tags.some((t) => re.test(t)));
       if (vs.length) items.push({ suite, caseSpec: c, variants: vs });
@@ -74,11 +101,20 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
   return items;
 }
 
-export function makePlan(runId: string, options: RunOptions, items: PlannedItem[], measureCeilings = true): Plan {
+export function makePlan(
+  runId: string,
+  options: RunOptions,
+  items: PlannedItem[],
+  measureCeilings = true,
+  extraVariants: ExtraVariant[] = [],
+): Plan {
+  const used = new Set(items.flatMap((i) => i.variants));
+  const extras = extraVariants.filter((e) => used.has(buildExtraVariant(e).name));
   return {
     runId,
     options,
     measureCeilings,
+    ...(extras.length ? { extraVariants: extras } : {}),
     items: items.map((i) => ({ caseSpec: i.caseSpec, variants: i.variants })),
   };
 }

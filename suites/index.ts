@@ -1,6 +1,6 @@
 /** Host side: every suite roofbench knows, with its cases (from data) and variants (code). */
-import type { CaseSpec, ConvVariant, Distribution } from '../harness/contracts.js';
-import { convCases } from './conv/cases.js';
+import type { CaseSpec, ConvVariant, Distribution, ExtraVariant } from '../harness/contracts.js';
+import { convCases, convExtraVariants } from './conv/cases.js';
 import { convVariants } from './conv/variants.js';
 
 export interface CaseOptions {
@@ -14,6 +14,8 @@ export interface Suite {
   description: string;
   cases(opts: CaseOptions): CaseSpec[];
   variants: readonly ConvVariant[];
+  /** Parametrised variants the suite's data asks for (built with the factories in suites/variants.ts). */
+  extraVariants?: () => ExtraVariant[];
 }
 
 export const suites: readonly Suite[] = [
@@ -22,5 +24,6 @@ export const suites: readonly Suite[] = [
     description: 'Convolution layers from real networks: direct, im2col + SIMD GEMM, depthwise SIMD',
     cases: convCases,
     variants: convVariants,
+    extraVariants: () => convExtraVariants(),
   },
 ];

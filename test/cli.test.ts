@@ -176,3 +176,45 @@ describe('accuracy budgets and --gate', () => {
     expect(r.stderr).toMatch(/--max-rel-l2 expects a positive number, got "tiny"/);
   });
 });
+
+describe('Winograd tiles on other interpolation points', () => {
+  it('--winograd adds a variant built from the points; the suite data adds F(8x8)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'roofbench-wino-')), 'r');
+    const r = await bench([
+      '--quick',
+      '--case',
+      'resnet50.res2b.branch2b',
+      '--filter',
+      'winograd',
+      '--winograd',
+      '8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf',
+      '--no-ceilings',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    const run = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    const names = run.results.map((x) => x.variant);
+    expect(names.slice(0, 4)).toEqual([
+      'conv3x3-winograd-f2x2-f32',
+      'conv3x3-winograd-f4x4-f32',
+      'conv3x3-winograd-f6x6-f32',
+      'conv3x3-winograd-f8x8-f32',
+    ]);
+    const custom = run.results.find((x) => /^conv3x3-winograd-f8x8-p[0-9a-f]{8}-f32$/.test(x.variant));
+    expect(custom?.state).toBe('passed');
+    expect(custom?.info).toMatchObject({ tile: 'F(8x8,3x3)', points: '0,1,-1,2,-2,1/2,-1/2,3,-3,inf', multsPerOutput: 1.5625 });
+    // The default F(8x8) points are better conditioned than 3, -3.
+    const f8 = run.results.find((x) => x.variant === 'conv3x3-winograd-f8x8-f32');
+    expect(Number(f8?.info?.condAT)).toBeLessThan(Number(custom?.info?.condAT));
+  });
+
+  it('rejects a point set that cannot give a transform, saying why', async () => {
+    const r = await bench(['--quick', '--winograd', '4:0,1,1,2,-2,inf']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/winograd variant m=4 points 0,1,1,2,-2,inf: .*points must be distinct/);
+    const r2 = await bench(['--quick', '--winograd', 'eight']);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/--winograd expects M:POINTS/);
+  });
+});

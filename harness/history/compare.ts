@@ -210,7 +210,7 @@ export function compareSamples(
     reason = `the samples are too spread to resolve a ${t} change: the runs' own ${(ciLevel * 100).toFixed(0)}% CI is ${pctOf(Math.exp(ci.low))}..${pctOf(Math.exp(ci.high))}`;
   } else {
     state = 'unchanged';
-    reason = `${pctOf(ratio)}, within ${t} (${ciText})`;
+    reason = `${pctOf(ratio)}: no change beyond ${t} (${ciText})`;
   }
   return {
     ...common,

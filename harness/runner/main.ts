@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Plan, type RunnerEvent, type RuntimeFeatures } from '../contracts.js';
 import { loadKernels } from '../../kernels/index.js';
-import { findVariant } from '../../suites/variants.js';
+import { makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
 import { measureCase } from './measure.js';
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   } catch (cause) {
     throw new Error('the plan on stdin is not valid (host and payload out of sync?)', { cause });
   }
+  const findVariant = makeResolver(plan.extraVariants);
   const probe = await probeDevice();
   emit({ type: 'probe', probe });
   emit({ type: 'health', health: healthSnapshot('before') });

@@ -3,10 +3,33 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConvShape, type CaseSpec, type Distribution } from '../../harness/contracts.js';
+import { ConvShape, type CaseSpec, type Distribution, type ExtraVariant } from '../../harness/contracts.js';
 import { convOutputSize } from '../../reference/conv.js';
 
 export const SHAPES_FILE = fileURLToPath(new URL('./shapes.yaml', import.meta.url));
+export const WINOGRAD_FILE = fileURLToPath(new URL('./winograd.yaml', import.meta.url));
+
+const WinogradEntry = z.strictObject({
+  m: z.number().int().min(1).max(30),
+  points: z.array(z.union([z.string(), z.number()]).transform(String)).min(2),
+});
+
+/** The extra Winograd tiles listed in the suite's data (winograd.yaml). */
+export function convExtraVariants(file = WINOGRAD_FILE): ExtraVariant[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new Error(`cannot read the Winograd tiles file ${file}`, { cause });
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+  const parsed = z.array(WinogradEntry).safeParse(doc.toJS() ?? []);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${file}: entry ${i.path.join('.')}: ${i.message}`).join('\n'));
+  }
+  return parsed.data.map((e) => ({ suite: 'conv', kind: 'winograd' as const, m: e.m, points: e.points }));
+}
 
 const ShapeEntry = z.strictObject({
   layer: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),

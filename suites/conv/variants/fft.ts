@@ -357,6 +357,7 @@ function makeFftVariant(t: FftTile): ConvVariant {
     name,
     op: 'conv',
     algorithm: 'fft',
+    info: () => ({ tile: `${t}x${t}`, outputsPerTile: (t - 2) * (t - 2), method: 'overlap-save' }),
     dtype: 'f32',
     description:
       `Tiled real-input FFT conv (NNPACK-style overlap-save): ${t}x${t} input tiles at stride ${t - 2} give ` +

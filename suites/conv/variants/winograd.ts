@@ -75,6 +75,7 @@ import {
   defaultPointsKey,
   tileError,
   toF32,
+  transformStats,
   type WinogradFloat,
   type WinogradTransforms,
 } from '../../../reference/winograd.js';
@@ -213,10 +214,23 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
     return gemm + input + output;
   };
 
+  // What the accuracy decision shows next to the error: multiplications saved and how well conditioned the transforms are.
+  const stats = transformStats(exact);
+  const info: Record<string, number | string> = {
+    tile: label,
+    points: exact.points.join(','),
+    multsPerOutput: stats.multsPerOutput2D,
+    directMultsPerOutput: stats.directMults2D,
+    condAT: stats.conditionNumbers.AT,
+    condG: stats.conditionNumbers.G,
+    condBT: stats.conditionNumbers.BT,
+  };
+
   const variant: ConvVariant = {
     name,
     op: 'conv',
     algorithm: 'winograd',
+    info: () => info,
     dtype: 'f32',
     description:
       `Winograd ${label} on points ${exact.points.join(', ')}${options.transforms ? ' (explicit transforms)' : ''}: ` +
