@@ -14,6 +14,7 @@ import { buildPayload } from './payload.js';
 import { renderCombinedIndex } from './report/combined.js';
 import { compareChecksums, describeMismatches } from './portability.js';
 import { hasBudget, worstInaccurate } from './budget.js';
+import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
 import { Progress, summaryTable } from './progress.js';
 import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from './contracts.js';
 import { readRun } from './results.js';
@@ -52,6 +53,10 @@ bench options:
   --min-sqnr-db X      accuracy budget: minimum SQNR in dB
   --gate               exit non-zero when any result is inaccurate (naming the worst)
   --no-ceilings        do not measure the device's peak and bandwidth (no measured roofline)
+  --history FILE       the history store runs are appended to (default reports/history.sqlite,
+                       or $ROOFBENCH_HISTORY); --no-history to not store the run
+  --commit SHA         the commit of the code under test, stored with the run (regressions point at commit ranges)
+  --commit-from PATH   read that commit from the git checkout at PATH
   --wait               wait for a device another run has locked, instead of failing
   --case-timeout S     a case that sends no event for S seconds is hung: killed and marked errored (default 600)
   --connect-timeout S  SSH connect timeout in seconds (default 15)
@@ -140,6 +145,10 @@ async function bench(argv: string[]): Promise<number> {
       'cv-target': { type: 'string' },
       'no-ceilings': { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
+      history: { type: 'string' },
+      'no-history': { type: 'boolean', default: false },
+      commit: { type: 'string' },
+      'commit-from': { type: 'string' },
       'max-rel-l2': { type: 'string' },
       'max-abs': { type: 'string' },
       'min-sqnr-db': { type: 'string' },
@@ -191,6 +200,13 @@ async function bench(argv: string[]): Promise<number> {
   };
   if (hasBudget(budgets)) options.budgets = budgets;
   const seed = num('seed', values.seed, 1, true);
+  let commit: string | null = null;
+  try {
+    if (values.commit !== undefined) commit = checkCommit(values.commit);
+    else if (values['commit-from'] !== undefined) commit = gitCommitOf(values['commit-from']);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const chosen = suites.filter((s) => !values.suite || list(values.suite)?.includes(s.name));
   const extraVariants = extraVariantsFor(chosen, (values.winograd ?? []).map(parseWinogradOption));
   const items = selectItems({
@@ -230,6 +246,20 @@ async function bench(argv: string[]): Promise<number> {
   );
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   let exit = 0;
+  // Append every run to the history store; results.json is already written, so a failing store only warns.
+  const stored = new Map<string, string>();
+  if (!values['no-history']) {
+    for (const res of outcomes) {
+      try {
+        const rec = recordRun(res.run, { dbPath: values.history, commit });
+        let msg = `stored in ${rec.dbPath}${rec.newSeries.length ? ` (${rec.newSeries.length} new series)` : ''}`;
+        if (rec.identityChanged) msg += `; device identity changed (${rec.identityChanges.join('; ')}): new series start here`;
+        stored.set(res.device, msg);
+      } catch (e) {
+        stored.set(res.device, `NOT stored in the history: ${(e as Error).message}`);
+      }
+    }
+  }
   for (const res of outcomes) {
     const counts = { passed: 0, inaccurate: 0, errored: 0, skipped: 0 };
     for (const r of res.run.results) counts[r.state]++;
@@ -242,7 +272,7 @@ async function bench(argv: string[]): Promise<number> {
     }
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ type: 'run-complete', device: res.device, status: res.run.status, statusDetail: res.run.statusDetail, dir: res.dir, report: res.reportPath, counts, seconds: Number(secs) })}\n`,
+        `${JSON.stringify({ type: 'run-complete', device: res.device, status: res.run.status, statusDetail: res.run.statusDetail, dir: res.dir, report: res.reportPath, counts, seconds: Number(secs), history: stored.get(res.device) ?? null })}\n`,
       );
       continue;
     }
@@ -254,6 +284,7 @@ async function bench(argv: string[]): Promise<number> {
     );
     if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
     process.stdout.write(`results: ${join(res.dir, 'results.json')}\nreport:  ${res.reportPath}\n`);
+    if (stored.has(res.device)) process.stdout.write(`history: ${stored.get(res.device)}\n`);
   }
   if (multi) {
     // Same plan, same seeds: WebAssembly outputs must be bit-identical on every device.

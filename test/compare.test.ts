@@ -204,6 +204,23 @@ describe('estimateRunNoise', () => {
   });
 });
 
+describe('emulated devices', () => {
+  it('compare accuracy only: a 30% slowdown is not a regression, an accuracy loss is', () => {
+    const emu = fixture('injection');
+    expect(emu.device.emulated).toBe(true);
+    const a = resample(emu, 1);
+    const b = resample(emu, 2, { slow: () => 1.3 });
+    const c = compareRuns({ run: a }, { run: b });
+    expect(c.regressions).toBe(0);
+    expect(c.notes.join('\n')).toMatch(/emulated device: timings .* not compared/);
+    const worse: RunResults = JSON.parse(JSON.stringify(b)) as RunResults;
+    const victim = worse.results.find((r) => r.state === 'passed');
+    if (!victim || victim.state !== 'passed') throw new Error('fixture has no passed result');
+    (victim as { state: string }).state = 'inaccurate';
+    expect(compareRuns({ run: a }, { run: worse }).regressions).toBe(1);
+  });
+});
+
 describe('compareRuns on resampled fixtures', () => {
   const rpi3 = fixture('rpi3-complete');
 
@@ -306,7 +323,9 @@ describe('compareRuns on resampled fixtures', () => {
   });
 
   it('renders a table, markdown and JSON; markdown escapes hostile names', () => {
-    const inj = fixture('injection');
+    // The injection fixture is an emulated device (timings not compared): compare it as real hardware here.
+    const emu = fixture('injection');
+    const inj = { ...emu, device: { ...emu.device, emulated: false } };
     const a = resample(inj, 1);
     const b = resample(inj, 2, { slow: () => 1.3 });
     const c = compareRuns({ run: a }, { run: b });

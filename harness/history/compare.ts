@@ -314,6 +314,8 @@ export function compareResults(
   head: CaseResult | undefined,
   opts: CompareOptions = DEFAULT_COMPARE_OPTIONS,
   historyNoise: number | null = null,
+  /** False for emulated devices: their timings measure the emulator, so only accuracy is compared. */
+  timingMeaningful = true,
 ): Pick<SeriesComparison, 'state' | 'reason' | 'base' | 'head' | 'timing' | 'accuracy'> {
   const b = base && isPresent(base) ? base : undefined;
   const h = head && isPresent(head) ? head : undefined;
@@ -328,6 +330,13 @@ export function compareResults(
   if (!isTimed(b) && isTimed(h)) return { ...out, state: 'improved', reason: `no longer errors (was ${baseSide?.error ?? ''})` };
   const bt = b as Timed;
   const ht = h as Timed;
+  if (!timingMeaningful) {
+    const accuracy = compareAccuracy(bt, ht);
+    if (accuracy.change === 'regressed' || accuracy.change === 'improved') {
+      return { base: baseSide, head: headSide, timing: null, accuracy, state: accuracy.change, reason: accuracy.reason };
+    }
+    return { base: baseSide, head: headSide, timing: null, accuracy, state: 'unchanged', reason: 'emulated device: timings not compared; accuracy unchanged' };
+  }
   const timing = compareSamples(bt.timing.samples, ht.timing.samples, opts, historyNoise);
   const accuracy = compareAccuracy(bt, ht);
   let state: SeriesState = timing.state;
@@ -457,6 +466,8 @@ export function compareRuns(
         : `device identity changed (${identityChanges.join('; ')}): a new series starts, so every series is new or gone; use --across-identity to compare anyway`,
     );
   }
+  const emulated = base.run.device.emulated || head.run.device.emulated;
+  if (emulated) notes.push('emulated device: timings measure the emulator, not the hardware, and are not compared; accuracy is');
   if (!bi) notes.push(`the base run ${base.run.runId} has no device probe: its series cannot be identified`);
   if (!hi) notes.push(`the head run ${head.run.runId} has no device probe: its series cannot be identified`);
   if (base.run.options.quick !== head.run.options.quick) {
@@ -481,7 +492,7 @@ export function compareRuns(
     const any = (h ?? b)!;
     // Skipped (or absent) on both sides: nothing was measured, nothing to compare.
     if (!(b && isPresent(b.result)) && !(h && isPresent(h.result))) continue;
-    const c = compareResults(b?.result, h?.result, options, opts.runNoiseOf?.(any.key) ?? null);
+    const c = compareResults(b?.result, h?.result, options, opts.runNoiseOf?.(any.key) ?? null, !emulated);
     series.push({ key: any.key, caseId: any.result.caseId, variant: any.result.variant, label: any.label, ...c });
   }
   series.sort((a, b) => (ORDER.get(a.state) ?? 9) - (ORDER.get(b.state) ?? 9) || magnitude(b) - magnitude(a) || a.label.localeCompare(b.label));

@@ -447,7 +447,7 @@ export class HistoryStore {
     const pts = this.db
       .prepare(
         `SELECT r.id AS result_id, r.state, r.median, r.ci_low, r.ci_high, r.pct_measured, a.rel_l2,
-                ru.id AS run_row, ru.started_at
+                ru.id AS run_row, ru.started_at, ru.emulated
          FROM results r JOIN runs ru ON ru.id = r.run_row LEFT JOIN accuracy a ON a.result_id = r.id
          WHERE r.series_key = ? AND r.state != 'skipped'
          ORDER BY ru.started_at, ru.id`,
@@ -462,6 +462,7 @@ export class HistoryStore {
       rel_l2: number | null;
       run_row: number;
       started_at: string;
+      emulated: number;
     }[];
     const anns = this.annotationsFor(row.device, key);
     const last = pts[pts.length - 1];
@@ -482,7 +483,14 @@ export class HistoryStore {
         // Run-to-run noise from the points before the last one, since the last baseline reset.
         const since = anns.filter((an) => an.at <= prev.started_at).map((an) => an.at).pop() ?? '';
         const history = pts.slice(0, -1).filter((p) => p.started_at >= since && p.median !== null).map((p) => p.median!);
-        const c = compareResults(this.loadResult(prev.result_id), this.loadResult(last.result_id), this.compareOptions, estimateRunNoise(history));
+        const c = compareResults(
+          this.loadResult(prev.result_id),
+          this.loadResult(last.result_id),
+          this.compareOptions,
+          estimateRunNoise(history),
+          // Emulated devices: only accuracy is compared (their timings measure the emulator).
+          prev.emulated === 0 && last.emulated === 0,
+        );
         cmp = {
           state: c.state,
           reason: c.reason,

@@ -52,6 +52,7 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       // One per view.accuracy.charts entry, same order (Vega escapes its text, attachTitles the titles).
       accuracySvgs: accuracySvgs.map((s) => new nunjucks.runtime.SafeString(s)),
       css,
+      nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && r.info?.code === 'native').map((r) => r.variant))],
       generator: `roofbench ${run.harness.version}`,
     });
   } catch (cause) {

@@ -1,8 +1,18 @@
 /** Run roofbench's command line as a user would (through tsx), capturing its output. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Runs from the tests go to a throwaway history store, never the user's
+ * reports/history.sqlite (a test may still pass its own ROOFBENCH_HISTORY).
+ */
+const TEST_HISTORY = join(mkdtempSync(join(tmpdir(), 'roofbench-test-history-')), 'history.sqlite');
+const testEnv = (env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ROOFBENCH_HISTORY: TEST_HISTORY, ...process.env, ...env });
 
 export interface CliResult {
   code: number | null;
@@ -18,7 +28,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: ROOT,
-      env: { ...process.env, ...opts.env },
+      env: testEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -56,7 +66,7 @@ export function startBench(
 ): { done: Promise<CliResult>; kill: () => void } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'bench', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...opts.env },
+    env: testEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

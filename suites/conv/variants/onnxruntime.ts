@@ -166,6 +166,8 @@ export function makeConvOnnxruntimeF32(fromUrl: string): ConvVariant {
     name: NAME,
     op: 'conv',
     algorithm: 'onnxruntime',
+    // Read by the report: native code is not bound by the WebAssembly SIMD roof measured on the device.
+    info: () => ({ code: 'native', library: 'ONNX Runtime CPU (MLAS)' }),
     dtype: 'f32',
     description:
       "ONNX Runtime's CPU Conv (onnxruntime-node, MLAS), single thread, graph optimisation 'all': " +
