@@ -8,9 +8,8 @@ import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
-import { bench, jsonLines, runCli, ROOT } from './helpers/cli.js';
+import { bench, convVariantCount, jsonLines, runCli, ROOT } from './helpers/cli.js';
 import { RunResults } from '../harness/contracts.js';
-import { convVariants } from '../suites/conv/variants.js';
 import { resultsJsonSchema } from '../scripts/build.js';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'results.schema.json'), 'utf8')) as Record<string, unknown>;
@@ -47,10 +46,10 @@ describe('bench --quick on the local device', () => {
     expect(ok).toBe(true);
   });
 
-  it('measured every case with every applicable variant, each checked against float64', () => {
+  it('measured every case with every applicable variant, each checked against float64', async () => {
     expect(run.status).toBe('complete');
     expect(run.cases.length).toBeGreaterThanOrEqual(13);
-    expect(run.results.length).toBe(run.cases.length * convVariants.length);
+    expect(run.results.length).toBe(run.cases.length * (await convVariantCount()));
     const states = new Set(run.results.map((r) => r.state));
     expect(states.has('errored')).toBe(false);
     expect(states.has('inaccurate')).toBe(false);

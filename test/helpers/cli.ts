@@ -88,3 +88,12 @@ export function startBench(
   });
   return { done, kill: () => child.kill('SIGKILL') };
 }
+
+/** How many variants the conv suite plans per case by default: its fixed list plus the extra tiles of its data. */
+export async function convVariantCount(): Promise<number> {
+  const { suites } = await import('../../suites/index.js');
+  const { extraVariantsFor } = await import('../../harness/plan.js');
+  const conv = suites.find((s) => s.name === 'conv');
+  if (!conv) throw new Error('no conv suite');
+  return conv.variants.length + extraVariantsFor([conv]).length;
+}
