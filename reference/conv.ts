@@ -55,6 +55,16 @@ function describe(s: ConvShape): string {
  * output element sums its terms in the order (c, r, s) in float64.
  * About 1.2 GFLOP/s (y and absBound together) on a 2020s x86 core in Node 20.
  */
+/** Why a shape is not a valid convolution (convOutputSize's message), or null when it is. */
+export function shapeProblem(s: ConvShape): string | null {
+  try {
+    convOutputSize(s);
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 export function conv2dRef(
   s: ConvShape,
   x: ArrayLike<number>,

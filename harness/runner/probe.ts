@@ -33,10 +33,23 @@ export async function probeDevice(): Promise<Probe> {
   const emulation =
     process.env.ROOFBENCH_EMULATION ??
     ((process.arch === 'arm' || process.arch === 'arm64') && flagList.includes('sse2') ? 'unknown emulator (x86 /proc/cpuinfo under an ARM runtime)' : null);
+  const common = {
+    hostname: os.hostname(),
+    memory: { totalBytes: mem.total || os.totalmem() },
+    os: {
+      platform: osInfo.platform || process.platform,
+      distro: [osInfo.distro, osInfo.release].filter(Boolean).join(' ') || 'unknown',
+      release: osInfo.release || '',
+      kernel: osInfo.kernel || os.release(),
+    },
+    runtime: { node: process.version, v8: process.versions.v8, wasmSimd: wasmSimdSupported() },
+    emulation,
+  };
   if (emulation) {
+    // What the emulator shows is the host's: keep only what is true of the emulated machine.
     const hostCpu = [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ') || 'unknown';
     return {
-      hostname: os.hostname(),
+      ...common,
       cpu: {
         manufacturer: 'ARM (emulated)',
         brand: `${emulatedCpuName(emulation) ?? 'unknown ARM CPU'} (emulated by ${emulation} on ${hostCpu})`,
@@ -47,20 +60,10 @@ export async function probeDevice(): Promise<Probe> {
         cache: {},
         flags: [],
       },
-      memory: { totalBytes: mem.total || os.totalmem() },
-      os: {
-        platform: osInfo.platform || process.platform,
-        distro: [osInfo.distro, osInfo.release].filter(Boolean).join(' ') || 'unknown',
-        release: osInfo.release || '',
-        kernel: osInfo.kernel || os.release(),
-      },
-      runtime: { node: process.version, v8: process.versions.v8, wasmSimd: wasmSimdSupported() },
-      emulation,
     };
   }
   return {
-    emulation: null,
-    hostname: os.hostname(),
+    ...common,
     cpu: {
       machine: machine(),
       manufacturer: cpu.manufacturer || 'unknown',
@@ -78,14 +81,6 @@ export async function probeDevice(): Promise<Probe> {
       },
       flags: flagList,
     },
-    memory: { totalBytes: mem.total || os.totalmem() },
-    os: {
-      platform: osInfo.platform || process.platform,
-      distro: [osInfo.distro, osInfo.release].filter(Boolean).join(' ') || 'unknown',
-      release: osInfo.release || '',
-      kernel: osInfo.kernel || os.release(),
-    },
-    runtime: { node: process.version, v8: process.versions.v8, wasmSimd: wasmSimdSupported() },
   };
 }
 

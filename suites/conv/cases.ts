@@ -14,21 +14,31 @@ const WinogradEntry = z.strictObject({
   points: z.array(z.union([z.string(), z.number()]).transform(String)).min(2),
 });
 
-/** The extra Winograd tiles listed in the suite's data (winograd.yaml). */
-export function convExtraVariants(file = WINOGRAD_FILE): ExtraVariant[] {
+/** Read a YAML data file and validate it; errors name the file and the entry. */
+function readData<T>(file: string, what: string, schema: z.ZodType<T>): T {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new Error(`cannot read the Winograd tiles file ${file}`, { cause });
+    throw new Error(`cannot read the ${what} file ${file}`, { cause });
   }
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
-  const parsed = z.array(WinogradEntry).safeParse(doc.toJS() ?? []);
+  const parsed = schema.safeParse(doc.toJS() ?? []);
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `${file}: entry ${i.path.join('.')}: ${i.message}`).join('\n'));
   }
-  return parsed.data.map((e) => ({ suite: 'conv', kind: 'winograd' as const, m: e.m, points: e.points }));
+  return parsed.data;
+}
+
+/** The extra Winograd tiles listed in the suite's data (winograd.yaml). */
+export function convExtraVariants(file = WINOGRAD_FILE): ExtraVariant[] {
+  return readData(file, 'Winograd tiles', z.array(WinogradEntry)).map((e) => ({
+    suite: 'conv',
+    kind: 'winograd' as const,
+    m: e.m,
+    points: e.points,
+  }));
 }
 
 const ShapeEntry = z.strictObject({
@@ -40,23 +50,9 @@ const ShapeEntry = z.strictObject({
 export type ShapeEntry = z.infer<typeof ShapeEntry>;
 
 export function readShapes(file = SHAPES_FILE): ShapeEntry[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new Error(`cannot read the conv shapes file ${file}`, { cause });
-  }
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) {
-    throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
-  }
-  const parsed = z.array(ShapeEntry).safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${file}: entry ${i.path.join('.')}: ${i.message}`);
-    throw new Error(issues.join('\n'));
-  }
+  const shapes = readData(file, 'conv shapes', z.array(ShapeEntry));
   const seen = new Set<string>();
-  for (const e of parsed.data) {
+  for (const e of shapes) {
     if (seen.has(e.layer)) throw new Error(`${file}: duplicate layer name ${e.layer}`);
     seen.add(e.layer);
     try {
@@ -65,7 +61,7 @@ export function readShapes(file = SHAPES_FILE): ShapeEntry[] {
       throw new Error(`${file}: layer ${e.layer}: invalid shape`, { cause });
     }
   }
-  return parsed.data;
+  return shapes;
 }
 
 /**

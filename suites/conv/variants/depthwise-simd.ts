@@ -7,7 +7,7 @@
  */
 import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
-import { convOutputSize } from '../../../reference/conv.js';
+import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 
 const NAME = 'conv-depthwise-simd-f32';
 
@@ -21,11 +21,8 @@ export const convDepthwiseSimdF32: ConvVariant = {
     'zero-bordered plane so borders need no scalar path; 3x3 weights kept in registers.',
   needs: { wasmSimd: true },
   applies(shape: ConvShape): true | string {
-    try {
-      convOutputSize(shape);
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
+    const bad = shapeProblem(shape);
+    if (bad !== null) return bad;
     if (shape.groups !== shape.c || shape.k !== shape.c) {
       return `not a depthwise layer (groups=${shape.groups}, c=${shape.c}, k=${shape.k}; needs groups == c == k)`;
     }

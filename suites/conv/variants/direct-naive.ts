@@ -5,7 +5,7 @@
  */
 import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
-import { convOutputSize } from '../../../reference/conv.js';
+import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 
 const NAME = 'conv-direct-naive-f32';
 
@@ -18,14 +18,7 @@ export const convDirectNaiveF32: ConvVariant = {
     'Textbook direct convolution: loops n, k, oh, ow, c, r, s with one scalar f32 accumulator per output ' +
     'and the padding bounds check in the inner loop (WebAssembly, no SIMD).',
   needs: {},
-  applies(shape: ConvShape): true | string {
-    try {
-      convOutputSize(shape);
-      return true;
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
-  },
+  applies: (shape: ConvShape): true | string => shapeProblem(shape) ?? true,
   flops: (s) => convFlops(s),
   bytes: (s) => convBytes(s),
   accuracy: { kind: 'exact' },

@@ -82,7 +82,7 @@
 import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
 import type { FftKernels } from '../../../kernels/index.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
-import { convOutputSize } from '../../../reference/conv.js';
+import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 
 export type FftTile = 8 | 16;
 
@@ -366,11 +366,8 @@ function makeFftVariant(t: FftTile): ConvVariant {
       'f32x4 over input channels, 4 mul + 4 add per complex MAC); filter spectra prepared in float64.',
     needs: { wasmSimd: true },
     applies(shape: ConvShape): true | string {
-      try {
-        convOutputSize(shape);
-      } catch (e) {
-        return e instanceof Error ? e.message : String(e);
-      }
+      const bad = shapeProblem(shape);
+      if (bad !== null) return bad;
       if (shape.r !== 3 || shape.s !== 3) return `FFT conv is implemented for 3x3 kernels only (this layer is ${shape.r}x${shape.s})`;
       if (shape.stride !== 1) return `FFT conv needs stride 1 (this layer has stride ${shape.stride})`;
       if (shape.groups !== 1) return `FFT conv needs groups = 1 (this layer has ${shape.groups} groups)`;

@@ -9,7 +9,7 @@
  */
 import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
-import { convOutputSize } from '../../../reference/conv.js';
+import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { GEMM_TILE } from '../../../kernels/index.js';
 
 const NAME = 'conv-im2col-gemm-f32';
@@ -34,14 +34,7 @@ export const convIm2colGemmF32: ConvVariant = {
     `KC=${GEMM_TILE.kc} NC=${GEMM_TILE.nc} MC=${GEMM_TILE.mc} blocking, weights pre-packed, ` +
     'im2col fused into the packing of B panels.',
   needs: { wasmSimd: true },
-  applies(shape: ConvShape): true | string {
-    try {
-      convOutputSize(shape);
-      return true;
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
-  },
+  applies: (shape: ConvShape): true | string => shapeProblem(shape) ?? true,
   flops: (s) => convFlops(s),
   bytes: (s) => convBytes(s),
   executedFlops,

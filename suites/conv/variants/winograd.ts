@@ -67,7 +67,7 @@
 import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
 import { GEMM_TILE, type WinogradKernels } from '../../../kernels/index.js';
 import { fnv1a64Hex } from '../../../reference/checksum.js';
-import { convOutputSize } from '../../../reference/conv.js';
+import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import {
   DEFAULT_POINTS,
@@ -178,11 +178,8 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
   const nnzAT = nonZeros(tf.AT.data);
 
   const applies = (shape: ConvShape): true | string => {
-    try {
-      convOutputSize(shape);
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
+    const bad = shapeProblem(shape);
+    if (bad !== null) return bad;
     const why: string[] = [];
     if (shape.r !== R || shape.s !== R) why.push(`this layer is ${shape.r}x${shape.s}`);
     if (shape.stride !== 1) why.push(`this layer has stride ${shape.stride}`);
