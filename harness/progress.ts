@@ -131,7 +131,10 @@ export class Progress {
 export function summaryTable(run: RunResults): string {
   const header = ['case', 'variant', 'median', 'GFLOP/s', '% roofline', 'rel L2', 'state'];
   const rows: string[][] = [];
+  // Skipped pairs (a variant that does not apply to a layer) would drown the table: counted below instead.
+  const skipped = run.results.filter((r) => r.state === 'skipped');
   for (const r of run.results) {
+    if (r.state === 'skipped') continue;
     if (r.state === 'passed' || r.state === 'inaccurate') {
       const pct = r.perf.pctMeasured ?? r.perf.pctTheoretical;
       rows.push([
@@ -144,7 +147,7 @@ export function summaryTable(run: RunResults): string {
         r.state,
       ]);
     } else {
-      const why = r.state === 'skipped' ? r.reason : r.state === 'errored' ? `${r.phase}: ${r.error}` : '';
+      const why = r.state === 'errored' ? `${r.phase}: ${r.error}` : '';
       rows.push([r.caseId, r.variant, '-', '-', '-', '-', `${r.state} (${why.length > 60 ? `${why.slice(0, 57)}...` : why})`]);
     }
   }
@@ -155,5 +158,12 @@ export function summaryTable(run: RunResults): string {
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   const noisy = run.results.some((r) => (r.state === 'passed' || r.state === 'inaccurate') && r.timing.noisy);
   if (noisy) out.push(`~ noisy: coefficient of variation above ${(100 * run.options.cvTarget).toFixed(0)}%; treat as indicative`);
+  if (skipped.length) {
+    const byVariant = new Map<string, number>();
+    for (const r of skipped) byVariant.set(r.variant, (byVariant.get(r.variant) ?? 0) + 1);
+    out.push(
+      `skipped (not applicable; reasons in the report): ${[...byVariant].map(([v, n]) => `${v} x${n}`).join(', ')}`,
+    );
+  }
   return out.join('\n');
 }
