@@ -313,18 +313,21 @@ export function runnerCommand(device: Device, payloadHash: string, owner: string
   const script = `
 W=${w}
 cd "$W" || exit 70
+own() {
+  printf '%s pid=%s\\n' ${shq(owner)} "$$" > "$W/lock/owner"
+  echo "$$" > "$W/lock/pid"
+}
 take() {
-  if mkdir "$W/lock" 2>/dev/null; then
-    printf '%s pid=%s\\n' ${shq(owner)} "$$" > "$W/lock/owner"
-    echo "$$" > "$W/lock/pid"
-    return 0
-  fi
+  if mkdir "$W/lock" 2>/dev/null; then own; return 0; fi
+  if [ ! -d "$W/lock" ]; then echo "roofbench: cannot create the lock directory $W/lock" >&2; exit 73; fi
   pid=$(cat "$W/lock/pid" 2>/dev/null)
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then return 1; fi
   if [ -z "$pid" ] && [ -n "$(find "$W/lock" -maxdepth 0 -mmin -1 2>/dev/null)" ]; then return 1; fi
   echo "roofbench: recovering a stale lock: $(cat "$W/lock/owner" 2>/dev/null)" >&2
   rm -rf "$W/lock"
-  take
+  # Another run may recover it at the same moment: whoever makes the directory owns it.
+  if mkdir "$W/lock" 2>/dev/null; then own; return 0; fi
+  return 1
 }
 if ! take; then
   o=$(cat "$W/lock/owner" 2>/dev/null | tr -d '"\\\\')
