@@ -63,7 +63,14 @@ async function main(): Promise<void> {
   }
 
   const total = plan.items.length;
+  let suite = plan.items[0]?.caseSpec.suite;
   for (const [index, item] of plan.items.entries()) {
+    // Health before and after each suite: the run's first and last snapshots cover the ends.
+    if (item.caseSpec.suite !== suite) {
+      emit({ type: 'health', health: healthSnapshot(`after suite ${suite}`) });
+      suite = item.caseSpec.suite;
+      emit({ type: 'health', health: healthSnapshot(`before suite ${suite}`) });
+    }
     emit({ type: 'case-start', caseId: item.caseSpec.id, index, total });
     if (plan.faults?.crashCase === item.caseSpec.id) {
       process.stderr.write(`test fault: crashing at ${item.caseSpec.id}\n`);
