@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,24 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunResults } from '../harness/contracts.js';
 import { synthRuns } from '../harness/history/synthetic.js';
-import { ROOT, type CliResult } from './helpers/cli.js';
+import { runProcess, type CliResult } from './helpers/cli.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 
 /** Run harness/history/cli.ts as `npm run history -- ...` does. */
 function history(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'harness/history/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ROOFBENCH_HISTORY: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return runProcess(process.execPath, ['--import', 'tsx', 'harness/history/cli.ts', ...args], {
+    env: { ...process.env, ROOFBENCH_HISTORY: '', ...env },
   });
 }
 

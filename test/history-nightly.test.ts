@@ -1,24 +1,15 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryStore } from '../harness/history/store.js';
-import { ROOT, type CliResult } from './helpers/cli.js';
+import { ROOT, runProcess, type CliResult } from './helpers/cli.js';
 
 function nightly(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(ROOT, 'scripts', 'nightly.sh'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ROOFBENCH_TEST_FAULTS: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return runProcess('bash', [join(ROOT, 'scripts', 'nightly.sh'), ...args], {
+    env: { ...process.env, ROOFBENCH_TEST_FAULTS: '', ...env },
+    timeoutMs: 600_000,
   });
 }
 

@@ -3,11 +3,10 @@
  * templates/accuracy.njk): Winograd / FFT variants against fp32 direct (the
  * accuracy anchor) and im2col (the speed baseline), with the user's budget.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RunResults, type CaseResult, type Float } from '../harness/contracts.js';
 import {
   ACC_POINT_CLASS,
@@ -19,6 +18,7 @@ import {
   type AccuracyView,
 } from '../harness/report/accuracy.js';
 import { renderReport } from '../harness/report/render.js';
+import { reportScratch } from './helpers/report.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const INJECTION = `<script>alert(1)</script>"&'`;
@@ -70,24 +70,11 @@ const F8 = 'conv3x3-winograd-f8x8-p5e0c7a1d-f32';
 const T8 = 'conv3x3-fft-t8-f32';
 const T16 = 'conv3x3-fft-t16-f32';
 
-let dir: string;
-const warn = vi.spyOn(console, 'warn');
-const error = vi.spyOn(console, 'error');
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'roofbench-accuracy-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(() => {
-  // Vega-Lite warnings mean a chart spec bug.
-  expect(warn).not.toHaveBeenCalled();
-  expect(error).not.toHaveBeenCalled();
-  warn.mockClear();
-  error.mockClear();
-});
+const scratch = reportScratch('roofbench-accuracy-');
 
 let renders = 0;
 async function render(run: RunResults): Promise<string> {
-  return readFileSync(await renderReport(run, join(dir, `r${renders++}`)), 'utf8');
+  return readFileSync(await renderReport(run, join(scratch(), `r${renders++}`)), 'utf8');
 }
 
 describe('the winograd-decision fixture', () => {

@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RunResults, type CaseResult } from '../harness/contracts.js';
 import {
   cacheBandwidthLevels,
@@ -16,6 +15,7 @@ import { renderCombinedIndex } from '../harness/report/combined.js';
 import { renderReport, rooflineSvg } from '../harness/report/render.js';
 import { decodeThrottled, healthWarnings } from '../harness/report/model.js';
 import { attachTitles, escapeXml, scopeIds, tipToken } from '../harness/report/svg.js';
+import { reportScratch } from './helpers/report.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const INJECTION = `<script>alert(1)</script>"&'`;
@@ -62,20 +62,7 @@ function caseSection(html: string, caseNo: number): string {
   return html.slice(start, html.indexOf('</article>', start));
 }
 
-let dir: string;
-const warn = vi.spyOn(console, 'warn');
-const error = vi.spyOn(console, 'error');
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'roofbench-report-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(() => {
-  // Vega-Lite warnings (dropped channels, conflicting scales) mean a chart spec bug.
-  expect(warn).not.toHaveBeenCalled();
-  expect(error).not.toHaveBeenCalled();
-  warn.mockClear();
-  error.mockClear();
-});
+const scratch = reportScratch('roofbench-report-');
 
 describe('fixtures', () => {
   it('match the RunResults schema', () => {
@@ -88,12 +75,12 @@ describe('renderReport: a complete run with every state', () => {
   let html = '';
   let file = '';
   beforeAll(async () => {
-    file = await renderReport(run, join(dir, 'complete'));
+    file = await renderReport(run, join(scratch(), 'complete'));
     html = readFileSync(file, 'utf8');
   });
 
   it('writes outDir/index.html', () => {
-    expect(file).toBe(join(dir, 'complete', 'index.html'));
+    expect(file).toBe(join(scratch(), 'complete', 'index.html'));
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
   });
 
@@ -217,9 +204,9 @@ describe('renderReport: escaping', () => {
   // non-emulated copy too so the injected strings also go through the chart.
   let htmlRoof = '';
   beforeAll(async () => {
-    html = readFileSync(await renderReport(run, join(dir, 'injection')), 'utf8');
+    html = readFileSync(await renderReport(run, join(scratch(), 'injection')), 'utf8');
     const real: RunResults = { ...run, device: { ...run.device, emulated: false } };
-    htmlRoof = readFileSync(await renderReport(real, join(dir, 'injection-real')), 'utf8');
+    htmlRoof = readFileSync(await renderReport(real, join(scratch(), 'injection-real')), 'utf8');
   });
 
   it('the fixture really carries the injection in results strings', () => {
@@ -267,7 +254,7 @@ describe('renderReport: a minimal incomplete run', () => {
     expect(run.probe).toBeNull();
     expect(run.ceilings).toEqual({ measured: null, theoretical: null });
     expect(run.results).toHaveLength(0);
-    const html = readFileSync(await renderReport(run, join(dir, 'minimal')), 'utf8');
+    const html = readFileSync(await renderReport(run, join(scratch(), 'minimal')), 'utf8');
     expect(html).toContain('<span class="badge badge-status-incomplete">incomplete</span>');
     expect(html).toContain('<div class="banner banner-error" role="alert">');
     expect(html).toContain('ECONNRESET');
@@ -290,11 +277,11 @@ describe('renderCombinedIndex', () => {
   it('links every device report by relative path, with status and counts, escaped', async () => {
     const complete = fixture('rpi3-complete');
     const evil = fixture('injection');
-    const out = join(dir, 'multi');
+    const out = join(scratch(), 'multi');
     const file = await renderCombinedIndex(
       [
-        { device: 'rpi3', dir: join(dir, 'rpi3'), run: complete, reportPath: join(dir, 'rpi3', 'index.html') },
-        { device: evil.device.name, dir: join(dir, 'evil'), run: evil, reportPath: join(dir, 'evil', 'index.html') },
+        { device: 'rpi3', dir: join(scratch(), 'rpi3'), run: complete, reportPath: join(scratch(), 'rpi3', 'index.html') },
+        { device: evil.device.name, dir: join(scratch(), 'evil'), run: evil, reportPath: join(scratch(), 'evil', 'index.html') },
       ],
       out,
     );
@@ -360,7 +347,7 @@ describe('roofline geometry', () => {
     expect(rooflineData(broken).notPlotted).toBe(1);
     const svg = await rooflineSvg(broken);
     expect(titlesOf(svg, POINT_CLASS)).toHaveLength(timedOf(run).length - 1);
-    const html = readFileSync(await renderReport(broken, join(dir, 'broken')), 'utf8');
+    const html = readFileSync(await renderReport(broken, join(scratch(), 'broken')), 'utf8');
     expect(html).toContain('1 timed result could not be placed');
   });
 

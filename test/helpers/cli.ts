@@ -20,32 +20,40 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(
-  script: 'harness/cli.ts' | 'harness/devices-cli.ts',
+/** Run a command to completion, capturing its output (stdin gets `input`, or nothing). */
+export function runProcess(
+  cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+  opts: { env: NodeJS.ProcessEnv; timeoutMs?: number; input?: string },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      cwd: ROOT,
-      env: testEnv(opts.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(cmd, args, { cwd: ROOT, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} ${args.join(' ')} did not finish in ${opts.timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(new Error(`${cmd} ${args.join(' ')} did not finish in ${opts.timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
     }, opts.timeoutMs ?? 180_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.on('error', () => {
+      /* the command did not read its input */
+    });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+export function runCli(
+  script: 'harness/cli.ts' | 'harness/devices-cli.ts',
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
+  return runProcess(process.execPath, ['--import', 'tsx', script, ...args], { ...opts, env: testEnv(opts.env) });
 }
 
 export const bench = (args: string[], opts?: Parameters<typeof runCli>[2]) => runCli('harness/cli.ts', ['bench', ...args], opts);
