@@ -155,7 +155,7 @@ describe('dashboard', () => {
   });
 
   it('loads in headless Chromium: the DOM has the tables and the charts', () => {
-    expect(existsSync(CHROMIUM)).toBe(true);
+    expect(existsSync(CHROMIUM), 'the dashboard test loads the site in headless Chromium: apt-get install -y chromium (.ci/run does)').toBe(true);
     const dump = (file: string) => {
       const r = spawnSync(CHROMIUM, [...CHROMIUM_FLAGS, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 120_000, maxBuffer: 512 * 1024 * 1024 });
       expect(r.status, r.stderr).toBe(0);
