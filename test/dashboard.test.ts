@@ -155,6 +155,12 @@ describe('dashboard', () => {
   });
 
   it('loads in headless Chromium: the DOM has the tables and the charts', () => {
+    // Like the sshd and ARM scripts, install what the test needs when we may (root with apt-get).
+    if (!existsSync(CHROMIUM) && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', env, timeout: 300_000 });
+      spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'chromium'], { stdio: 'ignore', env, timeout: 600_000 });
+    }
     expect(existsSync(CHROMIUM), 'the dashboard test loads the site in headless Chromium: apt-get install -y chromium (.ci/run does)').toBe(true);
     const dump = (file: string) => {
       const r = spawnSync(CHROMIUM, [...CHROMIUM_FLAGS, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 120_000, maxBuffer: 512 * 1024 * 1024 });
@@ -176,5 +182,5 @@ describe('dashboard', () => {
     });
     expect(shot.status, shot.stderr).toBe(0);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
-  });
+  }, 900_000);
 });
