@@ -74,6 +74,8 @@ export async function runOnDevice(args: {
 }): Promise<DeviceRunResult> {
   const { device, plan, dir, progress } = args;
   const payload = args.payload ?? (await buildPayload({ log: (m) => progress.info(m) }));
+  // Built once: a parametrised variant (Winograd on given points) is generated and verified in exact arithmetic.
+  const resolve = makeResolver(plan.extraVariants);
   const writer = new RunWriter(
     dir,
     plan,
@@ -84,7 +86,7 @@ export async function runOnDevice(args: {
       theoretical: device.profile ? theoreticalCeilings(device.profile) : null,
     },
     (suite, name) => {
-      const v = makeResolver(plan.extraVariants)(suite, name);
+      const v = resolve(suite, name);
       return { algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown' };
     },
   );
