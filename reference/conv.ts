@@ -4,6 +4,8 @@
  * Layouts: input x is NCHW, weights w are KCRS with C/groups input channels per
  * group (shape [K, C/groups, R, S]), output y is N K Ho Wo with
  * Ho = floor((H + 2*pad - R) / stride) + 1 (Wo likewise). Padding is zeros.
+ * conv2dRefGeneral adds what a graph's conv node can ask for: stride and
+ * dilation per axis and asymmetric pads (the graph reference uses it).
  *
  * Pure, payload-safe (no node: imports): it runs on the device.
  */
@@ -70,17 +72,62 @@ export function conv2dRef(
   x: ArrayLike<number>,
   w: ArrayLike<number>,
 ): { y: Float64Array; absBound: Float64Array } {
-  const { ho: Ho, wo: Wo } = convOutputSize(s);
-  const { n: N, c: C, h: H, w: W, k: K, r: R, s: S, stride, pad, groups } = s;
+  const { ho, wo } = convOutputSize(s);
+  const { n, c, h, w: wd, k, r, s: sw, stride, pad, groups } = s;
+  return conv2dRefGeneral(
+    { n, c, h, w: wd, k, r, s: sw, ho, wo, stride: [stride, stride], pads: [pad, pad, pad, pad], dilation: [1, 1], groups },
+    x,
+    w,
+    describe(s),
+  );
+}
+
+/**
+ * A convolution in the generality of a graph's conv node (harness/graph.ts):
+ * stride and dilation per axis, pads [top, left, bottom, right], groups. The
+ * output size (ho, wo) is given by the caller (graph shape inference or
+ * convOutputSize); the sizes are trusted apart from the array lengths.
+ */
+export interface ConvGeometry {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  k: number;
+  r: number;
+  s: number;
+  ho: number;
+  wo: number;
+  stride: readonly [number, number];
+  pads: readonly [number, number, number, number];
+  dilation: readonly [number, number];
+  groups: number;
+}
+
+/**
+ * conv2dRef for a ConvGeometry: the same loop (and summation order), with
+ * per-axis stride, dilation and asymmetric zero padding. `what` names the
+ * shape in error messages.
+ */
+export function conv2dRefGeneral(
+  geo: ConvGeometry,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  what = 'conv',
+): { y: Float64Array; absBound: Float64Array } {
+  const { n: N, c: C, h: H, w: W, k: K, r: R, s: S, ho: Ho, wo: Wo, groups } = geo;
+  const [strideH, strideW] = geo.stride;
+  const [padT, padL] = geo.pads;
+  const [dilH, dilW] = geo.dilation;
   const cg = C / groups;
   const kg = K / groups;
   const xLen = N * C * H * W;
   const wLen = K * cg * R * S;
   if (x.length !== xLen) {
-    throw new Error(`conv2dRef: x has ${x.length} elements, shape needs N*C*H*W = ${xLen} (${describe(s)})`);
+    throw new Error(`conv2dRef: x has ${x.length} elements, shape needs N*C*H*W = ${xLen} (${what})`);
   }
   if (w.length !== wLen) {
-    throw new Error(`conv2dRef: w has ${w.length} elements, shape needs K*(C/groups)*R*S = ${wLen} (${describe(s)})`);
+    throw new Error(`conv2dRef: w has ${w.length} elements, shape needs K*(C/groups)*R*S = ${wLen} (${what})`);
   }
 
   // float64 copies (and their magnitudes) so the hot loop reads one array type.
@@ -98,12 +145,13 @@ export function conv2dRef(
   const absBound = new Float64Array(N * K * Ho * Wo);
 
   // For kernel column sx, the output columns whose input column
-  // ow*stride - pad + sx lies in [0, W): [woLo[sx], woHi[sx]).
+  // ow*strideW - padL + sx*dilW lies in [0, W): [woLo[sx], woHi[sx]).
   const woLo = new Int32Array(S);
   const woHi = new Int32Array(S);
   for (let sx = 0; sx < S; sx++) {
-    const lo = Math.max(0, Math.ceil((pad - sx) / stride));
-    const hi = Math.min(Wo, Math.floor((W - 1 + pad - sx) / stride) + 1);
+    const off = sx * dilW - padL;
+    const lo = Math.max(0, Math.ceil(-off / strideW));
+    const hi = Math.min(Wo, Math.floor((W - 1 - off) / strideW) + 1);
     woLo[sx] = lo;
     woHi[sx] = Math.max(lo, hi);
   }
@@ -122,21 +170,22 @@ export function conv2dRef(
         const planeStride = Ho * Wo; // distance between consecutive output channels
         const wStride = cg * RS; // distance between consecutive output channels' weights
         for (let oh = 0; oh < Ho; oh++) {
-          const ih0 = oh * stride - pad;
-          const rLo = Math.max(0, -ih0);
-          const rHi = Math.min(R, H - ih0);
+          const ih0 = oh * strideH - padT;
+          // kernel rows r with 0 <= ih0 + r*dilH < H
+          const rLo = Math.max(0, Math.ceil(-ih0 / dilH));
+          const rHi = Math.min(R, Math.floor((H - 1 - ih0) / dilH) + 1);
           const y0 = yPlane0 + oh * Wo;
           for (let ci = 0; ci < cg; ci++) {
             const xPlane = (nn * C + g * cg + ci) * HW;
             const wBase = (k0 * cg + ci) * RS;
             for (let r = rLo; r < rHi; r++) {
-              const xRow = xPlane + (ih0 + r) * W;
+              const xRow = xPlane + (ih0 + r * dilH) * W;
               const wRow = wBase + r * S;
               for (let sx = 0; sx < S; sx++) {
                 const lo = woLo[sx]!;
                 const hi = woHi[sx]!;
-                // x index of output column ow: xRow + ow*stride - pad + sx
-                const xb = xRow - pad + sx;
+                // x index of output column ow: xRow + ow*strideW - padL + sx*dilW
+                const xb = xRow - padL + sx * dilW;
                 if (kb === KB) {
                   const wi = wRow + sx;
                   const w0 = Wt[wi]!;
@@ -151,7 +200,7 @@ export function conv2dRef(
                   const y2 = y1 + planeStride;
                   const y3 = y2 + planeStride;
                   for (let ow = lo; ow < hi; ow++) {
-                    const xi = xb + ow * stride;
+                    const xi = xb + ow * strideW;
                     const xv = X[xi]!;
                     const av = AX[xi]!;
                     y[y0 + ow]! += w0 * xv;
@@ -167,7 +216,7 @@ export function conv2dRef(
                   const w0 = Wt[wRow + sx]!;
                   const a0 = Math.abs(w0);
                   for (let ow = lo; ow < hi; ow++) {
-                    const xi = xb + ow * stride;
+                    const xi = xb + ow * strideW;
                     y[y0 + ow]! += w0 * X[xi]!;
                     absBound[y0 + ow]! += a0 * AX[xi]!;
                   }

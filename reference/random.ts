@@ -145,20 +145,29 @@ export function makeConvInputs(
   const fanIn = cg * s.r * s.s;
   const x = new Float32Array(s.n * s.c * s.h * s.w);
   const w = new Float32Array(s.k * fanIn);
+  fillDistribution(x, makeRng(seed), dist);
+  const rw = makeRng((foldSeed(seed) ^ 0x5bd1e995) >>> 0);
+  fillHe(w, s.k, fanIn, rw);
+  return { x, w };
+}
 
-  const rx = makeRng(seed);
+/**
+ * Fill `x` with draws from `rng` by `dist` (the input distributions of
+ * makeConvInputs, in the same order of draws), rounded to fp32.
+ */
+export function fillDistribution(x: Float32Array, rng: Rng, dist: Distribution): void {
   switch (dist) {
     case 'uniform(-1,1)':
-      for (let i = 0; i < x.length; i++) x[i] = rx.next() * 2 - 1;
+      for (let i = 0; i < x.length; i++) x[i] = rng.next() * 2 - 1;
       break;
     case 'uniform(0,1)':
-      for (let i = 0; i < x.length; i++) x[i] = rx.next();
+      for (let i = 0; i < x.length; i++) x[i] = rng.next();
       break;
     case 'activation':
       for (let i = 0; i < x.length; i++) {
-        const g = rx.normal();
-        const u1 = 1 - rx.next(); // (0, 1]
-        const u2 = 1 - rx.next();
+        const g = rng.normal();
+        const u1 = 1 - rng.next(); // (0, 1]
+        const u2 = 1 - rng.next();
         const prod = u1 * u2;
         // prod = 1 only if both draws were 0 (probability 2^-64): chi2 = 0 -> treat t as 0
         const chi2 = prod < 1 ? -2 * detLog(prod) : 0;
@@ -168,18 +177,29 @@ export function makeConvInputs(
       break;
     default: {
       const never: never = dist;
-      throw new Error(`makeConvInputs: unknown distribution ${String(never)}`);
+      throw new Error(`fillDistribution: unknown distribution ${String(never)}`);
     }
   }
+}
 
-  const rw = makeRng((foldSeed(seed) ^ 0x5bd1e995) >>> 0);
-  const std = Math.sqrt(2 / fanIn);
-  const scales = new Float64Array(s.k);
-  for (let k = 0; k < s.k; k++) scales[k] = 0.5 + rw.next();
-  for (let k = 0; k < s.k; k++) {
-    const sk = std * scales[k]!;
-    const base = k * fanIn;
-    for (let j = 0; j < fanIn; j++) w[base + j] = rw.normal() * sk;
+/**
+ * He-normal weights with spread, like a trained layer: for each of the `k`
+ * output channels (the leading axis of `w`, k blocks of w.length / k values) a
+ * scale s_k uniform in [0.5, 1.5), then w = normal * sqrt(2 / fanIn) * s_k.
+ * The k scales are drawn first, then the normals in order.
+ */
+export function fillHe(w: Float32Array, k: number, fanIn: number, rng: Rng): void {
+  if (!(Number.isInteger(k) && k > 0 && w.length % k === 0)) {
+    throw new Error(`fillHe: ${w.length} values cannot be split into ${k} output channels`);
   }
-  return { x, w };
+  if (!(fanIn > 0)) throw new Error(`fillHe: fanIn must be positive, got ${fanIn}`);
+  const per = w.length / k;
+  const std = Math.sqrt(2 / fanIn);
+  const scales = new Float64Array(k);
+  for (let i = 0; i < k; i++) scales[i] = 0.5 + rng.next();
+  for (let i = 0; i < k; i++) {
+    const sk = std * scales[i]!;
+    const base = i * per;
+    for (let j = 0; j < per; j++) w[base + j] = rng.normal() * sk;
+  }
 }
