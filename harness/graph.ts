@@ -86,7 +86,10 @@ export const GraphNode = z.discriminatedUnion('op', [
   node('gemm', noAttrs),
   /** Per-channel bias (axis 1). params [b: C]. */
   node('bias', noAttrs),
-  /** Inference batch norm, per channel (axis 1): (x - mean) / sqrt(var + eps) * scale + shift. params [scale, shift, mean, var]. */
+  /**
+   * Inference batch norm, per channel (axis 1): (x - mean) / sqrt(var + eps) * scale + shift. params [scale, shift, mean, var].
+   * eps is a float32 value in ONNX and TensorFlow; the zoo loader rounds it so (Math.fround) and ONNX round trips are exact.
+   */
   node('batchnorm', z.strictObject({ eps: z.number().positive() })),
   node('relu', noAttrs),
   /** min(max(x, 0), 6) */

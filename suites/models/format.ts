@@ -487,7 +487,8 @@ class Builder {
           this.param(name, 'mean', c, { kind: 'bn-mean' }, l, o, 'vector'),
           this.param(name, 'var', c, { kind: 'bn-var' }, l, o, 'vector'),
         );
-        node = { ...base, op: 'batchnorm', attrs: { eps: l.eps ?? this.bnEps } };
+        // eps as float32, as ONNX and TensorFlow store it (so an ONNX round trip is exact)
+        node = { ...base, op: 'batchnorm', attrs: { eps: Math.fround(l.eps ?? this.bnEps) } };
         break;
       }
       case 'maxpool':
