@@ -322,8 +322,9 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
     model = onnx.ModelProto.decode(bytes);
   } catch (cause) {
     const msg = cause instanceof Error ? cause.message : String(cause);
+    // Writers put ir_version (field 1, varint: tag byte 0x08) first: a file that starts so and fails is cut short.
     throw new ImportError(
-      /index out of range|premature|truncated/i.test(msg)
+      bytes[0] === 0x08 && /index out of range|premature|truncated/i.test(msg)
         ? `the file ends in the middle of a protobuf message (${msg}): truncated, or not an ONNX model`
         : `not an ONNX model: the bytes are not a ModelProto protobuf message (${msg})`,
       file,

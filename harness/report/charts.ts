@@ -419,7 +419,7 @@ export function rooflineData(run: RunResults): RooflineData {
 const STATE_SHAPES = { domain: ['passed', 'inaccurate'], range: ['circle', 'triangle-up'] };
 
 /** Tick values for a log axis: decades, plus 2x and 5x when the range is short. */
-function logTicks([lo, hi]: [number, number]): number[] {
+export function logTicks([lo, hi]: [number, number]): number[] {
   const decades = Math.log10(hi / lo);
   const mults = decades <= 3 ? [1, 2, 5] : decades <= 5 ? [1, 3] : [1];
   const ticks: number[] = [];
