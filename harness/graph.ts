@@ -571,16 +571,3 @@ export function paramRoles(n: GraphNode): { role: string; name: string }[] {
   const roles = PARAM_ROLES[n.op];
   return n.params.map((name, i) => ({ role: (roles[i] ?? '?').replace('?', ''), name }));
 }
-
-/** Names of the tensors each node reads, mapped to the nodes that read them (for planners and per-layer tables). */
-export function consumers(g: Graph): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  g.nodes.forEach((n, i) => {
-    for (const t of n.inputs) {
-      const l = m.get(t);
-      if (l) l.push(i);
-      else m.set(t, [i]);
-    }
-  });
-  return m;
-}

@@ -584,12 +584,10 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
           const [xName, bName, bc] = pc ? [q, p, pc] : [p, q, qc!];
           const x = shapeOf(xName);
           const C = x[1];
-          // per-channel: [C], [C, 1, 1] or [1, C, 1, 1] on an N C H W tensor; [C] or [1, C] on N C
-          const dims = bc.dims.filter((d, i) => !(d === 1 && i !== bc.dims.length - (x.length - 1)));
+          // per-channel (numpy broadcasting from the right): [C, 1, 1] or [1, C, 1, 1] on N C H W; [C] or [1, C] on N C
           const perChannel =
-            C !== undefined && numel(bc.dims) === C &&
-            (x.length === 2 ? bc.dims[bc.dims.length - 1] === C : bc.dims.length >= x.length - 1 && bc.dims[bc.dims.length - (x.length - 1)] === C);
-          if (!perChannel || dims.length === 0) throw new Unsupported(`adding the constant "${bName}" [${bc.dims.join(', ')}] to [${x.join(', ')}]: only a per-channel bias`);
+            C !== undefined && numel(bc.dims) === C && bc.dims.length >= x.length - 1 && bc.dims[bc.dims.length - (x.length - 1)] === C;
+          if (!perChannel) throw new Unsupported(`adding the constant "${bName}" [${bc.dims.join(', ')}] to [${x.join(', ')}]: only a per-channel bias`);
           emit({ name: nodeName, op: 'bias', inputs: [xName], params: [param(bName, [C!])], outputs: [output], attrs: {} });
           return;
         }

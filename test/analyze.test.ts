@@ -208,6 +208,14 @@ describe('npm run analyze', () => {
     expect(a.models[0]!.name).toBe('squeeze');
     expect(a.models[0]!.origin).toMatch(/^ONNX file .*squeeze\.onnx \(opset 17, from roofbench\)/);
     expect(a.models[0]!.layers.length).toBe(m.graph.nodes.length);
+    // a zoo-format YAML file of one's own, at its --quick resolution
+    const yaml = join(work, 'my-net.yaml');
+    writeFileSync(yaml, readFileSync(join(ROOT, 'suites/models/squeezenet_1.1.yaml'), 'utf8').replace('name: squeezenet_1.1', 'name: my-net'));
+    const y = await analyzeCli(['--model', yaml, '--quick', '--out', join(work, 'yaml'), '--json']);
+    expect(y.code, y.stderr).toBe(0);
+    const ya = JSON.parse(y.stdout) as Analysis;
+    expect(ya.models[0]).toMatchObject({ name: 'my-net', quick: true, input: [1, 3, 112, 112] });
+    expect(ya.models[0]!.totals.macs).toBe(a.models[0]!.totals.macs);
   }, 300_000);
 
   it('escapes names from a hostile ONNX file in the report', async () => {

@@ -179,6 +179,9 @@ describe('importOnnx maps what exporters write', () => {
     expect(m.graph.nodes[1]!.attrs).toMatchObject({ pads: [0, 0, 1, 1], stride: [2, 2] });
     expect(m.graph.nodes[5]!.attrs).toEqual({ axis: 1 });
     expect(m.graph.params.cb!.shape).toEqual([1]);
+    // a [C] constant on an N C H W tensor broadcasts along W, not per channel: refused, not misread
+    const alongW = model([{ opType: 'Add', name: 'wrong_bias', input: ['x', 'b'], output: ['y'] }], { inputs: [input('x', [1, 2, 2, 2])], init: [f('b', [2], [1, 2])] });
+    expect(() => importOnnx(alongW, 'w.onnx')).toThrow(/node 0 "wrong_bias" \(Add\): adding the constant "b" \[2\] to \[1, 2, 2, 2\]: only a per-channel bias/);
   });
 
   it('the channel-shuffle pattern becomes one channelshuffle node; a lone Transpose is unsupported', () => {

@@ -206,8 +206,6 @@ export interface ParsedModel {
   meta: ModelMeta;
   /** Parameters with real values (init `data`), by parameter name. */
   weightSources: Map<string, WeightSource>;
-  /** Line of the layer each node comes from (node name -> line), for errors found later. */
-  lines: Map<string, number | null>;
 }
 
 /** One model from the text of its zoo file; `quick` builds it at the reduced resolution. */
@@ -307,7 +305,6 @@ export function parseModel(text: string, file: string, opts: { quick?: boolean }
     graph,
     shapes: b.checker.shapes,
     weightSources: b.weightSources,
-    lines: b.lines,
     meta: {
       name: data.name,
       title: data.title,
@@ -354,7 +351,6 @@ class Builder {
   readonly params: Record<string, Param> = {};
   readonly nodes: GraphNode[] = [];
   readonly weightSources = new Map<string, WeightSource>();
-  readonly lines = new Map<string, number | null>();
 
   constructor(
     readonly model: string,
@@ -540,7 +536,6 @@ class Builder {
       throw e;
     }
     this.nodes.push(node);
-    this.lines.set(name, o.line);
     scope.local.set(local, name);
     return name;
   }
