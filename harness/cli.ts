@@ -4,8 +4,7 @@
  *   npm run bench -- [--device NAME] [--suite S] [--filter RE] [--quick] [--out DIR] [--json] [--list]
  *   npm run report -- reports/local/<run-id>
  */
-import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type DeviceRegistry } from './devices.js';
 import { selectItems, makePlan, extraVariantsFor, UsageError } from './plan.js';
@@ -19,9 +18,13 @@ import { Progress, summaryTable } from './progress.js';
 import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from './contracts.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
+import { EXPORT_FORMATS, runToCsv, runToMarkdown, type ExportFormat } from './report/export.js';
 import { suites } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { ROOT } from './payload.js';
+import { parseArgs, suggestion } from './suggest.js';
+import { npmSwallowedOptions, swallowedMessage } from './npm-args.js';
+import { harnessInfo } from './bench.js';
 
 const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline
 
@@ -29,6 +32,7 @@ usage:
   npm run bench -- [options]            run the suites on a device and write an HTML report
   npm run bench -- --list               list devices, suites, cases and variants
   npm run report -- <run-dir>           re-render a run's report from its results.json
+  npm run report -- <run-dir> --format csv|md   export a run for a spreadsheet or a pull-request comment
 
 bench options:
   --device NAME[,NAME] device(s) from devices.yaml (default: local); several run in parallel,
@@ -121,43 +125,63 @@ function printList(registry: DeviceRegistry): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+const BENCH_OPTIONS = {
+  device: { type: 'string', default: 'local' },
+  devices: { type: 'string' },
+  suite: { type: 'string' },
+  filter: { type: 'string' },
+  variant: { type: 'string' },
+  winograd: { type: 'string', multiple: true },
+  case: { type: 'string' },
+  quick: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  list: { type: 'boolean', default: false },
+  seed: { type: 'string' },
+  distribution: { type: 'string' },
+  'target-ms': { type: 'string' },
+  'min-samples': { type: 'string' },
+  'cv-target': { type: 'string' },
+  'no-ceilings': { type: 'boolean', default: false },
+  wait: { type: 'boolean', default: false },
+  history: { type: 'string' },
+  'no-history': { type: 'boolean', default: false },
+  commit: { type: 'string' },
+  'commit-from': { type: 'string' },
+  'max-rel-l2': { type: 'string' },
+  'max-abs': { type: 'string' },
+  'min-sqnr-db': { type: 'string' },
+  gate: { type: 'boolean', default: false },
+  'case-timeout': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'no-baselines': { type: 'boolean', default: false },
+  version: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** Stop when npm kept the command's own options (`npm run bench --quick` without `--`). */
+function checkNpmArgs(options: Parameters<typeof npmSwallowedOptions>[0], argv: string[]): void {
+  const swallowed = npmSwallowedOptions(options, process.env, argv.filter((a) => !a.startsWith('-')));
+  if (swallowed) throw new UsageError(swallowedMessage(swallowed));
+}
+
+function versionText(): string {
+  const h = harnessInfo();
+  return `roofbench ${h.version}${h.gitCommit ? ` (commit ${h.gitCommit.slice(0, 12)}${h.gitDirty ? ', uncommitted changes' : ''})` : ''}\n`;
+}
+
 async function bench(argv: string[]): Promise<number> {
+  checkNpmArgs(BENCH_OPTIONS, argv);
   const { values } = parseArgs({
     args: argv,
     strict: true,
     allowPositionals: false,
-    options: {
-      device: { type: 'string', default: 'local' },
-      devices: { type: 'string' },
-      suite: { type: 'string' },
-      filter: { type: 'string' },
-      variant: { type: 'string' },
-      winograd: { type: 'string', multiple: true },
-      case: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      list: { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      distribution: { type: 'string' },
-      'target-ms': { type: 'string' },
-      'min-samples': { type: 'string' },
-      'cv-target': { type: 'string' },
-      'no-ceilings': { type: 'boolean', default: false },
-      wait: { type: 'boolean', default: false },
-      history: { type: 'string' },
-      'no-history': { type: 'boolean', default: false },
-      commit: { type: 'string' },
-      'commit-from': { type: 'string' },
-      'max-rel-l2': { type: 'string' },
-      'max-abs': { type: 'string' },
-      'min-sqnr-db': { type: 'string' },
-      gate: { type: 'boolean', default: false },
-      'case-timeout': { type: 'string' },
-      'connect-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: BENCH_OPTIONS,
   });
+  if (values.version) {
+    process.stdout.write(versionText());
+    return 0;
+  }
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -181,7 +205,7 @@ async function bench(argv: string[]): Promise<number> {
   const dist = values.distribution ?? 'uniform(-1,1)';
   const parsedDist = Distribution.safeParse(dist);
   if (!parsedDist.success) {
-    throw new UsageError(`unknown --distribution "${dist}"; valid: ${Distribution.options.join(', ')}`);
+    throw new UsageError(`unknown --distribution "${dist}"${suggestion(dist, Distribution.options)}; valid: ${Distribution.options.join(', ')}`);
   }
   const base = defaultRunOptions(values.quick);
   const options: RunOptions = {
@@ -316,24 +340,62 @@ function testFaultsFromEnv(): TestFaults | undefined {
   return parsed.data;
 }
 
+const REPORT_OPTIONS = {
+  format: { type: 'string', default: 'html' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const REPORT_HELP = `usage: npm run report -- <run-dir> [<run-dir> ...] [--format html|csv|md] [--out FILE]
+
+  re-render a run's report from its results.json (a run directory or the file itself)
+
+  --format html   <run-dir>/index.html, the HTML report (default)
+  --format csv    one row per case x variant, for a spreadsheet (columns: docs/results.md)
+  --format md     a Markdown summary table, for a pull-request comment
+  --out FILE      write csv/md there (default: stdout); with several runs, their outputs follow one another
+`;
+
 async function report(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h', default: false } },
-  });
+  checkNpmArgs(REPORT_OPTIONS, []);
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: REPORT_OPTIONS });
   if (values.help || positionals.length === 0) {
-    process.stdout.write('usage: npm run report -- <run-dir> [<run-dir> ...]\n');
+    (values.help ? process.stdout : process.stderr).write(REPORT_HELP);
     return values.help ? 0 : 2;
   }
+  const format = values.format as ExportFormat;
+  if (!EXPORT_FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${values.format}"${suggestion(values.format, EXPORT_FORMATS)}`);
+  }
+  if (values.out && format === 'html') throw new UsageError('--out is for --format csv or md; the HTML report is written into the run directory');
+  const texts: string[] = [];
   for (const p of positionals) {
     const dir = resolve(p);
     const run = readRun(dir);
-    const out = await renderReport(run, dir.endsWith('.json') ? resolve(dir, '..') : dir);
-    process.stdout.write(`report: ${out}\n`);
+    if (format === 'html') {
+      const out = await renderReport(run, dir.endsWith('.json') ? resolve(dir, '..') : dir);
+      process.stdout.write(`report: ${out}\n`);
+    } else {
+      texts.push(format === 'csv' ? runToCsv(run) : runToMarkdown(run));
+    }
+  }
+  if (format === 'csv' && texts.length > 1) {
+    // One header for all runs: the rows carry their run id and device.
+    texts.splice(1, texts.length - 1, ...texts.slice(1).map((t) => t.slice(t.indexOf('\r\n') + 2)));
+  }
+  const text = texts.join(format === 'md' ? '\n' : '');
+  if (format !== 'html') {
+    if (values.out) {
+      writeFileSync(values.out, text);
+      process.stderr.write(`${format}: ${resolve(values.out)}\n`);
+    } else {
+      process.stdout.write(text);
+    }
   }
   return 0;
 }
+
+const COMMANDS = ['bench', 'report', 'list'];
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
@@ -344,13 +406,17 @@ async function main(): Promise<number> {
       return report(rest);
     case 'list':
       return bench(['--list', ...rest]);
+    case '-v':
+    case '--version':
+      process.stdout.write(versionText());
+      return 0;
     case undefined:
     case '-h':
     case '--help':
       process.stdout.write(HELP);
       return 0;
     default:
-      throw new UsageError(`unknown command "${command}"; commands: bench, report, list`);
+      throw new UsageError(`unknown command "${command}"${suggestion(command, COMMANDS)}; commands: ${COMMANDS.join(', ')}`);
   }
 }
 

@@ -2,6 +2,7 @@
 import type { CaseSpec, ExtraVariant, Plan, RunOptions } from './contracts.js';
 import { suites as allSuites, type Suite } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
+import { suggestion } from './suggest.js';
 
 export class UsageError extends Error {}
 
@@ -47,10 +48,9 @@ export interface PlannedItem {
   variants: string[];
 }
 
-function unknown(kind: string, bad: string[], valid: string[]): UsageError {
-  return new UsageError(
-    `unknown ${kind}${bad.length > 1 ? 's' : ''}: ${bad.join(', ')}\nvalid ${kind}s: ${valid.join(', ')}`,
-  );
+function unknown(kind: string, bad: string[], valid: string[], alsoValid: string[] = []): UsageError {
+  const named = bad.map((b) => `${b}${suggestion(b, [...valid, ...alsoValid])}`);
+  return new UsageError(`unknown ${kind}${bad.length > 1 ? 's' : ''}: ${named.join(', ')}\nvalid ${kind}s: ${valid.join(', ')}`);
 }
 
 export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites): PlannedItem[] {
@@ -77,9 +77,11 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
 
   const items: PlannedItem[] = [];
   const allCaseIds: string[] = [];
+  const allLayers: string[] = [];
   for (const suite of active) {
     for (const c of suite.cases({ quick: sel.quick, seed: sel.seed, distribution: sel.distribution })) {
       allCaseIds.push(c.id);
+      allLayers.push(c.layer);
       if (sel.cases?.length && !sel.cases.some((n) => n === c.id || n === c.layer)) continue;
       const vs = namesOf(suite)
         .filter((v) => !sel.variants?.length || sel.variants.includes(v))
@@ -88,7 +90,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
     }
   }
   const badCases = (sel.cases ?? []).filter((n) => !allCaseIds.some((id) => id === n || id.endsWith(`/${n}`)));
-  if (badCases.length) throw unknown('case', badCases, allCaseIds);
+  if (badCases.length) throw unknown('case', badCases, allCaseIds, allLayers);
   if (items.length === 0) {
     throw new UsageError(
       `the selection matches nothing (suites: ${chosenSuites.join(', ')}` +
