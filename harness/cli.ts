@@ -14,7 +14,7 @@ import { renderCombinedIndex } from './report/combined.js';
 import { compareChecksums, describeMismatches } from './portability.js';
 import { hasBudget, worstInaccurate } from './budget.js';
 import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
-import { Progress, summaryTable } from './progress.js';
+import { outputWidth, Progress, summaryTable } from './progress.js';
 import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from './contracts.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
@@ -262,6 +262,7 @@ async function bench(argv: string[]): Promise<number> {
       let dir = resolve(values.out ?? join(ROOT, 'reports', device.name, runId));
       if (!values.out) for (let i = 2; existsSync(dir); i++) dir = resolve(ROOT, 'reports', device.name, `${runId}-${i}`);
       const progress = new Progress(mode, device.name);
+      progress.expect(items.map((i) => i.variants.length));
       progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${runId}`);
       // Emulated devices: the ceilings would measure the emulator, and take minutes under qemu.
       const devicePlan = device.emulated ? { ...plan, measureCeilings: false } : plan;
@@ -301,7 +302,7 @@ async function bench(argv: string[]): Promise<number> {
       continue;
     }
     if (multi) process.stdout.write(`\n== ${res.device} ==`);
-    process.stdout.write(`\n${summaryTable(res.run)}\n\n`);
+    process.stdout.write(`\n${summaryTable(res.run, outputWidth())}\n\n`);
     process.stdout.write(
       `${res.run.status === 'complete' ? 'complete' : `INCOMPLETE: ${res.run.statusDetail ?? ''}`} in ${secs} s: ` +
         `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
