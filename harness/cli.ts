@@ -45,7 +45,7 @@ bench options:
                        --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
   --case NAME[,..]     only these cases (id or layer name)
   --quick              small shapes and short sampling: finishes in well under a minute
-  --out DIR            write the run here (default: reports/<device>/<run-id>)
+  --out DIR            write the run here (default: reports/<device>/<run-id>, or under $ROOFBENCH_REPORTS)
   --json               JSON lines on stdout instead of the progress bar and table
   --seed N             base seed of the input generator (default 1)
   --distribution D     input distribution: ${Distribution.options.join(', ')} (default uniform(-1,1))
@@ -66,6 +66,11 @@ bench options:
   --connect-timeout S  SSH connect timeout in seconds (default 15)
   -h, --help           this text
 `;
+
+/** Where runs go without --out: $ROOFBENCH_REPORTS (the tests set it to a temporary directory), else reports/. */
+function reportsDir(): string {
+  return resolve(process.env.ROOFBENCH_REPORTS || join(ROOT, 'reports'));
+}
 
 function list(csv: string | undefined): string[] | undefined {
   if (csv === undefined) return undefined;
@@ -259,8 +264,8 @@ async function bench(argv: string[]): Promise<number> {
   const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`) });
   const outcomes = await Promise.all(
     devices.map(async (device) => {
-      let dir = resolve(values.out ?? join(ROOT, 'reports', device.name, runId));
-      if (!values.out) for (let i = 2; existsSync(dir); i++) dir = resolve(ROOT, 'reports', device.name, `${runId}-${i}`);
+      let dir = resolve(values.out ?? join(reportsDir(), device.name, runId));
+      if (!values.out) for (let i = 2; existsSync(dir); i++) dir = resolve(reportsDir(), device.name, `${runId}-${i}`);
       const progress = new Progress(mode, device.name);
       progress.expect(items.map((i) => i.variants.length));
       progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${runId}`);
@@ -324,7 +329,7 @@ async function bench(argv: string[]): Promise<number> {
       if (values.json) process.stdout.write(`${JSON.stringify({ type: 'portability', a: first!.device, b: other.device, compared: p.compared, mismatches: p.mismatches })}\n`);
       else process.stdout.write(`${line}\n`);
     }
-    const index = await renderCombinedIndex(outcomes, join(ROOT, 'reports', 'multi', runId));
+    const index = await renderCombinedIndex(outcomes, join(reportsDir(), 'multi', runId));
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'combined-index', path: index })}\n`);
     else process.stdout.write(`\ncombined index: ${index}\n`);
   }

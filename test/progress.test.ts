@@ -52,7 +52,7 @@ describe('plain output (CI logs): one short line per case', () => {
     const rs = fixture('rpi3-complete').results;
     const caseId = rs.find((r) => r.state === 'passed')!.caseId;
     const mine = rs.filter((r) => r.caseId === caseId);
-    const timed = mine.filter((r): r is Extract<CaseResult, { state: 'passed' }> => r.state === 'passed' || r.state === 'inaccurate');
+    const timed = mine.filter((r): r is Extract<CaseResult, { state: 'passed' | 'inaccurate' }> => r.state === 'passed' || r.state === 'inaccurate');
     const fastest = timed.reduce((a, b) => (b.timing.stats.median < a.timing.stats.median ? b : a));
     const line = caseLine(mine);
     expect(line).toContain(`best ${fastest.variant} `);

@@ -8,11 +8,17 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * Runs from the tests go to a throwaway history store, never the user's
- * reports/history.sqlite (a test may still pass its own ROOFBENCH_HISTORY).
+ * Runs from the tests go to a throwaway directory and history store, never the user's reports/
+ * (test/setup/global.ts sets both for the whole test run and checks reports/ afterwards; a test may
+ * still pass its own ROOFBENCH_HISTORY or --out).
  */
-const TEST_HISTORY = join(mkdtempSync(join(tmpdir(), 'roofbench-test-history-')), 'history.sqlite');
-const testEnv = (env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ROOFBENCH_HISTORY: TEST_HISTORY, ...process.env, ...env });
+const SCRATCH = mkdtempSync(join(tmpdir(), 'roofbench-test-cli-'));
+const testEnv = (env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  ROOFBENCH_HISTORY: join(SCRATCH, 'history.sqlite'),
+  ROOFBENCH_REPORTS: join(SCRATCH, 'reports'),
+  ...process.env,
+  ...env,
+});
 
 export interface CliResult {
   code: number | null;
