@@ -6,7 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { decodeThrottled } from '../report/model.js';
-import { PALETTE } from '../report/charts.js';
+import { variantColour } from '../report/colours.js';
 import { sig } from '../report/format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from '../report/svg.js';
 import type { AnnotationRow, PointRow } from './store.js';
@@ -161,7 +161,7 @@ export async function trendChartSvg(
       color: {
         field: 'variant',
         type: 'nominal',
-        scale: { domain: variants, range: variants.map((_, i) => PALETTE[i % PALETTE.length]!) },
+        scale: { domain: variants, range: variants.map((v) => variantColour(v)) },
         legend: { title: 'variant', orient: 'right', labelLimit: 320 },
       },
       detail: { field: 'series', type: 'nominal' },

@@ -12,6 +12,7 @@ import type { CaseResult, RunResults } from '../contracts.js';
 import { ridgePoint } from '../roofline.js';
 import { bytesBinary, flopCount, ms, niceDown, niceUp, pct, sig } from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
+import { variantColours } from './colours.js';
 
 /** Class of an effective-throughput point of the roofline (one per timed result). */
 export const POINT_CLASS = 'rb-point';
@@ -37,18 +38,6 @@ export function caseNumbers(run: RunResults): Map<string, number> {
   for (const c of run.cases) if (!numbers.has(c.id)) numbers.set(c.id, numbers.size + 1);
   for (const r of run.results) if (!numbers.has(r.caseId)) numbers.set(r.caseId, numbers.size + 1);
   return numbers;
-}
-
-/** Colours of the algorithms (Tableau 10), shared by the chart and the report's tables. */
-export const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
-
-/** Algorithm -> colour, in order of first appearance among the results (cycling past 10). */
-export function algorithmColors(run: RunResults): Map<string, string> {
-  const colors = new Map<string, string>();
-  for (const r of run.results) {
-    if (!colors.has(r.algorithm)) colors.set(r.algorithm, PALETTE[colors.size % PALETTE.length] ?? '#888');
-  }
-  return colors;
 }
 
 /** A result the roofline can place: timed, with positive intensity and throughput. */
@@ -148,8 +137,8 @@ function labelBox(ax: number, ay: number, text: string, fontSize: number, align:
 
 /** Everything the roofline spec needs, computed from the run (exported for tests). */
 export interface RooflineData {
-  points: { x: number; y: number; algorithm: string; state: string; noisy: boolean; tip: string }[];
-  executed: { x: number; y: number; y0: number; algorithm: string; state: string; tip: string }[];
+  points: { x: number; y: number; variant: string; state: string; noisy: boolean; tip: string }[];
+  executed: { x: number; y: number; y0: number; variant: string; state: string; tip: string }[];
   caseLabels: { x: number; y: number; text: string }[];
   tips: Tip[];
   xDomain: [number, number];
@@ -159,14 +148,15 @@ export interface RooflineData {
   theoreticalRoof: LinePoint[];
   ridges: { x: number; y: number }[];
   labels: Label[];
-  algorithms: string[];
+  /** Variants drawn, in a stable order (by name), and their colours (colours.ts). */
+  variants: string[];
   colors: string[];
   notPlotted: number;
 }
 
 export function rooflineData(run: RunResults): RooflineData {
   const numbers = caseNumbers(run);
-  const palette = algorithmColors(run);
+  const palette = variantColours(run.results);
   const measured = run.ceilings.measured;
   const theo = run.ceilings.theoretical;
   const mPeak = measured && pos(measured.peakGflops) ? measured.peakGflops : undefined;
@@ -181,11 +171,11 @@ export function rooflineData(run: RunResults): RooflineData {
   const tips: Tip[] = [];
   const points: RooflineData['points'] = [];
   const executed: RooflineData['executed'] = [];
-  const algorithms: string[] = [];
+  const variants: string[] = [];
   const spanOfCase = new Map<string, { x: number; top: number; bottom: number }>();
 
   for (const r of plotted) {
-    if (!algorithms.includes(r.algorithm)) algorithms.push(r.algorithm);
+    if (!variants.includes(r.variant)) variants.push(r.variant);
     const no = numbers.get(r.caseId) ?? 0;
     const lines = [
       `#${no} ${r.caseId}`,
@@ -204,7 +194,7 @@ export function rooflineData(run: RunResults): RooflineData {
     points.push({
       x: r.cost.intensity,
       y: r.perf.gflops,
-      algorithm: r.algorithm,
+      variant: r.variant,
       state: r.state,
       noisy: r.timing.noisy,
       tip: tipToken(tips.length),
@@ -220,7 +210,7 @@ export function rooflineData(run: RunResults): RooflineData {
         x: r.cost.intensity,
         y: r.perf.executedGflops,
         y0: r.perf.gflops,
-        algorithm: r.algorithm,
+        variant: r.variant,
         state: r.state,
         tip: tipToken(tips.length),
       });
@@ -410,8 +400,8 @@ export function rooflineData(run: RunResults): RooflineData {
     theoreticalRoof,
     ridges,
     labels,
-    algorithms,
-    colors: algorithms.map((a) => palette.get(a) ?? '#888'),
+    variants: [...variants].sort(),
+    colors: [...variants].sort().map((v) => palette.get(v) ?? '#888'),
     notPlotted: timed.length - plotted.length,
   };
 }
@@ -448,10 +438,10 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
     axis: { title: 'performance (GFLOP/s)', values: logTicks(d.yDomain), format: '~g', grid: true },
   };
   const color = {
-    field: 'algorithm',
+    field: 'variant',
     type: 'nominal' as const,
-    scale: d.algorithms.length ? { domain: d.algorithms, range: d.colors } : { domain: ['none'], range: ['#888'] },
-    legend: { title: 'algorithm', orient: 'right' as const },
+    scale: d.variants.length ? { domain: d.variants, range: d.colors } : { domain: ['none'], range: ['#888'] },
+    legend: { title: 'variant', orient: 'right' as const, labelLimit: 260 },
   };
   const layers: object[] = [];
   if (d.theoreticalRoof.length) {

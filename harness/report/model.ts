@@ -6,7 +6,8 @@
 import { decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../contracts.js';
 import { ridgePoint } from '../roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
-import { algorithmColors, cacheBandwidthLevels, caseNumbers, isPlottable, isTimed } from './charts.js';
+import { cacheBandwidthLevels, caseNumbers, isPlottable, isTimed } from './charts.js';
+import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { buildAccuracyView, type AccuracyView } from './accuracy.js';
 
@@ -32,7 +33,7 @@ export interface KeyValue {
 export interface VariantRow {
   variant: string;
   algorithm: string;
-  /** The algorithm's colour in the roofline chart. */
+  /** The variant's colour in the charts (colours.ts). */
   color: string;
   state: CaseResult['state'];
   /** errored: error text (first line) and the rest (stack etc.); skipped: reason. */
@@ -252,7 +253,7 @@ function variantRow(
   colors: ReadonlyMap<string, string>,
 ): VariantRow {
   const costNote = costVaries ? `${f.flopCount(r.cost.flops)} · ${f.bytesDecimal(r.cost.bytes)} · ${f.sig(r.cost.intensity, 3)} FLOP/B` : '';
-  const color = colors.get(r.algorithm) ?? '#888888';
+  const color = colors.get(r.variant) ?? '#888888';
   const base = { variant: r.variant, algorithm: r.algorithm, color, state: r.state, costNote, message: '', messageMore: '', phase: '', timed: null };
   switch (r.state) {
     case 'errored': {
@@ -385,7 +386,7 @@ function governorWarn(g: string | null): boolean {
 
 export function buildView(run: RunResults): ReportView {
   const numbers = caseNumbers(run);
-  const colors = algorithmColors(run);
+  const colors = variantColours(run.results);
   const byCase = new Map<string, CaseResult[]>();
   for (const r of run.results) {
     const list = byCase.get(r.caseId) ?? [];
