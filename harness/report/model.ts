@@ -482,11 +482,11 @@ export function buildView(run: RunResults): ReportView {
             : 'not reported',
         },
         {
-          key: 'caches',
+          key: 'caches (one core)',
           value: [
             `L1d ${f.bytesBinary(p.cpu.cache.l1d)}`,
             `L2 ${f.bytesBinary(p.cpu.cache.l2)}`,
-            `L3 ${f.bytesBinary(p.cpu.cache.l3)}`,
+            `L3 ${f.bytesBinary(p.cpu.cache.l3)}${p.cpu.cache.l3 ? ' (shared)' : ''}`,
           ].join(' · '),
         },
         { key: 'memory', value: f.bytesBinary(p.memory.totalBytes) },
