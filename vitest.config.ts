@@ -24,6 +24,7 @@ export const UNIT = [
   'test/progress.test.ts',
   'test/reference.test.ts',
   'test/report-accuracy.test.ts',
+  'test/report-layout.test.ts',
   'test/report.test.ts',
   'test/shell.test.ts',
   'test/stats.test.ts',
