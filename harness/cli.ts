@@ -41,6 +41,8 @@ bench options:
   --suite NAME[,NAME]  suites to run (default: all)
   --filter REGEX       keep case x variant pairs whose "<case id> <variant>" or tags match (case-insensitive)
   --variant NAME[,..]  only these variants
+  --no-baselines       with --filter / --variant, do not add the reference variants the accuracy decision of a
+                       selected fast variant needs (fp32 direct, im2col, ONNX Runtime); by default they run too
   --winograd M:POINTS  also measure Winograd F(MxM,3x3) on these interpolation points, e.g.
                        --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
   --case NAME[,..]     only these cases (id or layer name)
@@ -247,7 +249,10 @@ async function bench(argv: string[]): Promise<number> {
     quick: values.quick,
     seed,
     distribution: options.distribution,
+    decisionBaselines: !values['no-baselines'],
   });
+  const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
+  if (baselinesAdded.length) options.baselinesAdded = baselinesAdded;
   const runId = newRunId();
   const plan = makePlan(runId, options, items, !values['no-ceilings'], extraVariants);
   const faults = testFaultsFromEnv();
@@ -269,6 +274,9 @@ async function bench(argv: string[]): Promise<number> {
       const progress = new Progress(mode, device.name);
       progress.expect(items.map((i) => i.variants.length));
       progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${runId}`);
+      if (baselinesAdded.length) {
+        progress.info(`also running ${baselinesAdded.join(', ')}: the accuracy decision compares the selected fast variants with them (--no-baselines to leave them out)`);
+      }
       // Emulated devices: the ceilings would measure the emulator, and take minutes under qemu.
       const devicePlan = device.emulated ? { ...plan, measureCeilings: false } : plan;
       return runOnDevice({ device, plan: devicePlan, dir, progress, payload, transport });

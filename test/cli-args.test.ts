@@ -70,3 +70,29 @@ describe('npm run bench --quick (without --)', () => {
     expect(npmSwallowedOptions(BENCH, { npm_config_quick: 'true' })).toBeNull();
   });
 });
+
+describe('--filter / --variant keep the references a fast variant\'s accuracy decision needs', () => {
+  const sel = { quick: true, seed: 1, distribution: 'uniform(-1,1)' as const };
+  const REFS = ['conv-direct-naive-f32', 'conv-im2col-gemm-f32', 'conv-onnxruntime-f32'];
+
+  it('--filter winograd runs fp32 direct, im2col and ONNX Runtime too, where a Winograd tile applies, and says which', () => {
+    const items = selectItems({ ...sel, filter: 'winograd' });
+    const vgg = items.find((i) => i.caseSpec.layer === 'vgg16.conv3_2')!;
+    expect(vgg.baselinesAdded).toEqual(REFS);
+    for (const r of REFS) expect(vgg.variants).toContain(r);
+    expect(vgg.variants.filter((v) => v.includes('winograd')).length).toBeGreaterThanOrEqual(3);
+    // A 1x1 layer: Winograd is skipped there, so nothing to decide and no reference added.
+    const pointwise = items.find((i) => i.caseSpec.layer === 'mobilenet_v1.conv_pw_3')!;
+    expect(pointwise.baselinesAdded).toBeUndefined();
+    expect(pointwise.variants.every((v) => v.includes('winograd'))).toBe(true);
+  });
+
+  it('--variant of one tile adds them too; --no-baselines and an exact variant add nothing', () => {
+    const one = selectItems({ ...sel, variants: ['conv3x3-fft-t8-f32'], cases: ['vgg16.conv3_2'] });
+    expect(one[0]?.variants).toEqual(['conv-direct-naive-f32', 'conv-im2col-gemm-f32', 'conv3x3-fft-t8-f32', 'conv-onnxruntime-f32']);
+    expect(selectItems({ ...sel, variants: ['conv3x3-fft-t8-f32'], cases: ['vgg16.conv3_2'], decisionBaselines: false })[0]?.variants).toEqual(['conv3x3-fft-t8-f32']);
+    expect(selectItems({ ...sel, variants: ['conv-im2col-gemm-f32'], cases: ['vgg16.conv3_2'] })[0]?.baselinesAdded).toBeUndefined();
+    // Without a narrowing selection every variant runs anyway: nothing is "added".
+    expect(selectItems(sel).some((i) => i.baselinesAdded)).toBe(false);
+  });
+});

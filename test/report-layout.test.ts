@@ -89,3 +89,18 @@ describe('compact case tables', () => {
     expect(table).not.toMatch(/<div class="sub">[^<]{60,}<\/div>/);
   });
 });
+
+describe('baselines added for the accuracy decision', () => {
+  it('the report says which references ran although the selection left them out', async () => {
+    const run = fixture('winograd-decision');
+    run.options.filter = 'winograd';
+    run.options.baselinesAdded = ['conv-direct-naive-f32', 'conv-im2col-gemm-f32'];
+    const html = readFileSync(await renderReport(run, join(scratch(), 'baselines')), 'utf8');
+    const acc = html.slice(html.indexOf('<section id="accuracy"'), html.indexOf('</section>', html.indexOf('<section id="accuracy"')));
+    expect(acc).toMatch(/left out conv-direct-naive-f32, conv-im2col-gemm-f32; they ran anyway, because this decision compares/);
+    expect(html).toMatch(/baselines added<\/th>\s*<td>conv-direct-naive-f32, conv-im2col-gemm-f32: not selected, but run/);
+    delete run.options.baselinesAdded;
+    const plain = readFileSync(await renderReport(run, join(scratch(), 'no-baselines')), 'utf8');
+    expect(plain).not.toContain('baselines added');
+  });
+});

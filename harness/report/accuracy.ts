@@ -23,14 +23,11 @@ import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
 
-/** fp32 direct convolution: the accuracy anchor. */
-export const ANCHOR_VARIANT = 'conv-direct-naive-f32';
-/** The speed baseline every speedup of this section is measured against. */
-export const SPEED_BASELINE_VARIANT = 'conv-im2col-gemm-f32';
-/** The library peer: a second speedup column when the case has it timed. */
-export const PEER_VARIANT = 'conv-onnxruntime-f32';
-/** Algorithms that trade accuracy for speed (the section's candidates, with any approximate-tolerance result). */
-export const FAST_ALGORITHMS: readonly string[] = ['winograd', 'fft'];
+// fp32 direct (the accuracy anchor), im2col (the speed baseline every speedup is measured against),
+// ONNX Runtime (the library peer: a second speedup column), and the algorithms that trade accuracy
+// for speed (the section's candidates, with any approximate-tolerance result): the conv suite's.
+export { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
+import { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
 /** Class of a point of a speed-vs-accuracy chart (one per timed result plotted). */
 export const ACC_POINT_CLASS = 'rb-acc-point';
 
@@ -190,6 +187,8 @@ export interface AccuracyView {
   budgetText: string;
   maxRelL2: number | null;
   emulated: boolean;
+  /** References the user's selection left out and the run added for this decision (run.options.baselinesAdded). */
+  baselinesAdded: string[];
   anchorVariant: string;
   baselineVariant: string;
   peerVariant: string;
@@ -845,6 +844,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     budgetText: bText,
     maxRelL2,
     emulated: run.device.emulated,
+    baselinesAdded: run.options.baselinesAdded ?? [],
     anchorVariant: ANCHOR_VARIANT,
     baselineVariant: SPEED_BASELINE_VARIANT,
     peerVariant: PEER_VARIANT,

@@ -581,6 +581,9 @@ export function buildView(run: RunResults): ReportView {
       { key: 'mode', value: o.quick ? 'quick (shapes scaled down by 4)' : 'full shapes' },
       { key: 'suites', value: o.suites.length ? o.suites.join(', ') : 'all' },
       { key: 'filter', value: o.filter ?? 'none', mono: o.filter !== null },
+      ...(o.baselinesAdded?.length
+        ? [{ key: 'baselines added', value: `${o.baselinesAdded.join(', ')}: not selected, but run because the accuracy decision compares the selected fast variants with them` }]
+        : []),
       { key: 'distribution', value: o.distribution },
       {
         key: 'sampling',
