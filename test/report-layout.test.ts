@@ -104,3 +104,35 @@ describe('baselines added for the accuracy decision', () => {
     expect(plain).not.toContain('baselines added');
   });
 });
+
+describe('roofline labels do not collide', () => {
+  type Box = { l: number; r: number; t: number; b: number };
+  const overlap = (a: Box, b: Box) => a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5;
+
+  /** A crowded run: every case of the fixture copied eight times at the same intensity, slightly faster each time. */
+  function crowded(): RunResults {
+    const run = fixture('winograd-decision');
+    const copies = [1, 2, 3, 4, 5, 6, 7].flatMap((k) =>
+      run.results.map((r) => (isTimed(r) ? { ...structuredClone(r), caseId: `${r.caseId}~${k}`, perf: { ...r.perf, gflops: r.perf.gflops * (1 + 0.015 * k) } } : { ...r, caseId: `${r.caseId}~${k}` })),
+    );
+    const cases = [1, 2, 3, 4, 5, 6, 7].flatMap((k) => run.cases.map((c) => ({ ...c, id: `${c.id}~${k}` })));
+    return { ...run, results: [...run.results, ...copies], cases: [...run.cases, ...cases] };
+  }
+
+  for (const [name, make] of [
+    ['rpi3-complete', () => fixture('rpi3-complete')],
+    ['winograd-decision', () => fixture('winograd-decision')],
+    ['a crowded run (every case eight times at one intensity)', crowded],
+  ] as const) {
+    it(`${name}: case numbers clear of each other and of the ceiling labels`, async () => {
+      const { rooflineData } = await import('../harness/report/charts.js');
+      const d = rooflineData(make());
+      expect(d.caseLabels.length).toBeGreaterThan(0);
+      const boxes = d.caseLabels.map((l) => l.box);
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) expect(overlap(boxes[i]!, boxes[j]!), `${d.caseLabels[i]!.text} / ${d.caseLabels[j]!.text}`).toBe(false);
+        for (const c of d.labelBoxes) expect(overlap(boxes[i]!, c), `${d.caseLabels[i]!.text} / a ceiling label`).toBe(false);
+      }
+    });
+  }
+});

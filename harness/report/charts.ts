@@ -113,7 +113,7 @@ interface Label {
   dy: number;
 }
 
-interface Box {
+export interface Box {
   l: number;
   r: number;
   t: number;
@@ -139,7 +139,8 @@ function labelBox(ax: number, ay: number, text: string, fontSize: number, align:
 export interface RooflineData {
   points: { x: number; y: number; variant: string; state: string; noisy: boolean; tip: string }[];
   executed: { x: number; y: number; y0: number; variant: string; state: string; tip: string }[];
-  caseLabels: { x: number; y: number; text: string }[];
+  /** Case numbers, with their box in chart pixels (for collision checks). */
+  caseLabels: { x: number; y: number; text: string; box: Box }[];
   tips: Tip[];
   xDomain: [number, number];
   yDomain: [number, number];
@@ -148,6 +149,8 @@ export interface RooflineData {
   theoreticalRoof: LinePoint[];
   ridges: { x: number; y: number }[];
   labels: Label[];
+  /** Pixel boxes of the ceiling labels (rotated ones as runs of small squares), for collision checks. */
+  labelBoxes: Box[];
   /** Variants drawn, in a stable order (by name), and their colours (colours.ts). */
   variants: string[];
   colors: string[];
@@ -380,13 +383,20 @@ export function rooflineData(run: RunResults): RooflineData {
       [cx, bottom + 13],
       [cx, top - 48],
     ];
+    // Crowded: rings further out around the case's points, nearest first.
+    for (const r of [18, 30, 42, 56, 72, 90]) {
+      for (const a of [-90, -45, -135, 0, 180, 45, 135, 90]) {
+        const rad = (a * Math.PI) / 180;
+        candidates.push([cx + Math.cos(rad) * (r + w / 2), (a > 0 ? bottom : top) + Math.sin(rad) * r]);
+      }
+    }
     const fits = ([x, y]: [number, number]) => {
       const box = { l: x - w / 2, r: x + w / 2, t: y - 6, b: y + 6 };
       return box.l >= 0 && box.r <= ROOF_WIDTH && box.t >= 0 && box.b <= ROOF_HEIGHT && !obstacles.some((o) => overlaps(o, box));
     };
     const [lx, ly] = candidates.find(fits) ?? candidates[0] ?? [cx, top - 12];
     obstacles.push({ l: lx - w / 2, r: lx + w / 2, t: ly - 6, b: ly + 6 });
-    caseLabels.push({ x: xAt(lx), y: yAt(ly), text });
+    caseLabels.push({ x: xAt(lx), y: yAt(ly), text, box: { l: lx - w / 2, r: lx + w / 2, t: ly - 6, b: ly + 6 } });
   }
   return {
     points,
@@ -400,6 +410,7 @@ export function rooflineData(run: RunResults): RooflineData {
     theoreticalRoof,
     ridges,
     labels,
+    labelBoxes: labels.flatMap(boxesOf),
     variants: [...variants].sort(),
     colors: [...variants].sort().map((v) => palette.get(v) ?? '#888'),
     notPlotted: timed.length - plotted.length,
@@ -518,7 +529,7 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
   }
   if (d.caseLabels.length) {
     layers.push({
-      data: { values: d.caseLabels },
+      data: { values: d.caseLabels.map(({ x, y, text }) => ({ x, y, text })) },
       mark: { type: 'text', fontSize: 10, fontWeight: 600, fill: '#555b66', align: 'center', baseline: 'middle', aria: false },
       encoding: { text: { field: 'text' } },
     });
