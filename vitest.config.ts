@@ -47,9 +47,10 @@ export default defineConfig({
     globalSetup: ['test/setup/global.ts'],
     projects: [
       // Pure and in-process: the files may share the two cores.
-      { test: { ...shared, name: 'unit', include: UNIT, fileParallelism: true } },
-      // Kernel timing is not asserted anywhere, but these spawn real runs: files run one at a time on 2 cores.
-      { test: { ...shared, name: 'system', include: ['test/**/*.test.ts'], exclude: UNIT, fileParallelism: false } },
+      { test: { ...shared, name: 'unit', include: UNIT, fileParallelism: true, sequence: { groupOrder: 0 } } },
+      // Kernel timing is not asserted anywhere, but these spawn real runs (with case timeouts): after the
+      // unit tier (a later group), one file at a time on 2 cores.
+      { test: { ...shared, name: 'system', include: ['test/**/*.test.ts'], exclude: UNIT, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
   },
 });
