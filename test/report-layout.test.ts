@@ -136,3 +136,20 @@ describe('roofline labels do not collide', () => {
     });
   }
 });
+
+describe('roofline cache slopes', () => {
+  it('every slope drawn carries its label; one with no clear place for it is left out', async () => {
+    const { rooflineData, cacheBandwidthLevels } = await import('../harness/report/charts.js');
+    const squeezed = fixture('rpi3-complete');
+    const m = squeezed.ceilings.measured!;
+    // Cache bandwidths so far above DRAM that their slopes meet the roof at the frame's left edge.
+    m.bandwidth = m.bandwidth.map((p) => (p.bytes <= 1 << 20 ? { ...p, gbps: p.gbps * 40 } : p));
+    for (const run of [fixture('rpi3-complete'), squeezed]) {
+      const d = rooflineData(run);
+      const drawn = [...new Set(d.cacheSlopes.map((p) => p.id))];
+      for (const id of drawn) expect(d.labels.map((l) => l.text)).toContain(id);
+      expect(drawn.length).toBeLessThanOrEqual(cacheBandwidthLevels(run).length);
+    }
+    expect(new Set(rooflineData(fixture('rpi3-complete')).cacheSlopes.map((p) => p.id)).size).toBe(2);
+  });
+});

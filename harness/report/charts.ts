@@ -288,18 +288,20 @@ export function rooflineData(run: RunResults): RooflineData {
     return boxes;
   };
   const inFrame = (b: Box) => b.l >= -1 && b.r <= ROOF_WIDTH + 1 && b.t >= -1 && b.b <= ROOF_HEIGHT + 1;
-  const place = (candidates: Label[]): void => {
+  /** Place the first clear candidate (else, unless `clearOnly`, the first inside the frame); whether one was placed. */
+  const place = (candidates: Label[], clearOnly = false): boolean => {
     const ok = candidates.find((c) => {
       const boxes = boxesOf(c);
       return boxes.every(inFrame) && !boxes.some((b) => obstacles.some((o) => overlaps(o, b)));
     });
-    const chosen = ok ?? candidates.find((c) => boxesOf(c).every(inFrame));
-    if (!chosen) return;
+    const chosen = ok ?? (clearOnly ? undefined : candidates.find((c) => boxesOf(c).every(inFrame)));
+    if (!chosen) return false;
     labels.push(chosen);
     obstacles.push(...boxesOf(chosen));
+    return true;
   };
   /** Candidates along the slope y = bw * x: ending just left of where it meets its roof, then slid down-left. */
-  const slopeLabel = (bw: number, ridge: number, text: string): void => {
+  const slopeLabel = (bw: number, ridge: number, text: string, clearOnly = false): boolean => {
     const candidates: Label[] = [];
     const end = px(ridge) - 12;
     const dxPx = Math.cos(slopeRad);
@@ -307,7 +309,7 @@ export function rooflineData(run: RunResults): RooflineData {
       const x = xAt(Math.min(end, ROOF_WIDTH - 4) - step * 18 * dxPx);
       candidates.push({ x, y: bw * x, text, angle: slopeAngle, align: 'right', baseline: 'bottom', dx: 0, dy: -3 });
     }
-    place(candidates);
+    return place(candidates, clearOnly);
   };
   /** Candidates for a roof's horizontal label: right of its ridge above the line, then the right end, then below. */
   const peakLabel = (peak: number, ridge: number | undefined, text: string): void => {
@@ -321,7 +323,7 @@ export function rooflineData(run: RunResults): RooflineData {
     );
     place(candidates);
   };
-  const ridgeLabel = (ridge: number, peak: number, text: string): void =>
+  const ridgeLabel = (ridge: number, peak: number, text: string): boolean =>
     place([
       { x: ridge, y: peak, text, angle: 0, align: 'left', baseline: 'top', dx: 6, dy: 6 },
       { x: ridge, y: peak, text, angle: 0, align: 'right', baseline: 'bottom', dx: -8, dy: -4 },
@@ -344,8 +346,11 @@ export function rooflineData(run: RunResults): RooflineData {
     slopeLabel(mBw, mRidge, `DRAM ${sig(mBw, 3)} GB/s (measured)`);
     for (const lvl of levels) {
       const ridge = mPeak / lvl.gbps;
-      cacheSlopes.push({ id: lvl.label, seq: 0, x: x0, y: lvl.gbps * x0 }, { id: lvl.label, seq: 1, x: ridge, y: mPeak });
-      slopeLabel(lvl.gbps, ridge, lvl.label);
+      // A cache slope whose label finds no clear place (too short in the frame, crowded) is left out:
+      // an unnamed line explains nothing. Its figure stays in the measured-ceilings table.
+      if (slopeLabel(lvl.gbps, ridge, lvl.label, true)) {
+        cacheSlopes.push({ id: lvl.label, seq: 0, x: x0, y: lvl.gbps * x0 }, { id: lvl.label, seq: 1, x: ridge, y: mPeak });
+      }
     }
   } else if (mPeak !== undefined) {
     measuredRoof.push({ id: 'm', seq: 0, x: x0, y: mPeak }, { id: 'm', seq: 1, x: x1, y: mPeak });

@@ -6,7 +6,7 @@
 import { decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../contracts.js';
 import { ridgePoint } from '../roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
-import { cacheBandwidthLevels, caseNumbers, isPlottable, isTimed } from './charts.js';
+import { cacheBandwidthLevels, caseNumbers, isPlottable, isTimed, rooflineData } from './charts.js';
 import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { buildAccuracyView, type AccuracyView } from './accuracy.js';
@@ -613,7 +613,7 @@ export function buildView(run: RunResults): ReportView {
       hasTheoretical: t !== null,
       hasMeasured: m !== null,
       hasExecuted: timed.some((r) => r.perf.executedGflops !== undefined),
-      hasCacheSlopes: cacheBandwidthLevels(run).length > 0,
+      hasCacheSlopes: !run.device.emulated && rooflineData(run).cacheSlopes.length > 0,
     },
     suites,
     accuracy: buildAccuracyView(run),
