@@ -2,7 +2,7 @@
  * The raw timing samples of one case: a box plot per timed variant (quartiles,
  * whiskers to min and max, the reported median as a tick) over the samples
  * themselves as dots, outliers (modified z-score > 3.5, kept, never dropped)
- * drawn hollow. Log time axis when the variants' times span more than 10x.
+ * drawn hollow, on a log time axis.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { quantileSorted } from 'simple-statistics';
@@ -10,7 +10,7 @@ import type { CaseResult } from '../contracts.js';
 import { isTimed } from './charts.js';
 import { variantColour } from './colours.js';
 import { ms, sig } from './format.js';
-import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
+import { attachTitles, CHART_CONFIG, tipToken, vegaLiteTemplate, type Tip } from './svg.js';
 
 /** Class of a box (one per timed variant) of the samples chart. */
 export const BOX_CLASS = 'rb-box';
@@ -37,8 +37,6 @@ export interface SamplesData {
   boxes: SampleBox[];
   dots: { variant: string; t: number; jitter: number; outlier: boolean }[];
   tips: Tip[];
-  log: boolean;
-  domain: [number, number];
   /** Variants whose dots were thinned, e.g. "conv-direct-naive-f32: 150 of 500 samples drawn". */
   notes: string[];
 }
@@ -87,23 +85,25 @@ export function samplesData(results: readonly CaseResult[]): SamplesData | null 
       dots.push({ variant: r.variant, t, jitter: ((i * 0.618034) % 1) * 2 - 1, outlier: outlierSet.has(i) });
     }
   }
-  const lo = Math.min(...boxes.map((b) => b.min));
-  const hi = Math.max(...boxes.map((b) => b.max));
-  const log = hi / lo > 10;
-  const domain: [number, number] = log ? [lo / 1.25, hi * 1.25] : [Math.max(0, lo - (hi - lo) * 0.08 - lo * 0.02), hi + (hi - lo) * 0.08 + hi * 0.02];
-  return { boxes, dots, tips, log, domain, notes };
+  return { boxes, dots, tips, notes };
 }
 
-export function samplesSpec(d: SamplesData): TopLevelSpec {
-  const order = d.boxes.map((b) => b.variant);
-  const y = { field: 'variant', type: 'nominal' as const, sort: order, axis: { title: null, labelLimit: 240, labelFontSize: 10.5 } };
+/**
+ * The chart's spec, the same for every case (compiled once: see vegaLiteTemplate): the data
+ * carries everything that differs (rows in plan order, colours, the time scale fits the samples).
+ * Log time axis: variants of one case differ by up to 100x; a narrow range reads as linear.
+ */
+export const SAMPLES_SPEC: TopLevelSpec = (() => {
+  const y = { field: 'variant', type: 'nominal' as const, sort: null, axis: { title: null, labelLimit: 240, labelFontSize: 10.5 } };
   const x = {
     field: 'min',
     type: 'quantitative' as const,
-    scale: d.log ? { type: 'log' as const, domain: d.domain, nice: false } : { type: 'linear' as const, domain: d.domain, nice: false, zero: false },
-    axis: { title: `time per operation (ms${d.log ? ', log scale' : ''})`, format: '~g', grid: true, tickCount: 6 },
+    scale: { type: 'log' as const, nice: false, padding: 10 },
+    axis: { title: 'time per operation (ms, log scale)', format: '~g', grid: true, tickCount: 6, labelOverlap: true },
   };
-  const color = { field: 'variant', type: 'nominal' as const, scale: { domain: order, range: d.boxes.map((b) => b.colour) }, legend: null };
+  const color = { field: 'colour', type: 'nominal' as const, scale: null, legend: null };
+  // The offset in pixels from the top of the variant's row, as the data gives it: the middle of the row, jittered.
+  const jitter = { field: 'jitterPx', type: 'quantitative' as const, scale: null };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: WIDTH,
@@ -111,30 +111,38 @@ export function samplesSpec(d: SamplesData): TopLevelSpec {
     config: CHART_CONFIG,
     encoding: { y },
     layer: [
-      { data: { values: d.boxes }, mark: { type: 'rule', stroke: '#9aa1ad', aria: false }, encoding: { x, x2: { field: 'max' } } },
+      { data: { name: 'boxes' }, mark: { type: 'rule', stroke: '#9aa1ad', aria: false }, encoding: { x, x2: { field: 'max' } } },
       {
-        data: { values: d.boxes },
+        data: { name: 'boxes' },
         mark: { type: 'bar', height: 12, opacity: 0.35, stroke: '#5b6270', strokeWidth: 0.8 },
         encoding: { x: { ...x, field: 'q1' }, x2: { field: 'q3' }, color, description: { field: 'tip' } },
       },
+      { data: { name: 'dots' }, mark: { type: 'circle', size: 9, opacity: 0.55, aria: false }, encoding: { x: { ...x, field: 't' }, yOffset: jitter, color } },
       {
-        data: { values: d.dots.filter((p) => !p.outlier) },
-        mark: { type: 'circle', size: 9, opacity: 0.55, aria: false },
-        encoding: { x: { ...x, field: 't' }, yOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1, 1], range: [-7, 7] } }, color },
-      },
-      {
-        data: { values: d.dots.filter((p) => p.outlier) },
+        data: { name: 'outliers' },
         mark: { type: 'point', size: 22, filled: false, strokeWidth: 1.2, stroke: '#b42318', aria: false },
-        encoding: { x: { ...x, field: 't' }, yOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1, 1], range: [-7, 7] } } },
+        encoding: { x: { ...x, field: 't' }, yOffset: jitter },
       },
-      { data: { values: d.boxes }, mark: { type: 'tick', thickness: 2, size: 16, color: '#1f2430', aria: false }, encoding: { x: { ...x, field: 'median' } } },
+      { data: { name: 'boxes' }, mark: { type: 'tick', thickness: 2, size: 16, color: '#1f2430', aria: false }, encoding: { x: { ...x, field: 'median' } } },
     ],
   } as TopLevelSpec;
-}
+})();
+
+let template: ReturnType<typeof vegaLiteTemplate> | undefined;
 
 /** The case's samples chart as SVG (safe to inline: Vega escapes its text, attachTitles the titles); null without a timed result. */
 export async function samplesSvg(results: readonly CaseResult[], idPrefix: string): Promise<{ svg: string; notes: string[] } | null> {
   const d = samplesData(results);
   if (!d) return null;
-  return { svg: attachTitles(await vegaLiteToSvg(samplesSpec(d), idPrefix), d.tips), notes: d.notes };
+  template ??= vegaLiteTemplate(SAMPLES_SPEC);
+  const colourOf = new Map(d.boxes.map((b) => [b.variant, b.colour]));
+  const svg = await template(
+    {
+      boxes: d.boxes,
+      dots: d.dots.filter((p) => !p.outlier).map((p) => ({ ...p, jitterPx: ROW / 2 + p.jitter * 6, colour: colourOf.get(p.variant) })),
+      outliers: d.dots.filter((p) => p.outlier).map((p) => ({ ...p, jitterPx: ROW / 2 + p.jitter * 6 })),
+    },
+    idPrefix,
+  );
+  return { svg: attachTitles(svg, d.tips), notes: d.notes };
 }
