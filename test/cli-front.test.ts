@@ -1,12 +1,13 @@
 /** The command line as a new user meets it: npm's own flag handling, the bin, --version, per-command help, export. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, runProcess } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'roofbench-cli-front-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 const reports = join(work, 'reports');
 const env = { ...process.env, ROOFBENCH_REPORTS: reports, ROOFBENCH_HISTORY: join(work, 'h.sqlite') };
 const npm = (args: string[]) => runProcess('npm', args, { env, timeoutMs: 120_000 });
