@@ -1,12 +1,60 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two tiers (README "Tests"):
+ * - unit: pure modules and the kernels, in-process, no network, no devices (npm run test:unit, < 30 s);
+ * - system: the command line end to end, SSH against real OpenSSH servers, the emulated ARM boards,
+ *   the dashboard in headless Chromium.
+ * `npm test` runs both.
+ */
+export const UNIT = [
+  'test/cases.test.ts',
+  'test/changepoints.test.ts',
+  'test/cli-args.test.ts',
+  'test/colours.test.ts',
+  'test/compare.test.ts',
+  'test/cost.test.ts',
+  'test/devices.test.ts',
+  'test/export.test.ts',
+  'test/fft-conv.test.ts',
+  'test/graph-cost.test.ts',
+  'test/graph-reference.test.ts',
+  'test/graph.test.ts',
+  'test/history.test.ts',
+  'test/kernels.test.ts',
+  'test/onnxruntime.test.ts',
+  'test/probe.test.ts',
+  'test/progress.test.ts',
+  'test/reference.test.ts',
+  'test/report-accuracy.test.ts',
+  'test/report-layout.test.ts',
+  'test/report.test.ts',
+  'test/shell.test.ts',
+  'test/stats.test.ts',
+  'test/winograd-conv.test.ts',
+  'test/winograd-transforms.test.ts',
+  'test/zoo.test.ts',
+];
+
+/** Settings every tier shares. */
+const shared = {
+  testTimeout: 120_000,
+  hookTimeout: 300_000,
+  passWithNoTests: false,
+  // Fails a test file that wrote into the user's reports/.
+  setupFiles: ['test/setup/each-file.ts'],
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 300_000,
-    // Kernel timing is not asserted anywhere, but the e2e tests spawn real runs: keep files sequential on 2 cores.
-    fileParallelism: false,
-    passWithNoTests: false,
+    // Once per run (not per tier): compiles the kernels; sends every report and history store to a temporary directory.
+    globalSetup: ['test/setup/global.ts'],
+    projects: [
+      // Pure and in-process: the files may share the two cores.
+      { test: { ...shared, name: 'unit', include: UNIT, fileParallelism: true, sequence: { groupOrder: 0 } } },
+      // Kernel timing is not asserted anywhere, but these spawn real runs (with case timeouts): after the
+      // unit tier (a later group), one file at a time on 2 cores.
+      { test: { ...shared, name: 'system', include: ['test/**/*.test.ts'], exclude: UNIT, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

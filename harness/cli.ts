@@ -4,8 +4,7 @@
  *   npm run bench -- [--device NAME] [--suite S] [--filter RE] [--quick] [--out DIR] [--json] [--list]
  *   npm run report -- reports/local/<run-id>
  */
-import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type DeviceRegistry } from './devices.js';
 import { selectItems, makePlan, extraVariantsFor, UsageError } from './plan.js';
@@ -15,13 +14,17 @@ import { renderCombinedIndex } from './report/combined.js';
 import { compareChecksums, describeMismatches } from './portability.js';
 import { hasBudget, worstInaccurate } from './budget.js';
 import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
-import { Progress, summaryTable } from './progress.js';
+import { outputWidth, Progress, summaryTable } from './progress.js';
 import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from './contracts.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
+import { EXPORT_FORMATS, runToCsv, runToMarkdown, type ExportFormat } from './report/export.js';
 import { suites } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { ROOT } from './payload.js';
+import { parseArgs, suggestion } from './suggest.js';
+import { npmSwallowedOptions, swallowedMessage } from './npm-args.js';
+import { harnessInfo } from './bench.js';
 
 const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline
 
@@ -29,6 +32,7 @@ usage:
   npm run bench -- [options]            run the suites on a device and write an HTML report
   npm run bench -- --list               list devices, suites, cases and variants
   npm run report -- <run-dir>           re-render a run's report from its results.json
+  npm run report -- <run-dir> --format csv|md   export a run for a spreadsheet or a pull-request comment
 
 bench options:
   --device NAME[,NAME] device(s) from devices.yaml (default: local); several run in parallel,
@@ -37,11 +41,13 @@ bench options:
   --suite NAME[,NAME]  suites to run (default: all)
   --filter REGEX       keep case x variant pairs whose "<case id> <variant>" or tags match (case-insensitive)
   --variant NAME[,..]  only these variants
+  --no-baselines       with --filter / --variant, do not add the reference variants the accuracy decision of a
+                       selected fast variant needs (fp32 direct, im2col, ONNX Runtime); by default they run too
   --winograd M:POINTS  also measure Winograd F(MxM,3x3) on these interpolation points, e.g.
                        --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
   --case NAME[,..]     only these cases (id or layer name)
   --quick              small shapes and short sampling: finishes in well under a minute
-  --out DIR            write the run here (default: reports/<device>/<run-id>)
+  --out DIR            write the run here (default: reports/<device>/<run-id>, or under $ROOFBENCH_REPORTS)
   --json               JSON lines on stdout instead of the progress bar and table
   --seed N             base seed of the input generator (default 1)
   --distribution D     input distribution: ${Distribution.options.join(', ')} (default uniform(-1,1))
@@ -62,6 +68,11 @@ bench options:
   --connect-timeout S  SSH connect timeout in seconds (default 15)
   -h, --help           this text
 `;
+
+/** Where runs go without --out: $ROOFBENCH_REPORTS (the tests set it to a temporary directory), else reports/. */
+function reportsDir(): string {
+  return resolve(process.env.ROOFBENCH_REPORTS || join(ROOT, 'reports'));
+}
 
 function list(csv: string | undefined): string[] | undefined {
   if (csv === undefined) return undefined;
@@ -121,43 +132,63 @@ function printList(registry: DeviceRegistry): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+const BENCH_OPTIONS = {
+  device: { type: 'string', default: 'local' },
+  devices: { type: 'string' },
+  suite: { type: 'string' },
+  filter: { type: 'string' },
+  variant: { type: 'string' },
+  winograd: { type: 'string', multiple: true },
+  case: { type: 'string' },
+  quick: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  list: { type: 'boolean', default: false },
+  seed: { type: 'string' },
+  distribution: { type: 'string' },
+  'target-ms': { type: 'string' },
+  'min-samples': { type: 'string' },
+  'cv-target': { type: 'string' },
+  'no-ceilings': { type: 'boolean', default: false },
+  wait: { type: 'boolean', default: false },
+  history: { type: 'string' },
+  'no-history': { type: 'boolean', default: false },
+  commit: { type: 'string' },
+  'commit-from': { type: 'string' },
+  'max-rel-l2': { type: 'string' },
+  'max-abs': { type: 'string' },
+  'min-sqnr-db': { type: 'string' },
+  gate: { type: 'boolean', default: false },
+  'case-timeout': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'no-baselines': { type: 'boolean', default: false },
+  version: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** Stop when npm kept the command's own options (`npm run bench --quick` without `--`). */
+function checkNpmArgs(options: Parameters<typeof npmSwallowedOptions>[0], argv: string[]): void {
+  const swallowed = npmSwallowedOptions(options, process.env, argv.filter((a) => !a.startsWith('-')));
+  if (swallowed) throw new UsageError(swallowedMessage(swallowed));
+}
+
+function versionText(): string {
+  const h = harnessInfo();
+  return `roofbench ${h.version}${h.gitCommit ? ` (commit ${h.gitCommit.slice(0, 12)}${h.gitDirty ? ', uncommitted changes' : ''})` : ''}\n`;
+}
+
 async function bench(argv: string[]): Promise<number> {
+  checkNpmArgs(BENCH_OPTIONS, argv);
   const { values } = parseArgs({
     args: argv,
     strict: true,
     allowPositionals: false,
-    options: {
-      device: { type: 'string', default: 'local' },
-      devices: { type: 'string' },
-      suite: { type: 'string' },
-      filter: { type: 'string' },
-      variant: { type: 'string' },
-      winograd: { type: 'string', multiple: true },
-      case: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      list: { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      distribution: { type: 'string' },
-      'target-ms': { type: 'string' },
-      'min-samples': { type: 'string' },
-      'cv-target': { type: 'string' },
-      'no-ceilings': { type: 'boolean', default: false },
-      wait: { type: 'boolean', default: false },
-      history: { type: 'string' },
-      'no-history': { type: 'boolean', default: false },
-      commit: { type: 'string' },
-      'commit-from': { type: 'string' },
-      'max-rel-l2': { type: 'string' },
-      'max-abs': { type: 'string' },
-      'min-sqnr-db': { type: 'string' },
-      gate: { type: 'boolean', default: false },
-      'case-timeout': { type: 'string' },
-      'connect-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: BENCH_OPTIONS,
   });
+  if (values.version) {
+    process.stdout.write(versionText());
+    return 0;
+  }
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -181,7 +212,7 @@ async function bench(argv: string[]): Promise<number> {
   const dist = values.distribution ?? 'uniform(-1,1)';
   const parsedDist = Distribution.safeParse(dist);
   if (!parsedDist.success) {
-    throw new UsageError(`unknown --distribution "${dist}"; valid: ${Distribution.options.join(', ')}`);
+    throw new UsageError(`unknown --distribution "${dist}"${suggestion(dist, Distribution.options)}; valid: ${Distribution.options.join(', ')}`);
   }
   const base = defaultRunOptions(values.quick);
   const options: RunOptions = {
@@ -218,7 +249,10 @@ async function bench(argv: string[]): Promise<number> {
     quick: values.quick,
     seed,
     distribution: options.distribution,
+    decisionBaselines: !values['no-baselines'],
   });
+  const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
+  if (baselinesAdded.length) options.baselinesAdded = baselinesAdded;
   const runId = newRunId();
   const plan = makePlan(runId, options, items, !values['no-ceilings'], extraVariants);
   const faults = testFaultsFromEnv();
@@ -235,10 +269,14 @@ async function bench(argv: string[]): Promise<number> {
   const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`) });
   const outcomes = await Promise.all(
     devices.map(async (device) => {
-      let dir = resolve(values.out ?? join(ROOT, 'reports', device.name, runId));
-      if (!values.out) for (let i = 2; existsSync(dir); i++) dir = resolve(ROOT, 'reports', device.name, `${runId}-${i}`);
+      let dir = resolve(values.out ?? join(reportsDir(), device.name, runId));
+      if (!values.out) for (let i = 2; existsSync(dir); i++) dir = resolve(reportsDir(), device.name, `${runId}-${i}`);
       const progress = new Progress(mode, device.name);
+      progress.expect(items.map((i) => i.variants.length));
       progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${runId}`);
+      if (baselinesAdded.length) {
+        progress.info(`also running ${baselinesAdded.join(', ')}: the accuracy decision compares the selected fast variants with them (--no-baselines to leave them out)`);
+      }
       // Emulated devices: the ceilings would measure the emulator, and take minutes under qemu.
       const devicePlan = device.emulated ? { ...plan, measureCeilings: false } : plan;
       return runOnDevice({ device, plan: devicePlan, dir, progress, payload, transport });
@@ -277,7 +315,7 @@ async function bench(argv: string[]): Promise<number> {
       continue;
     }
     if (multi) process.stdout.write(`\n== ${res.device} ==`);
-    process.stdout.write(`\n${summaryTable(res.run)}\n\n`);
+    process.stdout.write(`\n${summaryTable(res.run, outputWidth())}\n\n`);
     process.stdout.write(
       `${res.run.status === 'complete' ? 'complete' : `INCOMPLETE: ${res.run.statusDetail ?? ''}`} in ${secs} s: ` +
         `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
@@ -299,7 +337,7 @@ async function bench(argv: string[]): Promise<number> {
       if (values.json) process.stdout.write(`${JSON.stringify({ type: 'portability', a: first!.device, b: other.device, compared: p.compared, mismatches: p.mismatches })}\n`);
       else process.stdout.write(`${line}\n`);
     }
-    const index = await renderCombinedIndex(outcomes, join(ROOT, 'reports', 'multi', runId));
+    const index = await renderCombinedIndex(outcomes, join(reportsDir(), 'multi', runId));
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'combined-index', path: index })}\n`);
     else process.stdout.write(`\ncombined index: ${index}\n`);
   }
@@ -316,24 +354,62 @@ function testFaultsFromEnv(): TestFaults | undefined {
   return parsed.data;
 }
 
+const REPORT_OPTIONS = {
+  format: { type: 'string', default: 'html' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const REPORT_HELP = `usage: npm run report -- <run-dir> [<run-dir> ...] [--format html|csv|md] [--out FILE]
+
+  re-render a run's report from its results.json (a run directory or the file itself)
+
+  --format html   <run-dir>/index.html, the HTML report (default)
+  --format csv    one row per case x variant, for a spreadsheet (columns: docs/results.md)
+  --format md     a Markdown summary table, for a pull-request comment
+  --out FILE      write csv/md there (default: stdout); with several runs, their outputs follow one another
+`;
+
 async function report(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h', default: false } },
-  });
+  checkNpmArgs(REPORT_OPTIONS, []);
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: REPORT_OPTIONS });
   if (values.help || positionals.length === 0) {
-    process.stdout.write('usage: npm run report -- <run-dir> [<run-dir> ...]\n');
+    (values.help ? process.stdout : process.stderr).write(REPORT_HELP);
     return values.help ? 0 : 2;
   }
+  const format = values.format as ExportFormat;
+  if (!EXPORT_FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${values.format}"${suggestion(values.format, EXPORT_FORMATS)}`);
+  }
+  if (values.out && format === 'html') throw new UsageError('--out is for --format csv or md; the HTML report is written into the run directory');
+  const texts: string[] = [];
   for (const p of positionals) {
     const dir = resolve(p);
     const run = readRun(dir);
-    const out = await renderReport(run, dir.endsWith('.json') ? resolve(dir, '..') : dir);
-    process.stdout.write(`report: ${out}\n`);
+    if (format === 'html') {
+      const out = await renderReport(run, dir.endsWith('.json') ? resolve(dir, '..') : dir);
+      process.stdout.write(`report: ${out}\n`);
+    } else {
+      texts.push(format === 'csv' ? runToCsv(run) : runToMarkdown(run));
+    }
+  }
+  if (format === 'csv' && texts.length > 1) {
+    // One header for all runs: the rows carry their run id and device.
+    texts.splice(1, texts.length - 1, ...texts.slice(1).map((t) => t.slice(t.indexOf('\r\n') + 2)));
+  }
+  const text = texts.join(format === 'md' ? '\n' : '');
+  if (format !== 'html') {
+    if (values.out) {
+      writeFileSync(values.out, text);
+      process.stderr.write(`${format}: ${resolve(values.out)}\n`);
+    } else {
+      process.stdout.write(text);
+    }
   }
   return 0;
 }
+
+const COMMANDS = ['bench', 'report', 'list'];
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
@@ -344,13 +420,17 @@ async function main(): Promise<number> {
       return report(rest);
     case 'list':
       return bench(['--list', ...rest]);
+    case '-v':
+    case '--version':
+      process.stdout.write(versionText());
+      return 0;
     case undefined:
     case '-h':
     case '--help':
       process.stdout.write(HELP);
       return 0;
     default:
-      throw new UsageError(`unknown command "${command}"; commands: bench, report, list`);
+      throw new UsageError(`unknown command "${command}"${suggestion(command, COMMANDS)}; commands: ${COMMANDS.join(', ')}`);
   }
 }
 

@@ -347,6 +347,8 @@ export const RunOptions = z.object({
   budgets: z
     .object({ maxRelL2: z.number().optional(), maxAbs: z.number().optional(), minSqnrDb: z.number().optional() })
     .optional(),
+  /** Variants run although --filter / --variant left them out, because the accuracy decision compares with them. */
+  baselinesAdded: z.array(z.string()).optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import type { TheoreticalCeilings } from './contracts.js';
+import { didYouMean as closestName, suggestion as suggestionText } from './suggest.js';
 
 // ---------------------------------------------------------------------------
 // Public types and constants
@@ -215,25 +216,6 @@ function wantMapping(expected: string, hint?: string) {
   };
 }
 
-/** Optimal string alignment distance (a transposition counts 1: `hots` -> `host`). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number): number => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
-  for (let i = 1; i <= a.length; i++) {
-    const row = d[i];
-    if (!row) continue;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
-      row[j] = v;
-    }
-  }
-  return at(a.length, b.length);
-}
-
 /** Common names for a field, mapped to the field. */
 const ALIASES: Record<string, string> = {
   hostname: 'host',
@@ -256,27 +238,13 @@ const ALIASES: Record<string, string> = {
   l1: 'l1d',
 };
 
-/** The closest valid name to `name`, if it is close enough to be a likely typo. */
+/** The closest valid name to `name`, if it is close enough to be a likely typo (with the field aliases above). */
 export function didYouMean(name: string, valid: readonly string[]): string | undefined {
-  const lower = name.toLowerCase();
-  const alias = ALIASES[lower.replace(/[-_]/g, '')];
-  if (alias && valid.includes(alias)) return alias;
-  let best: string | undefined;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const v of valid) {
-    const d = editDistance(lower, v.toLowerCase());
-    if (d < bestD) {
-      best = v;
-      bestD = d;
-    }
-  }
-  const limit = lower.length <= 4 ? 1 : lower.length <= 8 ? 2 : 3;
-  return bestD <= limit ? best : undefined;
+  return closestName(name, valid, ALIASES);
 }
 
 function suggestion(name: string, valid: readonly string[]): string {
-  const s = didYouMean(name, valid);
-  return s === undefined ? '' : ` (did you mean "${s}"?)`;
+  return suggestionText(name, valid, ALIASES);
 }
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 import type { CaseSpec, ExtraVariant, Plan, RunOptions } from './contracts.js';
 import { suites as allSuites, type Suite } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
+import { suggestion } from './suggest.js';
 
 export class UsageError extends Error {}
 
@@ -16,6 +17,11 @@ export interface Selection {
   distribution: RunOptions['distribution'];
   /** Parametrised variants for this run (suite data + command line): see extraVariantsFor(). */
   extraVariants?: ExtraVariant[];
+  /**
+   * When --filter or --variant keeps a variant whose accuracy decision compares it with reference
+   * variants (a Winograd tile with fp32 direct, im2col and ONNX Runtime), run those too (default true).
+   */
+  decisionBaselines?: boolean;
 }
 
 /**
@@ -45,12 +51,13 @@ export interface PlannedItem {
   suite: Suite;
   caseSpec: CaseSpec;
   variants: string[];
+  /** Variants the selection left out but the accuracy decision needs, added back (a subset of variants). */
+  baselinesAdded?: string[];
 }
 
-function unknown(kind: string, bad: string[], valid: string[]): UsageError {
-  return new UsageError(
-    `unknown ${kind}${bad.length > 1 ? 's' : ''}: ${bad.join(', ')}\nvalid ${kind}s: ${valid.join(', ')}`,
-  );
+function unknown(kind: string, bad: string[], valid: string[], alsoValid: string[] = []): UsageError {
+  const named = bad.map((b) => `${b}${suggestion(b, [...valid, ...alsoValid])}`);
+  return new UsageError(`unknown ${kind}${bad.length > 1 ? 's' : ''}: ${named.join(', ')}\nvalid ${kind}s: ${valid.join(', ')}`);
 }
 
 export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites): PlannedItem[] {
@@ -59,7 +66,11 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
   const badSuites = chosenSuites.filter((n) => !suiteNames.includes(n));
   if (badSuites.length) throw unknown('suite', badSuites, suiteNames);
   const active = suites.filter((s) => chosenSuites.includes(s.name));
-  const extras = (sel.extraVariants ?? []).map((e) => ({ suite: e.suite, name: buildExtraVariant(e).name }));
+  const extras = (sel.extraVariants ?? []).map((e) => {
+    const v = buildExtraVariant(e);
+    return { suite: e.suite, name: v.name, v };
+  });
+  const specOf = (s: Suite, name: string) => s.variants.find((v) => v.name === name) ?? extras.find((e) => e.suite === s.name && e.name === name)?.v;
   const namesOf = (s: Suite) => [...s.variants.map((v) => v.name), ...extras.filter((e) => e.suite === s.name).map((e) => e.name)];
 
   const variantNames = active.flatMap(namesOf);
@@ -77,18 +88,38 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
 
   const items: PlannedItem[] = [];
   const allCaseIds: string[] = [];
+  const allLayers: string[] = [];
   for (const suite of active) {
     for (const c of suite.cases({ quick: sel.quick, seed: sel.seed, distribution: sel.distribution })) {
       allCaseIds.push(c.id);
+      allLayers.push(c.layer);
       if (sel.cases?.length && !sel.cases.some((n) => n === c.id || n === c.layer)) continue;
       const vs = namesOf(suite)
         .filter((v) => !sel.variants?.length || sel.variants.includes(v))
         .filter((v) => !re || re.test(`${c.id} ${v}`) || c.tags.some((t) => re.test(t)));
-      if (vs.length) items.push({ suite, caseSpec: c, variants: vs });
+      if (vs.length === 0) continue;
+      const narrowed = Boolean(re) || Boolean(sel.variants?.length);
+      const needed =
+        narrowed && sel.decisionBaselines !== false
+          ? [
+              ...new Set(
+                vs.flatMap((name) => {
+                  // Only for a variant that will run on this shape (Winograd on a 1x1 layer is skipped: nothing to decide).
+                  const v = specOf(suite, name);
+                  return v && v.applies(c.shape) === true ? (suite.decisionBaselines?.(v.algorithm) ?? []) : [];
+                }),
+              ),
+            ].filter((b) => !vs.includes(b) && namesOf(suite).includes(b))
+          : [];
+      if (needed.length) {
+        items.push({ suite, caseSpec: c, variants: namesOf(suite).filter((v) => vs.includes(v) || needed.includes(v)), baselinesAdded: needed });
+      } else {
+        items.push({ suite, caseSpec: c, variants: vs });
+      }
     }
   }
   const badCases = (sel.cases ?? []).filter((n) => !allCaseIds.some((id) => id === n || id.endsWith(`/${n}`)));
-  if (badCases.length) throw unknown('case', badCases, allCaseIds);
+  if (badCases.length) throw unknown('case', badCases, allCaseIds, allLayers);
   if (items.length === 0) {
     throw new UsageError(
       `the selection matches nothing (suites: ${chosenSuites.join(', ')}` +

@@ -2,6 +2,7 @@
 import type { CaseSpec, ConvVariant, Distribution, ExtraVariant } from '../harness/contracts.js';
 import { convCases, convExtraVariants } from './conv/cases.js';
 import { convVariants } from './conv/variants.js';
+import { convDecisionBaselines } from './conv/baselines.js';
 
 export interface CaseOptions {
   quick: boolean;
@@ -16,6 +17,8 @@ export interface Suite {
   variants: readonly ConvVariant[];
   /** Parametrised variants the suite's data asks for (built with the factories in suites/variants.ts). */
   extraVariants?: () => ExtraVariant[];
+  /** Variants the report's accuracy decision compares a variant of `algorithm` with (run along with it). */
+  decisionBaselines?: (algorithm: string) => string[];
 }
 
 export const suites: readonly Suite[] = [
@@ -25,5 +28,6 @@ export const suites: readonly Suite[] = [
     cases: convCases,
     variants: convVariants,
     extraVariants: () => convExtraVariants(),
+    decisionBaselines: convDecisionBaselines,
   },
 ];

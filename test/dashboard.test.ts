@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunResults } from '../harness/contracts.js';
-import { CHANGEPOINT_CLASS, ANNOTATION_CLASS, THROTTLE_CLASS } from '../harness/history/charts.js';
+import { CHANGEPOINT_CLASS, ANNOTATION_CLASS, SPARK_CLASS, THROTTLE_CLASS, timeTicks } from '../harness/history/charts.js';
 import { devicePageName, renderDashboard, seriesAnchor, type DashboardOutput } from '../harness/history/dashboard.js';
 import { HistoryStore } from '../harness/history/store.js';
 import { synthRuns } from '../harness/history/synthetic.js';
@@ -146,12 +146,48 @@ describe('dashboard', () => {
     expect((html.match(new RegExp(`class="${CHANGEPOINT_CLASS}"`, 'g')) ?? []).length).toBe(10);
     expect((html.match(new RegExp(`class="[^"]*${ANNOTATION_CLASS}`, 'g')) ?? []).length).toBe(20);
     expect(html).toMatch(/<title>change point: \+1\d\.\d% slower/);
-    expect(html).toMatch(/Roofline efficiency[\s\S]*?<svg/);
-    expect(html).toMatch(/Accuracy[\s\S]*?<svg/);
     expect(html).toMatch(/Device health[\s\S]*?<svg/);
     expect(html).toMatch(new RegExp(`class="[^"]*${THROTTLE_CLASS}`));
     expect(html).toMatch(/identity changed|Identity history/);
     expect(html).toContain('Earlier identities');
+  });
+
+  it('device page: series grouped by case with sparklines (median and CI band), the regression first, no many-line chart', () => {
+    const html = read(join(work, 'dashboard', devicePageName('nightly-board')));
+    const byCase = html.slice(html.indexOf('id="by-case"'), html.indexOf('</section>', html.indexOf('id="by-case"')));
+    const groups = [...byCase.matchAll(/<h3 class="mono case-group-title">([^<]*)<\/h3>/g)].map((m) => m[1]);
+    expect(groups.length).toBe(10);
+    // The case of the regressed series comes first, its regressed row first within it.
+    expect(groups[0]).toBe('conv/resnet50.conv1');
+    const firstRow = byCase.slice(byCase.indexOf('<tr class="spark-row'));
+    expect(firstRow).toMatch(/^<tr class="spark-row spark-regressed">[\s\S]*?conv-direct-naive-f32/);
+    // One sparkline per current series with a hover label; its band is an area mark.
+    const sparks = [...byCase.matchAll(new RegExp(`class="${SPARK_CLASS}"[^<>]*><title>([^<]*)</title>`, 'g'))].map((m) => m[1]!);
+    expect(sparks.filter((t) => t.includes('median time per run')).length).toBe(20);
+    expect(byCase).toMatch(/mark-area/);
+    // The old trend charts drew one line per series on one axis: gone.
+    expect(html).not.toContain('id="efficiency"');
+    // Human labels for the identity, not field names and raw values.
+    expect(html).not.toMatch(/<th scope="row">memoryMiB<\/th>/);
+    expect(html).toMatch(/<th scope="row">memory<\/th>\s*<td>[\d.]+ (GiB|MiB)<\/td>/);
+    expect(html).not.toMatch(/<td>null<\/td>/);
+  });
+
+  it('time axes label each tick once', () => {
+    const html = read(join(work, 'dashboard', devicePageName('nightly-board')));
+    let checked = 0;
+    for (const svg of html.match(/<svg[\s\S]*?<\/svg>/g) ?? []) {
+      const axis = svg.match(/<g class="mark-text role-axis-label"[\s\S]*?<\/g>/g) ?? [];
+      for (const a of axis) {
+        checked++;
+        const labels = [...a.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+        expect(new Set(labels).size, labels.join(' | ')).toBe(labels.length);
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    expect(timeTicks({ start: '2025-01-01T00:00:00Z', end: '2025-01-01T20:00:00Z' }).format).toBe('%H:%M');
+    expect(timeTicks({ start: '2025-01-01T00:00:00Z', end: '2025-01-20T00:00:00Z' }).format).toBe('%b %d');
+    expect(timeTicks({ start: '2025-01-01T00:00:00Z', end: '2025-12-01T00:00:00Z' }).format).toBe('%b %Y');
   });
 
   it('loads in headless Chromium: the DOM has the tables and the charts', () => {

@@ -5,12 +5,11 @@
  * small and awkward shapes within the declared budget, the executed-flop count
  * on a fixed shape, and applies() rejections. No speed is asserted.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
 import type { ConvShape, Distribution } from '../harness/contracts.js';
-import { buildKernels, dataSegmentCount } from '../kernels/build.js';
+import { dataSegmentCount } from '../kernels/build.js';
 import { loadKernels, type FftKernels, type Kernels } from '../kernels/index.js';
 import { conv2dRef } from '../reference/conv.js';
 import { convFlops } from '../reference/cost.js';
@@ -45,15 +44,11 @@ let fft: FftKernels;
 let outDir: string;
 
 beforeAll(async () => {
-  outDir = await mkdtemp(join(tmpdir(), 'roofbench-fft-'));
-  await buildKernels({ outDir });
+  // Compiled once for the whole test run (test/setup/global.ts).
+  outDir = inject('kernelsDir');
   kernels = await loadKernels(outDir);
   if (kernels.fft === null) throw new Error('fft.wasm did not load (no WebAssembly SIMD?)');
   fft = kernels.fft;
-});
-
-afterAll(async () => {
-  if (outDir) await rm(outDir, { recursive: true, force: true });
 });
 
 /** cos/sin of 2*pi*j/t in float64 (the test's own reference; Math.cos is fine here). */

@@ -4,12 +4,10 @@
  * depthwise, 1x1, 5x5); the arena allocator; and a quick ceilings smoke test.
  * No speed is asserted anywhere.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
 import type { ConvShape, ConvVariant } from '../harness/contracts.js';
-import { ascArgs, buildKernels, dataSegmentCount } from '../kernels/build.js';
+import { ascArgs, dataSegmentCount } from '../kernels/build.js';
 import { GEMM_TILE, loadKernels, wasmSimdSupported, type Kernels } from '../kernels/index.js';
 import { conv2dRef, convOutputSize } from '../reference/conv.js';
 import { errorMetrics } from '../reference/metrics.js';
@@ -64,13 +62,9 @@ let kernels: Kernels;
 let outDir: string;
 
 beforeAll(async () => {
-  outDir = await mkdtemp(join(tmpdir(), 'roofbench-kernels-'));
-  await buildKernels({ outDir });
+  // Compiled once for the whole test run (test/setup/global.ts).
+  outDir = inject('kernelsDir');
   kernels = await loadKernels(outDir);
-});
-
-afterAll(async () => {
-  if (outDir) await rm(outDir, { recursive: true, force: true });
 });
 
 describe('build', () => {

@@ -205,7 +205,12 @@ describe('renderReport: escaping', () => {
   let htmlRoof = '';
   beforeAll(async () => {
     html = readFileSync(await renderReport(run, join(scratch(), 'injection')), 'utf8');
-    const real: RunResults = { ...run, device: { ...run.device, emulated: false } };
+    // The legend names variants: give the timed one a hostile name too.
+    const real: RunResults = {
+      ...run,
+      device: { ...run.device, emulated: false },
+      results: run.results.map((r) => (r.state === 'passed' ? { ...r, variant: `var${INJECTION}` } : r)),
+    };
     htmlRoof = readFileSync(await renderReport(real, join(scratch(), 'injection-real')), 'utf8');
   });
 
@@ -237,8 +242,8 @@ describe('renderReport: escaping', () => {
     const titles = titlesOf(svg, POINT_CLASS);
     expect(titles).toHaveLength(1);
     expect(titles[0]).toContain(`#1 conv/evil${escaped}`);
-    // Legend labels (Vega's own escaping) carry the algorithm name escaped.
-    expect(svg).toContain('algo&lt;script&gt;');
+    // Legend labels (Vega's own escaping) carry the variant name escaped.
+    expect(svg).toContain('var&lt;script&gt;');
   });
 
   it('flags the emulated device and the incomplete status', () => {

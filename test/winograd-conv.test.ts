@@ -7,12 +7,9 @@
  * factory; and a deliberately corrupted transform that the same check must
  * catch. No speed is asserted anywhere.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
 import type { ConvShape, ConvVariant, Distribution } from '../harness/contracts.js';
-import { buildKernels } from '../kernels/build.js';
 import { GEMM_TILE, loadKernels, type Kernels } from '../kernels/index.js';
 import { conv2dRef, convOutputSize } from '../reference/conv.js';
 import { convFlops } from '../reference/cost.js';
@@ -39,13 +36,9 @@ let kernels: Kernels;
 let outDir: string;
 
 beforeAll(async () => {
-  outDir = await mkdtemp(join(tmpdir(), 'roofbench-winograd-'));
-  await buildKernels({ outDir });
+  // Compiled once for the whole test run (test/setup/global.ts).
+  outDir = inject('kernelsDir');
   kernels = await loadKernels(outDir);
-});
-
-afterAll(async () => {
-  if (outDir) await rm(outDir, { recursive: true, force: true });
 });
 
 interface Checked {

@@ -6,7 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { decodeThrottled } from '../report/model.js';
-import { PALETTE } from '../report/charts.js';
+import { variantColour } from '../report/colours.js';
 import { sig } from '../report/format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from '../report/svg.js';
 import type { AnnotationRow, PointRow } from './store.js';
@@ -15,6 +15,7 @@ export const SERIES_POINT_CLASS = 'rb-hist-point';
 export const CHANGEPOINT_CLASS = 'rb-changepoint';
 export const ANNOTATION_CLASS = 'rb-annotation';
 export const THROTTLE_CLASS = 'rb-throttle';
+export const SPARK_CLASS = 'rb-spark';
 
 /** Series longer than this are drawn as a line and band only (no per-point marks). */
 export const MAX_POINT_MARKS = 120;
@@ -26,12 +27,35 @@ export interface TimeDomain {
   end: string;
 }
 
-const xAxis = (domain: TimeDomain, title: string | null = null) => ({
-  field: 't',
-  type: 'temporal' as const,
-  scale: { domain: [Date.parse(domain.start), Date.parse(domain.end)] },
-  axis: { title, format: '%Y-%m-%d', labelOverlap: true, tickCount: 6, grid: true },
-});
+/**
+ * Ticks and label format for a time axis spanning `domain`: about six ticks on calendar
+ * boundaries, each labelled once (no repeated dates): hours within two days, days within two
+ * months, months beyond.
+ */
+export function timeTicks(domain: TimeDomain): { tickCount: { interval: string; step: number }; format: string } {
+  const days = (Date.parse(domain.end) - Date.parse(domain.start)) / 86_400_000;
+  if (days <= 2) {
+    const step = [1, 2, 3, 6, 12].find((h) => (days * 24) / h <= 8) ?? 12;
+    return { tickCount: { interval: 'hours', step }, format: days <= 1 ? '%H:%M' : '%b %d %H:%M' };
+  }
+  if (days <= 62) {
+    const step = [1, 2, 7, 14].find((d) => days / d <= 8) ?? 14;
+    return { tickCount: { interval: step >= 7 ? 'week' : 'day', step: step >= 7 ? step / 7 : step }, format: '%b %d' };
+  }
+  const months = days / 30.4;
+  const step = [1, 2, 3, 6, 12].find((m) => months / m <= 8) ?? 12;
+  return { tickCount: { interval: 'month', step }, format: step >= 12 ? '%Y' : '%b %Y' };
+}
+
+const xAxis = (domain: TimeDomain, title: string | null = null) => {
+  const t = timeTicks(domain);
+  return {
+    field: 't',
+    type: 'temporal' as const,
+    scale: { domain: [Date.parse(domain.start), Date.parse(domain.end)] },
+    axis: { title, format: t.format, labelOverlap: true, tickCount: t.tickCount, grid: true },
+  };
+};
 
 export interface SeriesChartInput {
   points: PointRow[];
@@ -129,45 +153,57 @@ export async function seriesChartSvg(input: SeriesChartInput, idPrefix: string):
   return attachTitles(await vegaLiteToSvg(spec, idPrefix), tips);
 }
 
-export interface TrendPoint {
+export interface SparkPoint {
   t: string;
   value: number;
-  variant: string;
-  series: string;
+  lo?: number | null;
+  hi?: number | null;
 }
 
-/** Lines of many series over time, coloured by variant (roofline efficiency, accuracy). */
-export async function trendChartSvg(
-  points: TrendPoint[],
-  opts: { domain: TimeDomain; yTitle: string; log?: boolean; idPrefix: string },
-): Promise<string> {
-  const vals = opts.log ? points.filter((p) => p.value > 0 && Number.isFinite(p.value)) : points.filter((p) => Number.isFinite(p.value));
-  const variants = [...new Set(vals.map((p) => p.variant))].sort();
+/**
+ * A sparkline: one series' values over time (with its confidence band where given), no axes, its
+ * last point marked in `colour`; `markers` are times drawn as thin rules (change points). The range of
+ * the values and the last one are in the hover title.
+ */
+export async function sparklineSvg(
+  points: SparkPoint[],
+  opts: { domain: TimeDomain; colour: string; title: string[]; idPrefix: string; markers?: string[]; width?: number; height?: number; zero?: boolean },
+): Promise<string | null> {
+  const rows = points
+    .filter((p) => Number.isFinite(p.value))
+    .map((p) => ({ t: p.t, v: p.value, lo: p.lo ?? p.value, hi: p.hi ?? p.value }));
+  if (rows.length === 0) return null;
+  const lo = Math.min(...rows.map((r) => r.lo));
+  const hi = Math.max(...rows.map((r) => r.hi));
+  const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.05 || 1;
+  // zero: the scale starts at 0 (a share, whose level matters more than its wiggle).
+  const yDomain = opts.zero ? [0, hi * 1.1 || 1] : [lo - pad, hi + pad];
+  const x = { field: 't', type: 'temporal' as const, scale: { domain: [Date.parse(opts.domain.start), Date.parse(opts.domain.end)] }, axis: null };
+  const y = { field: 'v', type: 'quantitative' as const, scale: { domain: yDomain, nice: false, zero: false }, axis: null };
+  const tips: Tip[] = [{ lines: opts.title, className: SPARK_CLASS }];
+  const last = rows[rows.length - 1]!;
+  const layers: object[] = [
+    { data: { values: rows }, mark: { type: 'area', fill: opts.colour, opacity: 0.22, aria: false }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
+    // The line is one path: it carries the chart's hover label.
+    { data: { values: rows.map((r) => ({ ...r, tip: tipToken(0) })) }, mark: { type: 'line', stroke: opts.colour, strokeWidth: 1.4 }, encoding: { y, description: { field: 'tip' } } },
+    { data: { values: [last] }, mark: { type: 'circle', size: 18, color: opts.colour, opacity: 1, aria: false }, encoding: { y } },
+  ];
+  if (opts.markers?.length) {
+    layers.splice(2, 0, {
+      data: { values: opts.markers.map((t) => ({ t })) },
+      mark: { type: 'rule', stroke: '#b42318', strokeWidth: 1, strokeDash: [2, 2], aria: false },
+    });
+  }
   const spec = {
     $schema: SCHEMA,
-    width: 1180,
-    height: 200,
-    config: CHART_CONFIG,
-    data: { values: vals },
-    mark: { type: 'line', strokeWidth: 1.1, opacity: 0.85, aria: false },
-    encoding: {
-      x: xAxis(opts.domain),
-      y: {
-        field: 'value',
-        type: 'quantitative',
-        scale: opts.log ? { type: 'log' } : { zero: true },
-        axis: { title: opts.yTitle, tickCount: 5, ...(opts.log ? { format: '.0e' } : {}) },
-      },
-      color: {
-        field: 'variant',
-        type: 'nominal',
-        scale: { domain: variants, range: variants.map((_, i) => PALETTE[i % PALETTE.length]!) },
-        legend: { title: 'variant', orient: 'right', labelLimit: 320 },
-      },
-      detail: { field: 'series', type: 'nominal' },
-    },
+    width: opts.width ?? 150,
+    height: opts.height ?? 28,
+    padding: 2,
+    config: { ...CHART_CONFIG, view: { stroke: null } },
+    encoding: { x },
+    layer: layers,
   } as TopLevelSpec;
-  return vegaLiteToSvg(spec, opts.idPrefix);
+  return attachTitles(await vegaLiteToSvg(spec, opts.idPrefix), tips);
 }
 
 export interface HealthPoint {

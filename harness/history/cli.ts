@@ -1,7 +1,7 @@
 /**
  * roofbench history: the store of every run, comparisons and the dashboard.
  *
- *   npm run history -- <command> [options]      (tsx harness/history/cli.ts <command>)
+ *   npm run history -- <command> [options]      (npx roofbench history <command>)
  *   npm run compare -- latest previous --device rpi3
  *   npm run dashboard
  *
@@ -10,7 +10,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, suggestion } from '../suggest.js';
 import type { RunResults } from '../contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
 import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, toJson, type AnnotationRef, type RunRef } from './compare.js';
@@ -22,63 +22,116 @@ class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const HELP = `roofbench history: every run stored, compared with what came before, and a dashboard
-
-usage: tsx harness/history/cli.ts <command> [options]     (npm run history -- <command> ...)
-
-commands:
-  import <dir|results.json>...   store existing runs (directories are searched for results.json);
-                                 a run already stored (same device and run id) is skipped;
-                                 --commit SHA records the commit under test (filled in on runs stored without one)
-  compare <run> <run>            compare two runs series by series (npm run compare -- ...); a run is
-                                 latest, previous, latest~N, a run id, #ROWID, or a results.json / run directory;
-                                 the older of the two is the baseline. Exit 1 when anything regressed.
-  dashboard                      write the static dashboard (npm run dashboard), default reports/dashboard/
-  annotate <device> <message>    mark a known change (new kernel build, new OS ...): a new baseline from here
-  list                           stored runs, newest first
-  series                         the series of a device and their last comparison
-  recompute                      keep new comparison / change-point settings in the store and recompute every series
-  export <run>                   print a stored run as results.json
-  info                           the store's path, schema version, counts and settings
-
-common options:
+const COMMON_HELP = `common options:
   --history FILE       the store (default: $ROOFBENCH_HISTORY, else reports/history.sqlite)
   --device NAME        the device, for latest / previous / run ids and listings
   -h, --help           this text
+`;
 
-compare options:
-  --format F           table (default), markdown (for a CI comment) or json
-  --out FILE           write the output to FILE instead of stdout
-  --threshold T        practical threshold on the ratio head/base: 3% or 0.03 (default: the store's, 3%)
+const COMPARE_OPTIONS_HELP = `  --threshold T        practical threshold on the ratio head/base: 3% or 0.03 (default: the store's, 3%)
   --alpha A            significance level of the Mann-Whitney test (default: the store's, 0.01)
   --min-samples N      fewer samples on a side: noisy (default 5)
   --run-noise X        run-to-run noise assumed for a series without enough history: 1% or 0.01 (default 1%);
                        series with 8+ stored runs use their own, estimated from their history
   --guard Q            contention guard: the Q quantile (fast end) must move beyond the threshold too
                        (default 0.1; 0 turns it off)
-  --across-identity    line series up across a device identity change (e.g. a Node upgrade)
+`;
+
+/** Per-command help: \`npm run compare -- --help\` shows compare's, \`npm run history -- --help\` the overview. */
+const HELPS: Record<string, string> = {
+  history: `roofbench history: every run stored, compared with what came before, and a dashboard
+
+usage: npm run history -- <command> [options]      (npx roofbench history <command> ...)
+
+commands:
+  import <dir|results.json>...   store existing runs
+  compare <run> <run>            compare two runs series by series (also: npm run compare -- ...)
+  dashboard                      write the static dashboard (also: npm run dashboard)
+  annotate <device> <message>    mark a known change: a new baseline from here
+  list                           stored runs, newest first
+  series                         the series of a device and their last comparison
+  recompute                      keep new comparison / change-point settings and recompute every series
+  export <run>                   print a stored run as results.json
+  info                           the store's path, schema version, counts and settings
+
+Each command's options: npm run history -- <command> --help
+
+${COMMON_HELP}`,
+  import: `usage: npm run history -- import <dir|results.json>... [--commit SHA] [--include-running]
+
+  store existing runs (directories are searched for results.json); a run already stored
+  (same device and run id) is skipped.
+
+  --commit SHA         the commit under test (filled in on runs stored without one)
+  --include-running    also store runs still marked running
+
+${COMMON_HELP}`,
+  compare: `usage: npm run compare -- <run> <run> [options]      (npx roofbench compare ...)
+
+  compare two runs series by series; the older of the two is the baseline. A run is latest, previous,
+  latest~N, a run id, #ROWID (with --device for the store's), or a results.json / run directory.
+  Exit 1 when anything regressed.
+
+  e.g. npm run compare -- latest previous --device rpi3 --format markdown --out comment.md
+
+options:
+  --format F           table (default), markdown (for a CI comment) or json
+  --out FILE           write the output to FILE instead of stdout
+${COMPARE_OPTIONS_HELP}  --across-identity    line series up across a device identity change (e.g. a Node upgrade)
   --all                list unchanged series too
   --if-exists          exit 0 with a note when a run does not exist (a device's first night)
 
-dashboard options:
+${COMMON_HELP}`,
+  dashboard: `usage: npm run dashboard -- [--out DIR] [--now ISO]      (npx roofbench dashboard ...)
+
+  write the static dashboard (an index and one page per device: no server, no scripts) from the history store.
+
+options:
   --out DIR            where to write (default reports/dashboard)
   --now ISO            the time ages are measured from (default: now)
 
-annotate options:
-  --at ISO             when the change happened (default: now); runs from then on form the new baseline
+${COMMON_HELP}`,
+  annotate: `usage: npm run history -- annotate <device> <message> [--at ISO | --run RUN] [--series KEY]
+
+  mark a known change (new kernel build, new OS ...): runs from then on form a new baseline.
+
+  --at ISO             when the change happened (default: now)
   --run RUN            at the start of this run (latest, a run id ...)
   --series KEY         only this series (a key from \`series\`), not the whole device
 
-list / series options:
-  --limit N            at most N rows (list, default 50)
-  --json               JSON instead of a table
+${COMMON_HELP}`,
+  list: `usage: npm run history -- list [--device NAME] [--limit N] [--json]
 
-recompute options:
-  --threshold T, --alpha A, --min-samples N, --run-noise X, --guard Q   comparison of each series' last two points
-  --min-segment N      change points: fewest runs in a segment (default 5)
+  stored runs, newest first (at most N, default 50).
+
+${COMMON_HELP}`,
+  series: `usage: npm run history -- series [--device NAME] [--json]
+
+  the series of a device (or all) and their last comparison.
+
+${COMMON_HELP}`,
+  recompute: `usage: npm run history -- recompute [options]
+
+  keep new comparison / change-point settings in the store and recompute every series.
+
+options:
+${COMPARE_OPTIONS_HELP}  --min-segment N      change points: fewest runs in a segment (default 5)
   --min-change X       change points: smallest relative step kept, 5% or 0.05 (default 5%)
   --penalty P          change points: penalty factor of the PELT cost (default 3, times ln n)
-`;
+
+${COMMON_HELP}`,
+  export: `usage: npm run history -- export <run> [--device NAME] [--out FILE]
+
+  print a stored run (latest, a run id, #ROWID) as results.json.
+
+${COMMON_HELP}`,
+  info: `usage: npm run history -- info
+
+  the store's path, schema version, counts and settings.
+
+${COMMON_HELP}`,
+};
+const COMMANDS = Object.keys(HELPS).filter((c) => c !== 'history');
 
 /** A fraction given as "3%" or "0.03". */
 function fraction(name: string, v: string | undefined): number | undefined {
@@ -133,7 +186,7 @@ function cmdImport(argv: string[]): number {
     allowPositionals: true,
     options: { ...COMMON, 'include-running': { type: 'boolean', default: false }, commit: { type: 'string' } },
   });
-  if (values.help) return help();
+  if (values.help) return help('import');
   if (positionals.length === 0) throw new UsageError('import: give one or more run directories or results.json files (e.g. reports/)');
   let commit: string | null = null;
   if (values.commit !== undefined) {
@@ -192,7 +245,7 @@ function cmdCompare(argv: string[]): number {
       'if-exists': { type: 'boolean', default: false },
     },
   });
-  if (values.help) return help();
+  if (values.help) return help('compare');
   if (positionals.length !== 2) throw new UsageError(`compare needs two runs (e.g. latest previous --device rpi3), got ${positionals.length}`);
   const format = values.format;
   if (format !== 'table' && format !== 'markdown' && format !== 'json') throw new UsageError(`--format must be table, markdown or json, got "${format}"`);
@@ -278,7 +331,7 @@ async function cmdDashboard(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { ...COMMON, out: { type: 'string' }, now: { type: 'string' } },
   });
-  if (values.help) return help();
+  if (values.help) return help('dashboard');
   if (positionals.length) throw new UsageError(`dashboard takes no arguments (got ${positionals.join(' ')}); use --out DIR`);
   const now = isoTime('now', values.now);
   const store = openStore(values.history);
@@ -299,7 +352,7 @@ function cmdAnnotate(argv: string[]): number {
     allowPositionals: true,
     options: { ...COMMON, at: { type: 'string' }, run: { type: 'string' }, series: { type: 'string' } },
   });
-  if (values.help) return help();
+  if (values.help) return help('annotate');
   const [device, ...words] = positionals;
   const message = words.join(' ').trim();
   if (!device || !message) throw new UsageError('annotate needs a device and a message: annotate rpi3 "new kernel build"');
@@ -328,7 +381,7 @@ function cmdAnnotate(argv: string[]): number {
 
 function cmdList(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON, limit: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  if (values.help) return help();
+  if (values.help) return help('list');
   const store = openStore(values.history);
   try {
     const runs = store.runs({ ...(values.device !== undefined ? { device: values.device } : {}), limit: positive('limit', values.limit, true) ?? 50 });
@@ -358,7 +411,7 @@ function cmdList(argv: string[]): number {
 
 function cmdSeries(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON, json: { type: 'boolean', default: false } } });
-  if (values.help) return help();
+  if (values.help) return help('series');
   const store = openStore(values.history);
   try {
     const series = store.series(values.device);
@@ -397,7 +450,7 @@ function cmdRecompute(argv: string[]): number {
       penalty: { type: 'string' },
     },
   });
-  if (values.help) return help();
+  if (values.help) return help('recompute');
   const compare = {
     ...(values.threshold !== undefined ? { threshold: fraction('threshold', values.threshold)! } : {}),
     ...(values.alpha !== undefined ? { alpha: fraction('alpha', values.alpha)! } : {}),
@@ -422,7 +475,7 @@ function cmdRecompute(argv: string[]): number {
 
 function cmdExport(argv: string[]): number {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, out: { type: 'string' } } });
-  if (values.help) return help();
+  if (values.help) return help('export');
   if (positionals.length !== 1) throw new UsageError('export needs one run (latest, a run id, #ROWID)');
   const store = openStore(values.history);
   try {
@@ -444,7 +497,7 @@ function cmdExport(argv: string[]): number {
 
 function cmdInfo(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON } });
-  if (values.help) return help();
+  if (values.help) return help('info');
   const store = openStore(values.history);
   try {
     const c = store.counts();
@@ -467,8 +520,8 @@ function cmdInfo(argv: string[]): number {
   }
 }
 
-function help(): number {
-  process.stdout.write(HELP);
+function help(command = 'history'): number {
+  process.stdout.write(HELPS[command] ?? HELPS.history ?? '');
   return 0;
 }
 
@@ -497,9 +550,9 @@ export async function main(argv: string[]): Promise<number> {
     case '-h':
     case '--help':
     case 'help':
-      return help();
+      return help(rest[0] !== undefined && rest[0] in HELPS ? rest[0] : 'history');
     default:
-      throw new UsageError(`unknown command "${command}"; commands: import, compare, dashboard, annotate, list, series, recompute, export, info`);
+      throw new UsageError(`unknown command "${command}"${suggestion(command, COMMANDS)}; commands: ${COMMANDS.join(', ')}`);
   }
 }
 

@@ -8,10 +8,13 @@
  *                         never-compared series, the current regressions
  *                         (series, run and commit range, magnitude with CI,
  *                         p-value), recent change points and annotations;
- *   device-<name>.html    per device: identity, recent runs, health over time
- *                         (temperature, throttling), roofline-efficiency and
- *                         accuracy trends, and one chart per series (median
- *                         with CI band, change points, annotations).
+ *   device-<name>.html    per device: its series grouped by case, regressions
+ *                         and improvements first, each with sparklines (median
+ *                         time with CI band and change points, % of roofline);
+ *                         identity, recent runs, health over time (temperature,
+ *                         throttling); and one chart per series (median with CI
+ *                         band, change points, annotations), the steady ones
+ *                         folded away.
  *
  * Inline CSS, inline SVG charts rendered here, no script, no network: pages
  * open from the file system and read the same with JavaScript off. Every value
@@ -26,8 +29,9 @@ import { ROOT } from './store.js';
 import { TEMPLATES_DIR as REPORT_TEMPLATES, reportCss } from '../report/render.js';
 import * as f from '../report/format.js';
 import { formatP, SERIES_STATES } from './compare.js';
-import { age, changepointText, healthChartSvg, seriesChartSvg, trendChartSvg, type TimeDomain, type TrendPoint } from './charts.js';
-import { shortHash, type DeviceIdentityFields } from './identity.js';
+import { age, changepointText, healthChartSvg, seriesChartSvg, sparklineSvg, type TimeDomain } from './charts.js';
+import { variantColour } from '../report/colours.js';
+import { IDENTITY_FIELD_NAMES, shortHash, type DeviceIdentityFields } from './identity.js';
 import type { HistoryStore, PointRow, RunRow, SeriesRow } from './store.js';
 
 export const HISTORY_TEMPLATES = fileURLToPath(new URL('./templates/', import.meta.url));
@@ -298,14 +302,54 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
         };
       });
       const anns = annotationsOf.filter((a) => a.series_key === null || a.series_key === s.key);
+      const prefix = `d${di}${retired ? 'r' : 's'}${i}`;
       const svg =
         pts.length > 0
           ? new nunjucks.runtime.SafeString(
-              await seriesChartSvg({ points: pts, changepoints: cps.filter((c) => c.idx > 0 && c.idx < pts.length), annotations: anns, domain: domainOf(s.identity_hash), commitOf: commitOfRow }, `d${di}${retired ? 'r' : 's'}${i}`),
+              await seriesChartSvg({ points: pts, changepoints: cps.filter((c) => c.idx > 0 && c.idx < pts.length), annotations: anns, domain: domainOf(s.identity_hash), commitOf: commitOfRow }, prefix),
             )
           : null;
       const lastRun = s.last_run_row !== null ? d.runById.get(s.last_run_row) : undefined;
+      const colour = variantColour(s.variant);
+      const spark =
+        pts.length > 0
+          ? await sparklineSvg(
+              pts.map((p) => ({ t: p.started_at, value: p.median, lo: p.ci_low, hi: p.ci_high })),
+              {
+                domain: domainOf(s.identity_hash),
+                colour,
+                idPrefix: `${prefix}sp`,
+                markers: cps.filter((c) => c.idx > 0 && c.idx < pts.length).map((c) => pts[c.idx]!.started_at),
+                title: [
+                  `${s.label}: median time per run with its 99% CI`,
+                  `${pts.length} run${pts.length === 1 ? '' : 's'}, ${f.sig(Math.min(...pts.map((p) => p.median)), 4)}–${f.sig(Math.max(...pts.map((p) => p.median)), 4)} ms; last ${f.sig(pts.at(-1)!.median, 4)} ms`,
+                  ...(cps.length ? [`${cps.length} change point${cps.length === 1 ? '' : 's'} (red)`] : []),
+                ],
+              },
+            )
+          : null;
+      const pctPts = pts.filter((p) => p.pct_measured !== null);
+      const pctSpark =
+        pctPts.length > 1
+          ? await sparklineSvg(
+              pctPts.map((p) => ({ t: p.started_at, value: p.pct_measured ?? NaN })),
+              {
+                domain: domainOf(s.identity_hash),
+                colour: '#5b6270',
+                idPrefix: `${prefix}pc`,
+                width: 90,
+                zero: true,
+                title: [`${s.label}: % of the measured roofline per run`, `${f.pct(Math.min(...pctPts.map((p) => p.pct_measured ?? NaN)))}–${f.pct(Math.max(...pctPts.map((p) => p.pct_measured ?? NaN)))}`],
+              },
+            )
+          : null;
       return {
+        caseId: s.case_id,
+        variant: s.variant,
+        colour,
+        rank: stateRank(s.cmp_state),
+        sparkSvg: spark ? new nunjucks.runtime.SafeString(spark) : null,
+        pctSparkSvg: pctSpark ? new nunjucks.runtime.SafeString(pctSpark) : null,
         anchor: seriesAnchor(s.key),
         key: s.key,
         label: s.label,
@@ -331,18 +375,17 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     for (const [i, s] of d.current.entries()) current.push(await seriesView(s, i, false));
     const retired = [];
     for (const [i, s] of d.retired.entries()) retired.push(await seriesView(s, i, true));
-    const variantOf = new Map([...d.current, ...d.retired].map((s) => [s.key, s.variant]));
+    // Regressions and improvements first; series grouped by case, cases ordered by their most urgent series.
+    const byUrgency = <T extends { rank: number; caseId: string; variant: string }>(a: T, b: T) => a.rank - b.rank || a.caseId.localeCompare(b.caseId) || a.variant.localeCompare(b.variant);
+    current.sort(byUrgency);
+    const caseGroups: { caseId: string; rank: number; series: typeof current }[] = [];
+    for (const v of current) {
+      const g = caseGroups.find((x) => x.caseId === v.caseId);
+      if (g) g.series.push(v);
+      else caseGroups.push({ caseId: v.caseId, rank: v.rank, series: [v] });
+    }
+    caseGroups.sort((a, b) => a.rank - b.rank || a.caseId.localeCompare(b.caseId));
     const labelOf = new Map([...d.current, ...d.retired].map((s) => [s.key, s.label]));
-    const trend = (pick: (p: PointRow) => number | null): TrendPoint[] =>
-      points
-        .map((p) => ({ t: p.started_at, value: pick(p) ?? NaN, variant: variantOf.get(p.series_key) ?? '?', series: labelOf.get(p.series_key) ?? p.series_key }))
-        .filter((p) => Number.isFinite(p.value));
-    const pctPoints = trend((p) => p.pct_measured);
-    const accPoints = trend((p) => p.rel_l2);
-    const pctSvg = pctPoints.length ? new nunjucks.runtime.SafeString(await trendChartSvg(pctPoints, { domain, yTitle: '% of measured roofline', idPrefix: `d${di}pct` })) : null;
-    const accSvg = accPoints.some((p) => p.value > 0)
-      ? new nunjucks.runtime.SafeString(await trendChartSvg(accPoints, { domain, yTitle: 'relative L2 error', log: true, idPrefix: `d${di}acc` }))
-      : null;
     const health = store.health(d.name).map((h) => ({ at: h.at, phase: h.phase, temperatureC: h.temperature_c, throttled: h.throttled, runId: h.run_id }));
     const healthRaw = await healthChartSvg(health, domain, `d${di}health`);
     const healthSvg = healthRaw ? new nunjucks.runtime.SafeString(healthRaw) : null;
@@ -362,9 +405,7 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       generator,
       generated,
       device: overview[di]!,
-      identityRows: ident
-        ? Object.entries(ident.fields).map(([k, v]) => ({ key: k, value: String(v), mono: k === 'node' || k === 'v8' }))
-        : [],
+      identityRows: ident ? identityRows(ident.fields) : [],
       identities,
       runs: d.runs.slice(0, opts.recentRuns ?? 30).map((r) => ({
         runId: r.run_id,
@@ -377,9 +418,10 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       })),
       moreRuns: Math.max(0, d.runs.length - (opts.recentRuns ?? 30)),
       current,
+      changed: current.filter((v) => v.rank <= 1 || v.changepoints.length > 0),
+      steady: current.filter((v) => !(v.rank <= 1 || v.changepoints.length > 0)),
+      caseGroups,
       retired,
-      pctSvg,
-      accSvg,
       healthSvg,
       throttledRuns,
       annotations: annotationsOf.map((a) => ({ at: f.timestamp(a.at), message: a.message, scope: a.series_key ? `series ${labelOf.get(a.series_key) ?? a.series_key}` : 'whole device' })),
@@ -390,6 +432,28 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     devicePages.push(file);
   }
   return { dir: outDir, index, devicePages, ms: performance.now() - t0 };
+}
+
+/** Order of urgency of a series' last comparison: regressions, then improvements, noisy, new, unchanged. */
+function stateRank(state: string | null): number {
+  const i = ['regressed', 'improved', 'noisy', 'new', 'gone', 'unchanged'].indexOf(state ?? 'new');
+  return i < 0 ? 3 : i;
+}
+
+/** The identity as the device page shows it: human names and values ("memory 896 MiB", "profile none"). */
+export function identityRows(fields: DeviceIdentityFields): { key: string; value: string; mono?: boolean }[] {
+  const value = (k: keyof DeviceIdentityFields, v: unknown): string => {
+    if (k === 'memoryMiB') return f.bytesBinary(Number(v) * 1024 * 1024);
+    if (k === 'profile') return v === null || v === '' ? 'none (no datasheet ceilings)' : String(v);
+    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    return String(v);
+  };
+  const names: Partial<Record<keyof DeviceIdentityFields, string>> = { ...IDENTITY_FIELD_NAMES, memoryMiB: 'memory', wasmSimd: 'WebAssembly SIMD', v8: 'V8', node: 'Node.js', emulated: 'emulated (qemu)' };
+  return (Object.keys(fields) as (keyof DeviceIdentityFields)[]).map((k) => ({
+    key: names[k] ?? k,
+    value: value(k, fields[k]),
+    mono: k === 'node' || k === 'v8',
+  }));
 }
 
 /** The span of `times` (ISO), widened to a day when it is a single instant. */

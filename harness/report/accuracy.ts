@@ -18,18 +18,18 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { decodeFloat, type CaseResult, type CaseSpec, type Distribution, type RunResults } from '../contracts.js';
 import { hasBudget, type Budgets } from '../budget.js';
-import { algorithmColors, caseNumbers, isTimed } from './charts.js';
+import { caseNumbers, isTimed } from './charts.js';
+import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
+import { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
 
-/** fp32 direct convolution: the accuracy anchor. */
-export const ANCHOR_VARIANT = 'conv-direct-naive-f32';
-/** The speed baseline every speedup of this section is measured against. */
-export const SPEED_BASELINE_VARIANT = 'conv-im2col-gemm-f32';
-/** The library peer: a second speedup column when the case has it timed. */
-export const PEER_VARIANT = 'conv-onnxruntime-f32';
-/** Algorithms that trade accuracy for speed (the section's candidates, with any approximate-tolerance result). */
-export const FAST_ALGORITHMS: readonly string[] = ['winograd', 'fft'];
+// fp32 direct (the accuracy anchor), im2col (the speed baseline every speedup is measured against),
+// ONNX Runtime (the library peer: a second speedup column), and the algorithms that trade accuracy
+// for speed (the section's candidates, with any approximate-tolerance result): the conv suite's,
+// named in suites/conv/baselines.ts (a --filter run adds them back for this decision).
+export { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT };
+
 /** Class of a point of a speed-vs-accuracy chart (one per timed result plotted). */
 export const ACC_POINT_CLASS = 'rb-acc-point';
 
@@ -116,7 +116,7 @@ export interface DecisionCase {
 export interface ChartPoint {
   x: number;
   y: number;
-  algorithm: string;
+  variant: string;
   /** passed | inaccurate | zero (rel L2 = 0, drawn at the left edge) | nonfinite (drawn at the right edge) */
   kind: string;
   tip: string;
@@ -189,6 +189,8 @@ export interface AccuracyView {
   budgetText: string;
   maxRelL2: number | null;
   emulated: boolean;
+  /** References the user's selection left out and the run added for this decision (run.options.baselinesAdded). */
+  baselinesAdded: string[];
   anchorVariant: string;
   baselineVariant: string;
   peerVariant: string;
@@ -199,8 +201,8 @@ export interface AccuracyView {
   charts: AccuracyChart[];
   /** Why a case with fast variants has no chart. */
   chartNotes: string[];
-  /** Algorithms drawn in the charts, with their colours (the charts' shared key). */
-  key: { algorithm: string; color: string }[];
+  /** Variants drawn in the charts, with their colours (the charts' shared key). */
+  key: { variant: string; color: string }[];
   hasEdgePoints: boolean;
   cases: DecisionCase[];
   /** Cases where every fast variant was skipped or errored, with the reasons. */
@@ -440,7 +442,7 @@ function decisionRow(r: CaseResult, ctx: CaseCtx, colors: ReadonlyMap<string, st
   const base: DecisionRow = {
     variant: r.variant,
     algorithm: r.algorithm,
-    color: colors.get(r.algorithm) ?? '#888888',
+    color: colors.get(r.variant) ?? '#888888',
     state: r.state,
     role,
     roleLabel,
@@ -563,7 +565,7 @@ interface RawPoint {
 export function buildAccuracyView(run: RunResults): AccuracyView | null {
   if (!hasAccuracySection(run)) return null;
   const numbers = caseNumbers(run);
-  const colors = algorithmColors(run);
+  const colors = variantColours(run.results);
   const budgets = run.options.budgets;
   const budgetGiven = hasBudget(budgets) || run.results.some((r) => isTimed(r) && r.accuracy.budget !== undefined);
   const bText = hasBudget(budgets) ? budgetText(budgets) : budgetGiven ? 'as stored with the results' : '';
@@ -701,7 +703,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
         `state: ${r.state}${why.length ? ` (${why.join('; ')})` : ''}`,
       ];
       if (outcome) lines.push(`budget: ${outcome.ok ? 'met' : 'exceeded'}`);
-      points.push({ x, y, algorithm: r.algorithm, kind, tip: tipToken(tips.length) });
+      points.push({ x, y, variant: r.variant, kind, tip: tipToken(tips.length) });
       tips.push({ lines, className: ACC_POINT_CLASS });
     }
     const reserved: { l: number; r: number; t: number; b: number }[] = [];
@@ -732,7 +734,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       notes,
     });
   }
-  const keyAlgos = [...new Set(charts.flatMap((ch) => ch.points.map((p) => p.algorithm)))];
+  const keyVariants = [...new Set(charts.flatMap((ch) => ch.points.map((p) => p.variant)))].sort();
 
   // Summary and verdicts: one per candidate variant, across cases.
   const candidateResults = run.results.filter(isCandidate).sort(candidateOrder);
@@ -765,7 +767,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     summary.push({
       variant: v,
       algorithm: first.algorithm,
-      color: colors.get(first.algorithm) ?? '#888888',
+      color: colors.get(v) ?? '#888888',
       tile,
       cases: timed.length,
       casesNote,
@@ -844,6 +846,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     budgetText: bText,
     maxRelL2,
     emulated: run.device.emulated,
+    baselinesAdded: run.options.baselinesAdded ?? [],
     anchorVariant: ANCHOR_VARIANT,
     baselineVariant: SPEED_BASELINE_VARIANT,
     peerVariant: PEER_VARIANT,
@@ -852,7 +855,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     context,
     charts,
     chartNotes,
-    key: keyAlgos.map((a) => ({ algorithm: a, color: colors.get(a) ?? '#888888' })),
+    key: keyVariants.map((v) => ({ variant: v, color: colors.get(v) ?? '#888888' })),
     hasEdgePoints,
     cases,
     notApplicable,
@@ -883,7 +886,7 @@ function logTicks([lo, hi]: [number, number], maxDecadesForSteps: number): numbe
 }
 
 /** The Vega-Lite spec of one speed-vs-accuracy chart (exported for tests). */
-export function accuracyChartSpec(ch: AccuracyChart, colors: { algorithm: string; color: string }[]): TopLevelSpec {
+export function accuracyChartSpec(ch: AccuracyChart, colors: { variant: string; color: string }[]): TopLevelSpec {
   const x = {
     field: 'x',
     type: 'quantitative' as const,
@@ -897,9 +900,9 @@ export function accuracyChartSpec(ch: AccuracyChart, colors: { algorithm: string
     axis: { title: 'speedup over im2col (log)', values: logTicks(ch.yDomain, 2), labelExpr: "format(datum.value, '~g') + '×'", grid: true },
   };
   const color = {
-    field: 'algorithm',
+    field: 'variant',
     type: 'nominal' as const,
-    scale: colors.length ? { domain: colors.map((c) => c.algorithm), range: colors.map((c) => c.color) } : { domain: ['none'], range: ['#888'] },
+    scale: colors.length ? { domain: colors.map((c) => c.variant), range: colors.map((c) => c.color) } : { domain: ['none'], range: ['#888'] },
     legend: null,
   };
   const layers: object[] = [];

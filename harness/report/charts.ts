@@ -12,6 +12,7 @@ import type { CaseResult, RunResults } from '../contracts.js';
 import { ridgePoint } from '../roofline.js';
 import { bytesBinary, flopCount, ms, niceDown, niceUp, pct, sig } from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
+import { variantColours } from './colours.js';
 
 /** Class of an effective-throughput point of the roofline (one per timed result). */
 export const POINT_CLASS = 'rb-point';
@@ -37,18 +38,6 @@ export function caseNumbers(run: RunResults): Map<string, number> {
   for (const c of run.cases) if (!numbers.has(c.id)) numbers.set(c.id, numbers.size + 1);
   for (const r of run.results) if (!numbers.has(r.caseId)) numbers.set(r.caseId, numbers.size + 1);
   return numbers;
-}
-
-/** Colours of the algorithms (Tableau 10), shared by the chart and the report's tables. */
-export const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
-
-/** Algorithm -> colour, in order of first appearance among the results (cycling past 10). */
-export function algorithmColors(run: RunResults): Map<string, string> {
-  const colors = new Map<string, string>();
-  for (const r of run.results) {
-    if (!colors.has(r.algorithm)) colors.set(r.algorithm, PALETTE[colors.size % PALETTE.length] ?? '#888');
-  }
-  return colors;
 }
 
 /** A result the roofline can place: timed, with positive intensity and throughput. */
@@ -124,7 +113,7 @@ interface Label {
   dy: number;
 }
 
-interface Box {
+export interface Box {
   l: number;
   r: number;
   t: number;
@@ -148,9 +137,10 @@ function labelBox(ax: number, ay: number, text: string, fontSize: number, align:
 
 /** Everything the roofline spec needs, computed from the run (exported for tests). */
 export interface RooflineData {
-  points: { x: number; y: number; algorithm: string; state: string; noisy: boolean; tip: string }[];
-  executed: { x: number; y: number; y0: number; algorithm: string; state: string; tip: string }[];
-  caseLabels: { x: number; y: number; text: string }[];
+  points: { x: number; y: number; variant: string; state: string; noisy: boolean; tip: string }[];
+  executed: { x: number; y: number; y0: number; variant: string; state: string; tip: string }[];
+  /** Case numbers, with their box in chart pixels (for collision checks). */
+  caseLabels: { x: number; y: number; text: string; box: Box }[];
   tips: Tip[];
   xDomain: [number, number];
   yDomain: [number, number];
@@ -159,14 +149,17 @@ export interface RooflineData {
   theoreticalRoof: LinePoint[];
   ridges: { x: number; y: number }[];
   labels: Label[];
-  algorithms: string[];
+  /** Pixel boxes of the ceiling labels (rotated ones as runs of small squares), for collision checks. */
+  labelBoxes: Box[];
+  /** Variants drawn, in a stable order (by name), and their colours (colours.ts). */
+  variants: string[];
   colors: string[];
   notPlotted: number;
 }
 
 export function rooflineData(run: RunResults): RooflineData {
   const numbers = caseNumbers(run);
-  const palette = algorithmColors(run);
+  const palette = variantColours(run.results);
   const measured = run.ceilings.measured;
   const theo = run.ceilings.theoretical;
   const mPeak = measured && pos(measured.peakGflops) ? measured.peakGflops : undefined;
@@ -181,11 +174,11 @@ export function rooflineData(run: RunResults): RooflineData {
   const tips: Tip[] = [];
   const points: RooflineData['points'] = [];
   const executed: RooflineData['executed'] = [];
-  const algorithms: string[] = [];
+  const variants: string[] = [];
   const spanOfCase = new Map<string, { x: number; top: number; bottom: number }>();
 
   for (const r of plotted) {
-    if (!algorithms.includes(r.algorithm)) algorithms.push(r.algorithm);
+    if (!variants.includes(r.variant)) variants.push(r.variant);
     const no = numbers.get(r.caseId) ?? 0;
     const lines = [
       `#${no} ${r.caseId}`,
@@ -204,7 +197,7 @@ export function rooflineData(run: RunResults): RooflineData {
     points.push({
       x: r.cost.intensity,
       y: r.perf.gflops,
-      algorithm: r.algorithm,
+      variant: r.variant,
       state: r.state,
       noisy: r.timing.noisy,
       tip: tipToken(tips.length),
@@ -220,7 +213,7 @@ export function rooflineData(run: RunResults): RooflineData {
         x: r.cost.intensity,
         y: r.perf.executedGflops,
         y0: r.perf.gflops,
-        algorithm: r.algorithm,
+        variant: r.variant,
         state: r.state,
         tip: tipToken(tips.length),
       });
@@ -295,18 +288,20 @@ export function rooflineData(run: RunResults): RooflineData {
     return boxes;
   };
   const inFrame = (b: Box) => b.l >= -1 && b.r <= ROOF_WIDTH + 1 && b.t >= -1 && b.b <= ROOF_HEIGHT + 1;
-  const place = (candidates: Label[]): void => {
+  /** Place the first clear candidate (else, unless `clearOnly`, the first inside the frame); whether one was placed. */
+  const place = (candidates: Label[], clearOnly = false): boolean => {
     const ok = candidates.find((c) => {
       const boxes = boxesOf(c);
       return boxes.every(inFrame) && !boxes.some((b) => obstacles.some((o) => overlaps(o, b)));
     });
-    const chosen = ok ?? candidates.find((c) => boxesOf(c).every(inFrame));
-    if (!chosen) return;
+    const chosen = ok ?? (clearOnly ? undefined : candidates.find((c) => boxesOf(c).every(inFrame)));
+    if (!chosen) return false;
     labels.push(chosen);
     obstacles.push(...boxesOf(chosen));
+    return true;
   };
   /** Candidates along the slope y = bw * x: ending just left of where it meets its roof, then slid down-left. */
-  const slopeLabel = (bw: number, ridge: number, text: string): void => {
+  const slopeLabel = (bw: number, ridge: number, text: string, clearOnly = false): boolean => {
     const candidates: Label[] = [];
     const end = px(ridge) - 12;
     const dxPx = Math.cos(slopeRad);
@@ -314,7 +309,7 @@ export function rooflineData(run: RunResults): RooflineData {
       const x = xAt(Math.min(end, ROOF_WIDTH - 4) - step * 18 * dxPx);
       candidates.push({ x, y: bw * x, text, angle: slopeAngle, align: 'right', baseline: 'bottom', dx: 0, dy: -3 });
     }
-    place(candidates);
+    return place(candidates, clearOnly);
   };
   /** Candidates for a roof's horizontal label: right of its ridge above the line, then the right end, then below. */
   const peakLabel = (peak: number, ridge: number | undefined, text: string): void => {
@@ -328,7 +323,7 @@ export function rooflineData(run: RunResults): RooflineData {
     );
     place(candidates);
   };
-  const ridgeLabel = (ridge: number, peak: number, text: string): void =>
+  const ridgeLabel = (ridge: number, peak: number, text: string): boolean =>
     place([
       { x: ridge, y: peak, text, angle: 0, align: 'left', baseline: 'top', dx: 6, dy: 6 },
       { x: ridge, y: peak, text, angle: 0, align: 'right', baseline: 'bottom', dx: -8, dy: -4 },
@@ -351,8 +346,11 @@ export function rooflineData(run: RunResults): RooflineData {
     slopeLabel(mBw, mRidge, `DRAM ${sig(mBw, 3)} GB/s (measured)`);
     for (const lvl of levels) {
       const ridge = mPeak / lvl.gbps;
-      cacheSlopes.push({ id: lvl.label, seq: 0, x: x0, y: lvl.gbps * x0 }, { id: lvl.label, seq: 1, x: ridge, y: mPeak });
-      slopeLabel(lvl.gbps, ridge, lvl.label);
+      // A cache slope whose label finds no clear place (too short in the frame, crowded) is left out:
+      // an unnamed line explains nothing. Its figure stays in the measured-ceilings table.
+      if (slopeLabel(lvl.gbps, ridge, lvl.label, true)) {
+        cacheSlopes.push({ id: lvl.label, seq: 0, x: x0, y: lvl.gbps * x0 }, { id: lvl.label, seq: 1, x: ridge, y: mPeak });
+      }
     }
   } else if (mPeak !== undefined) {
     measuredRoof.push({ id: 'm', seq: 0, x: x0, y: mPeak }, { id: 'm', seq: 1, x: x1, y: mPeak });
@@ -390,13 +388,20 @@ export function rooflineData(run: RunResults): RooflineData {
       [cx, bottom + 13],
       [cx, top - 48],
     ];
+    // Crowded: rings further out around the case's points, nearest first.
+    for (const r of [18, 30, 42, 56, 72, 90]) {
+      for (const a of [-90, -45, -135, 0, 180, 45, 135, 90]) {
+        const rad = (a * Math.PI) / 180;
+        candidates.push([cx + Math.cos(rad) * (r + w / 2), (a > 0 ? bottom : top) + Math.sin(rad) * r]);
+      }
+    }
     const fits = ([x, y]: [number, number]) => {
       const box = { l: x - w / 2, r: x + w / 2, t: y - 6, b: y + 6 };
       return box.l >= 0 && box.r <= ROOF_WIDTH && box.t >= 0 && box.b <= ROOF_HEIGHT && !obstacles.some((o) => overlaps(o, box));
     };
     const [lx, ly] = candidates.find(fits) ?? candidates[0] ?? [cx, top - 12];
     obstacles.push({ l: lx - w / 2, r: lx + w / 2, t: ly - 6, b: ly + 6 });
-    caseLabels.push({ x: xAt(lx), y: yAt(ly), text });
+    caseLabels.push({ x: xAt(lx), y: yAt(ly), text, box: { l: lx - w / 2, r: lx + w / 2, t: ly - 6, b: ly + 6 } });
   }
   return {
     points,
@@ -410,8 +415,9 @@ export function rooflineData(run: RunResults): RooflineData {
     theoreticalRoof,
     ridges,
     labels,
-    algorithms,
-    colors: algorithms.map((a) => palette.get(a) ?? '#888'),
+    labelBoxes: labels.flatMap(boxesOf),
+    variants: [...variants].sort(),
+    colors: [...variants].sort().map((v) => palette.get(v) ?? '#888'),
     notPlotted: timed.length - plotted.length,
   };
 }
@@ -448,10 +454,10 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
     axis: { title: 'performance (GFLOP/s)', values: logTicks(d.yDomain), format: '~g', grid: true },
   };
   const color = {
-    field: 'algorithm',
+    field: 'variant',
     type: 'nominal' as const,
-    scale: d.algorithms.length ? { domain: d.algorithms, range: d.colors } : { domain: ['none'], range: ['#888'] },
-    legend: { title: 'algorithm', orient: 'right' as const },
+    scale: d.variants.length ? { domain: d.variants, range: d.colors } : { domain: ['none'], range: ['#888'] },
+    legend: { title: 'variant', orient: 'right' as const, labelLimit: 260 },
   };
   const layers: object[] = [];
   if (d.theoreticalRoof.length) {
@@ -528,7 +534,7 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
   }
   if (d.caseLabels.length) {
     layers.push({
-      data: { values: d.caseLabels },
+      data: { values: d.caseLabels.map(({ x, y, text }) => ({ x, y, text })) },
       mark: { type: 'text', fontSize: 10, fontWeight: 600, fill: '#555b66', align: 'center', baseline: 'middle', aria: false },
       encoding: { text: { field: 'text' } },
     });

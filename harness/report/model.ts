@@ -6,7 +6,8 @@
 import { decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../contracts.js';
 import { ridgePoint } from '../roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
-import { algorithmColors, cacheBandwidthLevels, caseNumbers, isPlottable, isTimed } from './charts.js';
+import { cacheBandwidthLevels, caseNumbers, isPlottable, isTimed, rooflineData } from './charts.js';
+import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { buildAccuracyView, type AccuracyView } from './accuracy.js';
 
@@ -32,7 +33,7 @@ export interface KeyValue {
 export interface VariantRow {
   variant: string;
   algorithm: string;
-  /** The algorithm's colour in the roofline chart. */
+  /** The variant's colour in the charts (colours.ts). */
   color: string;
   state: CaseResult['state'];
   /** errored: error text (first line) and the rest (stack etc.); skipped: reason. */
@@ -252,7 +253,7 @@ function variantRow(
   colors: ReadonlyMap<string, string>,
 ): VariantRow {
   const costNote = costVaries ? `${f.flopCount(r.cost.flops)} · ${f.bytesDecimal(r.cost.bytes)} · ${f.sig(r.cost.intensity, 3)} FLOP/B` : '';
-  const color = colors.get(r.algorithm) ?? '#888888';
+  const color = colors.get(r.variant) ?? '#888888';
   const base = { variant: r.variant, algorithm: r.algorithm, color, state: r.state, costNote, message: '', messageMore: '', phase: '', timed: null };
   switch (r.state) {
     case 'errored': {
@@ -385,7 +386,7 @@ function governorWarn(g: string | null): boolean {
 
 export function buildView(run: RunResults): ReportView {
   const numbers = caseNumbers(run);
-  const colors = algorithmColors(run);
+  const colors = variantColours(run.results);
   const byCase = new Map<string, CaseResult[]>();
   for (const r of run.results) {
     const list = byCase.get(r.caseId) ?? [];
@@ -481,11 +482,11 @@ export function buildView(run: RunResults): ReportView {
             : 'not reported',
         },
         {
-          key: 'caches',
+          key: 'caches (one core)',
           value: [
             `L1d ${f.bytesBinary(p.cpu.cache.l1d)}`,
             `L2 ${f.bytesBinary(p.cpu.cache.l2)}`,
-            `L3 ${f.bytesBinary(p.cpu.cache.l3)}`,
+            `L3 ${f.bytesBinary(p.cpu.cache.l3)}${p.cpu.cache.l3 ? ' (shared)' : ''}`,
           ].join(' · '),
         },
         { key: 'memory', value: f.bytesBinary(p.memory.totalBytes) },
@@ -580,6 +581,9 @@ export function buildView(run: RunResults): ReportView {
       { key: 'mode', value: o.quick ? 'quick (shapes scaled down by 4)' : 'full shapes' },
       { key: 'suites', value: o.suites.length ? o.suites.join(', ') : 'all' },
       { key: 'filter', value: o.filter ?? 'none', mono: o.filter !== null },
+      ...(o.baselinesAdded?.length
+        ? [{ key: 'baselines added', value: `${o.baselinesAdded.join(', ')}: not selected, but run because the accuracy decision compares the selected fast variants with them` }]
+        : []),
       { key: 'distribution', value: o.distribution },
       {
         key: 'sampling',
@@ -609,7 +613,7 @@ export function buildView(run: RunResults): ReportView {
       hasTheoretical: t !== null,
       hasMeasured: m !== null,
       hasExecuted: timed.some((r) => r.perf.executedGflops !== undefined),
-      hasCacheSlopes: cacheBandwidthLevels(run).length > 0,
+      hasCacheSlopes: !run.device.emulated && rooflineData(run).cacheSlopes.length > 0,
     },
     suites,
     accuracy: buildAccuracyView(run),

@@ -11,6 +11,8 @@ import type { RunResults } from '../contracts.js';
 import { bandwidthSweepSvg, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
 import { accuracyChartSvgs } from './accuracy.js';
+import { caseNumbers } from './charts.js';
+import { samplesSvg } from './samples.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
 export { buildView } from './model.js';
@@ -37,11 +39,12 @@ export async function reportCss(): Promise<nunjucks.runtime.SafeString> {
 /** Render the report of `run` to a string (index.html's content). */
 export async function renderReportHtml(run: RunResults): Promise<string> {
   const view = buildView(run);
-  const [roofline, sweep, css, accuracySvgs] = await Promise.all([
+  const [roofline, sweep, css, accuracySvgs, samples] = await Promise.all([
     rooflineSvg(run),
     bandwidthSweepSvg(run),
     reportCss(),
     view.accuracy ? accuracyChartSvgs(view.accuracy) : Promise.resolve([]),
+    caseSamplesSvgs(run),
   ]);
   try {
     return environment().render('report.njk', {
@@ -51,6 +54,8 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       sweepSvg: sweep === null ? null : new nunjucks.runtime.SafeString(sweep),
       // One per view.accuracy.charts entry, same order (Vega escapes its text, attachTitles the titles).
       accuracySvgs: accuracySvgs.map((s) => new nunjucks.runtime.SafeString(s)),
+      // Case anchor -> the raw samples chart (Vega escapes its text, attachTitles the titles) and its notes.
+      samples,
       css,
       nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && r.info?.code === 'native').map((r) => r.variant))],
       generator: `roofbench ${run.harness.version}`,
@@ -58,6 +63,20 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
   } catch (cause) {
     throw new Error(`report: rendering the template for run ${run.runId} failed (templates in ${TEMPLATES_DIR})`, { cause });
   }
+}
+
+/** Each case's raw-samples chart, by the case's anchor (case-<n>), for the cases with a timed result. */
+async function caseSamplesSvgs(run: RunResults): Promise<Record<string, { svg: nunjucks.runtime.SafeString; notes: string[] }>> {
+  const numbers = caseNumbers(run);
+  const out: Record<string, { svg: nunjucks.runtime.SafeString; notes: string[] }> = {};
+  for (const [caseId, no] of numbers) {
+    const chart = await samplesSvg(
+      run.results.filter((r) => r.caseId === caseId),
+      `rb-samples-${no}`,
+    );
+    if (chart) out[`case-${no}`] = { svg: new nunjucks.runtime.SafeString(chart.svg), notes: chart.notes };
+  }
+  return out;
 }
 
 /** Write outDir/index.html for `run` (creating outDir) and return its path. */

@@ -79,6 +79,29 @@ export async function vegaLiteToSvg(spec: TopLevelSpec, idPrefix: string): Promi
   }
 }
 
+/**
+ * A chart drawn many times with different data (a box plot per case, a sparkline per series):
+ * the Vega-Lite spec names its datasets (`data: { name }`) instead of holding values, and is
+ * compiled and parsed once; each render fills the datasets of a fresh view and draws it.
+ */
+export function vegaLiteTemplate(spec: TopLevelSpec): (datasets: Record<string, object[]>, idPrefix: string) => Promise<string> {
+  let runtime: ReturnType<typeof vega.parse>;
+  try {
+    runtime = vega.parse(compile(spec, { logger: chartLogger }).spec);
+  } catch (cause) {
+    throw new Error('report chart: Vega-Lite could not compile the chart spec (a bug in harness/report)', { cause });
+  }
+  return async (datasets, idPrefix) => {
+    const view = new vega.View(runtime, { renderer: 'none' });
+    try {
+      for (const [name, values] of Object.entries(datasets)) view.data(name, values);
+      return scopeIds(await view.toSVG(), idPrefix);
+    } finally {
+      view.finalize();
+    }
+  };
+}
+
 export interface Tip {
   /** Multi-line hover text (lines joined with "\n" in the title, "; " in the aria-label). */
   lines: string[];

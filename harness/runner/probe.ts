@@ -1,5 +1,5 @@
 /** Runs on the device: what machine is this, and how healthy is it right now. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import si from 'systeminformation';
@@ -15,6 +15,40 @@ function readText(path: string): string | null {
 }
 
 const sizeOrUndefined = (n: unknown): number | undefined => (typeof n === 'number' && n > 0 ? n : undefined);
+
+/** "48K", "2048K", "32M", "1G" or bytes (Linux sysfs cache sizes) -> bytes. */
+export function parseCacheSize(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*([KMG]?)i?B?\s*$/i.exec(text);
+  if (!m?.[1]) return undefined;
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m[2] ?? '').toUpperCase()] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+/**
+ * The caches one core sees, from Linux sysfs (cpu0): L1 data and L2 per core, L3 as the whole
+ * shared cache (what a single thread can use). systeminformation reports the sum over cores
+ * (96 KiB of L1d on two cores of 48 KiB), which the single-thread roofline must not use.
+ * Returns null where sysfs has no cache information (not Linux, or a container hiding it).
+ */
+export function cachesFromSysfs(dir = '/sys/devices/system/cpu/cpu0/cache'): { l1d?: number; l2?: number; l3?: number } | null {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).filter((e) => /^index\d+$/.test(e));
+  } catch {
+    return null;
+  }
+  const out: { l1d?: number; l2?: number; l3?: number } = {};
+  for (const e of entries) {
+    const level = readText(`${dir}/${e}/level`);
+    const type = readText(`${dir}/${e}/type`);
+    const size = parseCacheSize(readText(`${dir}/${e}/size`) ?? '');
+    if (size === undefined || !size) continue;
+    if (level === '1' && type === 'Data') out.l1d = size;
+    else if (level === '2' && type !== 'Instruction') out.l2 = size;
+    else if (level === '3' && type !== 'Instruction') out.l3 = size;
+  }
+  return Object.keys(out).length ? out : null;
+}
 
 /** "qemu-arm-static -cpu cortex-a7" -> "Cortex-A7". */
 export function emulatedCpuName(emulation: string): string | null {
@@ -74,7 +108,8 @@ export async function probeDevice(): Promise<Probe> {
       physicalCores: cpu.physicalCores || cpus.length,
       speedGHz: sizeOrUndefined(cpu.speed),
       speedMaxGHz: sizeOrUndefined(cpu.speedMax),
-      cache: {
+      // Per core (L3: the shared whole), as the single-thread roofline needs them; else what systeminformation says.
+      cache: cachesFromSysfs() ?? {
         l1d: sizeOrUndefined(cpu.cache?.l1d),
         l2: sizeOrUndefined(cpu.cache?.l2),
         l3: sizeOrUndefined(cpu.cache?.l3),

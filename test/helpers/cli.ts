@@ -1,18 +1,20 @@
 /** Run roofbench's command line as a user would (through tsx), capturing its output. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * Runs from the tests go to a throwaway history store, never the user's
- * reports/history.sqlite (a test may still pass its own ROOFBENCH_HISTORY).
+ * Runs from the tests go to the test run's temporary directory and history store, never the user's
+ * reports/: test/setup/global.ts sets ROOFBENCH_REPORTS and ROOFBENCH_HISTORY for the whole run (and
+ * removes them after); a test may still pass its own ROOFBENCH_HISTORY or --out.
  */
-const TEST_HISTORY = join(mkdtempSync(join(tmpdir(), 'roofbench-test-history-')), 'history.sqlite');
-const testEnv = (env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ROOFBENCH_HISTORY: TEST_HISTORY, ...process.env, ...env });
+function testEnv(env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!process.env.ROOFBENCH_REPORTS || !process.env.ROOFBENCH_HISTORY) {
+    throw new Error('ROOFBENCH_REPORTS / ROOFBENCH_HISTORY are not set: run the tests through vitest (test/setup/global.ts sets them)');
+  }
+  return { ...process.env, ...env };
+}
 
 export interface CliResult {
   code: number | null;

@@ -1,0 +1,110 @@
+/** What the terminal shows: the per-case lines of a CI log, the time estimate, the closing table and its legend. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RunResults, type CaseResult, type RunnerEvent } from '../harness/contracts.js';
+import { caseLine, clock, Progress, summaryTable } from '../harness/progress.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
+const fixture = (name: string) => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
+
+/** A stream that keeps what is written (not a TTY: plain mode). */
+function sink(): { stream: NodeJS.WriteStream; text: () => string } {
+  let text = '';
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      text += String(chunk);
+      cb();
+    },
+  });
+  return { stream: w as unknown as NodeJS.WriteStream, text: () => text };
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('plain output (CI logs): one short line per case', () => {
+  it('names the best variant and its figure, the counts and what errored, not every skip reason', () => {
+    const run = fixture('rpi3-complete');
+    const out = sink();
+    const p = new Progress('plain', 'rpi3', out.stream);
+    const ids = [...new Set(run.results.map((r) => r.caseId))];
+    p.expect(ids.map((id) => run.results.filter((r) => r.caseId === id).length));
+    ids.forEach((caseId, index) => {
+      p.event({ type: 'case-start', caseId, index, total: ids.length } as RunnerEvent, null);
+      for (const r of run.results.filter((x) => x.caseId === caseId)) p.event({ type: 'result', result: r } as unknown as RunnerEvent, r);
+    });
+    p.event({ type: 'done' } as RunnerEvent, null);
+    const lines = out.text().trimEnd().split('\n');
+    expect(lines).toHaveLength(ids.length);
+    for (const [i, line] of lines.entries()) {
+      expect(line).toMatch(new RegExp(`^\\[rpi3\\] \\[${i + 1}/${ids.length}\\] \\d+:\\d\\d `));
+      expect(line.length).toBeLessThan(200);
+      const rs = run.results.filter((r) => r.caseId === ids[i]);
+      for (const r of rs.filter((x) => x.state === 'skipped')) if (r.state === 'skipped') expect(line).not.toContain(r.reason);
+      for (const r of rs.filter((x) => x.state === 'errored')) expect(line).toContain(`ERRORED: ${r.variant}`);
+    }
+    expect(out.text()).toMatch(/best \S+ [\d.]+ (ms|us|s)/);
+  });
+
+  it('caseLine picks the fastest timed variant and counts every state', () => {
+    const rs = fixture('rpi3-complete').results;
+    const caseId = rs.find((r) => r.state === 'passed')!.caseId;
+    const mine = rs.filter((r) => r.caseId === caseId);
+    const timed = mine.filter((r): r is Extract<CaseResult, { state: 'passed' | 'inaccurate' }> => r.state === 'passed' || r.state === 'inaccurate');
+    const fastest = timed.reduce((a, b) => (b.timing.stats.median < a.timing.stats.median ? b : a));
+    const line = caseLine(mine);
+    expect(line).toContain(`best ${fastest.variant} `);
+    expect(line).toContain(`${timed.filter((r) => r.state === 'passed').length} passed`);
+  });
+
+  it('prints the measured ceilings line (also on a terminal, where it goes above the bar)', () => {
+    const out = sink();
+    new Progress('plain', 'pi', out.stream).event({ type: 'ceilings', measured: { peakGflops: 12.34, dramGbps: 3.21 } } as RunnerEvent, null);
+    expect(out.text()).toBe('[pi] measured peak 12.3 GFLOP/s (f32 SIMD, 1 thread), DRAM 3.2 GB/s\n');
+  });
+});
+
+describe('time left', () => {
+  it('is estimated from the time per planned variant once a case has finished', () => {
+    vi.useFakeTimers({ now: 0 });
+    const p = new Progress('plain', 'd', sink().stream);
+    p.expect([2, 6, 2]);
+    vi.setSystemTime(10_000);
+    p.event({ type: 'case-start', caseId: 'a', index: 0, total: 3 } as RunnerEvent, null);
+    expect(p.timeText()).toBe('0:10 elapsed');
+    vi.setSystemTime(30_000);
+    p.event({ type: 'case-start', caseId: 'b', index: 1, total: 3 } as RunnerEvent, null);
+    // 20 s for 2 variants: 6 + 2 variants left take 80 s.
+    expect(p.timeText()).toBe('0:30 elapsed, ~1:20 left');
+    expect(clock(3_725_000)).toBe('1:02:05');
+  });
+});
+
+describe('summary table', () => {
+  for (const name of ['rpi3-complete', 'winograd-decision']) {
+    for (const width of [80, 100, 200]) {
+      it(`${name}: fits ${width} columns, grouped by case, with the legend under it`, () => {
+        const run = fixture(name);
+        const text = summaryTable(run, width);
+        for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(width);
+        expect(text).toMatch(/^#1 /m);
+        expect(text).toContain('% roof: share of the');
+        expect(text).toContain('rel L2: relative L2 error');
+        const timed = run.results.filter((r) => r.state === 'passed' || r.state === 'inaccurate');
+        if (timed.some((r) => 'timing' in r && r.timing.noisy)) expect(text).toMatch(/^~ noisy/m);
+        if (timed.some((r) => 'perf' in r && (r.perf.pctMeasured ?? r.perf.pctTheoretical ?? 0) > 100)) expect(text).toContain('above 100%');
+      });
+    }
+  }
+
+  it('a long variant name is shortened in the middle to fit, never pushing the columns out', () => {
+    const run = fixture('rpi3-complete');
+    const r = run.results.find((x) => x.state === 'passed')!;
+    r.variant = `conv-${'very-long-'.repeat(8)}f32`;
+    const text = summaryTable(run, 80);
+    expect(text).toMatch(/conv-very-long.*….*long-f32/);
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+});
