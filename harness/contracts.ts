@@ -110,8 +110,12 @@ export interface ConvVariant {
   executedFlops?(shape: ConvShape): number;
   /** Facts about the algorithm on this shape, stored with the result (see CaseResult.info). */
   info?(shape: ConvShape): Record<string, number | string>;
-  /** Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget. */
-  accuracy: { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number };
+  /**
+   * Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget.
+   * `defect`: why the variant is known to be wrong before it runs (e.g. its generated transforms
+   * failed their exact verification); its results are then `inaccurate`, saying so.
+   */
+  accuracy: { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number; defect?: string };
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared;
   /**
    * For variants whose library only offers an asynchronous setup (e.g. ONNX
@@ -187,6 +191,19 @@ export function decodeFloat(x: Float): number {
   return typeof x === 'number' ? x : Number(x);
 }
 
+/** One accuracy check the runner applied to a result (see reference/tolerance.ts and docs/accuracy.md). */
+export const AccuracyCheck = z.object({
+  /** per-element bound | error norm | systematic error | budget | transforms */
+  name: z.string(),
+  ok: z.boolean(),
+  /** The measured statistic, in the units of `limit` (a ratio to the bound for the per-element check). */
+  value: Float,
+  limit: z.number(),
+  /** What the statistic and limit are, and where the limit comes from. */
+  detail: z.string(),
+});
+export type AccuracyCheck = z.infer<typeof AccuracyCheck>;
+
 export const Accuracy = z.object({
   maxAbs: Float,
   relL2: Float,
@@ -204,6 +221,11 @@ export const Accuracy = z.object({
   outputChecksum: z.string(),
   /** The user's own budget (--max-rel-l2, --max-abs, --min-sqnr-db), where one was given. */
   budget: z.object({ ok: z.boolean(), violations: z.array(z.string()) }).optional(),
+  /**
+   * Every check the result was held to, `tolerance` among them: exact algorithms add the
+   * probabilistic error-norm and systematic-error checks; generated transforms their exact verification.
+   */
+  checks: z.array(AccuracyCheck).optional(),
 });
 export type Accuracy = z.infer<typeof Accuracy>;
 
@@ -387,7 +409,8 @@ export const PlanItem = z.object({ caseSpec: CaseSpec, variants: z.array(z.strin
 /**
  * Test-only fault injection (set from the ROOFBENCH_TEST_FAULTS environment
  * variable, never by a command-line option): lets the tests prove that a hung
- * case, a dying runner or a slower variant are handled.
+ * case, a dying runner or a slower variant are handled, and that the accuracy
+ * checks catch subtly wrong kernels.
  */
 export const TestFaults = z.object({
   /** Busy-loop forever when this case starts. */
@@ -396,6 +419,15 @@ export const TestFaults = z.object({
   crashCase: z.string().optional(),
   /** Make one variant slower by this factor (1.1 = 10% slower) by spinning after each run. */
   slowdown: z.object({ variant: z.string(), factor: z.number().min(1) }).optional(),
+  // Accuracy faults: subtle kernel bugs the runner's own checks must catch (harness/runner/faults.ts).
+  /** The im2col GEMM computes with its weights scaled by 1 + x: a systematic relative error x (e.g. 1e-4). */
+  gemmRelError: z.number().optional(),
+  /** The im2col GEMM silently computes with bfloat16-rounded weights. */
+  gemmBf16Weights: z.boolean().optional(),
+  /** The Cook-Toom generator gets a sign wrong (every Winograd transform built on the device). */
+  cookToomSignFlip: z.boolean().optional(),
+  /** The Winograd kernels compute with their filter off by a relative x (e.g. 1.2e-4). */
+  winogradKernelError: z.number().optional(),
 });
 export type TestFaults = z.infer<typeof TestFaults>;
 

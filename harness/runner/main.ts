@@ -15,6 +15,7 @@ import { makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
 import { measureCase } from './measure.js';
+import { faultyWinogradGenerator } from './faults.js';
 
 export const RUNNER_VERSION = '1';
 
@@ -42,7 +43,9 @@ async function main(): Promise<void> {
   } catch (cause) {
     throw new Error('the plan on stdin is not valid (host and payload out of sync?)', { cause });
   }
-  const findVariant = makeResolver(plan.extraVariants);
+  // Test-only: a fault in the Cook-Toom generator rebuilds the Winograd variants with it (harness/runner/faults.ts).
+  const generator = faultyWinogradGenerator(plan.faults);
+  const findVariant = makeResolver(plan.extraVariants, generator ? { winogradGenerator: generator } : {});
   const probe = await probeDevice();
   emit({ type: 'probe', probe });
   emit({ type: 'health', health: healthSnapshot('before') });
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
         onPhase: (phase, detail) => emit({ type: 'phase', phase, detail }),
         resolveVariant: findVariant,
         slowdown: plan.faults?.slowdown,
+        faults: plan.faults,
       });
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.

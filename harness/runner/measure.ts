@@ -7,6 +7,7 @@
 import { Bench, hrtimeNow } from 'tinybench';
 import { encodeFloat } from '../contracts.js';
 import type {
+  AccuracyCheck,
   CaseResult,
   CaseSpec,
   ConvVariant,
@@ -16,14 +17,16 @@ import type {
   Prepared,
   RunOptions,
   RuntimeFeatures,
+  TestFaults,
 } from '../contracts.js';
 import { conv2dRef } from '../../reference/conv.js';
 import { errorMetrics, type ErrorMetrics } from '../../reference/metrics.js';
-import { approximateToleranceCheck, exactToleranceCheck } from '../../reference/tolerance.js';
+import { approximateToleranceCheck, exactToleranceCheck, probabilisticToleranceCheck } from '../../reference/tolerance.js';
 import { makeConvInputs } from '../../reference/random.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { computeStatistics, isNoisy } from '../stats.js';
 import { computePerf } from '../roofline.js';
+import { faultyWeights } from './faults.js';
 
 export interface MeasureEnv {
   ctx: KernelContext;
@@ -36,6 +39,8 @@ export interface MeasureEnv {
   resolveVariant: (suite: string, name: string) => ConvVariant | undefined;
   /** Test-only: make one variant slower by a factor (spins after each run). */
   slowdown?: { variant: string; factor: number };
+  /** Test-only: the plan's faults; the accuracy faults change what a variant is given (harness/runner/faults.ts). */
+  faults?: TestFaults;
 }
 
 /** One execution outside the timed loop (prepare check, warm-up). */
@@ -71,13 +76,80 @@ function slowed(p: Prepared, factor: number): Prepared {
   };
 }
 
+/** The checks of one output: the primary tolerance (stored as Accuracy.tolerance) and every check applied. */
+interface Checked {
+  ok: boolean;
+  limit: number;
+  metric: 'maxAbs' | 'relL2';
+  source: string;
+  /** What failed, for the tolerance's source text ('' when all passed). */
+  detail: string;
+  checks: AccuracyCheck[];
+}
+
+const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+
+/**
+ * Exact algorithms: the worst-case bound per element (the stored tolerance) and
+ * the two probabilistic checks on the whole output (reference/tolerance.ts).
+ * Approximate ones: the declared relative-L2 budget, and a known defect (e.g.
+ * transforms that failed their exact verification) fails them outright.
+ */
+export function accuracyChecks(
+  v: ConvVariant,
+  y: Float32Array,
+  ref: { y: Float64Array; absBound: Float64Array },
+  metrics: ErrorMetrics,
+  reduction: number,
+): Checked {
+  const failed = (cs: AccuracyCheck[]) => cs.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+  if (v.accuracy.kind === 'exact') {
+    const t = exactToleranceCheck(y, ref.y, ref.absBound, reduction);
+    const p = probabilisticToleranceCheck(y, ref.y, ref.absBound, reduction);
+    const conf = `${(p.confidence * 100).toFixed(7)}%`;
+    const checks: AccuracyCheck[] = [
+      {
+        name: 'per-element bound',
+        ok: t.ok,
+        value: encodeFloat(t.worstRatio),
+        limit: 1,
+        detail: `worst element ${t.worstIndex} at ${t.worstRatio.toPrecision(3)}x its bound (${t.source})`,
+      },
+      {
+        name: 'error norm',
+        ok: p.norm.ok,
+        value: encodeFloat(p.norm.value),
+        limit: p.norm.limit,
+        detail: `relL2 ${sci(p.norm.value)} vs ${sci(p.norm.limit)}, the bound that rounding errors stay within with ${conf} confidence (${p.source})`,
+      },
+      {
+        name: 'systematic error',
+        ok: p.bias.ok,
+        value: encodeFloat(p.bias.value),
+        limit: p.bias.limit,
+        detail: `error along the result ${sci(p.beta)} (relative) vs ${sci(p.bias.limit)}: rounding errors have mean zero, so a larger component means a bias (${p.source})`,
+      },
+    ];
+    const ok = checks.every((c) => c.ok);
+    return { ok, limit: t.limit, metric: 'maxAbs', source: t.source, detail: failed(checks), checks };
+  }
+  const t = approximateToleranceCheck(metrics, v.accuracy.maxRelL2);
+  const checks: AccuracyCheck[] = [
+    { name: 'budget', ok: t.ok, value: encodeFloat(metrics.relL2), limit: t.limit, detail: `relL2 ${sci(metrics.relL2)} vs ${t.source}` },
+  ];
+  if (v.accuracy.defect !== undefined) {
+    checks.push({ name: 'transforms', ok: false, value: 1, limit: 0, detail: v.accuracy.defect });
+  }
+  return { ok: checks.every((c) => c.ok), limit: t.limit, metric: 'relL2', source: t.source, detail: failed(checks), checks };
+}
+
 interface Active {
   v: ConvVariant;
   prepared: Prepared;
   prepareMs: number;
   firstRunMs: number;
   metrics: ErrorMetrics;
-  tolerance: { ok: boolean; limit: number; metric: 'maxAbs' | 'relL2'; source: string; detail: string };
+  tolerance: Checked;
   checksum: string;
   samples: number[];
   reps: number;
@@ -163,7 +235,8 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
     try {
       env.onPhase?.('prepare', v.name);
       const t0 = hrtimeNow();
-      prepared = v.prepareAsync ? await v.prepareAsync(env.ctx, c.shape, x, w) : v.prepare(env.ctx, c.shape, x, w);
+      const wv = faultyWeights(v, w, env.faults);
+      prepared = v.prepareAsync ? await v.prepareAsync(env.ctx, c.shape, x, wv) : v.prepare(env.ctx, c.shape, x, wv);
       if (env.slowdown?.variant === v.name) prepared = slowed(prepared, env.slowdown.factor);
       const prepareMs = hrtimeNow() - t0;
       phase = 'run';
@@ -174,20 +247,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       const y = prepared.output();
       const metrics = errorMetrics(y, ref.y);
       const checksum = checksumF32(y);
-      let tolerance: Active['tolerance'];
-      if (v.accuracy.kind === 'exact') {
-        const t = exactToleranceCheck(y, ref.y, ref.absBound, reduction);
-        tolerance = {
-          ok: t.ok,
-          limit: t.limit,
-          metric: 'maxAbs',
-          source: t.source,
-          detail: `worst element ${t.worstIndex} at ${t.worstRatio.toPrecision(3)}x its bound`,
-        };
-      } else {
-        const t = approximateToleranceCheck(metrics, v.accuracy.maxRelL2);
-        tolerance = { ok: t.ok, limit: t.limit, metric: 'relL2', source: t.source, detail: '' };
-      }
+      const tolerance = accuracyChecks(v, y, ref, metrics, reduction);
       active.push({
         v,
         prepared,
@@ -320,6 +380,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
               (a.tolerance.ok ? '' : ` (exceeded: ${a.tolerance.detail})`) +
               (stable ? '' : '; output changed between the checked run and the timed runs'),
           },
+          checks: a.tolerance.checks,
           outputChecksum: a.checksum,
         },
         prepare: { ms: a.prepareMs, bytes: a.prepared.preparedBytes, note: a.prepared.prepareNote },
