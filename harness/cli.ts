@@ -110,12 +110,17 @@ function printList(registry: DeviceRegistry): void {
       const v = buildExtraVariant(e);
       lines.push(`    ${v.name.padEnd(30)} ${v.description} (from the suite's data)`);
     }
-    lines.push('  cases (default size):');
-    for (const c of s.cases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' })) {
-      const sh = c.shape;
-      lines.push(
-        `    ${c.id.padEnd(40)} ${sh.c}x${sh.h}x${sh.w} -> ${sh.k}, ${sh.r}x${sh.s} s${sh.stride} p${sh.pad}${sh.groups > 1 ? ` g${sh.groups}` : ''}`,
-      );
+    const full = s.cases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' });
+    const quickOnly = s.cases({ quick: true, seed: 1, distribution: 'uniform(-1,1)' }).filter((c) => !full.some((d) => d.id === c.id));
+    for (const [title, cs] of [['cases (default size):', full], ['cases of --quick runs only (reaching kernel paths the scaled-down shapes miss):', quickOnly]] as const) {
+      if (cs.length === 0) continue;
+      lines.push(`  ${title}`);
+      for (const c of cs) {
+        const sh = c.shape;
+        lines.push(
+          `    ${c.id.padEnd(40)} ${sh.c}x${sh.h}x${sh.w} -> ${sh.k}, ${sh.r}x${sh.s} s${sh.stride} p${sh.pad}${sh.groups > 1 ? ` g${sh.groups}` : ''}`,
+        );
+      }
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
