@@ -136,8 +136,13 @@ export const Stats = z.object({
   median: z.number(),
   ciLow: z.number(),
   ciHigh: z.number(),
-  /** Confidence level of [ciLow, ciHigh], e.g. 0.99. */
+  /** Confidence level asked of [ciLow, ciHigh], e.g. 0.99. */
   ciLevel: z.number(),
+  /**
+   * The interval's actual coverage (medianCiRanks): at least ciLevel when there are enough
+   * samples, less when there are too few to reach it (5 samples: 93.75% at best).
+   */
+  ciCoverage: z.number().optional(),
   mean: z.number(),
   min: z.number(),
   max: z.number(),
@@ -155,6 +160,13 @@ export const Timing = z.object({
   /** Raw samples, milliseconds per single operation (each sample timed `repsPerSample` operations). */
   samples: z.array(z.number()),
   repsPerSample: z.number().int().positive(),
+  /**
+   * Runs each sample timed, where any differs from repsPerSample: a sample whose runs
+   * ended before minSampleMs ran on until it reached it (no sample is shorter).
+   */
+  sampleReps: z.array(z.number().int().positive()).optional(),
+  /** Samples taken in each interleaved round, in order (sums to samples.length). */
+  samplesPerRound: z.array(z.number().int().nonnegative()).optional(),
   /** Duration of one sample in ms (samples[i] * repsPerSample), to show it is far above timer resolution. */
   sampleDurationMs: z.number(),
   timerResolutionMs: z.number(),
@@ -235,7 +247,12 @@ export const Perf = z.object({
   executedGflops: z.number().optional(),
   /** GB/s by the counting rule. */
   gbps: z.number(),
-  /** Attainable GFLOP/s under the measured roofline at this intensity (bandwidth for the working set). */
+  /**
+   * Attainable GFLOP/s under the measured roofline at the intensity of the executed arithmetic
+   * (bandwidth for the working set), and the executed GFLOP/s as a percentage of it: executed
+   * FLOPs where the variant declares them, else the direct count (harness/roofline.ts computePerf).
+   * Above 100 means the point is above this roof (e.g. native code with wider vectors than WebAssembly).
+   */
   attainableMeasured: z.number().optional(),
   pctMeasured: z.number().optional(),
   /** Attainable under the theoretical (device profile) roofline, where the device has a profile. */
@@ -309,6 +326,33 @@ export const Probe = z.object({
 });
 export type Probe = z.infer<typeof Probe>;
 
+/**
+ * CPU load from other processes over a stretch of the run (since the previous health
+ * snapshot), measured on the device (harness/runner/load.ts).
+ */
+export const CpuLoad = z.object({
+  seconds: z.number(),
+  /** CPU time used by other processes (not the runner or its parent), per second of wall time: cores. */
+  otherCores: z.number(),
+  /** The same over the worst single case of the stretch. */
+  maxCaseOtherCores: z.number(),
+  maxCase: z.string().nullable(),
+  /** Share of CPU time stolen by the hypervisor, where the kernel reports it (/proc/stat); else null. */
+  steal: z.number().nullable(),
+  /** Highest 1-minute load average seen (at the case boundaries). */
+  maxLoadAvg1: z.number(),
+});
+export type CpuLoad = z.infer<typeof CpuLoad>;
+
+/** Whether other work competed with the run on the device, and why: its CpuLoad over the whole run (harness/contention.ts). */
+export const Contention = CpuLoad.extend({
+  contended: z.boolean(),
+  reason: z.string(),
+  /** Other processes' CPU, in cores, above which the run counts as contended. */
+  limit: z.number(),
+});
+export type Contention = z.infer<typeof Contention>;
+
 export const Health = z.object({
   at: z.string(),
   /** Where in the run: before, after, or before/after a suite. */
@@ -319,6 +363,8 @@ export const Health = z.object({
   /** Raspberry Pi `vcgencmd get_throttled` value, or null where not available. */
   throttled: z.string().nullable(),
   loadAvg: z.array(z.number()),
+  /** Other processes' CPU load since the previous snapshot (absent on the first one). */
+  cpu: CpuLoad.optional(),
 });
 export type Health = z.infer<typeof Health>;
 
@@ -393,6 +439,11 @@ export const RunResults = z.object({
   options: RunOptions,
   probe: Probe.nullable(),
   health: z.array(Health),
+  /**
+   * Set when the run finishes, from the load recorded with the health snapshots: a contended
+   * run's timings get no improved/regressed verdict from compare. Null when no load was recorded.
+   */
+  contention: Contention.nullable().optional(),
   ceilings: z.object({ measured: MeasuredCeilings.nullable(), theoretical: TheoreticalCeilings.nullable() }),
   cases: z.array(CaseSpec),
   results: z.array(CaseResult),

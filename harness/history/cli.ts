@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunResults } from '../contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
-import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, toJson, type AnnotationRef, type RunRef } from './compare.js';
+import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, sameMeasurement, toJson, type AnnotationRef, type RunRef } from './compare.js';
 import { historyPath, HistoryStore, NoSuchRunError, type RunRow } from './store.js';
 import { ImportPathError, importRuns, type ImportSummary } from './importer.js';
 import { checkCommit } from './record.js';
@@ -32,7 +32,11 @@ commands:
                                  --commit SHA records the commit under test (filled in on runs stored without one)
   compare <run> <run>            compare two runs series by series (npm run compare -- ...); a run is
                                  latest, previous, latest~N, a run id, #ROWID, or a results.json / run directory;
-                                 the older of the two is the baseline. Exit 1 when anything regressed.
+                                 the older of the two is the baseline. \`previous\` is the newest earlier complete
+                                 run that measured the same thing as the other run (same options, size, cases and
+                                 variants), else the newest earlier complete one, and the output says how they
+                                 differ. Exit 1 when anything regressed; a contended run or noisy series gives no
+                                 timing verdict (exit 0 for that reason alone, saying why).
   dashboard                      write the static dashboard (npm run dashboard), default reports/dashboard/
   annotate <device> <message>    mark a known change (new kernel build, new OS ...): a new baseline from here
   list                           stored runs, newest first
@@ -56,6 +60,8 @@ compare options:
                        series with 8+ stored runs use their own, estimated from their history
   --guard Q            contention guard: the Q quantile (fast end) must move beyond the threshold too
                        (default 0.1; 0 turns it off)
+  --contention-limit C other processes' CPU, in cores, above which a run counts as contended and its
+                       timings give no verdict (default: 0.5, or 10% of the cores above 5 cores)
   --across-identity    line series up across a device identity change (e.g. a Node upgrade)
   --all                list unchanged series too
   --if-exists          exit 0 with a note when a run does not exist (a device's first night)
@@ -174,6 +180,25 @@ function looksLikePath(spec: string): boolean {
   return existsSync(spec) && (spec.endsWith('.json') || existsSync(join(spec, RESULTS_FILE)));
 }
 
+/**
+ * The newest complete run of `other`'s device that started before it and
+ * measured the same thing (sameMeasurement), with how many newer complete runs
+ * it passed over; null when none of the last 50 does (then `previous` keeps its
+ * plain meaning and the comparison lists the differences).
+ */
+function previousLike(store: HistoryStore, other: Side): { side: Side; skipped: number } | null {
+  if (!other.row) return null;
+  const older = store
+    .runs({ device: other.row.device })
+    .filter((r) => r.id !== other.row?.id && r.started_at < other.run.startedAt && r.status === 'complete')
+    .slice(0, 50);
+  for (const [i, row] of older.entries()) {
+    const run = store.loadRun(row.id);
+    if (sameMeasurement(run, other.run)) return { side: { run, row, ref: runRef(run, { commit: row.commit_sha ?? row.harness_commit, rowId: row.id }) }, skipped: i };
+  }
+  return null;
+}
+
 function cmdCompare(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -187,6 +212,7 @@ function cmdCompare(argv: string[]): number {
       'min-samples': { type: 'string' },
       'run-noise': { type: 'string' },
       guard: { type: 'string' },
+      'contention-limit': { type: 'string' },
       'across-identity': { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       'if-exists': { type: 'boolean', default: false },
@@ -201,11 +227,24 @@ function cmdCompare(argv: string[]): number {
   const minSamples = positive('min-samples', values['min-samples'], true);
   const runNoise = fraction('run-noise', values['run-noise']);
   const guardQuantile = fraction('guard', values.guard);
+  const contentionLimit = positive('contention-limit', values['contention-limit']);
   let store: HistoryStore | null = null;
   const getStore = () => (store ??= openStore(values.history));
   try {
     const sides: Side[] = [];
-    for (const spec of positionals) {
+    const notes: string[] = [];
+    // `previous` is resolved last, against the other run: the newest earlier run that measured the same thing.
+    const order = positionals.map((spec, i) => ({ spec, i })).sort((a, b) => Number(a.spec === 'previous') - Number(b.spec === 'previous'));
+    for (const { spec } of order) {
+      const other = sides[0];
+      if (spec === 'previous' && other?.row && !looksLikePath(spec)) {
+        const like = previousLike(getStore(), other);
+        if (like) {
+          if (like.skipped > 0) notes.push(`previous: the newest earlier complete run that measured the same thing (${like.skipped} newer run(s) with other options, cases or variants passed over)`);
+          sides.push(like.side);
+          continue;
+        }
+      }
       if (looksLikePath(spec)) {
         const run = readRun(resolve(spec));
         sides.push({ run, ref: runRef(run, { file: resolve(spec) }) });
@@ -251,9 +290,11 @@ function cmdCompare(argv: string[]): number {
       ...(minSamples !== undefined ? { minSamples } : {}),
       ...(runNoise !== undefined ? { runNoise } : {}),
       ...(guardQuantile !== undefined ? { guardQuantile } : {}),
+      ...(contentionLimit !== undefined ? { contentionLimit } : {}),
       acrossIdentity: values['across-identity'],
       annotations,
     });
+    cmp.notes.unshift(...notes);
     const text =
       format === 'json' ? `${JSON.stringify(toJson(cmp), null, 1)}\n` : format === 'markdown' ? formatMarkdown(cmp, { all: values.all }) : formatTable(cmp, { all: values.all });
     if (values.out) {

@@ -322,7 +322,8 @@ export class HistoryStore {
         'INSERT INTO health (run_row, ord, at, phase, temperature_c, governor, freq_mhz, throttled, load_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       run.health.forEach((h, i) =>
-        insHealth.run(runRow, i, h.at, h.when, h.temperatureC, h.governor, h.freqMHz, h.throttled, JSON.stringify(h.loadAvg)),
+        // load_json: the load-average array, or { loadAvg, cpu } when the runner recorded other processes' CPU load.
+        insHealth.run(runRow, i, h.at, h.when, h.temperatureC, h.governor, h.freqMHz, h.throttled, JSON.stringify(h.cpu ? { loadAvg: h.loadAvg, cpu: h.cpu } : h.loadAvg)),
       );
 
       const specs = new Map<string, CaseSpec>(run.cases.map((c) => [c.id, c]));
@@ -601,17 +602,18 @@ export class HistoryStore {
         throttled: string | null;
         load_json: string;
       }[]
-    ).map(
-      (h): Health => ({
+    ).map((h): Health => {
+      const load = JSON.parse(h.load_json) as number[] | { loadAvg: number[]; cpu: Health['cpu'] };
+      return {
         at: h.at,
         when: h.phase,
         temperatureC: h.temperature_c,
         governor: h.governor,
         freqMHz: h.freq_mhz,
         throttled: h.throttled,
-        loadAvg: JSON.parse(h.load_json) as number[],
-      }),
-    );
+        ...(Array.isArray(load) ? { loadAvg: load } : { loadAvg: load.loadAvg, ...(load.cpu ? { cpu: load.cpu } : {}) }),
+      };
+    });
     const results = (this.db.prepare('SELECT id FROM results WHERE run_row = ? ORDER BY ord').all(rowId) as { id: number }[]).map((x) =>
       this.loadResult(x.id),
     );

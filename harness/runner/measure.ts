@@ -152,8 +152,46 @@ interface Active {
   tolerance: Checked;
   checksum: string;
   samples: number[];
+  /** Runs timed by each sample (repsPerSample, or more when the sample had not yet reached minSampleMs). */
+  sampleReps: number[];
+  /** Samples taken in each interleaved round. */
+  perRound: number[];
   reps: number;
+  /** Calibrated time of one run, ms (the fastest batch after warm-up). */
+  perRunMs: number;
   warmupMs: number;
+}
+
+/** Margin of the calibration: reps are chosen so that the fastest calibrated batch lasts this much over the minimum. */
+export const CALIBRATION_MARGIN = 1.2;
+
+/** Time `reps` runs, ms. */
+async function batch(p: Prepared, reps: number): Promise<number> {
+  const t0 = hrtimeNow();
+  if (p.runAsync) for (let i = 0; i < reps; i++) await p.runAsync();
+  else for (let i = 0; i < reps; i++) p.run();
+  return hrtimeNow() - t0;
+}
+
+/**
+ * Repetitions per sample, calibrated on the warm code (never from the cold
+ * first runs, which are slower and would give too few repetitions): grow a
+ * batch until it lasts CALIBRATION_MARGIN x minSampleMs, time it twice more,
+ * and size the samples from the fastest of the three. `warmRunMs` is the
+ * fastest warm-up run; a kernel that alone lasts long enough needs 1.
+ */
+export async function calibrate(p: Prepared, warmRunMs: number, minSampleMs: number): Promise<{ reps: number; perRunMs: number }> {
+  const goal = CALIBRATION_MARGIN * minSampleMs;
+  if (warmRunMs >= goal) return { reps: 1, perRunMs: warmRunMs };
+  let reps = Math.max(1, Math.ceil(goal / Math.max(warmRunMs, 1e-6)));
+  let ms = await batch(p, reps);
+  for (let grow = 0; ms < goal && grow < 20; grow++) {
+    reps = Math.ceil(reps * Math.min(1000, Math.max(2, goal / Math.max(ms, 1e-6))));
+    ms = await batch(p, reps);
+  }
+  let perRun = ms / reps;
+  for (let i = 0; i < 2; i++) perRun = Math.min(perRun, (await batch(p, reps)) / reps);
+  return { reps: Math.max(1, Math.ceil(goal / Math.max(perRun, 1e-9))), perRunMs: perRun };
 }
 
 const errMsg = (e: unknown): string => {
@@ -257,7 +295,10 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         tolerance,
         checksum,
         samples: [],
+        sampleReps: [],
+        perRound: [],
         reps: 1,
+        perRunMs: firstRunMs,
         warmupMs: firstRunMs,
       });
     } catch (e) {
@@ -271,7 +312,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
   }
 
   const failed = new Set<Active>();
-  // Warm-up and calibration: each sample must last at least minSampleMs so it is far above timer resolution.
+  // Warm-up, then calibration on the warm code: every sample must last at least minSampleMs, far above timer resolution.
   for (const a of active) {
     try {
       env.onPhase?.('warmup', a.v.name);
@@ -284,8 +325,11 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         await runOne(a.prepared);
         one = Math.min(one, hrtimeNow() - t1);
       }
+      env.onPhase?.('calibrate', a.v.name);
+      const cal = await calibrate(a.prepared, one, options.minSampleMs);
+      a.reps = cal.reps;
+      a.perRunMs = cal.perRunMs;
       a.warmupMs = a.firstRunMs + (hrtimeNow() - t0);
-      a.reps = Math.max(1, Math.ceil(options.minSampleMs / Math.max(one, 1e-6)));
     } catch (e) {
       results.push({ ...base(a.v, costOf(a.v, c)), state: 'errored', phase: 'warmup', error: errMsg(e) });
       failed.add(a);
@@ -296,7 +340,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
   // Interleaved rounds: variants of one case take turns (rotated order) so drift hits all alike.
   const wanted = new Map<Active, number>();
   for (const a of timed) {
-    const perSampleMs = Math.max(options.minSampleMs, a.warmupMs / 2);
+    const perSampleMs = Math.max(options.minSampleMs, a.reps * a.perRunMs);
     const n = Math.round(options.targetMs / perSampleMs);
     wanted.set(a, Math.min(options.maxSamples, Math.max(options.minSamples, n)));
   }
@@ -307,31 +351,52 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
     for (const a of order) {
       if (failed.has(a)) continue;
       const k = Math.ceil(((wanted.get(a) ?? 0) - a.samples.length) / (options.rounds - round));
-      if (k <= 0) continue;
-      // tinybench drives the sampling loop; each sample times `reps` runs and is kept raw (ms per run).
+      const before = a.samples.length;
+      if (k <= 0) {
+        a.perRound.push(0);
+        continue;
+      }
+      // tinybench drives the sampling loop; each sample times `reps` runs (more if they ended before
+      // minSampleMs: a sample never lasts less) and is kept raw (ms per run).
       const bench = new Bench({ now: hrtimeNow, time: 0, warmup: false, throws: false, iterations: k });
       const p = a.prepared;
+      const min = options.minSampleMs;
+      const record = (d: number, runs: number) => {
+        a.samples.push(d / runs);
+        a.sampleReps.push(runs);
+      };
       let task;
       if (p.runAsync) {
         const runAsync = p.runAsync.bind(p);
         bench.add(a.v.name, async () => {
           const t0 = hrtimeNow();
-          for (let i = 0; i < a.reps; i++) await runAsync();
+          let runs = 0;
+          for (; runs < a.reps; runs++) await runAsync();
+          while (hrtimeNow() - t0 < min) {
+            await runAsync();
+            runs++;
+          }
           const d = hrtimeNow() - t0;
-          a.samples.push(d / a.reps);
+          record(d, runs);
           return { overriddenDuration: d };
         });
         [task] = await bench.run();
       } else {
         bench.add(a.v.name, () => {
           const t0 = hrtimeNow();
-          for (let i = 0; i < a.reps; i++) p.run();
+          let runs = 0;
+          for (; runs < a.reps; runs++) p.run();
+          while (hrtimeNow() - t0 < min) {
+            p.run();
+            runs++;
+          }
           const d = hrtimeNow() - t0;
-          a.samples.push(d / a.reps);
+          record(d, runs);
           return { overriddenDuration: d };
         });
         [task] = bench.runSync();
       }
+      a.perRound.push(a.samples.length - before);
       const err = task?.result?.error;
       if (err) {
         failed.add(a);
@@ -359,6 +424,8 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         timing: {
           samples: a.samples,
           repsPerSample: a.reps,
+          ...(a.sampleReps.some((n) => n !== a.reps) ? { sampleReps: a.sampleReps } : {}),
+          samplesPerRound: a.perRound,
           sampleDurationMs: stats.median * a.reps,
           timerResolutionMs: resolution,
           warmupMs: a.warmupMs,
