@@ -10,9 +10,9 @@
  * small-matrix multiply). For the default F(2,3), F(4,3), F(6,3) points the
  * kernel uses hand-specialised transforms instead (even/odd sharing, about 3x
  * faster than the generic path on the 256-channel layers), but only after
- * checking, every run, that they reproduce BT D B and AT M A of the matrices
- * passed in exactly; any other matrix (other points, a corrupted entry) takes
- * the generic path.
+ * checking, once in prepare (winograd_prepare, outside the timed region), that
+ * they reproduce BT D B and AT M A of the matrices passed in exactly; any
+ * other matrix (other points, a corrupted entry) takes the generic path.
  *
  * - prepare (untimed): U = G g G^T for every (k, c) in float32, packed once
  *   per xi (alpha^2 of them) as the GEMM micro-kernel's MR-row A panels.
