@@ -52,7 +52,8 @@ bench options:
   --seed N             base seed of the input generator (default 1)
   --distribution D     input distribution: ${Distribution.options.join(', ')} (default uniform(-1,1))
   --target-ms MS       sampling time per variant and case (default 1000, quick 150)
-  --min-samples N      at least this many samples per variant (default 7, quick 5)
+  --min-samples N      at least this many samples per variant (default 8, quick 5; the median's interval
+                       reaches 99% from 8 samples, and the report shows the coverage it has)
   --cv-target X        coefficient of variation above which a measurement is marked noisy (default 0.05)
   --max-rel-l2 X       accuracy budget: variants with relative L2 error above X are inaccurate
   --max-abs X          accuracy budget: max absolute error
@@ -121,12 +122,17 @@ function printList(registry: DeviceRegistry): void {
       const v = buildExtraVariant(e);
       lines.push(`    ${v.name.padEnd(30)} ${v.description} (from the suite's data)`);
     }
-    lines.push('  cases (default size):');
-    for (const c of s.cases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' })) {
-      const sh = c.shape;
-      lines.push(
-        `    ${c.id.padEnd(40)} ${sh.c}x${sh.h}x${sh.w} -> ${sh.k}, ${sh.r}x${sh.s} s${sh.stride} p${sh.pad}${sh.groups > 1 ? ` g${sh.groups}` : ''}`,
-      );
+    const full = s.cases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' });
+    const quickOnly = s.cases({ quick: true, seed: 1, distribution: 'uniform(-1,1)' }).filter((c) => !full.some((d) => d.id === c.id));
+    for (const [title, cs] of [['cases (default size):', full], ['cases of --quick runs only (reaching kernel paths the scaled-down shapes miss):', quickOnly]] as const) {
+      if (cs.length === 0) continue;
+      lines.push(`  ${title}`);
+      for (const c of cs) {
+        const sh = c.shape;
+        lines.push(
+          `    ${c.id.padEnd(40)} ${sh.c}x${sh.h}x${sh.w} -> ${sh.k}, ${sh.r}x${sh.s} s${sh.stride} p${sh.pad}${sh.groups > 1 ? ` g${sh.groups}` : ''}`,
+        );
+      }
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -310,7 +316,7 @@ async function bench(argv: string[]): Promise<number> {
     }
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ type: 'run-complete', device: res.device, status: res.run.status, statusDetail: res.run.statusDetail, dir: res.dir, report: res.reportPath, counts, seconds: Number(secs), history: stored.get(res.device) ?? null })}\n`,
+        `${JSON.stringify({ type: 'run-complete', device: res.device, status: res.run.status, statusDetail: res.run.statusDetail, dir: res.dir, report: res.reportPath, counts, seconds: Number(secs), history: stored.get(res.device) ?? null, contention: res.run.contention ?? null })}\n`,
       );
       continue;
     }
@@ -321,6 +327,9 @@ async function bench(argv: string[]): Promise<number> {
         `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
     );
     if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
+    if (res.run.contention?.contended) {
+      process.stdout.write(`note: ${res.run.contention.reason}: the timings are indicative, and compare will give this run no timing verdict\n`);
+    }
     process.stdout.write(`results: ${join(res.dir, 'results.json')}\nreport:  ${res.reportPath}\n`);
     if (stored.has(res.device)) process.stdout.write(`history: ${stored.get(res.device)}\n`);
   }

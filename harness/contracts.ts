@@ -110,8 +110,12 @@ export interface ConvVariant {
   executedFlops?(shape: ConvShape): number;
   /** Facts about the algorithm on this shape, stored with the result (see CaseResult.info). */
   info?(shape: ConvShape): Record<string, number | string>;
-  /** Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget. */
-  accuracy: { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number };
+  /**
+   * Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget.
+   * `defect`: why the variant is known to be wrong before it runs (e.g. its generated transforms
+   * failed their exact verification); its results are then `inaccurate`, saying so.
+   */
+  accuracy: { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number; defect?: string };
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared;
   /**
    * For variants whose library only offers an asynchronous setup (e.g. ONNX
@@ -132,8 +136,13 @@ export const Stats = z.object({
   median: z.number(),
   ciLow: z.number(),
   ciHigh: z.number(),
-  /** Confidence level of [ciLow, ciHigh], e.g. 0.99. */
+  /** Confidence level asked of [ciLow, ciHigh], e.g. 0.99. */
   ciLevel: z.number(),
+  /**
+   * The interval's actual coverage (medianCiRanks): at least ciLevel when there are enough
+   * samples, less when there are too few to reach it (5 samples: 93.75% at best).
+   */
+  ciCoverage: z.number().optional(),
   mean: z.number(),
   min: z.number(),
   max: z.number(),
@@ -151,6 +160,13 @@ export const Timing = z.object({
   /** Raw samples, milliseconds per single operation (each sample timed `repsPerSample` operations). */
   samples: z.array(z.number()),
   repsPerSample: z.number().int().positive(),
+  /**
+   * Runs each sample timed, where any differs from repsPerSample: a sample whose runs
+   * ended before minSampleMs ran on until it reached it (no sample is shorter).
+   */
+  sampleReps: z.array(z.number().int().positive()).optional(),
+  /** Samples taken in each interleaved round, in order (sums to samples.length). */
+  samplesPerRound: z.array(z.number().int().nonnegative()).optional(),
   /** Duration of one sample in ms (samples[i] * repsPerSample), to show it is far above timer resolution. */
   sampleDurationMs: z.number(),
   timerResolutionMs: z.number(),
@@ -187,6 +203,19 @@ export function decodeFloat(x: Float): number {
   return typeof x === 'number' ? x : Number(x);
 }
 
+/** One accuracy check the runner applied to a result (see reference/tolerance.ts and docs/accuracy.md). */
+export const AccuracyCheck = z.object({
+  /** per-element bound | error norm | systematic error | budget | transforms */
+  name: z.string(),
+  ok: z.boolean(),
+  /** The measured statistic, in the units of `limit` (a ratio to the bound for the per-element check). */
+  value: Float,
+  limit: z.number(),
+  /** What the statistic and limit are, and where the limit comes from. */
+  detail: z.string(),
+});
+export type AccuracyCheck = z.infer<typeof AccuracyCheck>;
+
 export const Accuracy = z.object({
   maxAbs: Float,
   relL2: Float,
@@ -204,6 +233,11 @@ export const Accuracy = z.object({
   outputChecksum: z.string(),
   /** The user's own budget (--max-rel-l2, --max-abs, --min-sqnr-db), where one was given. */
   budget: z.object({ ok: z.boolean(), violations: z.array(z.string()) }).optional(),
+  /**
+   * Every check the result was held to, `tolerance` among them: exact algorithms add the
+   * probabilistic error-norm and systematic-error checks; generated transforms their exact verification.
+   */
+  checks: z.array(AccuracyCheck).optional(),
 });
 export type Accuracy = z.infer<typeof Accuracy>;
 
@@ -213,7 +247,12 @@ export const Perf = z.object({
   executedGflops: z.number().optional(),
   /** GB/s by the counting rule. */
   gbps: z.number(),
-  /** Attainable GFLOP/s under the measured roofline at this intensity (bandwidth for the working set). */
+  /**
+   * Attainable GFLOP/s under the measured roofline at the intensity of the executed arithmetic
+   * (bandwidth for the working set), and the executed GFLOP/s as a percentage of it: executed
+   * FLOPs where the variant declares them, else the direct count (harness/roofline.ts computePerf).
+   * Above 100 means the point is above this roof (e.g. native code with wider vectors than WebAssembly).
+   */
   attainableMeasured: z.number().optional(),
   pctMeasured: z.number().optional(),
   /** Attainable under the theoretical (device profile) roofline, where the device has a profile. */
@@ -287,6 +326,33 @@ export const Probe = z.object({
 });
 export type Probe = z.infer<typeof Probe>;
 
+/**
+ * CPU load from other processes over a stretch of the run (since the previous health
+ * snapshot), measured on the device (harness/runner/load.ts).
+ */
+export const CpuLoad = z.object({
+  seconds: z.number(),
+  /** CPU time used by other processes (not the runner or its parent), per second of wall time: cores. */
+  otherCores: z.number(),
+  /** The same over the worst single case of the stretch. */
+  maxCaseOtherCores: z.number(),
+  maxCase: z.string().nullable(),
+  /** Share of CPU time stolen by the hypervisor, where the kernel reports it (/proc/stat); else null. */
+  steal: z.number().nullable(),
+  /** Highest 1-minute load average seen (at the case boundaries). */
+  maxLoadAvg1: z.number(),
+});
+export type CpuLoad = z.infer<typeof CpuLoad>;
+
+/** Whether other work competed with the run on the device, and why: its CpuLoad over the whole run (harness/contention.ts). */
+export const Contention = CpuLoad.extend({
+  contended: z.boolean(),
+  reason: z.string(),
+  /** Other processes' CPU, in cores, above which the run counts as contended. */
+  limit: z.number(),
+});
+export type Contention = z.infer<typeof Contention>;
+
 export const Health = z.object({
   at: z.string(),
   /** Where in the run: before, after, or before/after a suite. */
@@ -297,6 +363,8 @@ export const Health = z.object({
   /** Raspberry Pi `vcgencmd get_throttled` value, or null where not available. */
   throttled: z.string().nullable(),
   loadAvg: z.array(z.number()),
+  /** Other processes' CPU load since the previous snapshot (absent on the first one). */
+  cpu: CpuLoad.optional(),
 });
 export type Health = z.infer<typeof Health>;
 
@@ -373,6 +441,11 @@ export const RunResults = z.object({
   options: RunOptions,
   probe: Probe.nullable(),
   health: z.array(Health),
+  /**
+   * Set when the run finishes, from the load recorded with the health snapshots: a contended
+   * run's timings get no improved/regressed verdict from compare. Null when no load was recorded.
+   */
+  contention: Contention.nullable().optional(),
   ceilings: z.object({ measured: MeasuredCeilings.nullable(), theoretical: TheoreticalCeilings.nullable() }),
   cases: z.array(CaseSpec),
   results: z.array(CaseResult),
@@ -389,7 +462,8 @@ export const PlanItem = z.object({ caseSpec: CaseSpec, variants: z.array(z.strin
 /**
  * Test-only fault injection (set from the ROOFBENCH_TEST_FAULTS environment
  * variable, never by a command-line option): lets the tests prove that a hung
- * case, a dying runner or a slower variant are handled.
+ * case, a dying runner or a slower variant are handled, and that the accuracy
+ * checks catch subtly wrong kernels.
  */
 export const TestFaults = z.object({
   /** Busy-loop forever when this case starts. */
@@ -398,6 +472,15 @@ export const TestFaults = z.object({
   crashCase: z.string().optional(),
   /** Make one variant slower by this factor (1.1 = 10% slower) by spinning after each run. */
   slowdown: z.object({ variant: z.string(), factor: z.number().min(1) }).optional(),
+  // Accuracy faults: subtle kernel bugs the runner's own checks must catch (harness/runner/faults.ts).
+  /** The im2col GEMM computes with its weights scaled by 1 + x: a systematic relative error x (e.g. 1e-4). */
+  gemmRelError: z.number().optional(),
+  /** The im2col GEMM silently computes with bfloat16-rounded weights. */
+  gemmBf16Weights: z.boolean().optional(),
+  /** The Cook-Toom generator gets a sign wrong (every Winograd transform built on the device). */
+  cookToomSignFlip: z.boolean().optional(),
+  /** The Winograd kernels compute with their filter off by a relative x (e.g. 1.2e-4). */
+  winogradKernelError: z.number().optional(),
 });
 export type TestFaults = z.infer<typeof TestFaults>;
 

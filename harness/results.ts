@@ -15,6 +15,7 @@ import {
 } from './contracts.js';
 import { computePerf } from './roofline.js';
 import { applyBudget } from './budget.js';
+import { runContention } from './contention.js';
 
 export const RESULTS_FILE = 'results.json';
 const MAX_STDERR_LINES = 2000;
@@ -164,6 +165,7 @@ export class RunWriter {
     } else {
       this.run.status = 'complete';
     }
+    this.run.contention = runContention(this.run);
     this.run.finishedAt = new Date().toISOString();
     this.save();
     return this.run;

@@ -24,6 +24,15 @@ export function bandwidthForWorkingSet(m: MeasuredCeilings, bytes: number): numb
   return hit ? hit.gbps : m.dramGbps;
 }
 
+/**
+ * Effective and executed throughput of one timed result, and its place under
+ * the rooflines. Percentages of a roofline use the arithmetic the variant
+ * really performs (executed FLOPs where it declares them, else the direct
+ * count) at the intensity that arithmetic has: a fast algorithm that skips
+ * multiplies is held to its own work, so it cannot appear above its roof
+ * because the direct count credits it with work it never did. Effective
+ * GFLOP/s (the direct count) stay the axis for comparing algorithms.
+ */
 export function computePerf(
   cost: Cost,
   medianMs: number,
@@ -37,15 +46,18 @@ export function computePerf(
     gbps: cost.bytes / seconds / 1e9,
   };
   if (cost.executedFlops !== undefined) perf.executedGflops = cost.executedFlops / seconds / 1e9;
+  const executed = cost.executedFlops ?? cost.flops;
+  const executedGflops = executed / seconds / 1e9;
+  const executedIntensity = executed / cost.bytes;
   if (measured) {
     const bw = bandwidthForWorkingSet(measured, cost.bytes);
-    perf.attainableMeasured = attainable(measured.peakGflops, bw, cost.intensity);
-    perf.pctMeasured = (100 * perf.gflops) / perf.attainableMeasured;
+    perf.attainableMeasured = attainable(measured.peakGflops, bw, executedIntensity);
+    perf.pctMeasured = (100 * executedGflops) / perf.attainableMeasured;
   }
   const tPeak = theoretical?.peakGflops[dtype];
   if (theoretical && tPeak !== undefined) {
-    perf.attainableTheoretical = attainable(tPeak, theoretical.dramGbps, cost.intensity);
-    perf.pctTheoretical = (100 * perf.gflops) / perf.attainableTheoretical;
+    perf.attainableTheoretical = attainable(tPeak, theoretical.dramGbps, executedIntensity);
+    perf.pctTheoretical = (100 * executedGflops) / perf.attainableTheoretical;
   }
   return perf;
 }

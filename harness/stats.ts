@@ -10,6 +10,7 @@
  * - [ciLow, ciHigh]: distribution-free confidence interval of the median from
  *   order statistics (see medianCiRanks); [min, max] when n is too small to
  *   reach the level (n < 8 at 99%), which then covers less than ciLevel;
+ *   ciCoverage is the interval's actual coverage either way;
  * - outliers: indices i with modified z-score 0.6745*|x_i - median| / mad > 3.5
  *   (Iglewicz and Hoaglin); if mad = 0, every x_i further than 1e-12*|median|
  *   from the median. Outliers are flagged, never dropped.
@@ -90,7 +91,7 @@ export function computeStatistics(samples: readonly number[], ciLevel = 0.99): S
     if (isOutlier) outliers.push(i);
   }
 
-  return { n, median, ciLow, ciHigh, ciLevel, mean, min, max, p90, mad, sd, cv, outliers };
+  return { n, median, ciLow, ciHigh, ciLevel, ciCoverage: ranks.coverage, mean, min, max, p90, mad, sd, cv, outliers };
 }
 
 /** True when the coefficient of variation is above the target (or not a number). */

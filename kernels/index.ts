@@ -172,21 +172,26 @@ export interface WinogradKernels {
   ): number;
   /** U = G g G^T per (k, c), packed per xi as MR-row panels (the micro-kernel's A); ws: >= alpha*r floats. */
   winograd_filter_transform(w: number, g: number, u: number, ws: number, k: number, c: number, m: number, alpha: number): void;
-  /** 1 if conv_winograd_f32 would use its specialised transforms for bt/at (see there), else 0; ws: its workspace. */
-  winograd_specialised(bt: number, at: number, m: number, alpha: number, ws: number): number;
   /**
-   * The convolution; y (N K Ho Wo) overwritten. pb: tiles per block; flags bit 0 allows the
-   * specialised F(2,3)/F(4,3)/F(6,3) transforms (used only if they reproduce bt/at exactly).
-   * Returns 1 if the specialised transforms ran, 0 for the generic path.
+   * Prepares ws (a conv_winograd_f32 workspace) for bt/at, outside the timed region: compiles the
+   * transforms into the generic path's tables and, when flags bit 0 allows the specialised
+   * F(2,3)/F(4,3)/F(6,3) transforms, checks once that they reproduce bt/at exactly.
+   * Returns 1 if the run will use the specialised transforms, 0 for the generic path.
+   */
+  winograd_prepare(bt: number, at: number, m: number, alpha: number, ws: number, flags: number): number;
+  /**
+   * The convolution; y (N K Ho Wo) overwritten; ws prepared by winograd_prepare for m and alpha.
+   * pb: tiles per block. Returns 1 if the specialised transforms ran, 0 for the generic path,
+   * -1 (nothing computed) if ws was not prepared for this m and alpha.
    */
   conv_winograd_f32(
-    x: number, u: number, y: number, ws: number, bt: number, at: number,
-    n: number, c: number, h: number, wd: number, k: number, pad: number, m: number, alpha: number, pb: number, flags: number,
+    x: number, u: number, y: number, ws: number,
+    n: number, c: number, h: number, wd: number, k: number, pad: number, m: number, alpha: number, pb: number,
   ): number;
 }
 const WINOGRAD_EXPORTS = [
   'heap_base', 'winograd_tile', 'winograd_packed_u_floats', 'winograd_workspace_floats', 'winograd_filter_transform',
-  'winograd_specialised', 'conv_winograd_f32',
+  'winograd_prepare', 'conv_winograd_f32',
 ] as const satisfies readonly (keyof WinogradKernels)[];
 const winogradComplete: [Exclude<keyof WinogradKernels, (typeof WINOGRAD_EXPORTS)[number]>] extends [never] ? true : never = true;
 void winogradComplete;

@@ -1,24 +1,34 @@
 /**
  * Fidelity of the history tools on this machine (a measurement, not a test):
  *
- *  1. A/A: pairs of `--quick` runs of the same code; counts series that the
- *     comparison (default settings) calls `regressed` - each one is a false alarm.
+ *  1. A/A with a CPU hog: pairs of `--quick` runs of the same code; during the
+ *     second run of each pair the script starts a CPU hog (one busy process per
+ *     core, --hog-procs) when the first case starts and stops it halfway
+ *     through the cases. Counts every `regressed` or `improved` verdict: each
+ *     is false (goal: 0). The hogged runs should come out contended, and
+ *     compare then gives no timing verdict, saying why.
  *  2. Injected slowdown: pairs whose second run makes one variant slower
  *     (ROOFBENCH_TEST_FAULTS slowdown, default conv-im2col-gemm-f32 x 1.1);
- *     counts the pairs where the comparison flags that variant.
- *  3. Dashboard: a history of N synthetic runs x 20 series; times storing it,
+ *     counts the pairs where the comparison flags that variant (goal on a quiet
+ *     machine: >= 9 of 10). A pair with a contended run cannot count: the
+ *     output says how many there were, i.e. whether the machine was quiet.
+ *  3. Plain A/A (--plain-aa): pairs without a hog; false verdicts, and the same
+ *     runs compared one after the other through a history store.
+ *  4. Dashboard: a history of N synthetic runs x 20 series; times storing it,
  *     rendering the dashboard, and loading its pages in headless Chromium.
  *
- *   npx tsx scripts/fidelity.ts [--pairs 10] [--filter RE] [--variant V] [--factor 1.1]
- *                                [--dashboard-runs 1000] [--skip-bench] [--skip-dashboard] [--work DIR]
+ *   npx tsx scripts/fidelity.ts [--pairs 10] [--filter RE] [--variant V] [--factor 1.1] [--hog-procs N]
+ *                                [--plain-aa] [--skip-hog] [--skip-slowdown] [--skip-dashboard] [--work DIR]
  *
  * Runs go to a scratch directory (--work, default a new temp dir); the user's
  * history store is not touched (ROOFBENCH_HISTORY points into the scratch
- * directory for the benches too). Prints a summary and writes fidelity.json there.
+ * directory for the benches too). It ends with a summary to quote (machine,
+ * load before and after, each figure against its goal) and writes
+ * fidelity.json there.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readRun } from '../harness/results.js';
@@ -33,7 +43,11 @@ const { values } = parseArgs({
     filter: { type: 'string', default: 'res2b\\.branch2b|conv_pw_3' },
     variant: { type: 'string', default: 'conv-im2col-gemm-f32' },
     factor: { type: 'string', default: '1.1' },
+    'hog-procs': { type: 'string', default: String(cpus().length) },
     'dashboard-runs': { type: 'string', default: '1000' },
+    'plain-aa': { type: 'boolean', default: false },
+    'skip-hog': { type: 'boolean', default: false },
+    'skip-slowdown': { type: 'boolean', default: false },
     'skip-bench': { type: 'boolean', default: false },
     'skip-dashboard': { type: 'boolean', default: false },
     work: { type: 'string' },
@@ -41,23 +55,67 @@ const { values } = parseArgs({
 });
 const pairs = Number(values.pairs);
 const factor = Number(values.factor);
+const hogProcs = Number(values['hog-procs']);
 const dashRuns = Number(values['dashboard-runs']);
+for (const [name, v, int] of [['pairs', pairs, true], ['factor', factor, false], ['hog-procs', hogProcs, true], ['dashboard-runs', dashRuns, true]] as const) {
+  if (!(v > 0) || (int && !Number.isInteger(v))) {
+    process.stderr.write(`fidelity: --${name} expects a positive ${int ? 'integer' : 'number'}, got "${String(v)}"\n`);
+    process.exit(2);
+  }
+}
 const work = resolve(values.work ?? mkdtempSync(join(tmpdir(), 'roofbench-fidelity-')));
 mkdirSync(work, { recursive: true });
 const log = (m: string) => process.stdout.write(`${m}\n`);
 
-function bench(out: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; ms: number }> {
+/** A CPU hog: one busy-looping process per requested core, stopped by its pids. */
+class Hog {
+  private procs: ChildProcess[] = [];
+  start(): void {
+    if (this.procs.length) return;
+    for (let i = 0; i < hogProcs; i++) this.procs.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+  }
+  stop(): void {
+    for (const p of this.procs.splice(0)) p.kill('SIGKILL');
+  }
+}
+
+/**
+ * One `bench --quick` run into `out`. With a hog, it runs from the first case's
+ * start until half the cases have started (the script watches the JSON events).
+ */
+function bench(out: string, env: NodeJS.ProcessEnv = {}, hog?: Hog): Promise<{ code: number | null; ms: number }> {
   const t0 = Date.now();
   return new Promise((ok, fail) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'harness/cli.ts', 'bench', '--quick', '--filter', values.filter, '--no-ceilings', '--out', out, '--json'],
-      { cwd: ROOT, env: { ...process.env, ROOFBENCH_HISTORY: join(work, 'bench-recorded.sqlite'), ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+      { cwd: ROOT, env: { ...process.env, ROOFBENCH_HISTORY: join(work, 'bench-recorded.sqlite'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
+    let partial = '';
+    child.stdout.on('data', (d: Buffer) => {
+      partial += d.toString();
+      let i: number;
+      while ((i = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, i);
+        partial = partial.slice(i + 1);
+        if (!hog || !line.startsWith('{')) continue;
+        try {
+          const e = JSON.parse(line) as { type?: string; index?: number; total?: number };
+          if (e.type === 'case-start' && e.index === 0) hog.start();
+          else if (e.type === 'case-start' && (e.index ?? 0) >= Math.ceil((e.total ?? 0) / 2)) hog.stop();
+        } catch {
+          /* not an event */
+        }
+      }
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
+    child.on('error', (e) => {
+      hog?.stop();
+      fail(e);
+    });
     child.on('close', (code) => {
+      hog?.stop();
       if (!existsSync(join(out, 'results.json'))) fail(new Error(`bench wrote no results.json in ${out} (exit ${code}):\n${stderr}`));
       else ok({ code, ms: Date.now() - t0 });
     });
@@ -68,28 +126,43 @@ interface PairOutcome {
   pair: number;
   seconds: number;
   counts: RunComparison['counts'];
-  regressed: string[];
-  /** Regressed when the run-to-run noise term is left out (runNoise 0): what the rank statistics alone would say. */
-  regressedWithinOnly: string[];
-  target: { label: string; state: string; ratio: number | null; ciLow: number | null; ciHigh: number | null; p: number | null }[];
+  /** The target variant's series flagged regressed when the contention rule is set aside (the statistics alone). */
+  targetRegressedIgnoringContention: number;
+  /** Series with a verdict (regressed or improved). */
+  verdicts: string[];
+  contended: { a: boolean | null; b: boolean | null };
+  withheld: string | null;
+  target: { label: string; state: string; ratio: number | null; ciLow: number | null; ciHigh: number | null; p: number | null; runNoise: number | null; source: string | null }[];
 }
 
-function outcome(pair: number, seconds: number, c: RunComparison, within: RunComparison): PairOutcome {
+function outcome(pair: number, seconds: number, c: RunComparison, ignoring: RunComparison): PairOutcome {
   return {
     pair,
     seconds,
     counts: c.counts,
-    regressed: c.series.filter((s) => s.state === 'regressed').map((s) => s.label),
-    regressedWithinOnly: within.series.filter((s) => s.state === 'regressed').map((s) => s.label),
+    targetRegressedIgnoringContention: ignoring.series.filter((s) => s.variant === values.variant && s.state === 'regressed').length,
+    verdicts: c.series.filter((s) => s.state === 'regressed' || s.state === 'improved').map((s) => `${s.state} ${s.label}`),
+    contended: { a: c.contention.base?.contended ?? null, b: c.contention.head?.contended ?? null },
+    withheld: c.withheld,
     target: c.series
       .filter((s) => s.variant === values.variant)
-      .map((s) => ({ label: s.label, state: s.state, ratio: s.timing?.ratio ?? null, ciLow: s.timing?.ciLow ?? null, ciHigh: s.timing?.ciHigh ?? null, p: s.timing?.p ?? null })),
+      .map((s) => ({
+        label: s.label,
+        state: s.state,
+        ratio: s.timing?.ratio ?? null,
+        ciLow: s.timing?.ciLow ?? null,
+        ciHigh: s.timing?.ciHigh ?? null,
+        p: s.timing?.p ?? null,
+        runNoise: s.timing?.runNoise ?? null,
+        source: s.timing?.runNoiseSource ?? null,
+      })),
   };
 }
 
 const pct = (r: number | null) => (r === null ? '—' : `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`);
+const yn = (x: boolean | null) => (x === null ? '?' : x ? 'contended' : 'quiet');
 
-async function runPairs(kind: 'aa' | 'slow'): Promise<PairOutcome[]> {
+async function runPairs(kind: 'aa' | 'hog' | 'slow'): Promise<PairOutcome[]> {
   const out: PairOutcome[] = [];
   const faults = JSON.stringify({ slowdown: { variant: values.variant, factor } });
   for (let i = 1; i <= pairs; i++) {
@@ -97,20 +170,42 @@ async function runPairs(kind: 'aa' | 'slow'): Promise<PairOutcome[]> {
     const a = join(work, `${kind}-${i}-a`);
     const b = join(work, `${kind}-${i}-b`);
     await bench(a);
-    await bench(b, kind === 'slow' ? { ROOFBENCH_TEST_FAULTS: faults } : {});
+    await bench(b, kind === 'slow' ? { ROOFBENCH_TEST_FAULTS: faults } : {}, kind === 'hog' ? new Hog() : undefined);
     const c = compareRuns({ run: readRun(a) }, { run: readRun(b) });
-    const within = compareRuns({ run: readRun(a) }, { run: readRun(b) }, { runNoise: 0 });
-    const o = outcome(i, (Date.now() - t0) / 1000, c, within);
+    const ignoring = compareRuns({ run: readRun(a) }, { run: readRun(b) }, { contentionLimit: Infinity });
+    const o = outcome(i, (Date.now() - t0) / 1000, c, ignoring);
     out.push(o);
     log(
-      `${kind === 'aa' ? 'A/A ' : 'slow'} pair ${String(i).padStart(2)} (${o.seconds.toFixed(0)} s): ` +
-        `${Object.entries(o.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')}; ` +
+      `${kind.padEnd(4)} pair ${String(i).padStart(2)} (${o.seconds.toFixed(0)} s): runs ${yn(o.contended.a)} / ${yn(o.contended.b)}; ` +
+        `${Object.entries(o.counts).filter(([, n]) => n > 0).map(([st, n]) => `${n} ${st}`).join(', ')}; ` +
         `${values.variant}: ${o.target.map((t) => `${t.state} ${pct(t.ratio)} [${pct(t.ciLow)}, ${pct(t.ciHigh)}]`).join('; ')}` +
-        (o.regressed.length ? `; regressed: ${o.regressed.join(', ')}` : '') +
-      (o.regressedWithinOnly.length !== o.regressed.length ? ` (without run-to-run noise: ${o.regressedWithinOnly.length} regressed)` : ''),
+        (o.verdicts.length ? `; verdicts: ${o.verdicts.join(', ')}` : ''),
     );
   }
   return out;
+}
+
+/** The plain A/A runs in time order as one nightly history: each compared with the one before, through the store. */
+function sequential(aa: PairOutcome[]): { comparisons: number; seriesCompared: number; verdicts: number; seriesWithHistoryNoise: number } {
+  const hist = HistoryStore.open(join(work, 'aa-history.sqlite'));
+  let seriesCompared = 0;
+  let verdicts = 0;
+  let fromHistory = 0;
+  try {
+    const dirs = aa.flatMap((o) => [join(work, `aa-${o.pair}-a`), join(work, `aa-${o.pair}-b`)]);
+    const rows = dirs.map((d) => hist.insertRun(readRun(d), { source: d }).runRowId);
+    for (let k = 1; k < rows.length; k++) {
+      const b = hist.loadRun(rows[k - 1]!);
+      const h = hist.loadRun(rows[k]!);
+      const c = compareRuns({ run: b }, { run: h }, { ...hist.compareOptions, runNoiseOf: (key) => hist.runNoise(key, h.startedAt) });
+      seriesCompared += c.series.length;
+      verdicts += c.counts.regressed + c.counts.improved;
+      fromHistory += c.series.filter((x) => x.timing?.runNoiseSource === 'history').length;
+    }
+  } finally {
+    hist.close();
+  }
+  return { comparisons: 2 * aa.length - 1, seriesCompared, verdicts, seriesWithHistoryNoise: fromHistory };
 }
 
 async function dashboardTiming(): Promise<Record<string, number | boolean | string>> {
@@ -167,67 +262,75 @@ async function dashboardTiming(): Promise<Record<string, number | boolean | stri
 }
 
 async function main(): Promise<void> {
+  const load0 = loadavg();
+  const started = new Date();
   log(`fidelity: work directory ${work}`);
-  const result: Record<string, unknown> = { machine: { cpus: cpus().length, node: process.version }, settings: DEFAULT_COMPARE_OPTIONS };
+  log(`machine: ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average ${load0.map((x) => x.toFixed(2)).join(' / ')}`);
+  const result: Record<string, unknown> = {
+    machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model ?? null, node: process.version, loadAvgAtStart: load0 },
+    startedAt: started.toISOString(),
+    settings: { compare: DEFAULT_COMPARE_OPTIONS, pairs, filter: values.filter, variant: values.variant, factor, hogProcs },
+  };
+  const summary: string[] = [];
+  const contendedRuns = (os: PairOutcome[]) => os.reduce((n, o) => n + Number(o.contended.a === true) + Number(o.contended.b === true), 0);
   if (!values['skip-bench']) {
-    log(`A/A: ${pairs} pairs of --quick runs (filter ${values.filter})`);
-    const aa = await runPairs('aa');
-    log(`slowdown: ${pairs} pairs, ${values.variant} x ${factor} in the second run`);
-    const slow = await runPairs('slow');
-    const falseAlarms = aa.reduce((n, o) => n + o.regressed.length, 0);
-    const falseAlarmsWithin = aa.reduce((n, o) => n + o.regressedWithinOnly.length, 0);
-    // The A/A runs in time order form a history of one code version: compare each run with the one
-    // before it through the store, as the nightly job does (run-to-run noise estimated from the history).
-    const hist = HistoryStore.open(join(work, 'aa-history.sqlite'));
-    let seqCompared = 0;
-    let seqRegressed = 0;
-    let seqFromHistory = 0;
-    try {
-      const dirs = aa.flatMap((o) => [join(work, `aa-${o.pair}-a`), join(work, `aa-${o.pair}-b`)]);
-      const rows = dirs.map((d) => hist.insertRun(readRun(d), { source: d }).runRowId);
-      for (let k = 1; k < rows.length; k++) {
-        const b = hist.loadRun(rows[k - 1]!);
-        const h = hist.loadRun(rows[k]!);
-        const c = compareRuns({ run: b }, { run: h }, { ...hist.compareOptions, runNoiseOf: (key) => hist.runNoise(key, h.startedAt) });
-        seqCompared += c.series.length;
-        seqRegressed += c.counts.regressed;
-        seqFromHistory += c.series.filter((x) => x.timing?.runNoiseSource === 'history').length;
-      }
-    } finally {
-      hist.close();
+    if (!values['skip-hog']) {
+      log(`A/A with a CPU hog (${hogProcs} busy processes during the first half of the cases of each pair's second run): ${pairs} pairs of --quick runs (filter ${values.filter})`);
+      const hog = await runPairs('hog');
+      const falseVerdicts = hog.reduce((n, o) => n + o.verdicts.length, 0);
+      const series = hog.reduce((n, o) => n + Object.values(o.counts).reduce((a, b) => a + b, 0), 0);
+      const hogged = hog.filter((o) => o.contended.b === true).length;
+      result.aaWithHog = { pairs: hog.length, seriesCompared: series, falseVerdicts, pairsWithFalseVerdict: hog.filter((o) => o.verdicts.length > 0).length, hoggedRunsMarkedContended: hogged, contendedRuns: contendedRuns(hog), outcomes: hog };
+      summary.push(
+        `A/A with a CPU hog: ${falseVerdicts} false verdicts (regressed or improved) among ${series} series in ${hog.length} pairs (goal 0); ` +
+          `the hogged run marked contended in ${hogged}/${hog.length} pairs; ${contendedRuns(hog)}/${2 * hog.length} runs contended in all`,
+      );
     }
-    const aaSeries = aa.reduce((n, o) => n + Object.values(o.counts).reduce((a, b) => a + b, 0), 0);
-    const flaggedAll = slow.filter((o) => o.target.length > 0 && o.target.every((t) => t.state === 'regressed')).length;
-    const flaggedAny = slow.filter((o) => o.target.some((t) => t.state === 'regressed')).length;
-    const targetSeries = slow.reduce((n, o) => n + o.target.length, 0);
-    const targetFlagged = slow.reduce((n, o) => n + o.target.filter((t) => t.state === 'regressed').length, 0);
-    const collateral = slow.reduce((n, o) => n + o.regressed.filter((l) => !l.includes(values.variant)).length, 0);
-    result.aa = {
-      pairs: aa.length,
-      seriesCompared: aaSeries,
-      falseRegressed: falseAlarms,
-      pairsWithFalseRegression: aa.filter((o) => o.regressed.length > 0).length,
-      falseRegressedWithoutRunNoise: falseAlarmsWithin,
-      sequential: { comparisons: 2 * aa.length - 1, seriesCompared: seqCompared, falseRegressed: seqRegressed, seriesWithHistoryNoise: seqFromHistory },
-      outcomes: aa,
-    };
-    result.slowdown = { pairs: slow.length, variant: values.variant, factor, pairsFlaggedAllSeries: flaggedAll, pairsFlaggedAnySeries: flaggedAny, targetSeries, targetSeriesFlagged: targetFlagged, otherSeriesRegressed: collateral, outcomes: slow };
-    log('');
-    log(`A/A:      ${falseAlarms} false 'regressed' among ${aaSeries} series compared in ${aa.length} pairs (${aa.filter((o) => o.regressed.length > 0).length} pairs with any)`);
-    log(`          without the run-to-run noise term (rank statistics alone): ${falseAlarmsWithin} false 'regressed'`);
-    log(`          the ${2 * aa.length} A/A runs as one nightly history (each vs the one before, via the store): ${seqRegressed} false 'regressed' among ${seqCompared} series (${seqFromHistory} used noise estimated from history)`);
-    log(`slowdown: ${values.variant} x ${factor} flagged in ${flaggedAll}/${slow.length} pairs (every series of it), ${flaggedAny}/${slow.length} (at least one); ${targetFlagged}/${targetSeries} series; other series regressed: ${collateral}`);
+    if (!values['skip-slowdown']) {
+      log(`slowdown: ${pairs} pairs, ${values.variant} x ${factor} in the second run, no hog`);
+      const slow = await runPairs('slow');
+      const caught = slow.filter((o) => o.target.length > 0 && o.target.every((t) => t.state === 'regressed')).length;
+      const caughtAny = slow.filter((o) => o.target.some((t) => t.state === 'regressed')).length;
+      const quietPairs = slow.filter((o) => o.contended.a === false && o.contended.b === false);
+      const caughtQuiet = quietPairs.filter((o) => o.target.length > 0 && o.target.every((t) => t.state === 'regressed')).length;
+      const collateral = slow.reduce((n, o) => n + o.verdicts.filter((l) => !l.includes(values.variant)).length, 0);
+      const caughtIgnoring = slow.filter((o) => o.target.length > 0 && o.targetRegressedIgnoringContention === o.target.length).length;
+      result.slowdown = { pairs: slow.length, variant: values.variant, factor, pairsCaughtAllSeries: caught, pairsCaughtAnySeries: caughtAny, quietPairs: quietPairs.length, caughtInQuietPairs: caughtQuiet, caughtIgnoringContention: caughtIgnoring, contendedRuns: contendedRuns(slow), otherSeriesWithVerdict: collateral, outcomes: slow };
+      summary.push(
+        `${Math.round((factor - 1) * 100)}% slowdown of ${values.variant}: caught in ${caught}/${slow.length} pairs (every series of it; ${caughtAny}/${slow.length} at least one) (goal >= 9/10 on a quiet machine); ` +
+          `${contendedRuns(slow)}/${2 * slow.length} runs contended${contendedRuns(slow) ? ` (their verdicts withheld: not a quiet machine); caught in ${caughtQuiet}/${quietPairs.length} pairs of quiet runs; the statistics alone, setting the contention rule aside, catch it in ${caughtIgnoring}/${slow.length}` : ' (a quiet machine)'}; ` +
+          `${collateral} verdicts on other series`,
+      );
+    }
+    if (values['plain-aa']) {
+      log(`A/A without a hog: ${pairs} pairs of --quick runs`);
+      const aa = await runPairs('aa');
+      const falseVerdicts = aa.reduce((n, o) => n + o.verdicts.length, 0);
+      const seq = sequential(aa);
+      result.aa = { pairs: aa.length, falseVerdicts, contendedRuns: contendedRuns(aa), sequential: seq, outcomes: aa };
+      summary.push(
+        `A/A without a hog: ${falseVerdicts} false verdicts in ${aa.length} pairs (${contendedRuns(aa)}/${2 * aa.length} runs contended); ` +
+          `as one nightly history: ${seq.verdicts} false verdicts among ${seq.seriesCompared} series (${seq.seriesWithHistoryNoise} used noise estimated from history)`,
+      );
+    }
   }
   if (!values['skip-dashboard']) {
     log(`dashboard: ${dashRuns} synthetic runs x 20 series`);
     const d = await dashboardTiming();
     result.dashboard = d;
-    log(
-      `dashboard: store ${Number(d.storeSeconds).toFixed(1)} s, render ${Number(d.renderSeconds).toFixed(1)} s, ` +
+    summary.push(
+      `dashboard (${dashRuns} runs x 20 series): store ${Number(d.storeSeconds).toFixed(1)} s, render ${Number(d.renderSeconds).toFixed(1)} s, ` +
         `record one more run ${Number(d.recordOneRunSeconds).toFixed(2)} s, Chromium load of all pages ${Number(d.chromiumLoadSeconds).toFixed(1)} s (${d.chromiumLoadedOk ? 'ok' : 'FAILED'})`,
     );
   }
+  const load1 = loadavg();
+  result.loadAvgAtEnd = load1;
+  result.summary = summary;
   writeFileSync(join(work, 'fidelity.json'), `${JSON.stringify(result, null, 1)}\n`);
+  log('');
+  log(`== roofbench fidelity, ${started.toISOString()} to ${new Date().toISOString()} ==`);
+  log(`machine: ${hostname()}, ${cpus().length} CPUs, Node ${process.version}; load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}`);
+  for (const l of summary) log(`- ${l}`);
   log(`details: ${join(work, 'fidelity.json')}`);
 }
 

@@ -13,6 +13,8 @@
 #   --commit SHA        the git commit of the code under test, stored with every run
 #   --commit-from PATH  read that commit from the git checkout at PATH
 #   --threshold T       compare's practical threshold (3% or 0.03; default: the store's setting)
+#   --contention-limit C  other processes' CPU (cores) above which a run counts as contended: its
+#                       timings then give no verdict (default: compare's, 0.5 or 10% of the cores)
 #   --dashboard DIR     where the dashboard goes (default reports/dashboard)
 #   --out DIR           where this night's logs and comparisons go (default reports/nightly/<UTC date and time>)
 #   -h, --help          this text
@@ -26,6 +28,12 @@
 # Each run is stored by bench itself; the script also imports the run's
 # directory (a no-op when bench stored it already; it fills in the commit),
 # so nothing is lost if storing failed during the bench.
+#
+# Each device's new run is compared with its previous run that measured the
+# same thing (same options, size, cases and variants; compare says so, and
+# lists the differences when there is none). A run during which other work
+# loaded the device is marked contended and gives no timing verdict: the
+# summary says so instead of reporting a regression or an improvement.
 #
 # Exit status: 0 when every device ran and nothing regressed; 1 when a device's
 # run failed or a comparison found a regression; 2 on a usage error.
@@ -41,6 +49,7 @@ bench_args=()
 commit=""
 commit_from=""
 threshold=""
+contention_limit=""
 dashboard_dir=""
 out=""
 registry=""
@@ -52,6 +61,7 @@ while [ $# -gt 0 ]; do
     --commit) [ $# -ge 2 ] || { echo "nightly: --commit needs a SHA" >&2; exit 2; }; commit="$2"; shift 2 ;;
     --commit-from) [ $# -ge 2 ] || { echo "nightly: --commit-from needs a path" >&2; exit 2; }; commit_from="$2"; shift 2 ;;
     --threshold) [ $# -ge 2 ] || { echo "nightly: --threshold needs a value" >&2; exit 2; }; threshold="$2"; shift 2 ;;
+    --contention-limit) [ $# -ge 2 ] || { echo "nightly: --contention-limit needs a number of cores" >&2; exit 2; }; contention_limit="$2"; shift 2 ;;
     --dashboard) [ $# -ge 2 ] || { echo "nightly: --dashboard needs a directory" >&2; exit 2; }; dashboard_dir="$2"; shift 2 ;;
     --out) [ $# -ge 2 ] || { echo "nightly: --out needs a directory" >&2; exit 2; }; out="$2"; shift 2 ;;
     --) shift; bench_args=("$@"); break ;;
@@ -79,6 +89,7 @@ reg_args=()
 [ -n "$registry" ] && reg_args=(--devices "$registry")
 thr_args=()
 [ -n "$threshold" ] && thr_args=(--threshold "$threshold")
+[ -n "$contention_limit" ] && thr_args+=(--contention-limit "$contention_limit")
 commit_args=()
 [ -n "$commit" ] && commit_args=(--commit "$commit")
 
@@ -122,7 +133,13 @@ for d in "${devices[@]}"; do
   "${history[@]}" compare latest previous --device "$d" --if-exists "${thr_args[@]}" | tee "$out/compare-$d.txt"
   rc=${PIPESTATUS[0]}
   case $rc in
-    0) echo "- $d: no regression ([comparison](compare-$d.md))" >>"$summary" ;;
+    0)
+      if grep -q '^note: no timing verdicts' "$out/compare-$d.txt"; then
+        echo "- $d: no timing verdict, the run was contended ([comparison](compare-$d.md))" >>"$summary"
+      else
+        echo "- $d: no regression ([comparison](compare-$d.md))" >>"$summary"
+      fi
+      ;;
     1) regressed+=("$d"); echo "- **$d: REGRESSED** ([comparison](compare-$d.md))" >>"$summary" ;;
     *) failed+=("$d"); echo "- **$d: compare failed** (exit $rc)" >>"$summary" ;;
   esac

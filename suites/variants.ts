@@ -4,25 +4,45 @@
  */
 import type { ConvVariant, ExtraVariant } from '../harness/contracts.js';
 import { convVariants } from './conv/variants.js';
-import { winogradVariant } from './conv/variants/winograd.js';
+import { winogradVariant, type WinogradVariantOptions } from './conv/variants/winograd.js';
 
 export const suiteVariants: ReadonlyMap<string, readonly ConvVariant[]> = new Map([['conv', convVariants]]);
 
+/** How the variants are built; only test-only fault injection (harness/runner/faults.ts) sets anything. */
+export interface BuildOptions {
+  /** Stands in for the Cook-Toom generator of every Winograd variant (a deliberately wrong one). */
+  winogradGenerator?: WinogradVariantOptions['generator'];
+}
+
 /** Build a parametrised variant (the same factory on host and device, so the names agree). */
-export function buildExtraVariant(e: ExtraVariant): ConvVariant {
+export function buildExtraVariant(e: ExtraVariant, opts: BuildOptions = {}): ConvVariant {
   switch (e.kind) {
     case 'winograd':
-      return winogradVariant(e.m, e.points);
+      return winogradVariant(e.m, e.points, opts.winogradGenerator ? { generator: opts.winogradGenerator } : {});
   }
 }
 
 export type VariantResolver = (suite: string, name: string) => ConvVariant | undefined;
 
+/** The suites' fixed variants, rebuilt with a stand-in generator where one is given. */
+function fixedVariants(opts: BuildOptions): ReadonlyMap<string, readonly ConvVariant[]> {
+  const generator = opts.winogradGenerator;
+  if (!generator) return suiteVariants;
+  const rebuilt = new Map(
+    [2, 4, 6].map((m) => {
+      const v = winogradVariant(m, undefined, { generator });
+      return [v.name, v] as const;
+    }),
+  );
+  return new Map([['conv', convVariants.map((v) => rebuilt.get(v.name) ?? v)]]);
+}
+
 /** The suite's fixed variants plus the run's parametrised ones. */
-export function makeResolver(extra: readonly ExtraVariant[] = []): VariantResolver {
-  const built = extra.map((e) => ({ suite: e.suite, v: buildExtraVariant(e) }));
+export function makeResolver(extra: readonly ExtraVariant[] = [], opts: BuildOptions = {}): VariantResolver {
+  const fixed = fixedVariants(opts);
+  const built = extra.map((e) => ({ suite: e.suite, v: buildExtraVariant(e, opts) }));
   return (suite, name) =>
-    suiteVariants.get(suite)?.find((v) => v.name === name) ?? built.find((b) => b.suite === suite && b.v.name === name)?.v;
+    fixed.get(suite)?.find((v) => v.name === name) ?? built.find((b) => b.suite === suite && b.v.name === name)?.v;
 }
 
 export const findVariant: VariantResolver = makeResolver();

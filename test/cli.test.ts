@@ -63,6 +63,13 @@ describe('bench --quick on the local device', () => {
     for (const r of timed) {
       if (r.state !== 'passed') continue;
       expect(r.timing.samples.length).toBeGreaterThanOrEqual(run.options.minSamples);
+      // Every sample lasted at least the documented minimum (its per-run time x the runs it timed).
+      const reps = r.timing.sampleReps ?? r.timing.samples.map(() => r.timing.repsPerSample);
+      expect(reps).toHaveLength(r.timing.samples.length);
+      const short = r.timing.samples.map((s, i) => s * reps[i]!).filter((d) => d < run.options.minSampleMs * (1 - 1e-9));
+      expect(short, `${r.caseId} ${r.variant}: samples shorter than ${run.options.minSampleMs} ms`).toEqual([]);
+      expect(r.timing.samplesPerRound?.reduce((a, b) => a + b, 0)).toBe(r.timing.samples.length);
+      expect(r.timing.stats.ciCoverage).toBeGreaterThan(0.9);
       expect(r.timing.sampleDurationMs).toBeGreaterThan(100 * r.timing.timerResolutionMs);
       expect(r.accuracy.outputChecksum).toMatch(/^[0-9a-f]{16}$/);
       expect(r.perf.pctMeasured).toBeGreaterThan(0);

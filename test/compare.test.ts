@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RunResults, type CaseResult } from '../harness/contracts.js';
-import { computeStatistics } from '../harness/stats.js';
+import { computeStatistics, isNoisy } from '../harness/stats.js';
 import {
   compareResults,
   compareRuns,
@@ -12,6 +12,10 @@ import {
   estimateRunNoise,
   formatMarkdown,
   formatTable,
+  pooledDrift,
+  roundDrift,
+  runDifferences,
+  sameMeasurement,
   toJson,
 } from '../harness/history/compare.js';
 import { erfc, exactUCounts, mannWhitney, normalQuantile, normalUpperTail, shiftCi } from '../harness/history/mannwhitney.js';
@@ -38,7 +42,8 @@ function resample(run: RunResults, seed: number, o: { sigma?: number; runSigma?:
     if (!isTimed(r)) return r;
     const median = r.timing.stats.median * level * (o.slow?.(r) ?? 1);
     const samples = drawSamples(o.n ?? 25, median, o.sigma ?? 0.02, rand, 0.03);
-    return { ...r, timing: { ...r.timing, samples, stats: computeStatistics(samples) } };
+    const stats = computeStatistics(samples);
+    return { ...r, timing: { ...r.timing, samples, stats, noisy: isNoisy(stats, copy.options.cvTarget) } };
   });
   return RunResults.parse(copy);
 }
@@ -349,5 +354,101 @@ describe('compareResults', () => {
   it('errored in both runs is unchanged', () => {
     const r = fixture('rpi3-complete').results.find((x) => x.state === 'errored')!;
     expect(compareResults(r, r).state).toBe('unchanged');
+  });
+});
+
+describe('no verdict from a busy machine or a noisy series; noise and differences from the data', () => {
+  const rpi3 = fixture('rpi3-complete');
+  /** The health snapshot a runner that saw `otherCores` of other load writes at the end of its run. */
+  const loaded = (run: RunResults, otherCores: number, maxCase = otherCores): RunResults => ({
+    ...run,
+    health: [
+      ...run.health,
+      { at: run.startedAt, when: 'after', temperatureC: null, governor: null, freqMHz: null, throttled: null, loadAvg: [6.2, 5, 4], cpu: { seconds: 60, otherCores, maxCaseOtherCores: maxCase, maxCase: 'conv/vgg16.conv3_2', steal: 0, maxLoadAvg1: 6.2 } },
+    ],
+  });
+
+  it('a contended head run: a 20% slowdown gets no verdict, says why, and an accuracy loss still counts', () => {
+    const a = loaded(resample(rpi3, 1), 0.05);
+    const slower = resample(rpi3, 2, { slow: (r) => (r.variant === 'conv-im2col-gemm-f32' ? 1.2 : 1) });
+    const b = loaded(slower, 1.4);
+    const c = compareRuns({ run: a }, { run: b });
+    expect(c.contention.head?.contended).toBe(true);
+    expect(c.contention.base?.contended).toBe(false);
+    expect(c.withheld).toMatch(/^the head run was contended: other processes used 1\.40 cores on average.*load average up to 6\.2/);
+    expect(c.counts.regressed).toBe(0);
+    expect(c.regressions).toBe(0);
+    const s = c.series.find((x) => x.variant === 'conv-im2col-gemm-f32' && x.timing)!;
+    expect(s.state).toBe('noisy');
+    expect(s.reason).toMatch(/^no verdict: the head run was contended.*; the samples alone say slower: \+/);
+    expect(formatTable(c)).toMatch(/no timing verdict possible: a run was contended/);
+    expect(formatMarkdown(c)).toMatch(/^### 🟡 roofbench: rpi3: no timing verdict \(contended run\)/);
+    // Accuracy does not depend on the load: passed -> inaccurate is still a regression.
+    const i = b.results.findIndex((r) => r.state === 'passed' && r.variant === 'conv3x3-winograd-f2x2-f32');
+    const r = b.results[i] as Timed;
+    b.results[i] = { ...r, state: 'inaccurate', accuracy: { ...r.accuracy, relL2: 0.5 } };
+    expect(compareRuns({ run: a }, { run: b }).regressions).toBe(1);
+    // The same runs, both quiet: the slowdown is found.
+    expect(compareRuns({ run: a }, { run: loaded(slower, 0.1) }).counts.regressed).toBeGreaterThan(0);
+    // One busy case is enough; a higher limit accepts the load.
+    expect(compareRuns({ run: a }, { run: loaded(slower, 0.1, 1.2) }).withheld).toMatch(/1\.20 cores during conv\/vgg16\.conv3_2/);
+    expect(compareRuns({ run: a }, { run: b }, { contentionLimit: 2 }).withheld).toBeNull();
+  });
+
+  it('a series whose samples spread beyond the run\'s cv target gets no verdict; one outlier does not count', () => {
+    const base = drawSamples(25, 10, 0.01, rng(5), 0);
+    const slow = drawSamples(25, 12, 0.01, rng(6), 0);
+    const spread = drawSamples(25, 12, 0.12, rng(7), 0);
+    const run = resample(rpi3, 1);
+    const r = run.results.find((x): x is Timed => isTimed(x))!;
+    const withSamples = (xs: number[]): Timed => ({ ...r, timing: { ...r.timing, samples: xs, stats: computeStatistics(xs) } });
+    expect(compareResults(withSamples(base), withSamples(slow)).state).toBe('regressed');
+    const noisy = compareResults(withSamples(base), withSamples(spread));
+    expect(noisy.state).toBe('noisy');
+    expect(noisy.reason).toMatch(/no verdict: noisy samples \(robust spread head 1\d\.\d%/);
+    const outlier = [...slow.slice(1), 40];
+    expect(compareResults(withSamples(base), withSamples(outlier)).state).toBe('regressed');
+  });
+
+  it('run-to-run noise from the runs\' interleaved rounds when there is no history', () => {
+    // Rounds whose levels differ by 4% (drift) with 0.5% spread within: about 2-3% drift.
+    const drifting = [...drawSamples(6, 10, 0.005, rng(1), 0), ...drawSamples(6, 10.4, 0.005, rng(2), 0), ...drawSamples(6, 9.8, 0.005, rng(3), 0)];
+    const d = roundDrift(drifting, [6, 6, 6])!;
+    expect(d.df).toBe(2);
+    expect(Math.sqrt(d.ss / d.df)).toBeGreaterThan(0.015);
+    expect(Math.sqrt(d.ss / d.df)).toBeLessThan(0.04);
+    // Rounds that agree within their sampling noise: no drift.
+    const steady = drawSamples(18, 10, 0.01, rng(4), 0);
+    expect(pooledDrift([roundDrift(steady, [6, 6, 6])])).toBeLessThan(0.005);
+    expect(roundDrift(steady, [18])).toBeNull();
+    expect(roundDrift(steady, [5, 5])).toBeNull(); // does not describe these samples
+    const c = compareSamples(steady, steady.map((x) => x * 1.1), DEFAULT_COMPARE_OPTIONS, null, 0.02);
+    expect(c.runNoiseSource).toBe('rounds');
+    expect(c.runNoise).toBe(0.02);
+    // Stored results with rounds use them in compareRuns.
+    const a = resample(rpi3, 1);
+    for (const r of a.results) if (isTimed(r)) r.timing.samplesPerRound = [10, 10, 5];
+    const cmp = compareRuns({ run: a }, { run: a });
+    expect(cmp.series.filter((s) => s.timing).every((s) => s.timing?.runNoiseSource === 'rounds')).toBe(true);
+    expect(formatTable(cmp)).toMatch(/from the runs' interleaved rounds: /);
+  });
+
+  it('says what differs between two runs and compares only what both measured alike', () => {
+    const a = resample(rpi3, 1);
+    const b = resample(rpi3, 2);
+    expect(runDifferences(a, b)).toEqual([]);
+    expect(sameMeasurement(a, b)).toBe(true);
+    b.options = { ...b.options, targetMs: 150, minSamples: 5 };
+    b.cases = b.cases.slice(1);
+    b.results = b.results.filter((r) => r.caseId !== a.cases[0]!.id && r.variant !== 'convbiasrelu-separate-f32');
+    const diff = runDifferences(a, b);
+    expect(diff).toEqual([
+      `targetMs ${a.options.targetMs} -> 150`,
+      `minSamples ${a.options.minSamples} -> 5`,
+      `1 case(s) only in the base run (${a.cases[0]!.id}): not compared`,
+      'variant(s) only in the base run: convbiasrelu-separate-f32',
+    ]);
+    expect(sameMeasurement(a, b)).toBe(false);
+    expect(compareRuns({ run: a }, { run: b }).notes.join('\n')).toMatch(/the runs differ, so only what both measured alike is compared: targetMs/);
   });
 });

@@ -78,6 +78,34 @@ describe('history command line', () => {
     expect(quiet.stdout).toMatch(/no regression/);
   });
 
+  it('compare latest previous: like with like, passing over runs that measured something else, and saying so', async () => {
+    const mixDb = join(work, 'mix.sqlite');
+    const mix = synthRuns({ device: 'mix', runs: 4, cases: 2, variants: 2, seed: 11 });
+    // The night before last ran with other sampling options, last night with a case less.
+    mix[2] = { ...mix[2]!, options: { ...mix[2]!.options, targetMs: 50 } };
+    const dropped = mix[3]!.cases[0]!.id;
+    mix[3] = { ...mix[3]!, cases: mix[3]!.cases.slice(1), results: mix[3]!.results.filter((r) => r.caseId !== dropped) };
+    writeRuns(mix);
+    const imp = await history(['import', '--history', mixDb, join(work, 'reports', 'mix')]);
+    expect(imp.code, imp.stderr).toBe(0);
+    // latest (run 3) has no earlier twin: previous stays the newest earlier run, and the differences are listed.
+    const r = await history(['compare', 'latest', 'previous', '--device', 'mix', '--history', mixDb, '--format', 'json']);
+    const json = JSON.parse(r.stdout) as { base: { runId: string }; differences: string[]; notes: string[] };
+    expect(json.base.runId).toBe(mix[2]!.runId);
+    expect(json.differences).toEqual([`targetMs 50 -> ${mix[3]!.options.targetMs}`, `1 case(s) only in the base run (${dropped}): not compared`]);
+    // latest~1 (run 2, targetMs 50) has none either; run 1 vs previous: run 0, alike.
+    const like = await history(['compare', 'latest~2', 'previous', '--device', 'mix', '--history', mixDb]);
+    expect(like.stdout).toMatch(new RegExp(`base: mix ${mix[0]!.runId}`));
+    expect(like.stdout).not.toMatch(/the runs differ/);
+    // A run like the night before last, stored last: previous passes over the two that differ.
+    const again = synthRuns({ device: 'mix', runs: 1, cases: 2, variants: 2, seed: 12, start: new Date(Date.parse(mix[3]!.startedAt) + 86_400_000).toISOString() });
+    writeRuns(again);
+    await history(['import', '--history', mixDb, join(work, 'reports', 'mix')]);
+    const skip = await history(['compare', 'latest', 'previous', '--device', 'mix', '--history', mixDb]);
+    expect(skip.stdout).toMatch(new RegExp(`base: mix ${mix[1]!.runId}`));
+    expect(skip.stdout).toMatch(/note: previous: the newest earlier complete run that measured the same thing \(2 newer run\(s\) with other options, cases or variants passed over\)/);
+  });
+
   it('compare: markdown to a file, results.json paths, a higher threshold', async () => {
     const md = join(work, 'cmp.md');
     const r = await history(['compare', 'latest', 'previous', '--device', 'board', '--history', db, '--format', 'markdown', '--out', md]);

@@ -56,15 +56,17 @@ describe('scripts/nightly.sh', () => {
     expect(index).toMatch(/unreachable/);
   });
 
-  it('the next night finds an injected slowdown: markdown comparison, exit 1', async () => {
+  it('the next night finds an injected regression: markdown comparison, exit 1', async () => {
+    // An accuracy regression (a fault in the GEMM): unlike a slowdown it is found on any machine, even one other
+    // work keeps busy, where timing verdicts are withheld (test/contention.test.ts; timing regressions: test/compare.test.ts).
     const r = await nightly(
       ['--history', join(work, 'h.sqlite'), '--devices', registry, '--dashboard', join(work, 'dash'), '--out', join(work, 'night2'), 'local', ...BENCH],
-      { ROOFBENCH_TEST_FAULTS: JSON.stringify({ slowdown: { variant: 'conv-im2col-gemm-f32', factor: 1.5 } }) },
+      { ROOFBENCH_TEST_FAULTS: JSON.stringify({ gemmRelError: 1e-4 }) },
     );
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
     expect(r.stdout).toMatch(/failed: none; regressed: local/);
     const md = readFileSync(join(work, 'night2', 'compare-local.md'), 'utf8');
-    expect(md).toMatch(/\| \*\*regressed\*\* \| `conv\/mobilenet_v1\.conv_pw_3 conv-im2col-gemm-f32 \[quick\]` \|/);
+    expect(md).toMatch(/\| \*\*regressed\*\* \| `conv\/mobilenet_v1\.conv_pw_3 conv-im2col-gemm-f32 \[quick\]` \|.*accuracy: now inaccurate/);
     expect(readFileSync(join(work, 'night2', 'summary.md'), 'utf8')).toMatch(/\*\*local: REGRESSED\*\*/);
     expect(existsSync(join(work, 'night2', 'bench-local.jsonl'))).toBe(true);
     expect(readFileSync(join(work, 'dash', 'index.html'), 'utf8')).toMatch(/conv_pw_3 conv-im2col-gemm-f32/);

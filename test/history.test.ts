@@ -161,6 +161,23 @@ describe('history store', () => {
     }
   });
 
+  it('a contended run gives its series no timing verdict; its load survives the store', () => {
+    const store = HistoryStore.open(db('contended'));
+    try {
+      const runs = synthRuns({ device: 'busy', runs: 2, cases: 1, variants: 2, seed: 5, steps: [{ match: 'conv-im2col-gemm-f32', atRun: 1, factor: 1.3 }] });
+      const cpu = { seconds: 30, otherCores: 1.6, maxCaseOtherCores: 1.8, maxCase: runs[1]!.cases[0]!.id, steal: null, maxLoadAvg1: 6.2 };
+      runs[1]!.health.push({ ...runs[1]!.health[0]!, when: 'after', cpu });
+      for (const r of runs) store.insertRun(r);
+      const s = store.series('busy').find((x) => x.variant === 'conv-im2col-gemm-f32')!;
+      expect(s.cmp_state).toBe('noisy');
+      expect(s.cmp_reason).toMatch(/^no verdict: the head run was contended: other processes used 1\.60 cores on average/);
+      const back = store.loadRun(store.resolveRun('latest', 'busy').id);
+      expect(back.health.at(-1)?.cpu).toEqual(cpu);
+    } finally {
+      store.close();
+    }
+  });
+
   it('stores change points and finds the step of a synthetic history', () => {
     const store = HistoryStore.open(db('changepoints'));
     try {

@@ -164,9 +164,14 @@ describe('buildAccuracyView: the fixture', () => {
     // Speedups: im2col's median / the variant's, also over ONNX Runtime.
     const f6 = timedResult(run, C1, F6);
     const ort = timedResult(run, C1, 'conv-onnxruntime-f32');
-    expect(row(F6)?.speedup).toBe(times(timedResult(run, C1, IM2COL).timing.stats.median / f6.timing.stats.median));
-    expect(row(F6)?.speedup).toBe('2.58×');
-    expect(row(F6)?.speedupVsPeer).toBe(times(ort.timing.stats.median / f6.timing.stats.median));
+    const im2col = timedResult(run, C1, IM2COL);
+    expect(row(F6)?.speedup).toMatch(new RegExp(`^${times(im2col.timing.stats.median / f6.timing.stats.median)} \\(`));
+    // With the interval the two medians' intervals give.
+    expect(row(F6)?.speedup).toBe(
+      `2.58× (${times(im2col.timing.stats.ciLow / f6.timing.stats.ciHigh).replace('×', '')}–${times(im2col.timing.stats.ciHigh / f6.timing.stats.ciLow)})`,
+    );
+    expect(row(F6)?.speedupDecisive).toBe(true);
+    expect(row(F6)?.speedupVsPeer).toMatch(new RegExp(`^${times(ort.timing.stats.median / f6.timing.stats.median)} \\(`));
     expect(row(T8)?.cond).toBe('—');
     expect(row(T16)?.mults).toBe('2.94 vs 9: 3.1× fewer');
   });
@@ -290,7 +295,7 @@ describe('renderReport: the accuracy section', () => {
     }
     const t = pointTitles(svgs[0] ?? '').find((x) => x.includes(F6)) ?? '';
     expect(t).toContain(`#1 ${C1}`);
-    expect(t).toContain('speedup: 2.58× over im2col');
+    expect(t).toMatch(/speedup: 2\.58× \([\d.]+–[\d.]+×\) over im2col/);
     expect(t).toContain('rel L2: 8.60e-6');
     expect(t).toContain('error 99× fp32 direct');
     expect(t).toContain('state: inaccurate (over budget: rel L2 8.6e-6 &gt; 5e-6)');
@@ -429,6 +434,27 @@ describe('edge values', () => {
     expect(v.cases.find((c) => c.id === C2)?.rows.find((r) => r.variant === F4)?.speedup).toBe('—');
     // The verdict counts the speedups it has.
     expect(v.verdicts.find((x) => x.variant === F4)?.text).toContain('(speedup on 3 cases)');
+  });
+
+  it('a noisy timing makes its speedups indicative: marked, not bold, and no "faster" in the verdict', () => {
+    const run = copy(fixture('winograd-decision'));
+    // The issue's case: a 0.28x "speedup" at cv 110%.
+    for (const r of run.results) {
+      if (r.caseId === C1 && r.variant === F4 && isTimed(r)) {
+        r.timing.noisy = true;
+        r.timing.stats.cv = 1.1;
+      }
+    }
+    const v = buildAccuracyView(run) as AccuracyView;
+    const row = v.cases.find((c) => c.id === C1)?.rows.find((r) => r.variant === F4);
+    expect(row?.speedup).toMatch(/^~[\d.]+× \([\d.]+–[\d.]+×\), noisy$/);
+    expect(row?.speedupDecisive).toBe(false);
+    const verdict = v.verdicts.find((x) => x.variant === F4)?.text ?? '';
+    expect(verdict).not.toContain('faster than im2col');
+    expect(verdict).toContain('the speed of im2col, not conclusive (noisy timing on 1 of 4)');
+    expect(v.summary.find((x) => x.variant === F4)?.speedup).toContain('(1 of 4 noisy or not clear of 1×)');
+    // The other tile sizes keep their verdicts.
+    expect(v.verdicts.find((x) => x.variant === F2)?.text).toContain('faster than im2col');
   });
 
   it('errored and skipped fast results appear as rows with their message', () => {

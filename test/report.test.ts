@@ -13,7 +13,9 @@ import {
 import * as f from '../harness/report/format.js';
 import { renderCombinedIndex } from '../harness/report/combined.js';
 import { renderReport, rooflineSvg } from '../harness/report/render.js';
-import { decodeThrottled, healthWarnings } from '../harness/report/model.js';
+import { buildView, decodeThrottled, healthWarnings } from '../harness/report/model.js';
+import { computePerf } from '../harness/roofline.js';
+import { computeStatistics } from '../harness/stats.js';
 import { attachTitles, escapeXml, scopeIds, tipToken } from '../harness/report/svg.js';
 import { reportScratch } from './helpers/report.js';
 
@@ -428,6 +430,14 @@ describe('health warnings', () => {
     expect(w[3]).toMatch(/reached 82\.0 °C/);
     expect(w[4]).toMatch(/Load average was 2\.50 before/);
   });
+  it('says when other processes loaded the device during the run (contended), and only then', () => {
+    const cpu = { seconds: 20, otherCores: 1.4, maxCaseOtherCores: 1.9, maxCase: 'conv/a', steal: null, maxLoadAvg1: 6.2 };
+    const w = healthWarnings([base, { ...base, when: 'after', cpu }], 2);
+    expect(w).toEqual([
+      'The device was busy with other work during the run (other processes used 1.40 cores on average, 1.90 cores during conv/a; load average up to 6.2 during the run (limit 0.50 cores)): its timings are indicative only, and compare gives this run no improved/regressed verdict.',
+    ]);
+    expect(healthWarnings([base, { ...base, when: 'after', cpu: { ...cpu, otherCores: 0.1, maxCaseOtherCores: 0.2 } }], 2)).toEqual([]);
+  });
   it('decodes vcgencmd throttle states', () => {
     expect(decodeThrottled(null)).toBeNull();
     expect(decodeThrottled('0x0')).toEqual([]);
@@ -456,5 +466,53 @@ describe('format', () => {
     expect(f.timestamp('2025-03-14T09:21:05.412Z')).toBe('2025-03-14 09:21:05 UTC');
     expect(f.niceUp(11.9)).toBe(20);
     expect(f.niceDown(0.031)).toBe(0.02);
+  });
+});
+
+describe('roofline percentages count executed FLOPs; a point above its roof is never "closest"', () => {
+  const measured = { peakGflops: 40, peakSamples: [40], peakMethod: 'test', bandwidth: [], dramGbps: 10 };
+
+  it('computePerf holds a fast algorithm to the arithmetic it performs', () => {
+    // Direct count 4 GFLOP, executed 1 GFLOP, 25 ms: 160 effective GFLOP/s (4x the 40 GFLOP/s roof), 40 executed.
+    const cost = { flops: 4e9, executedFlops: 1e9, bytes: 1e7, intensity: 400 };
+    const p = computePerf(cost, 25, measured, null);
+    expect(p.gflops).toBeCloseTo(160, 9);
+    expect(p.executedGflops).toBeCloseTo(40, 9);
+    expect(p.attainableMeasured).toBe(40);
+    expect(p.pctMeasured).toBeCloseTo(100, 9);
+    // Without executedFlops the direct count is what it executes.
+    expect(computePerf({ flops: 1e9, bytes: 1e7, intensity: 100 }, 50, measured, null).pctMeasured).toBeCloseTo(50, 9);
+    // Memory-bound at the executed intensity: 1e8 FLOP over 1e8 bytes -> 1 FLOP/B x 10 GB/s = 10 GFLOP/s attainable.
+    const mem = computePerf({ flops: 4e8, executedFlops: 1e8, bytes: 1e8, intensity: 4 }, 20, measured, null);
+    expect(mem.attainableMeasured).toBeCloseTo(10, 9);
+    expect(mem.pctMeasured).toBeCloseTo(50, 9);
+  });
+
+  it('highlights the closest point under its roof and lists those above it apart', () => {
+    const run = fixture('rpi3-complete');
+    const timed = timedOf(run).filter((r) => r.perf.pctMeasured !== undefined);
+    expect(timed.length).toBeGreaterThan(2);
+    timed[0]!.perf.pctMeasured = 410;
+    timed[1]!.perf.pctMeasured = 97;
+    for (const r of timed.slice(2)) r.perf.pctMeasured = 20;
+    const h = buildView(run).summary.highlights;
+    const closest = h.find((x) => x.key === 'closest to the measured roofline');
+    expect(closest?.value).toMatch(new RegExp(`^97(\\.0)?% of attainable \\(executed FLOPs\\): ${timed[1]!.variant}`));
+    const above = h.find((x) => x.key === 'above the measured roofline');
+    expect(above?.value).toContain(`${timed[0]!.variant} (up to 410`);
+    expect(above?.warn).toBe(true);
+  });
+
+  it('shows the median interval\'s actual coverage, not the level it was asked for', () => {
+    const run = fixture('rpi3-complete');
+    const caseId = run.cases[0]!.id;
+    for (const r of timedOf(run).filter((x) => x.caseId === caseId)) r.timing.stats = { ...r.timing.stats, ...computeStatistics(r.timing.samples.slice(0, 5), 0.99) };
+    const c = buildView(run).suites[0]!.cases.find((x) => x.id === caseId)!;
+    expect(c.ciLabel).toBe('93.8% CI');
+    const t = c.rows.find((r) => r.timed)?.timed;
+    expect(t?.ci).toMatch(/ \(93\.8%\)$/);
+    // 8 samples reach 99% (99.2%): labelled 99%, nothing added.
+    const other = buildView(fixture('rpi3-complete')).suites[0]!.cases[0]!;
+    expect(other.ciLabel).toBe('99% CI');
   });
 });

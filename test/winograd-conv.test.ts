@@ -15,10 +15,12 @@ import { conv2dRef, convOutputSize } from '../reference/conv.js';
 import { convFlops } from '../reference/cost.js';
 import { errorMetrics } from '../reference/metrics.js';
 import { makeConvInputs } from '../reference/random.js';
-import { approximateToleranceCheck } from '../reference/tolerance.js';
-import { DEFAULT_POINTS, cookToom, defaultTransforms, perturb, tileError } from '../reference/winograd.js';
+import { accuracyChecks } from '../harness/runner/measure.js';
+import { signFlippedCookToom } from '../harness/runner/faults.js';
+import { DEFAULT_POINTS, cookToom, defaultTransforms, perturb, tileError, toF32 } from '../reference/winograd.js';
 import { convVariants } from '../suites/conv/variants.js';
 import {
+  BUDGET_POINTS,
   BUDGET_PER_TILE_ERROR,
   WINOGRAD_BUDGETS,
   tileBlock,
@@ -47,9 +49,11 @@ interface Checked {
   limit: number;
   note: string;
   y: Float32Array;
+  /** What failed ('' when every check passed). */
+  detail: string;
 }
 
-/** What measure.ts does for an approximate variant: inputs, reference, prepare, run, errorMetrics, budget check. */
+/** What measure.ts does for an approximate variant: inputs, reference, prepare, run, errorMetrics, its accuracy checks. */
 function check(v: ConvVariant, s: ConvShape, seed = 1, dist: Distribution = 'uniform(-1,1)'): Checked {
   const { x, w } = makeConvInputs(s, seed, dist);
   const ref = conv2dRef(s, x, w);
@@ -60,8 +64,8 @@ function check(v: ConvVariant, s: ConvShape, seed = 1, dist: Distribution = 'uni
     p.run();
     const y = p.output().slice();
     const metrics = errorMetrics(y, ref.y);
-    const t = approximateToleranceCheck(metrics, v.accuracy.maxRelL2);
-    return { relL2: metrics.relL2, ok: t.ok, limit: t.limit, note: p.prepareNote ?? '', y };
+    const t = accuracyChecks(v, y, ref, metrics, s.c * 9);
+    return { relL2: metrics.relL2, ok: t.ok, limit: t.limit, note: p.prepareNote ?? '', y, detail: t.detail };
   } finally {
     p.dispose();
     kernels.release(mark);
@@ -141,17 +145,12 @@ describe('Winograd conv variants vs the float64 reference, within their declared
     kernels.release(mark);
   });
 
-  it('declares budgets that hold with margin on the layer-like distributions', () => {
-    // A 3x3 64->64 layer at 20x20 (a scaled-down resnet50.res2b.branch2b), all three input distributions.
-    const s = shape({ c: 64, h: 20, w: 20, k: 64, pad: 1 });
-    for (const [, v] of TILES) {
-      for (const dist of ['uniform(-1,1)', 'uniform(0,1)', 'activation'] as const) {
-        const r = check(v, s, 2, dist);
-        expect(r.relL2, `${v.name} ${dist}`).toBeLessThan(r.limit / 2);
-      }
-    }
-    expect(WINOGRAD_BUDGETS[2]).toBeLessThan(WINOGRAD_BUDGETS[4]!);
-    expect(WINOGRAD_BUDGETS[4]).toBeLessThan(WINOGRAD_BUDGETS[6]!);
+  it('declares a budget for every tile size F(1x1)..F(8x8), growing with the tile', () => {
+    const ms = Object.keys(WINOGRAD_BUDGETS).map(Number);
+    expect(ms).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (let m = 2; m <= 8; m++) expect(WINOGRAD_BUDGETS[m]).toBeGreaterThanOrEqual(WINOGRAD_BUDGETS[m - 1]!);
+    // Tile sizes without default points name the points their budget was measured on.
+    for (const m of ms) expect(DEFAULT_POINTS[`F(${m},3)`] ?? BUDGET_POINTS[m], `points of F(${m})`).toBeDefined();
   });
 });
 
@@ -167,15 +166,79 @@ describe('a corrupted transform is caught by the same check', () => {
       const bad = perturb(defaultTransforms(4, 3), which, i, j, delta);
       const v = winogradVariant(4, undefined, { transforms: bad });
       expect(v.name).toMatch(/^conv3x3-winograd-f4x4-t[0-9a-f]{8}-f32$/);
-      // The budget is that of the intended (exact) transform, not loosened by the corruption.
-      expect(v.accuracy).toEqual(winogradF4x4.accuracy);
+      // The budget is that of the intended (exact) transform, not loosened by the corruption;
+      // the exact verification already knows the transforms are wrong.
+      expect(v.accuracy).toMatchObject({ kind: 'approximate', maxRelL2: WINOGRAD_BUDGETS[4] });
+      expect(v.accuracy.kind === 'approximate' && v.accuracy.defect).toMatch(/failed their exact verification/);
       const r = check(v, s, 1);
       expect(r.ok).toBe(false);
       expect(r.relL2).toBeGreaterThan(100 * r.limit);
+      expect(r.detail).toMatch(/budget: relL2 .*; transforms: the transforms failed their exact verification/);
       // A corrupted BT or AT must not be replaced by the built-in specialised code.
       if (which !== 'G') expect(r.note).toMatch(/generic/);
     });
   }
+});
+
+describe('every generated transform is verified exactly before use', () => {
+  it('the built-in tiles and the suite data\'s verify, and say so', () => {
+    for (const v of [winogradF2x2, winogradF4x4, winogradF6x6, winogradVariant(8)]) {
+      expect(v.accuracy.kind === 'approximate' && v.accuracy.defect, v.name).toBeFalsy();
+      expect(v.info?.(shape({}))?.transforms).toBe('verified exactly (rational arithmetic)');
+    }
+  });
+
+  for (const m of [2, 4, 6, 8]) {
+    it(`F(${m}x${m}) from a generator with a sign slip: a defect, the declared budget, inaccurate`, () => {
+      const v = winogradVariant(m, undefined, { generator: signFlippedCookToom });
+      // Same name: the runner builds the faulty variant in place of the real one.
+      expect(v.name).toBe(winogradVariant(m).name);
+      expect(v.accuracy).toMatchObject({ kind: 'approximate', maxRelL2: WINOGRAD_BUDGETS[m] });
+      expect(v.accuracy.kind === 'approximate' && v.accuracy.defect).toMatch(/failed their exact verification: .*basis check/);
+      const r = check(v, shape({ c: 5, h: 11, w: 13, k: 4, pad: 1 }), 2);
+      expect(r.ok).toBe(false);
+      expect(r.detail).toMatch(/transforms: /);
+    });
+  }
+
+  it('a derived budget (other points) never exceeds the tile size\'s declared one', () => {
+    // 3, -3 instead of 3/4, -3/4: 15x its tile error would be ~1.4e-3, far above F(8x8)'s budget.
+    const pts = ['0', '1', '-1', '2', '-2', '1/2', '-1/2', '3', '-3', 'inf'];
+    expect(BUDGET_PER_TILE_ERROR * tileError(cookToom(8, 3, pts), 'f32')).toBeGreaterThan(WINOGRAD_BUDGETS[8]!);
+    expect(winogradVariant(8, pts).accuracy).toEqual({ kind: 'approximate', maxRelL2: WINOGRAD_BUDGETS[8] });
+    expect(winogradVariant(8, pts).info?.(shape({}))?.budget).toMatch(/declared for F\(8x8\)/);
+  });
+
+  it('refuses a tile size without a declared budget', () => {
+    expect(() => winogradVariant(9, ['0', '1', '-1', '2', '-2', '1/2', '-1/2', '3/4', '-3/4', '4', 'inf'])).toThrow(
+      /F\(9x9,3x3\) has no declared accuracy budget \(declared: F\(1x1\), .*F\(8x8\)\)/,
+    );
+  });
+});
+
+describe('the specialised-transform check runs in prepare, not in the timed run', () => {
+  it('conv_winograd_f32 refuses a workspace winograd_prepare did not prepare', () => {
+    const wg = kernels.winograd!;
+    const mark = kernels.mark();
+    try {
+      const ws = kernels.alloc(wg.winograd_workspace_floats(1, 2, 6, 6, 2, 1, 4, 6, 16));
+      const x = kernels.alloc(2 * 36);
+      const u = kernels.alloc(wg.winograd_packed_u_floats(2, 2, 6));
+      const y = kernels.alloc(2 * 36);
+      expect(wg.conv_winograd_f32(x.ptr, u.ptr, y.ptr, ws.ptr, 1, 2, 6, 6, 2, 1, 4, 6, 16)).toBe(-1);
+      const tf = toF32(defaultTransforms(4, 3));
+      const bt = kernels.allocCopy(tf.BT.data);
+      const at = kernels.allocCopy(tf.AT.data);
+      expect(wg.winograd_prepare(bt.ptr, at.ptr, 4, 6, ws.ptr, 1)).toBe(1);
+      expect(wg.conv_winograd_f32(x.ptr, u.ptr, y.ptr, ws.ptr, 1, 2, 6, 6, 2, 1, 4, 6, 16)).toBe(1);
+      // Prepared for F(4x4): an F(2x2) call on the same workspace is refused.
+      expect(wg.conv_winograd_f32(x.ptr, u.ptr, y.ptr, ws.ptr, 1, 2, 6, 6, 2, 1, 2, 4, 16)).toBe(-1);
+      expect(wg.winograd_prepare(bt.ptr, at.ptr, 4, 6, ws.ptr, 0)).toBe(0);
+      expect(wg.conv_winograd_f32(x.ptr, u.ptr, y.ptr, ws.ptr, 1, 2, 6, 6, 2, 1, 4, 6, 16)).toBe(0);
+    } finally {
+      kernels.release(mark);
+    }
+  });
 });
 
 describe('applies()', () => {
@@ -229,8 +292,11 @@ describe('winogradVariant factory', () => {
     expect(v.name).toMatch(/^conv3x3-winograd-f4x4-p[0-9a-f]{8}-f32$/);
     expect(winogradVariant(4, pts).name).toBe(v.name);
     expect(winogradVariant(4, DEFAULT_POINTS['F(4,3)']).name).toBe('conv3x3-winograd-f4x4-f32');
-    // Budget from the points' measured tile error.
-    expect(v.accuracy).toEqual({ kind: 'approximate', maxRelL2: BUDGET_PER_TILE_ERROR * tileError(cookToom(4, 3, pts), 'f32') });
+    // Budget from the points' measured tile error, capped at F(4x4)'s declared budget.
+    expect(v.accuracy).toEqual({
+      kind: 'approximate',
+      maxRelL2: Math.min(WINOGRAD_BUDGETS[4]!, BUDGET_PER_TILE_ERROR * tileError(cookToom(4, 3, pts), 'f32')),
+    });
     const r = check(v, CASES[2]!.s, 4);
     expect(r.ok, `relL2 ${r.relL2} > ${r.limit}`).toBe(true);
     expect(r.note).toMatch(/generic/);

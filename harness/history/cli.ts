@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, suggestion } from '../suggest.js';
 import type { RunResults } from '../contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
-import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, toJson, type AnnotationRef, type RunRef } from './compare.js';
+import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, sameMeasurement, toJson, type AnnotationRef, type RunRef } from './compare.js';
 import { historyPath, HistoryStore, NoSuchRunError, type RunRow } from './store.js';
 import { ImportPathError, importRuns, type ImportSummary } from './importer.js';
 import { checkCommit } from './record.js';
@@ -70,14 +70,19 @@ ${COMMON_HELP}`,
 
   compare two runs series by series; the older of the two is the baseline. A run is latest, previous,
   latest~N, a run id, #ROWID (with --device for the store's), or a results.json / run directory.
-  Exit 1 when anything regressed.
+  \`previous\` is the newest earlier complete run that measured the same thing as the other run (same
+  options, size, cases and variants), else the newest earlier complete one, and the output says how they
+  differ. Exit 1 when anything regressed; a contended run or noisy series gives no timing verdict (exit 0
+  for that reason alone, saying why).
 
   e.g. npm run compare -- latest previous --device rpi3 --format markdown --out comment.md
 
 options:
   --format F           table (default), markdown (for a CI comment) or json
   --out FILE           write the output to FILE instead of stdout
-${COMPARE_OPTIONS_HELP}  --across-identity    line series up across a device identity change (e.g. a Node upgrade)
+${COMPARE_OPTIONS_HELP}  --contention-limit C other processes' CPU, in cores, above which a run counts as contended and its
+                       timings give no verdict (default: 0.5, or 10% of the cores above 5 cores)
+  --across-identity    line series up across a device identity change (e.g. a Node upgrade)
   --all                list unchanged series too
   --if-exists          exit 0 with a note when a run does not exist (a device's first night)
 
@@ -227,6 +232,25 @@ function looksLikePath(spec: string): boolean {
   return existsSync(spec) && (spec.endsWith('.json') || existsSync(join(spec, RESULTS_FILE)));
 }
 
+/**
+ * The newest complete run of `other`'s device that started before it and
+ * measured the same thing (sameMeasurement), with how many newer complete runs
+ * it passed over; null when none of the last 50 does (then `previous` keeps its
+ * plain meaning and the comparison lists the differences).
+ */
+function previousLike(store: HistoryStore, other: Side): { side: Side; skipped: number } | null {
+  if (!other.row) return null;
+  const older = store
+    .runs({ device: other.row.device })
+    .filter((r) => r.id !== other.row?.id && r.started_at < other.run.startedAt && r.status === 'complete')
+    .slice(0, 50);
+  for (const [i, row] of older.entries()) {
+    const run = store.loadRun(row.id);
+    if (sameMeasurement(run, other.run)) return { side: { run, row, ref: runRef(run, { commit: row.commit_sha ?? row.harness_commit, rowId: row.id }) }, skipped: i };
+  }
+  return null;
+}
+
 function cmdCompare(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -240,6 +264,7 @@ function cmdCompare(argv: string[]): number {
       'min-samples': { type: 'string' },
       'run-noise': { type: 'string' },
       guard: { type: 'string' },
+      'contention-limit': { type: 'string' },
       'across-identity': { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       'if-exists': { type: 'boolean', default: false },
@@ -254,11 +279,24 @@ function cmdCompare(argv: string[]): number {
   const minSamples = positive('min-samples', values['min-samples'], true);
   const runNoise = fraction('run-noise', values['run-noise']);
   const guardQuantile = fraction('guard', values.guard);
+  const contentionLimit = positive('contention-limit', values['contention-limit']);
   let store: HistoryStore | null = null;
   const getStore = () => (store ??= openStore(values.history));
   try {
     const sides: Side[] = [];
-    for (const spec of positionals) {
+    const notes: string[] = [];
+    // `previous` is resolved last, against the other run: the newest earlier run that measured the same thing.
+    const order = positionals.map((spec, i) => ({ spec, i })).sort((a, b) => Number(a.spec === 'previous') - Number(b.spec === 'previous'));
+    for (const { spec } of order) {
+      const other = sides[0];
+      if (spec === 'previous' && other?.row && !looksLikePath(spec)) {
+        const like = previousLike(getStore(), other);
+        if (like) {
+          if (like.skipped > 0) notes.push(`previous: the newest earlier complete run that measured the same thing (${like.skipped} newer run(s) with other options, cases or variants passed over)`);
+          sides.push(like.side);
+          continue;
+        }
+      }
       if (looksLikePath(spec)) {
         const run = readRun(resolve(spec));
         sides.push({ run, ref: runRef(run, { file: resolve(spec) }) });
@@ -304,9 +342,11 @@ function cmdCompare(argv: string[]): number {
       ...(minSamples !== undefined ? { minSamples } : {}),
       ...(runNoise !== undefined ? { runNoise } : {}),
       ...(guardQuantile !== undefined ? { guardQuantile } : {}),
+      ...(contentionLimit !== undefined ? { contentionLimit } : {}),
       acrossIdentity: values['across-identity'],
       annotations,
     });
+    cmp.notes.unshift(...notes);
     const text =
       format === 'json' ? `${JSON.stringify(toJson(cmp), null, 1)}\n` : format === 'markdown' ? formatMarkdown(cmp, { all: values.all }) : formatTable(cmp, { all: values.all });
     if (values.out) {

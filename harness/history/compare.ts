@@ -61,6 +61,7 @@
 import { decodeFloat, encodeFloat, type CaseResult, type RunResults } from '../contracts.js';
 import { deviceIdentity, identityDiff, looseSeriesKey, seriesOf, type DeviceIdentity, type SeriesFields } from './identity.js';
 import { mannWhitney, median, normalQuantile, quantile, shiftCi } from './mannwhitney.js';
+import { runContention, type Contention } from '../contention.js';
 
 export type SeriesState = 'improved' | 'regressed' | 'unchanged' | 'noisy' | 'new' | 'gone';
 export const SERIES_STATES: readonly SeriesState[] = ['regressed', 'improved', 'noisy', 'new', 'gone', 'unchanged'];
@@ -128,9 +129,13 @@ export interface TimingComparison {
   /** The interval from the samples alone (exp of the Hodges-Lehmann interval on log samples). */
   ciLowWithin: number | null;
   ciHighWithin: number | null;
-  /** The run-to-run noise used, and where it came from. */
+  /**
+   * The run-to-run noise used, and where it came from: the series' history in the store; else
+   * the drift between the interleaved rounds of the two runs themselves (roundsDrift); else,
+   * for results stored without their rounds, the runNoise option.
+   */
   runNoise: number;
-  runNoiseSource: 'history' | 'default';
+  runNoiseSource: 'history' | 'rounds' | 'default';
   /** Ratio of the guard quantiles (the fast end of the samples) head / base; null with too few samples. */
   fastRatio: number | null;
   /** Two-sided Mann-Whitney p-value; null with too few samples. */
@@ -148,13 +153,15 @@ export function compareSamples(
   opts: CompareOptions = DEFAULT_COMPARE_OPTIONS,
   /** The series' run-to-run noise estimated from its history (null: use opts.runNoise). */
   historyNoise: number | null = null,
+  /** The drift between the two runs' interleaved rounds (roundsDrift), used when there is no history. */
+  roundsNoise: number | null = null,
 ): TimingComparison {
   const ciLevel = 1 - opts.alpha;
   const medianBase = median(base);
   const medianHead = median(head);
   const medianRatio = medianHead / medianBase;
-  const runNoise = historyNoise ?? opts.runNoise;
-  const runNoiseSource: TimingComparison['runNoiseSource'] = historyNoise !== null ? 'history' : 'default';
+  const runNoise = historyNoise ?? roundsNoise ?? opts.runNoise;
+  const runNoiseSource: TimingComparison['runNoiseSource'] = historyNoise !== null ? 'history' : roundsNoise !== null ? 'rounds' : 'default';
   const common = { nBase: base.length, nHead: head.length, medianBase, medianHead, medianRatio, ciLevel, runNoise, runNoiseSource };
   if (base.length < opts.minSamples || head.length < opts.minSamples) {
     return {
@@ -226,6 +233,51 @@ export function compareSamples(
     u: mw.u,
     method: mw.method,
   };
+}
+
+/** Sum of squares and degrees of freedom of the between-round drift of some results (see roundsDrift). */
+export interface DriftSum {
+  ss: number;
+  df: number;
+}
+
+/**
+ * The drift of one result's per-round levels beyond what its samples' spread
+ * explains: with J rounds of k_j samples, level L_j = log median of round j
+ * and s the within-run spread of the log samples (1.4826 MAD), the round
+ * medians would scatter with variance about (pi/2) s^2 / k_j from sampling
+ * alone; what they scatter more is drift of the machine's state between
+ * rounds (other load coming and going, clock changes). Returns the excess sum
+ * of squares and J - 1, or null without two non-empty rounds.
+ */
+export function roundDrift(samples: readonly number[], perRound: readonly number[] | undefined): DriftSum | null {
+  if (!perRound || perRound.reduce((a, b) => a + b, 0) !== samples.length) return null;
+  const logs = samples.map(Math.log);
+  const rounds: number[][] = [];
+  let at = 0;
+  for (const k of perRound) {
+    if (k > 0) rounds.push(logs.slice(at, at + k));
+    at += k;
+  }
+  if (rounds.length < 2 || logs.some((x) => !Number.isFinite(x))) return null;
+  const center = median(logs);
+  const s = 1.4826 * median(logs.map((x) => Math.abs(x - center)));
+  const levels = rounds.map((r) => median(r));
+  const mean = levels.reduce((a, b) => a + b, 0) / levels.length;
+  const j = rounds.length;
+  let ss = 0;
+  rounds.forEach((r, i) => {
+    ss += (levels[i]! - mean) ** 2 - (1 - 1 / j) * ((Math.PI / 2) * s * s) / r.length;
+  });
+  return { ss, df: j - 1 };
+}
+
+/** sqrt of the pooled excess drift variance (0 when the rounds agree within their sampling noise), or null without data. */
+export function pooledDrift(sums: readonly (DriftSum | null)[]): number | null {
+  const ok = sums.filter((x): x is DriftSum => x !== null);
+  const df = ok.reduce((n, x) => n + x.df, 0);
+  if (df === 0) return null;
+  return Math.sqrt(Math.max(0, ok.reduce((n, x) => n + x.ss, 0) / df));
 }
 
 export function formatP(p: number | null | undefined): string {
@@ -316,6 +368,12 @@ export function compareResults(
   historyNoise: number | null = null,
   /** False for emulated devices: their timings measure the emulator, so only accuracy is compared. */
   timingMeaningful = true,
+  /** Why neither run's timings may give a verdict (e.g. "the head run was contended: ..."), or null. */
+  withhold: string | null = null,
+  /** The run-wide drift between interleaved rounds (pooledDrift over every series of both runs), or null. */
+  runDrift: number | null = null,
+  /** Each run's noise target (RunOptions.cvTarget): a side whose samples spread more gives no verdict. */
+  cvTargets: { base: number; head: number } = { base: 0.05, head: 0.05 },
 ): Pick<SeriesComparison, 'state' | 'reason' | 'base' | 'head' | 'timing' | 'accuracy'> {
   const b = base && isPresent(base) ? base : undefined;
   const h = head && isPresent(head) ? head : undefined;
@@ -337,16 +395,34 @@ export function compareResults(
     }
     return { base: baseSide, head: headSide, timing: null, accuracy, state: 'unchanged', reason: 'emulated device: timings not compared; accuracy unchanged' };
   }
-  const timing = compareSamples(bt.timing.samples, ht.timing.samples, opts, historyNoise);
+  // Run-to-run noise from the data: the series' own round drift in both runs, never below the run-wide one.
+  const own = pooledDrift([roundDrift(bt.timing.samples, bt.timing.samplesPerRound), roundDrift(ht.timing.samples, ht.timing.samplesPerRound)]);
+  const roundsNoise = own === null && runDrift === null ? null : Math.max(own ?? 0, runDrift ?? 0);
+  const timing = compareSamples(bt.timing.samples, ht.timing.samples, opts, historyNoise, roundsNoise);
   const accuracy = compareAccuracy(bt, ht);
   let state: SeriesState = timing.state;
   let reason = timing.reason;
+  // No timing verdict from a contended run or from noisy samples, whatever the test says. Noisy: the bulk of a
+  // side's samples spreads beyond its run's cv target (1.4826 MAD / median, so one slow outlier does not count:
+  // the rank test and the guard already discount outliers).
+  const spread = (t: Timed['timing']) => (t.stats.median > 0 ? (1.4826 * t.stats.mad) / t.stats.median : Infinity);
+  const noisySide = [
+    spread(bt.timing) > cvTargets.base ? `base ${(spread(bt.timing) * 100).toFixed(1)}%` : '',
+    spread(ht.timing) > cvTargets.head ? `head ${(spread(ht.timing) * 100).toFixed(1)}%` : '',
+  ]
+    .filter((x) => x)
+    .join(', ');
+  const why = withhold ?? (noisySide ? `noisy samples (robust spread ${noisySide}, above the run's ${(cvTargets.head * 100).toFixed(0)}% target)` : null);
+  if (why && (state === 'regressed' || state === 'improved')) {
+    state = 'noisy';
+    reason = `no verdict: ${why}; the samples alone say ${timing.reason}`;
+  }
   if (accuracy.change === 'regressed') {
     state = 'regressed';
-    reason = timing.state === 'regressed' ? `${accuracy.reason}; ${timing.reason}` : accuracy.reason;
-  } else if (accuracy.change === 'improved' && timing.state !== 'regressed') {
+    reason = timing.state === 'regressed' && !why ? `${accuracy.reason}; ${timing.reason}` : accuracy.reason;
+  } else if (accuracy.change === 'improved' && (timing.state !== 'regressed' || why)) {
     state = 'improved';
-    reason = timing.state === 'improved' ? `${accuracy.reason}; ${timing.reason}` : accuracy.reason;
+    reason = timing.state === 'improved' && !why ? `${accuracy.reason}; ${timing.reason}` : accuracy.reason;
   }
   return { base: baseSide, head: headSide, timing, accuracy, state, reason };
 }
@@ -377,6 +453,12 @@ export interface RunComparison {
   base: RunRef;
   head: RunRef;
   options: CompareOptions;
+  /** Other work on each device during its run (harness/contention.ts); null where not recorded. */
+  contention: { base: Contention | null; head: Contention | null };
+  /** Why no timing verdict is given at all (a contended run), or null. */
+  withheld: string | null;
+  /** How the two runs differ in what they measured (options, cases, variants): [] when alike. */
+  differences: string[];
   acrossIdentity: boolean;
   /** null when one of the runs has no probe (no identity). */
   identityChanged: boolean;
@@ -444,6 +526,8 @@ export function compareRuns(
     annotations?: AnnotationRef[];
     /** Run-to-run noise of a series from its history (by series key), or null to use the default. */
     runNoiseOf?: (seriesKey: string) => number | null;
+    /** Other processes' CPU, in cores, above which a run counts as contended (default: harness/contention.ts). */
+    contentionLimit?: number;
   } = {},
 ): RunComparison {
   const options = validateCompareOptions({
@@ -473,6 +557,16 @@ export function compareRuns(
   if (base.run.options.quick !== head.run.options.quick) {
     notes.push('one run is --quick and the other is not: their shapes differ, so no series is shared');
   }
+  const contention = { base: runContention(base.run, opts.contentionLimit), head: runContention(head.run, opts.contentionLimit) };
+  const busy = (['base', 'head'] as const).filter((side) => contention[side]?.contended);
+  const withheld = emulated || busy.length === 0 ? null : busy.map((side) => `the ${side} run was ${contention[side]?.reason ?? 'contended'}`).join('; ');
+  if (withheld) notes.push(`no timing verdicts: ${withheld}. Its timings are indicative only; compare again after a run on a quiet device`);
+  for (const side of ['base', 'head'] as const) {
+    const c = contention[side];
+    if (c === null && !emulated) notes.push(`the ${side} run recorded no load from other processes (an older runner): contention cannot be ruled out`);
+  }
+  const differences = runDifferences(base.run, head.run);
+  if (differences.length) notes.push(`the runs differ, so only what both measured alike is compared: ${differences.join('; ')}`);
   if (base.run.status !== 'complete') notes.push(`the base run is ${base.run.status}${base.run.statusDetail ? `: ${base.run.statusDetail}` : ''}`);
   if (head.run.status !== 'complete') notes.push(`the head run is ${head.run.status}${head.run.statusDetail ? `: ${head.run.statusDetail}` : ''}`);
   const annotations = opts.annotations ?? [];
@@ -485,6 +579,10 @@ export function compareRuns(
   const bm = keyedResults(base.run, bi, acrossIdentity);
   const hm = keyedResults(head.run, hi, acrossIdentity);
   const keys = [...new Set([...hm.keys(), ...bm.keys()])];
+  // The machine's drift between interleaved rounds, pooled over every series of both runs.
+  const runDrift = pooledDrift(
+    [...bm.values(), ...hm.values()].map((x) => (isTimed(x.result) ? roundDrift(x.result.timing.samples, x.result.timing.samplesPerRound) : null)),
+  );
   const series: SeriesComparison[] = [];
   for (const k of keys) {
     const b = bm.get(k);
@@ -492,7 +590,10 @@ export function compareRuns(
     const any = (h ?? b)!;
     // Skipped (or absent) on both sides: nothing was measured, nothing to compare.
     if (!(b && isPresent(b.result)) && !(h && isPresent(h.result))) continue;
-    const c = compareResults(b?.result, h?.result, options, opts.runNoiseOf?.(any.key) ?? null, !emulated);
+    const c = compareResults(b?.result, h?.result, options, opts.runNoiseOf?.(any.key) ?? null, !emulated, withheld, runDrift, {
+      base: base.run.options.cvTarget,
+      head: head.run.options.cvTarget,
+    });
     series.push({ key: any.key, caseId: any.result.caseId, variant: any.result.variant, label: any.label, ...c });
   }
   series.sort((a, b) => (ORDER.get(a.state) ?? 9) - (ORDER.get(b.state) ?? 9) || magnitude(b) - magnitude(a) || a.label.localeCompare(b.label));
@@ -504,6 +605,9 @@ export function compareRuns(
     base: base.ref ?? runRef(base.run),
     head: head.ref ?? runRef(head.run),
     options,
+    contention,
+    withheld,
+    differences,
     acrossIdentity,
     identityChanged: identityChanges.length > 0,
     identityChanges,
@@ -513,6 +617,53 @@ export function compareRuns(
     counts,
     regressions,
   };
+}
+
+/** Run options that change what a timing means; a difference in any is stated. */
+const MEASUREMENT_OPTIONS = ['quick', 'distribution', 'targetMs', 'minSamples', 'maxSamples', 'minSampleMs', 'cvTarget', 'rounds'] as const;
+
+/**
+ * How two runs differ in what they measured (pure): sampling options, input
+ * distribution and size, and the cases (and their shapes) and variants only one
+ * of them has. Their series are matched by key, so anything listed here is
+ * simply not compared; these lines say so.
+ */
+export function runDifferences(base: RunResults, head: RunResults): string[] {
+  const out: string[] = [];
+  const show = (v: unknown) => (v === null || v === undefined ? 'none' : typeof v === 'string' ? v : JSON.stringify(v));
+  for (const k of MEASUREMENT_OPTIONS) {
+    if (canonical(base.options[k]) !== canonical(head.options[k])) out.push(`${k} ${show(base.options[k])} -> ${show(head.options[k])}`);
+  }
+  if (canonical(base.options.budgets) !== canonical(head.options.budgets)) out.push(`accuracy budget ${show(base.options.budgets)} -> ${show(head.options.budgets)}`);
+  const shapes = (r: RunResults) => new Map(r.cases.map((c) => [c.id, canonical(c.shape)]));
+  const bs = shapes(base);
+  const hs = shapes(head);
+  const only = (a: Map<string, string>, b: Map<string, string>) => [...a.keys()].filter((k) => !b.has(k));
+  const list = (xs: string[]) => (xs.length > 4 ? `${xs.slice(0, 4).join(', ')} and ${xs.length - 4} more` : xs.join(', '));
+  const onlyBase = only(bs, hs);
+  const onlyHead = only(hs, bs);
+  if (onlyBase.length) out.push(`${onlyBase.length} case(s) only in the base run (${list(onlyBase)}): not compared`);
+  if (onlyHead.length) out.push(`${onlyHead.length} case(s) only in the head run (${list(onlyHead)}): new`);
+  const reshaped = [...bs.keys()].filter((k) => hs.has(k) && hs.get(k) !== bs.get(k));
+  if (reshaped.length) out.push(`${reshaped.length} case(s) with another shape (${list(reshaped)}): not compared`);
+  const variants = (r: RunResults) => new Set(r.results.map((x) => x.variant));
+  const bv = variants(base);
+  const hv = variants(head);
+  const vb = [...bv].filter((v) => !hv.has(v));
+  const vh = [...hv].filter((v) => !bv.has(v));
+  if (vb.length) out.push(`variant(s) only in the base run: ${list(vb)}`);
+  if (vh.length) out.push(`variant(s) only in the head run: ${list(vh)}`);
+  return out;
+}
+
+const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x)) ?? 'undefined';
+
+/**
+ * Whether two runs measured the same thing (same options, cases with the same
+ * shapes, and variants): what `compare latest previous` looks for.
+ */
+export function sameMeasurement(a: RunResults, b: RunResults): boolean {
+  return runDifferences(a, b).length === 0;
 }
 
 function magnitude(s: SeriesComparison): number {
@@ -540,6 +691,20 @@ function ciCell(s: SeriesComparison): string {
   return t && t.ciLow !== null && t.ciHigh !== null ? `${pctOf(t.ciLow)}..${pctOf(t.ciHigh)}` : '—';
 }
 
+/** Where the run-to-run noise of the compared series came from, e.g. "from the runs' rounds: 0.4%-1.2%". */
+function noiseSources(c: RunComparison): string {
+  const parts: string[] = [];
+  for (const src of ['history', 'rounds', 'default'] as const) {
+    const xs = c.series.flatMap((s) => (s.timing && s.timing.runNoiseSource === src ? [s.timing.runNoise] : []));
+    if (xs.length === 0) continue;
+    const lo = Math.min(...xs) * 100;
+    const hi = Math.max(...xs) * 100;
+    const range = lo.toFixed(1) === hi.toFixed(1) ? `${lo.toFixed(1)}%` : `${lo.toFixed(1)}-${hi.toFixed(1)}%`;
+    parts.push(src === 'history' ? `from the series' history: ${range}` : src === 'rounds' ? `from the runs' interleaved rounds: ${range}` : `assumed, results without rounds: ${range}`);
+  }
+  return parts.length ? parts.join('; ') : `default ${(c.options.runNoise * 100).toFixed(1)}%`;
+}
+
 function runLine(r: RunRef): string {
   return `${r.device} ${r.runId}${r.commit ? ` @ ${r.commit.slice(0, 12)}` : ''} (${r.status}${r.quick ? ', quick' : ''})`;
 }
@@ -554,7 +719,7 @@ export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): str
   const lines: string[] = [];
   lines.push(`base: ${runLine(c.base)}`, `head: ${runLine(c.head)}`);
   lines.push(
-    `threshold ${(c.options.threshold * 100).toFixed(1)}%, alpha ${c.options.alpha}; change = Hodges-Lehmann ratio head/base, ${((1 - c.options.alpha) * 100).toFixed(0)}% CI with run-to-run noise (default ${(c.options.runNoise * 100).toFixed(1)}%)`,
+    `threshold ${(c.options.threshold * 100).toFixed(1)}%, alpha ${c.options.alpha}; change = Hodges-Lehmann ratio head/base, ${((1 - c.options.alpha) * 100).toFixed(0)}% CI widened by the run-to-run noise (${noiseSources(c)})`,
   );
   for (const n of c.notes) lines.push(`note: ${n}`);
   const shown = opts.all ? c.series : c.series.filter((s) => s.state !== 'unchanged');
@@ -576,7 +741,9 @@ export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): str
       ? `REGRESSED: ${c.regressions} series`
       : c.counts.regressed > 0
         ? `no unacknowledged regression (${c.counts.regressed} regressed across an annotation)`
-        : 'no regression',
+        : c.withheld
+          ? 'no regression found, and no timing verdict possible: a run was contended (see the note)'
+          : 'no regression',
   );
   return `${lines.join('\n')}\n`;
 }
@@ -596,7 +763,8 @@ const mdCode = (s: string) => `\`${s.replace(/`/g, "'").replace(/\|/g, '\\|').re
 export function formatMarkdown(c: RunComparison, opts: { all?: boolean } = {}): string {
   const out: string[] = [];
   const icon = c.regressions > 0 ? '🔴' : c.counts.improved > 0 ? '🟢' : '⚪';
-  out.push(`### ${icon} roofbench: ${mdEscape(c.head.device)}: ${c.regressions > 0 ? `${c.regressions} regression${c.regressions === 1 ? '' : 's'}` : 'no regression'}`);
+  const verdict = c.regressions > 0 ? `${c.regressions} regression${c.regressions === 1 ? '' : 's'}` : c.withheld ? 'no timing verdict (contended run)' : 'no regression';
+  out.push(`### ${c.withheld && c.regressions === 0 ? '🟡' : icon} roofbench: ${mdEscape(c.head.device)}: ${verdict}`);
   out.push('');
   out.push(`- base: ${mdCode(runLine(c.base))}`);
   out.push(`- head: ${mdCode(runLine(c.head))}`);

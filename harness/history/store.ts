@@ -31,6 +31,7 @@ import {
 import { detectChangePointsWithBreaks, type ChangePointOptions, DEFAULT_CHANGEPOINT_OPTIONS } from './changepoints.js';
 import { compareResults, DEFAULT_COMPARE_OPTIONS, estimateRunNoise, RUN_NOISE_MAX_RUNS, validateCompareOptions, type CompareOptions } from './compare.js';
 import { deviceIdentity, identityDiff, seriesOf, type DeviceIdentityFields } from './identity.js';
+import { healthContention } from '../contention.js';
 import { CURRENT_SCHEMA_VERSION, SCHEMA_V1, SCHEMA_V2_DDL, schemaVersion, type Migration } from './schema.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -322,7 +323,8 @@ export class HistoryStore {
         'INSERT INTO health (run_row, ord, at, phase, temperature_c, governor, freq_mhz, throttled, load_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       run.health.forEach((h, i) =>
-        insHealth.run(runRow, i, h.at, h.when, h.temperatureC, h.governor, h.freqMHz, h.throttled, JSON.stringify(h.loadAvg)),
+        // load_json: the load-average array, or { loadAvg, cpu } when the runner recorded other processes' CPU load.
+        insHealth.run(runRow, i, h.at, h.when, h.temperatureC, h.governor, h.freqMHz, h.throttled, JSON.stringify(h.cpu ? { loadAvg: h.loadAvg, cpu: h.cpu } : h.loadAvg)),
       );
 
       const specs = new Map<string, CaseSpec>(run.cases.map((c) => [c.id, c]));
@@ -483,6 +485,9 @@ export class HistoryStore {
         // Run-to-run noise from the points before the last one, since the last baseline reset.
         const since = anns.filter((an) => an.at <= prev.started_at).map((an) => an.at).pop() ?? '';
         const history = pts.slice(0, -1).filter((p) => p.started_at >= since && p.median !== null).map((p) => p.median!);
+        // As compare does: no timing verdict from a contended run, and each run's own noise target.
+        const [pc, lc] = [this.runConditions(prev.run_row), this.runConditions(last.run_row)];
+        const busy = [pc.contended ? `the base run was ${pc.contended}` : '', lc.contended ? `the head run was ${lc.contended}` : ''].filter((x) => x).join('; ');
         const c = compareResults(
           this.loadResult(prev.result_id),
           this.loadResult(last.result_id),
@@ -490,6 +495,9 @@ export class HistoryStore {
           estimateRunNoise(history),
           // Emulated devices: only accuracy is compared (their timings measure the emulator).
           prev.emulated === 0 && last.emulated === 0,
+          busy || null,
+          null,
+          { base: pc.cvTarget, head: lc.cvTarget },
         );
         cmp = {
           state: c.state,
@@ -574,6 +582,19 @@ export class HistoryStore {
     return r;
   }
 
+  /** A stored run's contention (the reason when it was contended, else null) and noise target, from its health and options. */
+  private runConditions(rowId: number): { contended: string | null; cvTarget: number } {
+    const r = this.db.prepare('SELECT options_json, probe_json FROM runs WHERE id = ?').get(rowId) as { options_json: string; probe_json: string | null } | undefined;
+    const options = r ? (JSON.parse(r.options_json) as RunResults['options']) : undefined;
+    const cores = r?.probe_json ? (JSON.parse(r.probe_json) as NonNullable<RunResults['probe']>).cpu.cores : undefined;
+    const health = (this.db.prepare('SELECT load_json FROM health WHERE run_row = ? ORDER BY ord').all(rowId) as { load_json: string }[]).map(
+      (h) => JSON.parse(h.load_json) as number[] | { loadAvg: number[]; cpu?: Health['cpu'] },
+    );
+    const withCpu = health.flatMap((h) => (Array.isArray(h) || !h.cpu ? [] : [{ cpu: h.cpu } as Health]));
+    const c = healthContention(withCpu, cores);
+    return { contended: c?.contended ? c.reason : null, cvTarget: options?.cvTarget ?? 0.05 };
+  }
+
   /** The stored run with row id `rowId`, as a results.json object. */
   loadRun(rowId: number): RunResults {
     const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(rowId) as
@@ -601,17 +622,18 @@ export class HistoryStore {
         throttled: string | null;
         load_json: string;
       }[]
-    ).map(
-      (h): Health => ({
+    ).map((h): Health => {
+      const load = JSON.parse(h.load_json) as number[] | { loadAvg: number[]; cpu: Health['cpu'] };
+      return {
         at: h.at,
         when: h.phase,
         temperatureC: h.temperature_c,
         governor: h.governor,
         freqMHz: h.freq_mhz,
         throttled: h.throttled,
-        loadAvg: JSON.parse(h.load_json) as number[],
-      }),
-    );
+        ...(Array.isArray(load) ? { loadAvg: load } : { loadAvg: load.loadAvg, ...(load.cpu ? { cpu: load.cpu } : {}) }),
+      };
+    });
     const results = (this.db.prepare('SELECT id FROM results WHERE run_row = ? ORDER BY ord').all(rowId) as { id: number }[]).map((x) =>
       this.loadResult(x.id),
     );

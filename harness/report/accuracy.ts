@@ -29,6 +29,7 @@ import { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT }
 // for speed (the section's candidates, with any approximate-tolerance result): the conv suite's,
 // named in suites/conv/baselines.ts (a --filter run adds them back for this decision).
 export { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT };
+import { isDecisive, speedupOf, speedupText, times, type Speedup } from './speedup.js';
 
 /** Class of a point of a speed-vs-accuracy chart (one per timed result plotted). */
 export const ACC_POINT_CLASS = 'rb-acc-point';
@@ -85,8 +86,11 @@ export interface DecisionRow {
   /** errored: phase and first line of the error; skipped: the reason. */
   message: string;
   median: string;
+  /** Median-time ratio with its interval, "~" and ", noisy" when either side is noisy (harness/report/speedup.ts). */
   speedup: string;
   speedupVsPeer: string;
+  /** The speedup is clean and its interval clear of 1x (shown in bold; otherwise indicative). */
+  speedupDecisive: boolean;
   relL2: string;
   maxAbs: string;
   sqnr: string;
@@ -231,13 +235,7 @@ function sig3(x: number): string {
   return Number.isFinite(x) ? String(Number(x.toPrecision(3))) : f.sig(x);
 }
 
-/** A speed ratio: "2.21×", "0.085×". */
-export function times(x: number | undefined): string {
-  if (x === undefined) return f.DASH;
-  if (!Number.isFinite(x)) return f.sig(x);
-  if (x !== 0 && Math.abs(x) < 1e-3) return `${f.sci(x, 1)}×`;
-  return `${Number(x.toPrecision(3))}×`;
-}
+export { times };
 
 /** An error ratio: "295×", "3.6×", "0× (exact)". */
 export function ratioText(x: number | undefined): string {
@@ -376,10 +374,7 @@ function overOwnTolerance(r: Timed): string | null {
 }
 
 function speedupOver(r: Timed, base: Timed | undefined): number | undefined {
-  if (!base) return undefined;
-  const a = base.timing.stats.median;
-  const b = r.timing.stats.median;
-  return finitePos(a) && finitePos(b) ? a / b : undefined;
+  return speedupOf(r, base)?.value;
 }
 
 function errorRatioOf(r: Timed, anchor: Timed | undefined): number | undefined {
@@ -452,6 +447,7 @@ function decisionRow(r: CaseResult, ctx: CaseCtx, colors: ReadonlyMap<string, st
     median: f.DASH,
     speedup: f.DASH,
     speedupVsPeer: f.DASH,
+    speedupDecisive: false,
     relL2: f.DASH,
     maxAbs: f.DASH,
     sqnr: f.DASH,
@@ -464,8 +460,8 @@ function decisionRow(r: CaseResult, ctx: CaseCtx, colors: ReadonlyMap<string, st
   };
   if (r.state === 'errored') return { ...base, message: `in ${r.phase}: ${firstLine(r.error)}` };
   if (r.state === 'skipped') return { ...base, message: r.reason };
-  const sp = speedupOver(r, ctx.base);
-  const spPeer = speedupOver(r, ctx.peer);
+  const sp = speedupOf(r, ctx.base);
+  const spPeer = speedupOf(r, ctx.peer);
   const ratio = errorRatioOf(r, ctx.anchor);
   const outcome = budgetOutcome(r, budgets);
   const own = overOwnTolerance(r);
@@ -477,8 +473,9 @@ function decisionRow(r: CaseResult, ctx: CaseCtx, colors: ReadonlyMap<string, st
     ...base,
     timed: true,
     median: `${f.ms(r.timing.stats.median)} ms`,
-    speedup: r === ctx.base ? '1×' : times(sp),
-    speedupVsPeer: r === ctx.peer ? '1×' : times(spPeer),
+    speedup: r === ctx.base ? '1×' : speedupText(sp),
+    speedupVsPeer: r === ctx.peer ? '1×' : speedupText(spPeer),
+    speedupDecisive: r === ctx.base || isDecisive(sp),
     relL2: f.sci(relL2Of(r), 1),
     maxAbs: f.sci(decodeFloat(r.accuracy.maxAbs), 1),
     sqnr: f.fixed(decodeFloat(r.accuracy.sqnrDb), 1),
@@ -697,7 +694,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       const lines = [
         `#${c.no} ${c.id}`,
         `variant: ${r.variant}${tile ? ` (${tile})` : ''}`,
-        `speedup: ${r === c.base ? '1× (im2col baseline)' : `${times(p.speedup)} over im2col`}${p.speedupVsPeer !== undefined ? `, ${times(p.speedupVsPeer)} over ONNX Runtime` : ''}`,
+        `speedup: ${r === c.base ? '1× (im2col baseline)' : `${speedupText(speedupOf(r, c.base))} over im2col`}${p.speedupVsPeer !== undefined ? `, ${speedupText(speedupOf(r, c.peer))} over ONNX Runtime` : ''}`,
         `rel L2: ${f.sci(p.relL2, 2)}${where}`,
         r === c.anchor ? 'error: fp32 direct (the accuracy anchor)' : p.ratio === undefined ? 'error vs fp32 direct: not available' : `error ${ratioText(p.ratio)} fp32 direct`,
         `state: ${r.state}${why.length ? ` (${why.join('; ')})` : ''}`,
@@ -752,7 +749,9 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const rels = timed.map((x) => relL2Of(x.r));
     const worst = timed.reduce<{ r: Timed; c: CaseCtx } | undefined>((w, x) => (w === undefined || compareErr(relL2Of(x.r), relL2Of(w.r)) > 0 ? x : w), undefined);
     const ratios = timed.map((x) => errorRatioOf(x.r, x.c.anchor)).filter((x): x is number => x !== undefined);
-    const speedups = timed.map((x) => speedupOver(x.r, x.c.base)).filter((x): x is number => x !== undefined);
+    const stats = timed.map((x) => speedupOf(x.r, x.c.base)).filter((x): x is Speedup => x !== undefined);
+    const speedups = stats.map((x) => x.value);
+    const indicative = stats.filter((x) => !isDecisive(x));
     const outcomes = timed.map((x) => ({ ...x, o: budgetOutcome(x.r, budgets) }));
     const checked = outcomes.filter((x) => x.o !== null);
     const within = checked.filter((x) => x.o?.ok === true);
@@ -776,7 +775,13 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       worstCase: worst ? `#${worst.c.no} ${layerOf(worst.c)}` : '',
       worstRatio: ratios.length ? ratioText([...ratios].sort(compareErr).at(-1)) : f.DASH,
       medianRatio: ratios.length ? ratioText(median(ratios)) : f.DASH,
-      speedup: sortedSp.length === 0 ? f.DASH : sortedSp.length === 1 ? times(sortedSp[0]) : `${times(sortedSp[0])} – ${times(median(sortedSp))} – ${times(sortedSp.at(-1))}`,
+      speedup:
+        (sortedSp.length === 0
+          ? f.DASH
+          : sortedSp.length === 1
+            ? speedupText(stats[0])
+            : `${times(sortedSp[0])} – ${times(median(sortedSp))} – ${times(sortedSp.at(-1))}`) +
+        (indicative.length && sortedSp.length > 1 ? ` (${indicative.length} of ${sortedSp.length} noisy or not clear of 1×)` : ''),
       withinBudget: !budgetGiven ? 'no budget given' : timed.length === 0 ? f.DASH : `${within.length} of ${checked.length}`,
       budgetTone,
       mults: mults.length ? mults.join('; ') : f.DASH,
@@ -791,11 +796,20 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const n = timed.length;
     const casesWord = (k: number) => `${k} case${k === 1 ? '' : 's'}`;
     let speed: string;
-    const slower = speedups.length > 0 && speedups.every((s) => s < 1);
+    // Only decisive speedups (clean timings, interval clear of 1x) make a faster/slower claim.
+    const decisive = stats.filter(isDecisive);
+    const slower = decisive.length > 0 && indicative.length === 0 && decisive.every((s) => s.high < 1);
     if (speedups.length === 0) speed = `no speedup over im2col (${SPEED_BASELINE_VARIANT} not timed on these cases)`;
-    else if (speedups.every((s) => s > 1)) speed = `${timesRange(speedups)} faster than im2col`;
+    else if (indicative.length === 0 && decisive.every((s) => s.low > 1)) speed = `${timesRange(speedups)} faster than im2col`;
     else if (slower) speed = `slower than im2col (${timesRange(speedups)} its speed)`;
-    else speed = `${timesRange(speedups)} the speed of im2col`;
+    else if (indicative.length === 0) speed = `${timesRange(speedups)} the speed of im2col`;
+    else {
+      const noisy = indicative.filter((s) => s.noisy).length;
+      const why = [noisy ? `noisy timing on ${noisy}` : '', indicative.length - noisy ? `an interval that includes 1× on ${indicative.length - noisy}` : '']
+        .filter((x) => x)
+        .join(', ');
+      speed = `${timesRange(speedups)} the speed of im2col, not conclusive (${why} of ${speedups.length})`;
+    }
     const err = ratios.length ? `error ${ratioRange(ratios)} fp32 direct` : 'no fp32 direct error to compare with';
     const notAll = speedups.length > 0 && speedups.length < n ? ` (speedup on ${casesWord(speedups.length)})` : '';
     const tail = casesNote ? `; ${casesNote}` : '';
@@ -834,8 +848,15 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
   } else {
     context.push(`${ANCHOR_VARIANT} was not timed on these cases: no error ratios against fp32 direct.`);
   }
-  const peerSp = ctxs.filter((c) => c.peer && cases.some((d) => d.id === c.id)).map((c) => speedupOver(c.peer as Timed, c.base)).filter((x): x is number => x !== undefined);
-  if (peerSp.length) context.push(`ONNX Runtime (${PEER_VARIANT}) runs at ${timesRange(peerSp)} the speed of im2col on these cases: the tables' "× ONNX RT" column is the fast variant's speedup over it.`);
+  const peerStats = ctxs.filter((c) => c.peer && cases.some((d) => d.id === c.id)).map((c) => speedupOf(c.peer as Timed, c.base)).filter((x): x is Speedup => x !== undefined);
+  const peerSp = peerStats.map((x) => x.value);
+  const peerUnclear = peerStats.filter((x) => !isDecisive(x)).length;
+  if (peerSp.length) {
+    context.push(
+      `ONNX Runtime (${PEER_VARIANT}) runs at ${timesRange(peerSp)} the speed of im2col on these cases${peerUnclear ? ` (${peerUnclear} of ${peerSp.length} noisy or not clear of 1×)` : ''}: the tables' "× ONNX RT" column is the fast variant's speedup over it.`,
+    );
+  }
+  context.push('Speedups are median-time ratios with the interval the two medians\' confidence intervals give; "~" and "noisy" mark a side whose timing was noisy, and only clean speedups whose interval clears 1× count as faster or slower in the verdicts.');
 
   const distribution = run.options.distribution;
   return {

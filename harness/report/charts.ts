@@ -187,7 +187,7 @@ export function rooflineData(run: RunResults): RooflineData {
       `effective: ${sig(r.perf.gflops, 3)} GFLOP/s`,
       `intensity: ${sig(r.cost.intensity, 3)} FLOP/byte`,
       r.perf.pctMeasured !== undefined
-        ? `${pct(r.perf.pctMeasured)} of measured roofline (attainable ${sig(r.perf.attainableMeasured, 3)} GFLOP/s)`
+        ? `${pct(r.perf.pctMeasured)} of measured roofline (executed FLOPs; attainable ${sig(r.perf.attainableMeasured, 3)} GFLOP/s)`
         : 'no measured roofline',
     ];
     if (r.perf.pctTheoretical !== undefined) {

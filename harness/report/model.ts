@@ -10,6 +10,8 @@ import { cacheBandwidthLevels, caseNumbers, isPlottable, isTimed, rooflineData }
 import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { buildAccuracyView, type AccuracyView } from './accuracy.js';
+import { speedupOf, speedupText } from './speedup.js';
+import { healthContention } from '../contention.js';
 
 /** The variant every speedup is measured against, when the case has it timed. */
 export const BASELINE_VARIANT = 'conv-direct-naive-f32';
@@ -201,14 +203,16 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
   const measuredValue = decodeFloat(acc.tolerance.metric === 'maxAbs' ? acc.maxAbs : acc.relL2);
   let speedup: string = f.DASH;
   const isBaseline = r.variant === BASELINE_VARIANT;
-  if (baseline && isTimed(baseline) && baseline.timing.stats.median > 0 && st.median > 0) {
-    speedup = isBaseline ? '1×' : `${f.sig(baseline.timing.stats.median / st.median, 3)}×`;
+  if (baseline && isTimed(baseline)) {
+    speedup = isBaseline ? '1×' : speedupText(speedupOf(r, baseline));
   }
+  const coverage = st.ciCoverage ?? st.ciLevel;
   return {
     noisy: r.timing.noisy,
     median: f.ms(st.median),
-    ci: `${f.ms(st.ciLow)} – ${f.ms(st.ciHigh)}`,
-    ciLevel: f.ratioPct(st.ciLevel).replace(/\.0%$/, '%'),
+    // An interval that covers less than the level asked of it says so.
+    ci: `${f.ms(st.ciLow)} – ${f.ms(st.ciHigh)}${coverage < st.ciLevel ? ` (${coveragePct(coverage)})` : ''}`,
+    ciLevel: coveragePct(coverage),
     n: String(st.n),
     outliers: st.outliers.length,
     cv: f.ratioPct(st.cv),
@@ -273,10 +277,16 @@ function rangeOf(xs: number[]): string {
   return lo === hi ? f.sig(lo, 3) : `${f.sig(lo, 3)}–${f.sig(hi, 3)}`;
 }
 
+/** A coverage as a percentage: 0.99 -> "99%", 0.9375 -> "93.8%". */
+function coveragePct(x: number): string {
+  return f.ratioPct(x).replace(/\.0%$/, '%');
+}
+
+/** The CI column's label: the intervals' actual coverage when they share one (e.g. "93.8% CI" for 5 samples), else "CI". */
 function ciLabel(results: readonly CaseResult[]): string {
-  const levels = [...new Set(results.filter(isTimed).map((r) => r.timing.stats.ciLevel))];
-  if (levels.length !== 1) return 'CI';
-  return `${f.ratioPct(levels[0]).replace(/\.0%$/, '%')} CI`;
+  const shown = [...new Set(results.filter(isTimed).map((r) => coveragePct(Math.min(r.timing.stats.ciCoverage ?? r.timing.stats.ciLevel, r.timing.stats.ciLevel))))];
+  if (shown.length !== 1) return 'CI';
+  return `${shown[0]} CI`;
 }
 
 function stateCounts(results: readonly CaseResult[]): { state: string; count: number }[] {
@@ -370,6 +380,12 @@ export function healthWarnings(health: readonly Health[], cores: number | undefi
       warnings.push(`Temperature reached ${f.fixed(hottest.temperatureC, 1)} °C (${hottest.when}), at or above the ${TEMP_HIGH_WARN_C} °C where many boards throttle.`);
     }
   }
+  const contention = healthContention(health, cores);
+  if (contention?.contended) {
+    warnings.push(
+      `The device was busy with other work during the run (${contention.reason.replace(/^contended: /, '')}): its timings are indicative only, and compare gives this run no improved/regressed verdict.`,
+    );
+  }
   const busyLimit = Math.max(1, (cores ?? 4) * 0.25);
   for (const h of health.filter((x) => x.when.startsWith('before'))) {
     const load1 = h.loadAvg[0];
@@ -459,10 +475,26 @@ export function buildView(run: RunResults): ReportView {
       { key: 'fastest (effective GFLOP/s)', value: `${f.sig(best.perf.gflops, 3)} GFLOP/s: ${best.variant} on #${numbers.get(best.caseId)} ${best.caseId} (${f.duration(best.timing.stats.median)})` },
       { key: 'slowest (effective GFLOP/s)', value: `${f.sig(worst.perf.gflops, 3)} GFLOP/s: ${worst.variant} on #${numbers.get(worst.caseId)} ${worst.caseId} (${f.duration(worst.timing.stats.median)})` },
     );
+    // Percentages of the roofline count executed FLOPs (harness/roofline.ts). A point above its roof is not
+    // "close" to it: the roof does not bound that code (e.g. native code with wider vectors than WebAssembly).
     const withPct = withRate.filter((r) => r.perf.pctMeasured !== undefined);
-    if (withPct.length) {
-      const top = withPct.reduce((a, b) => ((b.perf.pctMeasured ?? 0) > (a.perf.pctMeasured ?? 0) ? b : a));
-      highlights.push({ key: 'closest to the measured roofline', value: `${f.pct(top.perf.pctMeasured)}: ${top.variant} on #${numbers.get(top.caseId)} ${top.caseId}` });
+    const under = withPct.filter((r) => (r.perf.pctMeasured ?? 0) <= 100);
+    const above = withPct.filter((r) => (r.perf.pctMeasured ?? 0) > 100);
+    if (under.length) {
+      const top = under.reduce((a, b) => ((b.perf.pctMeasured ?? 0) > (a.perf.pctMeasured ?? 0) ? b : a));
+      highlights.push({
+        key: 'closest to the measured roofline',
+        value: `${f.pct(top.perf.pctMeasured)} of attainable (executed FLOPs): ${top.variant} on #${numbers.get(top.caseId)} ${top.caseId}${top.timing.noisy ? ' (noisy)' : ''}`,
+      });
+    }
+    if (above.length) {
+      const variants = [...new Set(above.map((r) => r.variant))];
+      const hi = above.reduce((a, b) => ((b.perf.pctMeasured ?? 0) > (a.perf.pctMeasured ?? 0) ? b : a));
+      highlights.push({
+        key: 'above the measured roofline',
+        value: `${above.length} result${above.length === 1 ? '' : 's'} of ${variants.join(', ')} (up to ${f.pct(hi.perf.pctMeasured)}): the measured WebAssembly roof does not bound them, so they are not ranked against it`,
+        warn: true,
+      });
     }
     const longest = withRate.reduce((a, b) => (b.timing.stats.median > a.timing.stats.median ? b : a));
     highlights.push({ key: 'longest median time', value: `${f.duration(longest.timing.stats.median)}: ${longest.variant} on #${numbers.get(longest.caseId)} ${longest.caseId}` });
@@ -536,7 +568,9 @@ export function buildView(run: RunResults): ReportView {
       freq: h.freqMHz === null ? 'n/a' : `${f.sig(h.freqMHz, 4)} MHz`,
       throttled: h.throttled === null ? 'n/a' : thr && thr.length ? `${h.throttled} (${thr.join(', ')})` : `${h.throttled} (none)`,
       throttledWarn: thr !== null && thr.length > 0,
-      load: h.loadAvg.length ? h.loadAvg.map((x) => f.fixed(x, 2)).join(' / ') : 'n/a',
+      load:
+        (h.loadAvg.length ? h.loadAvg.map((x) => f.fixed(x, 2)).join(' / ') : 'n/a') +
+        (h.cpu ? `; other processes ${f.fixed(h.cpu.otherCores, 2)} cores since the previous snapshot (up to ${f.fixed(h.cpu.maxCaseOtherCores, 2)} in one case)` : ''),
     };
   });
 

@@ -15,6 +15,8 @@ import { makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
 import { measureCase } from './measure.js';
+import { faultyWinogradGenerator } from './faults.js';
+import { LoadTracker } from './load.js';
 
 export const RUNNER_VERSION = '1';
 
@@ -42,10 +44,14 @@ async function main(): Promise<void> {
   } catch (cause) {
     throw new Error('the plan on stdin is not valid (host and payload out of sync?)', { cause });
   }
-  const findVariant = makeResolver(plan.extraVariants);
+  // Test-only: a fault in the Cook-Toom generator rebuilds the Winograd variants with it (harness/runner/faults.ts).
+  const generator = faultyWinogradGenerator(plan.faults);
+  const findVariant = makeResolver(plan.extraVariants, generator ? { winogradGenerator: generator } : {});
   const probe = await probeDevice();
   emit({ type: 'probe', probe });
   emit({ type: 'health', health: healthSnapshot('before') });
+  // Other processes' CPU load from here on, reported with each later health snapshot.
+  const load = new LoadTracker();
 
   const wasmDir = argValue('--wasm') ?? join(dirname(fileURLToPath(import.meta.url)), 'wasm');
   const kernels = await loadKernels(wasmDir);
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
   for (const [index, item] of plan.items.entries()) {
     // Health before and after each suite: the run's first and last snapshots cover the ends.
     if (item.caseSpec.suite !== suite) {
-      emit({ type: 'health', health: healthSnapshot(`after suite ${suite}`) });
+      emit({ type: 'health', health: healthSnapshot(`after suite ${suite}`, load.take()) });
       suite = item.caseSpec.suite;
       emit({ type: 'health', health: healthSnapshot(`before suite ${suite}`) });
     }
@@ -83,6 +89,7 @@ async function main(): Promise<void> {
       }
     }
     let results;
+    load.caseStarted();
     try {
       results = await measureCase(item.caseSpec, item.variants, {
         ctx: { kernels },
@@ -92,6 +99,7 @@ async function main(): Promise<void> {
         onPhase: (phase, detail) => emit({ type: 'phase', phase, detail }),
         resolveVariant: findVariant,
         slowdown: plan.faults?.slowdown,
+        faults: plan.faults,
       });
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.
@@ -108,10 +116,11 @@ async function main(): Promise<void> {
       }));
     } finally {
       kernels.reset();
+      load.caseFinished(item.caseSpec.id);
     }
     for (const result of results) emit({ type: 'result', result });
   }
-  emit({ type: 'health', health: healthSnapshot('after') });
+  emit({ type: 'health', health: healthSnapshot('after', load.take()) });
   emit({ type: 'done' });
 }
 

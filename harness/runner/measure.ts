@@ -7,6 +7,7 @@
 import { Bench, hrtimeNow } from 'tinybench';
 import { encodeFloat } from '../contracts.js';
 import type {
+  AccuracyCheck,
   CaseResult,
   CaseSpec,
   ConvVariant,
@@ -16,14 +17,16 @@ import type {
   Prepared,
   RunOptions,
   RuntimeFeatures,
+  TestFaults,
 } from '../contracts.js';
 import { conv2dRef } from '../../reference/conv.js';
 import { errorMetrics, type ErrorMetrics } from '../../reference/metrics.js';
-import { approximateToleranceCheck, exactToleranceCheck } from '../../reference/tolerance.js';
+import { approximateToleranceCheck, exactToleranceCheck, probabilisticToleranceCheck } from '../../reference/tolerance.js';
 import { makeConvInputs } from '../../reference/random.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { computeStatistics, isNoisy } from '../stats.js';
 import { computePerf } from '../roofline.js';
+import { faultyWeights } from './faults.js';
 
 export interface MeasureEnv {
   ctx: KernelContext;
@@ -36,6 +39,8 @@ export interface MeasureEnv {
   resolveVariant: (suite: string, name: string) => ConvVariant | undefined;
   /** Test-only: make one variant slower by a factor (spins after each run). */
   slowdown?: { variant: string; factor: number };
+  /** Test-only: the plan's faults; the accuracy faults change what a variant is given (harness/runner/faults.ts). */
+  faults?: TestFaults;
 }
 
 /** One execution outside the timed loop (prepare check, warm-up). */
@@ -71,17 +76,122 @@ function slowed(p: Prepared, factor: number): Prepared {
   };
 }
 
+/** The checks of one output: the primary tolerance (stored as Accuracy.tolerance) and every check applied. */
+interface Checked {
+  ok: boolean;
+  limit: number;
+  metric: 'maxAbs' | 'relL2';
+  source: string;
+  /** What failed, for the tolerance's source text ('' when all passed). */
+  detail: string;
+  checks: AccuracyCheck[];
+}
+
+const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+
+/**
+ * Exact algorithms: the worst-case bound per element (the stored tolerance) and
+ * the two probabilistic checks on the whole output (reference/tolerance.ts).
+ * Approximate ones: the declared relative-L2 budget, and a known defect (e.g.
+ * transforms that failed their exact verification) fails them outright.
+ */
+export function accuracyChecks(
+  v: ConvVariant,
+  y: Float32Array,
+  ref: { y: Float64Array; absBound: Float64Array },
+  metrics: ErrorMetrics,
+  reduction: number,
+): Checked {
+  const failed = (cs: AccuracyCheck[]) => cs.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+  if (v.accuracy.kind === 'exact') {
+    const t = exactToleranceCheck(y, ref.y, ref.absBound, reduction);
+    const p = probabilisticToleranceCheck(y, ref.y, ref.absBound, reduction);
+    const conf = `${(p.confidence * 100).toFixed(7)}%`;
+    const checks: AccuracyCheck[] = [
+      {
+        name: 'per-element bound',
+        ok: t.ok,
+        value: encodeFloat(t.worstRatio),
+        limit: 1,
+        detail: `worst element ${t.worstIndex} at ${t.worstRatio.toPrecision(3)}x its bound (${t.source})`,
+      },
+      {
+        name: 'error norm',
+        ok: p.norm.ok,
+        value: encodeFloat(p.norm.value),
+        limit: p.norm.limit,
+        detail: `relL2 ${sci(p.norm.value)} vs ${sci(p.norm.limit)}, the bound that rounding errors stay within with ${conf} confidence (${p.source})`,
+      },
+      {
+        name: 'systematic error',
+        ok: p.bias.ok,
+        value: encodeFloat(p.bias.value),
+        limit: p.bias.limit,
+        detail: `error along the result ${sci(p.beta)} (relative) vs ${sci(p.bias.limit)}: rounding errors have mean zero, so a larger component means a bias (${p.source})`,
+      },
+    ];
+    const ok = checks.every((c) => c.ok);
+    return { ok, limit: t.limit, metric: 'maxAbs', source: t.source, detail: failed(checks), checks };
+  }
+  const t = approximateToleranceCheck(metrics, v.accuracy.maxRelL2);
+  const checks: AccuracyCheck[] = [
+    { name: 'budget', ok: t.ok, value: encodeFloat(metrics.relL2), limit: t.limit, detail: `relL2 ${sci(metrics.relL2)} vs ${t.source}` },
+  ];
+  if (v.accuracy.defect !== undefined) {
+    checks.push({ name: 'transforms', ok: false, value: 1, limit: 0, detail: v.accuracy.defect });
+  }
+  return { ok: checks.every((c) => c.ok), limit: t.limit, metric: 'relL2', source: t.source, detail: failed(checks), checks };
+}
+
 interface Active {
   v: ConvVariant;
   prepared: Prepared;
   prepareMs: number;
   firstRunMs: number;
   metrics: ErrorMetrics;
-  tolerance: { ok: boolean; limit: number; metric: 'maxAbs' | 'relL2'; source: string; detail: string };
+  tolerance: Checked;
   checksum: string;
   samples: number[];
+  /** Runs timed by each sample (repsPerSample, or more when the sample had not yet reached minSampleMs). */
+  sampleReps: number[];
+  /** Samples taken in each interleaved round. */
+  perRound: number[];
   reps: number;
+  /** Calibrated time of one run, ms (the fastest batch after warm-up). */
+  perRunMs: number;
   warmupMs: number;
+}
+
+/** Margin of the calibration: reps are chosen so that the fastest calibrated batch lasts this much over the minimum. */
+export const CALIBRATION_MARGIN = 1.2;
+
+/** Time `reps` runs, ms. */
+async function batch(p: Prepared, reps: number): Promise<number> {
+  const t0 = hrtimeNow();
+  if (p.runAsync) for (let i = 0; i < reps; i++) await p.runAsync();
+  else for (let i = 0; i < reps; i++) p.run();
+  return hrtimeNow() - t0;
+}
+
+/**
+ * Repetitions per sample, calibrated on the warm code (never from the cold
+ * first runs, which are slower and would give too few repetitions): grow a
+ * batch until it lasts CALIBRATION_MARGIN x minSampleMs, time it twice more,
+ * and size the samples from the fastest of the three. `warmRunMs` is the
+ * fastest warm-up run; a kernel that alone lasts long enough needs 1.
+ */
+export async function calibrate(p: Prepared, warmRunMs: number, minSampleMs: number): Promise<{ reps: number; perRunMs: number }> {
+  const goal = CALIBRATION_MARGIN * minSampleMs;
+  if (warmRunMs >= goal) return { reps: 1, perRunMs: warmRunMs };
+  let reps = Math.max(1, Math.ceil(goal / Math.max(warmRunMs, 1e-6)));
+  let ms = await batch(p, reps);
+  for (let grow = 0; ms < goal && grow < 20; grow++) {
+    reps = Math.ceil(reps * Math.min(1000, Math.max(2, goal / Math.max(ms, 1e-6))));
+    ms = await batch(p, reps);
+  }
+  let perRun = ms / reps;
+  for (let i = 0; i < 2; i++) perRun = Math.min(perRun, (await batch(p, reps)) / reps);
+  return { reps: Math.max(1, Math.ceil(goal / Math.max(perRun, 1e-9))), perRunMs: perRun };
 }
 
 const errMsg = (e: unknown): string => {
@@ -163,7 +273,8 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
     try {
       env.onPhase?.('prepare', v.name);
       const t0 = hrtimeNow();
-      prepared = v.prepareAsync ? await v.prepareAsync(env.ctx, c.shape, x, w) : v.prepare(env.ctx, c.shape, x, w);
+      const wv = faultyWeights(v, w, env.faults);
+      prepared = v.prepareAsync ? await v.prepareAsync(env.ctx, c.shape, x, wv) : v.prepare(env.ctx, c.shape, x, wv);
       if (env.slowdown?.variant === v.name) prepared = slowed(prepared, env.slowdown.factor);
       const prepareMs = hrtimeNow() - t0;
       phase = 'run';
@@ -174,20 +285,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       const y = prepared.output();
       const metrics = errorMetrics(y, ref.y);
       const checksum = checksumF32(y);
-      let tolerance: Active['tolerance'];
-      if (v.accuracy.kind === 'exact') {
-        const t = exactToleranceCheck(y, ref.y, ref.absBound, reduction);
-        tolerance = {
-          ok: t.ok,
-          limit: t.limit,
-          metric: 'maxAbs',
-          source: t.source,
-          detail: `worst element ${t.worstIndex} at ${t.worstRatio.toPrecision(3)}x its bound`,
-        };
-      } else {
-        const t = approximateToleranceCheck(metrics, v.accuracy.maxRelL2);
-        tolerance = { ok: t.ok, limit: t.limit, metric: 'relL2', source: t.source, detail: '' };
-      }
+      const tolerance = accuracyChecks(v, y, ref, metrics, reduction);
       active.push({
         v,
         prepared,
@@ -197,7 +295,10 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         tolerance,
         checksum,
         samples: [],
+        sampleReps: [],
+        perRound: [],
         reps: 1,
+        perRunMs: firstRunMs,
         warmupMs: firstRunMs,
       });
     } catch (e) {
@@ -211,7 +312,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
   }
 
   const failed = new Set<Active>();
-  // Warm-up and calibration: each sample must last at least minSampleMs so it is far above timer resolution.
+  // Warm-up, then calibration on the warm code: every sample must last at least minSampleMs, far above timer resolution.
   for (const a of active) {
     try {
       env.onPhase?.('warmup', a.v.name);
@@ -224,8 +325,11 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         await runOne(a.prepared);
         one = Math.min(one, hrtimeNow() - t1);
       }
+      env.onPhase?.('calibrate', a.v.name);
+      const cal = await calibrate(a.prepared, one, options.minSampleMs);
+      a.reps = cal.reps;
+      a.perRunMs = cal.perRunMs;
       a.warmupMs = a.firstRunMs + (hrtimeNow() - t0);
-      a.reps = Math.max(1, Math.ceil(options.minSampleMs / Math.max(one, 1e-6)));
     } catch (e) {
       results.push({ ...base(a.v, costOf(a.v, c)), state: 'errored', phase: 'warmup', error: errMsg(e) });
       failed.add(a);
@@ -236,7 +340,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
   // Interleaved rounds: variants of one case take turns (rotated order) so drift hits all alike.
   const wanted = new Map<Active, number>();
   for (const a of timed) {
-    const perSampleMs = Math.max(options.minSampleMs, a.warmupMs / 2);
+    const perSampleMs = Math.max(options.minSampleMs, a.reps * a.perRunMs);
     const n = Math.round(options.targetMs / perSampleMs);
     wanted.set(a, Math.min(options.maxSamples, Math.max(options.minSamples, n)));
   }
@@ -247,31 +351,52 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
     for (const a of order) {
       if (failed.has(a)) continue;
       const k = Math.ceil(((wanted.get(a) ?? 0) - a.samples.length) / (options.rounds - round));
-      if (k <= 0) continue;
-      // tinybench drives the sampling loop; each sample times `reps` runs and is kept raw (ms per run).
+      const before = a.samples.length;
+      if (k <= 0) {
+        a.perRound.push(0);
+        continue;
+      }
+      // tinybench drives the sampling loop; each sample times `reps` runs (more if they ended before
+      // minSampleMs: a sample never lasts less) and is kept raw (ms per run).
       const bench = new Bench({ now: hrtimeNow, time: 0, warmup: false, throws: false, iterations: k });
       const p = a.prepared;
+      const min = options.minSampleMs;
+      const record = (d: number, runs: number) => {
+        a.samples.push(d / runs);
+        a.sampleReps.push(runs);
+      };
       let task;
       if (p.runAsync) {
         const runAsync = p.runAsync.bind(p);
         bench.add(a.v.name, async () => {
           const t0 = hrtimeNow();
-          for (let i = 0; i < a.reps; i++) await runAsync();
+          let runs = 0;
+          for (; runs < a.reps; runs++) await runAsync();
+          while (hrtimeNow() - t0 < min) {
+            await runAsync();
+            runs++;
+          }
           const d = hrtimeNow() - t0;
-          a.samples.push(d / a.reps);
+          record(d, runs);
           return { overriddenDuration: d };
         });
         [task] = await bench.run();
       } else {
         bench.add(a.v.name, () => {
           const t0 = hrtimeNow();
-          for (let i = 0; i < a.reps; i++) p.run();
+          let runs = 0;
+          for (; runs < a.reps; runs++) p.run();
+          while (hrtimeNow() - t0 < min) {
+            p.run();
+            runs++;
+          }
           const d = hrtimeNow() - t0;
-          a.samples.push(d / a.reps);
+          record(d, runs);
           return { overriddenDuration: d };
         });
         [task] = bench.runSync();
       }
+      a.perRound.push(a.samples.length - before);
       const err = task?.result?.error;
       if (err) {
         failed.add(a);
@@ -299,6 +424,8 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         timing: {
           samples: a.samples,
           repsPerSample: a.reps,
+          ...(a.sampleReps.some((n) => n !== a.reps) ? { sampleReps: a.sampleReps } : {}),
+          samplesPerRound: a.perRound,
           sampleDurationMs: stats.median * a.reps,
           timerResolutionMs: resolution,
           warmupMs: a.warmupMs,
@@ -320,6 +447,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
               (a.tolerance.ok ? '' : ` (exceeded: ${a.tolerance.detail})`) +
               (stable ? '' : '; output changed between the checked run and the timed runs'),
           },
+          checks: a.tolerance.checks,
           outputChecksum: a.checksum,
         },
         prepare: { ms: a.prepareMs, bytes: a.prepared.preparedBytes, note: a.prepared.prepareNote },

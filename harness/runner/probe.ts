@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import si from 'systeminformation';
-import type { Health, Probe } from '../contracts.js';
+import type { CpuLoad, Health, Probe } from '../contracts.js';
 import { wasmSimdSupported } from '../../kernels/index.js';
 
 function readText(path: string): string | null {
@@ -147,7 +147,7 @@ function temperatureC(): number | null {
   return cpuZone ? cpuZone.temp : null;
 }
 
-export function healthSnapshot(when: string): Health {
+export function healthSnapshot(when: string, cpu?: CpuLoad): Health {
   const freq = readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq');
   return {
     at: new Date().toISOString(),
@@ -157,5 +157,6 @@ export function healthSnapshot(when: string): Health {
     freqMHz: freq !== null && Number.isFinite(Number(freq)) ? Number(freq) / 1000 : null,
     throttled: throttledState(),
     loadAvg: os.loadavg(),
+    ...(cpu ? { cpu } : {}),
   };
 }

@@ -31,11 +31,12 @@
  *   3. output transform Y = AT M A, f32x4 across 4 tiles, stored to the NKHW
  *      output with the edge tiles cropped.
  * - The transforms are a generic small-matrix multiply driven by the matrices:
- *   each run first compiles BT and AT into sparse row lists (column offsets and
- *   coefficients of the non-zero entries), and the transform loops run over
- *   those lists (zero entries cost nothing). For the default F(2,3), F(4,3),
- *   F(6,3) points, hand-specialised transforms (even/odd sharing) replace them,
- *   2-3x faster, but only when probeSpecial verifies at the start of the run
+ *   winograd_prepare (outside the timed region) compiles BT and AT into sparse
+ *   row lists in the workspace (column offsets and coefficients of the
+ *   non-zero entries), and the transform loops run over those lists (zero
+ *   entries cost nothing). For the default F(2,3), F(4,3), F(6,3) points,
+ *   hand-specialised transforms (even/odd sharing) replace them, 2-3x faster,
+ *   but only when probeSpecial, also run once by winograd_prepare, verifies
  *   that they compute exactly the matrices passed in. Gathering the 4 tiles'
  *   alpha x alpha inputs into f32x4 lanes (tile stride m) uses vector loads
  *   and shuffles for m = 2, 4 and 6 when the 4 tiles lie in one tile row, a
@@ -65,6 +66,12 @@ const T_AT_START: i32 = 32 + 768;
 const T_AT_OFF_A: i32 = 64 + 768;
 const T_AT_OFF_B: i32 = 64 + 1024;
 const T_AT_COEF: i32 = 64 + 1280;
+// What winograd_prepare prepared (i32 slots between BT's row starts, at most MAXA + 1 of them, and T_BT_OFF_A).
+const PREP_MAGIC: i32 = 28;
+const PREP_M: i32 = 29;
+const PREP_ALPHA: i32 = 30;
+const PREP_SPECIAL: i32 = 31;
+const MAGIC: i32 = 0x57494e47; // "WING"
 const SCR_D: i32 = 1600; // MAXA*MAXA f32x4
 const SCR_E: i32 = SCR_D + MAXA * MAXA * 4;
 const SCR_F: i32 = SCR_E + MAXA * MAXA * 4;
@@ -495,31 +502,46 @@ function probeSpecial(m: i32, alpha: i32, bt: usize, at: usize, d: usize, e: usi
 }
 
 /**
- * 1 if conv_winograd_f32 (flags bit 0 set) would use the specialised
- * transforms for these matrices, else 0. ws: a conv_winograd_f32 workspace
- * (only its scratch head is used).
+ * Prepares a conv_winograd_f32 workspace for the transforms bt (BT, alpha x
+ * alpha) and at (AT, m x alpha), f32 row-major, outside the timed region:
+ * compiles them into the sparse row tables the generic transforms run on and,
+ * when flags bit 0 allows the specialised transforms, runs probeSpecial once
+ * to check that they compute exactly BT D B and AT M A of these matrices.
+ * Records what it prepared in the workspace (PREP_*), which
+ * conv_winograd_f32 checks. Returns 1 if the run will use the specialised
+ * transforms, 0 for the generic path.
  */
-export function winograd_specialised(bt: usize, at: usize, m: i32, alpha: i32, ws: usize): i32 {
-  const dS = ws + (<usize>SCR_D << 2);
-  const eS = ws + (<usize>SCR_E << 2);
-  const fS = ws + (<usize>SCR_F << 2);
-  return probeSpecial(m, alpha, bt, at, dS, eS, fS) ? 1 : 0;
+export function winograd_prepare(bt: usize, at: usize, m: i32, alpha: i32, ws: usize, flags: i32): i32 {
+  const tab = ws;
+  compileRows(bt, alpha, alpha, alpha * 16, tab + (<usize>T_BT_START << 2), tab + (<usize>T_BT_OFF_A << 2),
+    tab + (<usize>T_BT_OFF_B << 2), tab + (<usize>T_BT_COEF << 2));
+  compileRows(at, m, alpha, m * 16, tab + (<usize>T_AT_START << 2), tab + (<usize>T_AT_OFF_A << 2),
+    tab + (<usize>T_AT_OFF_B << 2), tab + (<usize>T_AT_COEF << 2));
+  const special = (flags & 1) != 0 &&
+    probeSpecial(m, alpha, bt, at, ws + (<usize>SCR_D << 2), ws + (<usize>SCR_E << 2), ws + (<usize>SCR_F << 2));
+  store<i32>(ws + (<usize>PREP_MAGIC << 2), MAGIC);
+  store<i32>(ws + (<usize>PREP_M << 2), m);
+  store<i32>(ws + (<usize>PREP_ALPHA << 2), alpha);
+  store<i32>(ws + (<usize>PREP_SPECIAL << 2), special ? 1 : 0);
+  return special ? 1 : 0;
 }
 
 /**
  * Convolution by Winograd F(m x m, r x r), r = alpha - m + 1, stride 1,
  * groups 1, zero padding `pad`. x: NCHW, u: winograd_filter_transform's
  * output, y: NKHW (fully overwritten), ws: winograd_workspace_floats floats
- * (64-byte aligned), bt: BT (alpha x alpha), at: AT (m x alpha), f32
- * row-major; pb: tiles per block (rounded up to a multiple of NR).
- * flags: bit 0 allows the specialised transforms (used only where
- * probeSpecial accepts the matrices); 0 forces the generic sparse path.
- * Returns 1 if the specialised transforms were used, 0 otherwise.
+ * (64-byte aligned) prepared by winograd_prepare for this m and alpha (the
+ * transforms' tables, and whether the specialised transforms apply); pb:
+ * tiles per block (rounded up to a multiple of NR).
+ * Returns 1 if the specialised transforms were used, 0 otherwise, and -1
+ * (computing nothing) if ws was not prepared for this m and alpha.
  */
 export function conv_winograd_f32(
-  x: usize, u: usize, y: usize, ws: usize, bt: usize, at: usize,
-  n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32, flags: i32,
+  x: usize, u: usize, y: usize, ws: usize,
+  n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32,
 ): i32 {
+  if (load<i32>(ws + (<usize>PREP_MAGIC << 2)) != MAGIC || load<i32>(ws + (<usize>PREP_M << 2)) != m ||
+    load<i32>(ws + (<usize>PREP_ALPHA << 2)) != alpha) return -1;
   const r = alpha - m + 1;
   const ho = h + 2 * pad - r + 1;
   const wo = wd + 2 * pad - r + 1;
@@ -538,16 +560,11 @@ export function conv_winograd_f32(
   const tab = ws;
   const dS = ws + (<usize>SCR_D << 2);
   const eS = ws + (<usize>SCR_E << 2);
-  const fS = ws + (<usize>SCR_F << 2);
   const xpad = ws + (<usize>HEAD << 2);
   const vbuf = xpad + (<usize>up(n * c * planeF + PAD_SLACK, 16) << 2);
   const mbuf = vbuf + (<usize>(a2 * xiFloats(c * pbp)) << 2);
 
-  compileRows(bt, alpha, alpha, alpha * 16, tab + (<usize>T_BT_START << 2), tab + (<usize>T_BT_OFF_A << 2),
-    tab + (<usize>T_BT_OFF_B << 2), tab + (<usize>T_BT_COEF << 2));
-  compileRows(at, m, alpha, m * 16, tab + (<usize>T_AT_START << 2), tab + (<usize>T_AT_OFF_A << 2),
-    tab + (<usize>T_AT_OFF_B << 2), tab + (<usize>T_AT_COEF << 2));
-  const special = (flags & 1) != 0 && probeSpecial(m, alpha, bt, at, dS, eS, fS);
+  const special = load<i32>(ws + (<usize>PREP_SPECIAL << 2)) == 1;
 
   // Zero-bordered copy of every input plane: padded (row, col) = input (row - pad, col - pad).
   const rowBytes = <usize>wd << 2;

@@ -11,7 +11,7 @@ export {
   winograd_packed_u_floats,
   winograd_workspace_floats,
   winograd_filter_transform,
-  winograd_specialised,
+  winograd_prepare,
   conv_winograd_f32,
 } from './winograd';
 

@@ -46,6 +46,8 @@ const ShapeEntry = z.strictObject({
   description: z.string(),
   shape: ConvShape.strict(),
   tags: z.array(z.string()).default([]),
+  /** `quick`: a --quick case only, its shape used as given (see shapes.yaml). */
+  only: z.literal('quick').optional(),
 });
 export type ShapeEntry = z.infer<typeof ShapeEntry>;
 
@@ -86,15 +88,20 @@ export function quickShape(s: ConvShape): ConvShape {
 }
 
 export function convCases(opts: { quick: boolean; seed: number; distribution: Distribution; file?: string }): CaseSpec[] {
-  return readShapes(opts.file).map((e, i) => ({
-    id: `conv/${e.layer}`,
-    suite: 'conv',
-    layer: e.layer,
-    description: e.description,
-    shape: opts.quick ? quickShape(e.shape) : e.shape,
-    // One seed per case, derived from the run seed and the case's position, stored with the result.
-    seed: (opts.seed + i * 7919) >>> 0,
-    distribution: opts.distribution,
-    tags: e.tags,
-  }));
+  const cases: CaseSpec[] = [];
+  readShapes(opts.file).forEach((e, i) => {
+    if (e.only === 'quick' && !opts.quick) return;
+    cases.push({
+      id: `conv/${e.layer}`,
+      suite: 'conv',
+      layer: e.layer,
+      description: e.description,
+      shape: !opts.quick || e.only === 'quick' ? e.shape : quickShape(e.shape),
+      // One seed per case, derived from the run seed and the case's position in the file, stored with the result.
+      seed: (opts.seed + i * 7919) >>> 0,
+      distribution: opts.distribution,
+      tags: e.tags,
+    });
+  });
+  return cases;
 }
