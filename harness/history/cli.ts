@@ -113,8 +113,9 @@ const COMMON = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-function openStore(file: string | undefined): HistoryStore {
-  return HistoryStore.open(historyPath(file));
+/** The store; `readonly` for the commands that only read it (they work on a store the user cannot write). */
+function openStore(file: string | undefined, readonly = false): HistoryStore {
+  return HistoryStore.open(historyPath(file), { readonly });
 }
 
 function table(rows: string[][], head: string[]): string {
@@ -202,7 +203,7 @@ function cmdCompare(argv: string[]): number {
   const runNoise = fraction('run-noise', values['run-noise']);
   const guardQuantile = fraction('guard', values.guard);
   let store: HistoryStore | null = null;
-  const getStore = () => (store ??= openStore(values.history));
+  const getStore = () => (store ??= openStore(values.history, true));
   try {
     const sides: Side[] = [];
     for (const spec of positionals) {
@@ -281,7 +282,7 @@ async function cmdDashboard(argv: string[]): Promise<number> {
   if (values.help) return help();
   if (positionals.length) throw new UsageError(`dashboard takes no arguments (got ${positionals.join(' ')}); use --out DIR`);
   const now = isoTime('now', values.now);
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     // Loaded here only: the chart libraries take a while to load and no other command needs them.
     const { DEFAULT_DASHBOARD_DIR, renderDashboard } = await import('./dashboard.js');
@@ -329,7 +330,7 @@ function cmdAnnotate(argv: string[]): number {
 function cmdList(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON, limit: { type: 'string' }, json: { type: 'boolean', default: false } } });
   if (values.help) return help();
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     const runs = store.runs({ ...(values.device !== undefined ? { device: values.device } : {}), limit: positive('limit', values.limit, true) ?? 50 });
     if (values.json) {
@@ -359,7 +360,7 @@ function cmdList(argv: string[]): number {
 function cmdSeries(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON, json: { type: 'boolean', default: false } } });
   if (values.help) return help();
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     const series = store.series(values.device);
     if (values.json) {
@@ -424,7 +425,7 @@ function cmdExport(argv: string[]): number {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, out: { type: 'string' } } });
   if (values.help) return help();
   if (positionals.length !== 1) throw new UsageError('export needs one run (latest, a run id, #ROWID)');
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     let row: RunRow;
     try {
@@ -445,7 +446,7 @@ function cmdExport(argv: string[]): number {
 function cmdInfo(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON } });
   if (values.help) return help();
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     const c = store.counts();
     process.stdout.write(
