@@ -12,7 +12,16 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * reports/history.sqlite (a test may still pass its own ROOFBENCH_HISTORY).
  */
 const TEST_HISTORY = join(mkdtempSync(join(tmpdir(), 'roofbench-test-history-')), 'history.sqlite');
-const testEnv = (env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ROOFBENCH_HISTORY: TEST_HISTORY, ...process.env, ...env });
+/**
+ * Each command gets its own local device lock (ROOFBENCH_LOCAL_WORK_DIR), so test files running in
+ * parallel do not wait for each other's local runs; the lock tests pass a shared one explicitly.
+ */
+const testEnv = (env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  ROOFBENCH_HISTORY: TEST_HISTORY,
+  ROOFBENCH_LOCAL_WORK_DIR: mkdtempSync(join(tmpdir(), 'roofbench-test-local-')),
+  ...process.env,
+  ...env,
+});
 
 export interface CliResult {
   code: number | null;
@@ -71,7 +80,7 @@ export function startBench(
   args: string[],
   onLine: (line: string) => void,
   opts: { env?: NodeJS.ProcessEnv } = {},
-): { done: Promise<CliResult>; kill: () => void } {
+): { done: Promise<CliResult>; kill: (signal?: NodeJS.Signals) => void; pid: number | undefined } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'bench', ...args], {
     cwd: ROOT,
     env: testEnv(opts.env),
@@ -94,7 +103,7 @@ export function startBench(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { done, kill: () => child.kill('SIGKILL') };
+  return { done, kill: (signal = 'SIGKILL') => child.kill(signal), pid: child.pid };
 }
 
 /** How many variants the conv suite plans per case by default: its fixed list plus the extra tiles of its data. */

@@ -1,0 +1,79 @@
+/**
+ * Ctrl-C, SIGTERM, SIGHUP (and `timeout`, which sends SIGTERM) during a bench:
+ * the first signal stops the runners in order (the runs are marked
+ * `interrupted`, their reports and history written, the device locks
+ * released); a second one exits at once, after marking every open run
+ * `interrupted` in its results.json. Exit code 130 either way.
+ */
+export const INTERRUPTED_EXIT = 130;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export class Interrupt {
+  private readonly controller = new AbortController();
+  private readonly closers = new Set<() => void>();
+  private readonly handlers = new Map<NodeJS.Signals, () => void>();
+
+  constructor(private readonly say: (msg: string) => void) {}
+
+  /** Fires (its reason is the signal's name) on the first signal. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get interrupted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** The signal that interrupted the run, e.g. "SIGINT". */
+  get by(): string | null {
+    return this.interrupted ? String(this.controller.signal.reason) : null;
+  }
+
+  /** Something to close synchronously before an immediate exit (a second signal). */
+  onExit(close: () => void): () => void {
+    this.closers.add(close);
+    return () => this.closers.delete(close);
+  }
+
+  install(): this {
+    for (const sig of SIGNALS) {
+      const h = () => this.receive(sig);
+      this.handlers.set(sig, h);
+      process.on(sig, h);
+    }
+    return this;
+  }
+
+  uninstall(): void {
+    for (const [sig, h] of this.handlers) process.removeListener(sig, h);
+    this.handlers.clear();
+  }
+
+  private receive(sig: NodeJS.Signals): void {
+    if (sig === 'SIGHUP') quietBrokenStdio();
+    if (!this.interrupted) {
+      this.say(
+        `roofbench: ${sig}: stopping the run; what finished is kept and its report written` +
+          `${sig === 'SIGINT' ? ' (Ctrl-C again to exit at once)' : ` (${sig} again to exit at once)`}`,
+      );
+      this.controller.abort(sig);
+      return;
+    }
+    this.say(`roofbench: ${sig} again: exiting now; open runs are marked interrupted, their reports are not written`);
+    for (const close of this.closers) {
+      try {
+        close();
+      } catch {
+        /* exiting anyway */
+      }
+    }
+    process.exit(INTERRUPTED_EXIT);
+  }
+}
+
+/** After SIGHUP the terminal is gone: writing to it must not crash the orderly stop. */
+function quietBrokenStdio(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    if (s.listenerCount('error') === 0) s.on('error', () => {});
+  }
+}
