@@ -288,7 +288,9 @@ async function cmdDashboard(argv: string[]): Promise<number> {
     const { DEFAULT_DASHBOARD_DIR, renderDashboard } = await import('./dashboard.js');
     const out = await renderDashboard(store, { outDir: values.out ?? DEFAULT_DASHBOARD_DIR, ...(now ? { now: new Date(now) } : {}) });
     process.stdout.write(`dashboard: ${out.index} (${out.devicePages.length} device page${out.devicePages.length === 1 ? '' : 's'}, ${(out.ms / 1000).toFixed(1)} s)\n`);
-    return 0;
+    for (const r of out.invalidRuns) process.stderr.write(`roofbench history: warning: ${r}\n`);
+    for (const f of out.failures) process.stderr.write(`roofbench history: the page of device ${f.device} (${f.page}) could not be rendered: ${f.error}\n`);
+    return out.failures.length > 0 ? 1 : 0;
   } finally {
     store.close();
   }
