@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type { RunResults } from '../contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
 import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, toJson, type AnnotationRef, type RunRef } from './compare.js';
-import { historyPath, HistoryStore, NoSuchRunError, type RunRow } from './store.js';
+import { historyPath, HistoryStore, NoSuchRunError, storeError, type RunRow } from './store.js';
 import { ImportPathError, importRuns, type ImportSummary } from './importer.js';
 import { checkCommit } from './record.js';
 
@@ -113,9 +113,13 @@ const COMMON = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
+/** The store the command opened last: an SQLite error later on names it. */
+let openedStore: string | null = null;
+
 /** The store; `readonly` for the commands that only read it (they work on a store the user cannot write). */
 function openStore(file: string | undefined, readonly = false): HistoryStore {
-  return HistoryStore.open(historyPath(file), { readonly });
+  openedStore = historyPath(file);
+  return HistoryStore.open(openedStore, { readonly });
 }
 
 function table(rows: string[][], head: string[]): string {
@@ -511,7 +515,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    const err = e as Error & { code?: string };
+    let err = e as Error & { code?: string };
+    // SQLite's own messages ("database disk image is malformed") name no file: say which store, and what to do.
+    if (err.code?.startsWith('SQLITE_') && openedStore) err = storeError(openedStore, 'reading', err) as Error & { code?: string };
     let msg = err instanceof Error ? err.message : String(e);
     if (err.code?.startsWith('ERR_PARSE_ARGS')) msg += '\nrun with --help for the options';
     let cause = err instanceof Error ? err.cause : undefined;

@@ -16,7 +16,7 @@
  * last two points, change points count) kept current on insert, so the
  * dashboard reads one small table plus one indexed query per device.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -183,6 +183,25 @@ export function storeError(file: string, what: string, cause: unknown): Error {
   return new Error(msg, { cause });
 }
 
+/**
+ * A store SQLite cannot open read-only where it lies: a WAL-mode file on a
+ * read-only mount (SQLite wants to create its -shm file next to it). When no
+ * write is unfinished (no -wal file, or an empty one), the file is read into
+ * memory and opened there, marked as a rollback-journal file (header bytes 18
+ * and 19), which is what its content is once checkpointed.
+ */
+function readOnlySnapshot(file: string, cause: unknown): Database.Database {
+  const code = String((cause as { code?: unknown }).code ?? '');
+  const wal = `${file}-wal`;
+  if (code !== 'SQLITE_CANTOPEN' || (existsSync(wal) && statSync(wal).size > 0)) throw cause;
+  const image = readFileSync(file);
+  if (image.length >= 20 && image[18] === 2 && image[19] === 2) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  return new Database(image);
+}
+
 /** Run `fn`, retrying while SQLite says the store is busy (another process is writing it), up to `ms`. */
 function retryBusy<T>(fn: () => T, ms = 30_000): T {
   const until = Date.now() + ms;
@@ -263,6 +282,14 @@ export class HistoryStore {
     try {
       if (!readonly) mkdirSync(dirname(file), { recursive: true });
       db = new Database(file, { timeout: 15_000, readonly, fileMustExist: readonly });
+      if (readonly) {
+        try {
+          schemaVersion(db);
+        } catch (e) {
+          db.close();
+          db = readOnlySnapshot(file, e);
+        }
+      }
     } catch (cause) {
       throw storeError(file, 'opening', cause);
     }
