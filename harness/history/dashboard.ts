@@ -196,7 +196,14 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
   const overview = devices.map((d) => {
     const last = d.last;
     const lastProbed = d.runs.find((r) => r.identity_hash !== null);
-    const ident = d.currentIdentity ? store.identity(d.currentIdentity) : undefined;
+    let ident: ReturnType<HistoryStore['identity']>;
+    let identityError: string | null = null;
+    try {
+      ident = d.currentIdentity ? store.identity(d.currentIdentity) : undefined;
+    } catch (e) {
+      // A damaged identity row costs its device's identity column, not the dashboard.
+      identityError = `the stored identity ${d.currentIdentity} cannot be read: ${(e as Error).message}`;
+    }
     const prevIdentity = d.runs.find((r) => r.identity_hash !== null && r.identity_hash !== d.currentIdentity);
     const c = countStates(d.current);
     return {
@@ -212,7 +219,7 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       unreachable: last !== undefined && last.status !== 'complete' && last.status !== 'interrupted',
       lastGood: lastProbed && lastProbed !== last ? `${lastProbed.run_id} (${age(lastProbed.started_at, now)} ago)` : null,
       commit: shortSha(commitOf(last)) ?? f.DASH,
-      identity: identitySummary(ident?.fields),
+      identity: identityError ?? identitySummary(ident?.fields),
       identityChangedAt: prevIdentity && ident ? f.timestamp(ident.first_seen) : null,
       counts: c,
       series: d.current.length,
