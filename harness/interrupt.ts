@@ -7,11 +7,19 @@
  */
 export const INTERRUPTED_EXIT = 130;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * A signal this soon after the first is the same one, delivered again: a Ctrl-C
+ * reaches every process of the terminal's group, and launchers (tsx, npm) relay
+ * it to their child as well when it is slow to acknowledge (tsx waits 30 ms).
+ * A person pressing Ctrl-C again, after reading the message, takes longer.
+ */
+const SAME_SIGNAL_MS = 500;
 
 export class Interrupt {
   private readonly controller = new AbortController();
   private readonly closers = new Set<() => void>();
   private readonly handlers = new Map<NodeJS.Signals, () => void>();
+  private firstAt = 0;
 
   constructor(private readonly say: (msg: string) => void) {}
 
@@ -52,6 +60,7 @@ export class Interrupt {
   private receive(sig: NodeJS.Signals): void {
     if (sig === 'SIGHUP') quietBrokenStdio();
     if (!this.interrupted) {
+      this.firstAt = Date.now();
       this.say(
         `roofbench: ${sig}: stopping the run; what finished is kept and its report written` +
           `${sig === 'SIGINT' ? ' (Ctrl-C again to exit at once)' : ` (${sig} again to exit at once)`}`,
@@ -59,6 +68,7 @@ export class Interrupt {
       this.controller.abort(sig);
       return;
     }
+    if (Date.now() - this.firstAt < SAME_SIGNAL_MS) return;
     this.say(`roofbench: ${sig} again: exiting now; open runs are marked interrupted, their reports are not written`);
     for (const close of this.closers) {
       try {
