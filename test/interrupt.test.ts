@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunResults } from '../harness/contracts.js';
 import { HistoryStore } from '../harness/history/store.js';
-import { jsonLines, ROOT, startBench, type CliResult } from './helpers/cli.js';
-import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
+import { jsonLines, ROOT, startBench, until, type CliResult } from './helpers/cli.js';
+import { deviceEntry, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 
 const CASES = ['--case', 'vgg16.conv5_1,mobilenet_v1.conv_dw_3,resnet50.res2b.branch2a,resnet50.res2b.branch2c'];
 const SLOW = ['--quick', '--target-ms', '500', '--no-ceilings', '--json', ...CASES];
@@ -29,16 +29,6 @@ const alive = (pid: number) => {
     return false;
   }
 };
-
-/** Wait until `cond` holds, up to `ms`; returns whether it did. */
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return cond();
-}
 
 /** The runner's pid, from the hello event the host recorded. */
 function runnerPid(out: string): number {
@@ -127,10 +117,17 @@ describe('a local run stopped by a signal', () => {
 
   it('a second Ctrl-C exits at once: the run is still marked interrupted, and the runner still stops', async () => {
     const f = fresh();
-    const res = await interruptAfterFirstResult([...SLOW, '--out', f.out], { ROOFBENCH_LOCAL_WORK_DIR: f.lockDir, ROOFBENCH_HISTORY: f.history }, (b) => {
-      b.kill('SIGINT');
-      setTimeout(() => b.kill('SIGINT'), 30);
-    });
+    // The runner is stuck in a kernel, so the orderly stop takes seconds: the second Ctrl-C comes first.
+    const res = await interruptAfterFirstResult(
+      [...SLOW, '--out', f.out],
+      { ROOFBENCH_LOCAL_WORK_DIR: f.lockDir, ROOFBENCH_HISTORY: f.history, ROOFBENCH_TEST_FAULTS: JSON.stringify({ hangCase: 'conv/mobilenet_v1.conv_dw_3' }) },
+      (b) => {
+        b.kill('SIGINT');
+        // Pressed again after the message (one within half a second is the same Ctrl-C, relayed).
+        setTimeout(() => b.kill('SIGINT'), 800);
+      },
+      '"caseId":"conv/mobilenet_v1.conv_dw_3"',
+    );
     expect(res.code).toBe(130);
     expect(res.stderr).toMatch(/SIGINT again: exiting now/);
     const run = readRun(f.out);
@@ -143,10 +140,13 @@ describe('a local run stopped by a signal', () => {
 
   it('through the tsx launcher (npm run bench), Ctrl-C still ends in exit 130 and an interrupted run', async () => {
     const f = fresh();
+    // Its own process group, signalled as a whole: what a terminal does on Ctrl-C. (tsx relays a signal sent
+    // to the launcher alone, but SIGKILLs its child if that does not acknowledge within 30 ms.)
     const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['harness/cli.ts', 'bench', ...SLOW, '--out', f.out], {
       cwd: ROOT,
       env: { ...process.env, ROOFBENCH_LOCAL_WORK_DIR: f.lockDir, ROOFBENCH_HISTORY: f.history },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
@@ -156,7 +156,7 @@ describe('a local run stopped by a signal', () => {
       stdout += d.toString();
       if (!sent && stdout.includes('"state":"passed"')) {
         sent = true;
-        child.kill('SIGINT'); // to the tsx launcher, which relays it
+        process.kill(-child.pid!, 'SIGINT');
       }
     });
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
@@ -204,21 +204,7 @@ describe('a local run stopped by a signal', () => {
 describe('a run on an SSH device stopped by a signal', () => {
   const device = (workDir: string) => {
     const file = join(mkdtempSync(join(work, 'devices-')), 'devices.yaml');
-    writeFileSync(
-      file,
-      [
-        'devices:',
-        '  board:',
-        '    host: 127.0.0.1',
-        `    port: ${sshd.port}`,
-        `    user: ${sshd.user}`,
-        `    identityFile: ${JSON.stringify(sshd.identityFile)}`,
-        `    hostKey: ${JSON.stringify(sshd.hostKeyFingerprint)}`,
-        `    node: ${JSON.stringify(sshd.node ?? 'node')}`,
-        `    workDir: ${JSON.stringify(workDir)}`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(file, `devices:\n${deviceEntry(sshd, { workDir })}\n`);
     return ['--devices', file, '--device', 'board'];
   };
 

@@ -114,3 +114,13 @@ export async function convVariantCount(): Promise<number> {
   if (!conv) throw new Error('no conv suite');
   return conv.variants.length + extraVariantsFor([conv]).length;
 }
+
+/** Wait until `cond` holds, checking every 200 ms, up to `ms`; returns whether it did (for fault tests). */
+export async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return cond();
+}
