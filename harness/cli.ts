@@ -211,6 +211,8 @@ async function bench(argv: string[]): Promise<number> {
   }
   exclusive(values, 'no-history', 'history', '--no-history does not store the run; --history says where to store it');
   exclusive(values, 'commit', 'commit-from', 'give the commit under test once: --commit SHA or --commit-from PATH');
+  exclusive(values, 'no-history', 'commit', 'the commit is stored with the run in the history, which --no-history skips');
+  exclusive(values, 'no-history', 'commit-from', 'the commit is stored with the run in the history, which --no-history skips');
   exclusive(values, 'json', 'list', '--list prints a listing for people; there is no JSON listing');
   exclusive(values, 'list', 'out', '--list runs nothing');
   // Ranges first: nothing is started with a deadline Node's timers cannot hold.
@@ -241,7 +243,9 @@ async function bench(argv: string[]): Promise<number> {
     try {
       outDir = checkOutDir(values.out);
     } catch (e) {
-      throw new UsageError((e as Error).message, { cause: e });
+      // The message is complete (it names the path and the reason): no "caused by" repeating it.
+      if (e instanceof OutPathError) throw new UsageError(e.message);
+      throw e;
     }
   }
 
@@ -296,6 +300,15 @@ async function bench(argv: string[]): Promise<number> {
   const pairs = items.reduce((n, i) => n + i.variants.length, 0);
   const t0 = Date.now();
   const interrupt = new Interrupt((m) => process.stderr.write(`\n${m}\n`)).install();
+  // stdout piped into something that stopped reading (`| head -1`): stop the run in order, like a signal.
+  let stdoutGone = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    // Every later write fails the same way: one stop, not a "second signal".
+    if (e.code === 'EPIPE' && !stdoutGone) {
+      stdoutGone = true;
+      interrupt.receive('SIGPIPE');
+    }
+  });
   const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`) });
   if (interrupt.interrupted) {
     process.stderr.write(`roofbench: interrupted (${interrupt.by}) before the run started: nothing was measured\n`);
@@ -311,7 +324,7 @@ async function bench(argv: string[]): Promise<number> {
       }
       return claimRunDir(join(ROOT, 'reports', device.name), runId);
     } catch (e) {
-      if (e instanceof OutPathError) throw new UsageError(e.message, { cause: e });
+      if (e instanceof OutPathError) throw new UsageError(e.message);
       throw e;
     }
   });

@@ -57,14 +57,13 @@ export class Interrupt {
     this.handlers.clear();
   }
 
-  private receive(sig: NodeJS.Signals): void {
-    if (sig === 'SIGHUP') quietBrokenStdio();
+  /** A signal, or the same handling for another reason to stop (SIGPIPE: stdout went away). */
+  receive(sig: NodeJS.Signals): void {
+    if (sig === 'SIGHUP' || sig === 'SIGPIPE') quietBrokenStdio();
     if (!this.interrupted) {
       this.firstAt = Date.now();
-      this.say(
-        `roofbench: ${sig}: stopping the run; what finished is kept and its report written` +
-          `${sig === 'SIGINT' ? ' (Ctrl-C again to exit at once)' : ` (${sig} again to exit at once)`}`,
-      );
+      const again = sig === 'SIGINT' ? ' (Ctrl-C again to exit at once)' : sig === 'SIGPIPE' ? '' : ` (${sig} again to exit at once)`;
+      this.say(`roofbench: ${sig === 'SIGPIPE' ? 'the output was closed (SIGPIPE)' : sig}: stopping the run; what finished is kept and its report written${again}`);
       this.controller.abort(sig);
       return;
     }

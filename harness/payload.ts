@@ -63,7 +63,8 @@ export function checkPayloadDir(dir: string, expected: Readonly<Record<string, s
     for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(p);
-      else if (!(p in expected)) bad.push(`${p} (unexpected)`);
+      // A name anyone could have chosen: shown with its control characters neutralised.
+      else if (!(p in expected)) bad.push(`${p.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')} (unexpected)`);
     }
   };
   if (existsSync(dir)) walk('');

@@ -163,7 +163,9 @@ export class RunWriter {
         this.run.results.push({ ...m, cost: { flops: 0, bytes: 0, intensity: 0 }, state: 'skipped', reason: `not measured: the run was interrupted (${interruptedBy})` });
       }
       this.run.status = 'interrupted';
-      this.run.statusDetail = [`interrupted by ${interruptedBy} after ${measured} of ${total} results`, this.hadFailure, this.run.statusDetail]
+      // What the run was doing when it was stopped (e.g. waiting for the lock), when the transport said.
+      const doing = failure && !/^interrupted( by \S+)?$/.test(failure) ? failure : '';
+      this.run.statusDetail = [`interrupted by ${interruptedBy} after ${measured} of ${total} results`, doing, this.hadFailure, this.run.statusDetail]
         .filter(Boolean)
         .join('; ');
     } else if (failure === null && missing.length === 0 && this.hadFailure) {

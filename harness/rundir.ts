@@ -14,6 +14,9 @@ export class OutPathError extends Error {
 
 /** Kernel and device file systems: not a place for a run (and `mkdir -p` in /proc never returns on some Node versions). */
 const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
+/** Real file systems under those roots (/dev/shm is a tmpfs). */
+const ALLOWED_UNDER_PSEUDO = ['/dev/shm'];
+const under = (p: string, root: string) => p === root || p.startsWith(`${root}${sep}`);
 /** statfs magic numbers of pseudo file systems (proc, sysfs, devtmpfs/devpts, debugfs, tracefs, cgroup, cgroup2, securityfs, configfs). */
 const PSEUDO_FS = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x64626720, 0x74726163, 0x27e0eb, 0x63677270, 0x73636673, 0x62656570]);
 
@@ -62,7 +65,8 @@ export function checkOutDir(out: string): string {
     /* a dangling link: statSync below says so */
   }
   for (const root of PSEUDO_ROOTS) {
-    if (real === root || real.startsWith(`${root}${sep}`) || abs === root || abs.startsWith(`${root}${sep}`)) {
+    if (ALLOWED_UNDER_PSEUDO.some((ok) => under(real, ok) && under(abs, ok) && abs !== ok)) continue;
+    if (under(real, root) || under(abs, root)) {
       throw new OutPathError(`--out ${out} is inside ${root}, a kernel file system, not a place for a run: choose a directory on disk`);
     }
   }
@@ -115,6 +119,8 @@ export function claimDir(dir: string, label = dir): void {
   }
   try {
     mkdirSync(dir);
+    // Claimed at once: another run trying the same path between this mkdir and the first save finds it taken.
+    closeSync(openSync(join(dir, RESULTS_FILE), 'wx'));
     return;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new OutPathError(`cannot create ${label}: ${describe(e)}`, { cause: e });

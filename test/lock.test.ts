@@ -36,8 +36,9 @@ function unrelatedProcess(): number {
   return c.pid!;
 }
 
-function staleLock(workDir: string, o: { pid: number | null; boot?: string; owner?: string }): void {
+function staleLock(workDir: string, o: { pid: number | null; boot?: string; owner?: string; host?: string }): void {
   mkdirSync(join(workDir, 'lock'), { recursive: true });
+  if (o.host !== undefined) writeFileSync(join(workDir, 'lock', 'host'), `${o.host}\n`);
   writeFileSync(join(workDir, 'lock', 'owner'), o.owner ?? 'someone@elsewhere run old device board started long ago\n');
   if (o.pid !== null) writeFileSync(join(workDir, 'lock', 'pid'), `${o.pid}\n`);
   if (o.boot !== undefined) writeFileSync(join(workDir, 'lock', 'boot'), `${o.boot}\n`);
@@ -74,6 +75,18 @@ describe('a lock whose pid is not a roofbench run any more', () => {
     const r = await bench(['--devices', devicesFile({ name: 'board', workDir }), '--device', 'board', ...ONE, '--out', out], { timeoutMs: 120_000 });
     expect(r.code).toBe(0);
     expect(readRun(out).stderr.join('\n')).toMatch(/recovering a stale lock \(it was taken before the device rebooted\)/);
+  });
+});
+
+describe('a lock taken on another machine sharing the directory (NFS)', () => {
+  it('is not judged by a pid or boot id that mean nothing here: the run waits or fails, naming the holder', async () => {
+    const workDir = join(sshd.dir, 'shared-nfs');
+    staleLock(workDir, { pid: 999_999, boot: '00000000-0000-0000-0000-000000000000', host: 'another-machine', owner: 'someone@another-machine run x device board started then\n' });
+    const out = outDir();
+    const r = await bench(['--devices', devicesFile({ name: 'board', workDir }), '--device', 'board', ...ONE, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(readRun(out).statusDetail).toMatch(/device board is busy: locked by someone@another-machine/);
+    expect(readFileSync(join(workDir, 'lock', 'host'), 'utf8')).toBe('another-machine\n');
   });
 });
 

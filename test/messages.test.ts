@@ -90,6 +90,7 @@ describe('flags that contradict each other are errors, not silently one of them'
     [['--no-history', '--history', 'x.sqlite'], /--no-history and --history cannot be used together/],
     [['--commit', 'abcdef1', '--commit-from', '.'], /--commit and --commit-from cannot be used together/],
     [['--json', '--list'], /--json and --list cannot be used together/],
+    [['--no-history', '--commit', 'abcdef1'], /--no-history and --commit cannot be used together: the commit is stored with the run in the history/],
   ] as const) {
     it(args.join(' '), async () => {
       const r = await bench([...ONE, ...args]);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { RunResults } from '../harness/contracts.js';
 import { HistoryStore } from '../harness/history/store.js';
 import { synthRuns } from '../harness/history/synthetic.js';
-import { bench, ROOT, runProcess, startBench } from './helpers/cli.js';
+import { bench, ROOT, runProcess, startBench, until } from './helpers/cli.js';
 
 const ONE = ['--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings'];
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'results');
@@ -53,10 +53,17 @@ describe('--out never overwrites a run, and bad paths are refused before anythin
     expect(existsSync('/proc/roofbench-test')).toBe(false);
   });
 
-  it('an empty existing directory is used; a read-only one is refused with the reason', async () => {
+  it('an empty existing directory is used (and /dev/shm, a real tmpfs); a read-only one is refused with the reason', async () => {
     const empty = mkdtempSync(join(work, 'empty-'));
     expect((await bench([...ONE, '--out', empty])).code).toBe(0);
     expect(readRun(empty).status).toBe('complete');
+    const shm = `/dev/shm/roofbench-test-${process.pid}-${Date.now()}`;
+    try {
+      expect((await bench([...ONE, '--out', shm])).code).toBe(0);
+      expect(readRun(shm).status).toBe('complete');
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
     // A read-only mount: EROFS (root ignores file permissions, not a read-only mount).
     const ro = mkdtempSync(join(work, 'ro-'));
     execMount(['--bind', ro, ro]);
@@ -78,6 +85,22 @@ function execMount(args: string[]): void {
   const r = spawnSync(cmd, a, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${a.join(' ')}: ${r.stderr}`);
 }
+
+describe('output that goes away', () => {
+  it('bench --json | head -1: the run is stopped in order (interrupted, with its report), not left running', async () => {
+    const out = join(mkdtempSync(join(work, 'pipe-')), 'r');
+    const cmd = `${JSON.stringify(process.execPath)} --import tsx harness/cli.ts bench --quick --case vgg16.conv5_1,mobilenet_v1.conv_dw_3 --no-ceilings --json --out ${JSON.stringify(out)} | head -1`;
+    const r = await runProcess('bash', ['-c', `${cmd}; echo "bench exit \${PIPESTATUS[0]}" >&2`], {
+      env: { ...process.env, ROOFBENCH_LOCAL_WORK_DIR: mkdtempSync(join(work, 'lock-')), ROOFBENCH_HISTORY: join(work, 'pipe.sqlite') },
+    });
+    expect(r.stderr).toMatch(/the output was closed \(SIGPIPE\): stopping the run/);
+    expect(r.stderr).toMatch(/bench exit 130/);
+    const run = readRun(out);
+    expect(run.status).toBe('interrupted');
+    expect(run.statusDetail).toMatch(/interrupted by SIGPIPE/);
+    expect(existsSync(join(out, 'index.html'))).toBe(true);
+  });
+});
 
 describe('runs started in the same second', () => {
   it('get a directory each (<run-id>, <run-id>-2), and the history keeps both', async () => {
@@ -224,6 +247,21 @@ describe('two local runs at once', () => {
     expect(r2.stdout).toMatch(/device local is busy: locked by \S+ run \S+ device local started .*--wait/);
     const r3 = await waiting!;
     expect(r3.code).toBe(0);
+    // Ctrl-C while waiting for the lock stops at once, and the run says what it was doing.
+    const holder = startBench([...ONE, '--target-ms', '3000', '--json'], () => {}, { env });
+    await until(() => existsSync(join(lock, 'lock', 'pid')), 30_000);
+    const out = join(mkdtempSync(join(work, 'wait-')), 'r');
+    let sent = false;
+    const waiter = startBench([...ONE, '--wait', '--json', '--out', out], (line) => {
+      if (!sent && line.includes('waiting')) {
+        sent = true;
+        waiter.kill('SIGINT');
+      }
+    }, { env });
+    const rw = await waiter.done;
+    expect(rw.code).toBe(130);
+    expect(readRun(out).statusDetail).toMatch(/interrupted by SIGINT after 0 of \d+ results; interrupted while waiting for the lock on device local/);
+    expect((await holder.done).code).toBe(0);
     expect(r3.stdout + r3.stderr).toMatch(/device local is locked by .*; waiting/);
     expect(existsSync(join(lock, 'lock'))).toBe(false);
   });

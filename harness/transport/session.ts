@@ -4,9 +4,10 @@
  *
  * The wrapper (`sh -c`, on the device):
  *   1. takes the device lock: a directory made with mkdir (atomic), holding the
- *      owner, the wrapper's pid and the device's boot id. A lock whose holder is
- *      gone (pid dead, device rebooted since, or the pid now another program) is
- *      recovered; the lock is released on exit only if it is still this run's;
+ *      owner, the wrapper's pid, the device's boot id and host name. A lock whose
+ *      holder is gone (pid dead, device rebooted since, or the pid now another
+ *      program) is recovered; one taken on another host (a shared NFS directory)
+ *      is left to that host; the lock is released on exit only if it is still this run's;
  *   2. starts the payload bootstrap, which checks every payload file against the
  *      SHA-256 the host sent and only then loads runner.mjs (never code whose
  *      hash it did not verify);
@@ -76,6 +77,9 @@ export const LOCK_SCRIPT = `L="$W/lock"
 boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
 # Why the lock in $L is stale, or nothing when its holder may still run.
 stale() {
+  # Taken on another machine sharing this directory (NFS): its pid and boot id mean nothing here.
+  lh=$(cat "$L/host" 2>/dev/null)
+  [ -n "$lh" ] && [ "$lh" != "$(uname -n 2>/dev/null)" ] && return 0
   pid=$(cat "$L/pid" 2>/dev/null); lb=$(cat "$L/boot" 2>/dev/null)
   if [ -z "$pid" ]; then
     # Being set up (mkdir, then the owner): give its holder a minute.
@@ -96,13 +100,14 @@ export function wrapperScript(o: WrapperOptions): string {
 W=${o.workDir}
 P=${o.payloadDir}
 mkdir -p "$W" 2>/dev/null
-cd "$W" || exit 70
+cd "$W" 2>/dev/null || { echo "roofbench: cannot create or enter the work directory $W (it holds the device lock): make it writable, or choose another workDir" >&2; exit 70; }
 ${LOCK_SCRIPT}
 me=$$
 rp=; cp=; wd=
 own() {
   { printf '%s pid=%s\\n' ${shq(o.owner)} "$me" > "$L/owner" &&
     printf '%s\\n' "$boot" > "$L/boot" &&
+    printf '%s\\n' "$(uname -n 2>/dev/null)" > "$L/host" &&
     printf '%s\\n' "$me" > "$L/pid"; } 2>/dev/null || return 1
   [ "$(cat "$L/pid" 2>/dev/null)" = "$me" ] && [ -s "$L/owner" ]
 }
@@ -286,16 +291,24 @@ export function runSession(start: (sink: SessionSink) => SessionIo | null, plan:
       onEvent: (e: RunnerEvent) => {
         if (e.type === 'hello') runnerPid = e.pid;
         if (e.type === 'case-start') lastCase = e.caseId;
-        if (e.type === 'payload' && !e.verified) mismatch = e.mismatched ?? [];
+        // Only the bootstrap (before the runner's hello) reports on the payload: file names from the
+        // device are shown with their control characters neutralised.
+        if (e.type === 'payload') {
+          if (runnerPid !== null) return h.onStderr(`[ignored: a payload event after the runner started] ${JSON.stringify(e)}`);
+          e = { ...e, ...(e.mismatched ? { mismatched: e.mismatched.map(printable) } : {}) };
+          if (!e.verified) mismatch = e.mismatched ?? [];
+        }
         h.onEvent(e);
       },
       onStderr: h.onStderr,
     });
     const out = lineSplitter((line) => {
       arm();
-      if (line.startsWith('{"type":"lock-held"')) {
+      // The wrapper says the lock is held before it starts anything; the runner cannot say it.
+      if (runnerPid === null && line.startsWith('{"type":"lock-held"')) {
         try {
-          lockHeld = (JSON.parse(line) as { owner?: string }).owner ?? null;
+          const o = (JSON.parse(line) as { owner?: unknown }).owner;
+          lockHeld = typeof o === 'string' ? printable(o) : null;
         } catch {
           lockHeld = null;
         }
@@ -352,6 +365,9 @@ export function runSession(start: (sink: SessionSink) => SessionIo | null, plan:
     io.write(`${JSON.stringify(plan)}\n`);
   });
 }
+
+/** Text from a device made safe to print: control characters become '?'. */
+const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').slice(0, 300);
 
 /** The lock owner string: who, which run, which device, since when. */
 export function lockOwner(user: string, host: string, runId: string, device: string): string {
