@@ -87,7 +87,8 @@ stale() {
     echo "it has no owner pid"; return 0
   fi
   if [ -n "$boot" ] && [ -n "$lb" ] && [ "$lb" != "$boot" ]; then echo "it was taken before the device rebooted"; return 0; fi
-  if ! kill -0 "$pid" 2>/dev/null; then echo "its process $pid is gone"; return 0; fi
+  # kill -0 also fails for another user's live process (a shared workDir): /proc says whether it exists.
+  if ! kill -0 "$pid" 2>/dev/null && [ ! -d "/proc/$pid" ]; then echo "its process $pid is gone"; return 0; fi
   if [ -r "/proc/$pid/cmdline" ] && ! grep -q ${LOCK_MARKER} "/proc/$pid/cmdline" 2>/dev/null; then
     echo "process $pid is now another program"; return 0
   fi
