@@ -104,7 +104,7 @@ mkdir -p "$W" 2>/dev/null
 cd "$W" 2>/dev/null || { echo "roofbench: cannot create or enter the work directory $W (it holds the device lock): make it writable, or choose another workDir" >&2; exit 70; }
 ${LOCK_SCRIPT}
 me=$$
-rp=; cp=; wd=
+rp=; wd=
 own() {
   { printf '%s pid=%s\\n' ${shq(o.owner)} "$me" > "$L/owner" &&
     printf '%s\\n' "$boot" > "$L/boot" &&
@@ -149,8 +149,8 @@ if ! take; then
 fi
 stop() {
   [ -n "$rp" ] && kill -TERM "$rp" 2>/dev/null
-  [ -n "$cp" ] && kill "$cp" 2>/dev/null
   [ -n "$wd" ] && kill "$wd" 2>/dev/null
+  c=$(cat "$L/cat" 2>/dev/null); [ -n "$c" ] && kill "$c" 2>/dev/null
   release
 }
 trap 'stop' EXIT
@@ -167,15 +167,17 @@ fi
 exec 3<&0
 ${shJoin(o.node)} -e ${shq(BOOTSTRAP)} "$P" ${shq(JSON.stringify(o.expected))} < "$L/in" 3<&- &
 rp=$!
-cat <&3 > "$L/in" 2>/dev/null &
-cp=$!
-exec 3<&-
-# The host's input ended (it stopped the run, or the connection is gone) while the runner runs: stop it.
-( while kill -0 "$cp" 2>/dev/null; do sleep 1; done
+# Copy the host's input to the runner. When it ends (the host stopped the run, or the connection is
+# gone) and the runner still runs, stop it, even if it is stuck in a kernel. Nothing polls meanwhile.
+( cat <&3 > "$L/in" 2>/dev/null &
+  c=$!
+  echo "$c" > "$L/cat"
+  wait "$c"
   kill -0 "$rp" 2>/dev/null || exit 0
   sleep 2; kill -TERM "$rp" 2>/dev/null || exit 0
   sleep 3; kill -KILL "$rp" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
 wd=$!
+exec 3<&-
 wait "$rp"
 rc=$?
 rp=
