@@ -1,15 +1,14 @@
 /** One device, one run: plan -> payload -> transport -> runner events -> results.json -> report. */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import type { Plan, RunOptions, RunResults } from './contracts.js';
 import type { Device } from './devices.js';
-import { DEFAULT_WORK_DIR, theoreticalCeilings } from './devices.js';
+import { theoreticalCeilings } from './devices.js';
 import { buildPayload, ROOT, type Payload } from './payload.js';
 import { RunWriter } from './results.js';
 import { Progress } from './progress.js';
-import { LocalTransport } from './transport/local.js';
+import { LocalTransport, localWorkDir } from './transport/local.js';
 import { SshTransport } from './transport/ssh.js';
 import type { Transport } from './transport/types.js';
 import { makeResolver } from '../suites/variants.js';
@@ -44,18 +43,6 @@ export interface BenchTransportOptions {
   stepTimeoutMs?: number;
   waitForLock?: boolean;
   log?: (msg: string) => void;
-}
-
-/**
- * Where the local device keeps its lock: ROOFBENCH_LOCAL_WORK_DIR, else the
- * device's workDir on this machine; by default ~/.cache/roofbench/local/<host>
- * (one per machine, also when machines share a home directory over NFS).
- */
-export function localWorkDir(device: Device): string {
-  const dir = process.env.ROOFBENCH_LOCAL_WORK_DIR || (device.workDir === DEFAULT_WORK_DIR ? `${DEFAULT_WORK_DIR}/local/${hostname()}` : device.workDir);
-  if (dir === '~') return homedir();
-  if (dir.startsWith('~/')) return join(homedir(), dir.slice(2));
-  return resolvePath(dir);
 }
 
 export function transportFor(device: Device, opts: BenchTransportOptions = {}): Transport {

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline/promises';
 import { loadDevices, withDeviceFields, type Device } from './devices.js';
 import { connect, checkNodeVersion, DEFAULT_STEP_TIMEOUT_MS, fetchHostKey, fingerprintOf, inspectRemote, knownHostKeys } from './transport/ssh.js';
 import { buildPayload, ROOT } from './payload.js';
+import { localWorkDir } from './transport/local.js';
 import { UsageError } from './plan.js';
 
 const HELP = `usage:
@@ -27,6 +28,14 @@ async function check(device: Device, stepTimeoutMs: number): Promise<boolean> {
   if (device.transport === 'local') {
     out('transport', 'local (this machine)');
     out('node', process.version);
+    const lock = join(localWorkDir(device), 'lock');
+    let owner: string | null = null;
+    try {
+      owner = readFileSync(join(lock, 'owner'), 'utf8').trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+    } catch {
+      /* no lock, or no owner yet */
+    }
+    out('lock', existsSync(lock) ? `held: ${owner || 'by a run that is starting (no owner written yet)'} (${lock})` : `free (${lock})`);
     return true;
   }
   out('address', `${device.user}@${device.host}:${device.port}`);

@@ -6,12 +6,25 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Plan } from '../contracts.js';
+import { DEFAULT_WORK_DIR, type Device } from '../devices.js';
 import { buildPayload, expectedFiles, type Payload } from '../payload.js';
 import { shq } from './shell.js';
 import { lockOwner, runLocked, runSession, wrapperScript, type SessionIo } from './session.js';
 import type { RunHandlers, RunOutcome, Transport, TransportOptions } from './types.js';
+
+/**
+ * Where the local device keeps its lock: ROOFBENCH_LOCAL_WORK_DIR, else the
+ * device's workDir on this machine; by default ~/.cache/roofbench/local/<host>
+ * (one per machine, also when machines share a home directory over NFS).
+ */
+export function localWorkDir(device: Device): string {
+  const dir = process.env.ROOFBENCH_LOCAL_WORK_DIR || (device.workDir === DEFAULT_WORK_DIR ? `${DEFAULT_WORK_DIR}/local/${os.hostname()}` : device.workDir);
+  if (dir === '~') return os.homedir();
+  if (dir.startsWith('~/')) return join(os.homedir(), dir.slice(2));
+  return resolve(dir);
+}
 
 export interface LocalOptions extends TransportOptions {
   /** The local device's name (for messages and the lock owner). */

@@ -161,7 +161,7 @@ trap 'exit 129' HUP
 trap 'exit 143' TERM
 trap 'exit 130' INT
 if ! mkfifo "$L/in" 2>/dev/null; then
-  echo "roofbench: cannot make the runner's input $L/in (is the device's disk full?)" >&2
+  echo "roofbench: cannot make the runner's input, a FIFO, at $L/in (is the disk full, or is $W on a file system without FIFOs, such as vfat? then set workDir elsewhere)" >&2
   exit ${OWNER_WRITE_EXIT}
 fi
 exec 3<&0
