@@ -95,7 +95,7 @@ describe('the lock is released only by its owner', () => {
     const workDir = join(sshd.dir, 'taken-over');
     const other = unrelatedProcess();
     let replaced = false;
-    const run = startBench(['--devices', devicesFile({ name: 'board', workDir }), '--device', 'board', ...ONE, '--target-ms', '400', '--json'], (line) => {
+    const run = startBench(['--devices', devicesFile({ name: 'board', workDir }), '--device', 'board', ...ONE, '--target-ms', '400', '--json', '--out', outDir()], (line) => {
       if (!replaced && line.includes('"type":"case-start"')) {
         // As if a second run had judged this lock stale and taken it over (the issue's full-disk story).
         writeFileSync(join(workDir, 'lock', 'pid'), `${other}\n`);
@@ -115,7 +115,7 @@ describe('the lock is released only by its owner', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
     try {
       const file = devicesFile({ name: 'board', workDir: small });
-      expect((await bench(['--devices', file, '--device', 'board', ...ONE])).code).toBe(0); // the payload fits
+      expect((await bench(['--devices', file, '--device', 'board', ...ONE, '--out', outDir()])).code).toBe(0); // the payload fits
       try {
         execFileSync('dd', ['if=/dev/zero', `of=${join(small, 'fill')}`, 'bs=64k'], { stdio: 'ignore' });
       } catch {
@@ -136,7 +136,7 @@ describe('devices check reads any lock state', () => {
   it('an empty owner (a run being set up) does not garble the rest of the report', async () => {
     const workDir = join(sshd.dir, 'empty-owner');
     const file = devicesFile({ name: 'board', workDir });
-    expect((await bench(['--devices', file, '--device', 'board', ...ONE])).code).toBe(0);
+    expect((await bench(['--devices', file, '--device', 'board', ...ONE, '--out', outDir()])).code).toBe(0);
     mkdirSync(join(workDir, 'lock'));
     writeFileSync(join(workDir, 'lock', 'owner'), '');
     const r = await runCli('harness/devices-cli.ts', ['check', 'board', '--devices', file]);

@@ -77,7 +77,7 @@ describe('a history store that is not one, is damaged, or is read-only', () => {
       expect(RunResults.parse(JSON.parse(readFileSync(json, 'utf8'))).device.name).toBe('board');
       const dash = await history(['dashboard', '--history', file, '--out', join(work, 'ro-dash')]);
       expect(dash.code).toBe(0);
-      const b = await bench([...ONE, '--history', file]);
+      const b = await bench([...ONE, '--history', file, '--out', join(mkdtempSync(join(work, 'run-')), 'r')]);
       expect(b.stdout).toMatch(new RegExp(`history: NOT stored in the history: .*${file.replace(/[.]/g, '\\.')}.*read-only`));
     } finally {
       mount(['-u', dir]);

@@ -228,14 +228,15 @@ describe('two local runs at once', () => {
   it('the second waits for the lock or fails saying who holds it: they never measure each other', async () => {
     const lock = mkdtempSync(join(work, 'local-lock-'));
     const env = { ROOFBENCH_LOCAL_WORK_DIR: lock };
+    const to = () => ['--out', join(mkdtempSync(join(work, 'run-')), 'r')];
     let second: ReturnType<typeof bench> | null = null;
     let waiting: ReturnType<typeof bench> | null = null;
     const first = startBench(
-      ['--quick', '--case', 'vgg16.conv5_1,resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3', '--target-ms', '800', '--no-ceilings', '--json'],
+      ['--quick', '--case', 'vgg16.conv5_1,resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3', '--target-ms', '800', '--no-ceilings', '--json', ...to()],
       (line) => {
         if (!second && line.includes('"type":"case-start"')) {
-          second = bench(ONE, { env });
-          waiting = bench([...ONE, '--wait', '--json'], { env });
+          second = bench([...ONE, ...to()], { env });
+          waiting = bench([...ONE, '--wait', '--json', ...to()], { env });
         }
       },
       { env },
@@ -248,7 +249,7 @@ describe('two local runs at once', () => {
     const r3 = await waiting!;
     expect(r3.code).toBe(0);
     // Ctrl-C while waiting for the lock stops at once, and the run says what it was doing.
-    const holder = startBench([...ONE, '--target-ms', '3000', '--json'], () => {}, { env });
+    const holder = startBench([...ONE, '--target-ms', '3000', '--json', ...to()], () => {}, { env });
     await until(() => existsSync(join(lock, 'lock', 'pid')), 30_000);
     const out = join(mkdtempSync(join(work, 'wait-')), 'r');
     let sent = false;
