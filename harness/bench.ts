@@ -8,7 +8,7 @@ import { theoreticalCeilings } from './devices.js';
 import { buildPayload, ROOT, type Payload } from './payload.js';
 import { RunWriter } from './results.js';
 import { Progress } from './progress.js';
-import { LocalTransport } from './transport/local.js';
+import { LocalTransport, localWorkDir } from './transport/local.js';
 import { SshTransport } from './transport/ssh.js';
 import type { Transport } from './transport/types.js';
 import { makeResolver } from '../suites/variants.js';
@@ -39,6 +39,8 @@ export interface BenchTransportOptions {
   /** Seconds without an event before a case counts as hung (default 600). */
   caseTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Deadline of each remote step before the run (Node probe, disk check, upload of one file). */
+  stepTimeoutMs?: number;
   waitForLock?: boolean;
   log?: (msg: string) => void;
 }
@@ -47,11 +49,18 @@ export function transportFor(device: Device, opts: BenchTransportOptions = {}): 
   if (device.transport === 'local') {
     // `node` on the local device means the Node running roofbench itself.
     const node = device.node.length === 1 && device.node[0] === 'node' ? [process.execPath] : device.node;
-    return new LocalTransport(node, { inactivityTimeoutMs: opts.caseTimeoutMs });
+    return new LocalTransport(node, {
+      inactivityTimeoutMs: opts.caseTimeoutMs,
+      device: device.name,
+      workDir: localWorkDir(device),
+      waitForLock: opts.waitForLock,
+      log: opts.log,
+    });
   }
   return new SshTransport(device, {
     inactivityTimeoutMs: opts.caseTimeoutMs,
     connectTimeoutMs: opts.connectTimeoutMs,
+    stepTimeoutMs: opts.stepTimeoutMs,
     waitForLock: opts.waitForLock,
     log: opts.log,
   });
@@ -71,8 +80,12 @@ export async function runOnDevice(args: {
   progress: Progress;
   payload?: Payload;
   transport?: BenchTransportOptions;
+  /** Stop the run (its reason names the signal): what finished is kept, the run is marked interrupted. */
+  abort?: AbortSignal;
+  /** Called with the run's writer as soon as it exists (to close it if the process must exit at once). */
+  onWriter?: (writer: RunWriter) => void;
 }): Promise<DeviceRunResult> {
-  const { device, plan, dir, progress } = args;
+  const { device, plan, dir, progress, abort } = args;
   const payload = args.payload ?? (await buildPayload({ log: (m) => progress.info(m) }));
   // Built once: a parametrised variant (Winograd on given points) is generated and verified in exact arithmetic.
   const resolve = makeResolver(plan.extraVariants);
@@ -90,7 +103,9 @@ export async function runOnDevice(args: {
       return { algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown' };
     },
   );
+  args.onWriter?.(writer);
   let failure: string | null = null;
+  let interrupted = false;
   const transport = transportFor(device, { ...args.transport, log: (m) => progress.info(m) });
   let current: Plan = plan;
   try {
@@ -105,8 +120,14 @@ export async function runOnDevice(args: {
           progress.event(e, result);
         },
         onStderr: (line) => writer.stderr(line),
+        ...(abort ? { abort } : {}),
       });
       failure = outcome.failure ?? (sawDone ? null : 'the runner stopped before it finished the plan');
+      if (outcome.interrupted || abort?.aborted) {
+        interrupted = !sawDone;
+        if (sawDone) failure = null;
+        break;
+      }
       if (!outcome.hungCase || attempt >= 5) break;
       writer.markCase(outcome.hungCase, outcome.failure ?? 'hung');
       const missing = new Set(writer.missing().map((m) => m.caseId));
@@ -126,7 +147,7 @@ export async function runOnDevice(args: {
     progress.stop();
   }
   if (transport instanceof SshTransport) writer.run.device.uploadedBytes = transport.totalUploadBytes;
-  const run = writer.finish(failure);
+  const run = interrupted ? writer.finish(failure, typeof abort?.reason === 'string' ? abort.reason : 'a signal') : writer.finish(failure);
   const reportPath = await renderReport(run, dir);
   return { device: device.name, dir, run, reportPath };
 }

@@ -4,11 +4,15 @@
  *   npm run bench -- [--device NAME] [--suite S] [--filter RE] [--quick] [--out DIR] [--json] [--list]
  *   npm run report -- reports/local/<run-id>
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadDevices, type DeviceRegistry } from './devices.js';
+import { loadDevices, type Device, type DeviceRegistry } from './devices.js';
 import { selectItems, makePlan, extraVariantsFor, UsageError } from './plan.js';
 import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
+import { localWorkDir } from './transport/local.js';
+import { checkOutDir, claimDir, claimRunDir, OutPathError, runIdOf } from './rundir.js';
+import { Interrupt, INTERRUPTED_EXIT } from './interrupt.js';
+import type { RunWriter } from './results.js';
 import { buildPayload } from './payload.js';
 import { renderCombinedIndex } from './report/combined.js';
 import { compareChecksums, describeMismatches } from './portability.js';
@@ -67,7 +71,12 @@ bench options:
   --wait               wait for a device another run has locked, instead of failing
   --case-timeout S     a case that sends no event for S seconds is hung: killed and marked errored (default 600)
   --connect-timeout S  SSH connect timeout in seconds (default 15)
+  --step-timeout S     deadline of each remote step before the run: Node probe and disk check, upload of
+                       one file (default 120); a step past it is stopped on the device too
   -h, --help           this text
+
+Ctrl-C (or SIGTERM, SIGHUP, timeout) stops the run: the runner is stopped, the run marked interrupted,
+its report and history written, exit code 130. A second Ctrl-C exits at once.
 `;
 
 /** Where runs go without --out: $ROOFBENCH_REPORTS (the tests set it to a temporary directory), else reports/. */
@@ -96,6 +105,45 @@ function parseWinogradOption(v: string): ExtraVariant {
     throw new UsageError(`--winograd expects M:POINTS, e.g. --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (M + 2 points), got "${v}"`);
   }
   return { suite: 'conv', kind: 'winograd', m: Number(m[1]), points: m[2].split(',').map((p) => p.trim()) };
+}
+
+/** Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
+
+/** A duration in seconds, in [1 s, about 24.8 days]; returned in ms. */
+function seconds(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback * 1000;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 1 || n > MAX_TIMER_S) {
+    throw new UsageError(`--${name} expects a number of seconds from 1 to ${MAX_TIMER_S} (about 24.8 days), got "${v}"`);
+  }
+  return Math.round(n * 1000);
+}
+
+/** Flags that contradict each other are an error, not silently one of them. */
+function exclusive(values: Record<string, unknown>, a: string, b: string, why: string): void {
+  const set = (k: string) => values[k] !== undefined && values[k] !== false;
+  if (set(a) && set(b)) throw new UsageError(`--${a} and --${b} cannot be used together: ${why}`);
+}
+
+/**
+ * Devices that are one machine and one work directory (same host, port, user
+ * and workDir; or local devices sharing a lock directory) cannot run in parallel:
+ * they would wait for each other's lock, or measure each other's load.
+ */
+function checkDistinctMachines(devices: Device[]): void {
+  const seen = new Map<string, string>();
+  for (const d of devices) {
+    const key = d.transport === 'local' ? `local ${localWorkDir(d)}` : `ssh ${d.user}@${d.host}:${d.port} ${d.workDir}`;
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new UsageError(
+        `devices ${other} and ${d.name} are the same machine and work directory (${d.transport === 'local' ? `this machine, ${localWorkDir(d)}` : `${d.user}@${d.host}:${d.port}, ${d.workDir}`}): ` +
+          'they share one device lock and would measure each other. Run them one after the other, or give each its own workDir in devices.yaml if they really are different machines',
+      );
+    }
+    seen.set(key, d.name);
+  }
 }
 
 function optNum(name: string, v: string | undefined, allowNegative = false): number | undefined {
@@ -167,6 +215,7 @@ const BENCH_OPTIONS = {
   gate: { type: 'boolean', default: false },
   'case-timeout': { type: 'string' },
   'connect-timeout': { type: 'string' },
+  'step-timeout': { type: 'string' },
   'no-baselines': { type: 'boolean', default: false },
   version: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -199,6 +248,18 @@ async function bench(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  exclusive(values, 'no-history', 'history', '--no-history does not store the run; --history says where to store it');
+  exclusive(values, 'commit', 'commit-from', 'give the commit under test once: --commit SHA or --commit-from PATH');
+  exclusive(values, 'no-history', 'commit', 'the commit is stored with the run in the history, which --no-history skips');
+  exclusive(values, 'no-history', 'commit-from', 'the commit is stored with the run in the history, which --no-history skips');
+  exclusive(values, 'json', 'list', '--list prints a listing for people; there is no JSON listing');
+  exclusive(values, 'list', 'out', '--list runs nothing');
+  // Ranges first: nothing is started with a deadline Node's timers cannot hold.
+  const transportTimeouts = {
+    caseTimeoutMs: seconds('case-timeout', values['case-timeout'], 600),
+    connectTimeoutMs: seconds('connect-timeout', values['connect-timeout'], 15),
+    stepTimeoutMs: seconds('step-timeout', values['step-timeout'], 120),
+  };
   const registry = loadDevices(values.devices ?? join(ROOT, 'devices.yaml'));
   if (values.list) {
     printList(registry);
@@ -214,6 +275,18 @@ async function bench(argv: string[]): Promise<number> {
     }
   });
   if (values.out && devices.length > 1) throw new UsageError('--out names one run directory; with several devices, leave it out (runs go to reports/<device>/<run-id>)');
+  checkDistinctMachines(devices);
+  // --out is checked before anything is created (a kernel file system, a file, a run already there).
+  let outDir: string | null = null;
+  if (values.out !== undefined) {
+    try {
+      outDir = checkOutDir(values.out);
+    } catch (e) {
+      // The message is complete (it names the path and the reason): no "caused by" repeating it.
+      if (e instanceof OutPathError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
 
   const dist = values.distribution ?? 'uniform(-1,1)';
   const parsedDist = Distribution.safeParse(dist);
@@ -259,33 +332,70 @@ async function bench(argv: string[]): Promise<number> {
   });
   const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
   if (baselinesAdded.length) options.baselinesAdded = baselinesAdded;
-  const runId = newRunId();
+  const runId = testRunId() ?? newRunId();
   const plan = makePlan(runId, options, items, !values['no-ceilings'], extraVariants);
   const faults = testFaultsFromEnv();
   if (faults) plan.faults = faults;
-  const transport = {
-    caseTimeoutMs: num('case-timeout', values['case-timeout'], 600) * 1000,
-    connectTimeoutMs: num('connect-timeout', values['connect-timeout'], 15) * 1000,
-    waitForLock: values.wait,
-  };
+  const transport = { ...transportTimeouts, waitForLock: values.wait };
   const multi = devices.length > 1;
   const mode = multi && !values.json ? 'plain' : Progress.modeFor(values.json);
   const pairs = items.reduce((n, i) => n + i.variants.length, 0);
   const t0 = Date.now();
+  const interrupt = new Interrupt((m) => process.stderr.write(`\n${m}\n`)).install();
+  // stdout piped into something that stopped reading (`| head -1`): stop the run in order, like a signal.
+  let stdoutGone = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    // Every later write fails the same way: one stop, not a "second signal".
+    if (e.code === 'EPIPE' && !stdoutGone) {
+      stdoutGone = true;
+      interrupt.receive('SIGPIPE');
+    }
+  });
   const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`) });
+  if (interrupt.interrupted) {
+    process.stderr.write(`roofbench: interrupted (${interrupt.by}) before the run started: nothing was measured\n`);
+    return INTERRUPTED_EXIT;
+  }
+  // Every run gets a directory of its own, claimed atomically (runs started in the same second
+  // get <run-id>-2 ...; the directory's name is the run's id).
+  const dirs = devices.map((device) => {
+    try {
+      if (outDir !== null) {
+        claimDir(outDir, `--out ${values.out}`);
+        return outDir;
+      }
+      return claimRunDir(join(reportsDir(), device.name), runId);
+    } catch (e) {
+      if (e instanceof OutPathError) throw new UsageError(e.message);
+      throw e;
+    }
+  });
+  const writers = new Set<RunWriter>();
+  interrupt.onExit(() => {
+    for (const w of writers) if (!w.finished) w.finish(null, `${interrupt.by ?? 'a signal'}, then exited at once`);
+  });
   const outcomes = await Promise.all(
-    devices.map(async (device) => {
-      let dir = resolve(values.out ?? join(reportsDir(), device.name, runId));
-      if (!values.out) for (let i = 2; existsSync(dir); i++) dir = resolve(reportsDir(), device.name, `${runId}-${i}`);
+    devices.map(async (device, i) => {
+      const dir = dirs[i]!;
+      const id = outDir !== null ? runId : runIdOf(dir);
       const progress = new Progress(mode, device.name);
       progress.expect(items.map((i) => i.variants.length));
-      progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${runId}`);
+      progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${id}`);
       if (baselinesAdded.length) {
         progress.info(`also running ${baselinesAdded.join(', ')}: the accuracy decision compares the selected fast variants with them (--no-baselines to leave them out)`);
       }
       // Emulated devices: the ceilings would measure the emulator, and take minutes under qemu.
-      const devicePlan = device.emulated ? { ...plan, measureCeilings: false } : plan;
-      return runOnDevice({ device, plan: devicePlan, dir, progress, payload, transport });
+      const devicePlan = { ...plan, runId: id, ...(device.emulated ? { measureCeilings: false } : {}) };
+      return runOnDevice({
+        device,
+        plan: devicePlan,
+        dir,
+        progress,
+        payload,
+        transport,
+        abort: interrupt.signal,
+        onWriter: (w) => writers.add(w),
+      });
     }),
   );
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
@@ -308,6 +418,7 @@ async function bench(argv: string[]): Promise<number> {
     const counts = { passed: 0, inaccurate: 0, errored: 0, skipped: 0 };
     for (const r of res.run.results) counts[r.state]++;
     if (res.run.status !== 'complete' || counts.errored > 0) exit = 1;
+    if (res.run.status === 'interrupted') exit = INTERRUPTED_EXIT;
     if (values.gate && counts.inaccurate > 0) {
       exit = 1;
       process.stderr.write(
@@ -322,8 +433,10 @@ async function bench(argv: string[]): Promise<number> {
     }
     if (multi) process.stdout.write(`\n== ${res.device} ==`);
     process.stdout.write(`\n${summaryTable(res.run, outputWidth())}\n\n`);
+    const headline =
+      res.run.status === 'complete' ? 'complete' : `${res.run.status === 'interrupted' ? 'INTERRUPTED' : 'INCOMPLETE'}: ${res.run.statusDetail ?? ''}`;
     process.stdout.write(
-      `${res.run.status === 'complete' ? 'complete' : `INCOMPLETE: ${res.run.statusDetail ?? ''}`} in ${secs} s: ` +
+      `${headline} in ${secs} s: ` +
         `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
     );
     if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
@@ -346,11 +459,23 @@ async function bench(argv: string[]): Promise<number> {
       if (values.json) process.stdout.write(`${JSON.stringify({ type: 'portability', a: first!.device, b: other.device, compared: p.compared, mismatches: p.mismatches })}\n`);
       else process.stdout.write(`${line}\n`);
     }
-    const index = await renderCombinedIndex(outcomes, join(reportsDir(), 'multi', runId));
+    const index = await renderCombinedIndex(outcomes, claimRunDir(join(reportsDir(), 'multi'), runId));
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'combined-index', path: index })}\n`);
     else process.stdout.write(`\ncombined index: ${index}\n`);
   }
+  // A signal that came after every run had finished (while storing or printing) interrupted nothing:
+  // the exit code follows the runs (130 when one of them was interrupted, set above).
+  interrupt.uninstall();
   return exit;
+}
+
+/** Test-only: ROOFBENCH_TEST_RUN_ID fixes the run id (to start several runs "in the same second"). */
+function testRunId(): string | undefined {
+  const id = process.env.ROOFBENCH_TEST_RUN_ID;
+  if (!id) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) throw new UsageError(`ROOFBENCH_TEST_RUN_ID "${id}" is not a valid run id`);
+  process.stderr.write(`roofbench: TEST RUN ID ACTIVE: ${id}\n`);
+  return id;
 }
 
 /** Test-only fault injection, from ROOFBENCH_TEST_FAULTS (JSON); see TestFaults in contracts.ts. */
@@ -391,15 +516,24 @@ async function report(argv: string[]): Promise<number> {
     throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${values.format}"${suggestion(values.format, EXPORT_FORMATS)}`);
   }
   if (values.out && format === 'html') throw new UsageError('--out is for --format csv or md; the HTML report is written into the run directory');
+  // Every run is rendered; one that fails is reported and the others still are.
+  const failed: string[] = [];
   const texts: string[] = [];
   for (const p of positionals) {
     const dir = resolve(p);
-    const run = readRun(dir);
-    if (format === 'html') {
-      const out = await renderReport(run, dir.endsWith('.json') ? resolve(dir, '..') : dir);
-      process.stdout.write(`report: ${out}\n`);
-    } else {
-      texts.push(format === 'csv' ? runToCsv(run) : runToMarkdown(run));
+    try {
+      const run = readRun(dir);
+      if (format === 'html') {
+        const out = await renderReport(run, dir.endsWith('.json') ? resolve(dir, '..') : dir);
+        process.stdout.write(`report: ${out}\n`);
+      } else {
+        texts.push(format === 'csv' ? runToCsv(run) : runToMarkdown(run));
+      }
+    } catch (e) {
+      let msg = (e as Error).message;
+      for (let c = (e as Error).cause; c instanceof Error; c = c.cause) msg += `\n  caused by: ${c.message}`;
+      failed.push(p);
+      process.stderr.write(`roofbench: ${p}: ${msg}\n`);
     }
   }
   if (format === 'csv' && texts.length > 1) {
@@ -407,13 +541,17 @@ async function report(argv: string[]): Promise<number> {
     texts.splice(1, texts.length - 1, ...texts.slice(1).map((t) => t.slice(t.indexOf('\r\n') + 2)));
   }
   const text = texts.join(format === 'md' ? '\n' : '');
-  if (format !== 'html') {
+  if (format !== 'html' && texts.length > 0) {
     if (values.out) {
       writeFileSync(values.out, text);
       process.stderr.write(`${format}: ${resolve(values.out)}\n`);
     } else {
       process.stdout.write(text);
     }
+  }
+  if (failed.length > 0) {
+    process.stderr.write(`roofbench: ${failed.length} of ${positionals.length} report(s) failed: ${failed.join(', ')}\n`);
+    return 1;
   }
   return 0;
 }

@@ -13,6 +13,13 @@ import { z } from 'zod';
 
 export const SCHEMA_VERSION = 1;
 
+/**
+ * A point in time as stored: an ISO 8601 date-time with its offset
+ * (`2026-11-29T14:03:11.123Z`), validated wherever a run is read, so one bad
+ * timestamp is refused with its file and field instead of breaking a chart later.
+ */
+export const IsoTime = z.iso.datetime({ offset: true });
+
 // ---------------------------------------------------------------------------
 // Shapes and cases
 // ---------------------------------------------------------------------------
@@ -131,26 +138,26 @@ export interface ConvVariant {
 // ---------------------------------------------------------------------------
 
 export const Stats = z.object({
-  n: z.number().int(),
-  /** All in milliseconds per operation. */
-  median: z.number(),
-  ciLow: z.number(),
-  ciHigh: z.number(),
+  n: z.number().int().positive(),
+  /** All in milliseconds per operation: a time is positive (a hand-edited zero or negative median is refused at load). */
+  median: z.number().positive(),
+  ciLow: z.number().positive(),
+  ciHigh: z.number().positive(),
   /** Confidence level asked of [ciLow, ciHigh], e.g. 0.99. */
-  ciLevel: z.number(),
+  ciLevel: z.number().gt(0).lt(1),
   /**
    * The interval's actual coverage (medianCiRanks): at least ciLevel when there are enough
    * samples, less when there are too few to reach it (5 samples: 93.75% at best).
    */
   ciCoverage: z.number().optional(),
-  mean: z.number(),
-  min: z.number(),
-  max: z.number(),
-  p90: z.number(),
-  mad: z.number(),
-  sd: z.number(),
+  mean: z.number().positive(),
+  min: z.number().positive(),
+  max: z.number().positive(),
+  p90: z.number().positive(),
+  mad: z.number().nonnegative(),
+  sd: z.number().nonnegative(),
   /** Coefficient of variation: sd / mean. */
-  cv: z.number(),
+  cv: z.number().nonnegative(),
   /** Indices into samples flagged as outliers (kept, never dropped). */
   outliers: z.array(z.number().int()),
 });
@@ -158,7 +165,7 @@ export type Stats = z.infer<typeof Stats>;
 
 export const Timing = z.object({
   /** Raw samples, milliseconds per single operation (each sample timed `repsPerSample` operations). */
-  samples: z.array(z.number()),
+  samples: z.array(z.number().positive()).min(1),
   repsPerSample: z.number().int().positive(),
   /**
    * Runs each sample timed, where any differs from repsPerSample: a sample whose runs
@@ -178,11 +185,11 @@ export const Timing = z.object({
 export type Timing = z.infer<typeof Timing>;
 
 export const Cost = z.object({
-  flops: z.number(),
-  executedFlops: z.number().optional(),
-  bytes: z.number(),
+  flops: z.number().nonnegative(),
+  executedFlops: z.number().nonnegative().optional(),
+  bytes: z.number().nonnegative(),
   /** flops / bytes */
-  intensity: z.number(),
+  intensity: z.number().nonnegative(),
 });
 export type Cost = z.infer<typeof Cost>;
 
@@ -354,7 +361,7 @@ export const Contention = CpuLoad.extend({
 export type Contention = z.infer<typeof Contention>;
 
 export const Health = z.object({
-  at: z.string(),
+  at: IsoTime,
   /** Where in the run: before, after, or before/after a suite. */
   when: z.string(),
   temperatureC: z.number().nullable(),
@@ -420,13 +427,33 @@ export const RunOptions = z.object({
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
+/**
+ * How a run ended: `running` until it ends; `complete` when the runner said done;
+ * `incomplete` when the runner, the device or the connection failed first;
+ * `interrupted` when the user stopped it (Ctrl-C, SIGTERM, SIGHUP, `timeout`).
+ */
+export const RunStatus = z.enum(['running', 'complete', 'incomplete', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** What was checked of the payload before it ran (see docs/security.md). */
+export const PayloadVerification = z.object({
+  /** The payload hash whose files were checked. */
+  hash: z.string(),
+  /** Where the check ran: on the device, right before the runner was loaded (`device`). */
+  where: z.literal('device'),
+  /** Files whose SHA-256 matched the host's manifest (every file of the payload, manifest.json included). */
+  files: z.number().int().nonnegative(),
+  /** Files found damaged or modified in the device's cache and replaced by a fresh upload (empty when none). */
+  repaired: z.array(z.string()),
+});
+export type PayloadVerification = z.infer<typeof PayloadVerification>;
+
 export const RunResults = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   runId: z.string(),
-  startedAt: z.string(),
-  finishedAt: z.string().nullable(),
-  /** running until the runner said done; incomplete if it died. */
-  status: z.enum(['running', 'complete', 'incomplete']),
+  startedAt: IsoTime,
+  finishedAt: IsoTime.nullable(),
+  status: RunStatus,
   statusDetail: z.string().optional(),
   harness: z.object({ version: z.string(), gitCommit: z.string().nullable(), gitDirty: z.boolean().nullable() }),
   payloadHash: z.string(),
@@ -437,6 +464,8 @@ export const RunResults = z.object({
     emulated: z.boolean(),
     /** ssh: bytes of payload uploaded for this run (0 when the device had it cached). */
     uploadedBytes: z.number().optional(),
+    /** The payload's files as verified against their SHA-256 before the runner was loaded (absent in runs made before this check). */
+    payloadVerified: PayloadVerification.optional(),
   }),
   options: RunOptions,
   probe: Probe.nullable(),
@@ -509,6 +538,18 @@ export type Plan = z.infer<typeof Plan>;
 
 export const RunnerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), runnerVersion: z.string(), node: z.string(), pid: z.number() }),
+  /**
+   * From the payload bootstrap, before the runner is loaded: every file checked
+   * against the SHA-256 the host sent. `verified: false` lists what did not match
+   * (the runner is not loaded; the host repairs the cache and tries again).
+   */
+  z.object({
+    type: z.literal('payload'),
+    hash: z.string(),
+    verified: z.boolean(),
+    files: z.number().int().nonnegative(),
+    mismatched: z.array(z.string()).optional(),
+  }),
   z.object({ type: z.literal('probe'), probe: Probe }),
   z.object({ type: z.literal('health'), health: Health }),
   z.object({ type: z.literal('phase'), phase: z.string(), detail: z.string().optional() }),

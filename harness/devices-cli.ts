@@ -1,30 +1,41 @@
 /**
  * npm run devices -- list | check NAME[,NAME] | trust NAME [--replace] [--yes]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
 import { loadDevices, withDeviceFields, type Device } from './devices.js';
-import { connect, checkNodeVersion, inspectRemote } from './transport/ssh.js';
+import { connect, checkNodeVersion, DEFAULT_STEP_TIMEOUT_MS, fetchHostKey, fingerprintOf, inspectRemote, knownHostKeys } from './transport/ssh.js';
 import { buildPayload, ROOT } from './payload.js';
+import { localWorkDir } from './transport/local.js';
 import { UsageError } from './plan.js';
 
 const HELP = `usage:
   npm run devices -- list                       the registered devices and profiles
   npm run devices -- check NAME[,NAME...]       connect, verify the host key, report Node, Wasm SIMD, free disk, lock
   npm run devices -- trust NAME [--replace] [--yes]
-                                                show the device's host key fingerprint and pin it in devices.yaml
+                                                fetch the device's host key (without logging in), show its
+                                                fingerprint, pin it in devices.yaml, then check the login
 options:
-  --devices FILE   the registry (default: devices.yaml in the repository)
+  --devices FILE       the registry (default: devices.yaml in the repository)
+  --step-timeout S     check: deadline of the remote check (default ${DEFAULT_STEP_TIMEOUT_MS / 1000})
 `;
 
-async function check(device: Device): Promise<boolean> {
+async function check(device: Device, stepTimeoutMs: number): Promise<boolean> {
   const out = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(12)} ${v}\n`);
   process.stdout.write(`${device.name}:\n`);
   if (device.transport === 'local') {
     out('transport', 'local (this machine)');
     out('node', process.version);
+    const lock = join(localWorkDir(device), 'lock');
+    let owner: string | null = null;
+    try {
+      owner = readFileSync(join(lock, 'owner'), 'utf8').trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+    } catch {
+      /* no lock, or no owner yet */
+    }
+    out('lock', existsSync(lock) ? `held: ${owner || 'by a run that is starting (no owner written yet)'} (${lock})` : `free (${lock})`);
     return true;
   }
   out('address', `${device.user}@${device.host}:${device.port}`);
@@ -38,12 +49,21 @@ async function check(device: Device): Promise<boolean> {
     return false;
   }
   try {
-    const info = await inspectRemote(client, device);
+    const info = await inspectRemote(client, device, { stepTimeoutMs });
     out('node', `${info.node} (${info.arch}), via: ${device.node.join(' ')}`);
     checkNodeVersion(device, info.node);
     out('wasm simd', info.simd ? 'yes' : 'NO: SIMD variants will be skipped');
     out('free disk', info.freeKiB === null ? 'unknown' : `${(info.freeKiB / 1024).toFixed(0)} MiB in ${device.workDir}`);
-    out('lock', info.lock.held ? `held: ${info.lock.owner}` : 'free');
+    out(
+      'lock',
+      !info.lock.held
+        ? 'free'
+        : info.lock.stale
+          ? `stale (${info.lock.stale}): the next run recovers it${info.lock.owner ? `; it was ${info.lock.owner}` : ''}`
+          : info.lock.owner
+            ? `held: ${info.lock.owner}`
+            : 'held by a run that is starting (no owner written yet)',
+    );
     const payload = await buildPayload();
     out('payload', info.payloadCached(payload.hash) ? `${payload.hash} cached on the device` : `${payload.hash} not on the device yet (uploaded on the next run)`);
     if (device.emulated) out('emulated', 'yes: timings are not the hardware\'s; accuracy checks still run');
@@ -56,36 +76,64 @@ async function check(device: Device): Promise<boolean> {
   }
 }
 
-async function trust(file: string, device: Device, replace: boolean, yes: boolean): Promise<void> {
+/**
+ * Pin the device's host key. The key is fetched WITHOUT authenticating (no
+ * password, key or agent is offered to a host before its key is pinned), shown,
+ * pinned, and only then is the login checked, against the pinned key.
+ */
+async function trust(file: string, device: Device, replace: boolean, yes: boolean): Promise<number> {
   if (device.transport !== 'ssh') throw new UsageError(`device ${device.name} is local: there is no host key to trust`);
-  const { client, fingerprint } = await connect(device, { connectTimeoutMs: 10_000 }, true);
-  client.end();
-  process.stdout.write(`device ${device.name} (${device.host}:${device.port}) presents host key ${fingerprint}\n`);
-  if (device.hostKey === fingerprint) {
-    process.stdout.write('already pinned in devices.yaml; nothing to do\n');
-    return;
+  const { key, fingerprint, type } = await fetchHostKey(device, { connectTimeoutMs: 10_000 });
+  process.stdout.write(`device ${device.name} (${device.host}:${device.port}) presents host key ${type} ${fingerprint}\n`);
+  // What the file already trusts for this device, and whether the key contradicts it.
+  const known = device.knownHosts && existsSync(device.knownHosts) ? knownHostKeys(device.knownHosts, device.host ?? '', device.port) : [];
+  if (device.hostKey === fingerprint || (!device.hostKey && known.some((k) => k.equals(key)))) {
+    process.stdout.write(`already trusted (${device.hostKey ? `hostKey in ${file}` : `listed in ${device.knownHosts}`}); nothing to do\n`);
+    return 0;
   }
-  if (device.hostKey && !replace) {
+  const contradicts = device.hostKey
+    ? `${file} pins hostKey ${device.hostKey} for ${device.name}`
+    : known.length > 0
+      ? `${device.knownHosts} lists ${known.map(fingerprintOf).join(', ')} for ${device.host}${device.port === 22 ? '' : `:${device.port}`}`
+      : null;
+  if (contradicts && !replace) {
     throw new UsageError(
-      `devices.yaml already pins ${device.hostKey} for ${device.name}, which differs. If the device was reinstalled and you have checked the new key on it, run again with --replace`,
+      `${contradicts}, which differs from the key the device presents now. This may be a different machine or an attack. ` +
+        `If the device was reinstalled and you have checked the new key on it (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), run again with --replace`,
     );
   }
   if (!yes) {
     if (!process.stdin.isTTY) {
       throw new UsageError(
-        `compare ${fingerprint} with the device's own key (on the device: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run again with --yes to pin it`,
+        `compare ${fingerprint} with the device's own key (on the device: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run again with --yes to pin it${contradicts ? ' (and --replace)' : ''}`,
       );
     }
     const rl = createInterface({ input: process.stdin, output: process.stdout });
-    const answer = await rl.question(`pin ${fingerprint} for ${device.name} in ${file}? [y/N] `);
+    const answer = await rl.question(`pin ${fingerprint} for ${device.name} in ${file}${contradicts ? ` (replacing: ${contradicts})` : ''}? [y/N] `);
     rl.close();
     if (!/^y(es)?$/i.test(answer.trim())) {
       process.stdout.write('not pinned\n');
-      return;
+      return 0;
     }
   }
   writeFileSync(file, withDeviceFields(readFileSync(file, 'utf8'), file, device.name, { hostKey: fingerprint }));
   process.stdout.write(`pinned: devices.${device.name}.hostKey = ${fingerprint} in ${file}\n`);
+  if (contradicts) {
+    process.stdout.write(
+      `replaced: ${contradicts}${device.hostKey ? '' : ` (that file is not changed: the pinned hostKey now takes precedence for ${device.name})`}\n`,
+    );
+  }
+  // Only now, with the key pinned, log in: the secret can reach only the pinned host.
+  try {
+    const pinned = loadDevices(file).get(device.name);
+    const { client } = await connect(pinned, { connectTimeoutMs: 10_000 });
+    client.end();
+    process.stdout.write(`login: ok (${device.user}@${device.host}:${device.port}, host key verified)\n`);
+    return 0;
+  } catch (e) {
+    process.stdout.write(`login: FAILED: ${(e as Error).message}\n(the key is pinned; fix the login, then run: npm run devices -- check ${device.name})\n`);
+    return 1;
+  }
 }
 
 async function main(): Promise<number> {
@@ -97,6 +145,7 @@ async function main(): Promise<number> {
       devices: { type: 'string' },
       replace: { type: 'boolean', default: false },
       yes: { type: 'boolean', short: 'y', default: false },
+      'step-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -106,7 +155,18 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const file = values.devices ?? join(ROOT, 'devices.yaml');
-  const registry = loadDevices(file);
+  const loaded = loadDevices(file);
+  // An unknown device name is a usage error (exit 2), with the valid names.
+  const registry = {
+    ...loaded,
+    get: (name: string) => {
+      try {
+        return loaded.get(name);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    },
+  };
   switch (cmd) {
     case 'list':
       for (const d of registry.devices.values()) {
@@ -116,14 +176,16 @@ async function main(): Promise<number> {
       return 0;
     case 'check': {
       if (!arg) throw new UsageError('check needs a device name (or several, comma-separated)');
+      const st = values['step-timeout'];
+      const stepS = st === undefined ? DEFAULT_STEP_TIMEOUT_MS / 1000 : Number(st);
+      if (!Number.isFinite(stepS) || stepS < 1 || stepS > 2147483) throw new UsageError(`--step-timeout expects a number of seconds from 1 to 2147483, got "${st}"`);
       let ok = true;
-      for (const name of arg.split(',')) ok = (await check(registry.get(name.trim()))) && ok;
+      for (const name of arg.split(',')) ok = (await check(registry.get(name.trim()), stepS * 1000)) && ok;
       return ok ? 0 : 1;
     }
     case 'trust':
       if (!arg) throw new UsageError('trust needs a device name');
-      await trust(file, registry.get(arg), values.replace, values.yes);
-      return 0;
+      return trust(file, registry.get(arg), values.replace, values.yes);
     default:
       throw new UsageError(`unknown devices command "${cmd}"; commands: list, check, trust`);
   }

@@ -10,10 +10,10 @@
  *
  * Host-side only (reads files, knows the home directory).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import type { TheoreticalCeilings } from './contracts.js';
 import { didYouMean as closestName, suggestion as suggestionText } from './suggest.js';
@@ -603,6 +603,58 @@ function crossChecks(raw: unknown): Finding[] {
 // Loading
 // ---------------------------------------------------------------------------
 
+/** A devices file larger than this is refused (a registry of thousands of devices is a few MiB). */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The bytes of `file`, refusing more than `max` without reading them all (a
+ * 100 MB file, /dev/zero, a FIFO that never ends): at most max + 1 bytes are read.
+ */
+function readBounded(file: string, max: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(max + 1, 1 << 20));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, max + 1 - total), null);
+      if (n === 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+      total += n;
+      if (total > max) {
+        throw new ConfigError([
+          {
+            file,
+            line: null,
+            column: null,
+            field: '',
+            message: `is larger than ${max / (1024 * 1024)} MiB (or never ends, like /dev/zero): a device registry is a small text file; check the path`,
+          },
+        ]);
+      }
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The text of a devices file: UTF-8 (a BOM is dropped); UTF-16 and binary files are refused with a hint. */
+function decodeConfig(bytes: Buffer, file: string): string {
+  const fail = (message: string) => new ConfigError([{ file, line: null, column: null, field: '', message }]);
+  const utf16 =
+    (bytes[0] === 0xff && bytes[1] === 0xfe) ||
+    (bytes[0] === 0xfe && bytes[1] === 0xff) ||
+    // No BOM, but every other byte NUL: UTF-16 text of ASCII characters.
+    (bytes.length >= 4 && ((bytes[1] === 0 && bytes[3] === 0 && bytes[0] !== 0) || (bytes[0] === 0 && bytes[2] === 0 && bytes[1] !== 0)));
+  if (utf16) {
+    throw fail('is encoded as UTF-16 (as some Windows editors save text); it must be UTF-8: save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 devices.yaml > devices.utf8.yaml)');
+  }
+  if (bytes.includes(0)) throw fail('holds NUL bytes: it is not a text file (check the path)');
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  return text.startsWith('\ufeff') ? text.slice(1) : text;
+}
+
 /**
  * Reads and validates a devices file. Relative paths are resolved against the
  * current directory. Throws a ConfigError naming file, line, column and field of
@@ -612,8 +664,9 @@ export function loadDevices(file = 'devices.yaml'): DeviceRegistry {
   const abs = path.resolve(file);
   let text: string;
   try {
-    text = readFileSync(abs, 'utf8');
+    text = decodeConfig(readBounded(abs, MAX_CONFIG_BYTES), file);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const message =
       code === 'ENOENT'
@@ -631,7 +684,8 @@ export function loadDevices(file = 'devices.yaml'): DeviceRegistry {
  */
 export function parseDevices(text: string, file: string): DeviceRegistry {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, merge: true, uniqueKeys: true });
+  // uniqueKeys is checked below, in linear time (the yaml library's own check compares every key with every other).
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, merge: true, uniqueKeys: false });
   const problem = (line: number | null, column: number | null, field: string, message: string): ConfigProblem => ({
     file,
     line,
@@ -640,14 +694,17 @@ export function parseDevices(text: string, file: string): DeviceRegistry {
     message,
   });
 
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const { line, column } = lineCol(lc, e.pos[0]);
-        const msg = e.message.replace(/\s+/g, ' ').trim();
-        return problem(line, column, '', `invalid YAML: ${msg} (check the indentation and that each key is followed by ": ")`);
-      }),
-    );
+  const yamlErrors = doc.errors.map((e) => {
+    const { line, column } = lineCol(lc, e.pos[0]);
+    const msg = e.message.replace(/\s+/g, ' ').trim();
+    return problem(line, column, '', `invalid YAML: ${msg} (check the indentation and that each key is followed by ": ")`);
+  });
+  for (const d of duplicateKeys(doc)) {
+    const { line, column } = lineCol(lc, d.offset);
+    yamlErrors.push(problem(line, column, '', `invalid YAML: Map keys must be unique: "${d.key}" is also at line ${lineCol(lc, d.firstOffset).line}`));
+  }
+  if (yamlErrors.length > 0) {
+    throw new ConfigError(yamlErrors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)));
   }
 
   let raw: unknown;
@@ -683,8 +740,40 @@ export function parseDevices(text: string, file: string): DeviceRegistry {
   return buildRegistry(result.data, doc, lc, file);
 }
 
+/** Keys that appear twice in one mapping (each after its first), with both offsets. Linear in the document's size. */
+function duplicateKeys(doc: Document): { key: string; offset: number; firstOffset: number }[] {
+  const out: { key: string; offset: number; firstOffset: number }[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Map<string, number>();
+      for (const pair of map.items) {
+        const k = keyText(pair.key);
+        if (k === undefined || k === '<<') continue;
+        const off = hasRange(pair.key as Node | null) ? (pair.key as Node & { range: [number, number, number] }).range[0] : 0;
+        const first = seen.get(k);
+        if (first === undefined) seen.set(k, off);
+        else out.push({ key: k, offset: off, firstOffset: first });
+      }
+    },
+  });
+  return out;
+}
+
 function buildRegistry(data: ParsedFile, doc: Document, lc: LineCounter, file: string): DeviceRegistry {
-  const lineOf = (p: PropertyKey[]): number => position(doc, lc, { path: p, at: 'key', message: '' }).line;
+  // The line of every profile and device key, indexed once (looking each one up would be quadratic).
+  const keyLines = new Map<string, number>();
+  for (const top of ['profiles', 'devices'] as const) {
+    const { node } = locate(doc, [top]);
+    if (!isMap(node)) continue;
+    for (const pair of node.items) {
+      const k = keyText(pair.key);
+      if (k !== undefined && hasRange(pair.key as Node | null) && !keyLines.has(`${top}\0${k}`)) {
+        keyLines.set(`${top}\0${k}`, lineCol(lc, (pair.key as Node & { range: [number, number, number] }).range[0]).line);
+      }
+    }
+  }
+  const lineOf = (p: PropertyKey[]): number =>
+    keyLines.get(`${String(p[0])}\0${String(p[1])}`) ?? position(doc, lc, { path: p, at: 'key', message: '' }).line;
   const baseDir = path.dirname(path.resolve(file));
 
   const profiles = new Map<string, Profile>();
@@ -807,7 +896,7 @@ export function withDeviceFields(
   fields: Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>,
 ): string {
   parseDevices(text, file).get(name);
-  const doc = parseDocument(text, { merge: true, uniqueKeys: true });
+  const doc = parseDocument(text, { merge: true, uniqueKeys: false });
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) doc.deleteIn(['devices', name, key]);
     else doc.setIn(['devices', name, key], value);

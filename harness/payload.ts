@@ -14,11 +14,61 @@ const KERNEL_SRC = join(ROOT, 'kernels', 'assembly');
 const KERNEL_OUT = join(ROOT, 'kernels', 'build');
 export const PAYLOAD_ROOT = join(ROOT, '.cache', 'payload');
 
+export interface PayloadFile {
+  /** Relative path inside the payload directory (`runner.mjs`, `wasm/simd.wasm`, `manifest.json`). */
+  path: string;
+  bytes: number;
+  /** SHA-256 of the content, hex. */
+  sha256: string;
+}
+
 export interface Payload {
   hash: string;
   dir: string;
-  /** Relative paths inside dir, with sizes. */
-  files: { path: string; bytes: number }[];
+  /** Relative paths inside dir, with sizes and SHA-256 (the runner and kernels; manifest.json is `manifest`). */
+  files: PayloadFile[];
+  /** manifest.json itself: it is uploaded and verified like the other files. */
+  manifest: PayloadFile;
+  /** Files of a cached copy on this machine that did not match and were rewritten (empty when the cache was intact). */
+  repaired: string[];
+}
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Every file of the payload with its expected SHA-256, as the device checks
+ * them before it loads the runner (manifest.json included).
+ */
+export function expectedFiles(p: Payload): Record<string, string> {
+  return Object.fromEntries([...p.files, p.manifest].map((f) => [f.path, f.sha256]));
+}
+
+/**
+ * Compare a payload directory with the expected files: the paths that are
+ * missing, differ, or should not be there. Empty when the directory is intact.
+ */
+export function checkPayloadDir(dir: string, expected: Readonly<Record<string, string>>): string[] {
+  const bad: string[] = [];
+  for (const [path, hash] of Object.entries(expected)) {
+    let data: Buffer;
+    try {
+      data = readFileSync(join(dir, path));
+    } catch {
+      bad.push(`${path} (missing)`);
+      continue;
+    }
+    if (sha256(data) !== hash) bad.push(path);
+  }
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(p);
+      // A name anyone could have chosen: shown with its control characters neutralised.
+      else if (!(p in expected)) bad.push(`${p.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')} (unexpected)`);
+    }
+  };
+  if (existsSync(dir)) walk('');
+  return bad;
 }
 
 function newestMtime(dir: string, suffix: string): number {
@@ -71,20 +121,44 @@ export async function buildPayload(opts: { root?: string; log?: (msg: string) =>
   }
   const hash = h.digest('hex').slice(0, 16);
   const dir = join(root, hash);
-  const listing = files.map((f) => ({ path: f.path, bytes: f.content.byteLength }));
-  if (!existsSync(join(dir, 'manifest.json'))) {
-    const tmp = `${dir}.tmp-${process.pid}`;
+  const listing: PayloadFile[] = files.map((f) => ({ path: f.path, bytes: f.content.byteLength, sha256: sha256(f.content) }));
+  const manifestText = `${JSON.stringify({ hash, files: listing }, null, 2)}\n`;
+  const manifest: PayloadFile = { path: 'manifest.json', bytes: Buffer.byteLength(manifestText), sha256: sha256(manifestText) };
+  const expected = Object.fromEntries([...listing, manifest].map((f) => [f.path, f.sha256]));
+  // A cached copy is used only when every file still has its hash: a modified runner.mjs in
+  // .cache/payload/ must never run under the genuine payload's name. A damaged copy is rebuilt.
+  let repaired: string[] = [];
+  if (existsSync(dir)) {
+    repaired = checkPayloadDir(dir, expected);
+    if (repaired.length > 0) {
+      opts.log?.(`payload cache ${dir} does not match its hashes (${repaired.join(', ')}): rebuilding it`);
+    }
+  }
+  if (!existsSync(dir) || repaired.length > 0) {
+    const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(join(tmp, 'wasm'), { recursive: true });
     for (const f of files) writeFileSync(join(tmp, f.path), f.content);
-    writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify({ hash, files: listing }, null, 2)}\n`);
+    writeFileSync(join(tmp, 'manifest.json'), manifestText);
+    if (repaired.length > 0) {
+      // Move the damaged copy aside first (a rename is atomic; the directory is never half-replaced).
+      const trash = `${dir}.damaged-${process.pid}-${Date.now()}`;
+      try {
+        renameSync(dir, trash);
+        rmSync(trash, { recursive: true, force: true });
+      } catch {
+        /* another process is repairing it too */
+      }
+    }
     try {
       renameSync(tmp, dir);
     } catch (e) {
-      // Another process built the same payload first: theirs is identical.
+      // Another process built (or repaired) the same payload first: use theirs if it is intact.
       rmSync(tmp, { recursive: true, force: true });
-      if (!existsSync(join(dir, 'manifest.json'))) throw e;
+      if (checkPayloadDir(dir, expected).length > 0) {
+        throw new Error(`payload: cannot write ${dir}, and the copy there does not match its hashes`, { cause: e });
+      }
     }
   }
-  return { hash, dir, files: listing };
+  return { hash, dir, files: listing, manifest, repaired };
 }

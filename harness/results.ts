@@ -104,6 +104,15 @@ export class RunWriter {
       case 'fatal':
         this.run.statusDetail = `runner failed: ${e.error}`;
         break;
+      case 'payload':
+        // The bootstrap on the device checked every payload file before loading the runner.
+        if (e.verified) {
+          this.run.device.payloadVerified = { hash: e.hash, where: 'device', files: e.files, repaired: [...new Set(this.payloadMismatches)] };
+        } else {
+          this.payloadMismatches.push(...(e.mismatched ?? []));
+          this.stderr(`payload ${e.hash} on the device did not match its hashes: ${(e.mismatched ?? []).join(', ')}`);
+        }
+        break;
       case 'log':
         this.stderr(`[${e.level}] ${e.message}`);
         break;
@@ -135,14 +144,32 @@ export class RunWriter {
   }
 
   private hadFailure = '';
+  private payloadMismatches: string[] = [];
+  /** finish() was called: the run's status is final. */
+  finished = false;
 
   /**
    * Close the run. `failure` (null when the runner said done) marks the run
    * incomplete and every planned pair without a result `errored` with the cause.
+   * `interruptedBy` (a signal name) marks it `interrupted`: the user stopped it;
+   * pairs without a result are `skipped` (not measured), not errors.
    */
-  finish(failure: string | null): RunResults {
+  finish(failure: string | null, interruptedBy?: string): RunResults {
+    this.finished = true;
     const missing = this.missing();
-    if (failure === null && missing.length === 0 && this.hadFailure) {
+    if (interruptedBy !== undefined) {
+      const total = this.expected.length;
+      const measured = total - missing.length;
+      for (const m of missing) {
+        this.run.results.push({ ...m, cost: { flops: 0, bytes: 0, intensity: 0 }, state: 'skipped', reason: `not measured: the run was interrupted (${interruptedBy})` });
+      }
+      this.run.status = 'interrupted';
+      // What the run was doing when it was stopped (e.g. waiting for the lock), when the transport said.
+      const doing = failure && !/^interrupted( by \S+)?$/.test(failure) ? failure : '';
+      this.run.statusDetail = [`interrupted by ${interruptedBy} after ${measured} of ${total} results`, doing, this.hadFailure, this.run.statusDetail]
+        .filter(Boolean)
+        .join('; ');
+    } else if (failure === null && missing.length === 0 && this.hadFailure) {
       // Every pair has a result, but some case hung on the way: the run finished, with errors.
       this.run.status = 'complete';
       this.run.statusDetail = this.hadFailure;

@@ -114,7 +114,9 @@ descendants() {
   local root=$1 f line rest pid ppid
   local -A children=()
   for f in /proc/[0-9]*/stat; do
-    { line=$(<"$f"); } 2>/dev/null || continue
+    # `read <` rather than `$(<"$f")`: a process that exits between the glob and the read makes the
+    # latter fatal under `set -e` in bash 5.2, despite the `||`, and the kill then spared every session.
+    { read -r line <"$f"; } 2>/dev/null || continue
     pid=${line%% *}
     rest=${line##*) }
     read -r _ ppid _ <<<"$rest"

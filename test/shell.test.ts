@@ -38,9 +38,12 @@ describe('shell quoting', () => {
     const workDir = join(mkdtempSync(join(tmpdir(), 'roofbench-sh-')), `it's $(touch pwned) "x"`);
     mkdirSync(workDir);
     const device = { name: 'pi', workDir, node: ['printf', '[%s]', '--title=$(id)'] } as unknown as Device;
-    const out = sh(runnerCommand(device, '0123456789abcdef', 'me@host run "; touch pwned2; #'));
+    const payload = { hash: '0123456789abcdef', files: [{ path: 'runner.mjs', bytes: 1, sha256: `$(touch pwned3)'"` }], manifest: { path: 'manifest.json', bytes: 1, sha256: 'x' } };
+    const out = sh(runnerCommand(device, payload, 'me@host run "; touch pwned2; #'));
     // The "node" (printf) received its arguments verbatim: no substitution happened.
-    expect(out).toBe(`[--title=$(id)][${workDir}/payloads/0123456789abcdef/runner.mjs]`);
+    expect(out.startsWith('[--title=$(id)][-e][')).toBe(true);
+    expect(out).toContain(`[${workDir}/payloads/0123456789abcdef][{"hash":"0123456789abcdef","files":{"runner.mjs":"$(touch pwned3)'\\"","manifest.json":"x"}}]`);
+    expect(existsSync('pwned3')).toBe(false);
     expect(existsSync(join(workDir, '..', 'pwned'))).toBe(false);
     expect(existsSync('pwned2')).toBe(false);
     // The lock was taken and released.

@@ -228,8 +228,9 @@ describe('faults during a run lose nothing already measured', () => {
   it('remote runner killed: completed cases kept, exit non-zero', async () => {
     const workDir = join(a.dir, 'kill-test');
     const { res, run } = await interrupted(devicesFile(deviceYaml(a, { workDir })), () => {
-      // execFile, not a shell: a shell's own command line would match the pattern too.
-      execFileSync('pkill', ['-KILL', '-f', `${workDir}/payloads/.*/runner.mjs`]);
+      // execFile, not a shell: a shell's own command line would match the pattern too. The runner's
+      // argv holds the payload directory unquoted (the wrapper's own command line holds it quoted).
+      execFileSync('pkill', ['-KILL', '-f', `${workDir}/payloads/[0-9a-f]{16}`]);
     });
     expect(res.code).toBe(1);
     expect(run.status).toBe('incomplete');
@@ -276,7 +277,7 @@ describe('the device lock', () => {
     expect(second).not.toBeNull();
     const r2 = await second!;
     expect(r2.code).toBe(1);
-    expect(r2.stdout).toMatch(/device loopback is busy: locked by .* run \S+ started .*--wait/);
+    expect(r2.stdout).toMatch(/device loopback is busy: locked by .* run \S+ device loopback started .*--wait/);
     const r3 = await waiting!;
     expect(r3.code).toBe(0);
     expect(r3.stderr).toMatch(/locked by .*waiting/);
@@ -290,7 +291,7 @@ describe('the device lock', () => {
     const out = outDir();
     const r = await bench(['--devices', devicesFile(deviceYaml(b, { workDir })), '--device', 'loopback', '--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings', '--out', out]);
     expect(r.code).toBe(0);
-    expect(readRun(out).stderr.join('\n')).toMatch(/recovering a stale lock: someone run old/);
+    expect(readRun(out).stderr.join('\n')).toMatch(/recovering a stale lock \(its process 999999 is gone\): someone run old/);
     expect(existsSync(join(workDir, 'lock'))).toBe(false);
   });
 });

@@ -14,7 +14,7 @@ import { parseArgs, suggestion } from '../suggest.js';
 import type { RunResults } from '../contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
 import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, sameMeasurement, toJson, type AnnotationRef, type RunRef } from './compare.js';
-import { historyPath, HistoryStore, NoSuchRunError, type RunRow } from './store.js';
+import { historyPath, HistoryStore, NoSuchRunError, storeError, type RunRow } from './store.js';
 import { ImportPathError, importRuns, type ImportSummary } from './importer.js';
 import { checkCommit } from './record.js';
 
@@ -171,8 +171,13 @@ const COMMON = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-function openStore(file: string | undefined): HistoryStore {
-  return HistoryStore.open(historyPath(file));
+/** The store the command opened last: an SQLite error later on names it. */
+let openedStore: string | null = null;
+
+/** The store; `readonly` for the commands that only read it (they work on a store the user cannot write). */
+function openStore(file: string | undefined, readonly = false): HistoryStore {
+  openedStore = historyPath(file);
+  return HistoryStore.open(openedStore, { readonly });
 }
 
 function table(rows: string[][], head: string[]): string {
@@ -281,7 +286,7 @@ function cmdCompare(argv: string[]): number {
   const guardQuantile = fraction('guard', values.guard);
   const contentionLimit = positive('contention-limit', values['contention-limit']);
   let store: HistoryStore | null = null;
-  const getStore = () => (store ??= openStore(values.history));
+  const getStore = () => (store ??= openStore(values.history, true));
   try {
     const sides: Side[] = [];
     const notes: string[] = [];
@@ -374,13 +379,15 @@ async function cmdDashboard(argv: string[]): Promise<number> {
   if (values.help) return help('dashboard');
   if (positionals.length) throw new UsageError(`dashboard takes no arguments (got ${positionals.join(' ')}); use --out DIR`);
   const now = isoTime('now', values.now);
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     // Loaded here only: the chart libraries take a while to load and no other command needs them.
     const { DEFAULT_DASHBOARD_DIR, renderDashboard } = await import('./dashboard.js');
     const out = await renderDashboard(store, { outDir: values.out ?? DEFAULT_DASHBOARD_DIR, ...(now ? { now: new Date(now) } : {}) });
     process.stdout.write(`dashboard: ${out.index} (${out.devicePages.length} device page${out.devicePages.length === 1 ? '' : 's'}, ${(out.ms / 1000).toFixed(1)} s)\n`);
-    return 0;
+    for (const r of out.invalidRuns) process.stderr.write(`roofbench history: warning: ${r}\n`);
+    for (const f of out.failures) process.stderr.write(`roofbench history: the page of device ${f.device} (${f.page}) could not be rendered: ${f.error}\n`);
+    return out.failures.length > 0 ? 1 : 0;
   } finally {
     store.close();
   }
@@ -422,7 +429,7 @@ function cmdAnnotate(argv: string[]): number {
 function cmdList(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON, limit: { type: 'string' }, json: { type: 'boolean', default: false } } });
   if (values.help) return help('list');
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     const runs = store.runs({ ...(values.device !== undefined ? { device: values.device } : {}), limit: positive('limit', values.limit, true) ?? 50 });
     if (values.json) {
@@ -452,7 +459,7 @@ function cmdList(argv: string[]): number {
 function cmdSeries(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON, json: { type: 'boolean', default: false } } });
   if (values.help) return help('series');
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     const series = store.series(values.device);
     if (values.json) {
@@ -517,7 +524,7 @@ function cmdExport(argv: string[]): number {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, out: { type: 'string' } } });
   if (values.help) return help('export');
   if (positionals.length !== 1) throw new UsageError('export needs one run (latest, a run id, #ROWID)');
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     let row: RunRow;
     try {
@@ -538,7 +545,7 @@ function cmdExport(argv: string[]): number {
 function cmdInfo(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { ...COMMON } });
   if (values.help) return help('info');
-  const store = openStore(values.history);
+  const store = openStore(values.history, true);
   try {
     const c = store.counts();
     process.stdout.write(
@@ -601,7 +608,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    const err = e as Error & { code?: string };
+    let err = e as Error & { code?: string };
+    // SQLite's own messages ("database disk image is malformed") name no file: say which store, and what to do.
+    if (err.code?.startsWith('SQLITE_') && openedStore) err = storeError(openedStore, 'reading', err) as Error & { code?: string };
     let msg = err instanceof Error ? err.message : String(e);
     if (err.code?.startsWith('ERR_PARSE_ARGS')) msg += '\nrun with --help for the options';
     let cause = err instanceof Error ? err.cause : undefined;

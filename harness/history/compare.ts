@@ -714,6 +714,22 @@ function summaryLine(c: RunComparison): string {
   return `${c.series.length} series: ${parts.length ? parts.join(', ') : 'none'}`;
 }
 
+/**
+ * Control characters (C0, DEL, C1, and the Unicode line and paragraph
+ * separators) as visible escapes: `\r`, `\n`, `\t`, `\x1b`, `\u2028`. Names and
+ * reasons come from a device's events: a bare carriage return must not end a
+ * Markdown table row, nor an escape sequence drive the user's terminal.
+ */
+export function visible(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => {
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    if (ch === '\t') return '\\t';
+    const code = ch.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** Plain-text table for a terminal. */
 export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): string {
   const lines: string[] = [];
@@ -723,7 +739,7 @@ export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): str
   );
   for (const n of c.notes) lines.push(`note: ${n}`);
   const shown = opts.all ? c.series : c.series.filter((s) => s.state !== 'unchanged');
-  const rows = shown.map((s) => [s.state, s.label, ms(s.base?.median), ms(s.head?.median), ratioCell(s), ciCell(s), formatP(s.timing?.p), s.reason]);
+  const rows = shown.map((s) => [s.state, s.label, ms(s.base?.median), ms(s.head?.median), ratioCell(s), ciCell(s), formatP(s.timing?.p), s.reason].map(visible));
   const head = ['state', 'series', 'base ms', 'head ms', 'change', 'CI', 'p', 'why'];
   if (rows.length) {
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -745,19 +761,22 @@ export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): str
           ? 'no regression found, and no timing verdict possible: a run was contended (see the note)'
           : 'no regression',
   );
-  return `${lines.join('\n')}\n`;
+  return `${lines.map((l, i) => (i < 3 || l.startsWith('note: ') ? visible(l) : l)).join('\n')}\n`;
 }
 
-/** Markdown text: characters with a meaning escaped, HTML made inert. */
+/** Markdown text: characters with a meaning escaped, HTML made inert, control characters shown as escapes. */
 const mdEscape = (s: string) =>
   s
     .replace(/[\\`*_{}[\]|#]/g, (ch) => `\\${ch}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/\n/g, ' ');
-/** Markdown inline code: no escapes work inside, so backticks become quotes; pipes are escaped for GFM tables. */
-const mdCode = (s: string) => `\`${s.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\n/g, ' ')}\``;
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\${visible(ch)}`);
+/**
+ * Markdown inline code: no escapes work inside, so backticks become quotes; pipes are escaped for GFM
+ * tables; control characters become visible escapes (a bare \r would end the table row).
+ */
+const mdCode = (s: string) => `\`${visible(s).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 
 /** Markdown for a CI comment. */
 export function formatMarkdown(c: RunComparison, opts: { all?: boolean } = {}): string {

@@ -3,7 +3,8 @@
  * store (reports/dashboard/ by default):
  *
  *   index.html            every device's last run and its age (a device whose
- *                         last run is incomplete is shown as unreachable),
+ *                         last run is incomplete is shown as unreachable; an
+ *                         interrupted one is shown as such),
  *                         counts of regressed / improved / unchanged / noisy /
  *                         never-compared series, the current regressions
  *                         (series, run and commit range, magnitude with CI,
@@ -26,6 +27,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import { ROOT } from './store.js';
+import { IsoTime } from '../contracts.js';
 import { TEMPLATES_DIR as REPORT_TEMPLATES, reportCss } from '../report/render.js';
 import * as f from '../report/format.js';
 import { formatP, SERIES_STATES } from './compare.js';
@@ -49,6 +51,10 @@ export interface DashboardOutput {
   dir: string;
   index: string;
   devicePages: string[];
+  /** Device pages that could not be rendered (an error page stands in their place; the rest were rendered). */
+  failures: { device: string; page: string; error: string }[];
+  /** Stored runs left out because a timestamp is not an ISO date-time, one message each. */
+  invalidRuns: string[];
   ms: number;
 }
 
@@ -100,7 +106,10 @@ function identitySummary(fields: DeviceIdentityFields | undefined): string {
 interface DeviceData {
   name: string;
   page: string;
+  /** The device's runs with valid timestamps, newest first. */
   runs: RunRow[];
+  /** Runs left out: a timestamp that is not an ISO date-time (one message each, naming the run). */
+  invalid: string[];
   runById: Map<number, RunRow>;
   last: RunRow | undefined;
   currentIdentity: string | null;
@@ -112,8 +121,18 @@ function commitOf(r: RunRow | undefined): string | null {
   return r ? (r.commit_sha ?? r.harness_commit) : null;
 }
 
+const validTime = (t: string | null) => t === null || IsoTime.safeParse(t).success;
+
 function gather(store: HistoryStore, device: string): DeviceData {
-  const runs = store.runs({ device });
+  const all = store.runs({ device });
+  // A run stored with a broken timestamp (an old import, a hand-edited file) is named and left out, not allowed to break every chart.
+  const runs = all.filter((r) => validTime(r.started_at) && validTime(r.finished_at));
+  const invalid = all
+    .filter((r) => !runs.includes(r))
+    .map((r) => {
+      const [field, value] = validTime(r.started_at) ? ['finished_at', r.finished_at] : ['started_at', r.started_at];
+      return `device ${device}, run ${r.run_id} (row #${r.id}): ${field} ${JSON.stringify(value)} is not an ISO date-time; the run is left out of the dashboard (fix it or export and re-import it in ${store.path})`;
+    });
   const last = runs[0];
   const currentIdentity = runs.find((r) => r.identity_hash !== null)?.identity_hash ?? null;
   const series = store.series(device);
@@ -121,6 +140,7 @@ function gather(store: HistoryStore, device: string): DeviceData {
     name: device,
     page: devicePageName(device),
     runs,
+    invalid,
     runById: new Map(runs.map((r) => [r.id, r])),
     last,
     currentIdentity,
@@ -180,7 +200,14 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
   const overview = devices.map((d) => {
     const last = d.last;
     const lastProbed = d.runs.find((r) => r.identity_hash !== null);
-    const ident = d.currentIdentity ? store.identity(d.currentIdentity) : undefined;
+    let ident: ReturnType<HistoryStore['identity']>;
+    let identityError: string | null = null;
+    try {
+      ident = d.currentIdentity ? store.identity(d.currentIdentity) : undefined;
+    } catch (e) {
+      // A damaged identity row costs its device's identity column, not the dashboard.
+      identityError = `the stored identity ${d.currentIdentity} cannot be read: ${(e as Error).message}`;
+    }
     const prevIdentity = d.runs.find((r) => r.identity_hash !== null && r.identity_hash !== d.currentIdentity);
     const c = countStates(d.current);
     return {
@@ -192,10 +219,11 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       age: age(last?.finished_at ?? last?.started_at ?? null, now),
       status: last?.status ?? 'none',
       statusDetail: last?.status_detail ?? '',
-      unreachable: last !== undefined && last.status !== 'complete',
+      // A run the user interrupted says nothing about whether the device is reachable.
+      unreachable: last !== undefined && last.status !== 'complete' && last.status !== 'interrupted',
       lastGood: lastProbed && lastProbed !== last ? `${lastProbed.run_id} (${age(lastProbed.started_at, now)} ago)` : null,
       commit: shortSha(commitOf(last)) ?? f.DASH,
-      identity: identitySummary(ident?.fields),
+      identity: identityError ?? identitySummary(ident?.fields),
       identityChangedAt: prevIdentity && ident ? f.timestamp(ident.first_seen) : null,
       counts: c,
       series: d.current.length,
@@ -239,6 +267,22 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     }),
     { regressed: 0, improved: 0, unchanged: 0, noisy: 0, never: 0 },
   );
+  // ---- one page per device ----
+  const devicePages: string[] = [];
+  const failures: DashboardOutput['failures'] = [];
+  for (const [di, d] of devices.entries()) {
+    const file = join(outDir, d.page);
+    try {
+      await writePage(file, await devicePage(di, d));
+    } catch (e) {
+      // One page that cannot be rendered names itself; the other pages and the index still are.
+      let msg = (e as Error).message;
+      for (let c = (e as Error).cause; c instanceof Error; c = c.cause) msg += `: ${c.message}`;
+      failures.push({ device: d.name, page: file, error: msg });
+      await writePage(file, env.renderString(ERROR_PAGE, { title: `roofbench dashboard: ${d.name}`, device: d.name, error: msg, invalid: d.invalid }));
+    }
+    devicePages.push(file);
+  }
   const indexHtml = env.render('dashboard.njk', {
     title: `roofbench dashboard: ${regressions.length} regression${regressions.length === 1 ? '' : 's'}`,
     css,
@@ -254,15 +298,17 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     changepoints: allCps.slice(0, 50),
     moreChangepoints: Math.max(0, allCps.length - 50),
     annotations,
+    failures,
+    invalidRuns: devices.flatMap((d) => d.invalid),
     settings: { threshold: `${(store.compareOptions.threshold * 100).toFixed(1)}%`, alpha: String(store.compareOptions.alpha) },
   });
   const index = join(outDir, 'index.html');
   await writePage(index, indexHtml);
 
-  // ---- one page per device ----
-  const devicePages: string[] = [];
-  for (const [di, d] of devices.entries()) {
-    const points = store.points(d.name);
+  return { dir: outDir, index, devicePages, failures, invalidRuns: devices.flatMap((d) => d.invalid), ms: performance.now() - t0 };
+
+  async function devicePage(di: number, d: DeviceData): Promise<string> {
+    const points = store.points(d.name).filter((p) => d.runById.has(p.run_row));
     const bySeries = new Map<string, PointRow[]>();
     for (const p of points) {
       const list = bySeries.get(p.series_key);
@@ -386,7 +432,7 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     }
     caseGroups.sort((a, b) => a.rank - b.rank || a.caseId.localeCompare(b.caseId));
     const labelOf = new Map([...d.current, ...d.retired].map((s) => [s.key, s.label]));
-    const health = store.health(d.name).map((h) => ({ at: h.at, phase: h.phase, temperatureC: h.temperature_c, throttled: h.throttled, runId: h.run_id }));
+    const health = store.health(d.name).filter((h) => d.runById.has(h.run_row)).map((h) => ({ at: h.at, phase: h.phase, temperatureC: h.temperature_c, throttled: h.throttled, runId: h.run_id }));
     const healthRaw = await healthChartSvg(health, domain, `d${di}health`);
     const healthSvg = healthRaw ? new nunjucks.runtime.SafeString(healthRaw) : null;
     const throttledRuns = new Set(health.filter((h) => h.throttled !== null && !/^(0x0+|0|)$/i.test(h.throttled.trim().replace(/^throttled=/, ''))).map((h) => h.runId)).size;
@@ -399,7 +445,8 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
         fields_json: string;
       }[]
     ).map((i) => ({ hash: i.hash, since: f.timestamp(i.first_seen), summary: identitySummary(JSON.parse(i.fields_json) as DeviceIdentityFields), current: i.hash === d.currentIdentity }));
-    const html = env.render('device.njk', {
+    return env.render('device.njk', {
+      invalidRuns: d.invalid,
       title: `roofbench dashboard: ${d.name}`,
       css,
       generator,
@@ -427,11 +474,7 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       annotations: annotationsOf.map((a) => ({ at: f.timestamp(a.at), message: a.message, scope: a.series_key ? `series ${labelOf.get(a.series_key) ?? a.series_key}` : 'whole device' })),
       states: SERIES_STATES,
     });
-    const file = join(outDir, d.page);
-    await writePage(file, html);
-    devicePages.push(file);
   }
-  return { dir: outDir, index, devicePages, ms: performance.now() - t0 };
 }
 
 /** Order of urgency of a series' last comparison: regressions, then improvements, noisy, new, unchanged. */
@@ -455,6 +498,15 @@ export function identityRows(fields: DeviceIdentityFields): { key: string; value
     mono: k === 'node' || k === 'v8',
   }));
 }
+
+/** What stands in for a device page that could not be rendered (autoescaped like every page). */
+const ERROR_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><h1>{{ device }}: this page could not be rendered</h1>
+<p role="alert">{{ error }}</p>
+{% for r in invalid %}<p>{{ r }}</p>{% endfor %}
+<p><a href="index.html">Back to the dashboard</a></p></body></html>
+`;
 
 /** The span of `times` (ISO), widened to a day when it is a single instant. */
 function timeDomain(times: string[], now: Date): TimeDomain {

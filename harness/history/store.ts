@@ -16,7 +16,7 @@
  * last two points, change points count) kept current on insert, so the
  * dashboard reads one small table plus one indexed query per device.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -151,6 +151,69 @@ export interface InsertOutcome {
 export interface StoreOptions {
   compare?: Partial<CompareOptions>;
   changepoints?: Partial<ChangePointOptions>;
+  /**
+   * Open for reading only (list, series, export, compare, dashboard): works on a
+   * store the user cannot write (a read-only mount, another user's file); nothing
+   * is migrated or recomputed. A store that does not exist yet is opened writable.
+   */
+  readonly?: boolean;
+}
+
+/** SQLite's busy errors: another process holds the store for a moment. */
+const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown }).code ?? ''));
+
+/**
+ * An SQLite error on `file`, as a message that names the file and says what to do.
+ * (SQLite's own messages, e.g. "file is not a database", name neither.)
+ */
+export function storeError(file: string, what: string, cause: unknown): Error {
+  const code = String((cause as { code?: unknown }).code ?? '');
+  const said = (cause as Error).message ?? String(cause);
+  let msg: string;
+  if (code === 'SQLITE_NOTADB') {
+    msg = `history: ${file} is not an SQLite database, so not a roofbench history (${said}): give another --history file, or move this one away`;
+  } else if (code.startsWith('SQLITE_CORRUPT')) {
+    msg = `history: ${file} is damaged (${said}): restore it from a backup, or move it away and rebuild it with npm run history -- import reports/`;
+  } else if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code.startsWith('SQLITE_IOERR')) {
+    msg = `history: ${what} ${file} failed: ${said} (is the file or its directory read-only, or the disk full?)`;
+  } else if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    msg = `history: ${file} stayed locked by another process (${said}): try again when it has finished`;
+  } else {
+    msg = `history: ${what} ${file} failed: ${said}`;
+  }
+  return new Error(msg, { cause });
+}
+
+/**
+ * A store SQLite cannot open read-only where it lies: a WAL-mode file on a
+ * read-only mount (SQLite wants to create its -shm file next to it). When no
+ * write is unfinished (no -wal file, or an empty one), the file is read into
+ * memory and opened there, marked as a rollback-journal file (header bytes 18
+ * and 19), which is what its content is once checkpointed.
+ */
+function readOnlySnapshot(file: string, cause: unknown): Database.Database {
+  const code = String((cause as { code?: unknown }).code ?? '');
+  const wal = `${file}-wal`;
+  if (code !== 'SQLITE_CANTOPEN' || (existsSync(wal) && statSync(wal).size > 0)) throw cause;
+  const image = readFileSync(file);
+  if (image.length >= 20 && image[18] === 2 && image[19] === 2) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  return new Database(image);
+}
+
+/** Run `fn`, retrying while SQLite says the store is busy (another process is writing it), up to `ms`. */
+function retryBusy<T>(fn: () => T, ms = 30_000): T {
+  const until = Date.now() + ms;
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() > until) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
 }
 
 type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
@@ -209,28 +272,64 @@ export class HistoryStore {
     return this.refreshAll();
   }
 
+  /** The store was opened read-only (StoreOptions.readonly): nothing is written. */
+  readonly readonly: boolean = false;
+
   /** Open (creating or migrating as needed) the store at `path`. */
   static open(path: string, opts: StoreOptions = {}): HistoryStore {
     const file = resolve(path);
+    const readonly = opts.readonly === true && existsSync(file);
     let db: Database.Database;
     try {
-      mkdirSync(dirname(file), { recursive: true });
-      db = new Database(file, { timeout: 15_000 });
+      if (!readonly) mkdirSync(dirname(file), { recursive: true });
+      db = new Database(file, { timeout: 15_000, readonly, fileMustExist: readonly });
+      if (readonly) {
+        try {
+          schemaVersion(db);
+        } catch (e) {
+          db.close();
+          db = readOnlySnapshot(file, e);
+        }
+      }
     } catch (cause) {
-      throw new Error(`history: cannot open ${file}: check the path and that its directory is writable`, { cause });
+      throw storeError(file, 'opening', cause);
     }
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
-      migrate(db, file);
+      if (readonly) {
+        db.pragma('query_only = ON');
+        const v = retryBusy(() => schemaVersion(db));
+        if (v > CURRENT_SCHEMA_VERSION) {
+          throw new Error(`history: ${file} has schema version ${v}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`);
+        }
+        if (v !== CURRENT_SCHEMA_VERSION) {
+          const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+          if (v === 0 && tables.n > 0) throw new Error(`history: ${file} is an SQLite database, but not a roofbench history (no schema version)`);
+          throw new Error(
+            `history: ${file} has schema version ${v} and needs migrating to ${CURRENT_SCHEMA_VERSION}, which needs write access: store one run in it (npm run bench, or npm run history -- import) as a user who can write it`,
+          );
+        }
+      } else {
+        retryBusy(() => db.pragma('journal_mode = WAL'));
+        db.pragma('synchronous = FULL');
+        db.pragma('foreign_keys = ON');
+        migrate(db, file);
+      }
     } catch (e) {
       db.close();
+      if (e instanceof Error && (e as { code?: unknown }).code !== undefined) throw storeError(file, 'opening', e);
       throw e;
     }
     const store = new HistoryStore(file, db, opts);
+    (store as { readonly: boolean }).readonly = readonly;
     // Series a migration created, or an import interrupted before its final refresh, are brought up to date.
-    store.refreshDirty();
+    if (!readonly) {
+      try {
+        retryBusy(() => store.refreshDirty());
+      } catch (e) {
+        store.close();
+        throw storeError(file, 'updating the series summaries of', e);
+      }
+    }
     return store;
   }
 
@@ -411,9 +510,10 @@ export class HistoryStore {
       };
     });
     try {
-      return tx.immediate();
+      return retryBusy(() => tx.immediate());
     } catch (cause) {
-      throw new Error(`history: storing run ${run.device.name}/${run.runId} in ${this.path} failed; nothing of it was written`, { cause });
+      const why = storeError(this.path, 'writing', cause).message.replace(/^history: /, '');
+      throw new Error(`history: storing run ${run.device.name}/${run.runId} in ${this.path} failed; nothing of it was written: ${why}`, { cause });
     }
   }
 
@@ -555,6 +655,7 @@ export class HistoryStore {
 
   /** Refresh every series marked dirty (after a bulk import, or a crash between import and refresh). Returns how many. */
   refreshDirty(): number {
+    if (this.readonly) return 0;
     const keys = (this.db.prepare('SELECT key FROM series WHERE dirty = 1').all() as { key: string }[]).map((r) => r.key);
     if (keys.length === 0) return 0;
     this.db.transaction(() => {
@@ -904,25 +1005,40 @@ export const MIGRATIONS: Migration[] = [
   { version: 2, description: 'device identities, series keys, commit under test, series summary, change points', up: migrateV2 },
 ];
 
+/**
+ * Bring the store to the current schema. Each migration runs in a write
+ * transaction that first reads the version again: two processes opening a new
+ * store at once migrate it once (the second sees the first's work), and a busy
+ * store is waited for.
+ */
 function migrate(db: Database.Database, file: string): void {
-  const from = schemaVersion(db);
-  if (from > CURRENT_SCHEMA_VERSION) {
-    throw new Error(
-      `history: ${file} has schema version ${from}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`,
-    );
-  }
-  if (from === 0) {
-    const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-    if (tables.n > 0) throw new Error(`history: ${file} is an SQLite database, but not a roofbench history (no schema version)`);
-  }
+  const check = (from: number) => {
+    if (from > CURRENT_SCHEMA_VERSION) {
+      throw new Error(
+        `history: ${file} has schema version ${from}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`,
+      );
+    }
+    if (from === 0) {
+      const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+      if (tables.n > 0) throw new Error(`history: ${file} is an SQLite database, but not a roofbench history (no schema version)`);
+    }
+  };
+  check(retryBusy(() => schemaVersion(db)));
   for (const m of MIGRATIONS) {
-    if (m.version <= from) continue;
     try {
-      db.transaction(() => {
-        m.up(db);
-        db.pragma(`user_version = ${m.version}`);
-      }).immediate();
+      retryBusy(() =>
+        db
+          .transaction(() => {
+            const now = schemaVersion(db);
+            check(now);
+            if (m.version <= now) return; // done already (by another process, a moment ago)
+            m.up(db);
+            db.pragma(`user_version = ${m.version}`);
+          })
+          .immediate(),
+      );
     } catch (cause) {
+      if (cause instanceof Error && !(cause as { code?: unknown }).code && cause.message.startsWith('history:')) throw cause;
       throw new Error(`history: migrating ${file} to schema version ${m.version} (${m.description}) failed; the file is left at version ${m.version - 1}`, {
         cause,
       });

@@ -595,6 +595,8 @@ export function buildView(run: RunResults): ReportView {
         run.statusDetail ??
         (run.status === 'incomplete'
           ? 'the run ended before the runner reported done; no further detail was recorded'
+          : run.status === 'interrupted'
+            ? 'the run was stopped by the user; the results below are what finished before'
           : run.status === 'running'
             ? 'the run had not finished when these results were written'
             : ''),
@@ -608,7 +610,16 @@ export function buildView(run: RunResults): ReportView {
         mono: true,
         warn: run.harness.gitDirty === true,
       },
-      { key: 'payload', value: run.payloadHash, mono: true },
+      {
+        key: 'payload',
+        value: (() => {
+          const v = run.device.payloadVerified;
+          if (!v) return `${run.payloadHash} (files not verified: a run from before payload verification)`;
+          return `${run.payloadHash}: ${v.files} files verified by SHA-256 on the device before the runner was loaded${v.repaired.length ? `; replaced because they did not match: ${v.repaired.join(', ')}` : ''}`;
+        })(),
+        mono: true,
+        warn: !run.device.payloadVerified || run.device.payloadVerified.repaired.length > 0,
+      },
       { key: 'schema', value: `v${run.schemaVersion}` },
     ],
     options: [

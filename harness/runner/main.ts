@@ -3,9 +3,15 @@
  *
  *   node runner.mjs [--wasm DIR] < plan.json
  *
- * Reads the plan (JSON) on stdin and writes one JSON event per line on stdout:
- * hello, probe, health, ceilings, case-start, result ..., health, done.
+ * Reads the plan (JSON, one line) on stdin and writes one JSON event per line on
+ * stdout: hello, probe, health, ceilings, case-start, result ..., health, done.
  * Diagnostics go to stderr. Timing happens here, never across the network.
+ *
+ * The host keeps stdin open for the whole run: when it ends after the plan (the
+ * host stopped the run, or went away and its connection closed), the runner
+ * stops at once, and so it does when stdout is gone. (The device's wrapper also
+ * stops a runner stuck in a kernel: see harness/transport/session.ts.)
+ * In the payload, the bootstrap checks every file's hash before loading this.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,11 +30,50 @@ function emit(e: RunnerEvent): void {
   process.stdout.write(`${JSON.stringify(e)}\n`);
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** Exit code when the host stopped the run or went away (see harness/transport/session.ts). */
+const STOPPED_EXIT = 130;
+
+function stopped(why: string): never {
+  try {
+    process.stderr.write(`roofbench runner: ${why}: stopping\n`);
+  } catch {
+    /* stderr may be gone too */
+  }
+  process.exit(STOPPED_EXIT);
 }
+
+/**
+ * The plan: the first line on stdin (or all of it, when the input ends without
+ * a newline). Input ending after the plan line means stop.
+ */
+function readPlan(): Promise<string> {
+  return new Promise((resolvePlan, reject) => {
+    let buf = '';
+    let got = false;
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+      if (got) return;
+      buf += chunk;
+      const i = buf.indexOf('\n');
+      if (i >= 0) {
+        got = true;
+        resolvePlan(buf.slice(0, i));
+      }
+    });
+    process.stdin.on('end', () => {
+      if (!got) {
+        got = true;
+        resolvePlan(buf);
+      } else {
+        stopped('the host closed its connection');
+      }
+    });
+    process.stdin.on('error', (e) => (got ? stopped(`reading from the host failed (${e.message})`) : reject(e)));
+  });
+}
+
+// The host is gone when its end of stdout is: nothing measured here can reach it any more.
+process.stdout.on('error', () => stopped('the host stopped reading'));
 
 function argValue(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
@@ -37,7 +82,7 @@ function argValue(flag: string): string | undefined {
 
 async function main(): Promise<void> {
   emit({ type: 'hello', runnerVersion: RUNNER_VERSION, node: process.version, pid: process.pid });
-  const text = await readStdin();
+  const text = await readPlan();
   let plan: Plan;
   try {
     plan = Plan.parse(JSON.parse(text));
@@ -124,9 +169,15 @@ async function main(): Promise<void> {
   emit({ type: 'done' });
 }
 
-main().catch((e: unknown) => {
-  const msg = e instanceof Error ? `${e.message}${e.cause ? `: ${String(e.cause)}` : ''}` : String(e);
-  emit({ type: 'fatal', error: msg });
-  process.stderr.write(`${e instanceof Error && e.stack ? e.stack : msg}\n`);
-  process.exitCode = 1;
-});
+main()
+  .catch((e: unknown) => {
+    const msg = e instanceof Error ? `${e.message}${e.cause ? `: ${String(e.cause)}` : ''}` : String(e);
+    emit({ type: 'fatal', error: msg });
+    process.stderr.write(`${e instanceof Error && e.stack ? e.stack : msg}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    // Finished: stop listening to the host's input, so the process can end.
+    process.stdin.removeAllListeners('end');
+    process.stdin.destroy();
+  });

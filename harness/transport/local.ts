@@ -1,72 +1,112 @@
-/** The `local` device: the payload runs in a child Node process on this machine. */
+/**
+ * The `local` device: the payload runs in a child Node process on this machine,
+ * through the same wrapper as a remote device (harness/transport/session.ts):
+ * the same device lock (so two local runs do not measure each other's load),
+ * the same payload check before the runner is loaded, the same stop.
+ */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Plan } from '../contracts.js';
-import type { Payload } from '../payload.js';
-import { eventLineHandler, lineSplitter } from './lines.js';
+import { DEFAULT_WORK_DIR, type Device } from '../devices.js';
+import { buildPayload, expectedFiles, type Payload } from '../payload.js';
+import { shq } from './shell.js';
+import { lockOwner, runLocked, runSession, wrapperScript, type SessionIo } from './session.js';
 import type { RunHandlers, RunOutcome, Transport, TransportOptions } from './types.js';
+
+/**
+ * Where the local device keeps its lock: ROOFBENCH_LOCAL_WORK_DIR, else the
+ * device's workDir on this machine; by default ~/.cache/roofbench/local/<host>
+ * (one per machine, also when machines share a home directory over NFS).
+ */
+export function localWorkDir(device: Device): string {
+  const dir = process.env.ROOFBENCH_LOCAL_WORK_DIR || (device.workDir === DEFAULT_WORK_DIR ? `${DEFAULT_WORK_DIR}/local/${os.hostname()}` : device.workDir);
+  if (dir === '~') return os.homedir();
+  if (dir.startsWith('~/')) return join(os.homedir(), dir.slice(2));
+  return resolve(dir);
+}
+
+export interface LocalOptions extends TransportOptions {
+  /** The local device's name (for messages and the lock owner). */
+  device?: string;
+  /** Where the lock lives on this machine (absolute): the local device's workDir. */
+  workDir?: string;
+  waitForLock?: boolean;
+  lockPollMs?: number;
+  log?: (msg: string) => void;
+}
 
 export class LocalTransport implements Transport {
   readonly kind = 'local' as const;
   constructor(
     private readonly nodeCommand: string[] = [process.execPath],
-    private readonly opts: TransportOptions = {},
+    private readonly opts: LocalOptions = {},
   ) {}
 
   run(payload: Payload, plan: Plan, h: RunHandlers): Promise<RunOutcome> {
-    const [cmd, ...args] = this.nodeCommand;
-    if (!cmd) throw new Error('empty node command for the local device');
-    return new Promise((resolvePromise) => {
-      const child = spawn(cmd, [...args, join(payload.dir, 'runner.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let lastCase = '';
-      let hung: string | null = null;
-      const handle = eventLineHandler({
-        onEvent: (e) => {
-          if (e.type === 'case-start') lastCase = e.caseId;
-          h.onEvent(e);
+    if (this.nodeCommand.length === 0) throw new Error('empty node command for the local device');
+    const device = this.opts.device ?? 'local';
+    const workDir = this.opts.workDir ?? join(os.homedir(), '.cache', 'roofbench');
+    const owner = lockOwner(os.userInfo().username, os.hostname(), plan.runId, device);
+    let current = payload;
+    const session = () =>
+      runSession(
+        (sink) => {
+          const script = wrapperScript({
+            workDir: shq(workDir),
+            payloadDir: shq(current.dir),
+            node: this.nodeCommand,
+            owner,
+            expected: { hash: current.hash, files: expectedFiles(current) },
+          });
+          // Its own process group: a Ctrl-C in the terminal reaches roofbench, which stops the run in order.
+          const child = spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+          child.stdout.on('data', (c: Buffer) => sink.stdout(c));
+          child.stderr.on('data', (c: Buffer) => sink.stderr(c));
+          child.on('error', (e) => sink.fail(`could not start the local runner (sh): ${e.message}`));
+          child.on('close', (code, signal) => sink.close(code, signal));
+          child.stdin.on('error', () => {
+            /* the wrapper ended before reading its input; its exit is reported */
+          });
+          const io: SessionIo = {
+            write: (t) => child.stdin.write(t),
+            endInput: () => child.stdin.end(),
+            killRunner: (pid) => {
+              try {
+                process.kill(pid, 'SIGKILL');
+              } catch {
+                /* already gone */
+              }
+            },
+            forceClose: () => {
+              try {
+                if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+              } catch {
+                /* already gone */
+              }
+            },
+          };
+          return io;
         },
-        onStderr: h.onStderr,
-      });
-      const out = lineSplitter(handle);
-      const err = lineSplitter((l) => h.onStderr(l));
-      let spawnError: Error | null = null;
-      const inactivity = this.opts.inactivityTimeoutMs ?? 600_000;
-      let timer: NodeJS.Timeout | null = null;
-      const arm = () => {
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(() => {
-          hung = lastCase;
-          child.kill('SIGKILL');
-        }, inactivity);
-      };
-      arm();
-      child.stdout.on('data', (c: Buffer) => {
-        arm();
-        out.push(c);
-      });
-      child.stderr.on('data', (c: Buffer) => err.push(c));
-      child.on('error', (e) => {
-        spawnError = e;
-      });
-      child.stdin.on('error', () => {
-        /* the runner died before reading the plan; the exit handler reports it */
-      });
-      child.stdin.end(JSON.stringify(plan));
-      child.on('close', (code, signal) => {
-        if (timer) clearTimeout(timer);
-        out.end();
-        err.end();
-        let failure: string | null = null;
-        if (hung !== null) {
-          failure = `no event from the runner for ${(inactivity / 1000).toFixed(0)} s${hung ? ` in ${hung}` : ''}: the case hung and the runner was killed (raise --case-timeout if it is just slow)`;
-          resolvePromise({ exitCode: code, signal, failure, hungCase: hung || undefined });
-          return;
-        }
-        if (spawnError) failure = `could not start ${cmd}: ${(spawnError as Error).message}`;
-        else if (signal) failure = `the runner was killed by ${signal}`;
-        else if (code !== 0) failure = `the runner exited with code ${code} (see its stderr in results.json)`;
-        resolvePromise({ exitCode: code, signal, failure });
-      });
-    });
+        plan,
+        h,
+        { device, inactivityMs: this.opts.inactivityTimeoutMs ?? 600_000, abort: h.abort },
+      );
+    return runLocked(
+      session,
+      async () => {
+        // The copy in .cache/payload changed after it was checked: rebuild it from the sources.
+        current = await buildPayload({ root: join(payload.dir, '..'), log: this.opts.log });
+        if (current.hash !== payload.hash) throw new Error(`the payload changed while the run started (${payload.hash} -> ${current.hash}): run again`);
+      },
+      {
+        device,
+        lockPath: join(workDir, 'lock'),
+        waitForLock: this.opts.waitForLock,
+        lockPollMs: this.opts.lockPollMs,
+        abort: h.abort,
+        log: this.opts.log ?? (() => {}),
+      },
+    );
   }
 }

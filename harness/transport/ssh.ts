@@ -1,25 +1,34 @@
 /**
- * SSH devices: verify the host key, check the remote Node, upload the payload
- * once per content hash (SFTP, atomic rename), take the device lock, run the
- * runner and stream its JSON-lines events back. Timing happens on the device.
+ * SSH devices: verify the host key (before anything is sent: no secret goes to
+ * an unverified host), check the remote Node, upload the payload once per
+ * content hash (SFTP, atomic rename), then run it through the device wrapper
+ * (harness/transport/session.ts: lock, hash check of every payload file,
+ * runner, stop) and stream its JSON-lines events back. Timing happens on the
+ * device. Every remote step before the run has a deadline.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
-import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import ssh2, { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import type { Plan } from '../contracts.js';
 import type { Device } from '../devices.js';
-import type { Payload } from '../payload.js';
-import { eventLineHandler, lineSplitter } from './lines.js';
+import { expectedFiles, type Payload } from '../payload.js';
 import { remoteDir, shJoin, shq } from './shell.js';
+import { LOCK_HELD_EXIT, LOCK_SCRIPT, lockOwner, runLocked, runSession, wrapperScript, type SessionIo } from './session.js';
 import type { RunHandlers, RunOutcome, Transport } from './types.js';
 
-export const LOCK_HELD_EXIT = 75;
+export { LOCK_HELD_EXIT };
 export const MIN_NODE_MAJOR = 18;
+/** Default deadline of one remote step before the run (Node probe and disk check, one file's upload). */
+export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
 
 export interface SshOptions {
   connectTimeoutMs?: number;
+  /** Deadline of each remote step before the runner starts (probe, upload of each file); default 120 s. */
+  stepTimeoutMs?: number;
+  /** Stop what is under way (connecting, a remote step, the run). */
+  abort?: AbortSignal;
   /** No event from the runner for this long: the case is hung; the runner is killed. */
   inactivityTimeoutMs?: number;
   /** Wait for the device lock instead of failing when another run holds it. */
@@ -33,7 +42,7 @@ export interface SshOptions {
 export class SshError extends Error {
   constructor(
     message: string,
-    readonly kind: 'connect' | 'auth' | 'hostkey' | 'node' | 'upload' | 'lock' | 'run',
+    readonly kind: 'connect' | 'auth' | 'hostkey' | 'node' | 'upload' | 'lock' | 'run' | 'timeout' | 'interrupted',
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -80,8 +89,100 @@ function where(d: Device): string {
   return `${d.user ?? '?'}@${d.host ?? '?'}:${d.port}`;
 }
 
-/** Connect with host key verification; resolves to a ready client. */
-export function connect(device: Device, opts: SshOptions = {}, acceptAnyKey = false): Promise<{ client: Client; fingerprint: string }> {
+/** The key type of an SSH public key blob (`ssh-ed25519`, `ecdsa-sha2-nistp256` ...). */
+export function keyTypeOf(keyBlob: Buffer): string {
+  const n = keyBlob.length >= 4 ? keyBlob.readUInt32BE(0) : 0;
+  return n > 0 && n < 64 && keyBlob.length >= 4 + n ? keyBlob.subarray(4, 4 + n).toString('latin1') : 'unknown';
+}
+
+/** What the device's known_hosts entries (or pin) say about a presented key. */
+export function hostKeyVerdict(device: Device, key: Buffer): { verdict: 'ok' | 'unknown' | 'mismatch'; expected: string } {
+  const presented = fingerprintOf(key);
+  if (device.hostKey) {
+    return { verdict: device.hostKey.replace(/=+$/, '') === presented ? 'ok' : 'mismatch', expected: device.hostKey };
+  }
+  if (device.knownHosts) {
+    const known = existsSync(device.knownHosts) ? knownHostKeys(device.knownHosts, device.host ?? '', device.port) : [];
+    return { verdict: known.some((k) => k.equals(key)) ? 'ok' : known.length ? 'mismatch' : 'unknown', expected: known.map(fingerprintOf).join(', ') };
+  }
+  return { verdict: 'unknown', expected: '' };
+}
+
+/**
+ * The device's host key, fetched WITHOUT authenticating: the connection is
+ * refused at the host key (before any authentication method is even tried)
+ * and no key, agent or password is given to it. What `devices trust` shows.
+ */
+export function fetchHostKey(device: Device, opts: SshOptions = {}): Promise<{ key: Buffer; fingerprint: string; type: string }> {
+  if (!device.host || !device.user) {
+    return Promise.reject(new SshError(`device ${device.name} has no host/user in ${device.file}`, 'connect'));
+  }
+  return new Promise((resolvePromise, reject) => {
+    const client = new Client();
+    let key: Buffer | null = null;
+    let settled = false;
+    const done = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      if (key) resolvePromise({ key, fingerprint: fingerprintOf(key), type: keyTypeOf(key) });
+      else reject(err ?? new SshError(`device ${device.name} (${device.host}:${device.port}) presented no host key`, 'connect'));
+    };
+    client.on('error', (err: Error & { level?: string }) => {
+      if (key) return done(null);
+      if (err.level === 'client-timeout') {
+        return done(new SshError(`device ${device.name} (${device.host}:${device.port}) did not answer within ${(opts.connectTimeoutMs ?? 15_000) / 1000} s: is it on and reachable?`, 'connect', { cause: err }));
+      }
+      done(new SshError(`cannot connect to device ${device.name} (${device.host}:${device.port}): ${err.message}`, 'connect', { cause: err }));
+    });
+    client.on('close', () => done(null));
+    // Deliberately no privateKey, agent or password: nothing to authenticate with.
+    client.connect({
+      host: device.host ?? undefined,
+      port: device.port,
+      username: device.user ?? undefined,
+      readyTimeout: opts.connectTimeoutMs ?? 15_000,
+      hostVerifier: (k: Buffer) => {
+        key = Buffer.from(k);
+        return false; // refuse: the handshake ends here, before authentication
+      },
+    });
+  });
+}
+
+/** The private key of `device.identityFile`, or null when the agent should be used instead; throws with a hint. */
+function privateKeyOf(device: Device): Buffer | null {
+  if (!device.identityFile) return null;
+  let data: Buffer;
+  try {
+    data = readFileSync(expandHome(device.identityFile));
+  } catch (cause) {
+    throw new SshError(`device ${device.name}: cannot read identityFile ${device.identityFile} (${String((cause as Error).message)})`, 'auth', { cause });
+  }
+  const parsed = ssh2.utils.parseKey(data);
+  if (parsed instanceof Error) {
+    if (/encrypted|passphrase/i.test(parsed.message)) {
+      // roofbench never asks for, stores or passes a passphrase: the agent holds the unlocked key.
+      if (device.agent) return null;
+      throw new SshError(
+        `device ${device.name}: identityFile ${device.identityFile} is protected by a passphrase, which roofbench does not ask for. ` +
+          `Load it into the SSH agent (ssh-add ${device.identityFile}) and set agent: true for ${device.name} in ${device.file}`,
+        'auth',
+        { cause: parsed },
+      );
+    }
+    throw new SshError(`device ${device.name}: identityFile ${device.identityFile} is not a private key ssh can use: ${parsed.message}`, 'auth', { cause: parsed });
+  }
+  return data;
+}
+
+/**
+ * Connect with host key verification; resolves to a ready client. The key is
+ * checked during the key exchange, before any authentication: a host whose key
+ * is not the pinned one (or not in knownHosts) never sees a password, a key
+ * signature or an agent request.
+ */
+export function connect(device: Device, opts: SshOptions = {}): Promise<{ client: Client; fingerprint: string }> {
   if (!device.host || !device.user) {
     return Promise.reject(new SshError(`device ${device.name} has no host/user in ${device.file}`, 'connect'));
   }
@@ -97,29 +198,15 @@ export function connect(device: Device, opts: SshOptions = {}, acceptAnyKey = fa
     keepaliveCountMax: 3,
     hostVerifier: (key: Buffer) => {
       presented = fingerprintOf(key);
-      if (acceptAnyKey) {
-        verdict = 'ok';
-        return true;
-      }
-      if (device.hostKey) {
-        expected = device.hostKey;
-        verdict = device.hostKey.replace(/=+$/, '') === presented ? 'ok' : 'mismatch';
-      } else if (device.knownHosts) {
-        const known = existsSync(device.knownHosts) ? knownHostKeys(device.knownHosts, device.host ?? '', device.port) : [];
-        expected = known.map(fingerprintOf).join(', ');
-        verdict = known.some((k) => k.equals(key)) ? 'ok' : known.length ? 'mismatch' : 'unknown';
-      }
+      ({ verdict, expected } = hostKeyVerdict(device, key));
       return verdict === 'ok';
     },
   };
-  if (device.identityFile) {
-    try {
-      cfg.privateKey = readFileSync(expandHome(device.identityFile));
-    } catch (cause) {
-      return Promise.reject(
-        new SshError(`device ${device.name}: cannot read identityFile ${device.identityFile} (${String((cause as Error).message)})`, 'auth', { cause }),
-      );
-    }
+  try {
+    const key = privateKeyOf(device);
+    if (key) cfg.privateKey = key;
+  } catch (e) {
+    return Promise.reject(e);
   }
   if (device.agent) {
     if (!process.env.SSH_AUTH_SOCK) {
@@ -139,14 +226,25 @@ export function connect(device: Device, opts: SshOptions = {}, acceptAnyKey = fa
       new SshError(`device ${device.name} has no way to authenticate: set identityFile, agent: true or passwordEnv in ${device.file}`, 'auth'),
     );
   }
+  if (opts.abort?.aborted) return Promise.reject(new SshError(`connecting to device ${device.name} was interrupted`, 'interrupted'));
   return new Promise((resolvePromise, reject) => {
     const client = new Client();
     let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      reject(new SshError(`connecting to device ${device.name} was interrupted`, 'interrupted'));
+    };
+    opts.abort?.addEventListener('abort', onAbort, { once: true });
     client.on('ready', () => {
+      opts.abort?.removeEventListener('abort', onAbort);
+      if (settled) return;
       settled = true;
       resolvePromise({ client, fingerprint: presented });
     });
     client.on('error', (err: Error & { level?: string; code?: string }) => {
+      opts.abort?.removeEventListener('abort', onAbort);
       if (settled) return;
       settled = true;
       client.end();
@@ -162,7 +260,7 @@ export function connect(device: Device, opts: SshOptions = {}, acceptAnyKey = fa
       } else if (presented && verdict === 'unknown') {
         reject(
           new SshError(
-            `the host key of device ${device.name} (${device.host}:${device.port}) is not pinned: it presented ${presented}. ` +
+            `the host key of device ${device.name} (${device.host}:${device.port}) is not pinned: it presented ${presented}; nothing was sent. ` +
               `Check it on the device (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and pin it with: ${trust}`,
             'hostkey',
           ),
@@ -179,19 +277,78 @@ export function connect(device: Device, opts: SshOptions = {}, acceptAnyKey = fa
   });
 }
 
-/** Run a command, collect its output. */
-export function execCollect(client: Client, command: string, stdin?: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+/**
+ * Run a command, collect its output. With `deadlineMs`, a command that has not
+ * finished by then is abandoned (its channel closed) and the promise rejects
+ * saying `what` did not finish; `abort` does the same on request.
+ */
+export function execCollect(
+  client: Client,
+  command: string,
+  o: { stdin?: string; deadlineMs?: number; what?: string; abort?: AbortSignal } = {},
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
+    let settled = false;
+    let channel: ClientChannel | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    const end = (err: Error | null, value?: { code: number | null; signal: string | null; stdout: string; stderr: string }) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      o.abort?.removeEventListener('abort', onAbort);
+      if (err) {
+        channel?.close();
+        reject(err);
+      } else resolvePromise(value!);
+    };
+    const onAbort = () => end(new SshError(`${o.what ?? 'a remote command'} was interrupted`, 'interrupted'));
+    if (o.abort?.aborted) return onAbort();
+    o.abort?.addEventListener('abort', onAbort, { once: true });
+    if (o.deadlineMs !== undefined) {
+      timer = setTimeout(
+        () => end(new SshError(`${o.what ?? 'a remote command'} did not finish within ${Math.round(o.deadlineMs! / 1000)} s`, 'timeout')),
+        o.deadlineMs,
+      );
+    }
     client.exec(command, (err, stream) => {
-      if (err) return reject(err);
+      if (err) return end(err);
+      channel = stream;
+      if (settled) return stream.close();
       let stdout = '';
       let stderr = '';
       stream.on('data', (d: Buffer) => (stdout += d.toString()));
       stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      stream.on('close', (code: number | null, signal: string | null) => resolvePromise({ code, signal: signal ?? null, stdout, stderr }));
-      stream.end(stdin ?? '');
+      stream.on('close', (code: number | null, signal: string | null) => end(null, { code, signal: signal ?? null, stdout, stderr }));
+      stream.end(o.stdin ?? '');
     });
   });
+}
+
+/** Exit status of coreutils/busybox `timeout` when the deadline passed (124), or when it had to KILL (137). */
+const TIMED_OUT = new Set([124, 137]);
+
+/**
+ * A remote step as one `sh -c` command with a deadline ON the device too: where
+ * the device has `timeout` (coreutils, busybox), the step and every process it
+ * started are killed when the deadline passes, so nothing is left behind.
+ */
+export function remoteStep(script: string, deadlineMs: number): string {
+  const secs = Math.max(1, Math.ceil(deadlineMs / 1000));
+  return `sh -c ${shq(`if command -v timeout >/dev/null 2>&1; then exec timeout -k 3 ${secs} sh -c ${shq(script)}; fi; exec sh -c ${shq(script)}`)}`;
+}
+
+/** Run a remote step with a deadline on both ends; rejects with `what` and the deadline when it passes. */
+export async function runStep(
+  client: Client,
+  script: string,
+  o: { deadlineMs: number; what: string; abort?: AbortSignal },
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  // The host waits a little longer than the device's own deadline, to hear why it ended.
+  const r = await execCollect(client, remoteStep(script, o.deadlineMs), { deadlineMs: o.deadlineMs + 10_000, what: o.what, abort: o.abort });
+  if (r.code !== null && TIMED_OUT.has(r.code)) {
+    throw new SshError(`${o.what} did not finish within ${Math.round(o.deadlineMs / 1000)} s (stopped on the device)`, 'timeout');
+  }
+  return r;
 }
 
 const SIMD_PROBE =
@@ -200,50 +357,82 @@ const SIMD_PROBE =
   'let simd=false;try{simd=WebAssembly.validate(b)}catch(e){}' +
   'console.log(JSON.stringify({node:process.version,arch:process.arch,simd}))';
 
+export interface LockState {
+  /** The lock directory exists. */
+  held: boolean;
+  /** Who holds it, as the wrapper wrote it (null when not held or nothing written). */
+  owner: string | null;
+  /** Why the next run will recover it (the holder is gone, the device rebooted ...), or null. */
+  stale: string | null;
+}
+
 export interface RemoteInfo {
   node: string;
   arch: string;
   simd: boolean;
   freeKiB: number | null;
-  lock: { held: boolean; owner: string | null };
+  lock: LockState;
   payloadCached: (hash: string) => boolean;
   cachedHashes: string[];
 }
 
-/** Node version, Wasm SIMD, free disk and lock state, in one round trip. */
-export async function inspectRemote(client: Client, device: Device): Promise<RemoteInfo> {
+/** Node version, Wasm SIMD, free disk and lock state, in one round trip, with a deadline. */
+export async function inspectRemote(client: Client, device: Device, opts: SshOptions = {}): Promise<RemoteInfo> {
   const w = remoteDir(device.workDir).sh;
-  const cmd = [
-    `mkdir -p ${w}/payloads`,
-    `cd ${w}`,
-    `${shJoin(device.node)} -e ${shq(SIMD_PROBE)}`,
-    `echo "--df"; df -Pk . | tail -n 1`,
-    `echo "--lock"; cat lock/owner 2>/dev/null || echo none`,
-    `echo "--payloads"; ls payloads 2>/dev/null`,
-  ].join(' && ');
-  const r = await execCollect(client, `sh -c ${shq(cmd)}`);
-  const [head = '', ...rest] = r.stdout.split('\n--df\n');
-  const jsonLine = head.split('\n').filter((l) => l.startsWith('{')).pop();
+  const deadlineMs = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const script = [
+    `W=${w}`,
+    `mkdir -p "$W/payloads" || { echo "roofbench: cannot create $W/payloads" >&2; exit 71; }`,
+    `cd "$W" || exit 70`,
+    `${shJoin(device.node)} -e ${shq(SIMD_PROBE)} || exit 72`,
+    LOCK_SCRIPT,
+    `echo "@@df"; df -Pk . | tail -n 1`,
+    `echo "@@lock"`,
+    `if [ -d "$L" ]; then echo "held"; echo "stale=$(stale)"; echo "owner=$(head -c 1000 "$L/owner" 2>/dev/null | tr -d '\\000-\\037')"; fi`,
+    `echo "@@payloads"; ls payloads 2>/dev/null`,
+    `exit 0`,
+  ].join('\n');
+  const r = await runStep(client, script, { deadlineMs, what: `checking Node, disk and lock on device ${device.name} (${device.node.join(' ')})`, abort: opts.abort });
+  const sections = new Map<string, string[]>();
+  let section = 'node';
+  for (const line of r.stdout.split('\n')) {
+    if (/^@@(df|lock|payloads)$/.test(line)) {
+      section = line.slice(2);
+      continue;
+    }
+    sections.set(section, [...(sections.get(section) ?? []), line]);
+  }
+  const jsonLine = (sections.get('node') ?? []).filter((l) => l.startsWith('{')).pop();
   if (r.code !== 0 || !jsonLine) {
-    const hint = /not found|No such file/.test(r.stderr)
-      ? `Node is not installed or not at "${device.node.join(' ')}" on the device: install Node >= ${MIN_NODE_MAJOR} (e.g. apt install nodejs on Debian 12 / Raspberry Pi OS) or set node: in devices.yaml`
-      : 'see the output above';
+    const hint =
+      r.code === 71 || r.code === 70
+        ? `the work directory ${device.workDir} cannot be created or entered on the device: check workDir in devices.yaml`
+        : /not found|No such file/.test(r.stderr)
+          ? `Node is not installed or not at "${device.node.join(' ')}" on the device: install Node >= ${MIN_NODE_MAJOR} (e.g. apt install nodejs on Debian 12 / Raspberry Pi OS) or set node: in devices.yaml`
+          : 'see the output above';
     throw new SshError(`checking Node on device ${device.name} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}\n${hint}`, 'node');
   }
-  const info = JSON.parse(jsonLine) as { node: string; arch: string; simd: boolean };
-  const tail = rest.join('\n--df\n');
-  const [dfPart = '', lockAndPayloads = ''] = tail.split('\n--lock\n');
-  const [lockPart = '', payloadsPart = ''] = lockAndPayloads.split('\n--payloads\n');
-  const dfCols = dfPart.trim().split(/\s+/);
+  let info: { node: string; arch: string; simd: boolean };
+  try {
+    info = JSON.parse(jsonLine) as { node: string; arch: string; simd: boolean };
+  } catch (cause) {
+    throw new SshError(`checking Node on device ${device.name}: it printed ${JSON.stringify(jsonLine.slice(0, 200))}, not the probe's answer`, 'node', { cause });
+  }
+  const dfCols = (sections.get('df') ?? []).join(' ').trim().split(/\s+/);
   const free = Number(dfCols[3]);
-  const cachedHashes = payloadsPart.split('\n').map((s) => s.trim()).filter((s) => /^[0-9a-f]{16}$/.test(s));
-  const owner = lockPart.trim();
+  const lockLines = sections.get('lock') ?? [];
+  const field = (k: string) => {
+    const l = lockLines.find((x) => x.startsWith(`${k}=`));
+    return l === undefined ? null : l.slice(k.length + 1).trim() || null;
+  };
+  const held = lockLines.includes('held');
+  const cachedHashes = (sections.get('payloads') ?? []).map((s) => s.trim()).filter((s) => /^[0-9a-f]{16}$/.test(s));
   return {
     node: info.node,
     arch: info.arch,
     simd: info.simd,
-    freeKiB: Number.isFinite(free) ? free : null,
-    lock: { held: owner !== 'none' && owner !== '', owner: owner === 'none' ? null : owner },
+    freeKiB: Number.isFinite(free) && dfCols.length >= 4 ? free : null,
+    lock: { held, owner: held ? field('owner') : null, stale: held ? field('stale') : null },
     cachedHashes,
     payloadCached: (hash) => cachedHashes.includes(hash),
   };
@@ -263,32 +452,80 @@ function sftpOf(client: Client): Promise<SFTPWrapper> {
   return new Promise((res, rej) => client.sftp((err, s) => (err ? rej(err) : res(s))));
 }
 
-const sftpCall = <T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> =>
-  new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v as T))));
+/** One SFTP call, abandoned (with `sftp` closed) when it takes longer than `deadlineMs`. */
+function sftpCall<T>(
+  sftp: SFTPWrapper,
+  fn: (cb: (err: Error | null | undefined, v?: T) => void) => void,
+  deadline?: { ms: number; what: string },
+): Promise<T> {
+  return new Promise((res, rej) => {
+    let settled = false;
+    const timer = deadline
+      ? setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          sftp.end();
+          rej(new SshError(`${deadline.what} did not finish within ${Math.round(deadline.ms / 1000)} s`, 'timeout'));
+        }, deadline.ms)
+      : null;
+    fn((err, v) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      if (err) rej(err);
+      else res(v as T);
+    });
+  });
+}
 
-/** Upload the payload unless the device already holds this hash. Returns bytes uploaded. */
-export async function ensurePayload(client: Client, device: Device, payload: Payload, info: RemoteInfo): Promise<number> {
-  if (info.payloadCached(payload.hash)) return 0;
+/**
+ * Upload the payload unless the device already holds this hash (or `force`:
+ * its copy failed the hash check and is replaced). Returns bytes uploaded.
+ */
+export async function ensurePayload(
+  client: Client,
+  device: Device,
+  payload: Payload,
+  info: RemoteInfo,
+  opts: SshOptions & { force?: boolean } = {},
+): Promise<number> {
+  if (!opts.force && info.payloadCached(payload.hash)) return 0;
   const base = remoteDir(device.workDir).sftp;
   const finalDir = `${base}/payloads/${payload.hash}`;
-  const tmpDir = `${base}/payloads/.tmp-${payload.hash}-${process.pid}-${Date.now()}`;
+  const stamp = `${process.pid}-${Date.now()}`;
+  const tmpDir = `${base}/payloads/.tmp-${payload.hash}-${stamp}`;
+  const oldDir = `${base}/payloads/.damaged-${payload.hash}-${stamp}`;
+  const step = { ms: opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS };
   const sftp = await sftpOf(client);
   let uploaded = 0;
+  const rmRemote = (dir: string) =>
+    execCollect(client, `rm -rf ${remoteDir(device.workDir).sh}/payloads/${shq(dir.split('/').pop() ?? 'x')}`, { deadlineMs: step.ms }).catch(() => undefined);
   try {
-    await sftpCall<void>((cb) => sftp.mkdir(tmpDir, cb));
-    await sftpCall<void>((cb) => sftp.mkdir(`${tmpDir}/wasm`, cb));
-    for (const f of [...payload.files.map((x) => x.path), 'manifest.json']) {
-      const data = readFileSync(join(payload.dir, f));
-      await sftpCall<void>((cb) => sftp.writeFile(`${tmpDir}/${f}`, data, cb));
+    await sftpCall<void>(sftp, (cb) => sftp.mkdir(tmpDir, cb), { ...step, what: `creating ${tmpDir} on device ${device.name}` });
+    await sftpCall<void>(sftp, (cb) => sftp.mkdir(`${tmpDir}/wasm`, cb), { ...step, what: `creating ${tmpDir}/wasm on device ${device.name}` });
+    for (const f of [...payload.files, payload.manifest]) {
+      if (opts.abort?.aborted) throw new SshError(`uploading the payload to device ${device.name} was interrupted`, 'interrupted');
+      const data = readFileSync(join(payload.dir, f.path));
+      await sftpCall<void>(sftp, (cb) => sftp.writeFile(`${tmpDir}/${f.path}`, data, cb), { ...step, what: `uploading ${f.path} to device ${device.name}` });
       uploaded += data.byteLength;
     }
-    await sftpCall<void>((cb) => sftp.rename(tmpDir, finalDir, cb)).catch(async (e: unknown) => {
-      // Someone else finished the same payload first: theirs is identical by hash.
-      const exists = await sftpCall<unknown>((cb) => sftp.stat(`${finalDir}/manifest.json`, cb)).then(() => true, () => false);
+    if (opts.force) {
+      // The damaged copy is moved aside first: a run using it keeps its open files, the next one gets the new copy.
+      await sftpCall<void>(sftp, (cb) => sftp.rename(finalDir, oldDir, cb), { ...step, what: `moving the damaged payload aside on device ${device.name}` }).catch(() => undefined);
+    }
+    await sftpCall<void>(sftp, (cb) => sftp.rename(tmpDir, finalDir, cb), { ...step, what: `renaming the payload on device ${device.name}` }).catch(async (e: unknown) => {
+      // Someone else finished the same payload first: the device checks its hashes before running it.
+      const exists = await sftpCall<unknown>(sftp, (cb) => sftp.stat(`${finalDir}/manifest.json`, cb), { ...step, what: 'stat' }).then(
+        () => true,
+        () => false,
+      );
       if (!exists) throw e;
+      await rmRemote(tmpDir);
     });
+    if (opts.force) await rmRemote(oldDir);
   } catch (cause) {
-    await execCollect(client, `rm -rf ${remoteDir(device.workDir).sh}/payloads/${shq(tmpDir.split('/').pop() ?? 'x')}`).catch(() => undefined);
+    await rmRemote(tmpDir);
+    if (cause instanceof SshError && (cause.kind === 'interrupted' || cause.kind === 'timeout')) throw cause;
     const msg = (cause as Error).message ?? String(cause);
     const full = /no space|quota|failure/i.test(msg) && info.freeKiB !== null ? ` (the device reported ${info.freeKiB} KiB free in ${device.workDir})` : '';
     throw new SshError(
@@ -303,44 +540,21 @@ export async function ensurePayload(client: Client, device: Device, payload: Pay
 }
 
 /**
- * The remote wrapper: take the lock (mkdir is atomic), recover it when its
- * holder is gone, run the runner, release the lock however the runner ends.
- * Prints one JSON line {"type":"lock-held",...} and exits 75 when held.
+ * The command that runs the payload on an ssh device: the device wrapper
+ * (harness/transport/session.ts) with the lock in workDir and the payload in
+ * workDir/payloads/HASH, every file checked against `payload`'s hashes.
  */
-export function runnerCommand(device: Device, payloadHash: string, owner: string): string {
+export function runnerCommand(device: Device, payload: Pick<Payload, 'hash' | 'files' | 'manifest'>, owner: string): string {
   const w = remoteDir(device.workDir).sh;
-  const node = shJoin(device.node);
-  const script = `
-W=${w}
-cd "$W" || exit 70
-own() {
-  printf '%s pid=%s\\n' ${shq(owner)} "$$" > "$W/lock/owner"
-  echo "$$" > "$W/lock/pid"
-}
-take() {
-  if mkdir "$W/lock" 2>/dev/null; then own; return 0; fi
-  if [ ! -d "$W/lock" ]; then echo "roofbench: cannot create the lock directory $W/lock" >&2; exit 73; fi
-  pid=$(cat "$W/lock/pid" 2>/dev/null)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then return 1; fi
-  if [ -z "$pid" ] && [ -n "$(find "$W/lock" -maxdepth 0 -mmin -1 2>/dev/null)" ]; then return 1; fi
-  echo "roofbench: recovering a stale lock: $(cat "$W/lock/owner" 2>/dev/null)" >&2
-  rm -rf "$W/lock"
-  # Another run may recover it at the same moment: whoever makes the directory owns it.
-  if mkdir "$W/lock" 2>/dev/null; then own; return 0; fi
-  return 1
-}
-if ! take; then
-  o=$(cat "$W/lock/owner" 2>/dev/null | tr -d '"\\\\')
-  printf '{"type":"lock-held","owner":"%s"}\\n' "$o"
-  exit ${LOCK_HELD_EXIT}
-fi
-trap 'rm -rf "$W/lock"' EXIT
-trap 'exit 129' HUP
-trap 'exit 143' TERM
-trap 'exit 130' INT
-${node} "$W/payloads/${payloadHash}/runner.mjs"
-`;
-  return `sh -c ${shq(script)}`;
+  return `sh -c ${shq(
+    wrapperScript({
+      workDir: w,
+      payloadDir: `${w}/payloads/${shq(payload.hash)}`,
+      node: device.node,
+      owner,
+      expected: { hash: payload.hash, files: expectedFiles(payload as Payload) },
+    }),
+  )}`;
 }
 
 export class SshTransport implements Transport {
@@ -357,129 +571,95 @@ export class SshTransport implements Transport {
   async run(payload: Payload, plan: Plan, h: RunHandlers): Promise<RunOutcome> {
     const d = this.device;
     const log = this.opts.log ?? (() => {});
+    const abort = h.abort ?? this.opts.abort;
+    const opts: SshOptions = { ...this.opts, ...(abort ? { abort } : {}) };
+    const interrupted = (failure: string): RunOutcome => ({ exitCode: null, signal: null, failure, interrupted: true });
     let client: Client;
     try {
-      ({ client } = await connect(d, this.opts));
+      ({ client } = await connect(d, opts));
     } catch (e) {
+      if (e instanceof SshError && e.kind === 'interrupted') return interrupted(e.message);
       return { exitCode: null, signal: null, failure: (e as Error).message };
     }
     try {
-      const info = await inspectRemote(client, d);
+      const info = await inspectRemote(client, d, opts);
       checkNodeVersion(d, info.node);
       if (!info.simd) log(`device ${d.name}: Node ${info.node} has no WebAssembly SIMD; SIMD variants will be skipped`);
-      const t0 = Date.now();
-      this.lastUploadBytes = await ensurePayload(client, d, payload, info);
-      this.totalUploadBytes += this.lastUploadBytes;
-      if (this.lastUploadBytes > 0) log(`uploaded payload ${payload.hash} (${(this.lastUploadBytes / 1024).toFixed(0)} KiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      else log(`payload ${payload.hash} already on the device`);
-      const owner = `${os.userInfo().username}@${os.hostname()} run ${plan.runId} started ${new Date().toISOString()}`;
-      const waitUntil = Date.now() + (this.opts.lockWaitMaxMs ?? 6 * 3600_000);
-      for (;;) {
-        const outcome = await this.runOnce(client, payload, plan, h, owner);
-        if (outcome !== 'lock-held') return outcome;
-        const holder = this.lockOwner ?? 'another run';
-        if (!this.opts.waitForLock) {
-          return { exitCode: LOCK_HELD_EXIT, signal: null, failure: `device ${d.name} is busy: locked by ${holder}. Pass --wait to wait for it, or remove ${d.workDir}/lock on the device if that run is gone` };
-        }
-        if (Date.now() > waitUntil) {
-          return { exitCode: LOCK_HELD_EXIT, signal: null, failure: `gave up waiting for the lock on device ${d.name} (held by ${holder})` };
-        }
-        log(`device ${d.name} is locked by ${holder}; waiting`);
-        await new Promise((r) => setTimeout(r, this.opts.lockPollMs ?? 5_000));
-      }
+      const upload = async (force: boolean) => {
+        const t0 = Date.now();
+        this.lastUploadBytes = await ensurePayload(client, d, payload, info, { ...opts, force });
+        this.totalUploadBytes += this.lastUploadBytes;
+        if (this.lastUploadBytes > 0) log(`uploaded payload ${payload.hash} (${(this.lastUploadBytes / 1024).toFixed(0)} KiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        else log(`payload ${payload.hash} already on the device`);
+      };
+      await upload(false);
+      const owner = lockOwner(os.userInfo().username, os.hostname(), plan.runId, d.name);
+      const command = runnerCommand(d, payload, owner);
+      return await runLocked(
+        () =>
+          runSession(
+            (sink) => {
+              let stream: ClientChannel | null = null;
+              const pending: string[] = [];
+              let endRequested = false;
+              const onClose = () => sink.lost(`connection to device ${d.name} (${where(d)}) was lost during the run`);
+              const onError = (err: Error) => sink.lost(`connection to device ${d.name} (${where(d)}) failed during the run: ${err.message}`);
+              client.on('close', onClose);
+              client.on('error', onError);
+              client.exec(command, (e: Error | undefined, s: ClientChannel) => {
+                if (e) {
+                  sink.fail(`cannot start the runner on device ${d.name}: ${e.message}`);
+                  return;
+                }
+                stream = s;
+                s.on('data', (c: Buffer) => sink.stdout(c));
+                s.stderr.on('data', (c: Buffer) => sink.stderr(c));
+                s.on('close', (code: number | null, signal?: string) => sink.close(code, signal ?? null));
+                for (const p of pending) s.write(p);
+                if (endRequested) s.end();
+              });
+              const io: SessionIo = {
+                write: (t) => (stream ? stream.write(t) : pending.push(t)),
+                endInput: () => {
+                  if (stream) stream.end();
+                  else endRequested = true;
+                },
+                killRunner: (pid) => {
+                  execCollect(client, `kill -9 ${Number(pid)}`, { deadlineMs: 15_000 }).catch(() => undefined);
+                },
+                forceClose: () => {
+                  stream?.close();
+                },
+                dispose: () => {
+                  client.removeListener('close', onClose);
+                  client.removeListener('error', onError);
+                },
+              };
+              return io;
+            },
+            plan,
+            h,
+            { device: d.name, inactivityMs: this.opts.inactivityTimeoutMs ?? 600_000, abort },
+          ),
+        (files) => {
+          log(`replacing ${files.length} file(s) of payload ${payload.hash} on device ${d.name}`);
+          return upload(true);
+        },
+        {
+          device: d.name,
+          lockPath: `${d.workDir}/lock`,
+          waitForLock: this.opts.waitForLock,
+          lockPollMs: this.opts.lockPollMs,
+          lockWaitMaxMs: this.opts.lockWaitMaxMs,
+          abort,
+          log,
+        },
+      );
     } catch (e) {
+      if (e instanceof SshError && e.kind === 'interrupted') return interrupted(e.message);
       return { exitCode: null, signal: null, failure: (e as Error).message };
     } finally {
       client.end();
     }
-  }
-
-  private lockOwner: string | null = null;
-
-  private runOnce(client: Client, payload: Payload, plan: Plan, h: RunHandlers, owner: string): Promise<RunOutcome | 'lock-held'> {
-    const d = this.device;
-    return new Promise((resolvePromise) => {
-      let done = false;
-      let runnerPid: number | null = null;
-      let lockHeld = false;
-      let timer: NodeJS.Timeout | null = null;
-      let timedOut: string | null = null;
-      let lastCase = '';
-      const finish = (o: RunOutcome | 'lock-held') => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
-        client.removeListener('close', onClose);
-        client.removeListener('error', onError);
-        resolvePromise(o);
-      };
-      const onError = (err: Error) => {
-        finish({ exitCode: null, signal: null, failure: `connection to device ${d.name} (${where(d)}) failed during the run: ${err.message}; results received so far are kept` });
-      };
-      const onClose = () => {
-        finish({ exitCode: null, signal: null, failure: `connection to device ${d.name} (${where(d)}) was lost during the run${lastCase ? ` (in ${lastCase})` : ''}; results received so far are kept` });
-      };
-      client.on('error', onError);
-      client.on('close', onClose);
-      const inactivity = this.opts.inactivityTimeoutMs ?? 600_000;
-      const arm = () => {
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(() => {
-          timedOut = `no event from the runner for ${(inactivity / 1000).toFixed(0)} s${lastCase ? ` in ${lastCase}` : ''}: the case hung; the runner was killed (raise --case-timeout if it is just slow)`;
-          if (runnerPid !== null) {
-            execCollect(client, `kill -9 ${Number(runnerPid)}`).catch(() => undefined);
-          }
-          setTimeout(() => finish({ exitCode: null, signal: 'KILL', failure: timedOut, hungCase: lastCase || undefined }), 3_000).unref();
-        }, inactivity);
-      };
-      const handle = eventLineHandler({
-        onEvent: (e) => {
-          if (e.type === 'hello') runnerPid = e.pid;
-          if (e.type === 'case-start') lastCase = e.caseId;
-          h.onEvent(e);
-        },
-        onStderr: h.onStderr,
-      });
-      const out = lineSplitter((line) => {
-        arm();
-        if (line.startsWith('{"type":"lock-held"')) {
-          lockHeld = true;
-          try {
-            this.lockOwner = (JSON.parse(line) as { owner: string }).owner;
-          } catch {
-            this.lockOwner = null;
-          }
-          return;
-        }
-        handle(line);
-      });
-      const err = lineSplitter((l) => h.onStderr(l));
-      client.exec(runnerCommand(d, payload.hash, owner), (e: Error | undefined, stream: ClientChannel) => {
-        if (e) {
-          finish({ exitCode: null, signal: null, failure: `cannot start the runner on device ${d.name}: ${e.message}` });
-          return;
-        }
-        arm();
-        stream.on('data', (c: Buffer) => out.push(c));
-        stream.stderr.on('data', (c: Buffer) => err.push(c));
-        stream.on('close', (code: number | null, signal?: string) => {
-          out.end();
-          err.end();
-          if (lockHeld && code === LOCK_HELD_EXIT) return finish('lock-held');
-          let failure: string | null = timedOut;
-          if (!failure && signal) failure = `the runner on device ${d.name} was killed by SIG${signal}`;
-          else if (!failure && code !== 0) {
-            failure =
-              code === null
-                ? `the runner on device ${d.name} ended without an exit status (killed, or the connection dropped)`
-                : code === 137 || code === 143 || code === 129
-                  ? `the runner on device ${d.name} was killed (exit ${code})`
-                  : `the runner on device ${d.name} exited with code ${code} (its stderr is in results.json)`;
-          }
-          finish({ exitCode: code, signal: signal ?? null, failure, hungCase: timedOut ? lastCase || undefined : undefined });
-        });
-        stream.end(JSON.stringify(plan));
-      });
-    });
   }
 }

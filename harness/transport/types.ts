@@ -5,6 +5,8 @@ export interface RunHandlers {
   onEvent(e: RunnerEvent): void;
   /** A line the runner wrote to stderr (kept in results.json). */
   onStderr(line: string): void;
+  /** Stop the run (Ctrl-C, SIGTERM ...): the runner is stopped, the device lock released, results so far kept. */
+  abort?: AbortSignal;
 }
 
 export interface RunOutcome {
@@ -15,6 +17,8 @@ export interface RunOutcome {
   failure: string | null;
   /** The case that stopped producing events (the runner was killed after the inactivity timeout). */
   hungCase?: string;
+  /** The run was stopped on request (RunHandlers.abort). */
+  interrupted?: boolean;
 }
 
 export interface TransportOptions {

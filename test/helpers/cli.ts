@@ -1,5 +1,8 @@
 /** Run roofbench's command line as a user would (through tsx), capturing its output. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -8,12 +11,15 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * Runs from the tests go to the test run's temporary directory and history store, never the user's
  * reports/: test/setup/global.ts sets ROOFBENCH_REPORTS and ROOFBENCH_HISTORY for the whole run (and
  * removes them after); a test may still pass its own ROOFBENCH_HISTORY or --out.
+ *
+ * Each command gets its own local device lock (ROOFBENCH_LOCAL_WORK_DIR), so test files running in
+ * parallel do not wait for each other's local runs; the lock tests pass a shared one explicitly.
  */
 function testEnv(env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   if (!process.env.ROOFBENCH_REPORTS || !process.env.ROOFBENCH_HISTORY) {
     throw new Error('ROOFBENCH_REPORTS / ROOFBENCH_HISTORY are not set: run the tests through vitest (test/setup/global.ts sets them)');
   }
-  return { ...process.env, ...env };
+  return { ROOFBENCH_LOCAL_WORK_DIR: mkdtempSync(join(tmpdir(), 'roofbench-test-local-')), ...process.env, ...env };
 }
 
 export interface CliResult {
@@ -73,7 +79,7 @@ export function startBench(
   args: string[],
   onLine: (line: string) => void,
   opts: { env?: NodeJS.ProcessEnv } = {},
-): { done: Promise<CliResult>; kill: () => void } {
+): { done: Promise<CliResult>; kill: (signal?: NodeJS.Signals) => void; pid: number | undefined } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'bench', ...args], {
     cwd: ROOT,
     env: testEnv(opts.env),
@@ -96,7 +102,7 @@ export function startBench(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { done, kill: () => child.kill('SIGKILL') };
+  return { done, kill: (signal = 'SIGKILL') => child.kill(signal), pid: child.pid };
 }
 
 /** How many variants the conv suite plans per case by default: its fixed list plus the extra tiles of its data. */
@@ -106,4 +112,14 @@ export async function convVariantCount(): Promise<number> {
   const conv = suites.find((s) => s.name === 'conv');
   if (!conv) throw new Error('no conv suite');
   return conv.variants.length + extraVariantsFor([conv]).length;
+}
+
+/** Wait until `cond` holds, checking every 200 ms, up to `ms`; returns whether it did (for fault tests). */
+export async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return cond();
 }

@@ -257,3 +257,20 @@ export function sshExec(
 export async function readSshdLog(info: SshdInfo): Promise<string> {
   return readFile(info.logFile, 'utf8').catch(() => '');
 }
+
+/**
+ * A devices.yaml entry for a device behind this server (key login, pinned host key), indented
+ * for the `devices:` mapping. `node` defaults to the server's node, `workDir` to a folder in its directory.
+ */
+export function deviceEntry(info: SshdInfo, o: { name?: string; workDir?: string; node?: string } = {}): string {
+  return [
+    `  ${o.name ?? 'board'}:`,
+    '    host: 127.0.0.1',
+    `    port: ${info.port}`,
+    `    user: ${info.user}`,
+    `    identityFile: ${JSON.stringify(info.identityFile)}`,
+    `    hostKey: ${JSON.stringify(info.hostKeyFingerprint)}`,
+    `    node: ${JSON.stringify(o.node ?? info.node ?? 'node')}`,
+    `    workDir: ${JSON.stringify(o.workDir ?? join(info.dir, 'remote cache'))}`,
+  ].join('\n');
+}
