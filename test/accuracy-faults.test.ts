@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { bench } from './helpers/cli.js';
 import { RunResults, type CaseResult, type TestFaults } from '../harness/contracts.js';
 
-const SAMPLING = ['--no-ceilings', '--no-history', '--json', '--target-ms', '20', '--min-samples', '2'];
+const SAMPLING = ['--no-ceilings', '--no-history', '--no-baselines', '--json', '--target-ms', '20', '--min-samples', '2'];
 
 async function runWith(faults: TestFaults | null, args: string[]): Promise<RunResults> {
   const out = join(mkdtempSync(join(tmpdir(), 'roofbench-faults-')), 'r');

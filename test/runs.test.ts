@@ -116,10 +116,10 @@ describe('runs started in the same second', () => {
         bench(['--devices', devices, '--device', name, ...ONE, '--json'], { env }),
       ]);
       expect([r1.code, r2.code]).toEqual([0, 0]);
-      const dirs = readdirSync(join(ROOT, 'reports', name)).sort();
+      const dirs = readdirSync(join(process.env.ROOFBENCH_REPORTS!, name)).sort();
       expect(dirs).toEqual(['2030-01-01T00-00-00Z', '2030-01-01T00-00-00Z-2']);
       for (const d of dirs) {
-        const run = readRun(join(ROOT, 'reports', name, d));
+        const run = readRun(join(process.env.ROOFBENCH_REPORTS!, name, d));
         expect(run.status).toBe('complete');
         expect(run.runId).toBe(d);
       }
@@ -130,7 +130,7 @@ describe('runs started in the same second', () => {
         store.close();
       }
     } finally {
-      rmSync(join(ROOT, 'reports', name), { recursive: true, force: true });
+      rmSync(join(process.env.ROOFBENCH_REPORTS!, name), { recursive: true, force: true });
     }
   });
 });
