@@ -150,31 +150,52 @@ export function qconvRef(shape: ConvShape, xq: ArrayLike<number>, xZero: number,
   for (let i = 0; i < xq.length; i++) X[i] = xq[i]! - xZero;
   const W = Float64Array.from(wq as ArrayLike<number>);
   const acc = new Int32Array(n * k * ho * wo);
-  const row = new Float64Array(wo);
+  // Output channels of a group 4 at a time (each x load feeds 4 multiply-adds), the rest one at a time.
+  const KB = 4;
+  const rows = new Float64Array(KB * wo);
   for (let img = 0; img < n; img++) {
-    for (let kk = 0; kk < k; kk++) {
-      const g = Math.floor(kk / kg);
-      for (let oh = 0; oh < ho; oh++) {
-        row.fill(0);
-        for (let ci = 0; ci < cg; ci++) {
-          const xc = (img * c + g * cg + ci) * h * wd;
-          const wc = (kk * cg + ci) * r * s;
-          for (let rr = 0; rr < r; rr++) {
-            const ih = oh * stride - pad + rr;
-            if (ih < 0 || ih >= h) continue;
-            const xrow = xc + ih * wd;
-            for (let ss = 0; ss < s; ss++) {
-              const wv = W[wc + rr * s + ss]!;
-              if (wv === 0) continue;
-              // Output columns whose input column lies inside the row.
-              const off = ss - pad;
-              const lo = Math.max(0, Math.ceil(-off / stride));
-              const hi = Math.min(wo, Math.floor((wd - 1 - off) / stride) + 1);
-              for (let ow = lo; ow < hi; ow++) row[ow] = row[ow]! + X[xrow + ow * stride + off]! * wv;
+    for (let g = 0; g < groups; g++) {
+      for (let kk = 0; kk < kg; ) {
+        const kb = kg - kk >= KB ? KB : 1;
+        const k0 = g * kg + kk;
+        for (let oh = 0; oh < ho; oh++) {
+          rows.fill(0);
+          for (let ci = 0; ci < cg; ci++) {
+            const xc = (img * c + g * cg + ci) * h * wd;
+            const wc = (k0 * cg + ci) * r * s;
+            for (let rr = 0; rr < r; rr++) {
+              const ih = oh * stride - pad + rr;
+              if (ih < 0 || ih >= h) continue;
+              const xrow = xc + ih * wd;
+              for (let ss = 0; ss < s; ss++) {
+                // Output columns whose input column lies inside the row.
+                const off = ss - pad;
+                const lo = Math.max(0, Math.ceil(-off / stride));
+                const hi = Math.min(wo, Math.floor((wd - 1 - off) / stride) + 1);
+                const wi = wc + rr * s + ss;
+                const xb = xrow + off;
+                if (kb === KB) {
+                  const w0 = W[wi]!;
+                  const w1 = W[wi + kd]!;
+                  const w2 = W[wi + 2 * kd]!;
+                  const w3 = W[wi + 3 * kd]!;
+                  for (let ow = lo; ow < hi; ow++) {
+                    const xv = X[xb + ow * stride]!;
+                    rows[ow] = rows[ow]! + xv * w0;
+                    rows[wo + ow] = rows[wo + ow]! + xv * w1;
+                    rows[2 * wo + ow] = rows[2 * wo + ow]! + xv * w2;
+                    rows[3 * wo + ow] = rows[3 * wo + ow]! + xv * w3;
+                  }
+                } else {
+                  const w0 = W[wi]!;
+                  for (let ow = lo; ow < hi; ow++) rows[ow] = rows[ow]! + X[xb + ow * stride]! * w0;
+                }
+              }
             }
           }
+          for (let b = 0; b < kb; b++) acc.set(rows.subarray(b * wo, (b + 1) * wo), ((img * k + k0 + b) * ho + oh) * wo);
         }
-        acc.set(row, ((img * k + kk) * ho + oh) * wo);
+        kk += kb;
       }
     }
   }
