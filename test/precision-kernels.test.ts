@@ -29,6 +29,8 @@ import { convIm2colGemmF16 } from '../suites/conv/variants/fp16-im2col-gemm.js';
 import { convDepthwiseF16 } from '../suites/conv/variants/fp16-depthwise.js';
 import { halfConv, halfKernelChecks, quantizeConv } from '../suites/conv/variants/lowp.js';
 import { useKernels } from './helpers/kernels.js';
+import { NUMPY_CASES, NUMPY_SCHEMES, compareFigures, ourFigures, type Figures } from '../scripts/precision-numpy.js';
+import numpyFixture from './fixtures/precision-numpy.json' with { type: 'json' };
 
 const kernels = useKernels();
 const shape = (p: Partial<ConvShape>): ConvShape => ({ n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p });
@@ -378,6 +380,26 @@ describe('relaxed SIMD (a Node started with --experimental-wasm-relaxed-simd)', 
       expect(fused?.checks.find((c) => !c.ok)?.detail).toMatch(/differ from the exact integer reference/);
       expect(fused?.nonPortable).toBeNull();
     }
+  });
+});
+
+describe('the schemes agree with an independent numpy computation of the same definitions', () => {
+  it('quantization parameters, quantized tensors, exact results, requantized codes and scheme-loss figures (scripts/precision_numpy.py)', () => {
+    const cases = (numpyFixture as { cases: { name: string; schemes: Figures[] }[] }).cases;
+    expect(cases.map((c) => c.name)).toEqual(NUMPY_CASES.map((c) => c.name));
+    let compared = 0;
+    for (const [ci, c] of NUMPY_CASES.entries()) {
+      for (const [si, s] of NUMPY_SCHEMES.entries()) {
+        const theirs = cases[ci]!.schemes[si]!;
+        expect(compareFigures(ourFigures(kernels(), c, s), theirs), `${c.name} ${JSON.stringify(s)}`).toEqual([]);
+        compared++;
+      }
+    }
+    expect(compared).toBe(64);
+    // The comparison can fail: one requantization code off changes the hash, a scale off by an ulp is seen.
+    const ours = ourFigures(kernels(), NUMPY_CASES[0]!, NUMPY_SCHEMES[0]!);
+    expect(compareFigures({ ...ours, codesHash: (ours.codesHash ?? 0) + 1 }, cases[0]!.schemes[0]!)).toHaveLength(1);
+    expect(compareFigures({ ...ours, yScale: ours.yScale * (1 + 2 ** -23) }, cases[0]!.schemes[0]!)).toHaveLength(1);
   });
 });
 
