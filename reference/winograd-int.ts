@@ -10,14 +10,14 @@
  * activations, 255 for uint8 minus its zero point) and |g| <= 127:
  *   |V'_ij| <= rowsum_i(|lB BT|) rowsum_j(|lB BT|) dMax, likewise |U'_ij| with lG G;
  *   the channel sum M_ij = sum_c U'_ij V'_ij is bounded by C max_ij |U'_ij| |V'_ij|.
- * F(2x2): lB = 1, lG = 2, |V'| <= 512 (10 bits: more than int8, the known trap),
- * |U'| <= 1143 (11 bits): both int16, so the WebAssembly kernel keeps them in
+ * F(2x2): lB = 1, lG = 2, |V'| <= 512 (11 bits with the sign: more than int8,
+ * the known trap), |U'| <= 1143 (12 bits): both int16, so the WebAssembly kernel keeps them in
  * int16 and multiplies with i32x4.dot_i16x8_s exactly, and M fits int32 up to
  * C = 3669 (int8) channels; the output transform only adds and subtracts, so
  * wrapping int32 arithmetic still gives 4 y exactly. F(2x2) in int8 is
  * therefore exact: its only cost is int16 instead of int8 operands (which
  * WebAssembly's int8 GEMM uses anyway) and the transforms' arithmetic.
- * F(4x4): |V'| <= 12800 (int16) but lG = 24 makes |U'| <= 73152 (17 bits), and
+ * F(4x4): |V'| <= 12800 (int16) but lG = 24 makes |U'| <= 73152 (18 bits), and
  * the result 576 y itself exceeds int32 for 3x3 layers past 25 channels: exactness
  * needs int64 or a requantization of U or V, i.e. a scheme loss on top of int8's. F(6x6) is
  * worse (lB = 4, |V'| <= 460800). So int8 variants offer F(2x2) only.

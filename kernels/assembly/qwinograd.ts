@@ -2,9 +2,9 @@
  * int8 Winograd F(2x2, 3x3) with int16 transforms (WebAssembly SIMD), exact.
  *
  * The transformed input V' = BT d B (BT = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
- * 0 -1 0 1]) of int8 data needs 10 bits (|V'| <= 4 * 128, or 4 * 255 for
- * uint8 minus its zero point) and the scaled filter transform U' = (2G) g (2G)^T
- * 11 bits (|U'| <= 9 * 127): both are kept in int16, so the 16 products per
+ * 0 -1 0 1]) of int8 data needs 11 bits with the sign (|V'| <= 4 * 128, or
+ * 4 * 255 for uint8 minus its zero point) and the scaled filter transform
+ * U' = (2G) g (2G)^T 12 (|U'| <= 9 * 127): both are kept in int16, so the 16 products per
  * tile run on the int8 GEMM's micro-kernel (qgemm.ts: i32x4.dot_i16x8_s over
  * pairs of input channels, int32 accumulation) and are exact; the output
  * transform AT M A (adds and subtracts, wrapping int32: exact because the

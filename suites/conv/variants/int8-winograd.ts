@@ -1,7 +1,7 @@
 /**
  * conv3x3-winograd-f2x2-<scheme>-<i8|u8>: int8 Winograd F(2x2, 3x3) with int16
- * transforms (kernels/assembly/qwinograd.ts). The transformed input needs 10
- * bits and the (doubled) filter transform 11, so both stay int16 and the 16
+ * transforms (kernels/assembly/qwinograd.ts). The transformed input needs 11
+ * bits with the sign and the (doubled) filter transform 12, so both stay int16 and the 16
  * channel reductions per tile run exactly on the int8 GEMM's micro-kernel:
  * the result equals the exact integer reference bit for bit (the kernel check),
  * with 2.25x fewer multiplies than im2col. The cost in accuracy of F(2x2) on
@@ -68,7 +68,7 @@ export function int8WinogradVariant(scheme: Int8Scheme): ConvVariant {
     stem: 'conv3x3-winograd-f2x2',
     algorithm: 'winograd-int8',
     description:
-      'int8 Winograd F(2x2, 3x3) with int16 transforms: transformed inputs (10 bits) and doubled filter transforms (11 bits) ' +
+      'int8 Winograd F(2x2, 3x3) with int16 transforms: transformed inputs (11 bits) and doubled filter transforms (12 bits) ' +
       'in int16, 16 channel reductions per tile on the int8 GEMM micro-kernel (exact int32), output transform in int32, then the epilogue.',
     scheme,
     needs: { wasmSimd: true },
