@@ -24,6 +24,8 @@ export const UNIT = [
   'test/history.test.ts',
   'test/kernels.test.ts',
   'test/onnxruntime.test.ts',
+  'test/precision-kernels.test.ts',
+  'test/precision-reference.test.ts',
   'test/probe.test.ts',
   'test/progress.test.ts',
   'test/quick-coverage.test.ts',

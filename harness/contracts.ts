@@ -61,10 +61,23 @@ export type CaseSpec = z.infer<typeof CaseSpec>;
 // Variants (code, not data: each variant file exports one of these)
 // ---------------------------------------------------------------------------
 
-export type DType = 'f32';
+/**
+ * The storage dtype a variant's name ends with: f32, f16 (fp16 storage, f32
+ * arithmetic), i8 (int8 activations and weights), u8 (uint8 activations with a
+ * zero point, int8 weights). See reference/quant-scheme.ts.
+ */
+export type DType = 'f32' | 'f16' | 'i8' | 'u8';
 
 export interface RuntimeFeatures {
   wasmSimd: boolean;
+  /** WebAssembly relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd); absent means no. */
+  wasmRelaxedSimd?: boolean;
+}
+
+/** What a case's data are drawn from, for variants that draw more (calibration inputs of another seed). */
+export interface CaseData {
+  seed: number;
+  distribution: Distribution;
 }
 
 /** What `prepare` hands back: the timed `run` and the output in reference layout. */
@@ -83,6 +96,21 @@ export interface Prepared {
   preparedBytes: number;
   /** What prepare did outside the timed region, stated in the report. */
   prepareNote?: string;
+  /**
+   * Low-precision variants (accuracy kind 'scheme'): the kernel check, against
+   * the exact reference of the values the kernel was given (the integer
+   * reference of the quantized tensors, bit for bit; float64 on the
+   * half-rounded tensors). Valid after run(); a failed check is a kernel bug.
+   */
+  kernelCheck?(): AccuracyCheck[];
+  /** The output's quantization step, for the scheme loss's rmse / scale (reference/scheme-loss.ts). */
+  outputScale?: number;
+  /**
+   * Why this output may differ between devices although the variant is
+   * WebAssembly (e.g. relaxed SIMD lanes whose result is implementation-defined):
+   * the portability check leaves it out and the result says so.
+   */
+  nonPortable?: string;
   /** Free buffers. */
   dispose(): void;
 }
@@ -121,16 +149,23 @@ export interface ConvVariant {
    * Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget.
    * `defect`: why the variant is known to be wrong before it runs (e.g. its generated transforms
    * failed their exact verification); its results are then `inaccurate`, saying so.
+   * `scheme`: a low-precision variant (fp16 storage, int8): its prepared kernelCheck() is the
+   * kernel check (pass/fail); the output against float64 on the original floats is the scheme's
+   * loss, stored apart (Accuracy.schemeLoss), where budgets and --gate apply.
    */
-  accuracy: { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number; defect?: string };
-  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared;
+  accuracy:
+    | { kind: 'exact' }
+    | { kind: 'approximate'; maxRelL2: number; defect?: string }
+    | { kind: 'scheme'; scheme: import('../reference/quant-scheme.js').Scheme };
+  /** `data`: the case's seed and distribution (low-precision variants draw their calibration inputs from them). */
+  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data?: CaseData): Prepared;
   /**
    * For variants whose library only offers an asynchronous setup (e.g. ONNX
    * Runtime's InferenceSession.create): prepare as a promise. When present, the
    * runner awaits this instead of calling prepare() (whose body may then just
    * throw); it is still outside the timed region.
    */
-  prepareAsync?(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Promise<Prepared>;
+  prepareAsync?(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data?: CaseData): Promise<Prepared>;
 }
 
 // ---------------------------------------------------------------------------
@@ -242,9 +277,35 @@ export const Accuracy = z.object({
   budget: z.object({ ok: z.boolean(), violations: z.array(z.string()) }).optional(),
   /**
    * Every check the result was held to, `tolerance` among them: exact algorithms add the
-   * probabilistic error-norm and systematic-error checks; generated transforms their exact verification.
+   * probabilistic error-norm and systematic-error checks; generated transforms their exact verification;
+   * low-precision variants their kernel check.
    */
   checks: z.array(AccuracyCheck).optional(),
+  /**
+   * Low-precision variants: the scheme's loss, the dequantized output against float64 on the original
+   * floats (the metrics above are the same comparison; reference/scheme-loss.ts defines these).
+   */
+  schemeLoss: z
+    .object({
+      /** The scheme's label and description (reference/quant-scheme.ts). */
+      scheme: z.string(),
+      description: z.string(),
+      sqnrDb: Float,
+      relL2: Float,
+      cosine: Float,
+      maxAbs: Float,
+      meanError: Float,
+      sdError: Float,
+      rmse: Float,
+      /** The output's quantization step (NaN where there is none, e.g. fp16 storage). */
+      scale: Float,
+      rmseOverScale: Float,
+      /** rmse / scale above 0.7 (TFLite's quantization debugger's example threshold). */
+      flagged: z.boolean(),
+    })
+    .optional(),
+  /** Why this output may differ between devices (left out of the portability check). */
+  nonPortable: z.string().optional(),
 });
 export type Accuracy = z.infer<typeof Accuracy>;
 
@@ -390,6 +451,9 @@ export const MeasuredCeilings = z.object({
   peakMethod: z.string(),
   /** Scalar f32 peak (for the naive variants' context). */
   scalarPeakGflops: z.number().optional(),
+  /** int8 peak, GOP/s (i32x4.dot_i16x8_s chains, a multiply-add counted as 2 operations), single thread. */
+  int8PeakGops: z.number().optional(),
+  int8PeakSamples: z.array(z.number()).optional(),
   bandwidth: z.array(BandwidthPoint),
   /** The bandwidth of the largest (DRAM-sized) arrays, GB/s. */
   dramGbps: z.number(),

@@ -17,7 +17,7 @@ export interface ChecksumMismatch {
 export interface PortabilityReport {
   compared: number;
   mismatches: ChecksumMismatch[];
-  /** Pairs not compared, with why (different seed/shape, not timed on both, native code). */
+  /** Pairs not compared, with why (different seed/shape, not timed on both, native code, results flagged non-portable). */
   skipped: number;
 }
 
@@ -31,7 +31,8 @@ export function compareChecksums(a: RunResults, b: RunResults): PortabilityRepor
     const cb = casesB.get(ra.caseId);
     const sameInputs = ca && cb && ca.seed === cb.seed && ca.distribution === cb.distribution && JSON.stringify(ca.shape) === JSON.stringify(cb.shape);
     const suite = ca?.suite ?? '';
-    if (!rb || !sameInputs || !('accuracy' in ra) || !('accuracy' in rb) || findVariant(suite, ra.variant)?.nativeCode) {
+    const nonPortable = ('accuracy' in ra && ra.accuracy.nonPortable !== undefined) || (rb && 'accuracy' in rb && rb.accuracy.nonPortable !== undefined);
+    if (!rb || !sameInputs || !('accuracy' in ra) || !('accuracy' in rb) || nonPortable || findVariant(suite, ra.variant)?.nativeCode) {
       report.skipped++;
       continue;
     }

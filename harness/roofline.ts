@@ -25,6 +25,14 @@ export function bandwidthForWorkingSet(m: MeasuredCeilings, bytes: number): numb
 }
 
 /**
+ * The device profile's peak that applies to a variant's dtype: int8 (GOP/s) for
+ * i8 / u8, f32 for f32 and for f16 (fp16 storage: its arithmetic is f32).
+ */
+export function peakKey(dtype: string): string {
+  return dtype === 'i8' || dtype === 'u8' ? 'int8' : dtype === 'f16' ? 'f32' : dtype;
+}
+
+/**
  * Effective and executed throughput of one timed result, and its place under
  * the rooflines. Percentages of a roofline use the arithmetic the variant
  * really performs (executed FLOPs where it declares them, else the direct
@@ -49,12 +57,15 @@ export function computePerf(
   const executed = cost.executedFlops ?? cost.flops;
   const executedGflops = executed / seconds / 1e9;
   const executedIntensity = executed / cost.bytes;
+  const int8 = dtype === 'i8' || dtype === 'u8';
   if (measured) {
     const bw = bandwidthForWorkingSet(measured, cost.bytes);
-    perf.attainableMeasured = attainable(measured.peakGflops, bw, executedIntensity);
+    // int8 variants against the measured int8 roof (GOP/s) where the run measured it; fp16 storage computes in f32.
+    const peak = int8 && measured.int8PeakGops !== undefined ? measured.int8PeakGops : measured.peakGflops;
+    perf.attainableMeasured = attainable(peak, bw, executedIntensity);
     perf.pctMeasured = (100 * executedGflops) / perf.attainableMeasured;
   }
-  const tPeak = theoretical?.peakGflops[dtype];
+  const tPeak = theoretical?.peakGflops[peakKey(dtype)];
   if (theoretical && tPeak !== undefined) {
     perf.attainableTheoretical = attainable(tPeak, theoretical.dramGbps, executedIntensity);
     perf.pctTheoretical = (100 * executedGflops) / perf.attainableTheoretical;

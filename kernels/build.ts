@@ -7,8 +7,9 @@
  * Flags: -O3 (optimizeLevel 3, shrinkLevel 0), --runtime stub (the kernels
  * allocate nothing), --use abort= (no abort import), --noAssert,
  * --importMemory (one memory, owned by kernels/index.ts, shared by all
- * modules), --enable simd for the SIMD module only (scalar.wasm is compiled
- * without it, so it loads on engines without SIMD).
+ * modules), --enable simd for the SIMD modules only (scalar.wasm is compiled
+ * without it, so it loads on engines without SIMD), and --enable relaxed-simd
+ * for relaxed.wasm alone (loaded only where the runtime validates it).
  *
  * Each binary is checked before it is written: it must import exactly
  * env.memory (nothing else) and carry no data segment (the JS allocator owns
@@ -18,14 +19,14 @@ import asc from 'assemblyscript/asc';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KERNEL_MODULES } from './index.js';
+import { KERNEL_MODULES, wasmRelaxedSimdSupported } from './index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const ASSEMBLY_DIR = join(HERE, 'assembly');
 export const DEFAULT_OUT_DIR = join(HERE, 'build');
 
 /** The asc command line for one entry (exported for the docs and tests). */
-export function ascArgs(entry: string, outFile: string, simd: boolean): string[] {
+export function ascArgs(entry: string, outFile: string, simd: boolean, relaxed = false): string[] {
   return [
     entry,
     '--outFile', outFile,
@@ -37,6 +38,7 @@ export function ascArgs(entry: string, outFile: string, simd: boolean): string[]
     '--use', 'abort=',
     '--importMemory',
     ...(simd ? ['--enable', 'simd'] : []),
+    ...(relaxed ? ['--enable', 'relaxed-simd'] : []),
   ];
 }
 
@@ -65,9 +67,55 @@ export function dataSegmentCount(bytes: Uint8Array): number {
   return 0;
 }
 
-function checkBinary(name: string, bytes: Uint8Array): void {
-  const mod = new WebAssembly.Module(new Uint8Array(bytes));
-  const imports = WebAssembly.Module.imports(mod);
+const IMPORT_KINDS = ['function', 'table', 'memory', 'global'] as const;
+
+/**
+ * The import section of a wasm binary, read without compiling it (relaxed.wasm
+ * does not compile on an engine without relaxed SIMD, e.g. Node 20 unflagged).
+ */
+export function wasmImports(bytes: Uint8Array): { module: string; name: string; kind: string }[] {
+  const text = new TextDecoder();
+  const name = (p: number): [string, number] => {
+    const [len, start] = leb(bytes, p);
+    return [text.decode(bytes.subarray(start, start + len)), start + len];
+  };
+  const limits = (p: number): number => {
+    const flags = bytes[p++];
+    p = leb(bytes, p)[1];
+    return flags !== undefined && (flags & 1) === 1 ? leb(bytes, p)[1] : p;
+  };
+  let pos = 8;
+  while (pos < bytes.length) {
+    const id = bytes[pos++];
+    const [size, start] = leb(bytes, pos);
+    if (id !== 2) {
+      pos = start + size;
+      continue;
+    }
+    const [count, first] = leb(bytes, start);
+    const out: { module: string; name: string; kind: string }[] = [];
+    let p = first;
+    for (let i = 0; i < count; i++) {
+      const [module, p1] = name(p);
+      const [field, p2] = name(p1);
+      const kind = bytes[p2] ?? 255;
+      p = p2 + 1;
+      if (kind === 0) p = leb(bytes, p)[1];
+      else if (kind === 1) p = limits(p + 1);
+      else if (kind === 2) p = limits(p);
+      else if (kind === 3) p += 2;
+      else throw new Error(`unknown import kind ${kind}`);
+      out.push({ module, name: field, kind: IMPORT_KINDS[kind] ?? String(kind) });
+    }
+    return out;
+  }
+  return [];
+}
+
+function checkBinary(name: string, bytes: Uint8Array, compiles: boolean): void {
+  // Validates the binary where this engine can compile it (relaxed.wasm only where relaxed SIMD is on).
+  if (compiles) new WebAssembly.Module(new Uint8Array(bytes));
+  const imports = wasmImports(bytes);
   const ok = imports.length === 1 && imports[0]?.module === 'env' && imports[0].name === 'memory' && imports[0].kind === 'memory';
   if (!ok) {
     const list = imports.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ');
@@ -93,7 +141,7 @@ export async function buildKernels(opts: { outDir?: string } = {}): Promise<stri
     const entry = join(ASSEMBLY_DIR, `${'entry' in mod ? mod.entry : name}.ts`);
     const outFile = join(outDir, `${name}.wasm`);
     let binary: Uint8Array | null = null;
-    const { error, stderr } = await asc.main(ascArgs(entry, outFile, simd), {
+    const { error, stderr } = await asc.main(ascArgs(entry, outFile, simd, 'relaxed' in mod && mod.relaxed), {
       // Keep the binary in memory: it is checked before it is written.
       writeFile(filename: string, contents: Uint8Array | string) {
         if (filename.endsWith('.wasm') && typeof contents !== 'string') binary = contents;
@@ -103,7 +151,7 @@ export async function buildKernels(opts: { outDir?: string } = {}): Promise<stri
       throw new Error(`kernels/build: asc failed on ${entry}:\n${stderr.toString().trim() || error.message}`, { cause: error });
     }
     if (binary === null) throw new Error(`kernels/build: asc produced no binary for ${entry}:\n${stderr.toString()}`);
-    checkBinary(name, binary);
+    checkBinary(name, binary, !('relaxed' in mod && mod.relaxed) || wasmRelaxedSimdSupported());
     await writeFile(outFile, binary);
     written.push(outFile);
   }

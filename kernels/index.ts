@@ -11,6 +11,16 @@
  *   winograd.wasm WebAssembly SIMD: Winograd F(m x m, 3 x 3) conv reusing gemm.ts's
  *                micro-kernel (entry winograd_simd.ts). Loaded with simd.wasm; otherwise
  *                `kernels.winograd` is null.
+ *   quant.wasm   WebAssembly SIMD: the int8 convolutions (im2col + GEMM, depthwise,
+ *                Winograd F(2x2)) and the int8 ceiling (entry quant_simd.ts). Loaded
+ *                with simd.wasm; otherwise `kernels.quant` is null.
+ *   f16.wasm     WebAssembly SIMD: the fp16-storage convolutions (im2col + GEMM,
+ *                depthwise) and the half <-> f32 conversions (entry f16_simd.ts).
+ *                Loaded with simd.wasm; otherwise `kernels.f16` is null.
+ *   relaxed.wasm WebAssembly relaxed SIMD: the int8 GEMM on the relaxed dot product
+ *                (entry relaxed_simd.ts). Loaded only where relaxed SIMD validates
+ *                (Node 20: --experimental-wasm-relaxed-simd); otherwise `kernels.relaxed`
+ *                is null and `relaxedUnavailable` says why.
  *
  * Memory model: one WebAssembly.Memory, created here and imported by every
  * module (env.memory). The modules keep no static data and allocate nothing:
@@ -35,6 +45,12 @@ export const KERNEL_MODULES = [
   { name: 'fft', simd: true, entry: 'fft_simd' },
   // winograd.wasm: Winograd F(m x m, 3 x 3) conv (kernels/assembly/winograd.ts), built from the entry winograd_simd.ts.
   { name: 'winograd', simd: true, entry: 'winograd_simd' },
+  // quant.wasm: the int8 kernels (qgemm.ts, qdepthwise.ts, qwinograd.ts) and the int8 ceiling, entry quant_simd.ts.
+  { name: 'quant', simd: true, entry: 'quant_simd' },
+  // f16.wasm: the fp16-storage kernels (hgemm.ts, depthwise.ts on halves, f16.ts), entry f16_simd.ts.
+  { name: 'f16', simd: true, entry: 'f16_simd' },
+  // relaxed.wasm: the int8 GEMM on the relaxed-SIMD dot product (relaxed.ts), entry relaxed_simd.ts.
+  { name: 'relaxed', simd: true, relaxed: true, entry: 'relaxed_simd' },
 ] as const;
 
 /**
@@ -196,6 +212,122 @@ const WINOGRAD_EXPORTS = [
 const winogradComplete: [Exclude<keyof WinogradKernels, (typeof WINOGRAD_EXPORTS)[number]>] extends [never] ? true : never = true;
 void winogradComplete;
 
+/**
+ * quant.wasm (kernels/assembly/qgemm.ts ...): int8 convolutions with int32
+ * accumulation. Inputs are bytes (int8 or uint8 with a zero point); outputs
+ * f32 (mode 0, dequantized with a scale per output channel) or bytes (mode 1
+ * int8, mode 2 uint8, requantized with a multiplier per output channel and a
+ * zero point). The exact arithmetic each follows: reference/quant.ts.
+ */
+export interface QuantKernels {
+  heap_base(): number;
+  /** The GEMM's blocking: 0 MR, 1 NR, 2 KC, 3 NC, 4 MC. */
+  qgemm_tile(i: number): number;
+  /** Bytes of the packed int16 weights (qpack_weights). */
+  qgemm_packed_a_bytes(k: number, kd: number, groups: number): number;
+  /** Bytes of the workspace conv_im2col_qgemm needs. */
+  qgemm_workspace_bytes(k: number, groups: number): number;
+  /** Packs int8 weights (KCRS bytes) into the GEMM's int16 MR-row panels. */
+  qpack_weights(w: number, dst: number, k: number, kd: number, groups: number): void;
+  /** The int8 im2col + GEMM convolution; y overwritten. xUnsigned: 1 for a uint8 input. */
+  conv_im2col_qgemm(
+    x: number, xUnsigned: number, zpx: number, wp: number, y: number, ws: number, params: number, mode: number, zpy: number,
+    n: number, c: number, h: number, wd: number, k: number, r: number, s: number, stride: number, pad: number, groups: number,
+  ): void;
+  /** Bytes of the workspace conv_depthwise_q needs. */
+  qdw_workspace_bytes(h: number, wd: number, r: number, s: number, stride: number, pad: number): number;
+  /** The int8 depthwise convolution (groups == c == k); w c x R x S int8; y overwritten. */
+  conv_depthwise_q(
+    x: number, xUnsigned: number, zpx: number, w: number, y: number, ws: number, params: number, mode: number, zpy: number,
+    n: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number,
+  ): void;
+  /** Bytes of the packed U' = (2G) g (2G)^T of Winograd F(2x2, 3x3), 16 int16 panel matrices. */
+  qwinograd_packed_u_bytes(k: number, c: number): number;
+  /** Bytes of the workspace conv_qwinograd_f2 needs for pb tiles per block. */
+  qwinograd_workspace_bytes(c: number, h: number, wd: number, k: number, pad: number, pb: number): number;
+  /** int8 Winograd F(2x2, 3x3), stride 1, groups 1, exact (int16 transforms); y overwritten. */
+  conv_qwinograd_f2(
+    x: number, xUnsigned: number, zpx: number, u: number, y: number, ws: number, params: number, mode: number, zpy: number,
+    n: number, c: number, h: number, wd: number, k: number, pad: number, pb: number,
+  ): void;
+  /** int8 ceiling: `iters` iterations of 12 chains acc = dot_i16x8(acc, m) + c; returns a hash of the chains. */
+  peak_dot_i16x8(iters: number, m: number, c: number): number;
+  peak_dot_i16x8_ops_per_iter(): number;
+}
+const QUANT_EXPORTS = [
+  'heap_base', 'qgemm_tile', 'qgemm_packed_a_bytes', 'qgemm_workspace_bytes', 'qpack_weights', 'conv_im2col_qgemm',
+  'qdw_workspace_bytes', 'conv_depthwise_q', 'qwinograd_packed_u_bytes', 'qwinograd_workspace_bytes', 'conv_qwinograd_f2',
+  'peak_dot_i16x8', 'peak_dot_i16x8_ops_per_iter',
+] as const satisfies readonly (keyof QuantKernels)[];
+const quantComplete: [Exclude<keyof QuantKernels, (typeof QUANT_EXPORTS)[number]>] extends [never] ? true : never = true;
+void quantComplete;
+
+/**
+ * f16.wasm (kernels/assembly/hgemm.ts, depthwise.ts, f16.ts): fp16-storage
+ * convolutions. Tensors are IEEE halves (u16); arithmetic is f32; the output is
+ * rounded to half (nearest, ties to even).
+ */
+export interface F16Kernels {
+  heap_base(): number;
+  /** dst[i] = the f32 value of the half src[i]. */
+  f16_to_f32(src: number, dst: number, n: number): void;
+  /** dst[i] = the half nearest to src[i] (ties to even). */
+  f32_to_f16(src: number, dst: number, n: number): void;
+  /** Bytes of the packed half weights (hpack_weights). */
+  hgemm_packed_a_bytes(k: number, kd: number, groups: number): number;
+  /** Bytes of the workspace conv_im2col_hgemm needs. */
+  hgemm_workspace_bytes(k: number, groups: number): number;
+  /** Packs half weights (KCRS) into the f32 GEMM's MR-row panels, as halves. */
+  hpack_weights(w: number, dst: number, k: number, kd: number, groups: number): void;
+  /** fp16-storage im2col + GEMM convolution; y (halves) overwritten. */
+  conv_im2col_hgemm(
+    x: number, wp: number, y: number, ws: number,
+    n: number, c: number, h: number, wd: number, k: number, r: number, s: number, stride: number, pad: number, groups: number,
+  ): void;
+  /** Floats of the workspace conv_depthwise_f16 needs. */
+  depthwise_f16_workspace_floats(h: number, wd: number, r: number, s: number, stride: number, pad: number): number;
+  /** fp16-storage depthwise convolution (groups == c == k); w c x R x S halves; y (halves) overwritten. */
+  conv_depthwise_f16(
+    x: number, w: number, y: number, ws: number,
+    n: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number,
+  ): void;
+}
+const F16_EXPORTS = [
+  'heap_base', 'f16_to_f32', 'f32_to_f16', 'hgemm_packed_a_bytes', 'hgemm_workspace_bytes', 'hpack_weights',
+  'conv_im2col_hgemm', 'depthwise_f16_workspace_floats', 'conv_depthwise_f16',
+] as const satisfies readonly (keyof F16Kernels)[];
+const f16Complete: [Exclude<keyof F16Kernels, (typeof F16_EXPORTS)[number]>] extends [never] ? true : never = true;
+void f16Complete;
+
+/**
+ * relaxed.wasm (kernels/assembly/relaxed.ts): the int8 im2col + GEMM
+ * convolution on i32x4.relaxed_dot_i8x16_i7x16_add_s (int8 activations, zero point 0).
+ */
+export interface RelaxedKernels {
+  heap_base(): number;
+  /** Bytes of the packed int8 weights (rpack_weights). */
+  rgemm_packed_a_bytes(k: number, kd: number, groups: number): number;
+  /** Bytes of the workspace conv_im2col_rgemm needs. */
+  rgemm_workspace_bytes(k: number, groups: number): number;
+  /** Packs int8 weights (KCRS) into MR-row panels of quads. */
+  rpack_weights(w: number, dst: number, k: number, kd: number, groups: number): void;
+  /**
+   * The convolution; order 0: activations are the dot's i7 operand, 1: the weights are; fused 1:
+   * i32x4.relaxed_dot_i8x16_i7x16_add_s, 0: i16x8.relaxed_dot_i8x16_i7x16_s + extadd + add. y overwritten.
+   */
+  conv_im2col_rgemm(
+    x: number, wp: number, y: number, ws: number, params: number, mode: number, zpy: number, order: number, fused: number,
+    n: number, c: number, h: number, wd: number, k: number, r: number, s: number, stride: number, pad: number, groups: number,
+  ): void;
+  /** One relaxed dot on the 16-byte vectors at a, b, c: fused 1: 4 x int32 relaxed_dot_add(a, b, c); 0: 8 x int16 relaxed_dot(a, b). */
+  relaxed_dot_probe(a: number, b: number, c: number, out: number, fused: number): void;
+}
+const RELAXED_EXPORTS = [
+  'heap_base', 'rgemm_packed_a_bytes', 'rgemm_workspace_bytes', 'rpack_weights', 'conv_im2col_rgemm', 'relaxed_dot_probe',
+] as const satisfies readonly (keyof RelaxedKernels)[];
+const relaxedComplete: [Exclude<keyof RelaxedKernels, (typeof RELAXED_EXPORTS)[number]>] extends [never] ? true : never = true;
+void relaxedComplete;
+
 /** A float32 buffer in the kernels' memory. */
 export interface F32Buffer {
   /** Byte offset in the memory (what the kernels take). */
@@ -218,12 +350,22 @@ export interface Kernels {
   readonly fft: FftKernels | null;
   /** winograd.wasm (Winograd F(m x m, 3 x 3) conv); null where simd is (it needs WebAssembly SIMD too). */
   readonly winograd: WinogradKernels | null;
+  /** quant.wasm (the int8 kernels); null where simd is (it needs WebAssembly SIMD too). */
+  readonly quant: QuantKernels | null;
+  /** f16.wasm (the fp16-storage kernels); null where simd is (it needs WebAssembly SIMD too). */
+  readonly f16: F16Kernels | null;
+  /** relaxed.wasm (the relaxed-SIMD int8 GEMM); null where the runtime has no relaxed SIMD (see relaxedUnavailable). */
+  readonly relaxed: RelaxedKernels | null;
+  /** Why `relaxed` is null (undefined when it is loaded). */
+  readonly relaxedUnavailable?: string;
   /** The SIMD kernels, or an Error naming `who` needs them. */
   requireSimd(who: string): SimdKernels;
   /** Allocates nFloats floats (zero-filled) aligned to alignBytes (default 64, a power of two >= 4). */
   alloc(nFloats: number, alignBytes?: number): F32Buffer;
   /** alloc + copy of `src`. */
   allocCopy(src: ArrayLike<number>, alignBytes?: number): F32Buffer;
+  /** Allocates nBytes bytes (rounded up to whole floats, zero-filled) for byte or int16 data; view() is a Float32Array over them. */
+  allocBytes(nBytes: number, alignBytes?: number): F32Buffer;
   /** The current allocation point, for release(). */
   mark(): number;
   /** Frees everything allocated after `mark` (LIFO). */
@@ -245,6 +387,35 @@ const SIMD_PROBE = new Uint8Array([
   0x03, 0x02, 0x01, 0x00, // function section
   0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b, // code: i32.const 0; i32x4.splat; end
 ]);
+
+/**
+ * The smallest module using i32x4.relaxed_dot_i8x16_i7x16_add_s:
+ * (func (result v128) v128.const 0 v128.const 0 v128.const 0 i32x4.relaxed_dot_i8x16_i7x16_add_s).
+ */
+const RELAXED_PROBE = (() => {
+  const zero = [0xfd, 0x0c, ...new Array<number>(16).fill(0)]; // v128.const 0
+  const body = [0x00, ...zero, ...zero, ...zero, 0xfd, 0x93, 0x02, 0x0b]; // no locals, 3 consts, the dot, end
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+    0x03, 0x02, 0x01, 0x00, // function section
+    0x0a, body.length + 2, 0x01, body.length, ...body, // code section
+  ]);
+})();
+
+/** Whether this runtime supports WebAssembly relaxed SIMD (Node 20 only with --experimental-wasm-relaxed-simd). */
+export function wasmRelaxedSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/** Why relaxed SIMD is missing here, for `skipped` results. */
+export const RELAXED_UNAVAILABLE =
+  'no WebAssembly relaxed SIMD on this runtime (Node 20 enables it with --experimental-wasm-relaxed-simd: ' +
+  "give the device's node: command that flag, e.g. node: [node, --experimental-wasm-relaxed-simd])";
 
 /** Whether this runtime supports WebAssembly fixed-width SIMD (128-bit). */
 export function wasmSimdSupported(): boolean {
@@ -404,7 +575,24 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     }
   }
 
-  const base = Math.ceil(Math.max(scalar.heap_base(), simd?.heap_base() ?? 0, fft?.heap_base() ?? 0, winograd?.heap_base() ?? 0, 1024) / 64) * 64;
+  let quant: QuantKernels | null = null;
+  let f16: F16Kernels | null = null;
+  let relaxed: RelaxedKernels | null = null;
+  let relaxedUnavailable: string | undefined;
+  if (simd !== null) {
+    quant = checkExports<QuantKernels>('quant', await WebAssembly.instantiate(await compile(wasmDir, 'quant'), imports), QUANT_EXPORTS);
+    f16 = checkExports<F16Kernels>('f16', await WebAssembly.instantiate(await compile(wasmDir, 'f16'), imports), F16_EXPORTS);
+    if (wasmRelaxedSimdSupported()) {
+      relaxed = checkExports<RelaxedKernels>('relaxed', await WebAssembly.instantiate(await compile(wasmDir, 'relaxed'), imports), RELAXED_EXPORTS);
+    } else {
+      relaxedUnavailable = RELAXED_UNAVAILABLE;
+    }
+  } else {
+    relaxedUnavailable = simdUnavailable;
+  }
+
+  const heapBases = [scalar, simd, fft, winograd, quant, f16, relaxed].map((m) => m?.heap_base() ?? 0);
+  const base = Math.ceil(Math.max(...heapBases, 1024) / 64) * 64;
   const arena = new Arena(memory, base);
 
   const kernels: Kernels = {
@@ -413,7 +601,11 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     simd,
     fft,
     winograd,
+    quant,
+    f16,
+    relaxed,
     ...(simdUnavailable !== undefined ? { simdUnavailable } : {}),
+    ...(relaxedUnavailable !== undefined ? { relaxedUnavailable } : {}),
     requireSimd(who: string): SimdKernels {
       if (simd === null) throw new Error(`${who} needs WebAssembly SIMD: ${simdUnavailable ?? 'not loaded'}`);
       return simd;
@@ -423,6 +615,10 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
       const buf = arena.alloc(src.length, alignBytes);
       buf.view().set(src);
       return buf;
+    },
+    allocBytes: (nBytes, alignBytes) => {
+      if (!Number.isInteger(nBytes) || nBytes < 0) throw new Error(`kernels.allocBytes: nBytes must be a non-negative integer, got ${nBytes}`);
+      return arena.alloc(Math.ceil(nBytes / 4), alignBytes);
     },
     mark: () => arena.mark(),
     release: (mark) => arena.release(mark),

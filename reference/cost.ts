@@ -33,6 +33,18 @@ export function convBytes(s: ConvShape, bytesPerElement = 4): number {
   return (e.input + e.weights + e.output) * bytesPerElement;
 }
 
+/**
+ * Bytes moved by the counting rule with each tensor at its own storage width
+ * (low-precision variants: int8 input and weights with an f32 dequantized output ...).
+ */
+export function convBytesAt(s: ConvShape, width: { input: number; weights: number; output: number }): number {
+  for (const [k, v] of Object.entries(width)) {
+    if (!(v > 0)) throw new Error(`convBytesAt: the ${k} width must be > 0, got ${v}`);
+  }
+  const e = convElements(s);
+  return e.input * width.input + e.weights * width.weights + e.output * width.output;
+}
+
 /** Operational intensity, FLOPs per byte (convFlops / convBytes). */
 export function convIntensity(s: ConvShape, bytesPerElement = 4): number {
   return convFlops(s) / convBytes(s, bytesPerElement);

@@ -191,6 +191,31 @@ export interface ProbabilisticResult {
 }
 
 /**
+ * The norm and systematic-error statistics of an output against their bounds
+ * (absolute: the bound on ||y - ref|| and on |<y - ref, ref>|), from the sums
+ * ref2 = <ref, ref>, err2 = <e, e>, dot = <e, ref>. Shared by
+ * probabilisticToleranceCheck and reference/fp16-check.ts.
+ */
+export function aggregateChecks(s: { normBound: number; biasBound: number; ref2: number; err2: number; dot: number; finite: boolean }): {
+  norm: ProbabilisticCheck;
+  bias: ProbabilisticCheck;
+  beta: number;
+} {
+  const refNorm = Math.sqrt(s.ref2);
+  // An all-zero reference: relL2 is 0/0 or x/0; compare absolute norms then (limit in the same units).
+  const normValue = !s.finite ? Infinity : refNorm > 0 ? Math.sqrt(s.err2) / refNorm : Math.sqrt(s.err2);
+  const normLimit = refNorm > 0 ? s.normBound / refNorm : s.normBound;
+  const beta = !s.finite ? NaN : s.ref2 > 0 ? s.dot / s.ref2 : 0;
+  const biasLimit = s.ref2 > 0 ? s.biasBound / s.ref2 : Infinity;
+  const biasValue = Number.isNaN(beta) ? Infinity : Math.abs(beta);
+  return {
+    norm: { ok: normValue <= normLimit, value: normValue, limit: normLimit },
+    bias: { ok: biasValue <= biasLimit, value: biasValue, limit: biasLimit },
+    beta,
+  };
+}
+
+/**
  * The two probabilistic checks of an exact fp32 algorithm's whole output (see
  * the module doc and docs/accuracy.md): the L2 norm of the error and its
  * component along the result, each against a bound that holds with
@@ -247,15 +272,7 @@ export function probabilisticToleranceCheck(
   const t = Math.log(1 / pf);
   const lambda = Math.sqrt(2 * Math.log(2 / pf));
   const normBound = u * Math.sqrt(n * (s2 + 2 * Math.sqrt(t * s4) + 2 * t * m2)) + rho * Math.sqrt(s2) + floor * Math.sqrt(len);
-  const refNorm = Math.sqrt(ref2);
-  // An all-zero reference: relL2 is 0/0 or x/0; compare absolute norms then (limit in the same units).
-  const normValue = !finite ? Infinity : refNorm > 0 ? Math.sqrt(err2) / refNorm : Math.sqrt(err2);
-  const normLimit = refNorm > 0 ? normBound / refNorm : normBound;
-  const beta = !finite ? NaN : ref2 > 0 ? dot / ref2 : 0;
-  const biasLimit = ref2 > 0 ? (lambda * u * Math.sqrt(n * refA2) + refRest) / ref2 : Infinity;
-  const biasValue = Number.isNaN(beta) ? Infinity : Math.abs(beta);
-  const norm = { ok: normValue <= normLimit, value: normValue, limit: normLimit };
-  const bias = { ok: biasValue <= biasLimit, value: biasValue, limit: biasLimit };
+  const { norm, bias, beta } = aggregateChecks({ normBound, biasBound: lambda * u * Math.sqrt(n * refA2) + refRest, ref2, err2, dot, finite });
   return {
     ok: norm.ok && bias.ok,
     norm,

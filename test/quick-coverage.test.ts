@@ -14,6 +14,10 @@ import { convDepthwiseSimdF32 } from '../suites/conv/variants/depthwise-simd.js'
 import { convFftT16F32, fftGeometry } from '../suites/conv/variants/fft.js';
 import { convIm2colGemmF32 } from '../suites/conv/variants/im2col-gemm.js';
 import { winogradF2x2, winogradF4x4 } from '../suites/conv/variants/winograd.js';
+import { convIm2colGemmPcI8 } from '../suites/conv/variants/int8-im2col-gemm.js';
+import { qwinogradBlock, winogradF2x2PcI8 } from '../suites/conv/variants/int8-winograd.js';
+import { convDepthwisePcI8 } from '../suites/conv/variants/int8-depthwise.js';
+import { convDepthwiseF16 } from '../suites/conv/variants/fp16-depthwise.js';
 
 const quick = convCases({ quick: true, seed: 1, distribution: 'uniform(-1,1)' });
 
@@ -42,6 +46,26 @@ const PATHS: { path: string; variant: ConvVariant; reaches: (s: ConvShape) => bo
     path: 'Winograd F(2x2) cropping its edge tiles (an odd output size)',
     variant: winogradF2x2,
     reaches: (s) => convOutputSize(s).ho % 2 === 1 || convOutputSize(s).wo % 2 === 1,
+  },
+  {
+    path: 'the int8 im2col GEMM with a reduction past its 512-element KC slice (int32 partial sums across slices)',
+    variant: convIm2colGemmPcI8,
+    reaches: (s) => (s.c / s.groups) * s.r * s.s > 512,
+  },
+  {
+    path: 'int8 Winograd F(2x2) over several tile blocks',
+    variant: winogradF2x2PcI8,
+    reaches: (s) => s.n * Math.ceil(convOutputSize(s).ho / 2) * Math.ceil(convOutputSize(s).wo / 2) > qwinogradBlock(s),
+  },
+  {
+    path: 'int8 depthwise at stride 2 (even / odd half rows)',
+    variant: convDepthwisePcI8,
+    reaches: (s) => s.stride === 2,
+  },
+  {
+    path: 'fp16-storage depthwise at stride 2 (halves de-interleaved into even / odd f32 rows)',
+    variant: convDepthwiseF16,
+    reaches: (s) => s.stride === 2,
   },
 ];
 

@@ -14,6 +14,13 @@ const FAMILIES: Record<string, { hue: number; sat: number; light: number }> = {
   winograd: { hue: 28, sat: 88, light: 50 }, // orange, by tile
   fft: { hue: 275, sat: 45, light: 52 }, // purple, by tile
   onnxruntime: { hue: 355, sat: 70, light: 48 }, // red: the library peer
+  // Low precision: a hue next to its fp32 family's, int8 darker and more saturated, fp16 storage lighter.
+  'im2col-gemm-int8': { hue: 192, sat: 70, light: 36 },
+  'im2col-gemm-relaxed-int8': { hue: 200, sat: 80, light: 28 },
+  'im2col-gemm-fp16': { hue: 212, sat: 55, light: 66 },
+  'depthwise-int8': { hue: 150, sat: 60, light: 30 },
+  'depthwise-fp16': { hue: 110, sat: 45, light: 62 },
+  'winograd-int8': { hue: 40, sat: 95, light: 36 },
 };
 
 /** Hues for algorithms not listed above, away from the families' own. */

@@ -13,6 +13,12 @@
  * and the scalar f32 peak (same chain loop, scalar, 2 FLOPs per pair).
  * Without WebAssembly SIMD the scalar loop is the peak.
  *
+ * int8 peak (GOP/s, where quant.wasm loaded): 12 independent chains of
+ * i32x4.dot_i16x8_s + i32x4.add (kernels/assembly/ceilings_int8.ts), counted as
+ * 16 operations per dot (8 multiply-adds, 2 operations each, as FLOPs are);
+ * calibrated and sampled like the f32 peak, best sample. The roof int8
+ * variants are drawn against.
+ *
  * Bandwidth (GB/s, 1e9 bytes/s): copy (dst[i] = src[i]) and triad
  * (a[i] = b[i] + s*c[i]) with v128 loads/stores, swept over working sets
  * from 16 KiB (L1) to max(4 x last-level cache, 64 MiB), capped at 256 MiB
@@ -114,6 +120,17 @@ export async function measureCeilings(k: Kernels, opts: CeilingOptions): Promise
     let peakGflops: number;
     let peakSamplesGflops: number[];
     let peakMethod: string;
+    let int8: { gops: number; samples: number[] } | undefined;
+    const quant = k.quant;
+    if (quant) {
+      const ops = quant.peak_dot_i16x8_ops_per_iter();
+      let isink = 0;
+      const q = sampleCalibrated((n) => (isink ^= quant.peak_dot_i16x8(n, 3, 1)), 1000, peakMinMs, peakSamples);
+      const samples = q.ms.map((ms) => (ops * q.count) / (ms * 1e6));
+      int8 = { gops: Math.max(...samples), samples };
+      sink += isink & 1;
+      await yieldToLoop();
+    }
     if (simd) {
       const vFlops = simd.peak_f32x4_flops_per_iter();
       const v = sampleCalibrated((n) => (sink += simd.peak_f32x4(n, M, C)), 1000, peakMinMs, peakSamples);
@@ -130,8 +147,11 @@ export async function measureCeilings(k: Kernels, opts: CeilingOptions): Promise
         `WebAssembly SIMD f32x4 mul+add chains (acc = acc*m + c, 12 independent accumulators, 8 FLOPs per mul+add pair), ` +
         `single thread, best of ${peakSamples} samples of ${v.count} iterations (>= ${peakMinMs} ms each). ` +
         `For context: GEMM-shaped acc += a*b with operands loaded from L1 (4x8 tile) ${gemmShaped.toFixed(1)} GFLOP/s; ` +
-        `scalar f32 ${scalarPeakGflops.toFixed(1)} GFLOP/s. Bandwidth: copy counts 8 bytes/float (read+write), ` +
-        `triad 12 bytes/float, write-allocate traffic not counted.`;
+        `scalar f32 ${scalarPeakGflops.toFixed(1)} GFLOP/s. ` +
+        (int8
+          ? `int8: i32x4.dot_i16x8_s + add chains (12 accumulators, 16 operations per dot) ${int8.gops.toFixed(1)} GOP/s, best of ${int8.samples.length}. `
+          : '') +
+        `Bandwidth: copy counts 8 bytes/float (read+write), triad 12 bytes/float, write-allocate traffic not counted.`;
     } else {
       peakSamplesGflops = scalarSamples;
       peakGflops = scalarPeakGflops;
@@ -190,6 +210,7 @@ export async function measureCeilings(k: Kernels, opts: CeilingOptions): Promise
       peakSamples: peakSamplesGflops,
       peakMethod,
       scalarPeakGflops,
+      ...(int8 ? { int8PeakGops: int8.gops, int8PeakSamples: int8.samples } : {}),
       bandwidth,
       dramGbps,
     };

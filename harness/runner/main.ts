@@ -100,7 +100,7 @@ async function main(): Promise<void> {
 
   const wasmDir = argValue('--wasm') ?? join(dirname(fileURLToPath(import.meta.url)), 'wasm');
   const kernels = await loadKernels(wasmDir);
-  const features: RuntimeFeatures = { wasmSimd: probe.runtime.wasmSimd };
+  const features: RuntimeFeatures = { wasmSimd: probe.runtime.wasmSimd, wasmRelaxedSimd: kernels.relaxed !== null };
 
   let ceilings = null;
   if (plan.measureCeilings) {

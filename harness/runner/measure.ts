@@ -24,6 +24,9 @@ import { errorMetrics, type ErrorMetrics } from '../../reference/metrics.js';
 import { approximateToleranceCheck, exactToleranceCheck, probabilisticToleranceCheck } from '../../reference/tolerance.js';
 import { makeConvInputs } from '../../reference/random.js';
 import { checksumF32 } from '../../reference/checksum.js';
+import { schemeLoss, type SchemeLoss } from '../../reference/scheme-loss.js';
+import { describeScheme, schemeLabel } from '../../reference/quant-scheme.js';
+import { RELAXED_UNAVAILABLE } from '../../kernels/index.js';
 import { computeStatistics, isNoisy } from '../stats.js';
 import { computePerf } from '../roofline.js';
 import { faultyWeights } from './faults.js';
@@ -94,6 +97,9 @@ const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : St
  * the two probabilistic checks on the whole output (reference/tolerance.ts).
  * Approximate ones: the declared relative-L2 budget, and a known defect (e.g.
  * transforms that failed their exact verification) fails them outright.
+ * Low-precision ones (kind 'scheme'): their own kernel check (`prepared`),
+ * against the exact reference of the values the kernel was given; the scheme's
+ * loss is reported apart and is not a pass/fail here.
  */
 export function accuracyChecks(
   v: ConvVariant,
@@ -101,8 +107,17 @@ export function accuracyChecks(
   ref: { y: Float64Array; absBound: Float64Array },
   metrics: ErrorMetrics,
   reduction: number,
+  prepared?: Pick<Prepared, 'kernelCheck'>,
 ): Checked {
   const failed = (cs: AccuracyCheck[]) => cs.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+  if (v.accuracy.kind === 'scheme') {
+    const checks: AccuracyCheck[] = prepared?.kernelCheck?.() ?? [
+      { name: 'kernel check', ok: false, value: 'NaN', limit: 0, detail: `${v.name} declares a low-precision scheme but its prepare gave no kernel check` },
+    ];
+    const first = checks[0];
+    const source = `kernel check (${checks.map((c) => c.name).join(', ')}) against the exact reference of the values the kernel was given`;
+    return { ok: checks.length > 0 && checks.every((c) => c.ok), limit: first?.limit ?? 0, metric: 'maxAbs', source, detail: failed(checks), checks };
+  }
   if (v.accuracy.kind === 'exact') {
     const t = exactToleranceCheck(y, ref.y, ref.absBound, reduction);
     const p = probabilisticToleranceCheck(y, ref.y, ref.absBound, reduction);
@@ -150,6 +165,8 @@ interface Active {
   firstRunMs: number;
   metrics: ErrorMetrics;
   tolerance: Checked;
+  /** Low-precision variants: the scheme's loss (against float64 on the original floats). */
+  loss?: SchemeLoss;
   checksum: string;
   samples: number[];
   /** Runs timed by each sample (repsPerSample, or more when the sample had not yet reached minSampleMs). */
@@ -263,6 +280,10 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       results.push({ ...base(v, cost), state: 'skipped', reason: 'no WebAssembly SIMD on this runtime' });
       continue;
     }
+    if (v.needs.wasmRelaxedSimd && !env.features.wasmRelaxedSimd) {
+      results.push({ ...base(v, cost), state: 'skipped', reason: RELAXED_UNAVAILABLE });
+      continue;
+    }
     const applies = v.applies(c.shape);
     if (applies !== true) {
       results.push({ ...base(v, cost), state: 'skipped', reason: applies });
@@ -274,7 +295,8 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       env.onPhase?.('prepare', v.name);
       const t0 = hrtimeNow();
       const wv = faultyWeights(v, w, env.faults);
-      prepared = v.prepareAsync ? await v.prepareAsync(env.ctx, c.shape, x, wv) : v.prepare(env.ctx, c.shape, x, wv);
+      const data = { seed: c.seed, distribution: c.distribution };
+      prepared = v.prepareAsync ? await v.prepareAsync(env.ctx, c.shape, x, wv, data) : v.prepare(env.ctx, c.shape, x, wv, data);
       if (env.slowdown?.variant === v.name) prepared = slowed(prepared, env.slowdown.factor);
       const prepareMs = hrtimeNow() - t0;
       phase = 'run';
@@ -285,7 +307,8 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       const y = prepared.output();
       const metrics = errorMetrics(y, ref.y);
       const checksum = checksumF32(y);
-      const tolerance = accuracyChecks(v, y, ref, metrics, reduction);
+      const tolerance = accuracyChecks(v, y, ref, metrics, reduction, prepared);
+      const loss = v.accuracy.kind === 'scheme' ? schemeLoss(y, ref.y, prepared.outputScale) : undefined;
       active.push({
         v,
         prepared,
@@ -293,6 +316,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         firstRunMs,
         metrics,
         tolerance,
+        ...(loss ? { loss } : {}),
         checksum,
         samples: [],
         sampleReps: [],
@@ -449,6 +473,25 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
           },
           checks: a.tolerance.checks,
           outputChecksum: a.checksum,
+          ...(a.loss && a.v.accuracy.kind === 'scheme'
+            ? {
+                schemeLoss: {
+                  scheme: schemeLabel(a.v.accuracy.scheme),
+                  description: describeScheme(a.v.accuracy.scheme),
+                  sqnrDb: encodeFloat(a.loss.sqnrDb),
+                  relL2: encodeFloat(a.loss.relL2),
+                  cosine: encodeFloat(a.loss.cosine),
+                  maxAbs: encodeFloat(a.loss.maxAbs),
+                  meanError: encodeFloat(a.loss.meanError),
+                  sdError: encodeFloat(a.loss.sdError),
+                  rmse: encodeFloat(a.loss.rmse),
+                  scale: encodeFloat(a.loss.scale),
+                  rmseOverScale: encodeFloat(a.loss.rmseOverScale),
+                  flagged: a.loss.flagged,
+                },
+              }
+            : {}),
+          ...(a.prepared.nonPortable !== undefined ? { nonPortable: a.prepared.nonPortable } : {}),
         },
         prepare: { ms: a.prepareMs, bytes: a.prepared.preparedBytes, note: a.prepared.prepareNote },
       });

@@ -22,7 +22,9 @@
  * Each output sums its taps in (r, s) order, like the reference.
  *
  * Layouts: x NCHW, w C x 1 x R x S, y N x C x Ho x Wo. Byte pointers.
+ * The copies and compute paths are exported for hdepthwise.ts (fp16 storage).
  */
+import { f16_to_f32, f32_to_f16, h2f, h2f_lo } from './f16';
 
 // @ts-ignore: decorator
 @inline function round4(v: i32): i32 {
@@ -35,7 +37,7 @@
  * Wide enough for the loads of the last (partial) output vector.
  */
 // @ts-ignore: decorator
-@inline function ws_row_floats(wd: i32, wo: i32, s: i32, stride: i32, pad: i32): i32 {
+@inline export function ws_row_floats(wd: i32, wo: i32, s: i32, stride: i32, pad: i32): i32 {
   const wo4 = round4(wo);
   const real = wd + 2 * pad;
   if (stride == 2) {
@@ -65,7 +67,7 @@ export function depthwise_workspace_floats(h: i32, wd: i32, r: i32, s: i32, stri
 }
 
 /** 3x3, stride 1: one output plane from the bordered plane pp (row stride pwb bytes). */
-function dw3x3s1(pp: usize, pwb: usize, wc: usize, yc: usize, ho: i32, wo: i32): void {
+export function dw3x3s1(pp: usize, pwb: usize, wc: usize, yc: usize, ho: i32, wo: i32): void {
   const w00 = v128.load32_splat(wc), w01 = v128.load32_splat(wc, 4), w02 = v128.load32_splat(wc, 8);
   const w10 = v128.load32_splat(wc, 12), w11 = v128.load32_splat(wc, 16), w12 = v128.load32_splat(wc, 20);
   const w20 = v128.load32_splat(wc, 24), w21 = v128.load32_splat(wc, 28), w22 = v128.load32_splat(wc, 32);
@@ -163,7 +165,7 @@ function dw3x3s1(pp: usize, pwb: usize, wc: usize, yc: usize, ho: i32, wo: i32):
  * 3x3, stride 2, from the even/odd planes: row stride rb bytes, the odd half
  * `ob` bytes after the even half. Taps: s=0 even[ow], s=1 odd[ow], s=2 even[ow+1].
  */
-function dw3x3s2(pp: usize, rb: usize, ob: usize, wc: usize, yc: usize, ho: i32, wo: i32): void {
+export function dw3x3s2(pp: usize, rb: usize, ob: usize, wc: usize, yc: usize, ho: i32, wo: i32): void {
   const w00 = v128.load32_splat(wc), w01 = v128.load32_splat(wc, 4), w02 = v128.load32_splat(wc, 8);
   const w10 = v128.load32_splat(wc, 12), w11 = v128.load32_splat(wc, 16), w12 = v128.load32_splat(wc, 20);
   const w20 = v128.load32_splat(wc, 24), w21 = v128.load32_splat(wc, 28), w22 = v128.load32_splat(wc, 32);
@@ -208,7 +210,7 @@ function dw3x3s2(pp: usize, rb: usize, ob: usize, wc: usize, yc: usize, ho: i32,
  * bytes into each row). rb: bytes per workspace row. Blocks of 4 output
  * vectors share each broadcast weight; then single vectors.
  */
-function dw_general(
+export function dw_general(
   pp: usize, rb: usize, ob: usize, wc: usize, yc: usize, ho: i32, wo: i32, r: i32, s: i32, stride: i32,
 ): void {
   const ywb = <usize>wo << 2;
@@ -265,7 +267,7 @@ function dw_general(
 }
 
 /** Stride >= 3, scalar, from the plain bordered plane. */
-function dw_scalar(
+export function dw_scalar(
   pp: usize, pwb: usize, wc: usize, yc: usize, ho: i32, wo: i32, r: i32, s: i32, stride: i32,
 ): void {
   for (let oh = 0; oh < ho; oh++) {
@@ -282,8 +284,20 @@ function dw_scalar(
   }
 }
 
-/** Copies one channel plane (h x wd at src) into the workspace interior at dst (row stride rb bytes). */
-function copy_plain(src: usize, dst: usize, h: i32, wd: i32, rb: usize): void {
+/**
+ * Copies one channel plane (h x wd at src) into the workspace interior at dst
+ * (row stride rb bytes) as f32. T: the input's element type, f32, or u16 holding
+ * IEEE halves (fp16 storage: hdepthwise.ts), converted here.
+ */
+export function copy_plain<T>(src: usize, dst: usize, h: i32, wd: i32, rb: usize): void {
+  if (sizeof<T>() == 2) {
+    for (let ih = 0; ih < h; ih++) {
+      f16_to_f32(src, dst, wd);
+      src += <usize>wd << 1;
+      dst += rb;
+    }
+    return;
+  }
   const rowBytes = <usize>wd << 2;
   const rowVec = rowBytes & ~(<usize>15);
   for (let ih = 0; ih < h; ih++) {
@@ -300,8 +314,9 @@ function copy_plain(src: usize, dst: usize, h: i32, wd: i32, rb: usize): void {
  * c = iw + pad goes to half (c & 1), index c >> 1. ws: the workspace row of
  * input row 0 (after the top border), ob: bytes to the odd half.
  */
-function copy_deinterleave(src: usize, ws: usize, h: i32, wd: i32, pad: i32, rb: usize, ob: usize): void {
-  const rowBytes = <usize>wd << 2;
+export function copy_deinterleave<T>(src: usize, ws: usize, h: i32, wd: i32, pad: i32, rb: usize, ob: usize): void {
+  const XS: usize = sizeof<T>() == 4 ? 2 : 1;
+  const rowBytes = <usize>wd << XS;
   // x columns 0, 2, 4 ... land in half (pad & 1), the odd ones in the other half.
   const evenDst = <usize>(pad & 1) * ob + (<usize>(pad >> 1) << 2);
   const oddDst = <usize>((pad + 1) & 1) * ob + (<usize>((pad + 1) >> 1) << 2);
@@ -311,14 +326,20 @@ function copy_deinterleave(src: usize, ws: usize, h: i32, wd: i32, pad: i32, rb:
     const dod = ws + oddDst;
     let iw = 0;
     for (; iw < pairs; iw += 8) {
-      const a = v128.load(src + (<usize>iw << 2));
-      const b = v128.load(src + (<usize>iw << 2), 16);
       const o = <usize>(iw >> 1) << 2;
-      v128.store(de + o, v128.shuffle<f32>(a, b, 0, 2, 4, 6));
-      v128.store(dod + o, v128.shuffle<f32>(a, b, 1, 3, 5, 7));
+      if (sizeof<T>() == 2) {
+        const v = v128.load(src + (<usize>iw << 1));
+        v128.store(de + o, h2f_lo(i16x8.shuffle(v, v, 0, 2, 4, 6, 0, 2, 4, 6)));
+        v128.store(dod + o, h2f_lo(i16x8.shuffle(v, v, 1, 3, 5, 7, 1, 3, 5, 7)));
+      } else {
+        const a = v128.load(src + (<usize>iw << 2));
+        const b = v128.load(src + (<usize>iw << 2), 16);
+        v128.store(de + o, v128.shuffle<f32>(a, b, 0, 2, 4, 6));
+        v128.store(dod + o, v128.shuffle<f32>(a, b, 1, 3, 5, 7));
+      }
     }
     for (; iw < wd; iw++) {
-      const v = load<f32>(src + (<usize>iw << 2));
+      const v: f32 = sizeof<T>() == 2 ? h2f(load<u16>(src + (<usize>iw << 1))) : load<f32>(src + (<usize>iw << 2));
       const o = <usize>(iw >> 1) << 2;
       if ((iw & 1) == 0) store<f32>(de + o, v);
       else store<f32>(dod + o, v);
@@ -337,35 +358,72 @@ export function conv_depthwise_f32(
   x: usize, w: usize, y: usize, ws: usize,
   n: i32, c: i32, h: i32, wd: i32, r: i32, s: i32, stride: i32, pad: i32,
 ): void {
+  conv_depthwise<f32>(x, w, y, ws, n, c, h, wd, r, s, stride, pad);
+}
+
+/**
+ * Floats of the workspace conv_depthwise<u16> needs: the bordered plane, an f32
+ * output plane and the channel's weights in f32.
+ */
+export function depthwise_f16_workspace_floats(h: i32, wd: i32, r: i32, s: i32, stride: i32, pad: i32): i32 {
+  const ho = (h + 2 * pad - r) / stride + 1;
+  const wo = (wd + 2 * pad - s) / stride + 1;
+  return depthwise_workspace_floats(h, wd, r, s, stride, pad) + ((ho * wo + 3) & ~3) + ((r * s + 3) & ~3);
+}
+
+/**
+ * The depthwise convolution for input, weights and output of element type T:
+ * f32, or u16 holding IEEE halves (fp16 storage): then each channel's weights
+ * are converted to f32, its plane to f32 while it is copied into the bordered
+ * workspace, the f32 paths compute the channel's output plane into the
+ * workspace, and the plane is rounded to halves (nearest, ties to even) into y.
+ */
+export function conv_depthwise<T>(
+  x: usize, w: usize, y: usize, ws: usize,
+  n: i32, c: i32, h: i32, wd: i32, r: i32, s: i32, stride: i32, pad: i32,
+): void {
+  const ES: usize = sizeof<T>() == 4 ? 2 : 1;
   const ho = (h + 2 * pad - r) / stride + 1;
   const wo = (wd + 2 * pad - s) / stride + 1;
   const rowFloats = ws_row_floats(wd, wo, s, stride, pad);
   const rb = <usize>rowFloats << 2;
   const ob = rb >> 1; // stride 2: the odd half starts half-way into each row
   // Zero the whole bordered plane once; channels overwrite only the interior.
-  memory.fill(ws, 0, <usize>((h + 2 * pad) * rowFloats + 4) << 2);
+  const planeFloats = (h + 2 * pad) * rowFloats + 4;
+  memory.fill(ws, 0, <usize>planeFloats << 2);
   const top = ws + <usize>pad * rb; // workspace row of input row 0
-  const planeIn = <usize>(h * wd) << 2;
-  const planeOut = <usize>(ho * wo) << 2;
-  const wBytes = <usize>(r * s) << 2;
+  const planeIn = <usize>(h * wd) << ES;
+  const planeOut = <usize>(ho * wo) << ES;
+  const wBytes = <usize>(r * s) << ES;
+  // fp16: the f32 output plane and weights of one channel.
+  const yplane = ws + (<usize>planeFloats << 2);
+  const wf = yplane + (<usize>((ho * wo + 3) & ~3) << 2);
   let xc = x;
   let yc = y;
   for (let img = 0; img < n; img++) {
     let wc = w;
     for (let ch = 0; ch < c; ch++) {
+      let wk = wc;
+      let yk = yc;
+      if (sizeof<T>() == 2) {
+        f16_to_f32(wc, wf, r * s);
+        wk = wf;
+        yk = yplane;
+      }
       if (stride == 2) {
-        copy_deinterleave(xc, top, h, wd, pad, rb, ob);
-        if (r == 3 && s == 3) dw3x3s2(ws, rb, ob, wc, yc, ho, wo);
-        else dw_general(ws, rb, ob, wc, yc, ho, wo, r, s, 2);
+        copy_deinterleave<T>(xc, top, h, wd, pad, rb, ob);
+        if (r == 3 && s == 3) dw3x3s2(ws, rb, ob, wk, yk, ho, wo);
+        else dw_general(ws, rb, ob, wk, yk, ho, wo, r, s, 2);
       } else {
-        copy_plain(xc, top + (<usize>pad << 2), h, wd, rb);
+        copy_plain<T>(xc, top + (<usize>pad << 2), h, wd, rb);
         if (stride == 1) {
-          if (r == 3 && s == 3) dw3x3s1(ws, rb, wc, yc, ho, wo);
-          else dw_general(ws, rb, 0, wc, yc, ho, wo, r, s, 1);
+          if (r == 3 && s == 3) dw3x3s1(ws, rb, wk, yk, ho, wo);
+          else dw_general(ws, rb, 0, wk, yk, ho, wo, r, s, 1);
         } else {
-          dw_scalar(ws, rb, wc, yc, ho, wo, r, s, stride);
+          dw_scalar(ws, rb, wk, yk, ho, wo, r, s, stride);
         }
       }
+      if (sizeof<T>() == 2) f32_to_f16(yplane, yc, ho * wo);
       xc += planeIn;
       yc += planeOut;
       wc += wBytes;

@@ -27,14 +27,15 @@
  * A (the weights) is packed once, outside the timed region: pack_weights.
  * All pointers are byte offsets into linear memory.
  */
+import { h2f, h2f_hi, h2f_lo } from './f16';
 
-// MR, NR and ukernel are exported for reuse by other kernel modules (winograd.ts);
-// only the entry files' exports become WebAssembly exports.
+// MR, NR, the blocking, ukernel, macro_kernel and im2col_pack are exported for reuse by other
+// kernel modules (winograd.ts, hgemm.ts); only the entry files' exports become WebAssembly exports.
 export const MR: i32 = 4;
 export const NR: i32 = 8;
-const KC: i32 = 256;
-const NC: i32 = 512;
-const MC: i32 = 256;
+export const KC: i32 = 256;
+export const NC: i32 = 512;
+export const MC: i32 = 256;
 
 // @ts-ignore: decorator
 @inline function imin(a: i32, b: i32): i32 {
@@ -69,20 +70,26 @@ export function gemm_tile(i: i32): i32 {
  * The panel for (g, pc, row i) starts at float g*mp*kd + mp*pc + i*kc.
  */
 export function pack_weights(w: usize, dst: usize, k: i32, kd: i32, groups: i32): void {
+  pack_panels<f32>(w, dst, k, kd, groups);
+}
+
+/** pack_weights for elements of type T (f32, or u16 halves for hgemm.ts), copied as they are. */
+export function pack_panels<T>(w: usize, dst: usize, k: i32, kd: i32, groups: i32): void {
+  const ES = <usize>sizeof<T>();
   const kg = k / groups;
   const mp = ((kg + MR - 1) / MR) * MR;
   let d = dst;
   for (let g = 0; g < groups; g++) {
-    const wg = w + (<usize>(g * kg * kd) << 2);
+    const wg = w + <usize>(g * kg * kd) * ES;
     for (let pc = 0; pc < kd; pc += KC) {
       const kc = imin(KC, kd - pc);
       for (let i = 0; i < mp; i += MR) {
         for (let p = 0; p < kc; p++) {
           for (let m = 0; m < MR; m++) {
             const row = i + m;
-            const v: f32 = row < kg ? load<f32>(wg + (<usize>(row * kd + pc + p) << 2)) : 0;
-            store<f32>(d, v);
-            d += 4;
+            const v: T = row < kg ? load<T>(wg + <usize>(row * kd + pc + p) * ES) : <T>0;
+            store<T>(d, v);
+            d += ES;
           }
         }
       }
@@ -138,7 +145,7 @@ export function ukernel(kc: i32, a: usize, b: usize, c: usize, ldc: usize, accum
  * kc*MR floats), bp: packed B (panels of kc*NR floats), c: row stride ldcf
  * floats. Partial tiles go through `tile` (MR*NR floats).
  */
-function macro_kernel(
+export function macro_kernel(
   mc: i32, nc: i32, kc: i32, ap: usize, bp: usize, c: usize, ldcf: i32, accumulate: bool, tile: usize,
 ): void {
   const ldc = <usize>ldcf << 2;
@@ -167,17 +174,54 @@ function macro_kernel(
   }
 }
 
+/** One input element as f32: T is f32, or u16 holding an IEEE half (fp16 storage, f16.ts). */
+// @ts-ignore: decorator
+@inline function ld<T>(p: usize): f32 {
+  if (sizeof<T>() == 4) return load<f32>(p);
+  return h2f(load<u16>(p));
+}
+
+/** Eight consecutive input elements at p as f32, stored to d and d + 16. */
+// @ts-ignore: decorator
+@inline function copy8<T>(d: usize, p: usize): void {
+  if (sizeof<T>() == 4) {
+    v128.store(d, v128.load(p));
+    v128.store(d, v128.load(p, 16), 16);
+  } else {
+    const h = v128.load(p);
+    v128.store(d, h2f_lo(h));
+    v128.store(d, h2f_hi(h), 16);
+  }
+}
+
+/** The elements at p, p + 2, ..., p + 14 (stride 2) as f32, stored to d and d + 16. */
+// @ts-ignore: decorator
+@inline function copy8s2<T>(d: usize, p: usize): void {
+  if (sizeof<T>() == 4) {
+    const v0 = v128.load(p), v1 = v128.load(p, 16);
+    const v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    v128.store(d, v128.shuffle<f32>(v0, v1, 0, 2, 4, 6));
+    v128.store(d, v128.shuffle<f32>(v2, v3, 0, 2, 4, 6), 16);
+  } else {
+    const h = i16x8.shuffle(v128.load(p), v128.load(p, 16), 0, 2, 4, 6, 8, 10, 12, 14);
+    v128.store(d, h2f_lo(h));
+    v128.store(d, h2f_hi(h), 16);
+  }
+}
+
 /**
  * im2col into the packed B layout: rows [pc, pc+kc) and columns [jc, jc+nc)
  * of the im2col matrix of one image and group (xg: its first input channel,
- * NCHW), written as NR-column panels [panel][p < kc][NR], the columns of a
- * partial last panel zero. Row index = (c, r, s) with s fastest; column index
- * = oh * wo + ow. Zero padding outside the input.
+ * NCHW), written as NR-column panels [panel][p < kc][NR] of f32, the columns of
+ * a partial last panel zero. Row index = (c, r, s) with s fastest; column index
+ * = oh * wo + ow. Zero padding outside the input. T: the input's element type,
+ * f32, or u16 for fp16 storage (converted to f32 here: hgemm.ts).
  */
-function im2col_pack(
+export function im2col_pack<T>(
   xg: usize, dst: usize, h: i32, wd: i32, r: i32, s: i32, stride: i32, pad: i32, wo: i32,
   pc: i32, kc: i32, jc: i32, nc: i32,
 ): void {
+  const XS: usize = sizeof<T>() == 4 ? 2 : 1; // log2 of the input element size
   const zero = f32x4.splat(0);
   const rs = r * s;
   const hw = h * wd;
@@ -190,19 +234,18 @@ function im2col_pack(
   const panelStride = (<usize>(kc * NR)) << 2;
   const pointwise = r == 1 && s == 1 && stride == 1 && pad == 0;
   for (let p = 0; p < kc; p++) {
-    const xc = xg + (<usize>(cc * hw) << 2);
+    const xc = xg + (<usize>(cc * hw) << XS);
     let d = dst + (<usize>(p * NR) << 2);
     if (pointwise) {
       // 1x1, stride 1, no padding: B is the input itself (columns contiguous).
       for (let j0 = 0; j0 < nc; j0 += NR) {
         const cnt = imin(NR, nc - j0);
-        const src = xc + (<usize>(jc + j0) << 2);
+        const src = xc + (<usize>(jc + j0) << XS);
         if (cnt == NR) {
-          v128.store(d, v128.load(src));
-          v128.store(d, v128.load(src, 16), 16);
+          copy8<T>(d, src);
         } else {
           for (let t = 0; t < NR; t++) {
-            store<f32>(d + (<usize>t << 2), t < cnt ? load<f32>(src + (<usize>t << 2)) : 0);
+            store<f32>(d + (<usize>t << 2), t < cnt ? ld<T>(src + (<usize>t << XS)) : 0);
           }
         }
         d += panelStride;
@@ -222,21 +265,15 @@ function im2col_pack(
             v128.store(d, zero, 16);
           } else {
             const iw0 = ow * stride + iwBase;
-            const row = xc + (<usize>(ih * wd) << 2);
+            const row = xc + (<usize>(ih * wd) << XS);
             if (stride == 1 && iw0 >= 0 && iw0 + NR <= wd) {
-              const src = row + (<usize>iw0 << 2);
-              v128.store(d, v128.load(src));
-              v128.store(d, v128.load(src, 16), 16);
+              copy8<T>(d, row + (<usize>iw0 << XS));
             } else if (stride == 2 && iw0 >= 0 && iw0 + 2 * NR <= wd) {
-              const src = row + (<usize>iw0 << 2);
-              const v0 = v128.load(src), v1 = v128.load(src, 16);
-              const v2 = v128.load(src, 32), v3 = v128.load(src, 48);
-              v128.store(d, v128.shuffle<f32>(v0, v1, 0, 2, 4, 6));
-              v128.store(d, v128.shuffle<f32>(v2, v3, 0, 2, 4, 6), 16);
+              copy8s2<T>(d, row + (<usize>iw0 << XS));
             } else {
               for (let t = 0; t < NR; t++) {
                 const iw = iw0 + t * stride;
-                const v: f32 = <u32>iw < <u32>wd ? load<f32>(row + (<usize>iw << 2)) : 0;
+                const v: f32 = <u32>iw < <u32>wd ? ld<T>(row + (<usize>iw << XS)) : 0;
                 store<f32>(d + (<usize>t << 2), v);
               }
             }
@@ -256,10 +293,10 @@ function im2col_pack(
             if (<u32>ih >= <u32>h) {
               for (let e = 0; e < len; e++) store<f32>(seg + (<usize>e << 2), 0);
             } else {
-              const row = xc + (<usize>(ih * wd) << 2);
+              const row = xc + (<usize>(ih * wd) << XS);
               let iw = ow * stride + iwBase;
               for (let e = 0; e < len; e++) {
-                const v: f32 = <u32>iw < <u32>wd ? load<f32>(row + (<usize>iw << 2)) : 0;
+                const v: f32 = <u32>iw < <u32>wd ? ld<T>(row + (<usize>iw << XS)) : 0;
                 store<f32>(seg + (<usize>e << 2), v);
                 iw += stride;
               }
@@ -315,7 +352,7 @@ export function conv_im2col_gemm_f32(
         const nc = imin(NC, nn - jc);
         for (let pc = 0; pc < kd; pc += KC) {
           const kc = imin(KC, kd - pc);
-          im2col_pack(xg, bbuf, h, wd, r, s, stride, pad, wo, pc, kc, jc, nc);
+          im2col_pack<f32>(xg, bbuf, h, wd, r, s, stride, pad, wo, pc, kc, jc, nc);
           for (let ic = 0; ic < kg; ic += MC) {
             const mc = imin(MC, kg - ic);
             macro_kernel(

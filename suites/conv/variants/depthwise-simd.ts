@@ -11,6 +11,14 @@ import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 
 const NAME = 'conv-depthwise-simd-f32';
 
+/** Why a valid conv shape is not a depthwise layer (groups == c == k), or null (also for the fp16 and int8 depthwise variants). */
+export function notDepthwise(shape: ConvShape): string | null {
+  if (shape.groups !== shape.c || shape.k !== shape.c) {
+    return `not a depthwise layer (groups=${shape.groups}, c=${shape.c}, k=${shape.k}; needs groups == c == k)`;
+  }
+  return null;
+}
+
 export const convDepthwiseSimdF32: ConvVariant = {
   name: NAME,
   op: 'conv',
@@ -21,12 +29,7 @@ export const convDepthwiseSimdF32: ConvVariant = {
     'zero-bordered plane so borders need no scalar path; 3x3 weights kept in registers.',
   needs: { wasmSimd: true },
   applies(shape: ConvShape): true | string {
-    const bad = shapeProblem(shape);
-    if (bad !== null) return bad;
-    if (shape.groups !== shape.c || shape.k !== shape.c) {
-      return `not a depthwise layer (groups=${shape.groups}, c=${shape.c}, k=${shape.k}; needs groups == c == k)`;
-    }
-    return true;
+    return shapeProblem(shape) ?? notDepthwise(shape) ?? true;
   },
   flops: (s) => convFlops(s),
   bytes: (s) => convBytes(s),
