@@ -4,7 +4,8 @@
  *   - int8 im2col GEMM (conv-im2col-gemm-pc-i8) against conv-im2col-gemm-f32 on
  *     vgg16.conv3_2 (256 -> 256 at 56x56), goal >= 1.8x effective speed;
  *   - fp16 storage against fp32 on the memory-bound depthwise and pointwise
- *     layers (MobileNet v1), goal >= 1.2x;
+ *     layers (MobileNet v1), goal >= 1.2x; and the same layers at batch 32,
+ *     whose tensors overflow a 32 MiB last-level cache (DRAM-bound here too);
  * and, for context, the other int8 variants on the same layers.
  *
  *   npx tsx scripts/precision-speed.ts [--rounds N] [--case NAME,...]
@@ -35,12 +36,15 @@ const arg = (flag: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const rounds = Number(arg('--rounds') ?? 9);
-const GOALS: { layer: string; base: ConvVariant; low: ConvVariant; goal: number }[] = [
+/** `batch`: the layer at this batch size, so that its tensors overflow the last-level cache (DRAM-bound on this machine too). */
+const GOALS: { layer: string; base: ConvVariant; low: ConvVariant; goal: number; batch?: number }[] = [
   { layer: 'vgg16.conv3_2', base: convIm2colGemmF32, low: convIm2colGemmPcI8, goal: 1.8 },
   { layer: 'mobilenet_v1.conv_dw_3', base: convDepthwiseSimdF32, low: convDepthwiseF16, goal: 1.2 },
   { layer: 'mobilenet_v1.conv_dw_2', base: convDepthwiseSimdF32, low: convDepthwiseF16, goal: 1.2 },
   { layer: 'mobilenet_v1.conv_dw_13', base: convDepthwiseSimdF32, low: convDepthwiseF16, goal: 1.2 },
   { layer: 'mobilenet_v1.conv_pw_3', base: convIm2colGemmF32, low: convIm2colGemmF16, goal: 1.2 },
+  { layer: 'mobilenet_v1.conv_dw_3', base: convDepthwiseSimdF32, low: convDepthwiseF16, goal: 1.2, batch: 32 },
+  { layer: 'mobilenet_v1.conv_pw_3', base: convIm2colGemmF32, low: convIm2colGemmF16, goal: 1.2, batch: 32 },
 ];
 const CONTEXT = [convIm2colGemmPtU8, winogradF2x2PcI8, convDepthwisePcI8];
 const only = arg('--case')?.split(',');
@@ -67,7 +71,7 @@ for (const g of GOALS) {
   if (only && !only.includes(g.layer)) continue;
   const c = cases.find((x) => x.layer === g.layer);
   if (!c) throw new Error(`no case ${g.layer} in suites/conv/shapes.yaml`);
-  const s: ConvShape = c.shape;
+  const s: ConvShape = { ...c.shape, n: g.batch ?? c.shape.n };
   const { x, w } = makeConvInputs(s, c.seed, c.distribution);
   const variants = [g.base, g.low, ...CONTEXT.filter((v) => v !== g.low && v.applies(s) === true)];
   const mark = kernels.mark();
@@ -88,7 +92,11 @@ for (const g of GOALS) {
   kernels.release(mark);
   const med = samples.map(median);
   const base = med[0]!;
-  process.stdout.write(`${g.layer} (${c.shape.c}->${c.shape.k} @${c.shape.h}, ${(g.base.flops(s) / 1e9).toFixed(2)} GFLOP)\n`);
+  const mb = (v: ConvVariant) => (v.bytes(s) / 1e6).toFixed(1);
+  process.stdout.write(
+    `${g.layer}${g.batch ? ` x batch ${g.batch}` : ''} (${s.c}->${s.k} @${s.h}, ${(g.base.flops(s) / 1e9).toFixed(3)} GFLOP, ` +
+      `${mb(g.base)} MB fp32 / ${mb(g.low)} MB ${g.low.dtype})\n`,
+  );
   variants.forEach((v, i) => {
     const ms = med[i]!;
     const ratio = base / ms;
