@@ -11,6 +11,9 @@
  *   winograd.wasm WebAssembly SIMD: Winograd F(m x m, 3 x 3) conv reusing gemm.ts's
  *                micro-kernel (entry winograd_simd.ts). Loaded with simd.wasm; otherwise
  *                `kernels.winograd` is null.
+ *   sparse.wasm  WebAssembly SIMD: sparse x dense matrix products (SpMM) for sparse
+ *                convolution, CSR and XNNPACK-style output-channel blocks (entry
+ *                sparse_simd.ts). Loaded with simd.wasm; otherwise `kernels.sparse` is null.
  *
  * Memory model: one WebAssembly.Memory, created here and imported by every
  * module (env.memory). The modules keep no static data and allocate nothing:
@@ -35,6 +38,8 @@ export const KERNEL_MODULES = [
   { name: 'fft', simd: true, entry: 'fft_simd' },
   // winograd.wasm: Winograd F(m x m, 3 x 3) conv (kernels/assembly/winograd.ts), built from the entry winograd_simd.ts.
   { name: 'winograd', simd: true, entry: 'winograd_simd' },
+  // sparse.wasm: SpMM for sparse convolution (kernels/assembly/spmm.ts), built from the entry sparse_simd.ts.
+  { name: 'sparse', simd: true, entry: 'sparse_simd' },
 ] as const;
 
 /**
@@ -196,6 +201,30 @@ const WINOGRAD_EXPORTS = [
 const winogradComplete: [Exclude<keyof WinogradKernels, (typeof WINOGRAD_EXPORTS)[number]>] extends [never] ? true : never = true;
 void winogradComplete;
 
+/**
+ * sparse.wasm (kernels/assembly/spmm.ts): Y[rows][p] = W X for sparse weights W
+ * and channels-first activations X[cols][p] (pixels contiguous); formats as
+ * reference/sparse-format.ts encodes them (int32 arrays stored as 4-byte words).
+ */
+export interface SparseKernels {
+  heap_base(): number;
+  /** Pixels per tile of the main loop for blocks of `block` output channels (1: 32, 2: 16, 4: 8; 0 if unsupported). */
+  spmm_tile(block: number): number;
+  /**
+   * Output-channel blocks (XNNPACK style): fullBlocks blocks of `block` rows then tailRows single rows;
+   * x: the input at its first nonzero row; incr: int32 byte increments; nnzMap: int32 counts.
+   * y (rows x p) overwritten. Returns 0, or -1 for an unsupported block size (nothing computed).
+   */
+  spmm_blocks_f32(
+    block: number, p: number, fullBlocks: number, tailRows: number, x: number, values: number, incr: number, nnzMap: number, y: number,
+  ): number;
+  /** CSR: rowPtr (rows + 1) and colIdx (input rows) int32; y (rows x p) overwritten. */
+  spmm_csr_f32(p: number, rows: number, x: number, values: number, colIdx: number, rowPtr: number, y: number): void;
+}
+const SPARSE_EXPORTS = ['heap_base', 'spmm_tile', 'spmm_blocks_f32', 'spmm_csr_f32'] as const satisfies readonly (keyof SparseKernels)[];
+const sparseComplete: [Exclude<keyof SparseKernels, (typeof SPARSE_EXPORTS)[number]>] extends [never] ? true : never = true;
+void sparseComplete;
+
 /** A float32 buffer in the kernels' memory. */
 export interface F32Buffer {
   /** Byte offset in the memory (what the kernels take). */
@@ -218,6 +247,8 @@ export interface Kernels {
   readonly fft: FftKernels | null;
   /** winograd.wasm (Winograd F(m x m, 3 x 3) conv); null where simd is (it needs WebAssembly SIMD too). */
   readonly winograd: WinogradKernels | null;
+  /** sparse.wasm (SpMM for sparse convolution); null where simd is (it needs WebAssembly SIMD too). */
+  readonly sparse: SparseKernels | null;
   /** The SIMD kernels, or an Error naming `who` needs them. */
   requireSimd(who: string): SimdKernels;
   /** Allocates nFloats floats (zero-filled) aligned to alignBytes (default 64, a power of two >= 4). */
@@ -404,7 +435,15 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     }
   }
 
-  const base = Math.ceil(Math.max(scalar.heap_base(), simd?.heap_base() ?? 0, fft?.heap_base() ?? 0, winograd?.heap_base() ?? 0, 1024) / 64) * 64;
+  let sparse: SparseKernels | null = null;
+  if (simd !== null) {
+    sparse = checkExports<SparseKernels>('sparse', await WebAssembly.instantiate(await compile(wasmDir, 'sparse'), imports), SPARSE_EXPORTS);
+  }
+
+  const base =
+    Math.ceil(
+      Math.max(scalar.heap_base(), simd?.heap_base() ?? 0, fft?.heap_base() ?? 0, winograd?.heap_base() ?? 0, sparse?.heap_base() ?? 0, 1024) / 64,
+    ) * 64;
   const arena = new Arena(memory, base);
 
   const kernels: Kernels = {
@@ -413,6 +452,7 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     simd,
     fft,
     winograd,
+    sparse,
     ...(simdUnavailable !== undefined ? { simdUnavailable } : {}),
     requireSimd(who: string): SimdKernels {
       if (simd === null) throw new Error(`${who} needs WebAssembly SIMD: ${simdUnavailable ?? 'not loaded'}`);
