@@ -365,7 +365,8 @@ export function pruneConvWeights(shape: ConvLike, w: ArrayLike<number>, sparsity
  * What a sparse case's results carry (CaseResult.info), for the report: the
  * pattern, the fraction asked and reached, and the pruning loss on the weights
  * and, given the float64 outputs of the unpruned and pruned layer, on the
- * output (relative L2 of the pruned output against the unpruned one).
+ * output (relative L2 of the pruned output against the unpruned one; absolute if
+ * the unpruned output is all zero).
  */
 export function sparsityInfo(
   p: PruneLayout,
@@ -390,7 +391,8 @@ export function sparsityInfo(
       e += d * d;
       t += u[i]! * u[i]!;
     }
-    info.pruningOutputRelL2 = t > 0 ? Math.sqrt(e / t) : e > 0 ? Infinity : 0;
+    // Relative where the unpruned output has any energy, else absolute (stays finite: results are JSON).
+    info.pruningOutputRelL2 = t > 0 ? Math.sqrt(e / t) : Math.sqrt(e);
   }
   return info;
 }

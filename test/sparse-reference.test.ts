@@ -13,6 +13,7 @@ import {
   prune,
   pruneLayout,
   pruningLoss,
+  sparsityInfo,
   type WeightDims,
 } from '../reference/sparse.js';
 import {
@@ -154,6 +155,21 @@ describe('pruning', () => {
     const nm = prune(he, d, '2:4', 0.5).weights;
     nm[nm.findIndex((v) => v !== 0)] = 0;
     expect(pruningProblems(he, nm, d, '2:4', 0.5).join('\n')).toMatch(/1 kept, want 2/);
+  });
+
+  it('states what pruning did and cost, for the results', () => {
+    const layout = pruneLayout({ k: 2, c: 2, r: 1, s: 1 }, 'unstructured', 0.5);
+    expect(sparsityInfo(layout, { relL2: 0.5, energyRemoved: 0.25 }, { unpruned: [3, 4], pruned: [3, 0] })).toEqual({
+      sparsityPattern: 'unstructured',
+      sparsityFraction: 0.5,
+      sparsityAchieved: 0.5,
+      weightsKept: 2,
+      pruningWeightRelL2: 0.5,
+      pruningOutputRelL2: 0.8,
+    });
+    // An all-zero unpruned output: the absolute error, never Infinity (results are JSON).
+    expect(sparsityInfo(layout, { relL2: 0, energyRemoved: 0 }, { unpruned: [0, 0], pruned: [0, 0] }).pruningOutputRelL2).toBe(0);
+    expect(() => sparsityInfo(layout, { relL2: 0, energyRemoved: 0 }, { unpruned: [0], pruned: [0, 0] })).toThrow(/1 unpruned outputs but 2/);
   });
 
   it('reports the pruning loss on the weights', () => {
