@@ -122,6 +122,12 @@ describe('pruning', () => {
     // 2:4 with ties: the lower channels of each group go.
     const nm = prune(Float32Array.from({ length: 32 }, (_, i) => (i % 2 ? -1 : 1)), d, '2:4', 0.5).weights;
     expect([...nm.slice(0, 8)].map((v) => (v === 0 ? 0 : 1)).join('')).toBe('00110011');
+    // Heavily tied (quantised) weights, where the threshold search meets runs of equal scores.
+    const qd = { k: 16, c: 24, r: 3, s: 3 };
+    const q = Float32Array.from({ length: 16 * 24 * 9 }, (_, i) => [-2, -1, 1, 2][(i * 7919) % 4]!);
+    for (const p of DEFAULT_PATTERNS) {
+      for (const f of fractionsFor(p)) expect(pruningProblems(q, prune(q, qd, p, f).weights, qd, p, f), `${p} ${f}`).toEqual([]);
+    }
     // And the result does not depend on anything but the weights: same input, same bytes.
     const w = heWeights({ k: 9, c: 11, r: 3, s: 3 }, 5);
     for (const p of DEFAULT_PATTERNS) {
