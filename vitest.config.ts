@@ -34,6 +34,8 @@ export const UNIT = [
   'test/report-layout.test.ts',
   'test/report.test.ts',
   'test/shell.test.ts',
+  'test/sparse-reference.test.ts',
+  'test/spmm.test.ts',
   'test/stats.test.ts',
   'test/winograd-conv.test.ts',
   'test/winograd-transforms.test.ts',

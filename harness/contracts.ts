@@ -42,6 +42,22 @@ export type ConvShape = z.infer<typeof ConvShape>;
 export const Distribution = z.enum(['uniform(-1,1)', 'uniform(0,1)', 'activation']);
 export type Distribution = z.infer<typeof Distribution>;
 
+/**
+ * Weight sparsity of a case: the runner magnitude-prunes the case's weights to
+ * `fraction` with `pattern` (reference/sparse.ts) before the float64 reference
+ * and every variant see them, so the reference is the conv of the pruned
+ * weights and a dense variant runs on the same weights as the sparse ones.
+ */
+export const Sparsity = z.strictObject({
+  /** `unstructured`, a block `<input channels>x<output channels>` (1x4, 4x1 ...) or N:M (2:4): see reference/sparse.ts. */
+  pattern: z
+    .string()
+    .regex(/^(unstructured|\d+x\d+|\d+:\d+)$/, "use 'unstructured', a block such as 1x4 or 4x1, or N:M such as 2:4"),
+  /** Share of the weights pruned, 0..1 (N:M: exactly 1 - N/M). */
+  fraction: z.number().min(0).max(1),
+});
+export type Sparsity = z.infer<typeof Sparsity>;
+
 export const CaseSpec = z.object({
   /** `<suite>/<layer>`, e.g. `conv/resnet50.res2a.conv2`. */
   id: z.string(),
@@ -54,8 +70,16 @@ export const CaseSpec = z.object({
   distribution: Distribution,
   /** Free-form tags from the shape data (depthwise, pointwise, stride2, odd ...). */
   tags: z.array(z.string()),
+  /** Prune the weights first (absent: dense weights, as drawn). */
+  sparsity: Sparsity.optional(),
 });
 export type CaseSpec = z.infer<typeof CaseSpec>;
+
+/**
+ * What a case adds to its shape that a variant's applicability, cost or info
+ * may depend on (today the weight sparsity). The runner passes the CaseSpec.
+ */
+export type CaseParams = Pick<CaseSpec, 'sparsity'>;
 
 // ---------------------------------------------------------------------------
 // Variants (code, not data: each variant file exports one of these)
@@ -135,16 +159,19 @@ export interface ConvVariant {
    * must be identical on every device (the portability check relies on it).
    */
   nativeCode?: boolean;
-  /** `true`, or the reason the variant does not apply to this shape (the result is then `skipped`). */
-  applies(shape: ConvShape): true | string;
+  /**
+   * `true`, or the reason the variant does not apply to this shape (the result is then `skipped`).
+   * `params` (here and below): the case's parameters beyond its shape, e.g. its weight sparsity.
+   */
+  applies(shape: ConvShape, params?: CaseParams): true | string;
   /** Effective FLOPs: the direct algorithm's count (so algorithms compare on one axis). */
-  flops(shape: ConvShape): number;
+  flops(shape: ConvShape, params?: CaseParams): number;
   /** Bytes moved by the counting rule in the design (inputs + params + output). */
-  bytes(shape: ConvShape): number;
+  bytes(shape: ConvShape, params?: CaseParams): number;
   /** Arithmetic the variant really performs, where it differs from flops(). */
-  executedFlops?(shape: ConvShape): number;
+  executedFlops?(shape: ConvShape, params?: CaseParams): number;
   /** Facts about the algorithm on this shape, stored with the result (see CaseResult.info). */
-  info?(shape: ConvShape): Record<string, number | string>;
+  info?(shape: ConvShape, params?: CaseParams): Record<string, number | string>;
   /**
    * Tolerance kind: exact algorithms get the reduction-length model, approximate ones a budget.
    * `defect`: why the variant is known to be wrong before it runs (e.g. its generated transforms

@@ -106,7 +106,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
                 vs.flatMap((name) => {
                   // Only for a variant that will run on this shape (Winograd on a 1x1 layer is skipped: nothing to decide).
                   const v = specOf(suite, name);
-                  return v && v.applies(c.shape) === true ? (suite.decisionBaselines?.(v.algorithm) ?? []) : [];
+                  return v && v.applies(c.shape, c) === true ? (suite.decisionBaselines?.(v.algorithm) ?? []) : [];
                 }),
               ),
             ].filter((b) => !vs.includes(b) && namesOf(suite).includes(b))

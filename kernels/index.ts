@@ -21,6 +21,9 @@
  *                (entry relaxed_simd.ts). Loaded only where relaxed SIMD validates
  *                (Node 20: --experimental-wasm-relaxed-simd); otherwise `kernels.relaxed`
  *                is null and `relaxedUnavailable` says why.
+ *   sparse.wasm  WebAssembly SIMD: sparse x dense matrix products (SpMM) for sparse
+ *                convolution, CSR and XNNPACK-style output-channel blocks (entry
+ *                sparse_simd.ts). Loaded with simd.wasm; otherwise `kernels.sparse` is null.
  *
  * Memory model: one WebAssembly.Memory, created here and imported by every
  * module (env.memory). The modules keep no static data and allocate nothing:
@@ -51,6 +54,8 @@ export const KERNEL_MODULES = [
   { name: 'f16', simd: true, entry: 'f16_simd' },
   // relaxed.wasm: the int8 GEMM on the relaxed-SIMD dot product (relaxed.ts), entry relaxed_simd.ts.
   { name: 'relaxed', simd: true, relaxed: true, entry: 'relaxed_simd' },
+  // sparse.wasm: SpMM for sparse convolution (kernels/assembly/spmm.ts), built from the entry sparse_simd.ts.
+  { name: 'sparse', simd: true, entry: 'sparse_simd' },
 ] as const;
 
 /**
@@ -328,6 +333,30 @@ const RELAXED_EXPORTS = [
 const relaxedComplete: [Exclude<keyof RelaxedKernels, (typeof RELAXED_EXPORTS)[number]>] extends [never] ? true : never = true;
 void relaxedComplete;
 
+/**
+ * sparse.wasm (kernels/assembly/spmm.ts): Y[rows][p] = W X for sparse weights W
+ * and channels-first activations X[cols][p] (pixels contiguous); formats as
+ * reference/sparse-format.ts encodes them (int32 arrays stored as 4-byte words).
+ */
+export interface SparseKernels {
+  heap_base(): number;
+  /** Pixels per tile of the main loop for blocks of `block` output channels (1: 32, 2: 16, 4: 8; 0 if unsupported). */
+  spmm_tile(block: number): number;
+  /**
+   * Output-channel blocks (XNNPACK style): fullBlocks blocks of `block` rows then tailRows single rows;
+   * x: the input at its first nonzero row; incr: int32 byte increments; nnzMap: int32 counts.
+   * y (rows x p) overwritten. Returns 0, or -1 for an unsupported block size (nothing computed).
+   */
+  spmm_blocks_f32(
+    block: number, p: number, fullBlocks: number, tailRows: number, x: number, values: number, incr: number, nnzMap: number, y: number,
+  ): number;
+  /** CSR: rowPtr (rows + 1) and colIdx (input rows) int32; y (rows x p) overwritten. */
+  spmm_csr_f32(p: number, rows: number, x: number, values: number, colIdx: number, rowPtr: number, y: number): void;
+}
+const SPARSE_EXPORTS = ['heap_base', 'spmm_tile', 'spmm_blocks_f32', 'spmm_csr_f32'] as const satisfies readonly (keyof SparseKernels)[];
+const sparseComplete: [Exclude<keyof SparseKernels, (typeof SPARSE_EXPORTS)[number]>] extends [never] ? true : never = true;
+void sparseComplete;
+
 /** A float32 buffer in the kernels' memory. */
 export interface F32Buffer {
   /** Byte offset in the memory (what the kernels take). */
@@ -358,6 +387,8 @@ export interface Kernels {
   readonly relaxed: RelaxedKernels | null;
   /** Why `relaxed` is null (undefined when it is loaded). */
   readonly relaxedUnavailable?: string;
+  /** sparse.wasm (SpMM for sparse convolution); null where simd is (it needs WebAssembly SIMD too). */
+  readonly sparse: SparseKernels | null;
   /** The SIMD kernels, or an Error naming `who` needs them. */
   requireSimd(who: string): SimdKernels;
   /** Allocates nFloats floats (zero-filled) aligned to alignBytes (default 64, a power of two >= 4). */
@@ -591,7 +622,12 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     relaxedUnavailable = simdUnavailable;
   }
 
-  const heapBases = [scalar, simd, fft, winograd, quant, f16, relaxed].map((m) => m?.heap_base() ?? 0);
+  let sparse: SparseKernels | null = null;
+  if (simd !== null) {
+    sparse = checkExports<SparseKernels>('sparse', await WebAssembly.instantiate(await compile(wasmDir, 'sparse'), imports), SPARSE_EXPORTS);
+  }
+
+  const heapBases = [scalar, simd, fft, winograd, quant, f16, relaxed, sparse].map((m) => m?.heap_base() ?? 0);
   const base = Math.ceil(Math.max(...heapBases, 1024) / 64) * 64;
   const arena = new Arena(memory, base);
 
@@ -604,6 +640,7 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     quant,
     f16,
     relaxed,
+    sparse,
     ...(simdUnavailable !== undefined ? { simdUnavailable } : {}),
     ...(relaxedUnavailable !== undefined ? { relaxedUnavailable } : {}),
     requireSimd(who: string): SimdKernels {

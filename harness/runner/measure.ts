@@ -23,6 +23,7 @@ import { conv2dRef } from '../../reference/conv.js';
 import { errorMetrics, type ErrorMetrics } from '../../reference/metrics.js';
 import { approximateToleranceCheck, exactToleranceCheck, probabilisticToleranceCheck } from '../../reference/tolerance.js';
 import { makeConvInputs } from '../../reference/random.js';
+import { pruneConvWeights, pruningLoss, sparsityInfo } from '../../reference/sparse.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { schemeLoss, type SchemeLoss } from '../../reference/scheme-loss.js';
 import { describeScheme, schemeLabel } from '../../reference/quant-scheme.js';
@@ -220,10 +221,10 @@ const errMsg = (e: unknown): string => {
 };
 
 function costOf(v: ConvVariant, c: CaseSpec): Cost {
-  const flops = v.flops(c.shape);
-  const bytes = v.bytes(c.shape);
+  const flops = v.flops(c.shape, c);
+  const bytes = v.bytes(c.shape, c);
   const cost: Cost = { flops, bytes, intensity: flops / bytes };
-  const ex = v.executedFlops?.(c.shape);
+  const ex = v.executedFlops?.(c.shape, c);
   if (ex !== undefined) cost.executedFlops = ex;
   return cost;
 }
@@ -243,20 +244,32 @@ export function timerResolutionMs(): number {
 export async function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv): Promise<CaseResult[]> {
   const { options } = env;
   const results: CaseResult[] = [];
+  // Facts of the case every result carries (a sparse case: its pruning and what it cost the layer).
+  let caseInfo: Record<string, number | string> | undefined;
   const base = (v: { name: string; algorithm: string; dtype: string; info?: ConvVariant['info'] }, cost: Cost) => {
     let info: Record<string, number | string> | undefined;
     try {
-      info = v.info?.(c.shape);
+      info = v.info?.(c.shape, c);
     } catch {
       info = undefined;
     }
+    if (caseInfo) info = { ...caseInfo, ...info };
     return { caseId: c.id, variant: v.name, algorithm: v.algorithm, dtype: v.dtype, cost, ...(info ? { info } : {}) };
   };
 
   env.onPhase?.('inputs', c.id);
-  const { x, w } = makeConvInputs(c.shape, c.seed, c.distribution);
+  const inputs = makeConvInputs(c.shape, c.seed, c.distribution);
+  const { x } = inputs;
+  // A sparse case: the pruned weights are the case's weights, for the reference and every variant alike.
+  const pruned = c.sparsity ? pruneConvWeights(c.shape, inputs.w, c.sparsity) : undefined;
+  const w = pruned?.weights ?? inputs.w;
   env.onPhase?.('reference', c.id);
   const ref = conv2dRef(c.shape, x, w);
+  if (pruned) {
+    // For information only: the unpruned layer's output, to say what pruning cost it.
+    const unpruned = conv2dRef(c.shape, x, inputs.w).y;
+    caseInfo = sparsityInfo(pruned, pruningLoss(inputs.w, w), { unpruned, pruned: ref.y });
+  }
   const reduction = (c.shape.c / c.shape.groups) * c.shape.r * c.shape.s;
 
   const active: Active[] = [];
@@ -284,7 +297,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       results.push({ ...base(v, cost), state: 'skipped', reason: RELAXED_UNAVAILABLE });
       continue;
     }
-    const applies = v.applies(c.shape);
+    const applies = v.applies(c.shape, c);
     if (applies !== true) {
       results.push({ ...base(v, cost), state: 'skipped', reason: applies });
       continue;
