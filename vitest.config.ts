@@ -23,6 +23,7 @@ export const UNIT = [
   'test/graph.test.ts',
   'test/history.test.ts',
   'test/kernels.test.ts',
+  'test/npy.test.ts',
   'test/onnxruntime.test.ts',
   'test/probe.test.ts',
   'test/progress.test.ts',
