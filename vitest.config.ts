@@ -16,6 +16,7 @@ export const UNIT = [
   'test/cost.test.ts',
   'test/devices.test.ts',
   'test/export.test.ts',
+  'test/external-file.test.ts',
   'test/fast-budgets.test.ts',
   'test/fft-conv.test.ts',
   'test/graph-cost.test.ts',
