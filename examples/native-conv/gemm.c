@@ -36,6 +36,7 @@ struct conv_gemm {
   int mp;          /* m rounded up to MR */
   float *a;        /* packed weights: [group][kc block][MR panel][k][MR] */
   float *b;        /* one packed KC x NC block of im2col(x): [NR panel][k][NR] */
+  int k_off[KC], k_r[KC], k_q[KC]; /* per row of the block: input plane offset, filter row and column */
   size_t bytes;
 };
 
@@ -90,39 +91,49 @@ void conv_gemm_free(conv_gemm *g) {
 /*
  * im2col into packed panels: rows pc .. pc+kc of im2col(x) for output pixels jc .. jc+nc, as
  * NR-column panels (row k of panel j at b[(j * kc + k) * NR]), zeros for padding and past the end.
- * Walks the block one output row at a time: within a row the valid output columns are one range
- * (computed once per row and filter column), so the inner loop is a strided copy without checks.
+ * Panel by panel, so the block is written sequentially; a panel whose NR pixels lie in one output
+ * row and, for this filter tap, inside the image (most of them) is a plain strided copy.
  */
 static void pack_b(conv_gemm *g, const float *xg, int pc, int kc, int jc, int nc) {
   const conv_shape *s = &g->s;
   int rs = s->r * s->s;
-  int panels = (nc + NR - 1) / NR;
-  /* Columns past nc in the last panel stay zero for every row. */
-  if (nc % NR) {
-    float *last = g->b + (size_t)(panels - 1) * kc * NR;
-    for (int k = 0; k < kc; k++)
-      for (int j = nc % NR; j < NR; j++) last[k * NR + j] = 0.0f;
-  }
   for (int k = 0; k < kc; k++) {
     int kk = pc + k;
-    int ch = kk / rs, r = (kk % rs) / s->s, q = kk % s->s;
-    const float *xc = xg + (size_t)ch * s->h * s->w;
-    /* Output columns whose input column is inside the image: iw = ow * stride - pad + q in [0, w). */
-    int ow_lo = s->pad - q > 0 ? (s->pad - q + s->stride - 1) / s->stride : 0;
-    int ow_hi = (s->w - 1 + s->pad - q) / s->stride + 1;
-    if (s->w - 1 + s->pad - q < 0) ow_hi = 0;
-    if (ow_hi > s->wo) ow_hi = s->wo;
-    int p = 0; /* column within the block */
-    while (p < nc) {
-      int pix = jc + p, oh = pix / s->wo, ow0 = pix % s->wo;
-      int len = s->wo - ow0 < nc - p ? s->wo - ow0 : nc - p; /* columns of this output row in the block */
-      int ih = oh * s->stride - s->pad + r;
-      int valid = ih >= 0 && ih < s->h;
-      const float *xrow = xc + (ptrdiff_t)ih * s->w - s->pad + q;
-      for (int t = 0; t < len; t++, p++) {
-        int ow = ow0 + t;
-        float *dst = g->b + ((size_t)(p / NR) * kc + k) * NR + p % NR;
-        *dst = valid && ow >= ow_lo && ow < ow_hi ? xrow[ow * s->stride] : 0.0f;
+    g->k_off[k] = (kk / rs) * s->h * s->w; /* the input channel's plane */
+    g->k_r[k] = (kk % rs) / s->s;
+    g->k_q[k] = kk % s->s;
+  }
+  int ih0[NR], iw0[NR];
+  for (int j0 = 0; j0 < nc; j0 += NR) {
+    int cnt = nc - j0 < NR ? nc - j0 : NR;
+    for (int j = 0; j < cnt; j++) {
+      int pix = jc + j0 + j;
+      ih0[j] = (pix / s->wo) * s->stride - s->pad;
+      iw0[j] = (pix % s->wo) * s->stride - s->pad;
+    }
+    int one_row = cnt == NR && ih0[0] == ih0[NR - 1];
+    float *dst = g->b + (size_t)(j0 / NR) * kc * NR;
+    for (int k = 0; k < kc; k++, dst += NR) {
+      const float *xc = xg + g->k_off[k];
+      int r = g->k_r[k], q = g->k_q[k];
+      if (one_row) {
+        int ih = ih0[0] + r, iwa = iw0[0] + q, iwb = iw0[NR - 1] + q;
+        if (ih >= 0 && ih < s->h && iwa >= 0 && iwb < s->w) {
+          const float *src = xc + ih * s->w + iwa;
+          if (s->stride == 1)
+            for (int j = 0; j < NR; j++) dst[j] = src[j];
+          else
+            for (int j = 0; j < NR; j++) dst[j] = src[j * s->stride];
+          continue;
+        }
+      }
+      for (int j = 0; j < NR; j++) {
+        float v = 0.0f;
+        if (j < cnt) {
+          int ih = ih0[j] + r, iw = iw0[j] + q;
+          if (ih >= 0 && ih < s->h && iw >= 0 && iw < s->w) v = xc[ih * s->w + iw];
+        }
+        dst[j] = v;
       }
     }
   }
