@@ -335,7 +335,7 @@ function fileChecks(files: Raw, at: PropertyKey[], ctx: CommandContext): Finding
     }
     if (arch === 'other') return out.push({ path: where, at: 'value', message: `${abs} is an ELF binary for an architecture roofbench does not run (${NATIVE_ARCHS.join(', ')})` });
     if (declared !== null && arch !== declared) {
-      return out.push({ path: where, at: 'value', message: `${abs} is a ${arch} binary, declared for ${declared}: check the build (scripts/build-native.sh ${declared})` });
+      return out.push({ path: where, at: 'value', message: `${abs} is an ${arch} binary, declared for ${declared}: check the build (scripts/build-native.sh ${declared})` });
     }
     return 0;
   };

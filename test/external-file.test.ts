@@ -153,7 +153,7 @@ describe('mistakes, with file:line:column, the field and what to do', () => {
     ['a command that is a mapping', 'command: ["{binary}", --algo, gemm, "{work}"]', 'command: { run: x }', /^13:14: kernels\[0\]\.command: expected a list of arguments \(argv\), got a mapping/],
     ['an empty command', 'command: ["{binary}", --algo, gemm, "{work}"]', 'command: []', /got an empty list: the first one is the program/],
     ['a missing binary', 'x86-64: build/x86-64/conv', 'x86-64: build/x86-64/conv2', /^10:17: kernels\[0\]\.files\.binary\.x86-64: not found \(looked for .*build\/x86-64\/conv2\): build it first \(e\.g\. scripts\/build-native\.sh ARCH/],
-    ['a binary of another architecture', 'arm64: build/arm64/conv', 'arm64: build/x86-64/conv', /^11:16: kernels\[0\]\.files\.binary\.arm64: .*build\/x86-64\/conv is a x86-64 binary, declared for arm64: check the build \(scripts\/build-native\.sh arm64\)/],
+    ['a binary of another architecture', 'arm64: build/arm64/conv', 'arm64: build/x86-64/conv', /^11:16: kernels\[0\]\.files\.binary\.arm64: .*build\/x86-64\/conv is an x86-64 binary, declared for arm64: check the build \(scripts\/build-native\.sh arm64\)/],
     ['a binary roofbench has no architecture for', 'x86-64: build/x86-64/conv', 'x86-64: build/riscv', /is an ELF binary for an architecture roofbench does not run \(x86-64, armhf, arm64\)/],
     ['a binary that is not executable', 'x86-64: build/x86-64/conv', 'x86-64: build/x86-64/noexec', /noexec is not executable \(chmod \+x .*noexec\)/],
     ['a script declared as a binary', 'x86-64: build/x86-64/conv', 'x86-64: run.sh', /run\.sh is not an ELF executable: for a script, declare files: \{ dir: <its folder>, script: <its name> \}/],
