@@ -196,7 +196,7 @@ function show(v: unknown): string {
 }
 
 /** The message of a value that is missing or wrong: `expected X, got Y (hint)`. */
-function expectation(expected: string, input: unknown, hint?: string, secret = false): string {
+export function expectation(expected: string, input: unknown, hint?: string, secret = false): string {
   const what = hint ? `${expected} (${hint})` : expected;
   if (input === undefined) return `missing: expected ${what}`;
   if (secret) return `expected ${what}, got something else (not shown: it may be a secret)`;
@@ -204,12 +204,12 @@ function expectation(expected: string, input: unknown, hint?: string, secret = f
 }
 
 /** zod error option giving one message for every failure of a field. */
-function want(expected: string, hint?: string, secret = false) {
+export function want(expected: string, hint?: string, secret = false) {
   return { error: (iss: { input?: unknown }) => expectation(expected, iss.input, hint, secret) };
 }
 
 /** Like `want` but leaves unknown keys to the post-processing that points at each key. */
-function wantMapping(expected: string, hint?: string) {
+export function wantMapping(expected: string, hint?: string) {
   return {
     error: (iss: { code?: string; input?: unknown }) =>
       iss.code === 'unrecognized_keys' ? undefined : expectation(expected, iss.input, hint),
@@ -397,7 +397,7 @@ function validKeysAt(path: readonly PropertyKey[]): { keys: readonly string[]; w
 // ---------------------------------------------------------------------------
 
 /** A problem before it has a position: the path, and whether to point at the key or the value. */
-interface Finding {
+export interface Finding {
   path: PropertyKey[];
   message: string;
   /** 'key': point at the key of the last path segment (names, unknown keys, whole-device problems). */
@@ -452,7 +452,7 @@ export function formatField(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function position(doc: Document, lc: LineCounter, f: Finding): { line: number; column: number } {
+export function position(doc: Document, lc: LineCounter, f: Finding): { line: number; column: number } {
   const { node, keyNode, complete } = locate(doc, f.path);
   let target: Node | null;
   if (!complete) target = keyNode ?? node; // a missing key: point at the mapping that should hold it
@@ -465,7 +465,7 @@ function position(doc: Document, lc: LineCounter, f: Finding): { line: number; c
   return lineCol(lc, target.range[0]);
 }
 
-function lineCol(lc: LineCounter, offset: number): { line: number; column: number } {
+export function lineCol(lc: LineCounter, offset: number): { line: number; column: number } {
   const { line, col } = lc.linePos(offset);
   return { line, column: col };
 }

@@ -1,7 +1,7 @@
 import type { ConvVariant } from '../harness/contracts.js';
 
 /** `<op>-<algorithm>[-<detail>]-<dtype>`, lower case, e.g. `conv3x3-winograd-f4x4-f32`. */
-const NAME = /^[a-z0-9]+(-[a-z0-9.]+)+-(f32|f16|i8|s8|u8)$/;
+export const VARIANT_NAME = /^[a-z0-9]+(-[a-z0-9.]+)+-(f32|f16|i8|s8|u8)$/;
 
 /**
  * A suite's explicit variant list. No glob discovery, no string registry: a
@@ -10,7 +10,7 @@ const NAME = /^[a-z0-9]+(-[a-z0-9.]+)+-(f32|f16|i8|s8|u8)$/;
 export function defineVariants(suite: string, variants: readonly ConvVariant[]): readonly ConvVariant[] {
   const seen = new Set<string>();
   for (const v of variants) {
-    if (!NAME.test(v.name)) {
+    if (!VARIANT_NAME.test(v.name)) {
       throw new Error(`suite ${suite}: variant name "${v.name}" does not follow <op>-<algorithm>[-<detail>]-<dtype> (e.g. conv-im2col-gemm-f32)`);
     }
     if (!v.name.endsWith(`-${v.dtype}`)) {

@@ -78,6 +78,7 @@ describe('accuracy faults on the device, --quick suite', () => {
 });
 
 describe('accuracy faults on the device, full-size layers', () => {
+  // --no-baselines: only the two faulty kernels (naming F(8x8) would add the accuracy decision's references, which pass).
   const cases = ['--case', 'vgg16.conv3_2,vgg16.conv5_1', '--variant', 'conv-im2col-gemm-f32,conv3x3-winograd-f8x8-f32', '--no-baselines'];
 
   it('without faults the GEMM and F(8x8) pass on vgg16.conv3_2 and conv5_1', async () => {
