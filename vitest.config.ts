@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * `npm test` runs both.
  */
 export const UNIT = [
+  'test/boundary.test.ts',
   'test/cases.test.ts',
   'test/changepoints.test.ts',
   'test/cli-args.test.ts',

@@ -3,7 +3,7 @@
  * line per case when not a TTY, or the raw JSON-lines events with --json.
  */
 import cliProgress from 'cli-progress';
-import { decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from './contracts.js';
+import { decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
 

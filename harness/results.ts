@@ -12,8 +12,8 @@ import {
   type Plan,
   type RunnerEvent,
   type TheoreticalCeilings,
-} from './contracts.js';
-import { computePerf } from './roofline.js';
+} from '../core/contracts.js';
+import { computePerf } from '../core/roofline.js';
 import { applyBudget } from './budget.js';
 import { runContention } from './contention.js';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunResults, type CaseResult, type Float } from '../harness/contracts.js';
+import { RunResults, type CaseResult, type Float } from '../core/contracts.js';
 import {
   ACC_POINT_CLASS,
   accuracyChartSvgs,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quantileSorted } from 'simple-statistics';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunResults, type CaseResult } from '../harness/contracts.js';
+import { RunResults, type CaseResult } from '../core/contracts.js';
 import { renderReport } from '../harness/report/render.js';
 import { BOX_CLASS, MAX_DOTS, samplesData } from '../harness/report/samples.js';
 import { reportScratch } from './helpers/report.js';

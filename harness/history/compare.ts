@@ -58,7 +58,7 @@
  *     inaccurate -> passed: improved, whatever the timing says;
  *   - present only in the head: new; only in the base: gone.
  */
-import { decodeFloat, encodeFloat, type CaseResult, type RunResults } from '../contracts.js';
+import { decodeFloat, encodeFloat, type CaseResult, type RunResults } from '../../core/contracts.js';
 import { deviceIdentity, identityDiff, looseSeriesKey, seriesOf, type DeviceIdentity, type SeriesFields } from './identity.js';
 import { mannWhitney, median, normalQuantile, quantile, shiftCi } from './mannwhitney.js';
 import { runContention, type Contention } from '../contention.js';

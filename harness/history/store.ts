@@ -27,7 +27,7 @@ import {
   type CaseResult,
   type CaseSpec,
   type Health,
-} from '../contracts.js';
+} from '../../core/contracts.js';
 import { detectChangePointsWithBreaks, type ChangePointOptions, DEFAULT_CHANGEPOINT_OPTIONS } from './changepoints.js';
 import { compareResults, DEFAULT_COMPARE_OPTIONS, estimateRunNoise, RUN_NOISE_MAX_RUNS, validateCompareOptions, type CompareOptions } from './compare.js';
 import { deviceIdentity, identityDiff, seriesOf, type DeviceIdentityFields } from './identity.js';

@@ -16,7 +16,7 @@
  * hover <title> per point (escaped by attachTitles).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { decodeFloat, type CaseResult, type CaseSpec, type Distribution, type RunResults } from '../contracts.js';
+import { decodeFloat, type CaseResult, type CaseSpec, type Distribution, type RunResults } from '../../core/contracts.js';
 import { hasBudget, type Budgets } from '../budget.js';
 import { caseNumbers, isTimed } from './charts.js';
 import { variantColours } from './colours.js';

@@ -8,8 +8,8 @@
  * escapeXml (titles).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { CaseResult, RunResults } from '../contracts.js';
-import { ridgePoint } from '../roofline.js';
+import type { CaseResult, RunResults } from '../../core/contracts.js';
+import { ridgePoint } from '../../core/roofline.js';
 import { bytesBinary, flopCount, ms, niceDown, niceUp, pct, sig } from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
 import { variantColours } from './colours.js';

@@ -6,8 +6,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { RunResults } from '../contracts.js';
-import { ridgePoint } from '../roofline.js';
+import type { RunResults } from '../../core/contracts.js';
+import { ridgePoint } from '../../core/roofline.js';
 import { isTimed } from './charts.js';
 import * as f from './format.js';
 import { environment, reportCss } from './render.js';

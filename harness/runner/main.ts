@@ -15,7 +15,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Plan, type RunnerEvent, type RuntimeFeatures } from '../contracts.js';
+import { Plan, type RunnerEvent, type RuntimeFeatures } from '../../core/contracts.js';
 import { loadKernels } from '../../kernels/index.js';
 import { makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';

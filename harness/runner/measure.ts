@@ -5,7 +5,7 @@
  * result; nothing here stops the other variants.
  */
 import { Bench, hrtimeNow } from 'tinybench';
-import { encodeFloat } from '../contracts.js';
+import { encodeFloat } from '../../core/contracts.js';
 import type {
   AccuracyCheck,
   CaseResult,
@@ -18,7 +18,7 @@ import type {
   RunOptions,
   RuntimeFeatures,
   TestFaults,
-} from '../contracts.js';
+} from '../../core/contracts.js';
 import { conv2dRef } from '../../reference/conv.js';
 import { errorMetrics, type ErrorMetrics } from '../../reference/metrics.js';
 import { approximateToleranceCheck, exactToleranceCheck, probabilisticToleranceCheck } from '../../reference/tolerance.js';
@@ -28,8 +28,8 @@ import { checksumF32 } from '../../reference/checksum.js';
 import { schemeLoss, type SchemeLoss } from '../../reference/scheme-loss.js';
 import { describeScheme, schemeLabel } from '../../reference/quant-scheme.js';
 import { RELAXED_UNAVAILABLE } from '../../kernels/index.js';
-import { computeStatistics, isNoisy } from '../stats.js';
-import { computePerf } from '../roofline.js';
+import { computeStatistics, isNoisy } from '../../core/stats.js';
+import { computePerf } from '../../core/roofline.js';
 import { faultyWeights } from './faults.js';
 
 export interface MeasureEnv {

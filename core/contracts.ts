@@ -345,7 +345,7 @@ export const Perf = z.object({
   /**
    * Attainable GFLOP/s under the measured roofline at the intensity of the executed arithmetic
    * (bandwidth for the working set), and the executed GFLOP/s as a percentage of it: executed
-   * FLOPs where the variant declares them, else the direct count (harness/roofline.ts computePerf).
+   * FLOPs where the variant declares them, else the direct count (core/roofline.ts computePerf).
    * Above 100 means the point is above this roof (e.g. native code with wider vectors than WebAssembly).
    */
   attainableMeasured: z.number().optional(),
