@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { RunResults, type CaseResult } from '../core/contracts.js';
+import { isTimed, type TimedResult as Timed, RunResults, type CaseResult } from '../core/contracts.js';
 import { computeStatistics, isNoisy } from '../core/stats.js';
 import {
   compareResults,
@@ -24,8 +24,6 @@ import { drawSamples, rng } from './helpers/synthetic.js';
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const fixture = (name: string): RunResults => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
-const isTimed = (r: CaseResult): r is Timed => r.state === 'passed' || r.state === 'inaccurate';
 
 /**
  * A copy of `run` whose timed results carry fresh samples: log-normal draws

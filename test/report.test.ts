@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunResults, type CaseResult } from '../core/contracts.js';
+import { type TimedResult as Timed, RunResults, type CaseResult } from '../core/contracts.js';
 import {
   cacheBandwidthLevels,
   EXECUTED_CLASS,
@@ -26,7 +26,6 @@ function fixture(name: string): RunResults {
   return RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
 }
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
 const timedOf = (run: RunResults) => run.results.filter((r): r is Timed => r.state === 'passed' || r.state === 'inaccurate');
 
 /** The first <svg ...>...</svg> after `marker` in the page. */

@@ -3,10 +3,10 @@
  * formatted from a stored run. Pure (no I/O): strings here are plain text;
  * the template engine escapes them.
  */
-import { decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../../core/contracts.js';
+import { isTimed, decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../../core/contracts.js';
 import { ridgePoint } from '../../core/roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
-import { cacheBandwidthLevels, caseNumbers, isPlottable, isTimed, rooflineData } from './charts.js';
+import { cacheBandwidthLevels, caseNumbers, isPlottable, rooflineData } from './charts.js';
 import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { buildAccuracyView, type AccuracyView } from './accuracy.js';

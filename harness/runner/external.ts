@@ -25,7 +25,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MeasuredCeilings, type CaseResult, type CaseSpec, type Cost } from '../../core/contracts.js';
+import { erroredResult, MeasuredCeilings, type CaseResult, type CaseSpec, type Cost, type ErrorPhase } from '../../core/contracts.js';
 import { caseFile, expandArgv, externalApplies, nativeArch, type ExternalCommandSpec, type ExternalVariantSpec, type Placeholder, type TimingProtocol } from '../../core/external.js';
 import { decodeNpy, encodeNpy } from '../../core/npy.js';
 import { convBytes, convFlops } from '../../reference/cost.js';
@@ -318,12 +318,8 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
   })();
   const base = { caseId: caseSpec.id, variant: spec.name, algorithm: spec.algorithm, dtype: spec.dtype, cost };
   const who = `${spec.name} (${spec.source})`;
-  const errored = (phase: string, cause: string, stderrTail = ''): ExternalOutcome => ({
-    ...base,
-    state: 'errored',
-    phase,
-    error: `${who}: ${cause}${stderrTail ? `\n--- stderr (last lines) ---\n${stderrTail}` : ''}`,
-  });
+  const errored = (phase: ErrorPhase, cause: string, stderrTail = ''): ExternalOutcome =>
+    erroredResult(base, phase, `${who}: ${cause}${stderrTail ? `\n--- stderr (last lines) ---\n${stderrTail}` : ''}`);
 
   const applies = externalApplies(spec, caseSpec.shape);
   if (applies !== true) return { ...base, state: 'skipped', reason: applies };
