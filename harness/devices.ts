@@ -37,6 +37,11 @@ export type CacheLevel = (typeof CACHE_LEVELS)[number];
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 
 export type Transport = 'local' | 'ssh';
+/** Architectures roofbench can ship Debian's Node 18 to (Debian's names). */
+export const SHIP_ARCHES = ['armhf', 'arm64', 'amd64'] as const;
+export type ShipArch = (typeof SHIP_ARCHES)[number];
+/** `node: ship` in a device entry: the shipped Node. */
+export const NODE_SHIP = 'ship';
 
 /** Theoretical ceilings of a kind of hardware (a `profiles:` entry). */
 export interface Profile {
@@ -50,6 +55,8 @@ export interface Profile {
   caches: Partial<Record<CacheLevel, number>>;
   /** Where the figures come from. */
   source: string;
+  /** Words that identify this hardware in a probed CPU or board model (`devices add` suggests the profile). */
+  detect: string[];
   /** Where the profile is defined. */
   file: string;
   line: number;
@@ -81,6 +88,12 @@ export interface Device {
   knownHosts: string | null;
   /** argv that runs Node on the device, e.g. ["node"] or ["/opt/node18/bin/node", "--max-old-space-size=256"]. */
   node: string[];
+  /** `node: ship`: always run the Node roofbench ships into the work dir (harness/node-ship.ts), never the device's own. */
+  nodeShip: boolean;
+  /** Debian architecture of the device for the shipped Node (armhf, arm64, amd64); null: asked from the device. */
+  arch: ShipArch | null;
+  /** argv put before the shipped Node's loader (an emulator such as qemu-arm-static for an emulated board); empty for none. */
+  launcher: string[];
   /** Cache directory on the device (for ssh devices `~` means the remote home). */
   workDir: string;
   /** The device is an emulation (e.g. QEMU) of the hardware its profile describes: timings are not the hardware's. */
@@ -290,6 +303,9 @@ const ProfileSchema = z.strictObject(
     source: z
       .string(want('a string saying where the figures come from', 'datasheet, paper, measurement'))
       .min(1, want('a non-empty string saying where the figures come from')),
+    detect: z
+      .array(z.string(want('a non-empty string')).min(1, want('a non-empty string')), want('a list of strings', 'words of a CPU or board model, e.g. [BCM2837, Cortex-A53]'))
+      .optional(),
   },
   wantMapping('a mapping with description, peakGflops, dramGbps, source and optionally caches'),
 );
@@ -299,7 +315,7 @@ const nodeField = z.unknown().transform((v, ctx) => {
     ctx.issues.push({ code: 'custom', message, input: v, path: at });
     return z.NEVER;
   };
-  const expected = 'a command (e.g. "node" or "/opt/node18/bin/node --max-old-space-size=256") or a list of strings';
+  const expected = 'a command (e.g. "node" or "/opt/node18/bin/node --max-old-space-size=256"), a list of strings, or ship (roofbench brings its own Node)';
   if (typeof v === 'string') {
     const argv = v.trim().split(/\s+/).filter((s) => s.length > 0);
     return argv.length > 0 ? argv : fail(expectation(expected, v));
@@ -355,6 +371,14 @@ const DeviceSchema = z.strictObject(
     node: nodeField.optional(),
     workDir: z.string(want('a directory path on the device')).min(1, want('a directory path on the device')).optional(),
     emulated: z.boolean(want('true or false', 'true when the device emulates the hardware of its profile, e.g. QEMU')).optional(),
+    arch: z.enum(SHIP_ARCHES, want(SHIP_ARCHES.join(', '), 'the Debian architecture of the shipped Node; leave it out to ask the device')).optional(),
+    launcher: z
+      .array(
+        z.string(want('a non-empty string', 'one argument of the command')).min(1, want('a non-empty string', 'one argument of the command')),
+        want('a list of strings', 'the command put before the shipped Node, e.g. [qemu-arm-static, -cpu, cortex-a7] for an emulated board'),
+      )
+      .min(1, want('a non-empty list of strings'))
+      .optional(),
   },
   wantMapping('a mapping of device settings', 'e.g. transport: local, or host, user and identityFile for ssh'),
 );
@@ -377,7 +401,7 @@ const TOP_KEYS = Object.keys(FileSchema.shape);
 const DEVICE_KEYS = Object.keys(DeviceSchema.shape);
 const PROFILE_KEYS = Object.keys(ProfileSchema.shape);
 /** Keys that only ssh devices use. */
-const SSH_KEYS = ['port', 'user', 'identityFile', 'agent', 'passwordEnv', 'hostKey', 'knownHosts'] as const;
+const SSH_KEYS = ['port', 'user', 'identityFile', 'agent', 'passwordEnv', 'hostKey', 'knownHosts', 'arch', 'launcher'] as const;
 /** Keys that would hold a secret: rejected with their own message. */
 const SECRET_KEYS = new Set(['password', 'passphrase', 'privatekey', 'secret']);
 
@@ -594,6 +618,13 @@ function crossChecks(raw: unknown): Finding[] {
           message: `${key} is only used by ssh devices, and this device has no host: (it runs on this machine): add host: or remove ${key}`,
         });
       }
+    }
+    if (d.node === NODE_SHIP) {
+      out.push({
+        path: at('node'),
+        at: 'value',
+        message: `node: ${NODE_SHIP} is for ssh devices (roofbench uploads Debian's Node 18 to the board); this machine runs roofbench's own Node: remove node:`,
+      });
     }
   }
   return out;
@@ -823,8 +854,10 @@ function resolveProfile(name: string, p: ParsedProfile, file: string, line: numb
     const v = p.caches?.[c];
     if (v !== undefined) caches[c] = v;
   }
-  return { name, description: p.description, peakGflops, dramGbps: p.dramGbps, caches, source: p.source, file, line };
+  return { name, description: p.description, peakGflops, dramGbps: p.dramGbps, caches, source: p.source, detect: p.detect ?? [], file, line };
 }
+
+const isShip = (argv: readonly string[]) => argv.length === 1 && argv[0] === NODE_SHIP;
 
 /** `~` and `~/x` to the home directory, relative paths against `baseDir`. */
 function hostPath(p: string, baseDir: string): string {
@@ -856,7 +889,10 @@ function resolveDevice(
     passwordEnv: d.passwordEnv ?? null,
     hostKey: d.hostKey ?? null,
     knownHosts: d.knownHosts === undefined ? null : hostPath(d.knownHosts, baseDir),
-    node: d.node ?? ['node'],
+    node: d.node === undefined || isShip(d.node) ? ['node'] : d.node,
+    nodeShip: d.node !== undefined && isShip(d.node),
+    arch: d.arch ?? null,
+    launcher: d.launcher ?? [],
     workDir: d.workDir ?? DEFAULT_WORK_DIR,
     emulated: d.emulated ?? false,
     file,
