@@ -13,7 +13,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import type { TheoreticalCeilings } from './contracts.js';
 import { didYouMean as closestName, suggestion as suggestionText } from './suggest.js';
@@ -939,5 +939,102 @@ export function withDeviceFields(
   }
   const out = doc.toString();
   parseDevices(out, file);
+  return out;
+}
+
+/** Offset of the end of the line holding `offset` (the newline, or the end of the text). */
+function lineEnd(text: string, offset: number): number {
+  const n = text.indexOf('\n', offset);
+  return n < 0 ? text.length : n;
+}
+
+/** The `devices:` mapping and its entries, when it is a block mapping (the layout `add` and `remove` edit as text). */
+function blockDevices(text: string): { map: YAMLMap; items: Pair[] } | null {
+  const doc = parseDocument(text, { merge: true, uniqueKeys: false });
+  const map = doc.get('devices', true);
+  if (!isMap(map) || map.flow) return null;
+  return { map, items: map.items as Pair[] };
+}
+
+const rangeOf = (n: unknown): [number, number, number] | null =>
+  n && Array.isArray((n as { range?: unknown }).range) ? (n as { range: [number, number, number] }).range : null;
+
+/** Where the last value of a pair ends (a block mapping's range runs on over the comments after it: its last scalar's does not). */
+function contentEnd(pair: Pair): number | undefined {
+  const node = pair.value ?? pair.key;
+  if ((isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0) {
+    const lastItem = node.items[node.items.length - 1];
+    return isPair(lastItem) ? contentEnd(lastItem as Pair) : contentEnd({ key: null, value: lastItem } as unknown as Pair);
+  }
+  return rangeOf(node)?.[1];
+}
+
+/**
+ * The text of a devices file with a new device `name` added at the end of
+ * `devices:` (created when missing). Everything else in the file stays byte for
+ * byte as it was (the entry is spliced in as text). Refuses a name that is taken
+ * (an Error naming its line) and validates the result like any hand-written
+ * file (ConfigError).
+ */
+export function withNewDevice(
+  text: string,
+  file: string,
+  name: string,
+  entry: Readonly<Record<string, string | number | boolean | readonly string[]>>,
+): string {
+  const existing = /^devices\s*:/m.test(text) ? parseDevices(text, file) : null;
+  const taken = existing?.devices.get(name);
+  if (taken && taken.line !== null) {
+    throw new Error(`device "${name}" is already in ${file} (line ${taken.line}): remove it first (npm run devices -- remove ${name}) or choose another name`);
+  }
+  const yamlOf = (indent: string) =>
+    new Document({ [name]: { ...entry } })
+      .toString({ lineWidth: 0, flowCollectionPadding: false })
+      .trimEnd()
+      .split('\n')
+      .map((l) => indent + l)
+      .join('\n');
+  const block = existing ? blockDevices(text) : null;
+  let out: string;
+  const last = block?.items[block.items.length - 1];
+  const lastEnd = last ? contentEnd(last) : undefined;
+  const firstKey = block?.items[0] ? rangeOf(block.items[0].key) : null;
+  if (block && last && lastEnd !== undefined && firstKey) {
+    const lineStart = text.lastIndexOf('\n', firstKey[0] - 1) + 1;
+    const indent = text.slice(lineStart, firstKey[0]);
+    const at = lineEnd(text, lastEnd);
+    out = `${text.slice(0, at)}\n${yamlOf(/^\s*$/.test(indent) ? indent : '  ')}${text.slice(at)}`;
+  } else if (!existing) {
+    out = `${text}${text && !text.endsWith('\n') ? '\n' : ''}devices:\n${yamlOf('  ')}\n`;
+  } else {
+    // devices: as a flow mapping or empty: rewritten by the YAML library (comments kept, layout normalised).
+    const doc = parseDocument(text, { merge: true, uniqueKeys: false });
+    if (!isMap(doc.getIn(['devices']))) doc.setIn(['devices'], doc.createNode({}));
+    doc.setIn(['devices', name], doc.createNode({ ...entry }));
+    out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  }
+  parseDevices(out, file).get(name);
+  return out;
+}
+
+/** The text of a devices file without device `name` (which must be in it), the rest byte for byte as it was; validated. */
+export function withoutDevice(text: string, file: string, name: string): string {
+  const d = parseDevices(text, file).get(name);
+  if (d.line === null) throw new Error(`device "${name}" is not in ${file} (${name} is this machine, always there): nothing to remove`);
+  const block = blockDevices(text);
+  const pair = block?.items.find((p) => keyText(p.key) === name);
+  const k = rangeOf(pair?.key);
+  const end = pair ? contentEnd(pair) : undefined;
+  let out: string;
+  if (k && end !== undefined) {
+    const start = text.lastIndexOf('\n', k[0] - 1) + 1;
+    const stop = lineEnd(text, end);
+    out = text.slice(0, start) + text.slice(Math.min(stop + 1, text.length));
+  } else {
+    const doc = parseDocument(text, { merge: true, uniqueKeys: false });
+    doc.deleteIn(['devices', name]);
+    out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  }
+  if (parseDevices(out, file).devices.get(name)?.line != null) throw new Error(`internal: ${name} is still in ${file} after removing it`);
   return out;
 }
