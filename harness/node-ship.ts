@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { Client } from 'ssh2';
-import type { DeviceNode } from './contracts.js';
+import type { DeviceNode } from '../core/contracts.js';
 import { SHIP_ARCHES, type Device, type ShipArch } from './devices.js';
 import { ROOT } from './payload.js';
 import { remoteDir, shJoin, shq } from './transport/shell.js';
