@@ -1020,7 +1020,7 @@ export function withNewDevice(
 /** The text of a devices file without device `name` (which must be in it), the rest byte for byte as it was; validated. */
 export function withoutDevice(text: string, file: string, name: string): string {
   const d = parseDevices(text, file).get(name);
-  if (d.line === null) throw new Error(`device "${name}" is not in ${file} (${name} is this machine, always there): nothing to remove`);
+  if (d.line === null || name === DEFAULT_DEVICE) throw new Error(`"${name}" is this machine, always there: nothing to remove`);
   const block = blockDevices(text);
   const pair = block?.items.find((p) => keyText(p.key) === name);
   const k = rangeOf(pair?.key);
