@@ -592,7 +592,7 @@ export async function resolveRemoteNode(client: Client, device: Device, opts: Ss
       return { sh: shJoin(device.node), preflight: null, info, record: { source: 'device', version: info.node, command: device.node.join(' ') } };
     } catch (e) {
       if (!(opts.shipNode && e instanceof SshError && e.kind === 'node')) throw e;
-      log(`device ${device.name}: ${e.message.split('\n')[0]!.split('. ')[0]}; shipping Debian's Node 18 (--ship-node)`);
+      log(`device ${device.name}: no usable Node (${e.message.split('\n')[0]!.split('. ')[0]}); shipping Debian's Node 18 (--ship-node)`);
     }
   }
   const ship = await import('../node-ship.js');
