@@ -152,6 +152,34 @@ export function suggestProfile(profiles: Iterable<Profile>, cpu: string): { prof
 const SHIP_NEEDS_KIB = 150 * 1024;
 const PAYLOAD_NEEDS_KIB = 20 * 1024;
 
+/**
+ * What the probe means for the entry and the first run: `ship` (why node: ship is written: the
+ * board's Node is missing or older than 18 and roofbench has one for its architecture), and
+ * what the user must do first (`todo`: Node on an architecture roofbench cannot ship to, a work
+ * dir that cannot be written, too little disk).
+ */
+export function boardAdvice(name: string, workDir: string, probe: BoardProbe): { ship: string | null; todo: string[] } {
+  const todo: string[] = [];
+  let ship: string | null = null;
+  const major = Number(/^v(\d+)/.exec(probe.node ?? '')?.[1]);
+  if (!(major >= MIN_NODE_MAJOR)) {
+    try {
+      const arch = archOf(name, probe.dpkgArch, probe.machine);
+      ship = `${probe.node ? `${probe.node} is older than ${MIN_NODE_MAJOR}` : 'missing'}: writing node: ship, so the first run uploads Debian's Node 18 for ${arch} into the work dir (no root needed)`;
+    } catch (e) {
+      todo.push((e as SshError).message.replace(/^device \S+ is /, 'the board is '));
+    }
+  }
+  if (!probe.workDirWritable) {
+    todo.push(`make ${workDir} writable on the board, or add again with --work-dir DIR (a directory the login can write)`);
+  }
+  const needs = PAYLOAD_NEEDS_KIB + (ship ? SHIP_NEEDS_KIB : 0);
+  if (probe.freeKiB !== null && probe.freeKiB < needs) {
+    todo.push(`free some disk space: ${(probe.freeKiB / 1024).toFixed(0)} MiB free in ${workDir}, a run needs about ${(needs / 1024).toFixed(0)} MiB${ship ? ' (with the shipped Node)' : ''}`);
+  }
+  return { ship, todo };
+}
+
 function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
@@ -240,7 +268,6 @@ export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
   show('work dir', `${device.workDir}: ${probe.workDirWritable ? 'writable' : 'NOT writable'}${probe.freeKiB === null ? '' : `, ${(probe.freeKiB / 1024).toFixed(0)} MiB free`}`);
 
   // Profile: given, or suggested from the CPU.
-  const todo: string[] = [];
   if (!o.profile && before) {
     const s = suggestProfile(before.profiles.values(), probe.cpu);
     if (s) {
@@ -250,32 +277,18 @@ export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
       show('profile', `none: no profile in ${file} matches "${probe.cpu}" (the report then draws the measured roofline only; add a profile with detect: words, see docs/devices.md)`);
     }
   }
-  // Node: the board's own when >= 18, else the shipped one (when roofbench has one for the architecture).
-  const major = Number(/^v(\d+)/.exec(probe.node ?? '')?.[1]);
-  let ship = false;
-  if (!(major >= MIN_NODE_MAJOR)) {
-    try {
-      const arch = archOf(name, probe.dpkgArch, probe.machine);
-      ship = true;
-      entry.node = 'ship';
-      show('node', `${probe.node ? `${probe.node} is older than ${MIN_NODE_MAJOR}` : 'missing'}: writing node: ship, so the first run uploads Debian's Node 18 for ${arch} into the work dir (no root needed)`);
-    } catch (e) {
-      todo.push(`install Node >= ${MIN_NODE_MAJOR} on the board (${(e as SshError).message.split(': ').slice(1).join(': ')})`);
-    }
+  const advice = boardAdvice(name, device.workDir, probe);
+  if (advice.ship) {
+    entry.node = 'ship';
+    show('node', advice.ship);
   }
-  if (!probe.workDirWritable) {
-    todo.push(`make ${device.workDir} writable on the board, or add again with --work-dir DIR (a directory the login can write)`);
-  }
-  const needs = PAYLOAD_NEEDS_KIB + (ship ? SHIP_NEEDS_KIB : 0);
-  if (probe.freeKiB !== null && probe.freeKiB < needs) {
-    todo.push(`free some disk space: ${(probe.freeKiB / 1024).toFixed(0)} MiB free in ${device.workDir}, a run needs about ${(needs / 1024).toFixed(0)} MiB${ship ? ' (with the shipped Node)' : ''}`);
-  }
+  const todo = advice.todo;
 
   entry.hostKey = fingerprint;
   // Written from the file as it is now (it may have changed while we were connected), validated like a hand-written entry.
   const now = existsSync(file) ? readFileSync(file, 'utf8') : '';
   writeAtomic(file, withNewDevice(now, file, name, entry));
-  io.out(`written: devices.${name} in ${file} (host key pinned${entry.profile ? `, profile ${String(entry.profile)}` : ''}${ship ? ', node: ship' : ''})`);
+  io.out(`written: devices.${name} in ${file} (host key pinned${entry.profile ? `, profile ${String(entry.profile)}` : ''}${advice.ship ? ', node: ship' : ''})`);
   if (todo.length > 0) {
     io.out('before the first run:');
     for (const t of todo) io.out(`  - ${t}`);

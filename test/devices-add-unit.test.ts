@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBoardProbe, parseHostSpec, suggestProfile } from '../harness/devices-add.js';
+import { boardAdvice, parseBoardProbe, parseHostSpec, suggestProfile } from '../harness/devices-add.js';
 import { ConfigError, parseDevices, withNewDevice, withoutDevice } from '../harness/devices.js';
 import { archOf, verifyShippedScript } from '../harness/node-ship.js';
 import { ROOT } from '../harness/payload.js';
@@ -73,6 +73,29 @@ describe('devices add: probe and profile suggestion', () => {
     expect(suggestProfile(profiles.values(), x86.cpu)).toBeNull();
     const jetson = parseBoardProbe('@@cpuinfo\nCPU implementer\t: 0x4e\nCPU part\t: 0x004\n@@dt\nJetson-AGX\n');
     expect(suggestProfile(profiles.values(), jetson.cpu)?.profile.name).toBe('xavier');
+  });
+});
+
+describe('devices add: what the probe means', () => {
+  const pi = parseBoardProbe(RPI3_PROBE);
+  it('a board without Node gets node: ship (no todo); one with Node 18 keeps its own', () => {
+    expect(boardAdvice('rpi3', '~/.cache/roofbench', pi)).toEqual({
+      ship: "missing: writing node: ship, so the first run uploads Debian's Node 18 for armhf into the work dir (no root needed)",
+      todo: [],
+    });
+    expect(boardAdvice('rpi3', 'w', { ...pi, node: 'v12.22.12' }).ship).toMatch(/^v12\.22\.12 is older than 18: writing node: ship/);
+    expect(boardAdvice('rpi3', 'w', { ...pi, node: 'v18.19.0' })).toEqual({ ship: null, todo: [] });
+  });
+  it('says exactly what is missing: Node it cannot ship, a writable work dir, disk space', () => {
+    const zero = boardAdvice('zero', '/srv/rb', { ...pi, machine: 'armv6l', workDirWritable: false, freeKiB: 10 * 1024 });
+    expect(zero.ship).toBeNull();
+    expect(zero.todo).toEqual([
+      'the board is an armv6l (ARMv6 or older: Debian\'s armhf Node needs ARMv7, e.g. a Raspberry Pi 2 or later): roofbench ships Node 18 for armhf, arm64, amd64 only. ' +
+        'Install Node >= 18 on it and set node: in devices.yaml (or set arch: when the device runs one of those under emulation)',
+      'make /srv/rb writable on the board, or add again with --work-dir DIR (a directory the login can write)',
+      'free some disk space: 10 MiB free in /srv/rb, a run needs about 20 MiB',
+    ]);
+    expect(boardAdvice('rpi3', 'w', { ...pi, freeKiB: 100 * 1024 }).todo).toEqual(['free some disk space: 100 MiB free in w, a run needs about 170 MiB (with the shipped Node)']);
   });
 });
 
