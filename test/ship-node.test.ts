@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunResults } from '../core/contracts.js';
 import { verifyShippedScript } from '../harness/node-ship.js';
 import { shq } from '../harness/transport/shell.js';
+import { SHIPPED_NODE_EXIT, wrapperScript } from '../harness/transport/session.js';
 import { bench, jsonLines, ROOT, runCli } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 
@@ -173,5 +174,36 @@ describe('a board without Node', () => {
     expect(check()).not.toBe(0);
     rmSync(join(dir, 'lib', 'a.so'));
     expect(check()).not.toBe(0);
+  });
+
+  it('the device wrapper runs nothing when the shipped Node does not verify (exit 77), and runs it when it does', () => {
+    const dir = join(work, 'wrapper');
+    mkdirSync(join(dir, 'node', 'lib'), { recursive: true });
+    writeFileSync(join(dir, 'node', 'lib', 'a.so'), 'abc');
+    const sums = { 'lib/a.so': execFileSync('sha256sum', [join(dir, 'node', 'lib', 'a.so')]).toString().slice(0, 64) };
+    const run = () =>
+      spawnSync(
+        'sh',
+        [
+          '-c',
+          wrapperScript({
+            workDir: shq(dir),
+            payloadDir: shq(join(dir, 'payload')),
+            node: [process.execPath],
+            preflight: `${verifyShippedScript(shq(join(dir, 'node')), sums)} || { echo "roofbench: the shipped Node does not match its hashes" >&2; exit ${SHIPPED_NODE_EXIT}; }`,
+            owner: 'test',
+            expected: { hash: 'h', files: {} },
+          }),
+        ],
+        { input: '', encoding: 'utf8', timeout: 60_000 },
+      );
+    const intact = run();
+    // Node ran: the bootstrap reported on the (empty) payload.
+    expect(intact.stdout).toContain('"type":"payload"');
+    appendFileSync(join(dir, 'node', 'lib', 'a.so'), 'x');
+    const tampered = run();
+    expect(tampered.status).toBe(77);
+    expect(tampered.stderr).toContain('roofbench: the shipped Node does not match its hashes');
+    expect(tampered.stdout).not.toContain('"type":"payload"');
   });
 });
