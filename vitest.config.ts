@@ -17,6 +17,7 @@ export const UNIT = [
   'test/contracts.test.ts',
   'test/cost.test.ts',
   'test/devices.test.ts',
+  'test/devices-add-unit.test.ts',
   'test/export.test.ts',
   'test/external-file.test.ts',
   'test/fast-budgets.test.ts',

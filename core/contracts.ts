@@ -572,6 +572,34 @@ export const PayloadVerification = z.object({
 });
 export type PayloadVerification = z.infer<typeof PayloadVerification>;
 
+/** Which Node ran the payload on the device, and where it came from. */
+export const DeviceNode = z.object({
+  /** `device`: the device's own Node (devices.yaml `node:`); `shipped`: Debian's Node 18 that roofbench uploaded into the work dir. */
+  source: z.enum(['device', 'shipped']),
+  /** process.version as the device reported it. */
+  version: z.string(),
+  /** How it was started, in words. */
+  command: z.string(),
+  shipped: z
+    .object({
+      /** Debian architecture of the pack. */
+      arch: z.string(),
+      /** The Debian package it comes from, e.g. `nodejs armhf 18.20.4+dfsg-1~deb12u2`. */
+      package: z.string(),
+      /** The pack's folder name on the device (work dir `node/ID`). */
+      id: z.string(),
+      /** SHA-256 of the packed .tar.gz. */
+      sha256: z.string(),
+      bytes: z.number(),
+      /** Bytes uploaded for this run: 0 when the device already held it, intact. */
+      uploadedBytes: z.number(),
+      /** Seconds spent checking (and, when uploaded, uploading and unpacking) it. */
+      seconds: z.number(),
+    })
+    .optional(),
+});
+export type DeviceNode = z.infer<typeof DeviceNode>;
+
 export const RunResults = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   runId: z.string(),
@@ -590,6 +618,8 @@ export const RunResults = z.object({
     uploadedBytes: z.number().optional(),
     /** The payload's files as verified against their SHA-256 before the runner was loaded (absent in runs made before this check). */
     payloadVerified: PayloadVerification.optional(),
+    /** ssh: which Node ran the payload and where it came from (absent in runs made before this was recorded). */
+    node: DeviceNode.optional(),
   }),
   options: RunOptions,
   probe: Probe.nullable(),

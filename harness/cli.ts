@@ -69,6 +69,8 @@ bench options:
   --commit SHA         the commit of the code under test, stored with the run (regressions point at commit ranges)
   --commit-from PATH   read that commit from the git checkout at PATH
   --wait               wait for a device another run has locked, instead of failing
+  --ship-node          a board whose Node is missing or older than 18 gets Debian's Node 18, uploaded into its
+                       work dir (no root needed; or set node: ship for the device in devices.yaml)
   --case-timeout S     a case that sends no event for S seconds is hung: killed and marked errored (default 600)
   --connect-timeout S  SSH connect timeout in seconds (default 15)
   --step-timeout S     deadline of each remote step before the run: Node probe and disk check, upload of
@@ -205,6 +207,7 @@ const BENCH_OPTIONS = {
   'cv-target': { type: 'string' },
   'no-ceilings': { type: 'boolean', default: false },
   wait: { type: 'boolean', default: false },
+  'ship-node': { type: 'boolean', default: false },
   history: { type: 'string' },
   'no-history': { type: 'boolean', default: false },
   commit: { type: 'string' },
@@ -336,7 +339,7 @@ async function bench(argv: string[]): Promise<number> {
   const plan = makePlan(runId, options, items, !values['no-ceilings'], extraVariants);
   const faults = testFaultsFromEnv();
   if (faults) plan.faults = faults;
-  const transport = { ...transportTimeouts, waitForLock: values.wait };
+  const transport = { ...transportTimeouts, waitForLock: values.wait, shipNode: values['ship-node'] };
   const multi = devices.length > 1;
   const mode = multi && !values.json ? 'plain' : Progress.modeFor(values.json);
   const pairs = items.reduce((n, i) => n + i.variants.length, 0);

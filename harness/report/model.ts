@@ -524,6 +524,7 @@ export function buildView(run: RunResults): ReportView {
         { key: 'memory', value: f.bytesBinary(p.memory.totalBytes) },
         { key: 'OS', value: `${p.os.distro} ${p.os.release} (${p.os.platform}, kernel ${p.os.kernel})` },
         { key: 'Node / V8', value: `${p.runtime.node} / ${p.runtime.v8}` },
+        { key: 'Node from', value: nodeSource(run) },
         { key: 'wasm SIMD', value: p.runtime.wasmSimd ? 'yes' : 'no: SIMD variants are skipped', warn: !p.runtime.wasmSimd },
         { key: 'CPU flags', value: p.cpu.flags.length ? p.cpu.flags.join(' ') : 'none reported', mono: true },
       ]
@@ -664,4 +665,15 @@ export function buildView(run: RunResults): ReportView {
     accuracy: buildAccuracyView(run),
     stderr: run.stderr,
   };
+}
+
+/** Which Node ran the payload and where it came from, in words (the device panel). */
+function nodeSource(run: RunResults): string {
+  const n = run.device.node;
+  if (!n) return run.device.transport === 'local' ? 'this machine\'s Node (the one running roofbench, or node: in devices.yaml)' : 'the device\'s own (not recorded in this run)';
+  if (n.source === 'device') return `the device's own: ${n.command}`;
+  const s = n.shipped;
+  return s
+    ? `shipped by roofbench: Debian's ${s.package}, run from ${n.command}; ${s.uploadedBytes > 0 ? `uploaded for this run (${(s.uploadedBytes / 1e6).toFixed(1)} MB)` : 'already on the device, verified'} (pack ${s.sha256.slice(0, 16)})`
+    : `shipped by roofbench: ${n.command}`;
 }
