@@ -139,6 +139,26 @@ export interface Prepared {
   dispose(): void;
 }
 
+/**
+ * A conv kernel bound to one layer's shape and weights (packed once), reading
+ * and writing tensors that live elsewhere in the kernels' memory: the light
+ * runtime (suites/models/runtime) runs a network's conv nodes with these, its
+ * tensors in one arena; a variant's prepare() runs the same kernel on copies.
+ */
+export interface LayerKernel {
+  /** One execution: x (N C H W) and y (N K Ho Wo) are byte offsets in the kernels' memory; scratch a buffer of scratchFloats floats (or 0). */
+  run(x: number, y: number, scratch: number): void;
+  /**
+   * Floats of stateless scratch the kernel needs per run, which the caller may
+   * share between layers (state the kernel keeps between runs is allocated by layer() itself).
+   */
+  scratchFloats: number;
+  /** Bytes of packed / transformed parameters and private workspace made by layer(). */
+  preparedBytes: number;
+  /** What layer() did outside the timed region, stated in the report. */
+  note: string;
+}
+
 export interface KernelContext {
   /** Loaded kernels (WebAssembly instances); see kernels/index.ts. */
   readonly kernels: import('../kernels/index.js').Kernels;
@@ -186,6 +206,12 @@ export interface ConvVariant {
     | { kind: 'scheme'; scheme: import('../reference/quant-scheme.js').Scheme };
   /** `data`: the case's seed and distribution (low-precision variants draw their calibration inputs from them). */
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data?: CaseData): Prepared;
+  /**
+   * The kernel bound to a layer's weights, for the light runtime (where the
+   * variant's kernel can read and write tensors in place); absent for
+   * variants that cannot (native peers, low-precision schemes).
+   */
+  layer?(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel;
   /**
    * For variants whose library only offers an asynchronous setup (e.g. ONNX
    * Runtime's InferenceSession.create): prepare as a promise. When present, the
