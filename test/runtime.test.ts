@@ -49,10 +49,11 @@ describe('light runtime', () => {
     return null;
   };
   it.each([
-    ['im2col', (() => convIm2colGemmF32) as ConvChooser],
-    ['per-layer choice', best],
-  ])('every layer agrees with float64 (%s); nothing is allocated per inference; runs repeat bit for bit', (_label, choose) => {
-    const k = kernels();
+    ['im2col', (() => convIm2colGemmF32) as ConvChooser, true],
+    ['per-layer choice', best, true],
+    ['im2col, element-wise loops without graph.wasm', (() => convIm2colGemmF32) as ConvChooser, false],
+  ])('every layer agrees with float64 (%s); nothing is allocated per inference; runs repeat bit for bit', (_label, choose, simdOps) => {
+    const k = simdOps ? kernels() : { ...kernels(), graph: null };
     const mark = k.mark();
     try {
       const cg = compileGraph({ kernels: k }, g, params, choose);
@@ -76,9 +77,10 @@ describe('light runtime', () => {
       });
       expect(seen).toEqual(g.nodes.map((n) => n.name));
       const kinds = new Set(cg.layers.map((l) => l.kernel));
+      expect(kinds.has('wasm-simd')).toBe(simdOps);
       expect(kinds.has(GENERAL_CONV)).toBe(true); // the unequal pads of "asym"
       expect(cg.layers.find((l) => l.node === 'asym')!.note).toMatch(/pads .* not symmetric/);
-      if (_label !== 'im2col') {
+      if (choose === best) {
         expect(kinds.has(winogradF4x4.name)).toBe(true);
         expect(kinds.has(convDepthwiseSimdF32.name)).toBe(true);
       }

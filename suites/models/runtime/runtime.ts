@@ -31,7 +31,7 @@ export interface CompiledLayer {
   index: number;
   node: string;
   op: GraphNode['op'];
-  /** What runs it: a conv variant's name, GENERAL_CONV, `wasm-sgemm` or `js` (the simple kernels of ops.ts). */
+  /** What runs it: a conv variant's name, GENERAL_CONV, `wasm-sgemm`, `wasm-simd` (graph.wasm), `js` (the loops of ops.ts) or `view`. */
   kernel: string;
   output: string;
   /** Why the node runs the general conv, where it does. */
@@ -86,6 +86,19 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
   // Offsets are resolved once the arena is allocated (after every parameter): steps read them through off().
   const off = (t: string): number => (arena + plan.tensors.get(t)!.offset) >> 2;
   const dims = (t: string): number[] => shapes.get(t)!;
+  // The element-wise SIMD kernels (graph.wasm) where the runtime has WebAssembly SIMD; else the loops of ops.ts.
+  const gk = kern.graph;
+  const inMemory = (v: Float32Array): number => kern.allocCopy(v).ptr;
+  /** y = x * a[c] + b[c] (a null: y = x + b[c]) over N x C planes of `inner`. */
+  const perChannel = (a: Float32Array | null, b: Float32Array, N: number, C: number, inner: number): ((x: number, y: number) => void) => {
+    if (gk) {
+      const ap = a ? inMemory(a) : 0;
+      const bp = inMemory(b);
+      const f = gk.scale_shift_f32;
+      return (x, y) => f(x << 2, y << 2, ap, bp, N, C, inner, a ? 1 : 0);
+    }
+    return a ? (x, y) => ops.scaleShiftOp(heap, x, y, N, C, inner, a, b) : (x, y) => ops.biasOp(heap, x, y, N, C, inner, b);
+  };
 
   for (const [index, n] of g.nodes.entries()) {
     const out = n.outputs[0];
@@ -111,11 +124,12 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
             const K = os[1]!;
             const N = os[0]!;
             kernel = v.name;
-            step = b
+            const addBias = b ? perChannel(null, b, N, K, len) : null;
+            step = addBias
               ? () => {
                   const y = off(out);
                   run(off(x0) << 2, y << 2, scratch);
-                  ops.biasOp(heap, y, y, N, K, len, b);
+                  addBias(y, y);
                 }
               : () => run(off(x0) << 2, off(out) << 2, scratch);
           } else {
@@ -145,10 +159,11 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
           const sgemm = simd.sgemm_f32;
           const wtp = wt.ptr;
           kernel = 'wasm-sgemm';
+          const addBias = b ? perChannel(null, b, N, K, 1) : null;
           step = () => {
             const y = off(out);
             sgemm(N, K, Fd, off(x0) << 2, Fd, wtp, K, y << 2, K, scratch, 0);
-            if (b) ops.biasOp(heap, y, y, N, K, 1, b);
+            if (addBias) addBias(y, y);
           };
           break;
         }
@@ -156,7 +171,9 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
           const b = param(n, 0);
           const [N, C] = xs as [number, number];
           const inner = numel(xs.slice(2));
-          step = () => ops.biasOp(heap, off(x0), off(out), N, C, inner, b);
+          const f = perChannel(null, b, N, C, inner);
+          if (gk) kernel = 'wasm-simd';
+          step = () => f(off(x0), off(out));
           break;
         }
         case 'batchnorm': {
@@ -172,17 +189,22 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
           const N = xs[0]!;
           const inner = numel(xs.slice(2));
           note = 'statistics folded into a per-channel scale and shift at compile time';
-          step = () => ops.scaleShiftOp(heap, off(x0), off(out), N, C, inner, a, bb);
+          const f = perChannel(a, bb, N, C, inner);
+          if (gk) kernel = 'wasm-simd';
+          step = () => f(off(x0), off(out));
           break;
         }
-        case 'relu': {
-          const len = numel(xs);
-          step = () => ops.reluOp(heap, off(x0), off(out), len);
-          break;
-        }
+        case 'relu':
         case 'relu6': {
           const len = numel(xs);
-          step = () => ops.relu6Op(heap, off(x0), off(out), len);
+          if (gk) {
+            const f = n.op === 'relu' ? gk.relu_f32 : gk.relu6_f32;
+            kernel = 'wasm-simd';
+            step = () => f(off(x0) << 2, off(out) << 2, len);
+          } else {
+            const f = n.op === 'relu' ? ops.reluOp : ops.relu6Op;
+            step = () => f(heap, off(x0), off(out), len);
+          }
           break;
         }
         case 'maxpool':
@@ -207,7 +229,13 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
         case 'add': {
           const x1 = n.inputs[1]!;
           const len = numel(xs);
-          step = () => ops.addOp(heap, off(x0), off(x1), off(out), len);
+          if (gk) {
+            const f = gk.add_f32;
+            kernel = 'wasm-simd';
+            step = () => f(off(x0) << 2, off(x1) << 2, off(out) << 2, len);
+          } else {
+            step = () => ops.addOp(heap, off(x0), off(x1), off(out), len);
+          }
           break;
         }
         case 'concat': {
