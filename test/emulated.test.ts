@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { convVariants } from '../suites/conv/variants.js';
 import { compareChecksums, describeMismatches } from '../harness/portability.js';
 import { bench, jsonLines, ROOT } from './helpers/cli.js';

@@ -1,6 +1,6 @@
 /** The light runtime (suites/models/runtime): arena plan, every operator against float64, no allocation per inference. */
 import { describe, expect, it } from 'vitest';
-import { inferShapes, OPS } from '../harness/graph.js';
+import { inferShapes, OPS } from '../core/graph.js';
 import { evaluateGraph } from '../reference/graph.js';
 import { makeGraphInputs, makeGraphParams } from '../reference/graph-init.js';
 import { errorMetrics } from '../reference/metrics.js';

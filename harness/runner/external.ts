@@ -25,9 +25,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MeasuredCeilings, type CaseResult, type CaseSpec, type Cost } from '../contracts.js';
-import { caseFile, expandArgv, externalApplies, nativeArch, type ExternalCommandSpec, type ExternalVariantSpec, type Placeholder, type TimingProtocol } from '../external.js';
-import { decodeNpy, encodeNpy } from '../npy.js';
+import { erroredResult, MeasuredCeilings, type CaseResult, type CaseSpec, type Cost, type ErrorPhase } from '../../core/contracts.js';
+import { caseFile, expandArgv, externalApplies, nativeArch, type ExternalCommandSpec, type ExternalVariantSpec, type Placeholder, type TimingProtocol } from '../../core/external.js';
+import { decodeNpy, encodeNpy } from '../../core/npy.js';
 import { convBytes, convFlops } from '../../reference/cost.js';
 
 /** Where the uploaded files are on the device (absolute paths); which are set depends on the spec's `files`. */
@@ -318,12 +318,8 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
   })();
   const base = { caseId: caseSpec.id, variant: spec.name, algorithm: spec.algorithm, dtype: spec.dtype, cost };
   const who = `${spec.name} (${spec.source})`;
-  const errored = (phase: string, cause: string, stderrTail = ''): ExternalOutcome => ({
-    ...base,
-    state: 'errored',
-    phase,
-    error: `${who}: ${cause}${stderrTail ? `\n--- stderr (last lines) ---\n${stderrTail}` : ''}`,
-  });
+  const errored = (phase: ErrorPhase, cause: string, stderrTail = ''): ExternalOutcome =>
+    erroredResult(base, phase, `${who}: ${cause}${stderrTail ? `\n--- stderr (last lines) ---\n${stderrTail}` : ''}`);
 
   const applies = externalApplies(spec, caseSpec.shape);
   if (applies !== true) return { ...base, state: 'skipped', reason: applies };
@@ -390,7 +386,7 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
 /**
  * Runs the native ceilings probe (a kernels file's `ceilings:`) and reads the
  * ceilings it prints (stdout: JSON in the MeasuredCeilings schema of
- * harness/contracts.ts). Returns them, or why not (with the stderr tail).
+ * core/contracts.ts). Returns them, or why not (with the stderr tail).
  */
 export async function runNativeCeilings(
   spec: ExternalCommandSpec,

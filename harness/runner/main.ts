@@ -15,7 +15,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Plan, type RunnerEvent, type RuntimeFeatures } from '../contracts.js';
+import { erroredResult, Plan, type RunnerEvent, type RuntimeFeatures } from '../../core/contracts.js';
 import { loadKernels } from '../../kernels/index.js';
 import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
@@ -163,16 +163,18 @@ async function main(): Promise<void> {
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.
       const error = e instanceof Error ? e.message : String(e);
-      results = item.variants.map((variant) => ({
-        caseId: item.caseSpec.id,
-        variant,
-        algorithm: findVariant(item.caseSpec.suite, variant)?.algorithm ?? 'unknown',
-        dtype: findVariant(item.caseSpec.suite, variant)?.dtype ?? 'unknown',
-        cost: { flops: 0, bytes: 0, intensity: 0 },
-        state: 'errored' as const,
-        phase: 'case',
-        error,
-      }));
+      results = item.variants.map((variant) =>
+        erroredResult(
+          {
+            caseId: item.caseSpec.id,
+            variant,
+            algorithm: findVariant(item.caseSpec.suite, variant)?.algorithm ?? 'unknown',
+            dtype: findVariant(item.caseSpec.suite, variant)?.dtype ?? 'unknown',
+          },
+          'case',
+          error,
+        ),
+      );
     } finally {
       kernels.reset();
       load.caseFinished(item.caseSpec.id);

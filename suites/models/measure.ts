@@ -24,9 +24,11 @@ import { hrtimeNow } from 'tinybench';
 import { quantileSorted } from 'simple-statistics';
 import {
   encodeFloat,
+  erroredResult,
   type Accuracy,
   type AccuracyCheck,
   type CaseResult,
+  type ErrorPhase,
   type CaseSpec,
   type ConvVariant,
   type Cost,
@@ -39,11 +41,11 @@ import {
   type RunOptions,
   type RuntimeFeatures,
   type TestFaults,
-} from '../../harness/contracts.js';
-import { inferShapes, numel, type Graph, type GraphNode, type Shapes } from '../../harness/graph.js';
-import { exportOnnx } from '../../harness/onnx.js';
-import { computeStatistics, isNoisy } from '../../harness/stats.js';
-import { computePerf } from '../../harness/roofline.js';
+} from '../../core/contracts.js';
+import { inferShapes, numel, type Graph, type GraphNode, type Shapes } from '../../core/graph.js';
+import { exportOnnx } from '../../core/onnx.js';
+import { computeStatistics, isNoisy } from '../../core/stats.js';
+import { computePerf } from '../../core/roofline.js';
 import { accuracyChecks, timerResolutionMs } from '../../harness/runner/measure.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { convNodeRef, evaluateGraph, type GraphEvaluation } from '../../reference/graph.js';
@@ -335,7 +337,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
 
   for (const { name, v } of variants) {
     if (!v || v.op !== 'model') {
-      results.push({ ...base(name, v), state: 'errored', phase: 'prepare', error: `unknown model variant "${name}" in the payload (host and payload out of sync?)` });
+      results.push(erroredResult(base(name, v), 'resolve', `unknown model variant "${name}" in the payload (host and payload out of sync?)`));
       continue;
     }
     if (v.needs.wasmSimd && !env.features.wasmSimd) {
@@ -347,7 +349,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
       results.push({ ...base(name, v), state: 'skipped', reason: applies });
       continue;
     }
-    let phase = 'prepare';
+    let phase: ErrorPhase = 'prepare';
     const mark = env.ctx.kernels.mark();
     try {
       if (v.engine === 'runtime') {
@@ -355,7 +357,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
         let choose: ConvChooser = () => convIm2colGemmF32;
         let selection: ReturnType<typeof selectKernels> | null = null;
         if (v.policy === 'best') {
-          phase = 'select';
+          // Choosing the kernels is part of preparing the network (ErrorPhase has no phase of its own for it).
           selection = selectKernels(env, g, shapes, runParams, ref);
           choose = selection.choose;
         }
@@ -557,7 +559,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
         }
       }
     } catch (e) {
-      results.push({ ...base(name, v), state: 'errored', phase, error: errMsg(e) });
+      results.push(erroredResult(base(name, v), phase, errMsg(e)));
     } finally {
       env.ctx.kernels.release(mark);
     }

@@ -11,7 +11,7 @@
  *   element) and, for conv and fc outputs, the per-element bound;
  * - plus the runtime itself (Node and the kernels: RUNTIME_BASE_BYTES).
  */
-import { inferShapes, numel, VIEW_OPS, type Graph } from '../../harness/graph.js';
+import { inferShapes, numel, VIEW_OPS, type Graph } from '../../core/graph.js';
 import { planArena } from './runtime/arena.js';
 
 export const RUNTIME_BASE_BYTES = 96 * 2 ** 20;

@@ -7,9 +7,9 @@
  * plain `npm run bench` does not run them).
  */
 import { readFileSync } from 'node:fs';
-import type { CaseSpec, ConvShape, Distribution } from '../../harness/contracts.js';
-import { convShapeOfNode, inferShapes, type Graph } from '../../harness/graph.js';
-import { importOnnx } from '../../harness/onnx.js';
+import type { CaseSpec, ConvShape, Distribution } from '../../core/contracts.js';
+import { convShapeOfNode, inferShapes, type Graph } from '../../core/graph.js';
+import { importOnnx } from '../../core/onnx.js';
 import { graphMacs } from '../../reference/graph-cost.js';
 import { estimateMemory } from './memory.js';
 import { loadModelFile, loadZooModel, zooNames } from './zoo.js';

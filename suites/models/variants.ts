@@ -2,7 +2,7 @@
  * The models suite's variants: whole networks run end to end on the device
  * (suites/models/measure.ts). Payload-safe.
  */
-import type { CaseParams, ConvShape, ModelVariant } from '../../harness/contracts.js';
+import type { CaseParams, ConvShape, ModelVariant } from '../../core/contracts.js';
 import { defineVariants } from '../define.js';
 import { convOnnxruntimeF32 } from '../conv/variants/onnxruntime.js';
 

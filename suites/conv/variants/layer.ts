@@ -3,7 +3,7 @@
  * layer's weights, run on copies of the case's input (the light runtime runs
  * it on tensors in its arena instead; suites/models/runtime).
  */
-import type { ConvShape, KernelContext, LayerKernel, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
 import { convOutputSize } from '../../../reference/conv.js';
 
 /** Checks the case's arrays against the shape (the message names the variant). */

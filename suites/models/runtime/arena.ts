@@ -12,7 +12,7 @@
  * Pure and payload-safe: the host calls it to estimate memory before a run,
  * the device to lay out the arena.
  */
-import { numel, VIEW_OPS, type Graph, type Shapes } from '../../../harness/graph.js';
+import { numel, VIEW_OPS, type Graph, type Shapes } from '../../../core/graph.js';
 
 /** Alignment of every tensor in the arena, bytes (a cache line; the kernels' f32x4 loads need 16). */
 export const ARENA_ALIGN = 64;

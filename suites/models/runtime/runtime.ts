@@ -12,8 +12,8 @@
  *
  * Payload-safe (runs on the device).
  */
-import type { ConvShape, ConvVariant, KernelContext } from '../../../harness/contracts.js';
-import { convShapeOfNode, inferShapes, numel, type Graph, type GraphNode, type NodeOf, type Shapes } from '../../../harness/graph.js';
+import type { ConvShape, ConvVariant, KernelContext } from '../../../core/contracts.js';
+import { convShapeOfNode, inferShapes, numel, type Graph, type GraphNode, type NodeOf, type Shapes } from '../../../core/graph.js';
 import { planArena, ARENA_ALIGN, type ArenaPlan } from './arena.js';
 import * as ops from './ops.js';
 
