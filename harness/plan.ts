@@ -106,7 +106,8 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
       cases = suite.cases(caseOpts);
     } catch (cause) {
       // A model that does not exist or cannot be read: a usage error naming it (nothing has run yet).
-      throw new UsageError(`suite ${suite.name}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      // The message is complete (file, node, what to do): no "caused by" repeating it.
+      throw new UsageError(`suite ${suite.name}: ${cause instanceof Error ? cause.message : String(cause)}`);
     }
     for (const c of cases) {
       allCaseIds.push(c.id);
