@@ -181,6 +181,11 @@ export interface ReportView {
 }
 
 function shapeText(c: CaseSpec): { shape: string; output: string } {
+  if (c.model) {
+    // A whole network: its input, not the first conv layer's shape the case also carries.
+    const g = c.model.graph;
+    return { shape: `network input ${g.inputs.map((i) => `${i.name} ${i.shape.join('×')}`).join(', ')}, ${g.nodes.length} nodes`, output: g.outputs.join(', ') };
+  }
   const s = c.shape;
   let out = '?';
   try {
