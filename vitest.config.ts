@@ -35,6 +35,7 @@ export const UNIT = [
   'test/progress.test.ts',
   'test/quick-coverage.test.ts',
   'test/reference.test.ts',
+  'test/runtime.test.ts',
   'test/report-accuracy.test.ts',
   'test/report-layout.test.ts',
   'test/report.test.ts',

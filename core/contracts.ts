@@ -10,6 +10,7 @@
  * imports (no fs, no network).
  */
 import { z } from 'zod';
+import { Graph } from './graph.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -58,6 +59,31 @@ export const Sparsity = z.strictObject({
 });
 export type Sparsity = z.infer<typeof Sparsity>;
 
+/**
+ * A models-suite case: a whole network (suites/models, docs/graphs.md). The
+ * graph travels as data; its parameters are drawn on the device from the
+ * case's seed (reference/graph-init.ts), or, for real weights (an ONNX file, a
+ * trained zoo entry), travel with the plan item (PlanItem.weights), never in results.
+ */
+export const ModelCase = z.object({
+  /** The zoo name, or the file the network was read from. */
+  source: z.string(),
+  title: z.string(),
+  graph: Graph,
+  /** seeded: drawn on the device from the case's seed; shipped: the file's real weights travel in the plan. */
+  weights: z.enum(['seeded', 'shipped']),
+  weightsFrom: z.string().nullable(),
+  /** Peak memory the run needs on the device, estimated on the host before running (suites/models/memory.ts). */
+  memory: z.object({
+    arenaBytes: z.number(),
+    weightBytes: z.number(),
+    referenceBytes: z.number(),
+    totalBytes: z.number(),
+    detail: z.string(),
+  }),
+});
+export type ModelCase = z.infer<typeof ModelCase>;
+
 export const CaseSpec = z.object({
   /** `<suite>/<layer>`, e.g. `conv/resnet50.res2a.conv2`. */
   id: z.string(),
@@ -72,6 +98,11 @@ export const CaseSpec = z.object({
   tags: z.array(z.string()),
   /** Prune the weights first (absent: dense weights, as drawn). */
   sparsity: Sparsity.optional(),
+  /**
+   * A whole network (the models suite): `shape` is then its first conv layer's
+   * (what conv-only views of the case show), and the model variants run the graph.
+   */
+  model: ModelCase.optional(),
 });
 export type CaseSpec = z.infer<typeof CaseSpec>;
 
@@ -79,7 +110,7 @@ export type CaseSpec = z.infer<typeof CaseSpec>;
  * What a case adds to its shape that a variant's applicability, cost or info
  * may depend on (today the weight sparsity). The runner passes the CaseSpec.
  */
-export type CaseParams = Pick<CaseSpec, 'sparsity'>;
+export type CaseParams = Pick<CaseSpec, 'sparsity'> & { model?: ModelCase | undefined };
 
 // ---------------------------------------------------------------------------
 // Variants (code, not data: each variant file exports one of these)
@@ -139,6 +170,26 @@ export interface Prepared {
   dispose(): void;
 }
 
+/**
+ * A conv kernel bound to one layer's shape and weights (packed once), reading
+ * and writing tensors that live elsewhere in the kernels' memory: the light
+ * runtime (suites/models/runtime) runs a network's conv nodes with these, its
+ * tensors in one arena; a variant's prepare() runs the same kernel on copies.
+ */
+export interface LayerKernel {
+  /** One execution: x (N C H W) and y (N K Ho Wo) are byte offsets in the kernels' memory; scratch a buffer of scratchFloats floats (or 0). */
+  run(x: number, y: number, scratch: number): void;
+  /**
+   * Floats of stateless scratch the kernel needs per run, which the caller may
+   * share between layers (state the kernel keeps between runs is allocated by layer() itself).
+   */
+  scratchFloats: number;
+  /** Bytes of packed / transformed parameters and private workspace made by layer(). */
+  preparedBytes: number;
+  /** What layer() did outside the timed region, stated in the report. */
+  note: string;
+}
+
 export interface KernelContext {
   /** Loaded kernels (WebAssembly instances); see kernels/index.ts. */
   readonly kernels: import('../kernels/index.js').Kernels;
@@ -187,6 +238,12 @@ export interface ConvVariant {
   /** `data`: the case's seed and distribution (low-precision variants draw their calibration inputs from them). */
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data?: CaseData): Prepared;
   /**
+   * The kernel bound to a layer's weights, for the light runtime (where the
+   * variant's kernel can read and write tensors in place); absent for
+   * variants that cannot (native peers, low-precision schemes).
+   */
+  layer?(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel;
+  /**
    * For variants whose library only offers an asynchronous setup (e.g. ONNX
    * Runtime's InferenceSession.create): prepare as a promise. When present, the
    * runner awaits this instead of calling prepare() (whose body may then just
@@ -194,6 +251,33 @@ export interface ConvVariant {
    */
   prepareAsync?(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data?: CaseData): Promise<Prepared>;
 }
+
+/**
+ * A variant of the models suite: runs a whole network (ModelCase) end to end,
+ * on the device (suites/models/measure.ts): the light runtime with a conv
+ * policy, or a peer engine. Measured per case like a ConvVariant.
+ */
+export interface ModelVariant {
+  /** `model-<engine>[-<policy>]-<dtype>`, e.g. `model-runtime-best-f32`. */
+  name: string;
+  op: 'model';
+  algorithm: string;
+  dtype: DType;
+  description: string;
+  needs: Partial<RuntimeFeatures>;
+  nativeCode?: boolean;
+  /** `true` for a model case, else why not (a conv case). */
+  applies(shape: ConvShape, params?: CaseParams): true | string;
+  /**
+   * runtime: the light runtime, conv layers by `policy` (im2col: the im2col GEMM everywhere; best: per layer
+   * shape the fastest variant that passes its accuracy check, measured in the same run); onnxruntime: the peer.
+   */
+  engine: 'runtime' | 'onnxruntime';
+  policy?: 'im2col' | 'best';
+}
+
+/** Any variant a suite lists. */
+export type AnyVariant = ConvVariant | ModelVariant;
 
 // ---------------------------------------------------------------------------
 // Measurements (the stored run)
@@ -356,6 +440,55 @@ export const Perf = z.object({
 });
 export type Perf = z.infer<typeof Perf>;
 
+/** One row of a model run's per-layer table (a node of the graph). */
+export const LayerRow = z.object({
+  node: z.string(),
+  op: z.string(),
+  /** What ran it: a conv variant, the runtime's general conv, wasm-sgemm, js (simple kernels), view. */
+  kernel: z.string(),
+  note: z.string().optional(),
+  /** Mean over the profiled inferences, ms, and how many calls that is. */
+  ms: z.number().nonnegative(),
+  calls: z.number().int().nonnegative(),
+  flops: z.number().nonnegative(),
+  bytes: z.number().nonnegative(),
+  gflops: z.number().nonnegative(),
+  /** Effective GFLOP/s as a percentage of the measured roof at this layer's intensity (absent without ceilings or FLOPs). */
+  pctRoof: z.number().optional(),
+  /** This layer's output against the float64 forward pass of the whole network (error grown so far). */
+  relL2: Float,
+  maxAbs: Float,
+  /** The layer checked alone: its output against the reference of this node on the runtime's own inputs. */
+  check: z.object({ ok: z.boolean(), detail: z.string() }),
+  /** best policy: the candidates timed for this layer's shape (ms per run, or why not chosen). */
+  candidates: z.array(z.object({ variant: z.string(), ms: z.number().nullable(), ok: z.boolean(), detail: z.string().optional() })).optional(),
+});
+export type LayerRow = z.infer<typeof LayerRow>;
+
+/** What a model variant's timed result adds: the whole-network view (suites/models/measure.ts). */
+export const ModelRun = z.object({
+  engine: z.string(),
+  policy: z.string().nullable(),
+  /** Latency percentiles of the end-to-end inferences, ms. */
+  p50: z.number(),
+  p90: z.number(),
+  p99: z.number(),
+  /** Per node (empty for a peer engine, which is timed as a whole). */
+  layers: z.array(LayerRow),
+  /** Sum of the layers' mean times, and the end-to-end mean minus it (the runtime's own overhead), ms and % of end-to-end. */
+  layerSumMs: z.number().nullable(),
+  overheadMs: z.number().nullable(),
+  overheadPct: z.number().nullable(),
+  /** best policy: the sum over layers of the chosen (fastest passing) kernel times measured in this run, other layers' mean times, ms. */
+  bestLayerSumMs: z.number().nullable().optional(),
+  arenaBytes: z.number().nullable(),
+  naiveArenaBytes: z.number().nullable(),
+  weightBytes: z.number().nullable(),
+  /** Output agreement with the light runtime's output (a peer's line), relative L2 and max abs. */
+  agreement: z.object({ with: z.string(), relL2: Float, maxAbs: Float }).nullable(),
+});
+export type ModelRun = z.infer<typeof ModelRun>;
+
 const ResultBase = z.object({
   caseId: z.string(),
   variant: z.string(),
@@ -390,6 +523,8 @@ export const CaseResult = z.discriminatedUnion('state', [
     perf: Perf,
     accuracy: Accuracy,
     prepare: z.object({ ms: z.number(), bytes: z.number(), note: z.string().optional() }),
+    /** Model variants: the whole-network view (per-layer table, percentiles, overhead). */
+    model: ModelRun.optional(),
   }),
   ResultBase.extend({
     state: z.literal('errored'),
@@ -641,7 +776,12 @@ export type RunResults = z.infer<typeof RunResults>;
 // Runner <-> host: the plan sent to the device and the JSON-lines events back
 // ---------------------------------------------------------------------------
 
-export const PlanItem = z.object({ caseSpec: CaseSpec, variants: z.array(z.string()) });
+export const PlanItem = z.object({
+  caseSpec: CaseSpec,
+  variants: z.array(z.string()),
+  /** A model case's real weights (parameter name -> little-endian float32, base64): shipped, never stored in results. */
+  weights: z.record(z.string(), z.string()).optional(),
+});
 /**
  * Test-only fault injection (set from the ROOFBENCH_TEST_FAULTS environment
  * variable, never by a command-line option): lets the tests prove that a hung
@@ -664,6 +804,10 @@ export const TestFaults = z.object({
   cookToomSignFlip: z.boolean().optional(),
   /** The Winograd kernels compute with their filter off by a relative x (e.g. 1.2e-4). */
   winogradKernelError: z.number().optional(),
+  /** The light runtime computes one node of a network with its first parameter off by a relative x (suites/models/measure.ts). */
+  modelLayerError: z.object({ node: z.string(), relError: z.number() }).optional(),
+  /** The device reports this much memory (bytes) instead of its own: a small board, to prove models are skipped. */
+  deviceMemoryBytes: z.number().positive().optional(),
 });
 export type TestFaults = z.infer<typeof TestFaults>;
 

@@ -23,7 +23,7 @@ import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from '..
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
 import { EXPORT_FORMATS, runToCsv, runToMarkdown, type ExportFormat } from './report/export.js';
-import { suites } from '../suites/index.js';
+import { MODEL_POLICIES, suites } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { ROOT } from './payload.js';
 import { parseArgs, suggestion } from './suggest.js';
@@ -42,7 +42,11 @@ bench options:
   --device NAME[,NAME] device(s) from devices.yaml (default: local); several run in parallel,
                        one report each plus a combined index
   --devices FILE       the device registry (default: devices.yaml in the repository)
-  --suite NAME[,NAME]  suites to run (default: all)
+  --suite NAME[,NAME]  suites to run (default: all but models, which runs when named or with --model)
+  --model NAME|FILE[,..] whole networks to run end to end (the models suite): zoo names (suites/models/*.yaml),
+                       a model file in the zoo's YAML format or an ONNX file (its own weights)
+  --policy P           the models suite's light runtime: im2col (every conv on the im2col GEMM) or best (per
+                       layer shape the fastest conv variant that passes, timed in the same run); default both
   --filter REGEX       keep case x variant pairs whose "<case id> <variant>" or tags match (case-insensitive)
   --variant NAME[,..]  only these variants
   --no-baselines       with --filter / --variant, do not add the reference variants the accuracy decision of a
@@ -194,6 +198,8 @@ const BENCH_OPTIONS = {
   suite: { type: 'string' },
   filter: { type: 'string' },
   variant: { type: 'string' },
+  model: { type: 'string', multiple: true },
+  policy: { type: 'string' },
   winograd: { type: 'string', multiple: true },
   case: { type: 'string' },
   quick: { type: 'boolean', default: false },
@@ -322,8 +328,15 @@ async function bench(argv: string[]): Promise<number> {
   }
   const chosen = suites.filter((s) => !values.suite || list(values.suite)?.includes(s.name));
   const extraVariants = extraVariantsFor(chosen, (values.winograd ?? []).map(parseWinogradOption));
+  const policy = values.policy;
+  if (policy !== undefined && !(policy in MODEL_POLICIES)) {
+    throw new UsageError(`unknown --policy "${policy}"${suggestion(policy, Object.keys(MODEL_POLICIES))}; valid: ${Object.keys(MODEL_POLICIES).join(', ')}`);
+  }
+  const models = (values.model ?? []).flatMap((m) => list(m) ?? []);
   const items = selectItems({
     extraVariants,
+    ...(models.length ? { models } : {}),
+    ...(policy !== undefined ? { policy } : {}),
     suites: list(values.suite),
     variants: list(values.variant),
     cases: list(values.case),
@@ -333,6 +346,7 @@ async function bench(argv: string[]): Promise<number> {
     distribution: options.distribution,
     decisionBaselines: !values['no-baselines'],
   });
+  options.suites = [...new Set(items.map((i) => i.suite.name))];
   const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
   if (baselinesAdded.length) options.baselinesAdded = baselinesAdded;
   const runId = testRunId() ?? newRunId();

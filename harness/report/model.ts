@@ -3,6 +3,7 @@
  * formatted from a stored run. Pure (no I/O): strings here are plain text;
  * the template engine escapes them.
  */
+import { networkView, type NetworkView } from './network.js';
 import { isTimed, decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../../core/contracts.js';
 import { ridgePoint } from '../../core/roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
@@ -112,6 +113,8 @@ export interface CaseView {
   /** Confidence level of the median's interval, e.g. "99%". */
   ciLabel: string;
   stateBadges: { state: string; count: number }[];
+  /** A whole network (models suite): its per-layer tables and facts (harness/report/network.ts); else null. */
+  network: NetworkView | null;
 }
 
 export interface SuiteView {
@@ -178,6 +181,11 @@ export interface ReportView {
 }
 
 function shapeText(c: CaseSpec): { shape: string; output: string } {
+  if (c.model) {
+    // A whole network: its input, not the first conv layer's shape the case also carries.
+    const g = c.model.graph;
+    return { shape: `network input ${g.inputs.map((i) => `${i.name} ${i.shape.join('×')}`).join(', ')}, ${g.nodes.length} nodes`, output: g.outputs.join(', ') };
+  }
   const s = c.shape;
   let out = '?';
   try {
@@ -327,6 +335,7 @@ function caseView(no: number, c: CaseSpec, results: CaseResult[], run: RunResult
     timedCount: results.filter(isTimed).length,
     ciLabel: ciLabel(results),
     stateBadges: stateCounts(results).filter((s) => s.count > 0),
+    network: networkView(c, results),
   };
 }
 

@@ -17,10 +17,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { erroredResult, Plan, type RunnerEvent, type RuntimeFeatures } from '../../core/contracts.js';
 import { loadKernels } from '../../kernels/index.js';
-import { makeResolver } from '../../suites/variants.js';
+import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
 import { measureCase } from './measure.js';
+import { measureModelCase } from '../../suites/models/measure.js';
 import { faultyWinogradGenerator } from './faults.js';
 import { LoadTracker } from './load.js';
 
@@ -136,16 +137,29 @@ async function main(): Promise<void> {
     let results;
     load.caseStarted();
     try {
-      results = await measureCase(item.caseSpec, item.variants, {
-        ctx: { kernels },
-        features,
-        options: plan.options,
-        ceilings,
-        onPhase: (phase, detail) => emit({ type: 'phase', phase, detail }),
-        resolveVariant: findVariant,
-        slowdown: plan.faults?.slowdown,
-        faults: plan.faults,
-      });
+      const onPhase = (phase: string, detail?: string) => emit({ type: 'phase', phase, detail });
+      results = item.caseSpec.model
+        ? // A whole network (the models suite): suites/models/measure.ts.
+          await measureModelCase(item.caseSpec, item.variants, {
+            ctx: { kernels },
+            features,
+            options: plan.options,
+            ceilings,
+            onPhase,
+            resolveVariant: findVariant,
+            ...(item.weights ? { weights: item.weights } : {}),
+            ...(plan.faults ? { faults: plan.faults } : {}),
+          })
+        : await measureCase(item.caseSpec, item.variants, {
+            ctx: { kernels },
+            features,
+            options: plan.options,
+            ceilings,
+            onPhase,
+            resolveVariant: (suite, name) => asConvVariant(findVariant(suite, name)),
+            slowdown: plan.faults?.slowdown,
+            faults: plan.faults,
+          });
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.
       const error = e instanceof Error ? e.message : String(e);

@@ -5,9 +5,10 @@
  * borders need no scalar path; 3x3 stride 1/2 keep the 9 weights in registers
  * (kernels/assembly/depthwise.ts).
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
-import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
+import { shapeProblem } from '../../../reference/conv.js';
+import { checkConvArrays, preparedFromLayer } from './layer.js';
 
 const NAME = 'conv-depthwise-simd-f32';
 
@@ -34,42 +35,27 @@ export const convDepthwiseSimdF32: ConvVariant = {
   flops: (s) => convFlops(s),
   bytes: (s) => convBytes(s),
   accuracy: { kind: 'exact' },
-  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+  layer(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel {
     const applies = convDepthwiseSimdF32.applies(shape);
     if (applies !== true) throw new Error(`${NAME}: ${applies}`);
-    const { ho, wo } = convOutputSize(shape);
+    checkConvArrays(NAME, shape, null, w);
     const { n, c, h, w: wd, r, s, stride, pad } = shape;
-    const xLen = n * c * h * wd;
-    const wLen = c * r * s;
-    if (x.length !== xLen) throw new Error(`${NAME}: x has ${x.length} floats, the shape needs ${xLen}`);
-    if (w.length !== wLen) throw new Error(`${NAME}: w has ${w.length} floats, the shape needs ${wLen}`);
     const kern = ctx.kernels;
     const simd = kern.requireSimd(NAME);
-    const mark = kern.mark();
-    const xb = kern.allocCopy(x);
     const wb = kern.allocCopy(w);
-    const yb = kern.alloc(n * c * ho * wo);
     const wsFloats = simd.depthwise_workspace_floats(h, wd, r, s, stride, pad);
-    const ws = kern.alloc(wsFloats);
-    const top = kern.mark();
     const conv = simd.conv_depthwise_f32;
-    const xp = xb.ptr;
     const wp = wb.ptr;
-    const yp = yb.ptr;
-    const wsp = ws.ptr;
-    let disposed = false;
     return {
-      run(): void {
-        conv(xp, wp, yp, wsp, n, c, h, wd, r, s, stride, pad);
+      run(x: number, y: number, ws: number): void {
+        conv(x, wp, y, ws, n, c, h, wd, r, s, stride, pad);
       },
-      output: () => yb.view(),
+      scratchFloats: wsFloats,
       preparedBytes: 0,
-      prepareNote: `no weight transform; workspace ${wsFloats * 4} bytes (one zero-bordered input plane, reused per channel)`,
-      dispose(): void {
-        if (disposed) return;
-        disposed = true;
-        if (kern.mark() === top) kern.release(mark);
-      },
+      note: `no weight transform; workspace ${wsFloats * 4} bytes (one zero-bordered input plane, reused per channel)`,
     };
+  },
+  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+    return preparedFromLayer(ctx, shape, x, w, NAME, (c, sh, wt) => convDepthwiseSimdF32.layer!(c, sh, wt));
   },
 };

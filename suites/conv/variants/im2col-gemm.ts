@@ -7,10 +7,11 @@
  * NR-column panels, one KC x NC block at a time, so the full im2col matrix is
  * never materialised. Groups are looped (depthwise works, slowly).
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { GEMM_TILE } from '../../../kernels/index.js';
+import { checkConvArrays, preparedFromLayer } from './layer.js';
 
 const NAME = 'conv-im2col-gemm-f32';
 
@@ -39,50 +40,35 @@ export const convIm2colGemmF32: ConvVariant = {
   bytes: (s) => convBytes(s),
   executedFlops,
   accuracy: { kind: 'exact' },
-  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-    const { ho, wo } = convOutputSize(shape);
+  layer(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel {
+    checkConvArrays(NAME, shape, null, w);
     const { n, c, h, w: wd, k, r, s, stride, pad, groups } = shape;
     const kd = (c / groups) * r * s;
-    const xLen = n * c * h * wd;
-    const wLen = k * kd;
-    if (x.length !== xLen) throw new Error(`${NAME}: x has ${x.length} floats, the shape needs ${xLen}`);
-    if (w.length !== wLen) throw new Error(`${NAME}: w has ${w.length} floats, the shape needs ${wLen}`);
     const kern = ctx.kernels;
     const simd = kern.requireSimd(NAME);
-    const mark = kern.mark();
     // Packed weights first, the raw copy on top of it (released right after packing).
     const packed = kern.alloc(simd.gemm_packed_a_floats(k, kd, groups));
     const rawMark = kern.mark();
     const wRaw = kern.allocCopy(w);
     simd.pack_weights(wRaw.ptr, packed.ptr, k, kd, groups);
     kern.release(rawMark);
-    const xb = kern.allocCopy(x);
-    const yb = kern.alloc(n * k * ho * wo);
     const wsFloats = simd.conv_im2col_gemm_workspace_floats();
-    const ws = kern.alloc(wsFloats);
-    const top = kern.mark();
     const conv = simd.conv_im2col_gemm_f32;
-    const xp = xb.ptr;
     const wp = packed.ptr;
-    const yp = yb.ptr;
-    const wsp = ws.ptr;
     const preparedBytes = packed.length * 4;
-    let disposed = false;
     return {
-      run(): void {
-        conv(xp, wp, yp, wsp, n, c, h, wd, k, r, s, stride, pad, groups);
+      run(x: number, y: number, ws: number): void {
+        conv(x, wp, y, ws, n, c, h, wd, k, r, s, stride, pad, groups);
       },
-      output: () => yb.view(),
+      scratchFloats: wsFloats,
       preparedBytes,
-      prepareNote:
+      note:
         `weights packed into ${GEMM_TILE.mr}-row panels per KC=${GEMM_TILE.kc} slice (${preparedBytes} bytes, ` +
         `${groups} group(s) of ${k / groups}x${kd}); workspace ${wsFloats * 4} bytes (one KC x NC packed im2col block); ` +
         'im2col runs inside the timed region',
-      dispose(): void {
-        if (disposed) return;
-        disposed = true;
-        if (kern.mark() === top) kern.release(mark);
-      },
     };
+  },
+  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+    return preparedFromLayer(ctx, shape, x, w, NAME, (c, sh, wt) => convIm2colGemmF32.layer!(c, sh, wt));
   },
 };
