@@ -3,6 +3,7 @@ import type { CaseSpec, ExtraVariant, Plan, RunOptions } from './contracts.js';
 import { suites as allSuites, type Suite } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { suggestion } from './suggest.js';
+import { kernelForCase } from './external-file.js';
 
 export class UsageError extends Error {}
 
@@ -22,6 +23,11 @@ export interface Selection {
    * variants (a Winograd tile with fp32 direct, im2col and ONNX Runtime), run those too (default true).
    */
   decisionBaselines?: boolean;
+  /**
+   * The native kernels of the run's kernels file (--kernels): each joins the cases it is declared
+   * for, next to the built-in variants (selected, filtered and listed like them).
+   */
+  external?: readonly { name: string; cases: 'all' | string[] }[];
 }
 
 /**
@@ -71,9 +77,14 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
     return { suite: e.suite, name: v.name, v };
   });
   const specOf = (s: Suite, name: string) => s.variants.find((v) => v.name === name) ?? extras.find((e) => e.suite === s.name && e.name === name)?.v;
-  const namesOf = (s: Suite) => [...s.variants.map((v) => v.name), ...extras.filter((e) => e.suite === s.name).map((e) => e.name)];
+  const externalNames = (c?: CaseSpec) => (sel.external ?? []).filter((k) => !c || kernelForCase(k, c)).map((k) => k.name);
+  const namesOf = (s: Suite, c?: CaseSpec) => [
+    ...s.variants.map((v) => v.name),
+    ...extras.filter((e) => e.suite === s.name).map((e) => e.name),
+    ...externalNames(c),
+  ];
 
-  const variantNames = active.flatMap(namesOf);
+  const variantNames = [...new Set(active.flatMap((s) => namesOf(s)))];
   const badVariants = (sel.variants ?? []).filter((n) => !variantNames.includes(n));
   if (badVariants.length) throw unknown('variant', badVariants, variantNames);
 
@@ -94,7 +105,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
       allCaseIds.push(c.id);
       allLayers.push(c.layer);
       if (sel.cases?.length && !sel.cases.some((n) => n === c.id || n === c.layer)) continue;
-      const vs = namesOf(suite)
+      const vs = namesOf(suite, c)
         .filter((v) => !sel.variants?.length || sel.variants.includes(v))
         .filter((v) => !re || re.test(`${c.id} ${v}`) || c.tags.some((t) => re.test(t)));
       if (vs.length === 0) continue;
@@ -109,10 +120,10 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
                   return v && v.applies(c.shape, c) === true ? (suite.decisionBaselines?.(v.algorithm) ?? []) : [];
                 }),
               ),
-            ].filter((b) => !vs.includes(b) && namesOf(suite).includes(b))
+            ].filter((b) => !vs.includes(b) && namesOf(suite, c).includes(b))
           : [];
       if (needed.length) {
-        items.push({ suite, caseSpec: c, variants: namesOf(suite).filter((v) => vs.includes(v) || needed.includes(v)), baselinesAdded: needed });
+        items.push({ suite, caseSpec: c, variants: namesOf(suite, c).filter((v) => vs.includes(v) || needed.includes(v)), baselinesAdded: needed });
       } else {
         items.push({ suite, caseSpec: c, variants: vs });
       }
