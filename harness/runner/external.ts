@@ -565,7 +565,11 @@ export class ExternalKernels {
           noisy: isNoisy(stats, options.cvTarget),
         },
         perf: computePerf(r.cost, stats.median, ceilings, null, k.spec.dtype, this.native),
-        accuracy: accuracyRecord(metrics, tolerance, checksumF32(r.output)),
+        accuracy: {
+          ...accuracyRecord(metrics, tolerance, checksumF32(r.output)),
+          // Each device runs its own build (AVX2, NEON ...): summation order and FMA contraction differ.
+          nonPortable: 'a native kernel: each architecture runs its own build, whose rounding (vector width, summation order, FMA) differs',
+        },
         prepare: {
           ms: outside,
           bytes: 0,
