@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { RunResults } from '../harness/contracts.js';
 import { bench, jsonLines, ROOT } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
+import { armNode, sshdDevice } from './helpers/boards.js';
 
-const CACHE = process.env.ROOFBENCH_ARM_CACHE ?? '/tmp/roofbench-arm-cache';
 const NATIVE = ['conv-im2col-gemm-native-f32', 'conv-direct-native-f32'];
 const CASES = 'vgg16.conv1_2,alexnet.conv2';
 const DEVICES = ['local', 'loopback', 'emu-rpi3', 'emu-arm64'];
@@ -25,35 +25,13 @@ let result: Awaited<ReturnType<typeof bench>>;
 const runs: Record<string, RunResults> = {};
 const manifests: Record<string, string[]> = {};
 
-function armNode(arch: 'armhf' | 'arm64', dir: string): string {
-  execFileSync('bash', [join(ROOT, 'scripts', 'arm-node.sh'), arch, dir], {
-    env: { ...process.env, ROOFBENCH_ARM_CACHE: CACHE },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    timeout: 600_000,
-  });
-  return join(dir, `node-${arch}`);
-}
-
 beforeAll(async () => {
   // Every architecture of the example (installs Debian's cross compilers when missing).
   execFileSync('bash', [join(ROOT, 'scripts', 'build-native.sh'), 'all'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 1_200_000 });
   const work = mkdtempSync(join(tmpdir(), 'roofbench-native-devices-'));
   const [armhf, arm64] = [armNode('armhf', join(work, 'armhf')), armNode('arm64', join(work, 'arm64'))];
   sshd = await startSshd();
-  const board = (name: string, node: string, emulated: boolean) =>
-    [
-      `  ${name}:`,
-      emulated ? '    emulated: true' : null,
-      '    host: 127.0.0.1',
-      `    port: ${sshd.port}`,
-      `    user: ${sshd.user}`,
-      `    identityFile: ${JSON.stringify(sshd.identityFile)}`,
-      `    hostKey: ${JSON.stringify(sshd.hostKeyFingerprint)}`,
-      `    node: ${JSON.stringify(node)}`,
-      `    workDir: ${JSON.stringify(join(work, `remote-${name}`))}`,
-    ]
-      .filter(Boolean)
-      .join('\n');
+  const board = (name: string, node: string, emulated: boolean) => sshdDevice(sshd, work, name, node, { emulated });
   const devicesFile = join(work, 'devices.yaml');
   writeFileSync(
     devicesFile,
