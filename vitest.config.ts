@@ -8,11 +8,13 @@ import { defineConfig } from 'vitest/config';
  * `npm test` runs both.
  */
 export const UNIT = [
+  'test/boundary.test.ts',
   'test/cases.test.ts',
   'test/changepoints.test.ts',
   'test/cli-args.test.ts',
   'test/colours.test.ts',
   'test/compare.test.ts',
+  'test/contracts.test.ts',
   'test/cost.test.ts',
   'test/devices.test.ts',
   'test/export.test.ts',

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan, RunOptions, RunResults } from './contracts.js';
+import type { Plan, RunOptions, RunResults } from '../core/contracts.js';
 import type { Device } from './devices.js';
 import { theoreticalCeilings } from './devices.js';
 import { buildPayload, ROOT, type Payload } from './payload.js';

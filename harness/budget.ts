@@ -3,7 +3,7 @@
  * variant whose error exceeds it is `inaccurate`, whatever its own tolerance.
  * Pure; applied by the host as results arrive.
  */
-import { decodeFloat, type Accuracy, type CaseResult, type RunOptions } from './contracts.js';
+import { decodeFloat, type Accuracy, type CaseResult, type RunOptions } from '../core/contracts.js';
 
 export type Budgets = NonNullable<RunOptions['budgets']>;
 

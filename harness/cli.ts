@@ -19,7 +19,7 @@ import { compareChecksums, describeMismatches } from './portability.js';
 import { hasBudget, worstInaccurate } from './budget.js';
 import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
 import { outputWidth, Progress, summaryTable } from './progress.js';
-import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from './contracts.js';
+import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from '../core/contracts.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
 import { EXPORT_FORMATS, runToCsv, runToMarkdown, type ExportFormat } from './report/export.js';
@@ -31,7 +31,7 @@ import { npmSwallowedOptions, swallowedMessage } from './npm-args.js';
 import { harnessInfo } from './bench.js';
 import { loadKernelsFile, type KernelsFile } from './external-file.js';
 import { bundleKernels } from './external-bundle.js';
-import { nativeArch, timingProtocol } from './external.js';
+import { nativeArch, timingProtocol } from '../core/external.js';
 import type { NativeFile } from './payload.js';
 
 const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline

@@ -10,7 +10,7 @@
  * one case, or when more than 5% of the CPU time was stolen. Its timings are
  * then indicative only: compare gives them no improved/regressed verdict.
  */
-import type { Contention, CpuLoad, Health, RunResults } from './contracts.js';
+import type { Contention, CpuLoad, Health, RunResults } from '../core/contracts.js';
 
 export type { Contention };
 

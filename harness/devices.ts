@@ -15,7 +15,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { z } from 'zod';
-import type { TheoreticalCeilings } from './contracts.js';
+import type { TheoreticalCeilings } from '../core/contracts.js';
 import { didYouMean as closestName, suggestion as suggestionText } from './suggest.js';
 
 // ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ExternalCommand, ExternalKernel, HostFiles, KernelsFile } from './external-file.js';
-import { NATIVE_ARCHS, type PayloadFiles, type PlanExternal, type TimingProtocol } from './external.js';
+import { NATIVE_ARCHS, type PayloadFiles, type PlanExternal, type TimingProtocol } from '../core/external.js';
 import type { NativeFile } from './payload.js';
 
 /** An uploaded directory may hold at most this much (a kernel and its scripts, not a data set). */

@@ -2,7 +2,7 @@
  * The external kernels file (`--kernels my-kernels.yaml`): the user's native
  * kernels, declared as data, validated once at load with file:line errors the
  * way devices.yaml is (every problem at once; see docs/native-kernels.md for the
- * format and harness/external.ts for what travels to the device).
+ * format and core/external.ts for what travels to the device).
  *
  *   kernels:
  *     - name: conv-im2col-gemm-native-f32
@@ -27,7 +27,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConvShape, type CaseSpec } from './contracts.js';
+import { ConvShape, type CaseSpec } from '../core/contracts.js';
 import { ConfigError, expectation, want, wantMapping, type Finding } from './devices.js';
 import { parseYamlConfig } from './config-yaml.js';
 import {
@@ -38,7 +38,7 @@ import {
   type ExternalVariantSpec,
   type NativeArch,
   type Placeholder,
-} from './external.js';
+} from '../core/external.js';
 import { suggestion } from './suggest.js';
 import { VARIANT_NAME } from '../suites/define.js';
 

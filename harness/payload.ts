@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { nativeArch, type NativeArch } from './external.js';
+import { nativeArch, type NativeArch } from '../core/external.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const KERNEL_SRC = join(ROOT, 'kernels', 'assembly');
@@ -135,13 +135,26 @@ export async function payloadForArch(p: Payload, processArch: string, log?: (msg
   return buildPayload({ root: dirname(p.dir), log, native: p.native.files, arch });
 }
 
-export async function buildPayload(opts: PayloadOptions = {}): Promise<Payload> {
-  const root = opts.root ?? PAYLOAD_ROOT;
-  const wasmFiles = await ensureKernels(opts.log);
+/**
+ * The folders the device payload may be built from: the payload-safe core (contracts, statistics, roofline
+ * arithmetic, graphs, .npy), the float64 reference, the suites, the kernels' loader and the runner itself.
+ * Everything else under harness/ is host code (transports, the CLI, reports, history) and never travels.
+ */
+export const PAYLOAD_SOURCES: readonly string[] = ['core/', 'reference/', 'suites/', 'kernels/index.ts', 'harness/runner/', 'node_modules/'];
+
+/** The bundle's inputs (paths relative to the repository) that are not payload sources: host code the device must not import. */
+export function hostInputs(inputs: Iterable<string>): string[] {
+  return [...inputs].filter((i) => !PAYLOAD_SOURCES.some((s) => i.startsWith(s))).sort();
+}
+
+/** Bundle the runner (the device's entry point) into one ES module, refusing it if it pulls in host code. */
+export async function bundleRunner(entry = join(ROOT, 'harness', 'runner', 'main.ts')): Promise<Uint8Array> {
   const result = await esbuild.build({
-    entryPoints: [join(ROOT, 'harness', 'runner', 'main.ts')],
+    entryPoints: [entry],
+    absWorkingDir: ROOT,
     bundle: true,
     write: false,
+    metafile: true,
     platform: 'node',
     format: 'esm',
     target: 'node18',
@@ -153,10 +166,24 @@ export async function buildPayload(opts: PayloadOptions = {}): Promise<Payload> 
     // A native addon, not bundleable: conv-onnxruntime-f32 loads it at run time from the device (see its module doc).
     external: ['onnxruntime-node'],
   });
+  const host = hostInputs(Object.keys(result.metafile.inputs).filter((i) => i !== relative(ROOT, entry)));
+  if (host.length > 0) {
+    throw new Error(
+      `payload: the runner bundle imports host code (${host.join(', ')}); device code may import only ${PAYLOAD_SOURCES.join(', ')}. ` +
+        'Move what the device needs into core/ (see docs/architecture.md).',
+    );
+  }
   const bundle = result.outputFiles[0];
   if (!bundle) throw new Error('esbuild produced no output for the runner bundle');
+  return bundle.contents;
+}
 
-  const files: { path: string; content: Uint8Array; mode?: number }[] = [{ path: 'runner.mjs', content: bundle.contents }];
+export async function buildPayload(opts: PayloadOptions = {}): Promise<Payload> {
+  const root = opts.root ?? PAYLOAD_ROOT;
+  const wasmFiles = await ensureKernels(opts.log);
+  const runner = await bundleRunner();
+
+  const files: { path: string; content: Uint8Array; mode?: number }[] = [{ path: 'runner.mjs', content: runner }];
   for (const f of wasmFiles.sort()) files.push({ path: `wasm/${f.split('/').pop()}`, content: readFileSync(f) });
   const arch = opts.arch ?? null;
   const native = (opts.native ?? []).filter((f) => f.arch === null || f.arch === arch);

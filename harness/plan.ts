@@ -1,5 +1,5 @@
 /** Plan: suites x cases x variants, filtered by what the user asked for. */
-import type { CaseSpec, ExtraVariant, Plan, RunOptions } from './contracts.js';
+import type { CaseSpec, ExtraVariant, Plan, RunOptions } from '../core/contracts.js';
 import { suites as allSuites, type Suite } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { suggestion } from './suggest.js';

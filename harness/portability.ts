@@ -4,7 +4,7 @@
  * runner reports an output checksum per result; any difference between two
  * runs of the same plan is a portability failure naming the case and variant.
  */
-import type { RunResults } from './contracts.js';
+import type { RunResults } from '../core/contracts.js';
 import { findVariant } from '../suites/variants.js';
 
 export interface ChecksumMismatch {

@@ -3,7 +3,7 @@
  * line per case when not a TTY, or the raw JSON-lines events with --json.
  */
 import cliProgress from 'cli-progress';
-import { decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from './contracts.js';
+import { isTimed as timed, type TimedResult, decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
 
@@ -31,8 +31,6 @@ export function clock(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-type TimedResult = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
-const timed = (r: CaseResult): r is TimedResult => r.state === 'passed' || r.state === 'inaccurate';
 
 /**
  * One short line for a finished case (CI logs): the best variant and its figure, the counts, and

@@ -6,14 +6,17 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  erroredResult,
+  isTimed,
+  NO_COST,
   RunResults,
   SCHEMA_VERSION,
   type CaseResult,
   type Plan,
   type RunnerEvent,
   type TheoreticalCeilings,
-} from './contracts.js';
-import { computePerf } from './roofline.js';
+} from '../core/contracts.js';
+import { computePerf } from '../core/roofline.js';
 import { applyBudget } from './budget.js';
 import { runContention } from './contention.js';
 
@@ -84,10 +87,10 @@ export class RunWriter {
         break;
       case 'result': {
         result = e.result;
-        if ((result.state === 'passed' || result.state === 'inaccurate') && this.run.device.emulated) {
+        if (isTimed(result) && this.run.device.emulated) {
           // An emulator's timings say nothing about the hardware: no roofline percentages.
           result = { ...result, perf: computePerf(result.cost, result.timing.stats.median, null, null, result.dtype) };
-        } else if (result.state === 'passed' || result.state === 'inaccurate') {
+        } else if (isTimed(result)) {
           // The host knows the device's theoretical ceilings; the runner only its measured ones.
           result = {
             ...result,
@@ -144,7 +147,7 @@ export class RunWriter {
   /** Mark every planned pair of one case that has no result yet as errored (e.g. the case hung). */
   markCase(caseId: string, cause: string): void {
     for (const m of this.missing().filter((x) => x.caseId === caseId)) {
-      this.run.results.push({ ...m, cost: { flops: 0, bytes: 0, intensity: 0 }, state: 'errored', phase: 'timeout', error: cause });
+      this.run.results.push(erroredResult(m, 'timeout', cause));
     }
     this.hadFailure = [this.hadFailure, cause].filter(Boolean).join('; ');
     this.save();
@@ -168,7 +171,7 @@ export class RunWriter {
       const total = this.expected.length;
       const measured = total - missing.length;
       for (const m of missing) {
-        this.run.results.push({ ...m, cost: { flops: 0, bytes: 0, intensity: 0 }, state: 'skipped', reason: `not measured: the run was interrupted (${interruptedBy})` });
+        this.run.results.push({ ...m, cost: { ...NO_COST }, state: 'skipped', reason: `not measured: the run was interrupted (${interruptedBy})` });
       }
       this.run.status = 'interrupted';
       // What the run was doing when it was stopped (e.g. waiting for the lock), when the transport said.
@@ -183,16 +186,7 @@ export class RunWriter {
     } else if (failure !== null || missing.length > 0) {
       const cause = failure ?? 'the runner finished without reporting this result';
       for (const m of missing) {
-        this.run.results.push({
-          caseId: m.caseId,
-          variant: m.variant,
-          algorithm: m.algorithm,
-          dtype: m.dtype,
-          cost: { flops: 0, bytes: 0, intensity: 0 },
-          state: 'errored',
-          phase: 'transport',
-          error: `not measured: ${cause}`,
-        });
+        this.run.results.push(erroredResult(m, 'transport', `not measured: ${cause}`));
       }
       this.run.status = 'incomplete';
       this.run.statusDetail = [this.run.statusDetail, cause].filter(Boolean).join('; ');

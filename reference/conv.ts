@@ -9,7 +9,7 @@
  *
  * Pure, payload-safe (no node: imports): it runs on the device.
  */
-import type { ConvShape } from '../harness/contracts.js';
+import type { ConvShape } from '../core/contracts.js';
 
 /** Output spatial size of a conv; throws if the shape cannot be computed. */
 export function convOutputSize(s: ConvShape): { ho: number; wo: number } {
@@ -83,7 +83,7 @@ export function conv2dRef(
 }
 
 /**
- * A convolution in the generality of a graph's conv node (harness/graph.ts):
+ * A convolution in the generality of a graph's conv node (core/graph.ts):
  * stride and dilation per axis, pads [top, left, bottom, right], groups. The
  * output size (ho, wo) is given by the caller (graph shape inference or
  * convOutputSize); the sizes are trusted apart from the array lengths.

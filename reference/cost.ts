@@ -7,7 +7,7 @@
  * bytes: the design's "8.78 MB" for the 256->256 3x3 conv at 56x56 is decimal
  * megabytes (8,781,824 bytes / 1e6).
  */
-import type { ConvShape } from '../harness/contracts.js';
+import type { ConvShape } from '../core/contracts.js';
 import { convOutputSize } from './conv.js';
 
 /** Direct-algorithm FLOPs: 2 * N * K * Ho * Wo * (C/groups) * R * S. Throws on an invalid shape. */

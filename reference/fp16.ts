@@ -25,7 +25,7 @@
  * half operation: the emulation is exact, not approximate. It predicts accuracy
  * only: its speed is that of this JavaScript loop, not of any fp16 hardware.
  */
-import type { ConvShape } from '../harness/contracts.js';
+import type { ConvShape } from '../core/contracts.js';
 import { convOutputSize } from './conv.js';
 
 /** Unit roundoff of binary16: 2^-11. */

@@ -28,7 +28,7 @@
  * graphParamCounts count what they count, so a zoo network can be checked
  * against its paper.
  */
-import { inferShapes, numel, paramRoles, VIEW_OPS, type Graph, type GraphNode, type Shapes } from '../harness/graph.js';
+import { inferShapes, numel, paramRoles, VIEW_OPS, type Graph, type GraphNode, type Shapes } from '../core/graph.js';
 
 export interface NodeCost {
   node: string;

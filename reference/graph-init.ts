@@ -17,8 +17,8 @@
  * Graph inputs come from the case distributions (fillDistribution), one stream
  * per input, seeded like parameters.
  */
-import type { Distribution } from '../harness/contracts.js';
-import { numel, type Graph, type Param } from '../harness/graph.js';
+import type { Distribution } from '../core/contracts.js';
+import { numel, type Graph, type Param } from '../core/graph.js';
 import { fillDistribution, fillHe, makeRng } from './random.js';
 
 /** FNV-1a 32 of the UTF-16 code units of `s`. */

@@ -1,5 +1,5 @@
 /**
- * The float64 reference of every graph operator (harness/graph.ts) and
+ * The float64 reference of every graph operator (core/graph.ts) and
  * evaluateGraph, which runs a whole graph and keeps every tensor, so each
  * layer's output can be checked, not only the last one.
  *
@@ -24,7 +24,7 @@
  * All arithmetic in float64; the inputs and parameters are read as given
  * (fp32 values are exact in float64). Pure, payload-safe.
  */
-import { inferShapes, numel, type Graph, type GraphNode, type NodeOf, type Shapes } from '../harness/graph.js';
+import { inferShapes, numel, type Graph, type GraphNode, type NodeOf, type Shapes } from '../core/graph.js';
 import { conv2dRefGeneral } from './conv.js';
 
 type Values = ArrayLike<number>;

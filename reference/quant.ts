@@ -30,7 +30,7 @@
  *   clamp to [qmin - zy, qmax - zy] -> nearest -> truncate -> + zy.
  * - Dequantized output: D_k = f32(sx * sw_k), y = f32(f32(acc) * D_k).
  */
-import type { ConvShape } from '../harness/contracts.js';
+import type { ConvShape } from '../core/contracts.js';
 import { convOutputSize } from './conv.js';
 
 /** Round half to even of a finite number (2.5 -> 2, 3.5 -> 4, -2.5 -> -2). */

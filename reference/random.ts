@@ -9,7 +9,7 @@
  * the normal and Student-t samplers is computed by `detLog` below. The same
  * seed gives the same bytes on every platform and Node version.
  */
-import type { ConvShape, Distribution } from '../harness/contracts.js';
+import type { ConvShape, Distribution } from '../core/contracts.js';
 import { convOutputSize } from './conv.js';
 
 export interface Rng {

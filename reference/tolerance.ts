@@ -77,7 +77,7 @@ export interface ToleranceResult {
    * error), for the approximate check maxRelL2.
    */
   limit: number;
-  /** Which metric `limit` is in (matches Accuracy.tolerance.metric in harness/contracts.ts). */
+  /** Which metric `limit` is in (matches Accuracy.tolerance.metric in core/contracts.ts). */
   metric: 'maxAbs' | 'relL2';
   /** Where the tolerance came from, for the report. */
   source: string;

@@ -25,7 +25,7 @@
  * `winogradF2x2Int8Domain` computes what keeping V' in 8 bits (the trap) gives
  * instead, so its cost can be measured against the exact integer convolution.
  */
-import type { ConvShape } from '../harness/contracts.js';
+import type { ConvShape } from '../core/contracts.js';
 import { convOutputSize } from './conv.js';
 import { roundHalfEven } from './quant.js';
 import type { Rational } from './rational.js';

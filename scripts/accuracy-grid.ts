@@ -20,7 +20,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ConvShape, ConvVariant, Distribution, TestFaults } from '../harness/contracts.js';
+import type { ConvShape, ConvVariant, Distribution, TestFaults } from '../core/contracts.js';
 import { accuracyChecks } from '../harness/runner/measure.js';
 import { faultyWeights, faultyWinogradGenerator } from '../harness/runner/faults.js';
 import { ROOT } from '../harness/payload.js';

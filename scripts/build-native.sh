@@ -66,7 +66,7 @@ compiler_for() {
 }
 
 # apt-get install, one at a time: flock against our own parallel runs, DPkg::Lock::Timeout against
-# anything else holding the dpkg lock (as scripts/test-sshd.sh and scripts/arm-node.sh do).
+# anything else holding the dpkg lock (as test/helpers/test-sshd.sh and scripts/arm-node.sh do).
 install_packages() {
   [ "${ROOFBENCH_NATIVE_NO_INSTALL:-}" != 1 ] || die "missing $* and ROOFBENCH_NATIVE_NO_INSTALL=1: install them with apt-get"
   command -v apt-get >/dev/null 2>&1 || die "missing $* and apt-get is not available: install a cross compiler for the architecture by hand"

@@ -6,7 +6,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { buildPayload, ROOT } from '../harness/payload.js';
 import { buildKernels } from '../kernels/build.js';
 

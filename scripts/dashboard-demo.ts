@@ -1,5 +1,5 @@
 /**
- * A demonstration dashboard from a synthetic nightly history (harness/history/synthetic.ts),
+ * A demonstration dashboard from a synthetic nightly history (test/helpers/synthetic.ts),
  * and its screenshots with headless Chromium, for the README:
  *
  *   npx tsx scripts/dashboard-demo.ts [OUT_DIR]        (default: a temporary directory)
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devicePageName, renderDashboard } from '../harness/history/dashboard.js';
 import { HistoryStore } from '../harness/history/store.js';
-import { synthRuns } from '../harness/history/synthetic.js';
+import { synthRuns } from '../test/helpers/synthetic.js';
 import { ROOT } from '../harness/payload.js';
 
 const args = process.argv.slice(2);

@@ -34,7 +34,7 @@ import { parseArgs } from 'node:util';
 import { readRun } from '../harness/results.js';
 import { compareRuns, DEFAULT_COMPARE_OPTIONS, type RunComparison } from '../harness/history/compare.js';
 import { HistoryStore, ROOT } from '../harness/history/store.js';
-import { synthRuns } from '../harness/history/synthetic.js';
+import { synthRuns } from '../test/helpers/synthetic.js';
 import { renderDashboard } from '../harness/history/dashboard.js';
 
 const { values } = parseArgs({

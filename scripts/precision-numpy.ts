@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CaseData, ConvShape } from '../harness/contracts.js';
+import type { CaseData, ConvShape } from '../core/contracts.js';
 import type { Kernels } from '../kernels/index.js';
 import { calibrationSeed } from '../reference/calibration.js';
 import { conv2dRef } from '../reference/conv.js';

@@ -19,7 +19,7 @@
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadKernels } from '../kernels/index.js';
-import type { ConvShape, ConvVariant } from '../harness/contracts.js';
+import type { ConvShape, ConvVariant } from '../core/contracts.js';
 import { ROOT } from '../harness/payload.js';
 import { convCases } from '../suites/conv/cases.js';
 import { convIm2colGemmF32 } from '../suites/conv/variants/im2col-gemm.js';

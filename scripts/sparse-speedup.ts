@@ -19,8 +19,8 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CaseResult, CaseSpec, RunOptions } from '../harness/contracts.js';
-import { inferShapes, convShapeOfNode } from '../harness/graph.js';
+import { isTimed, type TimedResult as Timed, type CaseResult, type CaseSpec, type RunOptions } from '../core/contracts.js';
+import { inferShapes, convShapeOfNode } from '../core/graph.js';
 import { measureCase } from '../harness/runner/measure.js';
 import { speedupOf, speedupText, type Speedup } from '../harness/report/speedup.js';
 import { loadKernels, wasmSimdSupported } from '../kernels/index.js';
@@ -28,8 +28,6 @@ import { loadZooModel } from '../suites/models/zoo.js';
 import { sparseVariants } from '../suites/sparse/variants.js';
 import { ROOT } from '../harness/payload.js';
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
-const isTimed = (r: CaseResult | undefined): r is Timed => r !== undefined && (r.state === 'passed' || r.state === 'inaccurate');
 
 const SETTINGS = [
   { pattern: 'unstructured', fraction: 0.9, goal: 2, variants: ['conv-spmm-csr-f32', 'conv-spmm-b1x1-f32'] },

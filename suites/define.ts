@@ -1,4 +1,4 @@
-import type { ConvVariant } from '../harness/contracts.js';
+import type { ConvVariant } from '../core/contracts.js';
 
 /** `<op>-<algorithm>[-<detail>]-<dtype>`, lower case, e.g. `conv3x3-winograd-f4x4-f32`. */
 export const VARIANT_NAME = /^[a-z0-9]+(-[a-z0-9.]+)+-(f32|f16|i8|s8|u8)$/;

@@ -1,5 +1,5 @@
 /** Host side: every suite roofbench knows, with its cases (from data) and variants (code). */
-import type { CaseSpec, ConvVariant, Distribution, ExtraVariant } from '../harness/contracts.js';
+import type { CaseSpec, ConvVariant, Distribution, ExtraVariant } from '../core/contracts.js';
 import { convCases, convExtraVariants } from './conv/cases.js';
 import { convVariants } from './conv/variants.js';
 import { convDecisionBaselines } from './conv/baselines.js';

@@ -2,7 +2,7 @@
  * Runner-side view of the suites: suite name -> its variants. Bundled into the
  * payload (no fs, no YAML here; cases and parametrised variants travel in the plan).
  */
-import type { ConvVariant, ExtraVariant } from '../harness/contracts.js';
+import type { ConvVariant, ExtraVariant } from '../core/contracts.js';
 import { convVariants } from './conv/variants.js';
 import { winogradVariant, type WinogradVariantOptions } from './conv/variants/winograd.js';
 

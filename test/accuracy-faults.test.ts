@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bench } from './helpers/cli.js';
-import { RunResults, type CaseResult, type TestFaults } from '../harness/contracts.js';
+import { RunResults, type CaseResult, type TestFaults } from '../core/contracts.js';
 
 const SAMPLING = ['--no-ceilings', '--no-history', '--no-baselines', '--json', '--target-ms', '20', '--min-samples', '2'];
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectChangePoints, detectChangePointsWithBreaks, pelt, robustSigma } from '../harness/history/changepoints.js';
-import { normal, rng } from '../harness/history/synthetic.js';
+import { normal, rng } from './helpers/synthetic.js';
 
 /** A series of `n` values around `level(i)` with relative noise `sd`. */
 function series(n: number, level: (i: number) => number, sd: number, seed: number): number[] {

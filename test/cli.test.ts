@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { bench, convVariantCount, jsonLines, runCli, ROOT } from './helpers/cli.js';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { resultsJsonSchema } from '../scripts/build.js';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'results.schema.json'), 'utf8')) as Record<string, unknown>;
 
 describe('published results schema', () => {
-  it('is up to date with harness/contracts.ts (run npm run build if this fails)', () => {
+  it('is up to date with core/contracts.ts (run npm run build if this fails)', () => {
     expect(schema).toEqual(JSON.parse(JSON.stringify(resultsJsonSchema())));
   });
 });

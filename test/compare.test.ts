@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { RunResults, type CaseResult } from '../harness/contracts.js';
-import { computeStatistics, isNoisy } from '../harness/stats.js';
+import { isTimed, type TimedResult as Timed, RunResults, type CaseResult } from '../core/contracts.js';
+import { computeStatistics, isNoisy } from '../core/stats.js';
 import {
   compareResults,
   compareRuns,
@@ -19,13 +19,11 @@ import {
   toJson,
 } from '../harness/history/compare.js';
 import { erfc, exactUCounts, mannWhitney, normalQuantile, normalUpperTail, shiftCi } from '../harness/history/mannwhitney.js';
-import { drawSamples, rng } from '../harness/history/synthetic.js';
+import { drawSamples, rng } from './helpers/synthetic.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const fixture = (name: string): RunResults => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
-const isTimed = (r: CaseResult): r is Timed => r.state === 'passed' || r.state === 'inaccurate';
 
 /**
  * A copy of `run` whose timed results carry fresh samples: log-normal draws

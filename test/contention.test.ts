@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RunResults, type CpuLoad, type Health } from '../harness/contracts.js';
+import { RunResults, type CpuLoad, type Health } from '../core/contracts.js';
 import { combineLoad, defaultContentionLimit, runContention } from '../harness/contention.js';
 import { otherLoad, parseProcStat, type CpuSnapshot } from '../harness/runner/load.js';
 import { bench, runProcess } from './helpers/cli.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConvShape } from '../harness/contracts.js';
+import type { ConvShape } from '../core/contracts.js';
 import { convBytes, convElements, convFlops, convIntensity, convWorkingSetBytes } from '../reference/cost.js';
 
 const conv = (c: number, k: number, r: number): ConvShape => ({

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { CHANGEPOINT_CLASS, ANNOTATION_CLASS, SPARK_CLASS, THROTTLE_CLASS, timeTicks } from '../harness/history/charts.js';
 import { devicePageName, renderDashboard, seriesAnchor, type DashboardOutput } from '../harness/history/dashboard.js';
 import { HistoryStore } from '../harness/history/store.js';
-import { synthRuns } from '../harness/history/synthetic.js';
+import { synthRuns } from './helpers/synthetic.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const fixture = (name: string): RunResults => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));

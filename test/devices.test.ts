@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { TheoreticalCeilings } from '../harness/contracts.js';
+import { TheoreticalCeilings } from '../core/contracts.js';
 import {
   ConfigError,
   DEFAULT_DEVICE,

@@ -7,7 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { convVariants } from '../suites/conv/variants.js';
 import { compareChecksums, describeMismatches } from '../harness/portability.js';
 import { bench, jsonLines, ROOT } from './helpers/cli.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { CSV_COLUMNS, exportRows, runToCsv, runToMarkdown } from '../harness/report/export.js';
 import { mdTable, mdText } from '../harness/report/markdown.js';
 

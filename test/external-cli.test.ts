@@ -11,7 +11,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunResults, type CaseResult } from '../harness/contracts.js';
+import { RunResults, type CaseResult } from '../core/contracts.js';
 import { bench, jsonLines, ROOT } from './helpers/cli.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'external');

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { bench, jsonLines, ROOT } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 import { armNode, sshdDevice } from './helpers/boards.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../harness/devices.js';
 import { elfArch, kernelForCase, loadKernelsFile, parseKernelsFile, type KernelsFileOptions } from '../harness/external-file.js';
-import { expandArgv, ExternalVariantSpec, externalApplies, templatePlaceholders } from '../harness/external.js';
+import { expandArgv, ExternalVariantSpec, externalApplies, templatePlaceholders } from '../core/external.js';
 
 let dir: string;
 let file: string;

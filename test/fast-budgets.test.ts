@@ -10,7 +10,7 @@
  * FFT both tile sizes. No speed is asserted.
  */
 import { describe, expect, it } from 'vitest';
-import type { ConvVariant, Distribution } from '../harness/contracts.js';
+import type { ConvVariant, Distribution } from '../core/contracts.js';
 import { accuracyChecks } from '../harness/runner/measure.js';
 import { useKernels } from './helpers/kernels.js';
 import { conv2dRef } from '../reference/conv.js';

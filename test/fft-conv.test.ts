@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
-import type { ConvShape, Distribution } from '../harness/contracts.js';
+import type { ConvShape, Distribution } from '../core/contracts.js';
 import { dataSegmentCount } from '../kernels/build.js';
 import { loadKernels, type FftKernels, type Kernels } from '../kernels/index.js';
 import { conv2dRef } from '../reference/conv.js';

@@ -4,8 +4,8 @@
  * and the papers' counts (MACs, parameters by kind).
  */
 import { describe, expect, it } from 'vitest';
-import { convCaseGraph, inferShapes, type Graph, type GraphNode } from '../harness/graph.js';
-import type { ConvShape } from '../harness/contracts.js';
+import { convCaseGraph, inferShapes, type Graph, type GraphNode } from '../core/graph.js';
+import type { ConvShape } from '../core/contracts.js';
 import { convBytes, convFlops } from '../reference/cost.js';
 import { graphCost, graphMacs, graphParamCounts, nodeCost } from '../reference/graph-cost.js';
 import { oneNode } from './helpers/graphs.js';

@@ -4,7 +4,7 @@
  * conv2dRef, seeded parameters).
  */
 import { describe, expect, it } from 'vitest';
-import { convCaseGraph, type Graph } from '../harness/graph.js';
+import { convCaseGraph, type Graph } from '../core/graph.js';
 import { conv2dRef } from '../reference/conv.js';
 import { evaluateGraph } from '../reference/graph.js';
 import { makeGraphInputs, makeGraphParams, makeParam } from '../reference/graph-init.js';

@@ -1,5 +1,5 @@
 /**
- * The graph contract (harness/graph.ts): the schema, shape inference and its
+ * The graph contract (core/graph.ts): the schema, shape inference and its
  * errors (each names the graph and the node), conv nodes as the conv suite's
  * ConvShape, and the conv suite's cases as one-node graphs.
  */
@@ -13,7 +13,7 @@ import {
   OPS,
   parseGraph,
   type GraphNode,
-} from '../harness/graph.js';
+} from '../core/graph.js';
 import { convOutputSize } from '../reference/conv.js';
 import { suites } from '../suites/index.js';
 

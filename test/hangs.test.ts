@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { parseDevices } from '../harness/devices.js';
 import { bench, runCli, until } from './helpers/cli.js';
 import { deviceEntry, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';

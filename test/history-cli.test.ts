@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunResults } from '../harness/contracts.js';
-import { synthRuns } from '../harness/history/synthetic.js';
+import { RunResults } from '../core/contracts.js';
+import { synthRuns } from './helpers/synthetic.js';
 import { runProcess, type CliResult } from './helpers/cli.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { deviceIdentity, seriesOf } from '../harness/history/identity.js';
 import { importRuns } from '../harness/history/importer.js';
 import { checkCommit, gitCommitOf, recordRun } from '../harness/history/record.js';
 import { CURRENT_SCHEMA_VERSION } from '../harness/history/schema.js';
 import { historyPath, HistoryStore } from '../harness/history/store.js';
-import { synthRuns } from '../harness/history/synthetic.js';
+import { synthRuns } from './helpers/synthetic.js';
 import { ROOT } from './helpers/cli.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { HistoryStore } from '../harness/history/store.js';
 import { jsonLines, ROOT, startBench, until, type CliResult } from './helpers/cli.js';
 import { deviceEntry, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';

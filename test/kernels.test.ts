@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
-import type { ConvShape, ConvVariant } from '../harness/contracts.js';
+import type { ConvShape, ConvVariant } from '../core/contracts.js';
 import { ascArgs, dataSegmentCount } from '../kernels/build.js';
 import { GEMM_TILE, loadKernels, wasmSimdSupported, type Kernels } from '../kernels/index.js';
 import { conv2dRef, convOutputSize } from '../reference/conv.js';

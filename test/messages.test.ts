@@ -8,9 +8,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { HistoryStore } from '../harness/history/store.js';
-import { synthRuns } from '../harness/history/synthetic.js';
+import { synthRuns } from './helpers/synthetic.js';
 import { bench, ROOT, runCli, runProcess } from './helpers/cli.js';
 
 const ONE = ['--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings'];

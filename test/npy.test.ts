@@ -1,5 +1,5 @@
 /**
- * harness/npy.ts against files in numpy's documented format (test/fixtures/npy, made from
+ * core/npy.ts against files in numpy's documented format (test/fixtures/npy, made from
  * hand-written headers; see its README): every dtype, 0-d, empty and multi-digit shapes,
  * Fortran order, big-endian data, version 2.0 and an older 16-byte-aligned header. The writer
  * must reproduce the version 1.0 files byte for byte (numpy's np.save writes the same bytes),
@@ -9,7 +9,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeNpy, encodeNpy, npyDescr, NPY_ALIGN, NPY_DTYPES, type NpyArray, type NpyDType } from '../harness/npy.js';
+import { decodeNpy, encodeNpy, npyDescr, NPY_ALIGN, NPY_DTYPES, type NpyArray, type NpyDType } from '../core/npy.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/npy/', import.meta.url));
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(DIR, name)));

@@ -1,5 +1,5 @@
 /**
- * ONNX export and import (harness/onnx.ts): every zoo network round-trips to an
+ * ONNX export and import (core/onnx.ts): every zoo network round-trips to an
  * identical graph and identical weights; ONNX Runtime loads exported networks
  * and agrees with the float64 reference at every layer; the importer maps the
  * operators exporters write (MatMul + Add, Constant shapes, auto_pad, Dropout,
@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import type { Graph } from '../harness/graph.js';
-import { exportOnnx, ImportError, importOnnx, ONNX_OPSET } from '../harness/onnx.js';
+import type { Graph } from '../core/graph.js';
+import { exportOnnx, ImportError, importOnnx, ONNX_OPSET } from '../core/onnx.js';
 import { evaluateGraph } from '../reference/graph.js';
 import { makeGraphInputs, makeGraphParams } from '../reference/graph-init.js';
 import { errorMetrics } from '../reference/metrics.js';

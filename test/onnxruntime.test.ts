@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaseSpec, ConvShape, KernelContext, RunOptions } from '../harness/contracts.js';
+import type { CaseSpec, ConvShape, KernelContext, RunOptions } from '../core/contracts.js';
 import type { Kernels } from '../kernels/index.js';
 import { measureCase } from '../harness/runner/measure.js';
 import { conv2dRef } from '../reference/conv.js';

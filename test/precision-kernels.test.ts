@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, inject } from 'vitest';
-import type { CaseData, CaseSpec, ConvShape, ConvVariant, RunOptions } from '../harness/contracts.js';
+import type { CaseData, CaseSpec, ConvShape, ConvVariant, RunOptions } from '../core/contracts.js';
 import { measureCase } from '../harness/runner/measure.js';
 import { measureCeilings } from '../harness/runner/ceilings.js';
 import { convOutputSize } from '../reference/conv.js';

@@ -6,7 +6,7 @@
  * parsing and its errors, scheme-loss metrics, and the Winograd integer bounds.
  */
 import { describe, expect, it } from 'vitest';
-import type { ConvShape } from '../harness/contracts.js';
+import type { ConvShape } from '../core/contracts.js';
 import { conv2dRef } from '../reference/conv.js';
 import {
   F16_MAX,

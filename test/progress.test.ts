@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RunResults, type CaseResult, type RunnerEvent } from '../harness/contracts.js';
+import { RunResults, type CaseResult, type RunnerEvent } from '../core/contracts.js';
 import { caseLine, clock, Progress, summaryTable } from '../harness/progress.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));

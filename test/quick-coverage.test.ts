@@ -6,7 +6,7 @@
  * variant applies. A path no quick case reaches fails here, naming it.
  */
 import { describe, expect, it } from 'vitest';
-import type { ConvShape, ConvVariant } from '../harness/contracts.js';
+import type { ConvShape, ConvVariant } from '../core/contracts.js';
 import { GEMM_TILE } from '../kernels/index.js';
 import { convOutputSize } from '../reference/conv.js';
 import { convCases } from '../suites/conv/cases.js';

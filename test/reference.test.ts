@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConvShape } from '../harness/contracts.js';
+import type { ConvShape } from '../core/contracts.js';
 import { conv2dRef, convOutputSize } from '../reference/conv.js';
 import { errorMetrics } from '../reference/metrics.js';
 import {

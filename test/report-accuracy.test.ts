@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunResults, type CaseResult, type Float } from '../harness/contracts.js';
+import { isTimed, type TimedResult as Timed, RunResults, type CaseResult, type Float } from '../core/contracts.js';
 import {
   ACC_POINT_CLASS,
   accuracyChartSvgs,
@@ -30,8 +30,6 @@ function fixture(name: string): RunResults {
 /** A deep copy to mutate. */
 const copy = (run: RunResults): RunResults => structuredClone(run);
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
-const isTimed = (r: CaseResult): r is Timed => r.state === 'passed' || r.state === 'inaccurate';
 
 function timedResult(run: RunResults, caseId: string, variant: string): Timed {
   const r = run.results.find((x) => x.caseId === caseId && x.variant === variant);

@@ -4,15 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quantileSorted } from 'simple-statistics';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunResults, type CaseResult } from '../harness/contracts.js';
+import { isTimed, type TimedResult as Timed, RunResults, type CaseResult } from '../core/contracts.js';
 import { renderReport } from '../harness/report/render.js';
 import { BOX_CLASS, MAX_DOTS, samplesData } from '../harness/report/samples.js';
 import { reportScratch } from './helpers/report.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const fixture = (name: string) => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
-const isTimed = (r: CaseResult): r is Timed => r.state === 'passed' || r.state === 'inaccurate';
 
 const scratch = reportScratch('roofbench-report-layout-');
 

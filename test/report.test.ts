@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunResults, type CaseResult } from '../harness/contracts.js';
+import { type TimedResult as Timed, RunResults, type CaseResult } from '../core/contracts.js';
 import {
   cacheBandwidthLevels,
   EXECUTED_CLASS,
@@ -14,8 +14,8 @@ import * as f from '../harness/report/format.js';
 import { renderCombinedIndex } from '../harness/report/combined.js';
 import { renderReport, rooflineSvg } from '../harness/report/render.js';
 import { buildView, decodeThrottled, healthWarnings } from '../harness/report/model.js';
-import { computePerf } from '../harness/roofline.js';
-import { computeStatistics } from '../harness/stats.js';
+import { computePerf } from '../core/roofline.js';
+import { computeStatistics } from '../core/stats.js';
 import { attachTitles, escapeXml, scopeIds, tipToken } from '../harness/report/svg.js';
 import { reportScratch } from './helpers/report.js';
 
@@ -26,7 +26,6 @@ function fixture(name: string): RunResults {
   return RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
 }
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
 const timedOf = (run: RunResults) => run.results.filter((r): r is Timed => r.state === 'passed' || r.state === 'inaccurate');
 
 /** The first <svg ...>...</svg> after `marker` in the page. */

@@ -15,13 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
-import { RunResults, type RunnerEvent } from '../harness/contracts.js';
+import { RunResults, type RunnerEvent } from '../core/contracts.js';
 import { buildPayload } from '../harness/payload.js';
 import { LocalTransport } from '../harness/transport/local.js';
 import { defaultRunOptions } from '../harness/bench.js';
 import { makePlan, selectItems } from '../harness/plan.js';
 import { compareRuns, formatMarkdown, formatTable, runRef } from '../harness/history/compare.js';
-import { synthRuns } from '../harness/history/synthetic.js';
+import { synthRuns } from './helpers/synthetic.js';
 import { bench, runCli } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 

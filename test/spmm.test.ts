@@ -10,7 +10,7 @@
  * variant, the dense baseline included. No speed is asserted anywhere.
  */
 import { describe, expect, it } from 'vitest';
-import type { CaseSpec, ConvShape, RunOptions } from '../harness/contracts.js';
+import type { CaseSpec, ConvShape, RunOptions } from '../core/contracts.js';
 import { conv2dRef } from '../reference/conv.js';
 import { convFlops } from '../reference/cost.js';
 import { exactToleranceCheck, probabilisticToleranceCheck } from '../reference/tolerance.js';

@@ -1,5 +1,5 @@
 /**
- * SSH devices end to end, against real OpenSSH servers on 127.0.0.1 (scripts/test-sshd.sh):
+ * SSH devices end to end, against real OpenSSH servers on 127.0.0.1 (test/helpers/test-sshd.sh):
  * the same payload as local, host key verification, authentication, faults in the middle
  * of a run (sshd killed, runner killed, hung case, full disk), the device lock and
  * several devices at once. Nothing is mocked.
@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunResults } from '../harness/contracts.js';
+import { RunResults } from '../core/contracts.js';
 import { convVariants } from '../suites/conv/variants.js';
 import { bench, convVariantCount, jsonLines, runCli, startBench } from './helpers/cli.js';
 import { killSshd, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';

@@ -49,7 +49,7 @@ async function expectOk(info: SshdInfo, command: string): Promise<string> {
   return r.stdout;
 }
 
-describe('loopback sshd test servers (scripts/test-sshd.sh)', () => {
+describe('loopback sshd test servers (test/helpers/test-sshd.sh)', () => {
   const servers: SshdInfo[] = [];
   let a: SshdInfo;
   let b: SshdInfo;

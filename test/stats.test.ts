@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Stats } from '../harness/contracts.js';
-import { computeStatistics, isNoisy, medianCiRanks } from '../harness/stats.js';
+import { Stats } from '../core/contracts.js';
+import { computeStatistics, isNoisy, medianCiRanks } from '../core/stats.js';
 
 // 19 samples around 10 ms plus one injected 10x sample (index 19). Sorted:
 // 9.6 9.7 9.8 9.9 9.9 10.0 10.0 10.0 10.0 10.1 | 10.1 10.1 10.2 10.2 10.2 10.3 10.3 10.4 10.5 100

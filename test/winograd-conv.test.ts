@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
-import type { ConvShape, ConvVariant, Distribution } from '../harness/contracts.js';
+import type { ConvShape, ConvVariant, Distribution } from '../core/contracts.js';
 import { GEMM_TILE, loadKernels, type Kernels } from '../kernels/index.js';
 import { conv2dRef, convOutputSize } from '../reference/conv.js';
 import { convFlops } from '../reference/cost.js';

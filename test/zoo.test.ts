@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { numel } from '../harness/graph.js';
+import { numel } from '../core/graph.js';
 import { evaluateGraph } from '../reference/graph.js';
 import { makeGraphInputs, makeGraphParams } from '../reference/graph-init.js';
 import { ModelError, parseModel, padsOf } from '../suites/models/format.js';

@@ -1,6 +1,6 @@
 /*
  * native-ceilings: the native roof of this CPU, single thread, printed as JSON in the
- * MeasuredCeilings schema roofbench stores for its WebAssembly roof (harness/contracts.ts), so a
+ * MeasuredCeilings schema roofbench stores for its WebAssembly roof (core/contracts.ts), so a
  * native kernel's distance from its own roof can be drawn (docs/native-kernels.md).
  *
  *   native-ceilings [--quick] [--max-bytes N]

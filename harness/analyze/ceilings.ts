@@ -16,7 +16,7 @@
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { MeasuredCeilings } from '../contracts.js';
+import { MeasuredCeilings } from '../../core/contracts.js';
 import { DEFAULT_DEVICE, didYouMean, type DeviceRegistry, type Profile } from '../devices.js';
 import type { Ceilings } from './model.js';
 

@@ -11,8 +11,8 @@
  * time is the sum of its layers' (one layer after the other, nothing fused);
  * its overall intensity is its FLOPs over the sum of its layers' bytes.
  */
-import { inferShapes, numel, type Graph, type GraphNode, type Shapes } from '../graph.js';
-import { ridgePoint } from '../roofline.js';
+import { inferShapes, numel, type Graph, type GraphNode, type Shapes } from '../../core/graph.js';
+import { ridgePoint } from '../../core/roofline.js';
 import { nodeCost } from '../../reference/graph-cost.js';
 
 export interface Ceilings {

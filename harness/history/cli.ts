@@ -11,7 +11,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, suggestion } from '../suggest.js';
-import type { RunResults } from '../contracts.js';
+import type { RunResults } from '../../core/contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
 import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, sameMeasurement, toJson, type AnnotationRef, type RunRef } from './compare.js';
 import { historyPath, HistoryStore, NoSuchRunError, storeError, type RunRow } from './store.js';

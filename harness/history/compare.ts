@@ -58,7 +58,7 @@
  *     inaccurate -> passed: improved, whatever the timing says;
  *   - present only in the head: new; only in the base: gone.
  */
-import { decodeFloat, encodeFloat, type CaseResult, type RunResults } from '../contracts.js';
+import { isTimed, type TimedResult as Timed, decodeFloat, encodeFloat, type CaseResult, type RunResults } from '../../core/contracts.js';
 import { deviceIdentity, identityDiff, looseSeriesKey, seriesOf, type DeviceIdentity, type SeriesFields } from './identity.js';
 import { mannWhitney, median, normalQuantile, quantile, shiftCi } from './mannwhitney.js';
 import { runContention, type Contention } from '../contention.js';
@@ -286,8 +286,6 @@ export function formatP(p: number | null | undefined): string {
   return p < 0.01 ? p.toFixed(4) : p.toFixed(3);
 }
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
-const isTimed = (r: CaseResult): r is Timed => r.state === 'passed' || r.state === 'inaccurate';
 const isPresent = (r: CaseResult): boolean => r.state !== 'skipped';
 
 export interface SideSummary {

@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import { ROOT } from './store.js';
-import { IsoTime } from '../contracts.js';
+import { IsoTime } from '../../core/contracts.js';
 import { TEMPLATES_DIR as REPORT_TEMPLATES, reportCss } from '../report/render.js';
 import * as f from '../report/format.js';
 import { formatP, SERIES_STATES } from './compare.js';

@@ -19,7 +19,7 @@
  * Pure functions (no I/O).
  */
 import { createHash } from 'node:crypto';
-import type { CaseResult, CaseSpec, RunResults } from '../contracts.js';
+import type { CaseResult, CaseSpec, RunResults } from '../../core/contracts.js';
 
 /** Total memory is compared in 64 MiB units, so a few KiB reserved by a new kernel do not split a series. */
 export const MEMORY_UNIT_BYTES = 64 * 1024 * 1024;

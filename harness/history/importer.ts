@@ -1,7 +1,7 @@
 /** Importing existing results.json files into the history store. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { RunResults } from '../contracts.js';
+import type { RunResults } from '../../core/contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
 import type { HistoryStore } from './store.js';
 

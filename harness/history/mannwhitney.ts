@@ -239,7 +239,7 @@ export function shiftCi(x: readonly number[], y: readonly number[], level: numbe
   return { estimate, low: d[lowRank - 1]!, high: d[highRank - 1]!, level, reached: true, ranks: [lowRank, highRank] };
 }
 
-/** Linearly interpolated quantile (R type 7, as harness/stats.ts) of unsorted values; NaN when empty. */
+/** Linearly interpolated quantile (R type 7, as core/stats.ts) of unsorted values; NaN when empty. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);

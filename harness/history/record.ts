@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { RunResults } from '../contracts.js';
+import type { RunResults } from '../../core/contracts.js';
 import { historyPath, HistoryStore } from './store.js';
 
 export interface RecordOutcome {

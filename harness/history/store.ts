@@ -20,14 +20,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import {
-  decodeFloat,
-  RunResults,
-  SCHEMA_VERSION,
-  type CaseResult,
-  type CaseSpec,
-  type Health,
-} from '../contracts.js';
+import { isTimed, type TimedResult as Timed, decodeFloat, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../../core/contracts.js';
 import { detectChangePointsWithBreaks, type ChangePointOptions, DEFAULT_CHANGEPOINT_OPTIONS } from './changepoints.js';
 import { compareResults, DEFAULT_COMPARE_OPTIONS, estimateRunNoise, RUN_NOISE_MAX_RUNS, validateCompareOptions, type CompareOptions } from './compare.js';
 import { deviceIdentity, identityDiff, seriesOf, type DeviceIdentityFields } from './identity.js';
@@ -216,8 +209,6 @@ function retryBusy<T>(fn: () => T, ms = 30_000): T {
   }
 }
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
-const isTimed = (r: CaseResult): r is Timed => r.state === 'passed' || r.state === 'inaccurate';
 
 /** A REAL column value for a float that may be non-finite: NaN is stored as NULL (SQLite has no NaN), infinities as such. */
 function real(x: number | undefined | null): number | null {

@@ -16,9 +16,9 @@
  * hover <title> per point (escaped by attachTitles).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { decodeFloat, type CaseResult, type CaseSpec, type Distribution, type RunResults } from '../contracts.js';
+import { isTimed, type TimedResult as Timed, decodeFloat, type CaseResult, type CaseSpec, type Distribution, type RunResults } from '../../core/contracts.js';
 import { hasBudget, type Budgets } from '../budget.js';
-import { caseNumbers, isTimed } from './charts.js';
+import { caseNumbers } from './charts.js';
 import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
@@ -38,7 +38,6 @@ const CHART_WIDTH = 520;
 const CHART_HEIGHT = 250;
 const LABEL_FONT = 10;
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
 
 /** A Winograd or FFT result (any state). */
 export function isFastResult(r: CaseResult): boolean {

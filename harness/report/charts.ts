@@ -8,8 +8,8 @@
  * escapeXml (titles).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { CaseResult, RunResults } from '../contracts.js';
-import { ridgePoint } from '../roofline.js';
+import { isTimed, type TimedResult as Timed, type CaseResult, type RunResults } from '../../core/contracts.js';
+import { ridgePoint } from '../../core/roofline.js';
 import { bytesBinary, flopCount, ms, niceDown, niceUp, pct, sig } from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
 import { variantColours } from './colours.js';
@@ -24,11 +24,7 @@ export const SWEEP_CLASS = 'rb-sweep-point';
 const ROOF_WIDTH = 980;
 const ROOF_HEIGHT = 520;
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
 
-export function isTimed(r: CaseResult): r is Timed {
-  return r.state === 'passed' || r.state === 'inaccurate';
-}
 
 const pos = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
 

@@ -7,8 +7,8 @@
  * Markdown: every text escaped by mdText (markdown.ts).
  */
 import { stringify } from 'csv-stringify/sync';
-import { decodeFloat, type CaseResult, type RunResults } from '../contracts.js';
-import { caseNumbers, isTimed } from './charts.js';
+import { isTimed, decodeFloat, type CaseResult, type RunResults } from '../../core/contracts.js';
+import { caseNumbers } from './charts.js';
 import * as f from './format.js';
 import { mdTable, mdText } from './markdown.js';
 

@@ -3,10 +3,10 @@
  * formatted from a stored run. Pure (no I/O): strings here are plain text;
  * the template engine escapes them.
  */
-import { decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../contracts.js';
-import { ridgePoint } from '../roofline.js';
+import { isTimed, decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../../core/contracts.js';
+import { ridgePoint } from '../../core/roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
-import { cacheBandwidthLevels, caseNumbers, isPlottable, isTimed, rooflineData } from './charts.js';
+import { cacheBandwidthLevels, caseNumbers, isPlottable, rooflineData } from './charts.js';
 import { variantColours } from './colours.js';
 import * as f from './format.js';
 import { buildAccuracyView, type AccuracyView } from './accuracy.js';
@@ -481,7 +481,7 @@ export function buildView(run: RunResults): ReportView {
       { key: 'fastest (effective GFLOP/s)', value: `${f.sig(best.perf.gflops, 3)} GFLOP/s: ${best.variant} on #${numbers.get(best.caseId)} ${best.caseId} (${f.duration(best.timing.stats.median)})` },
       { key: 'slowest (effective GFLOP/s)', value: `${f.sig(worst.perf.gflops, 3)} GFLOP/s: ${worst.variant} on #${numbers.get(worst.caseId)} ${worst.caseId} (${f.duration(worst.timing.stats.median)})` },
     );
-    // Percentages of the roofline count executed FLOPs (harness/roofline.ts). A point above its roof is not
+    // Percentages of the roofline count executed FLOPs (core/roofline.ts). A point above its roof is not
     // "close" to it: the roof does not bound that code (e.g. native code with wider vectors than WebAssembly).
     const withPct = withRate.filter((r) => r.perf.pctMeasured !== undefined);
     const under = withPct.filter((r) => (r.perf.pctMeasured ?? 0) <= 100);

@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
-import type { RunResults } from '../contracts.js';
+import type { RunResults } from '../../core/contracts.js';
 import { bandwidthSweepSvg, NATIVE_ROOF_COLOUR, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
 import { accuracyChartSvgs } from './accuracy.js';

@@ -6,8 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { quantileSorted } from 'simple-statistics';
-import type { CaseResult } from '../contracts.js';
-import { isTimed } from './charts.js';
+import { isTimed, type CaseResult } from '../../core/contracts.js';
 import { variantColour } from './colours.js';
 import { ms, sig } from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteTemplate, type Tip } from './svg.js';

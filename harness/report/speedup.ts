@@ -8,10 +8,9 @@
  * its interval lies wholly on one side of 1x; anything else is shown as
  * indicative and never drives a verdict. Pure.
  */
-import type { CaseResult } from '../contracts.js';
+import { type TimedResult as Timed, type CaseResult } from '../../core/contracts.js';
 import * as f from './format.js';
 
-type Timed = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
 
 export interface Speedup {
   value: number;

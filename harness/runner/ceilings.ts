@@ -32,7 +32,7 @@
  * and triad at the largest working set.
  */
 import os from 'node:os';
-import type { MeasuredCeilings } from '../contracts.js';
+import type { MeasuredCeilings } from '../../core/contracts.js';
 import type { Kernels } from '../../kernels/index.js';
 
 type BandwidthPoint = MeasuredCeilings['bandwidth'][number];

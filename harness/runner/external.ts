@@ -25,7 +25,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MeasuredCeilings, type CaseResult, type CaseSpec, type Cost, type NativeCeilings, type RunOptions } from '../contracts.js';
+import { erroredResult, MeasuredCeilings, type CaseResult, type CaseSpec, type Cost, type ErrorPhase, type NativeCeilings, type RunOptions } from '../../core/contracts.js';
 import {
   caseFile,
   expandArgv,
@@ -37,13 +37,13 @@ import {
   type Placeholder,
   type PlanExternal,
   type TimingProtocol,
-} from '../external.js';
-import { decodeNpy, encodeNpy } from '../npy.js';
+} from '../../core/external.js';
+import { decodeNpy, encodeNpy } from '../../core/npy.js';
 import { convBytes, convFlops } from '../../reference/cost.js';
 import { errorMetrics } from '../../reference/metrics.js';
 import { checksumF32 } from '../../reference/checksum.js';
-import { computeStatistics, isNoisy } from '../stats.js';
-import { computePerf } from '../roofline.js';
+import { computeStatistics, isNoisy } from '../../core/stats.js';
+import { computePerf } from '../../core/roofline.js';
 import { accuracyChecks, accuracyRecord } from './measure.js';
 
 /** Where the uploaded files are on the device (absolute paths); which are set depends on the spec's `files`. */
@@ -345,12 +345,8 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
   })();
   const base = { caseId: caseSpec.id, variant: spec.name, algorithm: spec.algorithm, dtype: spec.dtype, cost };
   const who = `${spec.name} (${spec.source})`;
-  const errored = (phase: string, cause: string, stderrTail = ''): ExternalOutcome => ({
-    ...base,
-    state: 'errored',
-    phase,
-    error: `${who}: ${cause}${stderrTail ? `\n--- stderr (last lines) ---\n${stderrTail}` : ''}`,
-  });
+  const errored = (phase: ErrorPhase, cause: string, stderrTail = ''): ExternalOutcome =>
+    erroredResult(base, phase, `${who}: ${cause}${stderrTail ? `\n--- stderr (last lines) ---\n${stderrTail}` : ''}`);
 
   const applies = externalApplies(spec, caseSpec.shape);
   if (applies !== true) return { ...base, state: 'skipped', reason: applies };
@@ -417,7 +413,7 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
 /**
  * Runs the native ceilings probe (a kernels file's `ceilings:`) and reads the
  * ceilings it prints (stdout: JSON in the MeasuredCeilings schema of
- * harness/contracts.ts). Returns them, or why not (with the stderr tail).
+ * core/contracts.ts). Returns them, or why not (with the stderr tail).
  */
 export async function runNativeCeilings(
   spec: ExternalCommandSpec,

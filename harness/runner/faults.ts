@@ -1,7 +1,7 @@
 /**
  * Test-only accuracy faults, applied on the device by the real runner
  * (Plan.faults, set from the ROOFBENCH_TEST_FAULTS environment variable and
- * never from a command-line option; see TestFaults in harness/contracts.ts).
+ * never from a command-line option; see TestFaults in core/contracts.ts).
  * Each is a subtle, realistic kernel bug that the runner's own accuracy checks
  * must turn into `inaccurate` wherever the faulty code runs
  * (test/accuracy-faults.test.ts):
@@ -13,7 +13,7 @@
  * The reference is always computed from the true inputs; only what the variant
  * is given (or how its transforms are generated) changes.
  */
-import type { ConvVariant, TestFaults } from '../contracts.js';
+import type { ConvVariant, TestFaults } from '../../core/contracts.js';
 import { cookToom, type WinogradTransforms } from '../../reference/winograd.js';
 
 /** Round float32 values to bfloat16 (round to nearest, ties to even), kept in float32. */

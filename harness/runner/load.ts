@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { CpuLoad } from '../contracts.js';
+import type { CpuLoad } from '../../core/contracts.js';
 
 /** Linux's USER_HZ: /proc tick counts are in 1/100 s on every mainstream architecture. */
 const TICK_MS = 10;

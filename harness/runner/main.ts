@@ -15,14 +15,14 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Plan, type RunnerEvent, type RuntimeFeatures } from '../contracts.js';
+import { erroredResult, Plan, type RunnerEvent, type RuntimeFeatures } from '../../core/contracts.js';
 import { loadKernels } from '../../kernels/index.js';
 import { makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
 import { measureCase, timerResolutionMs } from './measure.js';
 import { ExternalKernels } from './external.js';
-import { PlanExternal } from '../external.js';
+import { PlanExternal } from '../../core/external.js';
 import { faultyWinogradGenerator } from './faults.js';
 import { LoadTracker } from './load.js';
 
@@ -167,16 +167,18 @@ async function main(): Promise<void> {
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.
       const error = e instanceof Error ? e.message : String(e);
-      results = item.variants.map((variant) => ({
-        caseId: item.caseSpec.id,
-        variant,
-        algorithm: findVariant(item.caseSpec.suite, variant)?.algorithm ?? 'unknown',
-        dtype: findVariant(item.caseSpec.suite, variant)?.dtype ?? 'unknown',
-        cost: { flops: 0, bytes: 0, intensity: 0 },
-        state: 'errored' as const,
-        phase: 'case',
-        error,
-      }));
+      results = item.variants.map((variant) =>
+        erroredResult(
+          {
+            caseId: item.caseSpec.id,
+            variant,
+            algorithm: findVariant(item.caseSpec.suite, variant)?.algorithm ?? 'unknown',
+            dtype: findVariant(item.caseSpec.suite, variant)?.dtype ?? 'unknown',
+          },
+          'case',
+          error,
+        ),
+      );
     } finally {
       kernels.reset();
       load.caseFinished(item.caseSpec.id);

@@ -5,7 +5,7 @@
  * result; nothing here stops the other variants.
  */
 import { Bench, hrtimeNow } from 'tinybench';
-import { encodeFloat } from '../contracts.js';
+import { encodeFloat, erroredResult, type ErrorPhase } from '../../core/contracts.js';
 import type {
   Accuracy,
   AccuracyCheck,
@@ -19,7 +19,7 @@ import type {
   RunOptions,
   RuntimeFeatures,
   TestFaults,
-} from '../contracts.js';
+} from '../../core/contracts.js';
 import { conv2dRef } from '../../reference/conv.js';
 import { errorMetrics, type ErrorMetrics } from '../../reference/metrics.js';
 import { approximateToleranceCheck, exactToleranceCheck, probabilisticToleranceCheck } from '../../reference/tolerance.js';
@@ -29,8 +29,8 @@ import { checksumF32 } from '../../reference/checksum.js';
 import { schemeLoss, type SchemeLoss } from '../../reference/scheme-loss.js';
 import { describeScheme, schemeLabel } from '../../reference/quant-scheme.js';
 import { RELAXED_UNAVAILABLE } from '../../kernels/index.js';
-import { computeStatistics, isNoisy } from '../stats.js';
-import { computePerf } from '../roofline.js';
+import { computeStatistics, isNoisy } from '../../core/stats.js';
+import { computePerf } from '../../core/roofline.js';
 import { faultyWeights } from './faults.js';
 import type { ExternalKernels } from './external.js';
 
@@ -303,16 +303,13 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
     }
     const v = env.resolveVariant(c.suite, name);
     if (!v) {
-      results.push({
-        caseId: c.id,
-        variant: name,
-        algorithm: 'unknown',
-        dtype: 'unknown',
-        cost: { flops: 0, bytes: 0, intensity: 0 },
-        state: 'errored',
-        phase: 'resolve',
-        error: `variant ${name} is not in this payload's ${c.suite} suite (payload and host out of sync: rebuild with npm run build)`,
-      });
+      results.push(
+        erroredResult(
+          { caseId: c.id, variant: name, algorithm: 'unknown', dtype: 'unknown' },
+          'resolve',
+          `variant ${name} is not in this payload's ${c.suite} suite (payload and host out of sync: rebuild with npm run build)`,
+        ),
+      );
       continue;
     }
     const cost = costOf(v, c);
@@ -330,7 +327,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       continue;
     }
     let prepared: Prepared | undefined;
-    let phase = 'prepare';
+    let phase: ErrorPhase = 'prepare';
     try {
       env.onPhase?.('prepare', v.name);
       const t0 = hrtimeNow();
@@ -371,7 +368,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       } catch {
         /* the original error matters more */
       }
-      results.push({ ...base(v, cost), state: 'errored', phase, error: errMsg(e) });
+      results.push(erroredResult(base(v, cost), phase, errMsg(e)));
     }
   }
 
@@ -395,7 +392,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       a.perRunMs = cal.perRunMs;
       a.warmupMs = a.firstRunMs + (hrtimeNow() - t0);
     } catch (e) {
-      results.push({ ...base(a.v, costOf(a.v, c)), state: 'errored', phase: 'warmup', error: errMsg(e) });
+      results.push(erroredResult(base(a.v, costOf(a.v, c)), 'warmup', errMsg(e)));
       failed.add(a);
     }
   }
@@ -464,7 +461,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       const err = task?.result?.error;
       if (err) {
         failed.add(a);
-        results.push({ ...base(a.v, costOf(a.v, c)), state: 'errored', phase: 'timing', error: errMsg(err) });
+        results.push(erroredResult(base(a.v, costOf(a.v, c)), 'timing', errMsg(err)));
       }
     }
   }
@@ -522,7 +519,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         prepare: { ms: a.prepareMs, bytes: a.prepared.preparedBytes, note: a.prepared.prepareNote },
       });
     } catch (e) {
-      results.push({ ...base(a.v, cost), state: 'errored', phase: 'stats', error: errMsg(e) });
+      results.push(erroredResult(base(a.v, cost), 'stats', errMsg(e)));
     } finally {
       a.prepared.dispose();
     }

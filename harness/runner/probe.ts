@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import si from 'systeminformation';
-import type { CpuLoad, Health, Probe } from '../contracts.js';
+import type { CpuLoad, Health, Probe } from '../../core/contracts.js';
 import { wasmSimdSupported } from '../../kernels/index.js';
 
 function readText(path: string): string | null {

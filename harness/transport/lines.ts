@@ -1,4 +1,4 @@
-import { RunnerEvent } from '../contracts.js';
+import { RunnerEvent } from '../../core/contracts.js';
 import type { RunHandlers } from './types.js';
 
 /**

@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Plan } from '../contracts.js';
+import type { Plan } from '../../core/contracts.js';
 import { DEFAULT_WORK_DIR, type Device } from '../devices.js';
 import { buildPayload, expectedFiles, payloadForArch, type Payload } from '../payload.js';
 import { shq } from './shell.js';

@@ -22,7 +22,7 @@
 import { shq, shJoin } from './shell.js';
 import { eventLineHandler, lineSplitter } from './lines.js';
 import type { RunHandlers, RunOutcome } from './types.js';
-import type { Plan, RunnerEvent } from '../contracts.js';
+import type { Plan, RunnerEvent } from '../../core/contracts.js';
 
 export const LOCK_HELD_EXIT = 75;
 export const PAYLOAD_MISMATCH_EXIT = 76;

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import ssh2, { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import type { Plan } from '../contracts.js';
+import type { Plan } from '../../core/contracts.js';
 import type { Device } from '../devices.js';
 import { expectedFiles, payloadForArch, type Payload } from '../payload.js';
 import { remoteDir, shJoin, shq } from './shell.js';

@@ -1,4 +1,4 @@
-import type { Plan, RunnerEvent } from '../contracts.js';
+import type { Plan, RunnerEvent } from '../../core/contracts.js';
 import type { Payload } from '../payload.js';
 
 export interface RunHandlers {

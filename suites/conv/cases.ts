@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConvShape, type CaseSpec, type Distribution, type ExtraVariant } from '../../harness/contracts.js';
+import { ConvShape, type CaseSpec, type Distribution, type ExtraVariant } from '../../core/contracts.js';
 import { convOutputSize } from '../../reference/conv.js';
 
 export const SHAPES_FILE = fileURLToPath(new URL('./shapes.yaml', import.meta.url));

@@ -1,7 +1,7 @@
 /**
  * The in-memory ONNX model of the conv-onnxruntime-f32 variant: the conv
- * case's one-node graph (harness/graph.ts convCaseGraph) written by the ONNX
- * exporter (harness/onnx.ts, protobuf definitions from the onnx-proto
+ * case's one-node graph (core/graph.ts convCaseGraph) written by the ONNX
+ * exporter (core/onnx.ts, protobuf definitions from the onnx-proto
  * package).
  *
  * The graph: input x (float, N x C x H x W), initializer w (float,
@@ -13,12 +13,12 @@
  *
  * Pure and payload-safe (no node: imports).
  */
-import type { ConvShape } from '../../harness/contracts.js';
-import { CONV_CASE_TENSORS, convCaseGraph } from '../../harness/graph.js';
-import { exportOnnx } from '../../harness/onnx.js';
+import type { ConvShape } from '../../core/contracts.js';
+import { CONV_CASE_TENSORS, convCaseGraph } from '../../core/graph.js';
+import { exportOnnx } from '../../core/onnx.js';
 import { convOutputSize } from '../../reference/conv.js';
 
-export { ONNX_IR_VERSION, ONNX_OPSET } from '../../harness/onnx.js';
+export { ONNX_IR_VERSION, ONNX_OPSET } from '../../core/onnx.js';
 
 /** Names of the graph's tensors, for feeds and fetches. */
 export const CONV_MODEL_IO = { input: CONV_CASE_TENSORS.input, weights: CONV_CASE_TENSORS.weight, output: CONV_CASE_TENSORS.output } as const;

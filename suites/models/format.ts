@@ -1,6 +1,6 @@
 /**
  * The model zoo's file format: a network as a layer table in YAML
- * (suites/models/*.yaml), read into a Graph (harness/graph.ts). Host side; pure
+ * (suites/models/*.yaml), read into a Graph (core/graph.ts). Host side; pure
  * apart from the text it is given (zoo.ts reads the files).
  *
  * A file names the network and its source (paper, table), the input shape and
@@ -26,7 +26,7 @@
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../../harness/devices.js';
-import { GraphError, ShapeChecker, type Graph, type GraphNode, type Init, type Param, type Shapes } from '../../harness/graph.js';
+import { GraphError, ShapeChecker, type Graph, type GraphNode, type Init, type Param, type Shapes } from '../../core/graph.js';
 
 // ---------------------------------------------------------------------------
 // Errors

@@ -8,7 +8,7 @@
  * where the entry says the source printed only `digits` significant digits
  * (too coarse for 1%), our count rounded to that many digits equals it.
  */
-import type { Graph } from '../../harness/graph.js';
+import type { Graph } from '../../core/graph.js';
 import { graphMacs, graphParamCounts } from '../../reference/graph-cost.js';
 import type { Published } from './format.js';
 

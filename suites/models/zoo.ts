@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didYouMean } from '../../harness/devices.js';
-import { numel } from '../../harness/graph.js';
+import { numel } from '../../core/graph.js';
 import { ModelError, parseModel, type ParsedModel, type WeightsSpec } from './format.js';
 import { decodeWeights, parseManifest, toGraphLayout } from './tfjs-weights.js';
 

@@ -1,5 +1,5 @@
 /** Small graphs for the graph tests: one node over given input shapes, parameters from given values. */
-import type { Graph, GraphNode } from '../../harness/graph.js';
+import type { Graph, GraphNode } from '../../core/graph.js';
 
 type Attrs<O extends GraphNode['op']> = Extract<GraphNode, { op: O }>['attrs'];
 

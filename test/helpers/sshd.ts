@@ -1,7 +1,7 @@
 /**
  * Throwaway OpenSSH servers on 127.0.0.1 for tests: the "loopback" test devices.
  *
- * A thin wrapper around scripts/test-sshd.sh (see docs/testing.md), which installs openssh-server with
+ * A thin wrapper around test/helpers/test-sshd.sh (see docs/testing.md), which installs openssh-server with
  * apt-get when sshd is missing, makes a host key, a user key, an sshd_config and a known_hosts inside
  * one directory, and runs sshd on a free high port. Every server is independent: start as many as a
  * test needs (one directory each).
@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What `scripts/test-sshd.sh start` writes to DIR/info.json (which names the directory itself too). */
+/** What `test/helpers/test-sshd.sh start` writes to DIR/info.json (which names the directory itself too). */
 export interface SshdInfo {
   /** The server's directory (absolute): keys, sshd_config, known_hosts, sshd.log, info.json. */
   dir: string;
@@ -63,8 +63,8 @@ export interface SshResult {
   stderr: string;
 }
 
-/** Absolute path of scripts/test-sshd.sh. */
-export const SSHD_SCRIPT = fileURLToPath(new URL('../../scripts/test-sshd.sh', import.meta.url));
+/** Absolute path of test/helpers/test-sshd.sh. */
+export const SSHD_SCRIPT = fileURLToPath(new URL('./test-sshd.sh', import.meta.url));
 
 const SSHD_BIN = process.env.SSHD ?? '/usr/sbin/sshd';
 /** Generous: the first start on a fresh machine runs apt-get update and install. */
@@ -83,7 +83,7 @@ function runScript(args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): 
       (error, stdout, stderr) => {
         if (error) {
           const how = error.killed ? `was killed after ${timeoutMs} ms` : `exited with ${String(error.code ?? error.signal)}`;
-          reject(new Error(`scripts/test-sshd.sh ${args.join(' ')} ${how}:\n${String(stderr).trim() || String(stdout).trim()}`));
+          reject(new Error(`test/helpers/test-sshd.sh ${args.join(' ')} ${how}:\n${String(stderr).trim() || String(stdout).trim()}`));
         } else {
           resolve({ stdout: String(stdout), stderr: String(stderr) });
         }
@@ -128,7 +128,7 @@ export async function startSshd(dir?: string, options: StartSshdOptions = {}): P
   }
   // The script resolves `dir` to an absolute physical path and prints info.json, which names it.
   const printed = JSON.parse(stdout) as { dir?: unknown };
-  if (typeof printed.dir !== 'string') throw new Error(`scripts/test-sshd.sh start printed no dir:\n${stdout}`);
+  if (typeof printed.dir !== 'string') throw new Error(`test/helpers/test-sshd.sh start printed no dir:\n${stdout}`);
   if (tempDirs.has(target) && printed.dir !== target) {
     tempDirs.delete(target);
     tempDirs.add(printed.dir);

@@ -5,7 +5,7 @@
  * borders need no scalar path; 3x3 stride 1/2 keep the 9 weights in registers
  * (kernels/assembly/depthwise.ts).
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 

@@ -3,7 +3,7 @@
  * c, r, s), scalar f32 in WebAssembly, bounds checks for the padding inside the
  * loop. The baseline every other variant is compared with. Needs no SIMD.
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 

@@ -81,7 +81,7 @@
  * tile per image, so each prepared filter value (268 MB in all) is used once
  * per run and the reduction is bound by memory bandwidth (~22 GB/s).
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import type { FftKernels } from '../../../kernels/index.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';

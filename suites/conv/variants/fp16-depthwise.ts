@@ -5,7 +5,7 @@
  * rounded to half. Input, weights and output stored as half: the memory
  * traffic of this memory-bound layer is halved. Checks as conv-im2col-gemm-f16.
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import { copyIn, halfConv } from './lowp.js';

@@ -9,7 +9,7 @@
  * tolerance on the half-rounded inputs, then one rounding to half
  * (reference/fp16-check.ts); the scheme loss: against float64 on the original floats.
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import type { F16Kernels, F32Buffer, Kernels } from '../../../kernels/index.js';
 import { GEMM_TILE } from '../../../kernels/index.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';

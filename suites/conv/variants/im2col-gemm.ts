@@ -7,7 +7,7 @@
  * NR-column panels, one KC x NC block at a time, so the full im2col matrix is
  * never materialised. Groups are looped (depthwise works, slowly).
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { GEMM_TILE } from '../../../kernels/index.js';

@@ -5,7 +5,7 @@
  * i16x8.mul (exact) widened into int32 accumulators, the epilogue per channel.
  * Depthwise layers only (groups == C == K). Bit-exact with the exact integer reference.
  */
-import type { ConvVariant } from '../../../harness/contracts.js';
+import type { ConvVariant } from '../../../core/contracts.js';
 import { convFlops } from '../../../reference/cost.js';
 import { int8Scheme, type Int8Scheme } from '../../../reference/quant-scheme.js';
 import { copyIn } from './lowp.js';

@@ -7,7 +7,7 @@
  * timed run, requantization or dequantization in the epilogue. Bit-exact with
  * the exact integer reference (the kernel check); groups are looped.
  */
-import type { ConvShape, ConvVariant } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant } from '../../../core/contracts.js';
 import { convOutputSize } from '../../../reference/conv.js';
 import { int8Scheme, type Int8Scheme } from '../../../reference/quant-scheme.js';
 import { int8Variant, packWith, requireQuant } from './int8.js';

@@ -25,7 +25,7 @@
  * both: so `relaxed` is `inaccurate` there on data its kernel should get exactly
  * (the kernel check at work), `relaxed16` exact. int8 activations only (zero point 0).
  */
-import type { ConvVariant } from '../../../harness/contracts.js';
+import type { ConvVariant } from '../../../core/contracts.js';
 import type { Kernels, RelaxedKernels } from '../../../kernels/index.js';
 import { int8Scheme, type Int8Scheme } from '../../../reference/quant-scheme.js';
 import { int8Variant, packWith } from './int8.js';

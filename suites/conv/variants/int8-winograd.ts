@@ -14,7 +14,7 @@
  * weights, packed per xi as the micro-kernel's int16 4-row panels over pairs
  * of input channels.
  */
-import type { ConvShape, ConvVariant } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant } from '../../../core/contracts.js';
 import { convOutputSize } from '../../../reference/conv.js';
 import { int8Scheme, type Int8Scheme } from '../../../reference/quant-scheme.js';
 import { winogradIntegerBounds } from '../../../reference/winograd-int.js';

@@ -13,7 +13,7 @@
  * storage width: input and weights 1 byte, output 1 (requantized) or 4
  * (dequantized to f32).
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared, RuntimeFeatures } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared, RuntimeFeatures } from '../../../core/contracts.js';
 import type { Kernels, QuantKernels } from '../../../kernels/index.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { convBytesAt, convFlops } from '../../../reference/cost.js';

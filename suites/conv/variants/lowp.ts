@@ -17,7 +17,7 @@
  * fp16 storage (halfConv): the tensors rounded to half; the kernel check's
  * reference is float64 on those half-rounded values (reference/fp16-check.ts).
  */
-import { encodeFloat, type AccuracyCheck, type CaseData, type ConvShape, type KernelContext } from '../../../harness/contracts.js';
+import { encodeFloat, type AccuracyCheck, type CaseData, type ConvShape, type KernelContext } from '../../../core/contracts.js';
 import type { F32Buffer, Kernels } from '../../../kernels/index.js';
 import { calibrateAsymmetric, calibrateSymmetric, calibrationSeed } from '../../../reference/calibration.js';
 import { conv2dRef, convOutputSize } from '../../../reference/conv.js';

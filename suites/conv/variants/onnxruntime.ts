@@ -31,7 +31,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import { convOutputSize } from '../../../reference/conv.js';
 import { CONV_MODEL_IO, ONNX_OPSET, encodeConvModel } from '../onnx-model.js';

@@ -73,7 +73,7 @@
  * pins every budget from both sides; test/winograd-conv.test.ts checks every
  * tile size on awkward shapes.
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import { GEMM_TILE, type WinogradKernels } from '../../../kernels/index.js';
 import { fnv1a64Hex } from '../../../reference/checksum.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';

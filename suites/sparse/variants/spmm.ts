@@ -24,7 +24,7 @@
  * activations. The stored counts follow from the case's pattern and fraction
  * (pruneLayout), the same on every device.
  */
-import type { CaseParams, ConvShape, ConvVariant, KernelContext, Prepared } from '../../../harness/contracts.js';
+import type { CaseParams, ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import { convElements, convFlops } from '../../../reference/cost.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { pruneLayout, weightDims } from '../../../reference/sparse.js';

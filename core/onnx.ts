@@ -1,5 +1,5 @@
 /**
- * ONNX in and out of the graph contract (harness/graph.ts), through the
+ * ONNX in and out of the graph contract (core/graph.ts), through the
  * protobuf definitions of the `onnx-proto` package (protobufjs static code):
  * no hand-written encoder or decoder.
  *

@@ -346,7 +346,7 @@ export const Perf = z.object({
   /**
    * Attainable GFLOP/s under the measured roofline at the intensity of the executed arithmetic
    * (bandwidth for the working set), and the executed GFLOP/s as a percentage of it: executed
-   * FLOPs where the variant declares them, else the direct count (harness/roofline.ts computePerf).
+   * FLOPs where the variant declares them, else the direct count (core/roofline.ts computePerf).
    * Above 100 means the point is above this roof (e.g. native code with wider vectors than WebAssembly).
    */
   attainableMeasured: z.number().optional(),
@@ -379,6 +379,19 @@ const ResultBase = z.object({
   info: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
 });
 
+/**
+ * Where a variant failed, a closed set (shown in reports as "in <phase>"):
+ * - resolve: the variant is not in the payload (host and payload out of sync);
+ * - case: the case's inputs or reference failed, so every variant of it did;
+ * - prepare, run, check: the variant's prepare, its first run, the check of its output;
+ * - output: an external kernel's output file could not be read;
+ * - warmup, timing, stats: the warm-up and calibration, the timed rounds, the statistics;
+ * - timeout: the case hung and the host stopped waiting (harness/results.ts);
+ * - transport: the runner never reported it (connection lost, runner crashed).
+ */
+export const ErrorPhase = z.enum(['resolve', 'case', 'prepare', 'run', 'check', 'output', 'warmup', 'timing', 'stats', 'timeout', 'transport']);
+export type ErrorPhase = z.infer<typeof ErrorPhase>;
+
 export const CaseResult = z.discriminatedUnion('state', [
   ResultBase.extend({
     state: z.enum(['passed', 'inaccurate']),
@@ -390,13 +403,33 @@ export const CaseResult = z.discriminatedUnion('state', [
   ResultBase.extend({
     state: z.literal('errored'),
     error: z.string(),
-    /** Where it failed: prepare, run, check, transport ... */
-    phase: z.string(),
+    /** Where it failed (ErrorPhase). */
+    phase: ErrorPhase,
   }),
   ResultBase.extend({ state: z.literal('skipped'), reason: z.string() }),
 ]);
 export type CaseResult = z.infer<typeof CaseResult>;
 export type ResultState = CaseResult['state'];
+
+/** A result that was measured: timed and checked, whether or not it passed its accuracy checks. */
+export type TimedResult = Extract<CaseResult, { state: 'passed' | 'inaccurate' }>;
+export type ErroredResult = Extract<CaseResult, { state: 'errored' }>;
+
+/** The one guard for a measured result (undefined, for a missing result, is not timed). */
+export function isTimed(r: CaseResult | undefined): r is TimedResult {
+  return r !== undefined && (r.state === 'passed' || r.state === 'inaccurate');
+}
+
+/** What names a result: its case and variant, and the variant's algorithm and dtype ('unknown' where it was never resolved). */
+export type ResultIdentity = Pick<CaseResult, 'caseId' | 'variant' | 'algorithm' | 'dtype'> & Partial<Pick<CaseResult, 'cost' | 'info'>>;
+
+/** The cost of a result that was never costed (the case or the variant failed before). */
+export const NO_COST: Cost = Object.freeze({ flops: 0, bytes: 0, intensity: 0 });
+
+/** The one constructor of an errored result: `error` says what went wrong, `phase` where. */
+export function erroredResult(id: ResultIdentity, phase: ErrorPhase, error: string): ErroredResult {
+  return { ...id, cost: id.cost ?? { ...NO_COST }, state: 'errored', phase, error };
+}
 
 export const Probe = z.object({
   hostname: z.string(),

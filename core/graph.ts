@@ -3,7 +3,7 @@
  * operator nodes over named tensors, with explicit parameter tensors; NCHW
  * float32 activations. The conv suite's cases are one-node graphs
  * (convCaseGraph); the model zoo (suites/models/*.yaml) and ONNX files
- * (harness/onnx.ts) build bigger ones. See docs/graphs.md.
+ * (core/onnx.ts) build bigger ones. See docs/graphs.md.
  *
  * - Tensors are named. A graph input, a parameter and a node output each define
  *   one name; nothing is defined twice.
@@ -509,7 +509,7 @@ export class ShapeChecker {
 export type ConvNodeShape = { ok: true; shape: ConvShape; bias: boolean } | { ok: false; reason: string };
 
 /**
- * The ConvShape (harness/contracts.ts) of a conv node, so the conv suite's
+ * The ConvShape (core/contracts.ts) of a conv node, so the conv suite's
  * kernels can run it: only when its stride is the same along both axes, its
  * four pads are equal and its dilation is 1. Otherwise the reason. `bias`
  * says whether the node also adds a bias (the conv kernels do not).

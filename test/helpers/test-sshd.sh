@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Throwaway OpenSSH servers on loopback for roofbench's tests and CI (the "loopback" test devices).
 #
-#   scripts/test-sshd.sh start  DIR [PORT]   start a server whose every file lives in DIR
-#   scripts/test-sshd.sh stop   DIR          SIGTERM it and its sessions, wait until they are gone
-#   scripts/test-sshd.sh kill   DIR [--listener-only]
+#   test/helpers/test-sshd.sh start  DIR [PORT]   start a server whose every file lives in DIR
+#   test/helpers/test-sshd.sh stop   DIR          SIGTERM it and its sessions, wait until they are gone
+#   test/helpers/test-sshd.sh kill   DIR [--listener-only]
 #                                            SIGKILL it (and, unless --listener-only, its sessions)
-#   scripts/test-sshd.sh status DIR          exit 0 and print DIR/info.json if it is running
+#   test/helpers/test-sshd.sh status DIR          exit 0 and print DIR/info.json if it is running
 #
 # See docs/testing.md. Nothing outside DIR is written except /run/sshd (sshd's privilege separation
 # directory, created when running as root) and, if sshd is missing, the openssh-server package.
@@ -29,10 +29,10 @@ die() {
 
 usage() {
   cat >&2 <<'EOF'
-usage: scripts/test-sshd.sh start  DIR [PORT]
-       scripts/test-sshd.sh stop   DIR
-       scripts/test-sshd.sh kill   DIR [--listener-only]
-       scripts/test-sshd.sh status DIR
+usage: test/helpers/test-sshd.sh start  DIR [PORT]
+       test/helpers/test-sshd.sh stop   DIR
+       test/helpers/test-sshd.sh kill   DIR [--listener-only]
+       test/helpers/test-sshd.sh status DIR
 EOF
   exit 2
 }
@@ -179,7 +179,7 @@ write_sshd_config() {
   local dir=$1 port=$2 user=$3 use_pam=$4 path=$5
   local tmp=$dir/sshd_config.tmp
   {
-    echo "# Written by scripts/test-sshd.sh: a throwaway loopback test server. Do not reuse."
+    echo "# Written by test/helpers/test-sshd.sh: a throwaway loopback test server. Do not reuse."
     echo "Port $port"
     echo "ListenAddress 127.0.0.1"
     echo "AddressFamily inet"
@@ -382,7 +382,7 @@ cmd_start() {
   printf '%s\n' "$hostline" >"$dir/known_hosts"
 
   cat >"$dir/ssh_config" <<EOF
-# Written by scripts/test-sshd.sh. Use: ssh -F $dir/ssh_config loopback 'command'
+# Written by test/helpers/test-sshd.sh. Use: ssh -F $dir/ssh_config loopback 'command'
 Host *
   HostName 127.0.0.1
   Port $port

@@ -6,8 +6,8 @@
  * with optional steps (a slowdown from some run on), identity changes (a Node
  * upgrade), failed nights and accuracy regressions.
  */
-import { encodeFloat, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../contracts.js';
-import { computeStatistics } from '../stats.js';
+import { encodeFloat, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../../core/contracts.js';
+import { computeStatistics } from '../../core/stats.js';
 
 /** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
 export function rng(seed: number): () => number {
