@@ -200,6 +200,30 @@ describe('bad kernels files through the command line', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('a native ceilings probe that prints no ceilings is a warning: the run goes on without a native roof', async () => {
+    const file = join(work, 'bad-probe.yaml');
+    writeFileSync(
+      file,
+      [
+        'kernels:',
+        kernel('conv-fake-native-f32', 'conv'),
+        'ceilings:',
+        `  files: { dir: ${JSON.stringify(FIXTURES)}, script: fake-ceilings.mjs }`,
+        `  command: [${JSON.stringify(process.execPath)}, "{script}", bad]`,
+        '',
+      ].join('\n'),
+    );
+    const out = join(work, 'bad-probe-run');
+    const r = await bench(['--kernels', file, '--quick', '--case', CASE, '--variant', 'conv-fake-native-f32', '--no-history', '--json', '--out', out], { timeoutMs: 300_000 });
+    expect(r.code).toBe(0);
+    const got = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(got.ceilings.native ?? null).toBeNull();
+    expect(got.stderr.join('\n')).toMatch(/native ceilings probe \(.*bad-probe\.yaml:\d+\): stdout is not JSON[^]*continuing without a native roofline/);
+    const r0 = got.results[0];
+    expect(r0?.state).toBe('passed');
+    expect(r0 && 'perf' in r0 ? r0.perf.pctNative : 'none').toBeUndefined();
+  }, 320_000);
+
   it('a kernels file that is not there', async () => {
     const r = await bench(['--kernels', join(work, 'nope.yaml'), '--quick', '--no-history']);
     expect(r.code).toBe(2);
