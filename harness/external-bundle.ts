@@ -26,7 +26,7 @@ const MAX_DIR_FILES = 10_000;
 
 const hash16 = (h: ReturnType<typeof createHash>) => h.digest('hex').slice(0, 16);
 
-/** Every regular file under `dir` (relative paths, sorted); symbolic links are followed to their files. */
+/** Every regular file under `dir` (relative paths, sorted); symbolic links to files are followed, to directories refused (a loop would never end). */
 function walk(dir: string, source: string): string[] {
   const out: string[] = [];
   let bytes = 0;
@@ -34,6 +34,9 @@ function walk(dir: string, source: string): string[] {
     for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       const st = statSync(path.join(dir, p));
+      if (st.isDirectory() && e.isSymbolicLink()) {
+        throw new Error(`${source}: ${path.join(dir, p)} is a symbolic link to a directory: files: dir is uploaded whole, so replace the link by the files it needs`);
+      }
       if (st.isDirectory()) visit(p);
       else if (st.isFile()) {
         out.push(p);
