@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { Graph } from './graph.js';
+import type { PlanExternal } from './external.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -434,6 +435,12 @@ export const Perf = z.object({
    */
   attainableMeasured: z.number().optional(),
   pctMeasured: z.number().optional(),
+  /**
+   * Native kernels (--kernels): attainable under the native roofline its probe measured, and the
+   * percentage of it (the kernel's distance from its own roof), where the run measured one.
+   */
+  attainableNative: z.number().optional(),
+  pctNative: z.number().optional(),
   /** Attainable under the theoretical (device profile) roofline, where the device has a profile. */
   attainableTheoretical: z.number().optional(),
   pctTheoretical: z.number().optional(),
@@ -494,6 +501,8 @@ const ResultBase = z.object({
   variant: z.string(),
   algorithm: z.string(),
   dtype: z.string(),
+  /** A native kernel of the run's kernels file (--kernels): where it is declared, `file:line`. */
+  external: z.string().optional(),
   cost: Cost,
   /**
    * What the variant declares about its algorithm on this shape, e.g. for
@@ -655,6 +664,13 @@ export const MeasuredCeilings = z.object({
 });
 export type MeasuredCeilings = z.infer<typeof MeasuredCeilings>;
 
+/**
+ * The native roof: the same document, measured by the native ceilings probe of a kernels file
+ * (`ceilings:`, docs/native-kernels.md), with where that probe is declared.
+ */
+export const NativeCeilings = MeasuredCeilings.extend({ source: z.string() });
+export type NativeCeilings = z.infer<typeof NativeCeilings>;
+
 export const TheoreticalCeilings = z.object({
   source: z.string(),
   peakGflops: z.record(z.string(), z.number()),
@@ -764,7 +780,12 @@ export const RunResults = z.object({
    * run's timings get no improved/regressed verdict from compare. Null when no load was recorded.
    */
   contention: Contention.nullable().optional(),
-  ceilings: z.object({ measured: MeasuredCeilings.nullable(), theoretical: TheoreticalCeilings.nullable() }),
+  ceilings: z.object({
+    measured: MeasuredCeilings.nullable(),
+    theoretical: TheoreticalCeilings.nullable(),
+    /** Measured by the native ceilings probe of the run's kernels file (--kernels), where it has one. */
+    native: NativeCeilings.nullable().optional(),
+  }),
   cases: z.array(CaseSpec),
   results: z.array(CaseResult),
   /** Runner stderr lines kept for diagnosis. */
@@ -828,6 +849,11 @@ export const Plan = z.object({
   runId: z.string(),
   extraVariants: z.array(ExtraVariant).optional(),
   faults: TestFaults.optional(),
+  /**
+   * The user's native kernels (`--kernels FILE`). Its schema is PlanExternal in harness/external.ts
+   * (which imports this module): the runner validates it with that schema.
+   */
+  external: z.custom<PlanExternal>((v) => typeof v === 'object' && v !== null, 'expected the external kernels object').optional(),
   options: RunOptions,
   items: z.array(PlanItem),
   measureCeilings: z.boolean(),
@@ -852,6 +878,7 @@ export const RunnerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('health'), health: Health }),
   z.object({ type: z.literal('phase'), phase: z.string(), detail: z.string().optional() }),
   z.object({ type: z.literal('ceilings'), measured: MeasuredCeilings }),
+  z.object({ type: z.literal('native-ceilings'), measured: NativeCeilings }),
   z.object({ type: z.literal('case-start'), caseId: z.string(), index: z.number(), total: z.number() }),
   z.object({ type: z.literal('result'), result: CaseResult }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn']), message: z.string() }),

@@ -102,6 +102,8 @@ export async function runOnDevice(args: {
       theoretical: device.profile ? theoreticalCeilings(device.profile) : null,
     },
     (suite, name) => {
+      const e = plan.external?.kernels.find((k) => k.spec.name === name);
+      if (e) return { algorithm: e.spec.algorithm, dtype: e.spec.dtype };
       const v = resolve(suite, name);
       return { algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown' };
     },

@@ -29,6 +29,10 @@ import { ROOT } from './payload.js';
 import { parseArgs, suggestion } from './suggest.js';
 import { npmSwallowedOptions, swallowedMessage } from './npm-args.js';
 import { harnessInfo } from './bench.js';
+import { loadKernelsFile, type KernelsFile } from './external-file.js';
+import { bundleKernels } from './external-bundle.js';
+import { nativeArch, timingProtocol } from '../core/external.js';
+import type { NativeFile } from './payload.js';
 
 const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline
 
@@ -54,6 +58,10 @@ bench options:
   --winograd M:POINTS  also measure Winograd F(MxM,3x3) on these interpolation points, e.g.
                        --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
   --case NAME[,..]     only these cases (id or layer name)
+  --kernels FILE       also run your native kernels, declared in FILE (docs/native-kernels.md): built for each
+                       device's architecture, uploaded with the payload, checked and placed like the built-in ones
+  --native-example     the same with the repository's example (examples/native-conv/kernels.yaml; build it first
+                       with scripts/build-native.sh ARCH)
   --quick              small shapes and short sampling: finishes in well under a minute
   --out DIR            write the run here (default: reports/<device>/<run-id>, or under $ROOFBENCH_REPORTS)
   --json               JSON lines on stdout instead of the progress bar and table
@@ -161,7 +169,7 @@ function optNum(name: string, v: string | undefined, allowNegative = false): num
   return n;
 }
 
-function printList(registry: DeviceRegistry): void {
+function printList(registry: DeviceRegistry, kernels: KernelsFile | null): void {
   const lines: string[] = ['devices:'];
   for (const d of registry.devices.values()) {
     const where = d.transport === 'local' ? 'this machine' : `${d.user ?? '?'}@${d.host ?? '?'}:${d.port}`;
@@ -172,6 +180,10 @@ function printList(registry: DeviceRegistry): void {
   for (const s of suites) {
     lines.push('', `suite ${s.name}: ${s.description}`, '  variants:');
     for (const v of s.variants) lines.push(`    ${v.name.padEnd(30)} ${v.description}`);
+    for (const k of kernels?.kernels ?? []) {
+      const cases = k.cases === 'all' ? 'all cases' : k.cases.join(', ');
+      lines.push(`    ${k.spec.name.padEnd(30)} ${k.spec.description} (native, ${k.spec.source}; ${cases})`);
+    }
     for (const e of extraVariantsFor([s])) {
       const v = buildExtraVariant(e);
       lines.push(`    ${v.name.padEnd(30)} ${v.description} (from the suite's data)`);
@@ -226,6 +238,8 @@ const BENCH_OPTIONS = {
   'connect-timeout': { type: 'string' },
   'step-timeout': { type: 'string' },
   'no-baselines': { type: 'boolean', default: false },
+  kernels: { type: 'string' },
+  'native-example': { type: 'boolean', default: false },
   version: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -270,11 +284,14 @@ async function bench(argv: string[]): Promise<number> {
     stepTimeoutMs: seconds('step-timeout', values['step-timeout'], 120),
   };
   const registry = loadDevices(values.devices ?? join(ROOT, 'devices.yaml'));
+  exclusive(values, 'kernels', 'native-example', '--native-example is --kernels examples/native-conv/kernels.yaml');
+  const kernelsPath = values.kernels ?? (values['native-example'] ? NATIVE_EXAMPLE : undefined);
+  const deviceNames = [...new Set(list(values.device) ?? ['local'])];
+  const kernelsFile = kernelsPath === undefined ? null : loadRunKernels(kernelsPath, values.list ? [] : deviceNames.flatMap((n) => (registry.devices.has(n) ? [registry.devices.get(n)!] : [])));
   if (values.list) {
-    printList(registry);
+    printList(registry, kernelsFile);
     return 0;
   }
-  const deviceNames = [...new Set(list(values.device) ?? ['local'])];
   if (deviceNames.length === 0) throw new UsageError('--device needs at least one device name');
   const devices = deviceNames.map((n) => {
     try {
@@ -345,6 +362,7 @@ async function bench(argv: string[]): Promise<number> {
     seed,
     distribution: options.distribution,
     decisionBaselines: !values['no-baselines'],
+    ...(kernelsFile ? { external: kernelsFile.kernels.map((k) => ({ name: k.spec.name, cases: k.cases })) } : {}),
   });
   options.suites = [...new Set(items.map((i) => i.suite.name))];
   const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
@@ -353,6 +371,23 @@ async function bench(argv: string[]): Promise<number> {
   const plan = makePlan(runId, options, items, !values['no-ceilings'], extraVariants);
   const faults = testFaultsFromEnv();
   if (faults) plan.faults = faults;
+  // The native kernels the selection kept (and the native ceilings probe): their files go into the payload.
+  let native: NativeFile[] | undefined;
+  if (kernelsFile) {
+    const used = new Set(items.flatMap((i) => i.variants));
+    const kept = kernelsFile.kernels.filter((k) => used.has(k.spec.name));
+    if (kept.length > 0 || (kernelsFile.ceilings && !values['no-ceilings'])) {
+      const caseMs = transportTimeouts.caseTimeoutMs;
+      const bundle = bundleKernels(kernelsFile, used, {
+        timing: timingProtocol(options),
+        // The runner kills a command before the host gives up on the case, so the case gets its own errored result.
+        timeoutMs: Math.max(500, caseMs - Math.min(5000, caseMs * 0.2)),
+        ceilings: !values['no-ceilings'],
+      });
+      plan.external = bundle.external;
+      native = bundle.native;
+    }
+  }
   const transport = { ...transportTimeouts, waitForLock: values.wait, shipNode: values['ship-node'] };
   const multi = devices.length > 1;
   const mode = multi && !values.json ? 'plain' : Progress.modeFor(values.json);
@@ -368,7 +403,7 @@ async function bench(argv: string[]): Promise<number> {
       interrupt.receive('SIGPIPE');
     }
   });
-  const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`) });
+  const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`), ...(native ? { native, arch: nativeArch(process.arch) } : {}) });
   if (interrupt.interrupted) {
     process.stderr.write(`roofbench: interrupted (${interrupt.by}) before the run started: nothing was measured\n`);
     return INTERRUPTED_EXIT;
@@ -484,6 +519,26 @@ async function bench(argv: string[]): Promise<number> {
   // the exit code follows the runs (130 when one of them was interrupted, set above).
   interrupt.uninstall();
   return exit;
+}
+
+/** The repository's example kernels file (--native-example). */
+const NATIVE_EXAMPLE = join(ROOT, 'examples', 'native-conv', 'kernels.yaml');
+
+/**
+ * Loads the kernels file of a run, checked against the suites' cases and variant names. Only the
+ * builds of the targeted devices' architectures must exist: a run on this machine only (its own
+ * Node) needs this machine's; any other device (its architecture known once connected) every declared one.
+ */
+function loadRunKernels(file: string, devices: readonly Device[]): KernelsFile {
+  const cases = suites.flatMap((s) => [true, false].flatMap((quick) => s.cases({ quick, seed: 1, distribution: 'uniform(-1,1)' })));
+  const builtin = suites.flatMap((s) => [...s.variants.map((v) => v.name), ...extraVariantsFor([s]).map((e) => buildExtraVariant(e).name)]);
+  const here = nativeArch(process.arch);
+  const localOnly = devices.length > 0 && devices.every((d) => d.transport === 'local' && d.node.length === 1 && d.node[0] === 'node');
+  return loadKernelsFile(file, {
+    knownCases: [...new Set(cases.flatMap((c) => [c.layer, c.id]))],
+    builtinVariants: builtin,
+    ...(localOnly && here ? { archs: [here] } : devices.length === 0 ? { archs: [] } : {}),
+  });
 }
 
 /** Test-only: ROOFBENCH_TEST_RUN_ID fixes the run id (to start several runs "in the same second"). */

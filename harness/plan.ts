@@ -4,6 +4,7 @@ import { suites as allSuites, type Suite } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { suggestion } from './suggest.js';
 import { encodeWeights } from '../suites/models/weights-codec.js';
+import { kernelForCase } from './external-file.js';
 
 export class UsageError extends Error {}
 
@@ -27,6 +28,11 @@ export interface Selection {
    * variants (a Winograd tile with fp32 direct, im2col and ONNX Runtime), run those too (default true).
    */
   decisionBaselines?: boolean;
+  /**
+   * The native kernels of the run's kernels file (--kernels): each joins the cases it is declared
+   * for, next to the built-in variants (selected, filtered and listed like them).
+   */
+  external?: readonly { name: string; cases: 'all' | string[] }[];
 }
 
 /**
@@ -81,9 +87,14 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
     return { suite: e.suite, name: v.name, v };
   });
   const specOf = (s: Suite, name: string) => s.variants.find((v) => v.name === name) ?? extras.find((e) => e.suite === s.name && e.name === name)?.v;
-  const namesOf = (s: Suite) => [...s.variants.map((v) => v.name), ...extras.filter((e) => e.suite === s.name).map((e) => e.name)];
+  const externalNames = (c?: CaseSpec) => (sel.external ?? []).filter((k) => !c || kernelForCase(k, c)).map((k) => k.name);
+  const namesOf = (s: Suite, c?: CaseSpec) => [
+    ...s.variants.map((v) => v.name),
+    ...extras.filter((e) => e.suite === s.name).map((e) => e.name),
+    ...externalNames(c),
+  ];
 
-  const variantNames = active.flatMap(namesOf);
+  const variantNames = [...new Set(active.flatMap((s) => namesOf(s)))];
   const badVariants = (sel.variants ?? []).filter((n) => !variantNames.includes(n));
   if (badVariants.length) throw unknown('variant', badVariants, variantNames);
 
@@ -113,7 +124,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
       allCaseIds.push(c.id);
       allLayers.push(c.layer);
       if (sel.cases?.length && !sel.cases.some((n) => n === c.id || n === c.layer)) continue;
-      const vs = (suite.narrow ? suite.narrow(namesOf(suite), caseOpts) : namesOf(suite))
+      const vs = (suite.narrow ? suite.narrow(namesOf(suite, c), caseOpts) : namesOf(suite, c))
         .filter((v) => !sel.variants?.length || sel.variants.includes(v))
         .filter((v) => !re || re.test(`${c.id} ${v}`) || c.tags.some((t) => re.test(t)));
       if (vs.length === 0) continue;
@@ -128,12 +139,12 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
                   return v && v.applies(c.shape, c) === true ? (suite.decisionBaselines?.(v.algorithm) ?? []) : [];
                 }),
               ),
-            ].filter((b) => !vs.includes(b) && namesOf(suite).includes(b))
+            ].filter((b) => !vs.includes(b) && namesOf(suite, c).includes(b))
           : [];
       const weights = suite.caseWeights?.(c.id);
       const data = weights ? { weights: encodeWeights(weights) } : {};
       if (needed.length) {
-        items.push({ suite, caseSpec: c, variants: namesOf(suite).filter((v) => vs.includes(v) || needed.includes(v)), baselinesAdded: needed, ...data });
+        items.push({ suite, caseSpec: c, variants: namesOf(suite, c).filter((v) => vs.includes(v) || needed.includes(v)), baselinesAdded: needed, ...data });
       } else {
         items.push({ suite, caseSpec: c, variants: vs, ...data });
       }

@@ -59,6 +59,8 @@ export interface TimedCells {
   execGflops: string;
   gbps: string;
   pctMeasured: string;
+  /** A native kernel's share of the native roof (--kernels), where the run measured one. */
+  pctNative: string;
   attainableMeasured: string;
   pctTheoretical: string;
   speedup: string;
@@ -163,6 +165,8 @@ export interface ReportView {
   probe: KeyValue[] | null;
   theoretical: KeyValue[] | null;
   measured: KeyValue[] | null;
+  /** The native ceilings a kernels file's probe measured (--kernels), where the run has them. */
+  native: KeyValue[] | null;
   health: HealthRow[];
   healthWarnings: string[];
   roofline: {
@@ -171,6 +175,7 @@ export interface ReportView {
     noisy: number;
     hasTheoretical: boolean;
     hasMeasured: boolean;
+    hasNative: boolean;
     hasExecuted: boolean;
     hasCacheSlopes: boolean;
   };
@@ -230,6 +235,7 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
     pctMeasured: r.perf.pctMeasured !== undefined ? f.pct(r.perf.pctMeasured) : f.DASH,
     attainableMeasured: r.perf.attainableMeasured !== undefined ? `${f.sig(r.perf.attainableMeasured, 3)} GFLOP/s attainable` : '',
     pctTheoretical: r.perf.pctTheoretical !== undefined ? f.pct(r.perf.pctTheoretical) : '',
+    pctNative: r.perf.pctNative !== undefined ? f.pct(r.perf.pctNative) : '',
     speedup,
     isBaseline,
     maxAbs: f.sci(decodeFloat(acc.maxAbs), 1),
@@ -567,6 +573,17 @@ export function buildView(run: RunResults): ReportView {
       ]
     : null;
 
+  const n = run.ceilings.native ?? null;
+  const native: KeyValue[] | null = n
+    ? [
+        { key: 'peak f32', value: `${f.sig(n.peakGflops, 3)} GFLOP/s${n.peakSamples.length ? ` (${n.peakSamples.length} samples)` : ''}` },
+        { key: 'method', value: n.peakMethod },
+        { key: 'DRAM bandwidth', value: `${f.sig(n.dramGbps, 3)} GB/s (largest arrays of the sweep)` },
+        ...(n.peakGflops > 0 && n.dramGbps > 0 ? [{ key: 'ridge point', value: `${f.sig(ridgePoint(n.peakGflops, n.dramGbps), 3)} FLOP/B` }] : []),
+        { key: 'probe', value: n.source, mono: true },
+      ]
+    : null;
+
   const health: HealthRow[] = run.health.map((h) => {
     const thr = decodeThrottled(h.throttled);
     return {
@@ -659,6 +676,7 @@ export function buildView(run: RunResults): ReportView {
     probe,
     theoretical,
     measured,
+    native,
     health,
     healthWarnings: healthWarnings(run.health, run.probe?.cpu.cores),
     roofline: {
@@ -667,6 +685,7 @@ export function buildView(run: RunResults): ReportView {
       noisy: run.results.filter(isPlottable).filter((r) => r.timing.noisy).length,
       hasTheoretical: t !== null,
       hasMeasured: m !== null,
+      hasNative: !run.device.emulated && n !== null,
       hasExecuted: timed.some((r) => r.perf.executedGflops !== undefined),
       hasCacheSlopes: !run.device.emulated && rooflineData(run).cacheSlopes.length > 0,
     },

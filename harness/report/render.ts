@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import type { RunResults } from '../../core/contracts.js';
-import { bandwidthSweepSvg, rooflineSvg } from './charts.js';
+import { bandwidthSweepSvg, NATIVE_ROOF_COLOUR, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
 import { accuracyChartSvgs } from './accuracy.js';
 import { caseNumbers } from './charts.js';
@@ -61,7 +61,8 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       // Case anchor -> a network's error-growth chart (Vega escapes its text).
       growth,
       css,
-      nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && r.info?.code === 'native').map((r) => r.variant))],
+      nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && (r.info?.code === 'native' || r.external !== undefined)).map((r) => r.variant))],
+      nativeRoofColour: NATIVE_ROOF_COLOUR,
       generator: `roofbench ${run.harness.version}`,
     });
   } catch (cause) {

@@ -20,8 +20,10 @@ import { loadKernels } from '../../kernels/index.js';
 import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
-import { measureCase } from './measure.js';
+import { measureCase, timerResolutionMs } from './measure.js';
 import { measureModelCase } from '../../suites/models/measure.js';
+import { ExternalKernels } from './external.js';
+import { PlanExternal } from '../../core/external.js';
 import { faultyWinogradGenerator } from './faults.js';
 import { LoadTracker } from './load.js';
 
@@ -103,6 +105,15 @@ async function main(): Promise<void> {
   const kernels = await loadKernels(wasmDir);
   const features: RuntimeFeatures = { wasmSimd: probe.runtime.wasmSimd, wasmRelaxedSimd: kernels.relaxed !== null };
 
+  // The user's native kernels (--kernels): their files are in this payload, verified with it.
+  let external: ExternalKernels | undefined;
+  if (plan.external) {
+    const parsed = PlanExternal.safeParse(plan.external);
+    if (!parsed.success) throw new Error(`the plan's external kernels are not valid (host and payload out of sync?): ${parsed.error.message}`);
+    const payloadDir = dirname(fileURLToPath(import.meta.url));
+    external = new ExternalKernels(parsed.data, { payloadDir, workRoot: join(process.cwd(), 'native-work', String(process.pid)), timerResolutionMs });
+  }
+
   let ceilings = null;
   if (plan.measureCeilings) {
     emit({ type: 'phase', phase: 'ceilings', detail: 'measuring peak and bandwidth' });
@@ -111,6 +122,12 @@ async function main(): Promise<void> {
       emit({ type: 'ceilings', measured: ceilings });
     } catch (e) {
       emit({ type: 'log', level: 'warn', message: `measuring the ceilings failed: ${String(e)}; continuing without a measured roofline` });
+    }
+    if (external) {
+      emit({ type: 'phase', phase: 'ceilings', detail: 'measuring the native peak and bandwidth (kernels file probe)' });
+      const native = await external.runCeilings();
+      if (native?.ok) emit({ type: 'native-ceilings', measured: native.ceilings });
+      else if (native) emit({ type: 'log', level: 'warn', message: `${native.error}\n(continuing without a native roofline)` });
     }
   }
 
@@ -159,6 +176,7 @@ async function main(): Promise<void> {
             resolveVariant: (suite, name) => asConvVariant(findVariant(suite, name)),
             slowdown: plan.faults?.slowdown,
             faults: plan.faults,
+            ...(external ? { external } : {}),
           });
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.
@@ -181,6 +199,7 @@ async function main(): Promise<void> {
     }
     for (const result of results) emit({ type: 'result', result });
   }
+  external?.cleanup();
   emit({ type: 'health', health: healthSnapshot('after', load.take()) });
   emit({ type: 'done' });
 }

@@ -7,6 +7,7 @@
 import { Bench, hrtimeNow } from 'tinybench';
 import { encodeFloat, erroredResult, type ErrorPhase } from '../../core/contracts.js';
 import type {
+  Accuracy,
   AccuracyCheck,
   CaseResult,
   CaseSpec,
@@ -31,6 +32,7 @@ import { RELAXED_UNAVAILABLE } from '../../kernels/index.js';
 import { computeStatistics, isNoisy } from '../../core/stats.js';
 import { computePerf } from '../../core/roofline.js';
 import { faultyWeights } from './faults.js';
+import type { ExternalKernels } from './external.js';
 
 export interface MeasureEnv {
   ctx: KernelContext;
@@ -45,6 +47,8 @@ export interface MeasureEnv {
   slowdown?: { variant: string; factor: number };
   /** Test-only: the plan's faults; the accuracy faults change what a variant is given (harness/runner/faults.ts). */
   faults?: TestFaults;
+  /** The run's native kernels (--kernels): run once per case on the same inputs, checked against the same reference. */
+  external?: ExternalKernels;
 }
 
 /** One execution outside the timed loop (prepare check, warm-up). */
@@ -81,7 +85,7 @@ function slowed(p: Prepared, factor: number): Prepared {
 }
 
 /** The checks of one output: the primary tolerance (stored as Accuracy.tolerance) and every check applied. */
-interface Checked {
+export interface Checked {
   ok: boolean;
   limit: number;
   metric: 'maxAbs' | 'relL2';
@@ -103,7 +107,7 @@ const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : St
  * loss is reported apart and is not a pass/fail here.
  */
 export function accuracyChecks(
-  v: ConvVariant,
+  v: Pick<ConvVariant, 'name' | 'accuracy'>,
   y: Float32Array,
   ref: { y: Float64Array; absBound: Float64Array },
   metrics: ErrorMetrics,
@@ -157,6 +161,24 @@ export function accuracyChecks(
     checks.push({ name: 'transforms', ok: false, value: 1, limit: 0, detail: v.accuracy.defect });
   }
   return { ok: checks.every((c) => c.ok), limit: t.limit, metric: 'relL2', source: t.source, detail: failed(checks), checks };
+}
+
+/** The accuracy part of a timed result: the error metrics, the tolerance and every check applied (`note` ends the tolerance's source). */
+export function accuracyRecord(metrics: ErrorMetrics, tolerance: Checked, checksum: string, note = ''): Accuracy {
+  return {
+    maxAbs: encodeFloat(metrics.maxAbs),
+    relL2: encodeFloat(metrics.relL2),
+    maxRel: encodeFloat(metrics.maxRel),
+    sqnrDb: encodeFloat(metrics.sqnrDb),
+    cosine: encodeFloat(metrics.cosine),
+    tolerance: {
+      metric: tolerance.metric,
+      limit: tolerance.limit,
+      source: tolerance.source + (tolerance.ok ? '' : ` (exceeded: ${tolerance.detail})`) + note,
+    },
+    checks: tolerance.checks,
+    outputChecksum: checksum,
+  };
 }
 
 interface Active {
@@ -274,6 +296,11 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
 
   const active: Active[] = [];
   for (const name of variantNames) {
+    if (env.external?.has(name)) {
+      env.onPhase?.('native', name);
+      results.push(await env.external.measure(c, name, { x, w, ref, reduction }, options, env.ceilings));
+      continue;
+    }
     const v = env.resolveVariant(c.suite, name);
     if (!v) {
       results.push(
@@ -468,21 +495,7 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         },
         perf: computePerf(cost, stats.median, env.ceilings, null, a.v.dtype),
         accuracy: {
-          maxAbs: encodeFloat(a.metrics.maxAbs),
-          relL2: encodeFloat(a.metrics.relL2),
-          maxRel: encodeFloat(a.metrics.maxRel),
-          sqnrDb: encodeFloat(a.metrics.sqnrDb),
-          cosine: encodeFloat(a.metrics.cosine),
-          tolerance: {
-            metric: a.tolerance.metric,
-            limit: a.tolerance.limit,
-            source:
-              a.tolerance.source +
-              (a.tolerance.ok ? '' : ` (exceeded: ${a.tolerance.detail})`) +
-              (stable ? '' : '; output changed between the checked run and the timed runs'),
-          },
-          checks: a.tolerance.checks,
-          outputChecksum: a.checksum,
+          ...accuracyRecord(a.metrics, a.tolerance, a.checksum, stable ? '' : '; output changed between the checked run and the timed runs'),
           ...(a.loss && a.v.accuracy.kind === 'scheme'
             ? {
                 schemeLoss: {

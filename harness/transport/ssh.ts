@@ -13,7 +13,7 @@ import os from 'node:os';
 import ssh2, { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import type { DeviceNode, Plan } from '../../core/contracts.js';
 import type { Device } from '../devices.js';
-import { expectedFiles, type Payload } from '../payload.js';
+import { expectedFiles, payloadForArch, type Payload } from '../payload.js';
 import { remoteDir, shJoin, shq } from './shell.js';
 import { LOCK_HELD_EXIT, LOCK_SCRIPT, lockOwner, runLocked, runSession, SHIPPED_NODE_EXIT, wrapperScript, type SessionIo } from './session.js';
 import type { RunHandlers, RunOutcome, Transport } from './types.js';
@@ -509,11 +509,20 @@ export async function ensurePayload(
     execCollect(client, `rm -rf ${remoteDir(device.workDir).sh}/payloads/${shq(dir.split('/').pop() ?? 'x')}`, { deadlineMs: step.ms }).catch(() => undefined);
   try {
     await sftpCall<void>(sftp, (cb) => sftp.mkdir(tmpDir, cb), { ...step, what: `creating ${tmpDir} on device ${device.name}` });
-    await sftpCall<void>(sftp, (cb) => sftp.mkdir(`${tmpDir}/wasm`, cb), { ...step, what: `creating ${tmpDir}/wasm on device ${device.name}` });
+    // Every folder of the payload (wasm/, and native/<hash>/... for the user's kernels), parents first.
+    const folders = new Set<string>();
+    for (const f of payload.files) for (let d = f.path.split('/').slice(0, -1); d.length > 0; d = d.slice(0, -1)) folders.add(d.join('/'));
+    for (const d of [...folders].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1))) {
+      await sftpCall<void>(sftp, (cb) => sftp.mkdir(`${tmpDir}/${d}`, cb), { ...step, what: `creating ${tmpDir}/${d} on device ${device.name}` });
+    }
     for (const f of [...payload.files, payload.manifest]) {
       if (opts.abort?.aborted) throw new SshError(`uploading the payload to device ${device.name} was interrupted`, 'interrupted');
       const data = readFileSync(join(payload.dir, f.path));
-      await sftpCall<void>(sftp, (cb) => sftp.writeFile(`${tmpDir}/${f.path}`, data, cb), { ...step, what: `uploading ${f.path} to device ${device.name}` });
+      const mode = f.mode;
+      await sftpCall<void>(sftp, (cb) => (mode ? sftp.writeFile(`${tmpDir}/${f.path}`, data, { mode }, cb) : sftp.writeFile(`${tmpDir}/${f.path}`, data, cb)), {
+        ...step,
+        what: `uploading ${f.path} to device ${device.name}`,
+      });
       uploaded += data.byteLength;
     }
     if (opts.force) {
@@ -623,8 +632,9 @@ export class SshTransport implements Transport {
     private readonly opts: SshOptions = {},
   ) {}
 
-  async run(payload: Payload, plan: Plan, h: RunHandlers): Promise<RunOutcome> {
+  async run(runPayload: Payload, plan: Plan, h: RunHandlers): Promise<RunOutcome> {
     const d = this.device;
+    let payload = runPayload;
     const log = this.opts.log ?? (() => {});
     const abort = h.abort ?? this.opts.abort;
     const opts: SshOptions = { ...this.opts, ...(abort ? { abort } : {}) };
@@ -641,6 +651,8 @@ export class SshTransport implements Transport {
       const info = node.info;
       this.node ??= node.record;
       if (!info.simd) log(`device ${d.name}: Node ${info.node} has no WebAssembly SIMD; SIMD variants will be skipped`);
+      // With native kernels (--kernels), the payload holds this device's architecture's builds only.
+      payload = await payloadForArch(payload, info.arch, log);
       const upload = async (force: boolean) => {
         const t0 = Date.now();
         this.lastUploadBytes = await ensurePayload(client, d, payload, info, { ...opts, force });
