@@ -262,10 +262,14 @@ export function summaryTable(run: RunResults, width = 80): string {
   const skipped = run.results.filter((r) => r.state === 'skipped');
   let above100 = false;
   let theoreticalOnly = false;
+  let nativeShown = false;
   for (const r of run.results) {
     if (r.state === 'skipped') continue;
     if (timed(r)) {
-      const pct = r.perf.pctMeasured ?? r.perf.pctTheoretical;
+      // A native kernel is measured against its own (native) roof when its device has one: marked n.
+      const native = r.perf.pctNative !== undefined;
+      if (native) nativeShown = true;
+      const pct = r.perf.pctNative ?? r.perf.pctMeasured ?? r.perf.pctTheoretical;
       if (pct !== undefined && pct > 100) above100 = true;
       if (r.perf.pctMeasured === undefined && r.perf.pctTheoretical !== undefined) theoreticalOnly = true;
       rows.push({
@@ -274,7 +278,7 @@ export function summaryTable(run: RunResults, width = 80): string {
           r.variant,
           `${fmtMs(r.timing.stats.median)}${r.timing.noisy ? ' ~' : '  '}`,
           r.perf.gflops.toFixed(2),
-          pct === undefined ? '-' : `${pct.toFixed(0)}%`,
+          pct === undefined ? '-' : `${pct.toFixed(0)}%${native ? 'n' : ''}`,
           fmtNum(decodeFloat(r.accuracy.relL2), 2),
           r.state,
         ],
@@ -321,6 +325,7 @@ export function summaryTable(run: RunResults, width = 80): string {
         ? '; above 100%: faster than the single-thread WebAssembly roof (native code using wider vectors, or a fast algorithm doing fewer FLOPs than the direct count).'
         : '.'),
   );
+  if (nativeShown) legend.push("n: a native kernel's share of the native roof its device's probe measured.");
   legend.push('rel L2: relative L2 error against the float64 reference.');
   if (skipped.length) {
     const byVariant = new Map<string, number>();

@@ -69,6 +69,16 @@ describe('CSV export', () => {
     expect(runToCsv(run)).toContain(',-3.5,');
   });
 
+  it("a native kernel's share of its native roof has its own column", () => {
+    const run = hostileRun();
+    const timed = run.results.find((r) => r.state === 'passed')!;
+    if (timed.state !== 'passed') throw new Error('no passed result');
+    timed.perf.pctNative = 61.5;
+    const rows = parse(runToCsv(run)) as string[][];
+    const col = CSV_COLUMNS.indexOf('pct_native_roofline');
+    expect(rows.slice(1).map((r) => r[col]).filter((x) => x !== '')).toEqual(['61.5']);
+  });
+
   it('a naive join (the fault the quoting prevents) fails the same round-trip check', () => {
     const run = hostileRun();
     const naive = [[...CSV_COLUMNS], ...exportRows(run)].map((r) => r.map((c) => (c === null ? '' : String(c))).join(',')).join('\r\n');

@@ -99,6 +99,18 @@ describe('summary table', () => {
     }
   }
 
+  it("a native kernel shows its share of the native roof, marked n and explained under the table", () => {
+    const run = fixture('rpi3-complete');
+    const plain = summaryTable(run, 100);
+    expect(plain).not.toContain('n: a native kernel');
+    const r = run.results.find((x) => x.state === 'passed')!;
+    if (r.state !== 'passed') throw new Error('fixture has no passed result');
+    r.perf.pctNative = 42.4;
+    const text = summaryTable(run, 100);
+    expect(text).toMatch(new RegExp(`${r.variant.slice(0, 12)}.* 42%n `));
+    expect(text).toContain("n: a native kernel's share of the native roof");
+  });
+
   it('a long variant name is shortened in the middle to fit, never pushing the columns out', () => {
     const run = fixture('rpi3-complete');
     const r = run.results.find((x) => x.state === 'passed')!;

@@ -20,7 +20,7 @@ export const CSV_COLUMNS = [
   'run_id', 'device', 'case_no', 'case_id', 'layer', 'variant', 'algorithm', 'dtype', 'state', 'message',
   'median_ms', 'ci_low_ms', 'ci_high_ms', 'ci_level', 'samples', 'cv', 'noisy', 'min_ms', 'p90_ms',
   'flops', 'executed_flops', 'bytes', 'intensity_flop_per_byte', 'gflops', 'executed_gflops', 'gbps',
-  'pct_measured_roofline', 'pct_theoretical_roofline',
+  'pct_measured_roofline', 'pct_theoretical_roofline', 'pct_native_roofline',
   'max_abs', 'rel_l2', 'max_rel', 'sqnr_db', 'cosine', 'tolerance_metric', 'tolerance_limit', 'budget_ok',
   'prepare_ms', 'prepare_bytes', 'seed', 'distribution',
 ] as const;
@@ -74,6 +74,7 @@ export function exportRows(run: RunResults): Cell[][] {
       gbps: num(t?.perf.gbps),
       pct_measured_roofline: num(t?.perf.pctMeasured),
       pct_theoretical_roofline: num(t?.perf.pctTheoretical),
+      pct_native_roofline: num(t?.perf.pctNative),
       max_abs: acc ? num(decodeFloat(acc.maxAbs)) : null,
       rel_l2: acc ? num(decodeFloat(acc.relL2)) : null,
       max_rel: acc ? num(decodeFloat(acc.maxRel)) : null,
