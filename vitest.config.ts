@@ -14,6 +14,7 @@ export const UNIT = [
   'test/cli-args.test.ts',
   'test/colours.test.ts',
   'test/compare.test.ts',
+  'test/conformance.test.ts',
   'test/contracts.test.ts',
   'test/cost.test.ts',
   'test/devices.test.ts',

@@ -1,8 +1,8 @@
 /** Host side: every suite roofbench knows, with its cases (from data) and variants (code). */
 import type { CaseSpec, ConvVariant, Distribution, ExtraVariant } from '../core/contracts.js';
 import { convCases, convExtraVariants } from './conv/cases.js';
-import { convVariants } from './conv/variants.js';
-import { convDecisionBaselines } from './conv/baselines.js';
+import { convKit } from './conv/kit.js';
+import { decisionBaselines, type SuiteKit } from './kit.js';
 
 export interface CaseOptions {
   quick: boolean;
@@ -10,9 +10,8 @@ export interface CaseOptions {
   distribution: Distribution;
 }
 
-export interface Suite {
-  name: string;
-  description: string;
+/** A suite on the host: its kit (suites/<op>/kit.ts) and its cases, read from data. */
+export interface Suite extends SuiteKit {
   cases(opts: CaseOptions): CaseSpec[];
   variants: readonly ConvVariant[];
   /** Parametrised variants the suite's data asks for (built with the factories in suites/variants.ts). */
@@ -23,11 +22,9 @@ export interface Suite {
 
 export const suites: readonly Suite[] = [
   {
-    name: 'conv',
-    description: 'Convolution layers from real networks: direct, im2col + SIMD GEMM, depthwise SIMD',
+    ...convKit,
     cases: convCases,
-    variants: convVariants,
     extraVariants: () => convExtraVariants(),
-    decisionBaselines: convDecisionBaselines,
+    decisionBaselines: (algorithm) => decisionBaselines(convKit, algorithm),
   },
 ];

@@ -3,10 +3,10 @@
  * payload (no fs, no YAML here; cases and parametrised variants travel in the plan).
  */
 import type { ConvVariant, ExtraVariant } from '../core/contracts.js';
-import { convVariants } from './conv/variants.js';
 import { winogradVariant, type WinogradVariantOptions } from './conv/variants/winograd.js';
+import { suiteKits } from './kits.js';
 
-export const suiteVariants: ReadonlyMap<string, readonly ConvVariant[]> = new Map([['conv', convVariants]]);
+export const suiteVariants: ReadonlyMap<string, readonly ConvVariant[]> = new Map(suiteKits.map((k) => [k.name, k.variants]));
 
 /** How the variants are built; only test-only fault injection (harness/runner/faults.ts) sets anything. */
 export interface BuildOptions {
@@ -34,7 +34,7 @@ function fixedVariants(opts: BuildOptions): ReadonlyMap<string, readonly ConvVar
       return [v.name, v] as const;
     }),
   );
-  return new Map([['conv', convVariants.map((v) => rebuilt.get(v.name) ?? v)]]);
+  return new Map([...suiteVariants].map(([suite, vs]) => [suite, vs.map((v) => rebuilt.get(v.name) ?? v)]));
 }
 
 /** The suite's fixed variants plus the run's parametrised ones. */
