@@ -11,7 +11,7 @@ import type { RunResults } from '../../core/contracts.js';
 import { bandwidthSweepSvg, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
 import { accuracyChartSvgs } from './accuracy.js';
-import { caseNumbers } from './charts.js';
+import { runFacts } from './facts.js';
 import { samplesSvg } from './samples.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
@@ -67,7 +67,7 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
 
 /** Each case's raw-samples chart, by the case's anchor (case-<n>), for the cases with a timed result. */
 async function caseSamplesSvgs(run: RunResults): Promise<Record<string, { svg: nunjucks.runtime.SafeString; notes: string[] }>> {
-  const numbers = caseNumbers(run);
+  const { numbers } = runFacts(run);
   const out: Record<string, { svg: nunjucks.runtime.SafeString; notes: string[] }> = {};
   for (const [caseId, no] of numbers) {
     const chart = await samplesSvg(
