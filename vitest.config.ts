@@ -27,6 +27,7 @@ export const UNIT = [
   'test/graph.test.ts',
   'test/history.test.ts',
   'test/kernels.test.ts',
+  'test/lint.test.ts',
   'test/measure-policies.test.ts',
   'test/npy.test.ts',
   'test/onnxruntime.test.ts',

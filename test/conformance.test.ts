@@ -22,7 +22,12 @@ const needsRelaxed = (v: ConvVariant) => v.needs.wasmRelaxedSimd === true;
 const failures = (out: ConformanceOutcome[]) => out.filter((o) => o.state === 'failed').map((o) => `${o.suite} ${o.variant} on ${o.shape}: ${o.detail}`);
 
 /** Every variant ran (passed) on at least one shape: a variant that applies to none of its kit's shapes is a gap in the shapes. */
-function unexercised(out: ConformanceOutcome[], kits = suiteKits, which: (v: ConvVariant) => boolean = () => true, ran: ConformanceOutcome['state'][] = ['passed']): string[] {
+function unexercised(
+  out: ConformanceOutcome[],
+  kits = suiteKits,
+  which: (v: ConvVariant) => boolean = () => true,
+  ran: ConformanceOutcome['state'][] = ['passed'],
+): string[] {
   return kits
     .flatMap((k) => k.variants.filter(which).map((v) => `${k.name} ${v.name}`))
     .filter((key) => !out.some((o) => `${o.suite} ${o.variant}` === key && ran.includes(o.state)));
@@ -49,7 +54,9 @@ describe('conformance: every registered variant against the float64 reference', 
     const relaxed = suiteKits.flatMap((k) => k.variants.filter(needsRelaxed).map((v) => v.name));
     expect(relaxed.length).toBeGreaterThan(0);
     const fixture = fileURLToPath(new URL('./fixtures/conformance-relaxed.ts', import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', fixture, inject('kernelsDir')], { timeout: 240_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', fixture, inject('kernelsDir')], {
+      timeout: 240_000,
+    });
     const out = JSON.parse(stdout) as ConformanceOutcome[];
     expect(failures(out)).toEqual([]);
     // Activations of both signs reach the relaxed dot's 7-bit operand here: the output is implementation-defined and

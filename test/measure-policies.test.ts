@@ -44,7 +44,13 @@ describe('interleaved sampling', () => {
 
 describe('skipping', () => {
   const c = (p: Partial<CaseSpec['shape']>): CaseSpec => ({
-    id: 'conv/x', suite: 'conv', layer: 'x', description: '', seed: 1, distribution: 'uniform(-1,1)', tags: [],
+    id: 'conv/x',
+    suite: 'conv',
+    layer: 'x',
+    description: '',
+    seed: 1,
+    distribution: 'uniform(-1,1)',
+    tags: [],
     shape: { n: 1, c: 4, h: 5, w: 5, k: 4, r: 3, s: 3, stride: 1, pad: 1, groups: 1, ...p },
   });
   it('says why: a missing runtime feature first, then the shape the variant does not apply to', () => {

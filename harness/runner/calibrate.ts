@@ -70,4 +70,3 @@ export function timerResolutionMs(): number {
   }
   return best;
 }
-

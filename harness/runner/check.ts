@@ -4,7 +4,17 @@
  * with the tolerance the variant declares. Runs on the device.
  */
 import { hrtimeNow } from 'tinybench';
-import { encodeFloat, type AccuracyCheck, type CaseSpec, type ConvVariant, type Cost, type ErrorPhase, type KernelContext, type Prepared, type TestFaults } from '../../core/contracts.js';
+import {
+  encodeFloat,
+  type AccuracyCheck,
+  type CaseSpec,
+  type ConvVariant,
+  type Cost,
+  type ErrorPhase,
+  type KernelContext,
+  type Prepared,
+  type TestFaults,
+} from '../../core/contracts.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { errorMetrics, type ErrorMetrics } from '../../reference/metrics.js';
 import { schemeLoss, type SchemeLoss } from '../../reference/scheme-loss.js';
@@ -75,7 +85,11 @@ export function accuracyChecks(
   reduction: number,
   prepared?: Pick<Prepared, 'kernelCheck'>,
 ): Checked {
-  const failed = (cs: AccuracyCheck[]) => cs.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+  const failed = (cs: AccuracyCheck[]) =>
+    cs
+      .filter((c) => !c.ok)
+      .map((c) => `${c.name}: ${c.detail}`)
+      .join('; ');
   if (v.accuracy.kind === 'scheme') {
     const checks: AccuracyCheck[] = prepared?.kernelCheck?.() ?? [
       { name: 'kernel check', ok: false, value: 'NaN', limit: 0, detail: `${v.name} declares a low-precision scheme but its prepare gave no kernel check` },

@@ -8,7 +8,10 @@ import type { RunOptions } from '../../core/contracts.js';
 import type { Active } from './check.js';
 
 /** How many samples each variant gets: enough to fill targetMs, within [minSamples, maxSamples]. */
-export function sampleCounts(timed: readonly Pick<Active, 'reps' | 'perRunMs'>[], options: Pick<RunOptions, 'minSampleMs' | 'targetMs' | 'minSamples' | 'maxSamples'>): number[] {
+export function sampleCounts(
+  timed: readonly Pick<Active, 'reps' | 'perRunMs'>[],
+  options: Pick<RunOptions, 'minSampleMs' | 'targetMs' | 'minSamples' | 'maxSamples'>,
+): number[] {
   return timed.map((a) => {
     const perSampleMs = Math.max(options.minSampleMs, a.reps * a.perRunMs);
     const n = Math.round(options.targetMs / perSampleMs);

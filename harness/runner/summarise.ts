@@ -22,62 +22,62 @@ export function summarise(
 ): CaseResult {
   const resolution = timerResolutionMs;
   const cost = id.cost;
-      // The timed runs must leave the same output as the checked run (catches kernels that accumulate into their output).
-      const after = checksumF32(a.prepared.output());
-      const stable = after === a.checksum;
-      const stats = computeStatistics(a.samples, 0.99);
-      const ok = a.tolerance.ok && stable;
-      return {
-        ...id,
-        state: ok ? 'passed' : 'inaccurate',
-        timing: {
-          samples: a.samples,
-          repsPerSample: a.reps,
-          ...(a.sampleReps.some((n) => n !== a.reps) ? { sampleReps: a.sampleReps } : {}),
-          samplesPerRound: a.perRound,
-          sampleDurationMs: stats.median * a.reps,
-          timerResolutionMs: resolution,
-          warmupMs: a.warmupMs,
-          stats,
-          noisy: isNoisy(stats, options.cvTarget),
-        },
-        perf: computePerf(cost, stats.median, ceilings, null, a.v.dtype),
-        accuracy: {
-          maxAbs: encodeFloat(a.metrics.maxAbs),
-          relL2: encodeFloat(a.metrics.relL2),
-          maxRel: encodeFloat(a.metrics.maxRel),
-          sqnrDb: encodeFloat(a.metrics.sqnrDb),
-          cosine: encodeFloat(a.metrics.cosine),
-          tolerance: {
-            metric: a.tolerance.metric,
-            limit: a.tolerance.limit,
-            source:
-              a.tolerance.source +
-              (a.tolerance.ok ? '' : ` (exceeded: ${a.tolerance.detail})`) +
-              (stable ? '' : '; output changed between the checked run and the timed runs'),
-          },
-          checks: a.tolerance.checks,
-          outputChecksum: a.checksum,
-          ...(a.loss && a.v.accuracy.kind === 'scheme'
-            ? {
-                schemeLoss: {
-                  scheme: schemeLabel(a.v.accuracy.scheme),
-                  description: describeScheme(a.v.accuracy.scheme),
-                  sqnrDb: encodeFloat(a.loss.sqnrDb),
-                  relL2: encodeFloat(a.loss.relL2),
-                  cosine: encodeFloat(a.loss.cosine),
-                  maxAbs: encodeFloat(a.loss.maxAbs),
-                  meanError: encodeFloat(a.loss.meanError),
-                  sdError: encodeFloat(a.loss.sdError),
-                  rmse: encodeFloat(a.loss.rmse),
-                  scale: encodeFloat(a.loss.scale),
-                  rmseOverScale: encodeFloat(a.loss.rmseOverScale),
-                  flagged: a.loss.flagged,
-                },
-              }
-            : {}),
-          ...(a.prepared.nonPortable !== undefined ? { nonPortable: a.prepared.nonPortable } : {}),
-        },
-        prepare: { ms: a.prepareMs, bytes: a.prepared.preparedBytes, note: a.prepared.prepareNote },
-      };
+  // The timed runs must leave the same output as the checked run (catches kernels that accumulate into their output).
+  const after = checksumF32(a.prepared.output());
+  const stable = after === a.checksum;
+  const stats = computeStatistics(a.samples, 0.99);
+  const ok = a.tolerance.ok && stable;
+  return {
+    ...id,
+    state: ok ? 'passed' : 'inaccurate',
+    timing: {
+      samples: a.samples,
+      repsPerSample: a.reps,
+      ...(a.sampleReps.some((n) => n !== a.reps) ? { sampleReps: a.sampleReps } : {}),
+      samplesPerRound: a.perRound,
+      sampleDurationMs: stats.median * a.reps,
+      timerResolutionMs: resolution,
+      warmupMs: a.warmupMs,
+      stats,
+      noisy: isNoisy(stats, options.cvTarget),
+    },
+    perf: computePerf(cost, stats.median, ceilings, null, a.v.dtype),
+    accuracy: {
+      maxAbs: encodeFloat(a.metrics.maxAbs),
+      relL2: encodeFloat(a.metrics.relL2),
+      maxRel: encodeFloat(a.metrics.maxRel),
+      sqnrDb: encodeFloat(a.metrics.sqnrDb),
+      cosine: encodeFloat(a.metrics.cosine),
+      tolerance: {
+        metric: a.tolerance.metric,
+        limit: a.tolerance.limit,
+        source:
+          a.tolerance.source +
+          (a.tolerance.ok ? '' : ` (exceeded: ${a.tolerance.detail})`) +
+          (stable ? '' : '; output changed between the checked run and the timed runs'),
+      },
+      checks: a.tolerance.checks,
+      outputChecksum: a.checksum,
+      ...(a.loss && a.v.accuracy.kind === 'scheme'
+        ? {
+            schemeLoss: {
+              scheme: schemeLabel(a.v.accuracy.scheme),
+              description: describeScheme(a.v.accuracy.scheme),
+              sqnrDb: encodeFloat(a.loss.sqnrDb),
+              relL2: encodeFloat(a.loss.relL2),
+              cosine: encodeFloat(a.loss.cosine),
+              maxAbs: encodeFloat(a.loss.maxAbs),
+              meanError: encodeFloat(a.loss.meanError),
+              sdError: encodeFloat(a.loss.sdError),
+              rmse: encodeFloat(a.loss.rmse),
+              scale: encodeFloat(a.loss.scale),
+              rmseOverScale: encodeFloat(a.loss.rmseOverScale),
+              flagged: a.loss.flagged,
+            },
+          }
+        : {}),
+      ...(a.prepared.nonPortable !== undefined ? { nonPortable: a.prepared.nonPortable } : {}),
+    },
+    prepare: { ms: a.prepareMs, bytes: a.prepared.preparedBytes, note: a.prepared.prepareNote },
+  };
 }

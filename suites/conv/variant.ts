@@ -37,7 +37,13 @@ export function convVariant(spec: ConvVariantSpec): ConvVariant {
 }
 
 /** Refuse tensors whose lengths do not match the shape (input NCHW, weights KCRS with C per group), naming the variant. */
-export function checkTensors(name: string, shape: ConvShape, x: Float32Array, w: Float32Array, wLen = shape.k * (shape.c / shape.groups) * shape.r * shape.s): void {
+export function checkTensors(
+  name: string,
+  shape: ConvShape,
+  x: Float32Array,
+  w: Float32Array,
+  wLen = shape.k * (shape.c / shape.groups) * shape.r * shape.s,
+): void {
   const xLen = shape.n * shape.c * shape.h * shape.w;
   if (x.length !== xLen) throw new Error(`${name}: x has ${x.length} floats, the shape needs ${xLen}`);
   if (w.length !== wLen) throw new Error(`${name}: w has ${w.length} floats, the shape needs ${wLen}`);
