@@ -4,11 +4,15 @@
  * f32 -> half rounded to nearest, ties to even, with subnormals, overflow to
  * Infinity and NaN kept NaN (quiet, 0x7e00 with the input's sign).
  *
- * half -> f32 (Fabian Giesen's "half_to_float" with a magic multiply): the
- * half's exponent and fraction shifted into place form a float32 2^112 times
- * too small (a subnormal f32 for a subnormal half), so one f32 multiply by
- * 2^112 gives the exact value; results >= 2^16 came from Inf / NaN and get
- * the all-ones exponent; then the sign.
+ * half -> f32 (Fabian Giesen's "half_to_float_fast4"): the half's exponent
+ * and fraction shifted into place and rebiased by an integer add (again for
+ * Inf / NaN, to the all-ones exponent); a subnormal half or zero becomes
+ * 2^-14 * (1 + fraction / 1024), a normal float, from which an f32 subtract
+ * of 2^-14 leaves the exact value fraction * 2^-24; then the sign. No f32
+ * operation ever sees a subnormal: 32-bit ARM's NEON flushes subnormal
+ * operands to zero, so the "magic multiply" variant (a subnormal f32 times
+ * 2^112) turned every subnormal half into 0 on a Raspberry Pi in 32-bit mode
+ * (found by the emulated-board test: outputs differed from x86).
  * f32 -> half (Giesen's "float_to_half_fast3_rtne"): |x| >= 2^16: Inf, or NaN;
  * |x| < 2^-14: add 0.5f so the FPU rounds the value to a multiple of 2^-24 (to
  * nearest even) in the low bits; otherwise rebias the exponent and round the
@@ -17,18 +21,24 @@
  */
 
 // @ts-ignore: decorator
-@inline const MAGIC_BITS: i32 = (254 - 15) << 23; // 2^112
+@inline const REBIAS: i32 = (127 - 15) << 23; // exponent bias f32 - half
+// @ts-ignore: decorator
+@inline const EXP_MASK: i32 = 0x7c00 << 13; // the half's exponent bits, shifted into place
+// @ts-ignore: decorator
+@inline const SUB_MAGIC: i32 = 113 << 23; // 2^-14, the smallest normal half
 // @ts-ignore: decorator
 @inline const DENORM_MAGIC: i32 = ((127 - 15) + (23 - 10) + 1) << 23; // 0.5f
 
 /** Four halves (zero-extended in int32 lanes) to four f32. */
 // @ts-ignore: decorator
 @inline export function h2f4(h: v128): v128 {
-  const e = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
-  const f = f32x4.mul(e, i32x4.splat(MAGIC_BITS));
-  const infnan = f32x4.ge(f, f32x4.splat(65536.0));
-  const withExp = v128.or(f, v128.and(infnan, i32x4.splat(0x7f800000)));
-  return v128.or(withExp, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+  const shifted = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  const exp = v128.and(shifted, i32x4.splat(EXP_MASK));
+  let o = i32x4.add(shifted, i32x4.splat(REBIAS));
+  o = i32x4.add(o, v128.and(i32x4.eq(exp, i32x4.splat(EXP_MASK)), i32x4.splat(REBIAS))); // Inf / NaN
+  const sub = f32x4.sub(i32x4.add(o, i32x4.splat(1 << 23)), i32x4.splat(SUB_MAGIC)); // zero / subnormal
+  o = v128.bitselect(sub, o, i32x4.eq(exp, i32x4.splat(0)));
+  return v128.or(o, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
 /** The low four halves of an i16x8 to f32x4. */
@@ -66,11 +76,12 @@
 /** One half to f32 (the same arithmetic, scalar). */
 // @ts-ignore: decorator
 @inline export function h2f(h: u16): f32 {
-  const e = (<i32>h & 0x7fff) << 13;
-  let f = reinterpret<f32>(e) * reinterpret<f32>(MAGIC_BITS);
-  let bits = reinterpret<i32>(f);
-  if (f >= 65536.0) bits |= 0x7f800000;
-  return reinterpret<f32>(bits | ((<i32>h & 0x8000) << 16));
+  const shifted = (<i32>h & 0x7fff) << 13;
+  const exp = shifted & EXP_MASK;
+  let o = shifted + REBIAS;
+  if (exp == EXP_MASK) o += REBIAS;
+  else if (exp == 0) o = reinterpret<i32>(reinterpret<f32>(o + (1 << 23)) - reinterpret<f32>(SUB_MAGIC));
+  return reinterpret<f32>(o | ((<i32>h & 0x8000) << 16));
 }
 
 /** One f32 to a half (the same arithmetic, scalar). */
