@@ -10,6 +10,8 @@
  * imports (no fs, no network).
  */
 import { z } from 'zod';
+import { Graph } from './graph.js';
+import type { PlanExternal } from './external.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -58,6 +60,31 @@ export const Sparsity = z.strictObject({
 });
 export type Sparsity = z.infer<typeof Sparsity>;
 
+/**
+ * A models-suite case: a whole network (suites/models, docs/graphs.md). The
+ * graph travels as data; its parameters are drawn on the device from the
+ * case's seed (reference/graph-init.ts), or, for real weights (an ONNX file, a
+ * trained zoo entry), travel with the plan item (PlanItem.weights), never in results.
+ */
+export const ModelCase = z.object({
+  /** The zoo name, or the file the network was read from. */
+  source: z.string(),
+  title: z.string(),
+  graph: Graph,
+  /** seeded: drawn on the device from the case's seed; shipped: the file's real weights travel in the plan. */
+  weights: z.enum(['seeded', 'shipped']),
+  weightsFrom: z.string().nullable(),
+  /** Peak memory the run needs on the device, estimated on the host before running (suites/models/memory.ts). */
+  memory: z.object({
+    arenaBytes: z.number(),
+    weightBytes: z.number(),
+    referenceBytes: z.number(),
+    totalBytes: z.number(),
+    detail: z.string(),
+  }),
+});
+export type ModelCase = z.infer<typeof ModelCase>;
+
 export const CaseSpec = z.object({
   /** `<suite>/<layer>`, e.g. `conv/resnet50.res2a.conv2`. */
   id: z.string(),
@@ -72,6 +99,11 @@ export const CaseSpec = z.object({
   tags: z.array(z.string()),
   /** Prune the weights first (absent: dense weights, as drawn). */
   sparsity: Sparsity.optional(),
+  /**
+   * A whole network (the models suite): `shape` is then its first conv layer's
+   * (what conv-only views of the case show), and the model variants run the graph.
+   */
+  model: ModelCase.optional(),
 });
 export type CaseSpec = z.infer<typeof CaseSpec>;
 
@@ -79,7 +111,7 @@ export type CaseSpec = z.infer<typeof CaseSpec>;
  * What a case adds to its shape that a variant's applicability, cost or info
  * may depend on (today the weight sparsity). The runner passes the CaseSpec.
  */
-export type CaseParams = Pick<CaseSpec, 'sparsity'>;
+export type CaseParams = Pick<CaseSpec, 'sparsity'> & { model?: ModelCase | undefined };
 
 // ---------------------------------------------------------------------------
 // Variants (code, not data: each variant file exports one of these)
@@ -139,6 +171,26 @@ export interface Prepared {
   dispose(): void;
 }
 
+/**
+ * A conv kernel bound to one layer's shape and weights (packed once), reading
+ * and writing tensors that live elsewhere in the kernels' memory: the light
+ * runtime (suites/models/runtime) runs a network's conv nodes with these, its
+ * tensors in one arena; a variant's prepare() runs the same kernel on copies.
+ */
+export interface LayerKernel {
+  /** One execution: x (N C H W) and y (N K Ho Wo) are byte offsets in the kernels' memory; scratch a buffer of scratchFloats floats (or 0). */
+  run(x: number, y: number, scratch: number): void;
+  /**
+   * Floats of stateless scratch the kernel needs per run, which the caller may
+   * share between layers (state the kernel keeps between runs is allocated by layer() itself).
+   */
+  scratchFloats: number;
+  /** Bytes of packed / transformed parameters and private workspace made by layer(). */
+  preparedBytes: number;
+  /** What layer() did outside the timed region, stated in the report. */
+  note: string;
+}
+
 export interface KernelContext {
   /** Loaded kernels (WebAssembly instances); see kernels/index.ts. */
   readonly kernels: import('../kernels/index.js').Kernels;
@@ -187,6 +239,12 @@ export interface ConvVariant {
   /** `data`: the case's seed and distribution (low-precision variants draw their calibration inputs from them). */
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data?: CaseData): Prepared;
   /**
+   * The kernel bound to a layer's weights, for the light runtime (where the
+   * variant's kernel can read and write tensors in place); absent for
+   * variants that cannot (native peers, low-precision schemes).
+   */
+  layer?(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel;
+  /**
    * For variants whose library only offers an asynchronous setup (e.g. ONNX
    * Runtime's InferenceSession.create): prepare as a promise. When present, the
    * runner awaits this instead of calling prepare() (whose body may then just
@@ -194,6 +252,33 @@ export interface ConvVariant {
    */
   prepareAsync?(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data?: CaseData): Promise<Prepared>;
 }
+
+/**
+ * A variant of the models suite: runs a whole network (ModelCase) end to end,
+ * on the device (suites/models/measure.ts): the light runtime with a conv
+ * policy, or a peer engine. Measured per case like a ConvVariant.
+ */
+export interface ModelVariant {
+  /** `model-<engine>[-<policy>]-<dtype>`, e.g. `model-runtime-best-f32`. */
+  name: string;
+  op: 'model';
+  algorithm: string;
+  dtype: DType;
+  description: string;
+  needs: Partial<RuntimeFeatures>;
+  nativeCode?: boolean;
+  /** `true` for a model case, else why not (a conv case). */
+  applies(shape: ConvShape, params?: CaseParams): true | string;
+  /**
+   * runtime: the light runtime, conv layers by `policy` (im2col: the im2col GEMM everywhere; best: per layer
+   * shape the fastest variant that passes its accuracy check, measured in the same run); onnxruntime: the peer.
+   */
+  engine: 'runtime' | 'onnxruntime';
+  policy?: 'im2col' | 'best';
+}
+
+/** Any variant a suite lists. */
+export type AnyVariant = ConvVariant | ModelVariant;
 
 // ---------------------------------------------------------------------------
 // Measurements (the stored run)
@@ -350,17 +435,74 @@ export const Perf = z.object({
    */
   attainableMeasured: z.number().optional(),
   pctMeasured: z.number().optional(),
+  /**
+   * Native kernels (--kernels): attainable under the native roofline its probe measured, and the
+   * percentage of it (the kernel's distance from its own roof), where the run measured one.
+   */
+  attainableNative: z.number().optional(),
+  pctNative: z.number().optional(),
   /** Attainable under the theoretical (device profile) roofline, where the device has a profile. */
   attainableTheoretical: z.number().optional(),
   pctTheoretical: z.number().optional(),
 });
 export type Perf = z.infer<typeof Perf>;
 
+/** One row of a model run's per-layer table (a node of the graph). */
+export const LayerRow = z.object({
+  node: z.string(),
+  op: z.string(),
+  /** What ran it: a conv variant, the runtime's general conv, wasm-sgemm, js (simple kernels), view. */
+  kernel: z.string(),
+  note: z.string().optional(),
+  /** Mean over the profiled inferences, ms, and how many calls that is. */
+  ms: z.number().nonnegative(),
+  calls: z.number().int().nonnegative(),
+  flops: z.number().nonnegative(),
+  bytes: z.number().nonnegative(),
+  gflops: z.number().nonnegative(),
+  /** Effective GFLOP/s as a percentage of the measured roof at this layer's intensity (absent without ceilings or FLOPs). */
+  pctRoof: z.number().optional(),
+  /** This layer's output against the float64 forward pass of the whole network (error grown so far). */
+  relL2: Float,
+  maxAbs: Float,
+  /** The layer checked alone: its output against the reference of this node on the runtime's own inputs. */
+  check: z.object({ ok: z.boolean(), detail: z.string() }),
+  /** best policy: the candidates timed for this layer's shape (ms per run, or why not chosen). */
+  candidates: z.array(z.object({ variant: z.string(), ms: z.number().nullable(), ok: z.boolean(), detail: z.string().optional() })).optional(),
+});
+export type LayerRow = z.infer<typeof LayerRow>;
+
+/** What a model variant's timed result adds: the whole-network view (suites/models/measure.ts). */
+export const ModelRun = z.object({
+  engine: z.string(),
+  policy: z.string().nullable(),
+  /** Latency percentiles of the end-to-end inferences, ms. */
+  p50: z.number(),
+  p90: z.number(),
+  p99: z.number(),
+  /** Per node (empty for a peer engine, which is timed as a whole). */
+  layers: z.array(LayerRow),
+  /** Sum of the layers' mean times, and the end-to-end mean minus it (the runtime's own overhead), ms and % of end-to-end. */
+  layerSumMs: z.number().nullable(),
+  overheadMs: z.number().nullable(),
+  overheadPct: z.number().nullable(),
+  /** best policy: the sum over layers of the chosen (fastest passing) kernel times measured in this run, other layers' mean times, ms. */
+  bestLayerSumMs: z.number().nullable().optional(),
+  arenaBytes: z.number().nullable(),
+  naiveArenaBytes: z.number().nullable(),
+  weightBytes: z.number().nullable(),
+  /** Output agreement with the light runtime's output (a peer's line), relative L2 and max abs. */
+  agreement: z.object({ with: z.string(), relL2: Float, maxAbs: Float }).nullable(),
+});
+export type ModelRun = z.infer<typeof ModelRun>;
+
 const ResultBase = z.object({
   caseId: z.string(),
   variant: z.string(),
   algorithm: z.string(),
   dtype: z.string(),
+  /** A native kernel of the run's kernels file (--kernels): where it is declared, `file:line`. */
+  external: z.string().optional(),
   cost: Cost,
   /**
    * What the variant declares about its algorithm on this shape, e.g. for
@@ -390,6 +532,8 @@ export const CaseResult = z.discriminatedUnion('state', [
     perf: Perf,
     accuracy: Accuracy,
     prepare: z.object({ ms: z.number(), bytes: z.number(), note: z.string().optional() }),
+    /** Model variants: the whole-network view (per-layer table, percentiles, overhead). */
+    model: ModelRun.optional(),
   }),
   ResultBase.extend({
     state: z.literal('errored'),
@@ -523,6 +667,13 @@ export const MeasuredCeilings = z.object({
 });
 export type MeasuredCeilings = z.infer<typeof MeasuredCeilings>;
 
+/**
+ * The native roof: the same document, measured by the native ceilings probe of a kernels file
+ * (`ceilings:`, docs/native-kernels.md), with where that probe is declared.
+ */
+export const NativeCeilings = MeasuredCeilings.extend({ source: z.string() });
+export type NativeCeilings = z.infer<typeof NativeCeilings>;
+
 export const TheoreticalCeilings = z.object({
   source: z.string(),
   peakGflops: z.record(z.string(), z.number()),
@@ -575,6 +726,34 @@ export const PayloadVerification = z.object({
 });
 export type PayloadVerification = z.infer<typeof PayloadVerification>;
 
+/** Which Node ran the payload on the device, and where it came from. */
+export const DeviceNode = z.object({
+  /** `device`: the device's own Node (devices.yaml `node:`); `shipped`: Debian's Node 18 that roofbench uploaded into the work dir. */
+  source: z.enum(['device', 'shipped']),
+  /** process.version as the device reported it. */
+  version: z.string(),
+  /** How it was started, in words. */
+  command: z.string(),
+  shipped: z
+    .object({
+      /** Debian architecture of the pack. */
+      arch: z.string(),
+      /** The Debian package it comes from, e.g. `nodejs armhf 18.20.4+dfsg-1~deb12u2`. */
+      package: z.string(),
+      /** The pack's folder name on the device (work dir `node/ID`). */
+      id: z.string(),
+      /** SHA-256 of the packed .tar.gz. */
+      sha256: z.string(),
+      bytes: z.number(),
+      /** Bytes uploaded for this run: 0 when the device already held it, intact. */
+      uploadedBytes: z.number(),
+      /** Seconds spent checking (and, when uploaded, uploading and unpacking) it. */
+      seconds: z.number(),
+    })
+    .optional(),
+});
+export type DeviceNode = z.infer<typeof DeviceNode>;
+
 export const RunResults = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   runId: z.string(),
@@ -593,6 +772,8 @@ export const RunResults = z.object({
     uploadedBytes: z.number().optional(),
     /** The payload's files as verified against their SHA-256 before the runner was loaded (absent in runs made before this check). */
     payloadVerified: PayloadVerification.optional(),
+    /** ssh: which Node ran the payload and where it came from (absent in runs made before this was recorded). */
+    node: DeviceNode.optional(),
   }),
   options: RunOptions,
   probe: Probe.nullable(),
@@ -602,7 +783,12 @@ export const RunResults = z.object({
    * run's timings get no improved/regressed verdict from compare. Null when no load was recorded.
    */
   contention: Contention.nullable().optional(),
-  ceilings: z.object({ measured: MeasuredCeilings.nullable(), theoretical: TheoreticalCeilings.nullable() }),
+  ceilings: z.object({
+    measured: MeasuredCeilings.nullable(),
+    theoretical: TheoreticalCeilings.nullable(),
+    /** Measured by the native ceilings probe of the run's kernels file (--kernels), where it has one. */
+    native: NativeCeilings.nullable().optional(),
+  }),
   cases: z.array(CaseSpec),
   results: z.array(CaseResult),
   /** Runner stderr lines kept for diagnosis. */
@@ -614,7 +800,12 @@ export type RunResults = z.infer<typeof RunResults>;
 // Runner <-> host: the plan sent to the device and the JSON-lines events back
 // ---------------------------------------------------------------------------
 
-export const PlanItem = z.object({ caseSpec: CaseSpec, variants: z.array(z.string()) });
+export const PlanItem = z.object({
+  caseSpec: CaseSpec,
+  variants: z.array(z.string()),
+  /** A model case's real weights (parameter name -> little-endian float32, base64): shipped, never stored in results. */
+  weights: z.record(z.string(), z.string()).optional(),
+});
 /**
  * Test-only fault injection (set from the ROOFBENCH_TEST_FAULTS environment
  * variable, never by a command-line option): lets the tests prove that a hung
@@ -637,6 +828,10 @@ export const TestFaults = z.object({
   cookToomSignFlip: z.boolean().optional(),
   /** The Winograd kernels compute with their filter off by a relative x (e.g. 1.2e-4). */
   winogradKernelError: z.number().optional(),
+  /** The light runtime computes one node of a network with its first parameter off by a relative x (suites/models/measure.ts). */
+  modelLayerError: z.object({ node: z.string(), relError: z.number() }).optional(),
+  /** The device reports this much memory (bytes) instead of its own: a small board, to prove models are skipped. */
+  deviceMemoryBytes: z.number().positive().optional(),
 });
 export type TestFaults = z.infer<typeof TestFaults>;
 
@@ -657,6 +852,11 @@ export const Plan = z.object({
   runId: z.string(),
   extraVariants: z.array(ExtraVariant).optional(),
   faults: TestFaults.optional(),
+  /**
+   * The user's native kernels (`--kernels FILE`). Its schema is PlanExternal in harness/external.ts
+   * (which imports this module): the runner validates it with that schema.
+   */
+  external: z.custom<PlanExternal>((v) => typeof v === 'object' && v !== null, 'expected the external kernels object').optional(),
   options: RunOptions,
   items: z.array(PlanItem),
   measureCeilings: z.boolean(),
@@ -681,6 +881,7 @@ export const RunnerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('health'), health: Health }),
   z.object({ type: z.literal('phase'), phase: z.string(), detail: z.string().optional() }),
   z.object({ type: z.literal('ceilings'), measured: MeasuredCeilings }),
+  z.object({ type: z.literal('native-ceilings'), measured: NativeCeilings }),
   z.object({ type: z.literal('case-start'), caseId: z.string(), index: z.number(), total: z.number() }),
   z.object({ type: z.literal('result'), result: CaseResult }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn']), message: z.string() }),

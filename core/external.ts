@@ -230,3 +230,31 @@ export function caseFile(variant: string, c: Pick<CaseSpec, 'id' | 'shape'>, tim
     timing,
   };
 }
+
+// ---------------------------------------------------------------------------
+// What the plan carries (`--kernels FILE`)
+// ---------------------------------------------------------------------------
+
+/**
+ * Where a command's files are inside the payload directory (relative paths):
+ * one binary per architecture (the payload built for a device holds only its
+ * own), or the uploaded directory and the script in it.
+ */
+export const PayloadFiles = z.object({
+  binary: z.object({ 'x86-64': z.string().optional(), armhf: z.string().optional(), arm64: z.string().optional() }).optional(),
+  dir: z.string().optional(),
+  script: z.string().optional(),
+});
+export type PayloadFiles = z.infer<typeof PayloadFiles>;
+
+/** The external kernels of a run: each spec with its files in the payload, the native ceilings probe, the timing protocol. */
+export const PlanExternal = z.object({
+  /** The kernels file, for messages. */
+  file: z.string(),
+  kernels: z.array(z.object({ spec: ExternalVariantSpec, files: PayloadFiles })),
+  ceilings: z.object({ spec: ExternalCommandSpec, files: PayloadFiles }).optional(),
+  timing: TimingProtocol,
+  /** A command still running after this long is killed and its case errored (the run's --case-timeout, less a margin). */
+  timeoutMs: z.number().positive(),
+});
+export type PlanExternal = z.infer<typeof PlanExternal>;

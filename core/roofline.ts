@@ -47,6 +47,8 @@ export function computePerf(
   measured: MeasuredCeilings | null,
   theoretical: TheoreticalCeilings | null,
   dtype = 'f32',
+  /** A native kernel's own roof (the kernels file's ceilings probe), where the run measured one. */
+  native: MeasuredCeilings | null = null,
 ): Perf {
   const seconds = medianMs / 1e3;
   const perf: Perf = {
@@ -64,6 +66,10 @@ export function computePerf(
     const peak = int8 && measured.int8PeakGops !== undefined ? measured.int8PeakGops : measured.peakGflops;
     perf.attainableMeasured = attainable(peak, bw, executedIntensity);
     perf.pctMeasured = (100 * executedGflops) / perf.attainableMeasured;
+  }
+  if (native) {
+    perf.attainableNative = attainable(native.peakGflops, bandwidthForWorkingSet(native, cost.bytes), executedIntensity);
+    perf.pctNative = (100 * executedGflops) / perf.attainableNative;
   }
   const tPeak = theoretical?.peakGflops[peakKey(dtype)];
   if (theoretical && tPeak !== undefined) {

@@ -42,6 +42,8 @@ export interface BenchTransportOptions {
   /** Deadline of each remote step before the run (Node probe, disk check, upload of one file). */
   stepTimeoutMs?: number;
   waitForLock?: boolean;
+  /** Ship Debian's Node 18 to an ssh device whose Node is missing or older than 18. */
+  shipNode?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -62,6 +64,7 @@ export function transportFor(device: Device, opts: BenchTransportOptions = {}): 
     connectTimeoutMs: opts.connectTimeoutMs,
     stepTimeoutMs: opts.stepTimeoutMs,
     waitForLock: opts.waitForLock,
+    shipNode: opts.shipNode,
     log: opts.log,
   });
 }
@@ -99,6 +102,8 @@ export async function runOnDevice(args: {
       theoretical: device.profile ? theoreticalCeilings(device.profile) : null,
     },
     (suite, name) => {
+      const e = plan.external?.kernels.find((k) => k.spec.name === name);
+      if (e) return { algorithm: e.spec.algorithm, dtype: e.spec.dtype };
       const v = resolve(suite, name);
       return { algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown' };
     },
@@ -146,7 +151,10 @@ export async function runOnDevice(args: {
   } finally {
     progress.stop();
   }
-  if (transport instanceof SshTransport) writer.run.device.uploadedBytes = transport.totalUploadBytes;
+  if (transport instanceof SshTransport) {
+    writer.run.device.uploadedBytes = transport.totalUploadBytes;
+    if (transport.node) writer.run.device.node = transport.node;
+  }
   const run = interrupted ? writer.finish(failure, typeof abort?.reason === 'string' ? abort.reason : 'a signal') : writer.finish(failure);
   const reportPath = await renderReport(run, dir);
   return { device: device.name, dir, run, reportPath };

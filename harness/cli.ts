@@ -23,12 +23,16 @@ import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from '..
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
 import { EXPORT_FORMATS, runToCsv, runToMarkdown, type ExportFormat } from './report/export.js';
-import { suites } from '../suites/index.js';
+import { MODEL_POLICIES, suites } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { ROOT } from './payload.js';
 import { parseArgs, suggestion } from './suggest.js';
 import { npmSwallowedOptions, swallowedMessage } from './npm-args.js';
 import { harnessInfo } from './bench.js';
+import { loadKernelsFile, type KernelsFile } from './external-file.js';
+import { bundleKernels } from './external-bundle.js';
+import { nativeArch, timingProtocol } from '../core/external.js';
+import type { NativeFile } from './payload.js';
 
 const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline
 
@@ -42,7 +46,11 @@ bench options:
   --device NAME[,NAME] device(s) from devices.yaml (default: local); several run in parallel,
                        one report each plus a combined index
   --devices FILE       the device registry (default: devices.yaml in the repository)
-  --suite NAME[,NAME]  suites to run (default: all)
+  --suite NAME[,NAME]  suites to run (default: all but models, which runs when named or with --model)
+  --model NAME|FILE[,..] whole networks to run end to end (the models suite): zoo names (suites/models/*.yaml),
+                       a model file in the zoo's YAML format or an ONNX file (its own weights)
+  --policy P           the models suite's light runtime: im2col (every conv on the im2col GEMM) or best (per
+                       layer shape the fastest conv variant that passes, timed in the same run); default both
   --filter REGEX       keep case x variant pairs whose "<case id> <variant>" or tags match (case-insensitive)
   --variant NAME[,..]  only these variants
   --no-baselines       with --filter / --variant, do not add the reference variants the accuracy decision of a
@@ -50,6 +58,10 @@ bench options:
   --winograd M:POINTS  also measure Winograd F(MxM,3x3) on these interpolation points, e.g.
                        --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
   --case NAME[,..]     only these cases (id or layer name)
+  --kernels FILE       also run your native kernels, declared in FILE (docs/native-kernels.md): built for each
+                       device's architecture, uploaded with the payload, checked and placed like the built-in ones
+  --native-example     the same with the repository's example (examples/native-conv/kernels.yaml; build it first
+                       with scripts/build-native.sh ARCH)
   --quick              small shapes and short sampling: finishes in well under a minute
   --out DIR            write the run here (default: reports/<device>/<run-id>, or under $ROOFBENCH_REPORTS)
   --json               JSON lines on stdout instead of the progress bar and table
@@ -69,6 +81,8 @@ bench options:
   --commit SHA         the commit of the code under test, stored with the run (regressions point at commit ranges)
   --commit-from PATH   read that commit from the git checkout at PATH
   --wait               wait for a device another run has locked, instead of failing
+  --ship-node          a board whose Node is missing or older than 18 gets Debian's Node 18, uploaded into its
+                       work dir (no root needed; or set node: ship for the device in devices.yaml)
   --case-timeout S     a case that sends no event for S seconds is hung: killed and marked errored (default 600)
   --connect-timeout S  SSH connect timeout in seconds (default 15)
   --step-timeout S     deadline of each remote step before the run: Node probe and disk check, upload of
@@ -155,7 +169,7 @@ function optNum(name: string, v: string | undefined, allowNegative = false): num
   return n;
 }
 
-function printList(registry: DeviceRegistry): void {
+function printList(registry: DeviceRegistry, kernels: KernelsFile | null): void {
   const lines: string[] = ['devices:'];
   for (const d of registry.devices.values()) {
     const where = d.transport === 'local' ? 'this machine' : `${d.user ?? '?'}@${d.host ?? '?'}:${d.port}`;
@@ -166,6 +180,10 @@ function printList(registry: DeviceRegistry): void {
   for (const s of suites) {
     lines.push('', `suite ${s.name}: ${s.description}`, '  variants:');
     for (const v of s.variants) lines.push(`    ${v.name.padEnd(30)} ${v.description}`);
+    for (const k of kernels?.kernels ?? []) {
+      const cases = k.cases === 'all' ? 'all cases' : k.cases.join(', ');
+      lines.push(`    ${k.spec.name.padEnd(30)} ${k.spec.description} (native, ${k.spec.source}; ${cases})`);
+    }
     for (const e of extraVariantsFor([s])) {
       const v = buildExtraVariant(e);
       lines.push(`    ${v.name.padEnd(30)} ${v.description} (from the suite's data)`);
@@ -192,6 +210,8 @@ const BENCH_OPTIONS = {
   suite: { type: 'string' },
   filter: { type: 'string' },
   variant: { type: 'string' },
+  model: { type: 'string', multiple: true },
+  policy: { type: 'string' },
   winograd: { type: 'string', multiple: true },
   case: { type: 'string' },
   quick: { type: 'boolean', default: false },
@@ -205,6 +225,7 @@ const BENCH_OPTIONS = {
   'cv-target': { type: 'string' },
   'no-ceilings': { type: 'boolean', default: false },
   wait: { type: 'boolean', default: false },
+  'ship-node': { type: 'boolean', default: false },
   history: { type: 'string' },
   'no-history': { type: 'boolean', default: false },
   commit: { type: 'string' },
@@ -217,6 +238,8 @@ const BENCH_OPTIONS = {
   'connect-timeout': { type: 'string' },
   'step-timeout': { type: 'string' },
   'no-baselines': { type: 'boolean', default: false },
+  kernels: { type: 'string' },
+  'native-example': { type: 'boolean', default: false },
   version: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -261,11 +284,14 @@ async function bench(argv: string[]): Promise<number> {
     stepTimeoutMs: seconds('step-timeout', values['step-timeout'], 120),
   };
   const registry = loadDevices(values.devices ?? join(ROOT, 'devices.yaml'));
+  exclusive(values, 'kernels', 'native-example', '--native-example is --kernels examples/native-conv/kernels.yaml');
+  const kernelsPath = values.kernels ?? (values['native-example'] ? NATIVE_EXAMPLE : undefined);
+  const deviceNames = [...new Set(list(values.device) ?? ['local'])];
+  const kernelsFile = kernelsPath === undefined ? null : loadRunKernels(kernelsPath, values.list ? [] : deviceNames.flatMap((n) => (registry.devices.has(n) ? [registry.devices.get(n)!] : [])));
   if (values.list) {
-    printList(registry);
+    printList(registry, kernelsFile);
     return 0;
   }
-  const deviceNames = [...new Set(list(values.device) ?? ['local'])];
   if (deviceNames.length === 0) throw new UsageError('--device needs at least one device name');
   const devices = deviceNames.map((n) => {
     try {
@@ -319,8 +345,15 @@ async function bench(argv: string[]): Promise<number> {
   }
   const chosen = suites.filter((s) => !values.suite || list(values.suite)?.includes(s.name));
   const extraVariants = extraVariantsFor(chosen, (values.winograd ?? []).map(parseWinogradOption));
+  const policy = values.policy;
+  if (policy !== undefined && !(policy in MODEL_POLICIES)) {
+    throw new UsageError(`unknown --policy "${policy}"${suggestion(policy, Object.keys(MODEL_POLICIES))}; valid: ${Object.keys(MODEL_POLICIES).join(', ')}`);
+  }
+  const models = (values.model ?? []).flatMap((m) => list(m) ?? []);
   const items = selectItems({
     extraVariants,
+    ...(models.length ? { models } : {}),
+    ...(policy !== undefined ? { policy } : {}),
     suites: list(values.suite),
     variants: list(values.variant),
     cases: list(values.case),
@@ -329,14 +362,33 @@ async function bench(argv: string[]): Promise<number> {
     seed,
     distribution: options.distribution,
     decisionBaselines: !values['no-baselines'],
+    ...(kernelsFile ? { external: kernelsFile.kernels.map((k) => ({ name: k.spec.name, cases: k.cases })) } : {}),
   });
+  options.suites = [...new Set(items.map((i) => i.suite.name))];
   const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
   if (baselinesAdded.length) options.baselinesAdded = baselinesAdded;
   const runId = testRunId() ?? newRunId();
   const plan = makePlan(runId, options, items, !values['no-ceilings'], extraVariants);
   const faults = testFaultsFromEnv();
   if (faults) plan.faults = faults;
-  const transport = { ...transportTimeouts, waitForLock: values.wait };
+  // The native kernels the selection kept (and the native ceilings probe): their files go into the payload.
+  let native: NativeFile[] | undefined;
+  if (kernelsFile) {
+    const used = new Set(items.flatMap((i) => i.variants));
+    const kept = kernelsFile.kernels.filter((k) => used.has(k.spec.name));
+    if (kept.length > 0 || (kernelsFile.ceilings && !values['no-ceilings'])) {
+      const caseMs = transportTimeouts.caseTimeoutMs;
+      const bundle = bundleKernels(kernelsFile, used, {
+        timing: timingProtocol(options),
+        // The runner kills a command before the host gives up on the case, so the case gets its own errored result.
+        timeoutMs: Math.max(500, caseMs - Math.min(5000, caseMs * 0.2)),
+        ceilings: !values['no-ceilings'],
+      });
+      plan.external = bundle.external;
+      native = bundle.native;
+    }
+  }
+  const transport = { ...transportTimeouts, waitForLock: values.wait, shipNode: values['ship-node'] };
   const multi = devices.length > 1;
   const mode = multi && !values.json ? 'plain' : Progress.modeFor(values.json);
   const pairs = items.reduce((n, i) => n + i.variants.length, 0);
@@ -351,7 +403,7 @@ async function bench(argv: string[]): Promise<number> {
       interrupt.receive('SIGPIPE');
     }
   });
-  const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`) });
+  const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`), ...(native ? { native, arch: nativeArch(process.arch) } : {}) });
   if (interrupt.interrupted) {
     process.stderr.write(`roofbench: interrupted (${interrupt.by}) before the run started: nothing was measured\n`);
     return INTERRUPTED_EXIT;
@@ -467,6 +519,26 @@ async function bench(argv: string[]): Promise<number> {
   // the exit code follows the runs (130 when one of them was interrupted, set above).
   interrupt.uninstall();
   return exit;
+}
+
+/** The repository's example kernels file (--native-example). */
+const NATIVE_EXAMPLE = join(ROOT, 'examples', 'native-conv', 'kernels.yaml');
+
+/**
+ * Loads the kernels file of a run, checked against the suites' cases and variant names. Only the
+ * builds of the targeted devices' architectures must exist: a run on this machine only (its own
+ * Node) needs this machine's; any other device (its architecture known once connected) every declared one.
+ */
+function loadRunKernels(file: string, devices: readonly Device[]): KernelsFile {
+  const cases = suites.flatMap((s) => [true, false].flatMap((quick) => s.cases({ quick, seed: 1, distribution: 'uniform(-1,1)' })));
+  const builtin = suites.flatMap((s) => [...s.variants.map((v) => v.name), ...extraVariantsFor([s]).map((e) => buildExtraVariant(e).name)]);
+  const here = nativeArch(process.arch);
+  const localOnly = devices.length > 0 && devices.every((d) => d.transport === 'local' && d.node.length === 1 && d.node[0] === 'node');
+  return loadKernelsFile(file, {
+    knownCases: [...new Set(cases.flatMap((c) => [c.layer, c.id]))],
+    builtinVariants: builtin,
+    ...(localOnly && here ? { archs: [here] } : devices.length === 0 ? { archs: [] } : {}),
+  });
 }
 
 /** Test-only: ROOFBENCH_TEST_RUN_ID fixes the run id (to start several runs "in the same second"). */

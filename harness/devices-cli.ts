@@ -1,28 +1,36 @@
 /**
- * npm run devices -- list | check NAME[,NAME] | trust NAME [--replace] [--yes]
+ * npm run devices -- list | add NAME --host ... | remove NAME | check NAME[,NAME] [--ship-node] | trust NAME [--replace] [--yes]
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
-import { loadDevices, withDeviceFields, type Device } from './devices.js';
-import { connect, checkNodeVersion, DEFAULT_STEP_TIMEOUT_MS, fetchHostKey, fingerprintOf, inspectRemote, knownHostKeys } from './transport/ssh.js';
+import { loadDevices, withDeviceFields, withoutDevice, type Device } from './devices.js';
+import { connect, DEFAULT_STEP_TIMEOUT_MS, fetchHostKey, fingerprintOf, knownHostKeys, resolveRemoteNode } from './transport/ssh.js';
+import { addDevice } from './devices-add.js';
 import { buildPayload, ROOT } from './payload.js';
 import { localWorkDir } from './transport/local.js';
 import { UsageError } from './plan.js';
 
 const HELP = `usage:
   npm run devices -- list                       the registered devices and profiles
+  npm run devices -- add NAME --host [user@]host[:port] [--profile P] [--key FILE | --agent | --password-env VAR]
+                                                fetch the board's host key (without logging in), show it and
+                                                ask (or --yes), log in, probe the board, suggest a profile,
+                                                and write the entry into devices.yaml (comments kept)
+  npm run devices -- remove NAME                remove a device from devices.yaml (comments elsewhere kept)
   npm run devices -- check NAME[,NAME...]       connect, verify the host key, report Node, Wasm SIMD, free disk, lock
+                                                (--ship-node: ship Debian's Node 18 when the board's is missing or old)
   npm run devices -- trust NAME [--replace] [--yes]
                                                 fetch the device's host key (without logging in), show its
                                                 fingerprint, pin it in devices.yaml, then check the login
 options:
   --devices FILE       the registry (default: devices.yaml in the repository)
   --step-timeout S     check: deadline of the remote check (default ${DEFAULT_STEP_TIMEOUT_MS / 1000})
+  --work-dir DIR       add: the board's work dir (default ~/.cache/roofbench)
 `;
 
-async function check(device: Device, stepTimeoutMs: number): Promise<boolean> {
+async function check(device: Device, stepTimeoutMs: number, shipNode: boolean): Promise<boolean> {
   const out = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(12)} ${v}\n`);
   process.stdout.write(`${device.name}:\n`);
   if (device.transport === 'local') {
@@ -49,9 +57,13 @@ async function check(device: Device, stepTimeoutMs: number): Promise<boolean> {
     return false;
   }
   try {
-    const info = await inspectRemote(client, device, { stepTimeoutMs });
-    out('node', `${info.node} (${info.arch}), via: ${device.node.join(' ')}`);
-    checkNodeVersion(device, info.node);
+    const node = await resolveRemoteNode(client, device, { stepTimeoutMs, shipNode, log: (m) => out('', m) });
+    const info = node.info;
+    const sh = node.record.shipped;
+    out(
+      'node',
+      `${info.node} (${info.arch}), ${sh ? `shipped by roofbench: ${sh.package}, in ${device.workDir}/node/${sh.id}${sh.uploadedBytes ? ` (uploaded now, ${(sh.uploadedBytes / 1e6).toFixed(1)} MB)` : ' (already there, verified)'}` : `the device's own: ${device.node.join(' ')}`}`,
+    );
     out('wasm simd', info.simd ? 'yes' : 'NO: SIMD variants will be skipped');
     out('free disk', info.freeKiB === null ? 'unknown' : `${(info.freeKiB / 1024).toFixed(0)} MiB in ${device.workDir}`);
     out(
@@ -146,6 +158,13 @@ async function main(): Promise<number> {
       replace: { type: 'boolean', default: false },
       yes: { type: 'boolean', short: 'y', default: false },
       'step-timeout': { type: 'string' },
+      'ship-node': { type: 'boolean', default: false },
+      host: { type: 'string' },
+      profile: { type: 'string' },
+      key: { type: 'string' },
+      agent: { type: 'boolean', default: false },
+      'password-env': { type: 'string' },
+      'work-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -154,7 +173,38 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return values.help ? 0 : 2;
   }
-  const file = values.devices ?? join(ROOT, 'devices.yaml');
+  const defaultFile = join(ROOT, 'devices.yaml');
+  const file = values.devices ?? defaultFile;
+  if (cmd === 'add') {
+    if (!arg) throw new UsageError('add needs a device name: npm run devices -- add NAME --host [user@]host[:port]');
+    if (!values.host) throw new UsageError(`add needs --host [user@]host[:port], e.g. npm run devices -- add ${arg} --host pi@192.0.2.10`);
+    return addDevice(
+      {
+        file,
+        defaultFile,
+        name: arg,
+        host: values.host,
+        ...(values.profile !== undefined ? { profile: values.profile } : {}),
+        ...(values.key !== undefined ? { key: values.key } : {}),
+        agent: values.agent,
+        ...(values['password-env'] !== undefined ? { passwordEnv: values['password-env'] } : {}),
+        ...(values['work-dir'] !== undefined ? { workDir: values['work-dir'] } : {}),
+        yes: values.yes,
+      },
+      {
+        out: (line) => process.stdout.write(`${line}\n`),
+        confirm: async (question) => {
+          if (!process.stdin.isTTY) {
+            throw new UsageError('compare the fingerprint above with the board\'s own, then run again with --yes to pin it (no terminal to ask on)');
+          }
+          const rl = createInterface({ input: process.stdin, output: process.stdout });
+          const answer = await rl.question(`${question} [y/N] `);
+          rl.close();
+          return /^y(es)?$/i.test(answer.trim());
+        },
+      },
+    );
+  }
   const loaded = loadDevices(file);
   // An unknown device name is a usage error (exit 2), with the valid names.
   const registry = {
@@ -168,26 +218,46 @@ async function main(): Promise<number> {
     },
   };
   switch (cmd) {
-    case 'list':
+    case 'list': {
+      process.stdout.write(`devices in ${file}:\n`);
       for (const d of registry.devices.values()) {
         const where = d.transport === 'local' ? 'this machine' : `${d.user}@${d.host}:${d.port}`;
-        process.stdout.write(`${d.name.padEnd(14)} ${d.transport.padEnd(6)} ${where}${d.profileName ? `  profile ${d.profileName}` : ''}${d.emulated ? '  (emulated)' : ''}\n`);
+        const notes = [
+          d.profileName ? `profile ${d.profileName}` : null,
+          d.nodeShip ? 'node: ship' : null,
+          d.transport === 'ssh' && !d.hostKey && !d.knownHosts ? `host key NOT pinned (npm run devices -- trust ${d.name})` : null,
+          d.emulated ? 'emulated' : null,
+        ].filter(Boolean);
+        process.stdout.write(`  ${d.name.padEnd(14)} ${d.transport.padEnd(6)} ${where}${notes.length ? `  ${notes.join(', ')}` : ''}\n`);
       }
+      process.stdout.write(`profiles: ${[...registry.profiles.keys()].join(', ') || 'none'}\n`);
       return 0;
+    }
+    case 'remove': {
+      if (!arg) throw new UsageError('remove needs a device name');
+      const d = registry.get(arg);
+      const text = withoutDevice(readFileSync(file, 'utf8'), file, arg);
+      writeFileSync(`${file}.tmp-${process.pid}`, text);
+      renameSync(`${file}.tmp-${process.pid}`, file);
+      process.stdout.write(
+        `removed: devices.${arg} from ${file}${d.transport === 'ssh' ? ` (its work dir ${d.workDir} on ${d.host} is left as it was: remove it there to get the space back)` : ''}\n`,
+      );
+      return 0;
+    }
     case 'check': {
       if (!arg) throw new UsageError('check needs a device name (or several, comma-separated)');
       const st = values['step-timeout'];
       const stepS = st === undefined ? DEFAULT_STEP_TIMEOUT_MS / 1000 : Number(st);
       if (!Number.isFinite(stepS) || stepS < 1 || stepS > 2147483) throw new UsageError(`--step-timeout expects a number of seconds from 1 to 2147483, got "${st}"`);
       let ok = true;
-      for (const name of arg.split(',')) ok = (await check(registry.get(name.trim()), stepS * 1000)) && ok;
+      for (const name of arg.split(',')) ok = (await check(registry.get(name.trim()), stepS * 1000, values['ship-node'])) && ok;
       return ok ? 0 : 1;
     }
     case 'trust':
       if (!arg) throw new UsageError('trust needs a device name');
       return trust(file, registry.get(arg), values.replace, values.yes);
     default:
-      throw new UsageError(`unknown devices command "${cmd}"; commands: list, check, trust`);
+      throw new UsageError(`unknown devices command "${cmd}"; commands: list, add, remove, check, trust`);
   }
 }
 

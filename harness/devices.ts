@@ -13,7 +13,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import type { TheoreticalCeilings } from '../core/contracts.js';
 import { didYouMean as closestName, suggestion as suggestionText } from './suggest.js';
@@ -37,6 +37,11 @@ export type CacheLevel = (typeof CACHE_LEVELS)[number];
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 
 export type Transport = 'local' | 'ssh';
+/** Architectures roofbench can ship Debian's Node 18 to (Debian's names). */
+export const SHIP_ARCHES = ['armhf', 'arm64', 'amd64'] as const;
+export type ShipArch = (typeof SHIP_ARCHES)[number];
+/** `node: ship` in a device entry: the shipped Node. */
+export const NODE_SHIP = 'ship';
 
 /** Theoretical ceilings of a kind of hardware (a `profiles:` entry). */
 export interface Profile {
@@ -50,6 +55,8 @@ export interface Profile {
   caches: Partial<Record<CacheLevel, number>>;
   /** Where the figures come from. */
   source: string;
+  /** Words that identify this hardware in a probed CPU or board model (`devices add` suggests the profile). */
+  detect: string[];
   /** Where the profile is defined. */
   file: string;
   line: number;
@@ -81,6 +88,12 @@ export interface Device {
   knownHosts: string | null;
   /** argv that runs Node on the device, e.g. ["node"] or ["/opt/node18/bin/node", "--max-old-space-size=256"]. */
   node: string[];
+  /** `node: ship`: always run the Node roofbench ships into the work dir (harness/node-ship.ts), never the device's own. */
+  nodeShip: boolean;
+  /** Debian architecture of the device for the shipped Node (armhf, arm64, amd64); null: asked from the device. */
+  arch: ShipArch | null;
+  /** argv put before the shipped Node's loader (an emulator such as qemu-arm-static for an emulated board); empty for none. */
+  launcher: string[];
   /** Cache directory on the device (for ssh devices `~` means the remote home). */
   workDir: string;
   /** The device is an emulation (e.g. QEMU) of the hardware its profile describes: timings are not the hardware's. */
@@ -290,6 +303,9 @@ const ProfileSchema = z.strictObject(
     source: z
       .string(want('a string saying where the figures come from', 'datasheet, paper, measurement'))
       .min(1, want('a non-empty string saying where the figures come from')),
+    detect: z
+      .array(z.string(want('a non-empty string')).min(1, want('a non-empty string')), want('a list of strings', 'words of a CPU or board model, e.g. [BCM2837, Cortex-A53]'))
+      .optional(),
   },
   wantMapping('a mapping with description, peakGflops, dramGbps, source and optionally caches'),
 );
@@ -299,7 +315,7 @@ const nodeField = z.unknown().transform((v, ctx) => {
     ctx.issues.push({ code: 'custom', message, input: v, path: at });
     return z.NEVER;
   };
-  const expected = 'a command (e.g. "node" or "/opt/node18/bin/node --max-old-space-size=256") or a list of strings';
+  const expected = 'a command (e.g. "node" or "/opt/node18/bin/node --max-old-space-size=256"), a list of strings, or ship (roofbench brings its own Node)';
   if (typeof v === 'string') {
     const argv = v.trim().split(/\s+/).filter((s) => s.length > 0);
     return argv.length > 0 ? argv : fail(expectation(expected, v));
@@ -355,6 +371,14 @@ const DeviceSchema = z.strictObject(
     node: nodeField.optional(),
     workDir: z.string(want('a directory path on the device')).min(1, want('a directory path on the device')).optional(),
     emulated: z.boolean(want('true or false', 'true when the device emulates the hardware of its profile, e.g. QEMU')).optional(),
+    arch: z.enum(SHIP_ARCHES, want(SHIP_ARCHES.join(', '), 'the Debian architecture of the shipped Node; leave it out to ask the device')).optional(),
+    launcher: z
+      .array(
+        z.string(want('a non-empty string', 'one argument of the command')).min(1, want('a non-empty string', 'one argument of the command')),
+        want('a list of strings', 'the command put before the shipped Node, e.g. [qemu-arm-static, -cpu, cortex-a7] for an emulated board'),
+      )
+      .min(1, want('a non-empty list of strings'))
+      .optional(),
   },
   wantMapping('a mapping of device settings', 'e.g. transport: local, or host, user and identityFile for ssh'),
 );
@@ -377,7 +401,7 @@ const TOP_KEYS = Object.keys(FileSchema.shape);
 const DEVICE_KEYS = Object.keys(DeviceSchema.shape);
 const PROFILE_KEYS = Object.keys(ProfileSchema.shape);
 /** Keys that only ssh devices use. */
-const SSH_KEYS = ['port', 'user', 'identityFile', 'agent', 'passwordEnv', 'hostKey', 'knownHosts'] as const;
+const SSH_KEYS = ['port', 'user', 'identityFile', 'agent', 'passwordEnv', 'hostKey', 'knownHosts', 'arch', 'launcher'] as const;
 /** Keys that would hold a secret: rejected with their own message. */
 const SECRET_KEYS = new Set(['password', 'passphrase', 'privatekey', 'secret']);
 
@@ -594,6 +618,13 @@ function crossChecks(raw: unknown): Finding[] {
           message: `${key} is only used by ssh devices, and this device has no host: (it runs on this machine): add host: or remove ${key}`,
         });
       }
+    }
+    if (d.node === NODE_SHIP) {
+      out.push({
+        path: at('node'),
+        at: 'value',
+        message: `node: ${NODE_SHIP} is for ssh devices (roofbench uploads Debian's Node 18 to the board); this machine runs roofbench's own Node: remove node:`,
+      });
     }
   }
   return out;
@@ -823,8 +854,10 @@ function resolveProfile(name: string, p: ParsedProfile, file: string, line: numb
     const v = p.caches?.[c];
     if (v !== undefined) caches[c] = v;
   }
-  return { name, description: p.description, peakGflops, dramGbps: p.dramGbps, caches, source: p.source, file, line };
+  return { name, description: p.description, peakGflops, dramGbps: p.dramGbps, caches, source: p.source, detect: p.detect ?? [], file, line };
 }
+
+const isShip = (argv: readonly string[]) => argv.length === 1 && argv[0] === NODE_SHIP;
 
 /** `~` and `~/x` to the home directory, relative paths against `baseDir`. */
 function hostPath(p: string, baseDir: string): string {
@@ -856,7 +889,10 @@ function resolveDevice(
     passwordEnv: d.passwordEnv ?? null,
     hostKey: d.hostKey ?? null,
     knownHosts: d.knownHosts === undefined ? null : hostPath(d.knownHosts, baseDir),
-    node: d.node ?? ['node'],
+    node: d.node === undefined || isShip(d.node) ? ['node'] : d.node,
+    nodeShip: d.node !== undefined && isShip(d.node),
+    arch: d.arch ?? null,
+    launcher: d.launcher ?? [],
     workDir: d.workDir ?? DEFAULT_WORK_DIR,
     emulated: d.emulated ?? false,
     file,
@@ -903,5 +939,102 @@ export function withDeviceFields(
   }
   const out = doc.toString();
   parseDevices(out, file);
+  return out;
+}
+
+/** Offset of the end of the line holding `offset` (the newline, or the end of the text). */
+function lineEnd(text: string, offset: number): number {
+  const n = text.indexOf('\n', offset);
+  return n < 0 ? text.length : n;
+}
+
+/** The `devices:` mapping and its entries, when it is a block mapping (the layout `add` and `remove` edit as text). */
+function blockDevices(text: string): { map: YAMLMap; items: Pair[] } | null {
+  const doc = parseDocument(text, { merge: true, uniqueKeys: false });
+  const map = doc.get('devices', true);
+  if (!isMap(map) || map.flow) return null;
+  return { map, items: map.items as Pair[] };
+}
+
+const rangeOf = (n: unknown): [number, number, number] | null =>
+  n && Array.isArray((n as { range?: unknown }).range) ? (n as { range: [number, number, number] }).range : null;
+
+/** Where the last value of a pair ends (a block mapping's range runs on over the comments after it: its last scalar's does not). */
+function contentEnd(pair: Pair): number | undefined {
+  const node = pair.value ?? pair.key;
+  if ((isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0) {
+    const lastItem = node.items[node.items.length - 1];
+    return isPair(lastItem) ? contentEnd(lastItem as Pair) : contentEnd({ key: null, value: lastItem } as unknown as Pair);
+  }
+  return rangeOf(node)?.[1];
+}
+
+/**
+ * The text of a devices file with a new device `name` added at the end of
+ * `devices:` (created when missing). Everything else in the file stays byte for
+ * byte as it was (the entry is spliced in as text). Refuses a name that is taken
+ * (an Error naming its line) and validates the result like any hand-written
+ * file (ConfigError).
+ */
+export function withNewDevice(
+  text: string,
+  file: string,
+  name: string,
+  entry: Readonly<Record<string, string | number | boolean | readonly string[]>>,
+): string {
+  const existing = /^devices\s*:/m.test(text) ? parseDevices(text, file) : null;
+  const taken = existing?.devices.get(name);
+  if (taken && taken.line !== null) {
+    throw new Error(`device "${name}" is already in ${file} (line ${taken.line}): remove it first (npm run devices -- remove ${name}) or choose another name`);
+  }
+  const yamlOf = (indent: string) =>
+    new Document({ [name]: { ...entry } })
+      .toString({ lineWidth: 0, flowCollectionPadding: false })
+      .trimEnd()
+      .split('\n')
+      .map((l) => indent + l)
+      .join('\n');
+  const block = existing ? blockDevices(text) : null;
+  let out: string;
+  const last = block?.items[block.items.length - 1];
+  const lastEnd = last ? contentEnd(last) : undefined;
+  const firstKey = block?.items[0] ? rangeOf(block.items[0].key) : null;
+  if (block && last && lastEnd !== undefined && firstKey) {
+    const lineStart = text.lastIndexOf('\n', firstKey[0] - 1) + 1;
+    const indent = text.slice(lineStart, firstKey[0]);
+    const at = lineEnd(text, lastEnd);
+    out = `${text.slice(0, at)}\n${yamlOf(/^\s*$/.test(indent) ? indent : '  ')}${text.slice(at)}`;
+  } else if (!existing) {
+    out = `${text}${text && !text.endsWith('\n') ? '\n' : ''}devices:\n${yamlOf('  ')}\n`;
+  } else {
+    // devices: as a flow mapping or empty: rewritten by the YAML library (comments kept, layout normalised).
+    const doc = parseDocument(text, { merge: true, uniqueKeys: false });
+    if (!isMap(doc.getIn(['devices']))) doc.setIn(['devices'], doc.createNode({}));
+    doc.setIn(['devices', name], doc.createNode({ ...entry }));
+    out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  }
+  parseDevices(out, file).get(name);
+  return out;
+}
+
+/** The text of a devices file without device `name` (which must be in it), the rest byte for byte as it was; validated. */
+export function withoutDevice(text: string, file: string, name: string): string {
+  const d = parseDevices(text, file).get(name);
+  if (d.line === null || name === DEFAULT_DEVICE) throw new Error(`"${name}" is this machine, always there: nothing to remove`);
+  const block = blockDevices(text);
+  const pair = block?.items.find((p) => keyText(p.key) === name);
+  const k = rangeOf(pair?.key);
+  const end = pair ? contentEnd(pair) : undefined;
+  let out: string;
+  if (k && end !== undefined) {
+    const start = text.lastIndexOf('\n', k[0] - 1) + 1;
+    const stop = lineEnd(text, end);
+    out = text.slice(0, start) + text.slice(Math.min(stop + 1, text.length));
+  } else {
+    const doc = parseDocument(text, { merge: true, uniqueKeys: false });
+    doc.deleteIn(['devices', name]);
+    out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  }
+  if (parseDevices(out, file).devices.get(name)?.line != null) throw new Error(`internal: ${name} is still in ${file} after removing it`);
   return out;
 }

@@ -25,6 +25,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConvShape, type CaseSpec } from '../core/contracts.js';
 import { ConfigError, expectation, want, wantMapping, type Finding } from './devices.js';
@@ -435,7 +436,13 @@ export function loadKernelsFile(file: string, opts: KernelsFileOptions = {}): Ke
 /** Validates the text of a kernels file; `file` names it in messages and its folder is the base of relative paths. */
 export function parseKernelsFile(text: string, file: string, opts: KernelsFileOptions = {}): KernelsFile {
   const baseDir = path.dirname(path.resolve(file));
-  const { data, lineOf } = parseYamlConfig(text, file, FileSchema, { validKeysAt, crossChecks: (raw) => crossChecks(raw, baseDir, opts) });
+  let parsed;
+  try {
+    parsed = parseYamlConfig(text, file, FileSchema, { validKeysAt, crossChecks: (raw) => crossChecks(raw, baseDir, opts) });
+  } catch (e) {
+    throw e instanceof ConfigError ? withKernelNames(e, text) : e;
+  }
+  const { data, lineOf } = parsed;
   const hostFiles = (f: ParsedFiles): HostFiles => {
     if (f.binary !== undefined) {
       if (typeof f.binary === 'string') {
@@ -482,6 +489,22 @@ export function parseKernelsFile(text: string, file: string, opts: KernelsFileOp
   });
   const ceilings = data.ceilings === undefined ? null : command(data.ceilings, `${file}:${lineOf(['ceilings'])}`);
   return { file, kernels, ceilings };
+}
+
+/** The same problems with each kernel's field named by its variant: `kernels[2] (conv-mine-native-f32).command`. */
+function withKernelNames(e: ConfigError, text: string): ConfigError {
+  let names: unknown[] = [];
+  try {
+    const raw: unknown = parseYaml(text);
+    if (isRecord(raw) && Array.isArray(raw.kernels)) names = raw.kernels.map((k) => (isRecord(k) && typeof k.name === 'string' ? k.name : null));
+  } catch {
+    return e;
+  }
+  const problems = e.problems.map((p) => ({
+    ...p,
+    field: p.field.replace(/^kernels\[(\d+)\]/, (m, i: string) => (typeof names[Number(i)] === 'string' ? `${m} (${String(names[Number(i)])})` : m)),
+  }));
+  return new ConfigError(problems, { cause: e.cause });
 }
 
 /** Whether a declared kernel is for this case (`cases: all`, or its layer or id listed). */

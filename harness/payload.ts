@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { nativeArch, type NativeArch } from '../core/external.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const KERNEL_SRC = join(ROOT, 'kernels', 'assembly');
@@ -20,6 +21,24 @@ export interface PayloadFile {
   bytes: number;
   /** SHA-256 of the content, hex. */
   sha256: string;
+  /** File mode when not 0644: 0755 for the user's executables (native kernels). */
+  mode?: number;
+}
+
+/**
+ * A user's file that travels in the payload (`--kernels FILE`: a native kernel's
+ * binary, or a file of its uploaded directory), content-addressed under
+ * `native/` (harness/external-bundle.ts names them), hashed and verified on the
+ * device like the runner.
+ */
+export interface NativeFile {
+  /** Relative path inside the payload directory (`native/<hash>/<name>`). */
+  path: string;
+  /** Absolute path on this machine. */
+  source: string;
+  /** The architecture it is built for (only the payload of a device of that architecture holds it), or null for any. */
+  arch: NativeArch | null;
+  executable: boolean;
 }
 
 export interface Payload {
@@ -31,6 +50,11 @@ export interface Payload {
   manifest: PayloadFile;
   /** Files of a cached copy on this machine that did not match and were rewritten (empty when the cache was intact). */
   repaired: string[];
+  /**
+   * The user's native files of the run (all architectures) and the architecture this payload
+   * holds them for: payloadForArch() makes the payload of another device's architecture.
+   */
+  native?: { files: NativeFile[]; arch: NativeArch | null };
 }
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -90,6 +114,27 @@ export async function ensureKernels(log: (msg: string) => void = () => {}): Prom
   return buildKernels({ outDir: KERNEL_OUT });
 }
 
+export interface PayloadOptions {
+  root?: string;
+  log?: (msg: string) => void;
+  /** The user's native files (`--kernels FILE`), of every architecture. */
+  native?: NativeFile[];
+  /** The architecture whose native files go in (those with arch null always do). */
+  arch?: NativeArch | null;
+}
+
+/**
+ * The payload of the same run for a device whose Node reports `processArch`:
+ * the same payload when it has no native files or already holds this
+ * architecture's, else one built with that architecture's binaries.
+ */
+export async function payloadForArch(p: Payload, processArch: string, log?: (msg: string) => void): Promise<Payload> {
+  if (!p.native) return p;
+  const arch = nativeArch(processArch);
+  if (arch === p.native.arch) return p;
+  return buildPayload({ root: dirname(p.dir), log, native: p.native.files, arch });
+}
+
 /**
  * The folders the device payload may be built from: the payload-safe core (contracts, statistics, roofline
  * arithmetic, graphs, .npy), the float64 reference, the suites, the kernels' loader and the runner itself.
@@ -134,22 +179,35 @@ export async function bundleRunner(entry = join(ROOT, 'harness', 'runner', 'main
   return bundle.contents;
 }
 
-export async function buildPayload(opts: { root?: string; log?: (msg: string) => void } = {}): Promise<Payload> {
+export async function buildPayload(opts: PayloadOptions = {}): Promise<Payload> {
   const root = opts.root ?? PAYLOAD_ROOT;
   const wasmFiles = await ensureKernels(opts.log);
   const runner = await bundleRunner();
 
-  const files: { path: string; content: Uint8Array }[] = [{ path: 'runner.mjs', content: runner }];
+  const files: { path: string; content: Uint8Array; mode?: number }[] = [{ path: 'runner.mjs', content: runner }];
   for (const f of wasmFiles.sort()) files.push({ path: `wasm/${f.split('/').pop()}`, content: readFileSync(f) });
+  const arch = opts.arch ?? null;
+  const native = (opts.native ?? []).filter((f) => f.arch === null || f.arch === arch);
+  for (const f of [...native].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    if (files.some((g) => g.path === f.path)) continue;
+    let content: Buffer;
+    try {
+      content = readFileSync(f.source);
+    } catch (cause) {
+      throw new Error(`payload: cannot read ${f.source} (a file of your kernels file): ${(cause as Error).message}`, { cause });
+    }
+    files.push({ path: f.path, content, ...(f.executable ? { mode: 0o755 } : {}) });
+  }
   const h = createHash('sha256');
   for (const f of files) {
     h.update(f.path);
     h.update('\0');
     h.update(f.content);
+    if (f.mode) h.update(`\0mode ${f.mode.toString(8)}`);
   }
   const hash = h.digest('hex').slice(0, 16);
   const dir = join(root, hash);
-  const listing: PayloadFile[] = files.map((f) => ({ path: f.path, bytes: f.content.byteLength, sha256: sha256(f.content) }));
+  const listing: PayloadFile[] = files.map((f) => ({ path: f.path, bytes: f.content.byteLength, sha256: sha256(f.content), ...(f.mode ? { mode: f.mode } : {}) }));
   const manifestText = `${JSON.stringify({ hash, files: listing }, null, 2)}\n`;
   const manifest: PayloadFile = { path: 'manifest.json', bytes: Buffer.byteLength(manifestText), sha256: sha256(manifestText) };
   const expected = Object.fromEntries([...listing, manifest].map((f) => [f.path, f.sha256]));
@@ -166,7 +224,10 @@ export async function buildPayload(opts: { root?: string; log?: (msg: string) =>
     const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(join(tmp, 'wasm'), { recursive: true });
-    for (const f of files) writeFileSync(join(tmp, f.path), f.content);
+    for (const f of files) {
+      mkdirSync(dirname(join(tmp, f.path)), { recursive: true });
+      writeFileSync(join(tmp, f.path), f.content, f.mode ? { mode: f.mode } : {});
+    }
     writeFileSync(join(tmp, 'manifest.json'), manifestText);
     if (repaired.length > 0) {
       // Move the damaged copy aside first (a rename is atomic; the directory is never half-replaced).
@@ -188,5 +249,5 @@ export async function buildPayload(opts: { root?: string; log?: (msg: string) =>
       }
     }
   }
-  return { hash, dir, files: listing, manifest, repaired };
+  return { hash, dir, files: listing, manifest, repaired, ...(opts.native ? { native: { files: opts.native, arch } } : {}) };
 }

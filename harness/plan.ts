@@ -3,6 +3,8 @@ import type { CaseSpec, ExtraVariant, Plan, RunOptions } from '../core/contracts
 import { suites as allSuites, type Suite } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { suggestion } from './suggest.js';
+import { encodeWeights } from '../suites/models/weights-codec.js';
+import { kernelForCase } from './external-file.js';
 
 export class UsageError extends Error {}
 
@@ -17,11 +19,20 @@ export interface Selection {
   distribution: RunOptions['distribution'];
   /** Parametrised variants for this run (suite data + command line): see extraVariantsFor(). */
   extraVariants?: ExtraVariant[];
+  /** Zoo names or model files for the models suite (--model); selecting any picks that suite. */
+  models?: string[];
+  /** The models suite's conv policy (--policy im2col|best). */
+  policy?: string;
   /**
    * When --filter or --variant keeps a variant whose accuracy decision compares it with reference
    * variants (a Winograd tile with fp32 direct, im2col and ONNX Runtime), run those too (default true).
    */
   decisionBaselines?: boolean;
+  /**
+   * The native kernels of the run's kernels file (--kernels): each joins the cases it is declared
+   * for, next to the built-in variants (selected, filtered and listed like them).
+   */
+  external?: readonly { name: string; cases: 'all' | string[] }[];
 }
 
 /**
@@ -53,6 +64,8 @@ export interface PlannedItem {
   variants: string[];
   /** Variants the selection left out but the accuracy decision needs, added back (a subset of variants). */
   baselinesAdded?: string[];
+  /** Real weights of a model case, encoded for the plan (PlanItem.weights). */
+  weights?: Record<string, string>;
 }
 
 function unknown(kind: string, bad: string[], valid: string[], alsoValid: string[] = []): UsageError {
@@ -62,7 +75,10 @@ function unknown(kind: string, bad: string[], valid: string[], alsoValid: string
 
 export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites): PlannedItem[] {
   const suiteNames = suites.map((s) => s.name);
-  const chosenSuites = sel.suites && sel.suites.length > 0 ? sel.suites : suiteNames;
+  // Opt-in suites (models) run only when named, or when an option of theirs (--model) asks for them.
+  const defaults = suites.filter((s) => !s.optIn).map((s) => s.name);
+  const chosenSuites =
+    sel.suites && sel.suites.length > 0 ? sel.suites : sel.models?.length ? ['models'] : defaults;
   const badSuites = chosenSuites.filter((n) => !suiteNames.includes(n));
   if (badSuites.length) throw unknown('suite', badSuites, suiteNames);
   const active = suites.filter((s) => chosenSuites.includes(s.name));
@@ -71,9 +87,14 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
     return { suite: e.suite, name: v.name, v };
   });
   const specOf = (s: Suite, name: string) => s.variants.find((v) => v.name === name) ?? extras.find((e) => e.suite === s.name && e.name === name)?.v;
-  const namesOf = (s: Suite) => [...s.variants.map((v) => v.name), ...extras.filter((e) => e.suite === s.name).map((e) => e.name)];
+  const externalNames = (c?: CaseSpec) => (sel.external ?? []).filter((k) => !c || kernelForCase(k, c)).map((k) => k.name);
+  const namesOf = (s: Suite, c?: CaseSpec) => [
+    ...s.variants.map((v) => v.name),
+    ...extras.filter((e) => e.suite === s.name).map((e) => e.name),
+    ...externalNames(c),
+  ];
 
-  const variantNames = active.flatMap(namesOf);
+  const variantNames = [...new Set(active.flatMap((s) => namesOf(s)))];
   const badVariants = (sel.variants ?? []).filter((n) => !variantNames.includes(n));
   if (badVariants.length) throw unknown('variant', badVariants, variantNames);
 
@@ -90,11 +111,20 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
   const allCaseIds: string[] = [];
   const allLayers: string[] = [];
   for (const suite of active) {
-    for (const c of suite.cases({ quick: sel.quick, seed: sel.seed, distribution: sel.distribution })) {
+    const caseOpts = { quick: sel.quick, seed: sel.seed, distribution: sel.distribution, models: sel.models, policy: sel.policy };
+    let cases: CaseSpec[];
+    try {
+      cases = suite.cases(caseOpts);
+    } catch (cause) {
+      // A model that does not exist or cannot be read: a usage error naming it (nothing has run yet).
+      // The message is complete (file, node, what to do): no "caused by" repeating it.
+      throw new UsageError(`suite ${suite.name}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    }
+    for (const c of cases) {
       allCaseIds.push(c.id);
       allLayers.push(c.layer);
       if (sel.cases?.length && !sel.cases.some((n) => n === c.id || n === c.layer)) continue;
-      const vs = namesOf(suite)
+      const vs = (suite.narrow ? suite.narrow(namesOf(suite, c), caseOpts) : namesOf(suite, c))
         .filter((v) => !sel.variants?.length || sel.variants.includes(v))
         .filter((v) => !re || re.test(`${c.id} ${v}`) || c.tags.some((t) => re.test(t)));
       if (vs.length === 0) continue;
@@ -109,12 +139,14 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
                   return v && v.applies(c.shape, c) === true ? (suite.decisionBaselines?.(v.algorithm) ?? []) : [];
                 }),
               ),
-            ].filter((b) => !vs.includes(b) && namesOf(suite).includes(b))
+            ].filter((b) => !vs.includes(b) && namesOf(suite, c).includes(b))
           : [];
+      const weights = suite.caseWeights?.(c.id);
+      const data = weights ? { weights: encodeWeights(weights) } : {};
       if (needed.length) {
-        items.push({ suite, caseSpec: c, variants: namesOf(suite).filter((v) => vs.includes(v) || needed.includes(v)), baselinesAdded: needed });
+        items.push({ suite, caseSpec: c, variants: namesOf(suite, c).filter((v) => vs.includes(v) || needed.includes(v)), baselinesAdded: needed, ...data });
       } else {
-        items.push({ suite, caseSpec: c, variants: vs });
+        items.push({ suite, caseSpec: c, variants: vs, ...data });
       }
     }
   }
@@ -146,6 +178,6 @@ export function makePlan(
     options,
     measureCeilings,
     ...(extras.length ? { extraVariants: extras } : {}),
-    items: items.map((i) => ({ caseSpec: i.caseSpec, variants: i.variants })),
+    items: items.map((i) => ({ caseSpec: i.caseSpec, variants: i.variants, ...(i.weights ? { weights: i.weights } : {}) })),
   };
 }

@@ -82,6 +82,9 @@ export class RunWriter {
       case 'ceilings':
         this.run.ceilings.measured = e.measured;
         break;
+      case 'native-ceilings':
+        this.run.ceilings.native = e.measured;
+        break;
       case 'result': {
         result = e.result;
         if (isTimed(result) && this.run.device.emulated) {
@@ -97,6 +100,8 @@ export class RunWriter {
               this.run.ceilings.measured,
               this.run.ceilings.theoretical,
               result.dtype,
+              // A native kernel is also placed under the native roof its kernels file's probe measured.
+              result.external !== undefined ? (this.run.ceilings.native ?? null) : null,
             ),
           };
         }
@@ -110,6 +115,8 @@ export class RunWriter {
       case 'payload':
         // The bootstrap on the device checked every payload file before loading the runner.
         if (e.verified) {
+          // The payload that ran: with native kernels (--kernels), the one built for the device's architecture.
+          this.run.payloadHash = e.hash;
           this.run.device.payloadVerified = { hash: e.hash, where: 'device', files: e.files, repaired: [...new Set(this.payloadMismatches)] };
         } else {
           this.payloadMismatches.push(...(e.mismatched ?? []));

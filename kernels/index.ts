@@ -21,6 +21,9 @@
  *                (entry relaxed_simd.ts). Loaded only where relaxed SIMD validates
  *                (Node 20: --experimental-wasm-relaxed-simd); otherwise `kernels.relaxed`
  *                is null and `relaxedUnavailable` says why.
+ *   graph.wasm   WebAssembly SIMD: the light runtime's element-wise kernels (relu, relu6,
+ *                add, per-channel scale and shift; entry graph_simd.ts). Loaded with
+ *                simd.wasm; otherwise `kernels.graph` is null.
  *   sparse.wasm  WebAssembly SIMD: sparse x dense matrix products (SpMM) for sparse
  *                convolution, CSR and XNNPACK-style output-channel blocks (entry
  *                sparse_simd.ts). Loaded with simd.wasm; otherwise `kernels.sparse` is null.
@@ -56,6 +59,8 @@ export const KERNEL_MODULES = [
   { name: 'relaxed', simd: true, relaxed: true, entry: 'relaxed_simd' },
   // sparse.wasm: SpMM for sparse convolution (kernels/assembly/spmm.ts), built from the entry sparse_simd.ts.
   { name: 'sparse', simd: true, entry: 'sparse_simd' },
+  // graph.wasm: the light runtime's element-wise kernels (kernels/assembly/graphops.ts), entry graph_simd.ts.
+  { name: 'graph', simd: true, entry: 'graph_simd' },
 ] as const;
 
 /**
@@ -357,6 +362,19 @@ const SPARSE_EXPORTS = ['heap_base', 'spmm_tile', 'spmm_blocks_f32', 'spmm_csr_f
 const sparseComplete: [Exclude<keyof SparseKernels, (typeof SPARSE_EXPORTS)[number]>] extends [never] ? true : never = true;
 void sparseComplete;
 
+/** graph.wasm (kernels/assembly/graphops.ts): the light runtime's element-wise kernels; x and y may coincide. */
+export interface GraphKernels {
+  heap_base(): number;
+  relu_f32(x: number, y: number, n: number): void;
+  relu6_f32(x: number, y: number, n: number): void;
+  add_f32(a: number, b: number, y: number, n: number): void;
+  /** Per channel over N x C planes of `inner`: y = x * s[c] + t[c], or y = x + t[c] when scale is 0. */
+  scale_shift_f32(x: number, y: number, s: number, t: number, n: number, c: number, inner: number, scale: number): void;
+}
+const GRAPH_EXPORTS = ['heap_base', 'relu_f32', 'relu6_f32', 'add_f32', 'scale_shift_f32'] as const satisfies readonly (keyof GraphKernels)[];
+const graphComplete: [Exclude<keyof GraphKernels, (typeof GRAPH_EXPORTS)[number]>] extends [never] ? true : never = true;
+void graphComplete;
+
 /** A float32 buffer in the kernels' memory. */
 export interface F32Buffer {
   /** Byte offset in the memory (what the kernels take). */
@@ -389,6 +407,8 @@ export interface Kernels {
   readonly relaxedUnavailable?: string;
   /** sparse.wasm (SpMM for sparse convolution); null where simd is (it needs WebAssembly SIMD too). */
   readonly sparse: SparseKernels | null;
+  /** graph.wasm (the light runtime's element-wise kernels); null where simd is (it needs WebAssembly SIMD too). */
+  readonly graph: GraphKernels | null;
   /** The SIMD kernels, or an Error naming `who` needs them. */
   requireSimd(who: string): SimdKernels;
   /** Allocates nFloats floats (zero-filled) aligned to alignBytes (default 64, a power of two >= 4). */
@@ -626,8 +646,12 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
   if (simd !== null) {
     sparse = checkExports<SparseKernels>('sparse', await WebAssembly.instantiate(await compile(wasmDir, 'sparse'), imports), SPARSE_EXPORTS);
   }
+  let graph: GraphKernels | null = null;
+  if (simd !== null) {
+    graph = checkExports<GraphKernels>('graph', await WebAssembly.instantiate(await compile(wasmDir, 'graph'), imports), GRAPH_EXPORTS);
+  }
 
-  const heapBases = [scalar, simd, fft, winograd, quant, f16, relaxed, sparse].map((m) => m?.heap_base() ?? 0);
+  const heapBases = [scalar, simd, fft, winograd, quant, f16, relaxed, sparse, graph].map((m) => m?.heap_base() ?? 0);
   const base = Math.ceil(Math.max(...heapBases, 1024) / 64) * 64;
   const arena = new Arena(memory, base);
 
@@ -641,6 +665,7 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     f16,
     relaxed,
     sparse,
+    graph,
     ...(simdUnavailable !== undefined ? { simdUnavailable } : {}),
     ...(relaxedUnavailable !== undefined ? { relaxedUnavailable } : {}),
     requireSimd(who: string): SimdKernels {

@@ -30,7 +30,7 @@ import { errorMetrics } from '../reference/metrics.js';
 import { makeConvInputs } from '../reference/random.js';
 import { extraVariantsFor } from '../harness/plan.js';
 import { suites } from '../suites/index.js';
-import { buildExtraVariant, makeResolver } from '../suites/variants.js';
+import { asConvVariant, buildExtraVariant, makeResolver } from '../suites/variants.js';
 
 const { values } = parseArgs({
   options: {
@@ -95,7 +95,7 @@ for (const quick of sizes) {
         const ref = conv2dRef(c.shape, x, w);
         const n = (c.shape.c / c.shape.groups) * c.shape.r * c.shape.s;
         for (const name of variantNames) {
-          const v = plain('conv', name)!;
+          const v = asConvVariant(plain('conv', name))!;
           if ((v.needs.wasmSimd && !wasmSimdSupported()) || v.applies(c.shape) !== true) continue;
           const where = `${quick ? 'quick' : 'full'} ${c.layer} ${dist} seed ${seed} ${v.name}`;
           const y = await outputOf(v, c.shape, x, w);
@@ -114,7 +114,7 @@ for (const quick of sizes) {
           for (const f of FAULTS) {
             if (!f.runsIn(v)) continue;
             const generator = faultyWinogradGenerator(f.faults);
-            const fv = generator ? makeResolver(extra, { winogradGenerator: generator })('conv', name)! : v;
+            const fv = generator ? asConvVariant(makeResolver(extra, { winogradGenerator: generator })('conv', name))! : v;
             const fy = await outputOf(fv, c.shape, x, faultyWeights(fv, w, f.faults));
             const fc = accuracyChecks(fv, fy, ref, errorMetrics(fy, ref.y), n);
             const t = byFault.get(f.name)!;

@@ -6,7 +6,9 @@
 # wrapper into DIR that runs it under qemu-user, so that roofbench's payload can
 # be run on an emulated Raspberry Pi-like CPU. See docs/emulated-boards.md.
 #
-#   ARCH   armhf (32-bit, Raspberry Pi 2/3 with a 32-bit OS) or arm64 (Pi 3/4/5 with a 64-bit OS)
+#   ARCH   armhf (32-bit, Raspberry Pi 2/3 with a 32-bit OS) or arm64 (Pi 3/4/5 with a 64-bit OS);
+#          amd64 builds the sysroot only (what `--ship-node` packs for x86-64 boards: no
+#          emulation, no wrapper) and prints its path
 #   DIR    where the wrappers go: DIR/node-ARCH always, and DIR/node as long as DIR
 #          holds wrappers for one architecture only.
 #
@@ -37,7 +39,7 @@ note() {
 usage() {
   cat >&2 <<'EOF'
 usage: scripts/arm-node.sh ARCH DIR
-  ARCH  armhf | arm64
+  ARCH  armhf | arm64 | amd64 (amd64: the sysroot only, for shipping; prints its path)
   DIR   directory for the node wrapper(s): DIR/node-ARCH (and DIR/node)
 env: ROOFBENCH_ARM_CACHE (sysroot/debs cache dir, default DIR),
      ROOFBENCH_ARM_REFRESH=1, ROOFBENCH_ARM_VERIFY=1, ROOFBENCH_ARM_CPU (wrapper, run time)
@@ -67,9 +69,16 @@ case "$ARCH" in
     NODE_ARCH="arm64"
     LOADER="usr/lib/ld-linux-aarch64.so.1"
     ;;
+  amd64)
+    # Native on an x86-64 host: no qemu. Only the sysroot is built (harness/node-ship.ts packs it).
+    QEMU_NAME=""
+    DEFAULT_CPU=""
+    NODE_ARCH="x64"
+    LOADER="usr/lib64/ld-linux-x86-64.so.2"
+    ;;
   *)
     usage
-    die "unknown ARCH '$ARCH' (expected armhf or arm64)"
+    die "unknown ARCH '$ARCH' (expected armhf, arm64 or amd64)"
     ;;
 esac
 
@@ -113,8 +122,9 @@ find_qemu() {
   printf '%s' "$q"
 }
 
-QEMU="$(find_qemu)"
-if [ -z "$QEMU" ]; then
+QEMU=""
+[ -z "$QEMU_NAME" ] || QEMU="$(find_qemu)"
+if [ -n "$QEMU_NAME" ] && [ -z "$QEMU" ]; then
   if ! is_root; then
     die "$QEMU_NAME not found: install it with 'apt-get install qemu-user-static' (as root), or run this script as root"
   fi
@@ -137,7 +147,7 @@ if [ -z "$QEMU" ]; then
   [ -n "$QEMU" ] || die "qemu-user-static installed but $QEMU_NAME is still not found"
 fi
 case "$QEMU" in
-  /*) ;;
+  /* | "") ;;
   *) QEMU="$(cd -- "$(dirname -- "$QEMU")" && pwd -P)/$(basename -- "$QEMU")" ;;
 esac
 
@@ -232,7 +242,7 @@ ensure_apt_lists() {
 # loader never needs to stat a directory inside the sysroot.
 merge_usr() {
   local root="$1" d
-  for d in bin sbin lib; do
+  for d in bin sbin lib lib64; do
     if [ -d "$root/$d" ] && [ ! -L "$root/$d" ]; then
       mkdir -p -- "$root/usr/$d"
       cp -a -- "$root/$d/." "$root/usr/$d/"
@@ -316,7 +326,11 @@ build_sysroot() {
 
   # Start it before committing: a missing library shows up here, not later.
   local v
-  if ! v="$("$QEMU" -L "$tmp" -cpu "$DEFAULT_CPU" "$tmp/usr/bin/node" -v 2>&1)"; then
+  if [ -z "$QEMU" ]; then
+    # amd64: the sysroot's own loader and libraries (node -v needs none of /usr/share/nodejs).
+    v="$("$tmp/$LOADER" --library-path "$tmp/usr/lib/x86_64-linux-gnu" "$tmp/usr/bin/node" -v 2>&1)" \
+      || { printf '%s\n' "$v" >&2; die "the unpacked node does not start with its own loader (output above)"; }
+  elif ! v="$("$QEMU" -L "$tmp" -cpu "$DEFAULT_CPU" "$tmp/usr/bin/node" -v 2>&1)"; then
     printf '%s\n' "$v" >&2
     die "the unpacked node does not start under $QEMU_NAME (output above)"
   fi
@@ -365,6 +379,12 @@ else
   if [ -e "$ROOT" ]; then note "$ROOT is incomplete or from an older format; rebuilding"; fi
   build_sysroot
   BUILT=1
+fi
+
+# amd64: the sysroot is all (no emulation, so no wrapper).
+if [ "$ARCH" = amd64 ]; then
+  printf '%s\n' "$ROOT"
+  exit 0
 fi
 
 # ---------------------------------------------------------- wrapper -------

@@ -1,30 +1,70 @@
 /** Host side: every suite roofbench knows, with its cases (from data) and variants (code). */
-import type { CaseSpec, ConvVariant, Distribution, ExtraVariant } from '../core/contracts.js';
+import type { AnyVariant, CaseSpec, Distribution, ExtraVariant } from '../core/contracts.js';
 import { convCases, convExtraVariants } from './conv/cases.js';
 import { convKit } from './conv/kit.js';
-import { decisionBaselines, type SuiteKit } from './kit.js';
+import { decisionBaselines } from './kit.js';
+import { modelVariants } from './models/variants.js';
+import { modelCases } from './models/suite.js';
 
 export interface CaseOptions {
   quick: boolean;
   seed: number;
   distribution: Distribution;
+  /** The models suite: zoo names or files to run (`--model`); absent: the whole zoo. */
+  models?: readonly string[] | undefined;
+  /** The models suite: the light runtime's conv policy (`--policy im2col|best`); absent: both. */
+  policy?: string | undefined;
 }
 
-/** A suite on the host: its kit (suites/<op>/kit.ts) and its cases, read from data. */
-export interface Suite extends SuiteKit {
+/** A suite on the host: its cases (read from data) and variants; a kit's (suites/<op>/kit.ts) or its own. */
+export interface Suite {
+  name: string;
+  description: string;
   cases(opts: CaseOptions): CaseSpec[];
-  variants: readonly ConvVariant[];
+  variants: readonly AnyVariant[];
   /** Parametrised variants the suite's data asks for (built with the factories in suites/variants.ts). */
   extraVariants?: () => ExtraVariant[];
   /** Variants the report's accuracy decision compares a variant of `algorithm` with (run along with it). */
   decisionBaselines?: (algorithm: string) => string[];
+  /** Not run unless asked for by name (`--suite NAME`, or an option of its own such as --model). */
+  optIn?: boolean;
+  /** Data a case's plan item carries to the device and no result stores (a network's real weights), by case id. */
+  caseWeights?: (caseId: string) => ReadonlyMap<string, Float32Array> | null;
+  /** The variants of this suite that options such as --policy leave (default: all). */
+  narrow?: (names: string[], opts: CaseOptions) => string[];
 }
 
 export const suites: readonly Suite[] = [
   {
-    ...convKit,
+    name: convKit.name,
+    description: convKit.description,
     cases: convCases,
+    variants: convKit.variants,
     extraVariants: () => convExtraVariants(),
     decisionBaselines: (algorithm) => decisionBaselines(convKit, algorithm),
   },
+  modelsSuite(),
 ];
+
+/** POLICY -> the light runtime's variant of that policy (--policy). */
+export const MODEL_POLICIES: Readonly<Record<string, string>> = { im2col: 'model-runtime-im2col-f32', best: 'model-runtime-best-f32' };
+
+function modelsSuite(): Suite {
+  const weights = new Map<string, ReadonlyMap<string, Float32Array> | null>();
+  return {
+    name: 'models',
+    description: 'Whole networks end to end (suites/models): the light runtime (--policy im2col|best) and ONNX Runtime, every layer checked',
+    cases(opts) {
+      const built = modelCases(opts);
+      for (const b of built) weights.set(b.caseSpec.id, b.weights);
+      return built.map((b) => b.caseSpec);
+    },
+    variants: modelVariants,
+    optIn: true,
+    caseWeights: (id) => weights.get(id) ?? null,
+    narrow(names, opts) {
+      const keep = opts.policy ? MODEL_POLICIES[opts.policy] : undefined;
+      return keep ? names.filter((n) => !Object.values(MODEL_POLICIES).includes(n) || n === keep) : names;
+    },
+  };
+}

@@ -2,11 +2,15 @@
  * Runner-side view of the suites: suite name -> its variants. Bundled into the
  * payload (no fs, no YAML here; cases and parametrised variants travel in the plan).
  */
-import type { ConvVariant, ExtraVariant } from '../core/contracts.js';
+import type { AnyVariant, ConvVariant, ExtraVariant } from '../core/contracts.js';
 import { winogradVariant, type WinogradVariantOptions } from './conv/variants/winograd.js';
 import { suiteKits } from './kits.js';
+import { modelVariants } from './models/variants.js';
 
-export const suiteVariants: ReadonlyMap<string, readonly ConvVariant[]> = new Map(suiteKits.map((k) => [k.name, k.variants]));
+export const suiteVariants: ReadonlyMap<string, readonly AnyVariant[]> = new Map<string, readonly AnyVariant[]>([
+  ...suiteKits.map((k): [string, readonly AnyVariant[]] => [k.name, k.variants]),
+  ['models', modelVariants],
+]);
 
 /** How the variants are built; only test-only fault injection (harness/runner/faults.ts) sets anything. */
 export interface BuildOptions {
@@ -22,10 +26,10 @@ export function buildExtraVariant(e: ExtraVariant, opts: BuildOptions = {}): Con
   }
 }
 
-export type VariantResolver = (suite: string, name: string) => ConvVariant | undefined;
+export type VariantResolver = (suite: string, name: string) => AnyVariant | undefined;
 
 /** The suites' fixed variants, rebuilt with a stand-in generator where one is given. */
-function fixedVariants(opts: BuildOptions): ReadonlyMap<string, readonly ConvVariant[]> {
+function fixedVariants(opts: BuildOptions): ReadonlyMap<string, readonly AnyVariant[]> {
   const generator = opts.winogradGenerator;
   if (!generator) return suiteVariants;
   const rebuilt = new Map(
@@ -34,7 +38,7 @@ function fixedVariants(opts: BuildOptions): ReadonlyMap<string, readonly ConvVar
       return [v.name, v] as const;
     }),
   );
-  return new Map([...suiteVariants].map(([suite, vs]) => [suite, vs.map((v) => rebuilt.get(v.name) ?? v)]));
+  return new Map<string, readonly AnyVariant[]>([...suiteVariants].map(([suite, vs]) => [suite, vs.map((v) => rebuilt.get(v.name) ?? v)]));
 }
 
 /** The suite's fixed variants plus the run's parametrised ones. */
@@ -46,3 +50,8 @@ export function makeResolver(extra: readonly ExtraVariant[] = [], opts: BuildOpt
 }
 
 export const findVariant: VariantResolver = makeResolver();
+
+/** A conv variant, or undefined (no variant, or one of another kind: a whole-network variant). */
+export function asConvVariant(v: AnyVariant | undefined): ConvVariant | undefined {
+  return v?.op === 'conv' ? v : undefined;
+}

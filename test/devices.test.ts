@@ -34,7 +34,7 @@ function configError(fn: () => unknown): ConfigError {
 const LOGIN_HINT =
   'no way to log in: set agent: true (the SSH agent at SSH_AUTH_SOCK), identityFile: (a private key, e.g. ~/.ssh/id_ed25519) ' +
   'or passwordEnv: (the NAME of an environment variable holding the password)';
-const DEVICE_KEYS = 'description, transport, profile, host, port, user, identityFile, agent, passwordEnv, hostKey, knownHosts, node, workDir, emulated';
+const DEVICE_KEYS = 'description, transport, profile, host, port, user, identityFile, agent, passwordEnv, hostKey, knownHosts, node, workDir, emulated, arch, launcher';
 
 describe('the shipped devices.yaml', () => {
   const registry: DeviceRegistry = loadDevices(path.join(ROOT, 'devices.yaml'));
@@ -207,6 +207,9 @@ describe('parseDevices', () => {
       hostKey: 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s',
       knownHosts: path.join(FIXTURES, 'keys/known_hosts'),
       node: ['/opt/node18/bin/node', '--max-old-space-size=256'],
+      nodeShip: false,
+      arch: null,
+      launcher: [],
       workDir: '~/.cache/roofbench',
       emulated: false,
       file,
@@ -289,8 +292,8 @@ describe('parseDevices', () => {
         '(e.g. RPI3_PASSWORD), got something else (not shown: it may be a secret)',
       'inline.yaml:6:14: devices.board.hostKey: expected a host key fingerprint SHA256:<43 base64 characters>, got "SHA256:short" ' +
         '(as printed by: ssh-keyscan HOST | ssh-keygen -lf -)',
-      'inline.yaml:7:11: devices.board.node: expected a command (e.g. "node" or "/opt/node18/bin/node --max-old-space-size=256") ' +
-        'or a list of strings, got a list (the list is empty)',
+      'inline.yaml:7:11: devices.board.node: expected a command (e.g. "node" or "/opt/node18/bin/node --max-old-space-size=256")' +
+        ', a list of strings, or ship (roofbench brings its own Node), got a list (the list is empty)',
     ]);
     expect(msg).not.toContain('hunter2');
   });

@@ -4,7 +4,6 @@
  * like any board. The payload must run there and give bit-identical outputs.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,8 @@ import { convVariants } from '../suites/conv/variants.js';
 import { compareChecksums, describeMismatches } from '../harness/portability.js';
 import { bench, jsonLines, ROOT } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
+import { armNode, sshdDevice } from './helpers/boards.js';
 
-const CACHE = process.env.ROOFBENCH_ARM_CACHE ?? '/tmp/roofbench-arm-cache';
 // A reduced quick set: a 3x3 conv, a depthwise layer and a grouped 5x5 with odd sizes.
 const CASES = 'resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3,alexnet.conv2';
 
@@ -25,34 +24,11 @@ let devicesFile: string;
 const runs: Record<string, RunResults> = {};
 let result: Awaited<ReturnType<typeof bench>>;
 
-function armNode(arch: 'armhf' | 'arm64', dir: string): string {
-  execFileSync('bash', [join(ROOT, 'scripts', 'arm-node.sh'), arch, dir], {
-    env: { ...process.env, ROOFBENCH_ARM_CACHE: CACHE },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    timeout: 600_000,
-  });
-  return join(dir, `node-${arch}`);
-}
-
 beforeAll(async () => {
   const work = mkdtempSync(join(tmpdir(), 'roofbench-emu-'));
   const [armhf, arm64] = [armNode('armhf', join(work, 'armhf')), armNode('arm64', join(work, 'arm64'))];
   sshd = await startSshd();
-  const board = (name: string, node: string, profile: string | null) =>
-    [
-      `  ${name}:`,
-      profile ? `    profile: ${profile}` : null,
-      `    emulated: true`,
-      `    host: 127.0.0.1`,
-      `    port: ${sshd.port}`,
-      `    user: ${sshd.user}`,
-      `    identityFile: ${JSON.stringify(sshd.identityFile)}`,
-      `    hostKey: ${JSON.stringify(sshd.hostKeyFingerprint)}`,
-      `    node: ${JSON.stringify(node)}`,
-      `    workDir: ${JSON.stringify(join(work, `remote-${name}`))}`,
-    ]
-      .filter(Boolean)
-      .join('\n');
+  const board = (name: string, node: string, profile: string | null) => sshdDevice(sshd, work, name, node, { profile, emulated: true });
   devicesFile = join(work, 'devices.yaml');
   const shipped = readFileSync(join(ROOT, 'devices.yaml'), 'utf8');
   // The shipped profiles, plus the two emulated boards.

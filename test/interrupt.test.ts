@@ -17,7 +17,8 @@ import { jsonLines, ROOT, startBench, until, type CliResult } from './helpers/cl
 import { deviceEntry, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 
 const CASES = ['--case', 'vgg16.conv5_1,mobilenet_v1.conv_dw_3,resnet50.res2b.branch2a,resnet50.res2b.branch2c'];
-const SLOW = ['--quick', '--target-ms', '500', '--no-ceilings', '--json', ...CASES];
+// The fp32 variants only: the int8 / fp16 ones would make the runs before the signal long on a busy machine, and add nothing here.
+const SLOW = ['--quick', '--target-ms', '500', '--no-ceilings', '--json', ...CASES, '--variant', 'conv-direct-naive-f32,conv-im2col-gemm-f32,conv-depthwise-simd-f32', '--no-baselines'];
 let work: string;
 let sshd: SshdInfo;
 

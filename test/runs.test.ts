@@ -232,7 +232,7 @@ describe('two local runs at once', () => {
     let second: ReturnType<typeof bench> | null = null;
     let waiting: ReturnType<typeof bench> | null = null;
     const first = startBench(
-      ['--quick', '--case', 'vgg16.conv5_1,resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3', '--target-ms', '800', '--no-ceilings', '--json', ...to()],
+      ['--quick', '--case', 'vgg16.conv5_1,resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3', '--variant', 'conv-direct-naive-f32,conv-im2col-gemm-f32,conv-depthwise-simd-f32', '--no-baselines', '--target-ms', '800', '--no-ceilings', '--json', ...to()],
       (line) => {
         if (!second && line.includes('"type":"case-start"')) {
           second = bench([...ONE, ...to()], { env });

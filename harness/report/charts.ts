@@ -134,6 +134,8 @@ export interface RooflineData {
   xDomain: [number, number];
   yDomain: [number, number];
   measuredRoof: LinePoint[];
+  /** The native roof its kernels file's probe measured (--kernels), where the run has one. */
+  nativeRoof: LinePoint[];
   cacheSlopes: LinePoint[];
   theoreticalRoof: LinePoint[];
   ridges: { x: number; y: number }[];
@@ -152,6 +154,9 @@ export function rooflineData(run: RunResults): RooflineData {
   const theo = run.ceilings.theoretical;
   const mPeak = measured && pos(measured.peakGflops) ? measured.peakGflops : undefined;
   const mBw = measured && pos(measured.dramGbps) ? measured.dramGbps : undefined;
+  const native = run.ceilings.native ?? null;
+  const nPeak = native && pos(native.peakGflops) ? native.peakGflops : undefined;
+  const nBw = native && pos(native.dramGbps) ? native.dramGbps : undefined;
   const theoPeaks = theo ? Object.entries(theo.peakGflops).filter(([, v]) => pos(v)) : [];
   const tMain = theoPeaks.find(([k]) => k === 'f32') ?? theoPeaks[0];
   const tBw = theo && pos(theo.dramGbps) ? theo.dramGbps : undefined;
@@ -178,6 +183,10 @@ export function rooflineData(run: RunResults): RooflineData {
         ? `${pct(r.perf.pctMeasured)} of measured roofline (executed FLOPs; attainable ${sig(r.perf.attainableMeasured, 3)} GFLOP/s)`
         : 'no measured roofline',
     ];
+    if (r.perf.pctNative !== undefined) {
+      lines.push(`${pct(r.perf.pctNative)} of the native roofline (attainable ${sig(r.perf.attainableNative, 3)} GFLOP/s)`);
+    }
+    if (r.external !== undefined) lines.push(`native kernel: ${r.external}`);
     if (r.perf.pctTheoretical !== undefined) {
       lines.push(`${pct(r.perf.pctTheoretical)} of theoretical roofline (attainable ${sig(r.perf.attainableTheoretical, 3)} GFLOP/s)`);
     }
@@ -226,16 +235,17 @@ export function rooflineData(run: RunResults): RooflineData {
   // Domains: cover every point and ceiling, on 1-2-5 boundaries, with room for labels.
   const mRidge = mPeak !== undefined && mBw !== undefined ? ridgePoint(mPeak, mBw) : undefined;
   const tRidge = tMain && tBw !== undefined ? ridgePoint(tMain[1], tBw) : undefined;
-  const xs = [...points.map((p) => p.x), ...[mRidge, tRidge].filter(pos)];
+  const nRidge = nPeak !== undefined && nBw !== undefined ? ridgePoint(nPeak, nBw) : undefined;
+  const xs = [...points.map((p) => p.x), ...[mRidge, tRidge, nRidge].filter(pos)];
   const ys = [
     ...points.map((p) => p.y),
     ...executed.map((p) => p.y),
-    ...[mPeak].filter(pos),
+    ...[mPeak, nPeak].filter(pos),
     ...theoPeaks.map(([, v]) => v),
   ];
   let x0 = xs.length ? niceDown(Math.min(...xs) / 2) : 0.1;
   let x1 = xs.length ? niceUp(Math.max(...xs) * 2.5) : 1000;
-  const ridgeMin = Math.min(...[mRidge, tRidge].filter(pos));
+  const ridgeMin = Math.min(...[mRidge, tRidge, nRidge].filter(pos));
   if (Number.isFinite(ridgeMin)) x0 = Math.min(x0, niceDown(ridgeMin / 8)); // let the slopes show as slopes
   if (x1 / x0 < 100) x1 = niceUp(x0 * 100);
   let y1 = ys.length ? niceUp(Math.max(...ys) * 2) : 100;
@@ -319,10 +329,15 @@ export function rooflineData(run: RunResults): RooflineData {
     ]);
 
   const measuredRoof: LinePoint[] = [];
+  const nativeRoof: LinePoint[] = [];
   const cacheSlopes: LinePoint[] = [];
   const theoreticalRoof: LinePoint[] = [];
   const ridges: RooflineData['ridges'] = [];
-  for (const r of [mRidge !== undefined && mPeak !== undefined ? { x: mRidge, y: mPeak } : undefined, tRidge !== undefined && tMain ? { x: tRidge, y: tMain[1] } : undefined]) {
+  for (const r of [
+    mRidge !== undefined && mPeak !== undefined ? { x: mRidge, y: mPeak } : undefined,
+    tRidge !== undefined && tMain ? { x: tRidge, y: tMain[1] } : undefined,
+    nRidge !== undefined && nPeak !== undefined ? { x: nRidge, y: nPeak } : undefined,
+  ]) {
     if (!r) continue;
     ridges.push(r);
     obstacles.push({ l: px(r.x) - 6, r: px(r.x) + 6, t: py(r.y) - 6, b: py(r.y) + 6 });
@@ -343,6 +358,15 @@ export function rooflineData(run: RunResults): RooflineData {
   } else if (mPeak !== undefined) {
     measuredRoof.push({ id: 'm', seq: 0, x: x0, y: mPeak }, { id: 'm', seq: 1, x: x1, y: mPeak });
     peakLabel(mPeak, undefined, `measured peak ${sig(mPeak, 3)} GFLOP/s`);
+  }
+  // The native roof (a kernels file's probe): native kernels are measured against it as well.
+  if (nPeak !== undefined && nBw !== undefined && nRidge !== undefined) {
+    nativeRoof.push({ id: 'n', seq: 0, x: x0, y: nBw * x0 }, { id: 'n', seq: 1, x: nRidge, y: nPeak }, { id: 'n', seq: 2, x: x1, y: nPeak });
+    peakLabel(nPeak, nRidge, `native peak ${sig(nPeak, 3)} GFLOP/s (measured)`);
+    slopeLabel(nBw, nRidge, `DRAM ${sig(nBw, 3)} GB/s (native, measured)`);
+  } else if (nPeak !== undefined) {
+    nativeRoof.push({ id: 'n', seq: 0, x: x0, y: nPeak }, { id: 'n', seq: 1, x: x1, y: nPeak });
+    peakLabel(nPeak, undefined, `native peak ${sig(nPeak, 3)} GFLOP/s (measured)`);
   }
   if (theo) {
     for (const [dtype, peak] of theoPeaks) {
@@ -399,6 +423,7 @@ export function rooflineData(run: RunResults): RooflineData {
     xDomain: [x0, x1],
     yDomain: [y0, y1],
     measuredRoof,
+    nativeRoof,
     cacheSlopes,
     theoreticalRoof,
     ridges,
@@ -409,6 +434,9 @@ export function rooflineData(run: RunResults): RooflineData {
     notPlotted: timed.length - plotted.length,
   };
 }
+
+/** The native roof's line: solid like the measured WebAssembly one, in a colour of its own. */
+export const NATIVE_ROOF_COLOUR = '#b4561a';
 
 const STATE_SHAPES = { domain: ['passed', 'inaccurate'], range: ['circle', 'triangle-up'] };
 
@@ -466,6 +494,13 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
     layers.push({
       data: { values: d.measuredRoof },
       mark: { type: 'line', clip: true, stroke: '#1f2430', strokeWidth: 2.2, aria: false },
+      encoding: { order: { field: 'seq', type: 'quantitative' } },
+    });
+  }
+  if (d.nativeRoof.length) {
+    layers.push({
+      data: { values: d.nativeRoof },
+      mark: { type: 'line', clip: true, stroke: NATIVE_ROOF_COLOUR, strokeWidth: 2.2, aria: false },
       encoding: { order: { field: 'seq', type: 'quantitative' } },
     });
   }
@@ -527,7 +562,7 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
       encoding: { text: { field: 'text' } },
     });
   }
-  if (layers.length === 0 || (d.points.length === 0 && d.measuredRoof.length === 0 && d.theoreticalRoof.length === 0)) {
+  if (layers.length === 0 || (d.points.length === 0 && d.measuredRoof.length === 0 && d.theoreticalRoof.length === 0 && d.nativeRoof.length === 0)) {
     layers.push({
       data: { values: [{ x: Math.sqrt(d.xDomain[0] * d.xDomain[1]), y: Math.sqrt(d.yDomain[0] * d.yDomain[1]), text: 'nothing to plot: no timed results and no ceilings' }] },
       mark: { type: 'text', fontSize: 13, fill: '#8a5a00' },

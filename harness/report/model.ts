@@ -3,6 +3,7 @@
  * formatted from a stored run. Pure (no I/O): strings here are plain text;
  * the template engine escapes them.
  */
+import { networkView, type NetworkView } from './network.js';
 import { isTimed, decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../../core/contracts.js';
 import { ridgePoint } from '../../core/roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
@@ -55,6 +56,8 @@ export interface TimedCells {
   execGflops: string;
   gbps: string;
   pctMeasured: string;
+  /** A native kernel's share of the native roof (--kernels), where the run measured one. */
+  pctNative: string;
   attainableMeasured: string;
   pctTheoretical: string;
   speedup: string;
@@ -109,6 +112,8 @@ export interface CaseView {
   /** Confidence level of the median's interval, e.g. "99%". */
   ciLabel: string;
   stateBadges: { state: string; count: number }[];
+  /** A whole network (models suite): its per-layer tables and facts (harness/report/network.ts); else null. */
+  network: NetworkView | null;
 }
 
 export interface SuiteView {
@@ -157,6 +162,8 @@ export interface ReportView {
   probe: KeyValue[] | null;
   theoretical: KeyValue[] | null;
   measured: KeyValue[] | null;
+  /** The native ceilings a kernels file's probe measured (--kernels), where the run has them. */
+  native: KeyValue[] | null;
   health: HealthRow[];
   healthWarnings: string[];
   roofline: {
@@ -165,6 +172,7 @@ export interface ReportView {
     noisy: number;
     hasTheoretical: boolean;
     hasMeasured: boolean;
+    hasNative: boolean;
     hasExecuted: boolean;
     hasCacheSlopes: boolean;
   };
@@ -175,6 +183,11 @@ export interface ReportView {
 }
 
 function shapeText(c: CaseSpec): { shape: string; output: string } {
+  if (c.model) {
+    // A whole network: its input, not the first conv layer's shape the case also carries.
+    const g = c.model.graph;
+    return { shape: `network input ${g.inputs.map((i) => `${i.name} ${i.shape.join('×')}`).join(', ')}, ${g.nodes.length} nodes`, output: g.outputs.join(', ') };
+  }
   const s = c.shape;
   let out = '?';
   try {
@@ -219,6 +232,7 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
     pctMeasured: r.perf.pctMeasured !== undefined ? f.pct(r.perf.pctMeasured) : f.DASH,
     attainableMeasured: r.perf.attainableMeasured !== undefined ? `${f.sig(r.perf.attainableMeasured, 3)} GFLOP/s attainable` : '',
     pctTheoretical: r.perf.pctTheoretical !== undefined ? f.pct(r.perf.pctTheoretical) : '',
+    pctNative: r.perf.pctNative !== undefined ? f.pct(r.perf.pctNative) : '',
     speedup,
     isBaseline,
     maxAbs: f.sci(decodeFloat(acc.maxAbs), 1),
@@ -326,6 +340,7 @@ function caseView(no: number, c: CaseSpec, results: CaseResult[], run: RunResult
     timedCount: results.filter(isTimed).length,
     ciLabel: ciLabel(results),
     stateBadges: stateCounts(results).filter((s) => s.count > 0),
+    network: networkView(c, results),
   };
 }
 
@@ -522,6 +537,7 @@ export function buildView(run: RunResults): ReportView {
         { key: 'memory', value: f.bytesBinary(p.memory.totalBytes) },
         { key: 'OS', value: `${p.os.distro} ${p.os.release} (${p.os.platform}, kernel ${p.os.kernel})` },
         { key: 'Node / V8', value: `${p.runtime.node} / ${p.runtime.v8}` },
+        { key: 'Node from', value: nodeSource(run) },
         { key: 'wasm SIMD', value: p.runtime.wasmSimd ? 'yes' : 'no: SIMD variants are skipped', warn: !p.runtime.wasmSimd },
         { key: 'CPU flags', value: p.cpu.flags.length ? p.cpu.flags.join(' ') : 'none reported', mono: true },
       ]
@@ -552,6 +568,17 @@ export function buildView(run: RunResults): ReportView {
         { key: 'DRAM bandwidth', value: `${f.sig(m.dramGbps, 3)} GB/s (largest arrays of the sweep)` },
         ...(m.peakGflops > 0 && m.dramGbps > 0 ? [{ key: 'ridge point', value: `${f.sig(ridgePoint(m.peakGflops, m.dramGbps), 3)} FLOP/B` }] : []),
         ...cacheBandwidthLevels(run).map((l) => ({ key: `${l.name} bandwidth`, value: `${f.sig(l.gbps, 3)} GB/s (best of the sweep within ${l.name})` })),
+      ]
+    : null;
+
+  const n = run.ceilings.native ?? null;
+  const native: KeyValue[] | null = n
+    ? [
+        { key: 'peak f32', value: `${f.sig(n.peakGflops, 3)} GFLOP/s${n.peakSamples.length ? ` (${n.peakSamples.length} samples)` : ''}` },
+        { key: 'method', value: n.peakMethod },
+        { key: 'DRAM bandwidth', value: `${f.sig(n.dramGbps, 3)} GB/s (largest arrays of the sweep)` },
+        ...(n.peakGflops > 0 && n.dramGbps > 0 ? [{ key: 'ridge point', value: `${f.sig(ridgePoint(n.peakGflops, n.dramGbps), 3)} FLOP/B` }] : []),
+        { key: 'probe', value: n.source, mono: true },
       ]
     : null;
 
@@ -647,6 +674,7 @@ export function buildView(run: RunResults): ReportView {
     probe,
     theoretical,
     measured,
+    native,
     health,
     healthWarnings: healthWarnings(run.health, run.probe?.cpu.cores),
     roofline: {
@@ -655,6 +683,7 @@ export function buildView(run: RunResults): ReportView {
       noisy: run.results.filter(isPlottable).filter((r) => r.timing.noisy).length,
       hasTheoretical: t !== null,
       hasMeasured: m !== null,
+      hasNative: !run.device.emulated && n !== null,
       hasExecuted: timed.some((r) => r.perf.executedGflops !== undefined),
       hasCacheSlopes: !run.device.emulated && rooflineData(run).cacheSlopes.length > 0,
     },
@@ -662,4 +691,15 @@ export function buildView(run: RunResults): ReportView {
     accuracy: buildAccuracyView(run),
     stderr: run.stderr,
   };
+}
+
+/** Which Node ran the payload and where it came from, in words (the device panel). */
+function nodeSource(run: RunResults): string {
+  const n = run.device.node;
+  if (!n) return run.device.transport === 'local' ? 'this machine\'s Node (the one running roofbench, or node: in devices.yaml)' : 'the device\'s own (not recorded in this run)';
+  if (n.source === 'device') return `the device's own: ${n.command}`;
+  const s = n.shipped;
+  return s
+    ? `shipped by roofbench: Debian's ${s.package}, run from ${n.command}; ${s.uploadedBytes > 0 ? `uploaded for this run (${(s.uploadedBytes / 1e6).toFixed(1)} MB)` : 'already on the device, verified'} (pack ${s.sha256.slice(0, 16)})`
+    : `shipped by roofbench: ${n.command}`;
 }

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import type { RunResults } from '../../core/contracts.js';
-import { bandwidthSweepSvg, rooflineSvg } from './charts.js';
+import { bandwidthSweepSvg, NATIVE_ROOF_COLOUR, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
 import { accuracyChartSvgs } from './accuracy.js';
 import { runFacts } from './facts.js';
+import { errorGrowthSvg } from './network.js';
 import { samplesSvg } from './samples.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
@@ -39,12 +40,13 @@ export async function reportCss(): Promise<nunjucks.runtime.SafeString> {
 /** Render the report of `run` to a string (index.html's content). */
 export async function renderReportHtml(run: RunResults): Promise<string> {
   const view = buildView(run);
-  const [roofline, sweep, css, accuracySvgs, samples] = await Promise.all([
+  const [roofline, sweep, css, accuracySvgs, samples, growth] = await Promise.all([
     rooflineSvg(run),
     bandwidthSweepSvg(run),
     reportCss(),
     view.accuracy ? accuracyChartSvgs(view.accuracy) : Promise.resolve([]),
     caseSamplesSvgs(run),
+    errorGrowthSvgs(run),
   ]);
   try {
     return environment().render('report.njk', {
@@ -56,8 +58,11 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       accuracySvgs: accuracySvgs.map((s) => new nunjucks.runtime.SafeString(s)),
       // Case anchor -> the raw samples chart (Vega escapes its text, attachTitles the titles) and its notes.
       samples,
+      // Case anchor -> a network's error-growth chart (Vega escapes its text).
+      growth,
       css,
-      nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && r.info?.code === 'native').map((r) => r.variant))],
+      nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && (r.info?.code === 'native' || r.external !== undefined)).map((r) => r.variant))],
+      nativeRoofColour: NATIVE_ROOF_COLOUR,
       generator: `roofbench ${run.harness.version}`,
     });
   } catch (cause) {
@@ -75,6 +80,17 @@ async function caseSamplesSvgs(run: RunResults): Promise<Record<string, { svg: n
       `rb-samples-${no}`,
     );
     if (chart) out[`case-${no}`] = { svg: new nunjucks.runtime.SafeString(chart.svg), notes: chart.notes };
+  }
+  return out;
+}
+
+/** Each models-suite case's error-growth chart, by the case's anchor (case-<n>). */
+async function errorGrowthSvgs(run: RunResults): Promise<Record<string, nunjucks.runtime.SafeString>> {
+  const out: Record<string, nunjucks.runtime.SafeString> = {};
+  for (const [caseId, no] of runFacts(run).numbers) {
+    if (!run.cases.find((c) => c.id === caseId)?.model) continue;
+    const svg = await errorGrowthSvg(run.results.filter((r) => r.caseId === caseId), `rb-growth-${no}`);
+    if (svg) out[`case-${no}`] = new nunjucks.runtime.SafeString(svg);
   }
   return out;
 }

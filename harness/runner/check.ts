@@ -6,6 +6,7 @@
 import { hrtimeNow } from 'tinybench';
 import {
   encodeFloat,
+  type Accuracy,
   type AccuracyCheck,
   type CaseSpec,
   type ConvVariant,
@@ -78,7 +79,7 @@ const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : St
  * loss is reported apart and is not a pass/fail here.
  */
 export function accuracyChecks(
-  v: ConvVariant,
+  v: Pick<ConvVariant, 'name' | 'accuracy'>,
   y: Float32Array,
   ref: { y: Float64Array; absBound: Float64Array },
   metrics: ErrorMetrics,
@@ -136,6 +137,24 @@ export function accuracyChecks(
     checks.push({ name: 'transforms', ok: false, value: 1, limit: 0, detail: v.accuracy.defect });
   }
   return { ok: checks.every((c) => c.ok), limit: t.limit, metric: 'relL2', source: t.source, detail: failed(checks), checks };
+}
+
+/** The accuracy part of a timed result: the error metrics, the tolerance and every check applied (`note` ends the tolerance's source). */
+export function accuracyRecord(metrics: ErrorMetrics, tolerance: Checked, checksum: string, note = ''): Accuracy {
+  return {
+    maxAbs: encodeFloat(metrics.maxAbs),
+    relL2: encodeFloat(metrics.relL2),
+    maxRel: encodeFloat(metrics.maxRel),
+    sqnrDb: encodeFloat(metrics.sqnrDb),
+    cosine: encodeFloat(metrics.cosine),
+    tolerance: {
+      metric: tolerance.metric,
+      limit: tolerance.limit,
+      source: tolerance.source + (tolerance.ok ? '' : ` (exceeded: ${tolerance.detail})`) + note,
+    },
+    checks: tolerance.checks,
+    outputChecksum: checksum,
+  };
 }
 
 /** A variant that passed prepare and its first run: what the later policies (calibrate, sample, summarise) need. */

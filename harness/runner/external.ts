@@ -22,13 +22,29 @@
  * an entry with "error_occurred": true makes the result errored with its error_message.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { erroredResult, MeasuredCeilings, type CaseResult, type CaseSpec, type Cost, type ErrorPhase } from '../../core/contracts.js';
-import { caseFile, expandArgv, externalApplies, nativeArch, type ExternalCommandSpec, type ExternalVariantSpec, type Placeholder, type TimingProtocol } from '../../core/external.js';
+import { erroredResult, MeasuredCeilings, type CaseResult, type CaseSpec, type Cost, type ErrorPhase, type NativeCeilings, type RunOptions } from '../../core/contracts.js';
+import {
+  caseFile,
+  expandArgv,
+  externalApplies,
+  nativeArch,
+  type ExternalCommandSpec,
+  type ExternalVariantSpec,
+  type PayloadFiles,
+  type Placeholder,
+  type PlanExternal,
+  type TimingProtocol,
+} from '../../core/external.js';
 import { decodeNpy, encodeNpy } from '../../core/npy.js';
 import { convBytes, convFlops } from '../../reference/cost.js';
+import { errorMetrics } from '../../reference/metrics.js';
+import { checksumF32 } from '../../reference/checksum.js';
+import { computeStatistics, isNoisy } from '../../core/stats.js';
+import { computePerf } from '../../core/roofline.js';
+import { accuracyChecks, accuracyRecord } from './measure.js';
 
 /** Where the uploaded files are on the device (absolute paths); which are set depends on the spec's `files`. */
 export interface DevicePaths {
@@ -53,6 +69,12 @@ export interface ExternalCaseInput {
   timeoutMs: number;
   /** `process.arch` of the device's Node (the default); to pick the binary. */
   processArch?: string;
+  /**
+   * What runs the binary, when the device's Node runs under an emulator (qemu-user: the
+   * ROOFBENCH_EMULATION its wrapper exports, e.g. `qemu-arm-static -cpu cortex-a7`), so the
+   * kernel runs on the same emulated CPU; empty natively.
+   */
+  launcher?: readonly string[];
 }
 
 /** One repeat as the command reported it. */
@@ -194,6 +216,11 @@ function tail(text: string): string {
   const lines = text.replace(/\s+$/, '').split('\n');
   const kept = lines.slice(-STDERR_LINES).join('\n');
   return lines.length > STDERR_LINES ? `[... ${lines.length - STDERR_LINES} earlier lines]\n${kept}` : kept;
+}
+
+/** argv with the emulator in front when it starts with the uploaded binary (a script's interpreter is the device's own). */
+function launched(argv: string[], binary: string | undefined, launcher: readonly string[] | undefined): string[] {
+  return launcher && launcher.length > 0 && binary !== undefined && argv[0] === binary ? [...launcher, ...argv] : argv;
 }
 
 /** Why a finished command failed (non-zero exit, signal, timeout, could not start), or null if it exited 0. */
@@ -353,7 +380,7 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
 
   let argv: string[];
   try {
-    argv = expandArgv(spec.command, paths);
+    argv = launched(expandArgv(spec.command, paths), paths.binary, input.launcher);
   } catch (e) {
     return errored('prepare', (e as Error).message);
   }
@@ -393,6 +420,7 @@ export async function runNativeCeilings(
   paths: DevicePaths,
   workDir: string,
   timeoutMs: number,
+  launcher?: readonly string[],
 ): Promise<{ ok: true; ceilings: MeasuredCeilings; wallMs: number } | { ok: false; error: string }> {
   const fail = (cause: string, stderrTail = '') => ({
     ok: false as const,
@@ -402,7 +430,7 @@ export async function runNativeCeilings(
   let argv: string[];
   try {
     mkdirSync(workDir, { recursive: true });
-    argv = expandArgv(spec.command, { work: workDir, ...paths });
+    argv = launched(expandArgv(spec.command, { work: workDir, ...paths }), paths.binary, launcher);
   } catch (e) {
     return fail((e as Error).message);
   }
@@ -421,4 +449,139 @@ export async function runNativeCeilings(
     return fail(`stdout is not a ceilings document (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}); see docs/native-kernels.md`, r.stderrTail);
   }
   return { ok: true, ceilings: parsed.data, wallMs: r.wallMs };
+}
+
+// ---------------------------------------------------------------------------
+// In a run (`--kernels FILE`): the plan's external kernels, as results
+// ---------------------------------------------------------------------------
+
+/** The device paths of a command's files, from where the plan says they are in the payload. */
+export function devicePaths(files: PayloadFiles, payloadDir: string, processArch: string = process.arch): DevicePaths {
+  const out: DevicePaths = {};
+  const arch = nativeArch(processArch);
+  const rel = arch ? files.binary?.[arch] : undefined;
+  // The payload of a device holds its own architecture's build only (harness/payload.ts payloadForArch).
+  if (rel !== undefined && existsSync(join(payloadDir, rel))) {
+    out.binary = join(payloadDir, rel);
+    try {
+      // Verified by content like the rest of the payload; a copy that lost its mode bits still runs.
+      chmodSync(out.binary, 0o755);
+    } catch {
+      /* not ours to change: running it says what is wrong */
+    }
+  }
+  if (files.dir !== undefined) out.dir = join(payloadDir, files.dir);
+  if (files.script !== undefined) out.script = join(payloadDir, files.script);
+  return out;
+}
+
+/** The emulator that runs this Node (ROOFBENCH_EMULATION, set by scripts/arm-node.sh's wrapper), as argv; empty natively. */
+export function emulationLauncher(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.ROOFBENCH_EMULATION ?? '').trim().split(/\s+/).filter(Boolean);
+}
+
+/** What the case hands an external kernel: its inputs, weights and float64 reference. */
+export interface ExternalCaseData {
+  x: Float32Array;
+  w: Float32Array;
+  ref: { y: Float64Array; absBound: Float64Array };
+  reduction: number;
+}
+
+/** A run's external kernels on this device (the runner's part of `--kernels`). */
+export class ExternalKernels {
+  private readonly byName: Map<string, { spec: ExternalVariantSpec; paths: DevicePaths }>;
+  private readonly launcher: string[];
+  /** The native roof, once measured (runCeilings). */
+  native: NativeCeilings | null = null;
+
+  constructor(
+    private readonly plan: PlanExternal,
+    private readonly opts: { payloadDir: string; workRoot: string; timerResolutionMs: () => number },
+  ) {
+    this.launcher = emulationLauncher();
+    this.byName = new Map(plan.kernels.map((k) => [k.spec.name, { spec: k.spec, paths: devicePaths(k.files, opts.payloadDir) }]));
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** Runs the native ceilings probe; returns the roof, or why not. */
+  async runCeilings(): Promise<{ ok: true; ceilings: NativeCeilings } | { ok: false; error: string } | null> {
+    const c = this.plan.ceilings;
+    if (!c) return null;
+    const r = await runNativeCeilings(c.spec, devicePaths(c.files, this.opts.payloadDir), join(this.opts.workRoot, 'ceilings'), this.plan.timeoutMs, this.launcher);
+    if (!r.ok) return r;
+    this.native = { ...r.ceilings, source: c.spec.source };
+    return { ok: true, ceilings: this.native };
+  }
+
+  /**
+   * One case of one external kernel, as a result like a built-in variant's: the
+   * kernel's output held to the same float64 checks, its repeats as the raw
+   * samples, its place under the measured (WebAssembly) and native roofs.
+   */
+  async measure(c: CaseSpec, name: string, data: ExternalCaseData, options: RunOptions, ceilings: MeasuredCeilings | null): Promise<CaseResult> {
+    const k = this.byName.get(name);
+    if (!k) throw new Error(`external kernel ${name} is not in the plan`);
+    const r = await runExternalCase({
+      spec: k.spec,
+      paths: k.paths,
+      caseSpec: c,
+      x: data.x,
+      w: data.w,
+      timing: this.plan.timing,
+      workRoot: this.opts.workRoot,
+      timeoutMs: this.plan.timeoutMs,
+      launcher: this.launcher,
+    });
+    if (r.state !== 'measured') return { ...r, external: k.spec.source };
+    const base = { caseId: c.id, variant: k.spec.name, algorithm: k.spec.algorithm, dtype: k.spec.dtype, cost: r.cost, external: k.spec.source };
+    try {
+      const metrics = errorMetrics(r.output, data.ref.y);
+      const tolerance = accuracyChecks({ name: k.spec.name, accuracy: k.spec.accuracy.kind === 'exact' ? { kind: 'exact' } : { kind: 'approximate', maxRelL2: k.spec.accuracy.maxRelL2 } }, r.output, data.ref, metrics, data.reduction);
+      const samples = r.repeats.map((x) => x.realMs);
+      const reps = r.repeats.map((x) => x.iterations);
+      const stats = computeStatistics(samples, 0.99);
+      const last = reps[reps.length - 1] ?? 1;
+      const outside = Math.max(0, r.wallMs - r.reportedMs);
+      return {
+        ...base,
+        state: tolerance.ok ? 'passed' : 'inaccurate',
+        timing: {
+          samples,
+          repsPerSample: last,
+          ...(reps.some((n) => n !== last) ? { sampleReps: reps } : {}),
+          samplesPerRound: [samples.length],
+          sampleDurationMs: stats.median * last,
+          timerResolutionMs: this.opts.timerResolutionMs(),
+          warmupMs: outside,
+          stats,
+          noisy: isNoisy(stats, options.cvTarget),
+        },
+        perf: computePerf(r.cost, stats.median, ceilings, null, k.spec.dtype, this.native),
+        accuracy: {
+          ...accuracyRecord(metrics, tolerance, checksumF32(r.output)),
+          // Each device runs its own build (AVX2, NEON ...): summation order and FMA contraction differ.
+          nonPortable: 'a native kernel: each architecture runs its own build, whose rounding (vector width, summation order, FMA) differs',
+        },
+        prepare: {
+          ms: outside,
+          bytes: 0,
+          note:
+            `native kernel (${k.spec.source}), timed inside its own process as the protocol says (${r.repeats.length} repeats); ` +
+            `the whole invocation took ${r.wallMs.toFixed(1)} ms (timed by the harness), ${outside.toFixed(1)} ms of it outside the timed repeats ` +
+            '(start, reading the inputs, packing, warm-up, writing out.npy)',
+        },
+      };
+    } catch (e) {
+      return { ...base, state: 'errored', phase: 'check', error: `${k.spec.name} (${k.spec.source}): ${(e as Error).message}` };
+    }
+  }
+
+  /** Removes the work directories. */
+  cleanup(): void {
+    rmSync(this.opts.workRoot, { recursive: true, force: true });
+  }
 }

@@ -17,10 +17,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { erroredResult, Plan, type RunnerEvent, type RuntimeFeatures } from '../../core/contracts.js';
 import { loadKernels } from '../../kernels/index.js';
-import { makeResolver } from '../../suites/variants.js';
+import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
-import { measureCase } from './measure.js';
+import { measureCase, timerResolutionMs } from './measure.js';
+import { measureModelCase } from '../../suites/models/measure.js';
+import { ExternalKernels } from './external.js';
+import { PlanExternal } from '../../core/external.js';
 import { faultyWinogradGenerator } from './faults.js';
 import { LoadTracker } from './load.js';
 
@@ -102,6 +105,15 @@ async function main(): Promise<void> {
   const kernels = await loadKernels(wasmDir);
   const features: RuntimeFeatures = { wasmSimd: probe.runtime.wasmSimd, wasmRelaxedSimd: kernels.relaxed !== null };
 
+  // The user's native kernels (--kernels): their files are in this payload, verified with it.
+  let external: ExternalKernels | undefined;
+  if (plan.external) {
+    const parsed = PlanExternal.safeParse(plan.external);
+    if (!parsed.success) throw new Error(`the plan's external kernels are not valid (host and payload out of sync?): ${parsed.error.message}`);
+    const payloadDir = dirname(fileURLToPath(import.meta.url));
+    external = new ExternalKernels(parsed.data, { payloadDir, workRoot: join(process.cwd(), 'native-work', String(process.pid)), timerResolutionMs });
+  }
+
   let ceilings = null;
   if (plan.measureCeilings) {
     emit({ type: 'phase', phase: 'ceilings', detail: 'measuring peak and bandwidth' });
@@ -110,6 +122,12 @@ async function main(): Promise<void> {
       emit({ type: 'ceilings', measured: ceilings });
     } catch (e) {
       emit({ type: 'log', level: 'warn', message: `measuring the ceilings failed: ${String(e)}; continuing without a measured roofline` });
+    }
+    if (external) {
+      emit({ type: 'phase', phase: 'ceilings', detail: 'measuring the native peak and bandwidth (kernels file probe)' });
+      const native = await external.runCeilings();
+      if (native?.ok) emit({ type: 'native-ceilings', measured: native.ceilings });
+      else if (native) emit({ type: 'log', level: 'warn', message: `${native.error}\n(continuing without a native roofline)` });
     }
   }
 
@@ -136,16 +154,30 @@ async function main(): Promise<void> {
     let results;
     load.caseStarted();
     try {
-      results = await measureCase(item.caseSpec, item.variants, {
-        ctx: { kernels },
-        features,
-        options: plan.options,
-        ceilings,
-        onPhase: (phase, detail) => emit({ type: 'phase', phase, detail }),
-        resolveVariant: findVariant,
-        slowdown: plan.faults?.slowdown,
-        faults: plan.faults,
-      });
+      const onPhase = (phase: string, detail?: string) => emit({ type: 'phase', phase, detail });
+      results = item.caseSpec.model
+        ? // A whole network (the models suite): suites/models/measure.ts.
+          await measureModelCase(item.caseSpec, item.variants, {
+            ctx: { kernels },
+            features,
+            options: plan.options,
+            ceilings,
+            onPhase,
+            resolveVariant: findVariant,
+            ...(item.weights ? { weights: item.weights } : {}),
+            ...(plan.faults ? { faults: plan.faults } : {}),
+          })
+        : await measureCase(item.caseSpec, item.variants, {
+            ctx: { kernels },
+            features,
+            options: plan.options,
+            ceilings,
+            onPhase,
+            resolveVariant: (suite, name) => asConvVariant(findVariant(suite, name)),
+            slowdown: plan.faults?.slowdown,
+            faults: plan.faults,
+            ...(external ? { external } : {}),
+          });
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.
       const error = e instanceof Error ? e.message : String(e);
@@ -167,6 +199,7 @@ async function main(): Promise<void> {
     }
     for (const result of results) emit({ type: 'result', result });
   }
+  external?.cleanup();
   emit({ type: 'health', health: healthSnapshot('after', load.take()) });
   emit({ type: 'done' });
 }

@@ -15,8 +15,9 @@ import { costOf, errMsg, prepareAndCheck, type Active } from './check.js';
 import { timerResolutionMs, warmUpAndCalibrate } from './calibrate.js';
 import { sampleInterleaved } from './sampling.js';
 import { summarise } from './summarise.js';
+import type { ExternalKernels } from './external.js';
 
-export { accuracyChecks } from './check.js';
+export { accuracyChecks, accuracyRecord, type Checked } from './check.js';
 export { calibrate, CALIBRATION_MARGIN, timerResolutionMs } from './calibrate.js';
 
 export interface MeasureEnv {
@@ -34,6 +35,8 @@ export interface MeasureEnv {
   faults?: TestFaults;
   /** The case's tensors and reference; by default its suite's kit makes them (suites/kits.ts). */
   caseTensors?: (c: CaseSpec, onPhase?: (phase: string, detail?: string) => void) => CaseTensors;
+  /** The run's native kernels (--kernels): run once per case on the same inputs, checked against the same reference. */
+  external?: ExternalKernels;
 }
 
 export async function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv): Promise<CaseResult[]> {
@@ -54,6 +57,11 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
   // 1. Prepare and check.
   const active: Active[] = [];
   for (const name of variantNames) {
+    if (env.external?.has(name)) {
+      env.onPhase?.('native', name);
+      results.push(await env.external.measure(c, name, { x: tensors.x, w: tensors.w, ref: tensors.ref, reduction: tensors.reduction }, options, env.ceilings));
+      continue;
+    }
     const v = env.resolveVariant(c.suite, name);
     if (!v) {
       results.push(

@@ -7,7 +7,7 @@ import { computePerf } from '../../core/roofline.js';
 import { computeStatistics, isNoisy } from '../../core/stats.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { describeScheme, schemeLabel } from '../../reference/quant-scheme.js';
-import type { Active } from './check.js';
+import { accuracyRecord, type Active } from './check.js';
 
 /**
  * The result of a variant that was sampled: passed, or inaccurate when a check failed or the timed runs
@@ -43,21 +43,7 @@ export function summarise(
     },
     perf: computePerf(cost, stats.median, ceilings, null, a.v.dtype),
     accuracy: {
-      maxAbs: encodeFloat(a.metrics.maxAbs),
-      relL2: encodeFloat(a.metrics.relL2),
-      maxRel: encodeFloat(a.metrics.maxRel),
-      sqnrDb: encodeFloat(a.metrics.sqnrDb),
-      cosine: encodeFloat(a.metrics.cosine),
-      tolerance: {
-        metric: a.tolerance.metric,
-        limit: a.tolerance.limit,
-        source:
-          a.tolerance.source +
-          (a.tolerance.ok ? '' : ` (exceeded: ${a.tolerance.detail})`) +
-          (stable ? '' : '; output changed between the checked run and the timed runs'),
-      },
-      checks: a.tolerance.checks,
-      outputChecksum: a.checksum,
+      ...accuracyRecord(a.metrics, a.tolerance, a.checksum, stable ? '' : '; output changed between the checked run and the timed runs'),
       ...(a.loss && a.v.accuracy.kind === 'scheme'
         ? {
             schemeLoss: {

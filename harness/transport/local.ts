@@ -4,12 +4,12 @@
  * the same device lock (so two local runs do not measure each other's load),
  * the same payload check before the runner is loaded, the same stop.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Plan } from '../../core/contracts.js';
 import { DEFAULT_WORK_DIR, type Device } from '../devices.js';
-import { buildPayload, expectedFiles, type Payload } from '../payload.js';
+import { buildPayload, expectedFiles, payloadForArch, type Payload } from '../payload.js';
 import { shq } from './shell.js';
 import { lockOwner, runLocked, runSession, wrapperScript, type SessionIo } from './session.js';
 import type { RunHandlers, RunOutcome, Transport, TransportOptions } from './types.js';
@@ -43,8 +43,22 @@ export class LocalTransport implements Transport {
     private readonly opts: LocalOptions = {},
   ) {}
 
-  run(payload: Payload, plan: Plan, h: RunHandlers): Promise<RunOutcome> {
+  /** `process.arch` of the device's Node: this process's, or (another Node, e.g. under qemu-user) asked once. */
+  private nodeArch(): string {
+    const [cmd, ...args] = this.nodeCommand;
+    if (cmd === process.execPath && args.length === 0) return process.arch;
+    try {
+      return execFileSync(cmd!, [...args, '-p', 'process.arch'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120_000 }).trim();
+    } catch {
+      // The run itself reports a Node that does not start; the native kernels are then skipped.
+      return 'unknown';
+    }
+  }
+
+  async run(runPayload: Payload, plan: Plan, h: RunHandlers): Promise<RunOutcome> {
     if (this.nodeCommand.length === 0) throw new Error('empty node command for the local device');
+    // With native kernels (--kernels), the payload holds the device's architecture's builds only.
+    const payload = runPayload.native ? await payloadForArch(runPayload, this.nodeArch(), this.opts.log) : runPayload;
     const device = this.opts.device ?? 'local';
     const workDir = this.opts.workDir ?? join(os.homedir(), '.cache', 'roofbench');
     const owner = lockOwner(os.userInfo().username, os.hostname(), plan.runId, device);
@@ -96,7 +110,7 @@ export class LocalTransport implements Transport {
       session,
       async () => {
         // The copy in .cache/payload changed after it was checked: rebuild it from the sources.
-        current = await buildPayload({ root: join(payload.dir, '..'), log: this.opts.log });
+        current = await buildPayload({ root: join(payload.dir, '..'), log: this.opts.log, ...(payload.native ? { native: payload.native.files, arch: payload.native.arch } : {}) });
         if (current.hash !== payload.hash) throw new Error(`the payload changed while the run started (${payload.hash} -> ${current.hash}): run again`);
       },
       {

@@ -28,6 +28,8 @@ export const LOCK_HELD_EXIT = 75;
 export const PAYLOAD_MISMATCH_EXIT = 76;
 export const OWNER_WRITE_EXIT = 74;
 export const LOCK_DIR_EXIT = 73;
+/** The shipped Node in the work dir did not match its hashes (harness/node-ship.ts): nothing was run. */
+export const SHIPPED_NODE_EXIT = 77;
 /** What the runner exits with when its input ends before the run does (the host stopped it or is gone). */
 export const STOPPED_EXIT = 130;
 
@@ -62,6 +64,10 @@ export interface WrapperOptions {
   payloadDir: string;
   /** argv that runs Node on the device. */
   node: readonly string[];
+  /** Instead of `node`: the shell text that runs Node (the shipped Node, whose path starts with "$HOME"). */
+  nodeSh?: string;
+  /** Shell run in the work dir, with the lock held, before Node starts (the shipped Node's hash check; it exits on failure). */
+  preflight?: string | null;
   /** Who holds the lock, in words (user@host, run id, device, start time). */
   owner: string;
   /** The payload hash and every file's SHA-256. */
@@ -164,8 +170,9 @@ if ! mkfifo "$L/in" 2>/dev/null; then
   echo "roofbench: cannot make the runner's input, a FIFO, at $L/in (is the disk full, or is $W on a file system without FIFOs, such as vfat? then set workDir elsewhere)" >&2
   exit ${OWNER_WRITE_EXIT}
 fi
+${o.preflight ?? ''}
 exec 3<&0
-${shJoin(o.node)} -e ${shq(BOOTSTRAP)} "$P" ${shq(JSON.stringify(o.expected))} < "$L/in" 3<&- &
+${o.nodeSh ?? shJoin(o.node)} -e ${shq(BOOTSTRAP)} "$P" ${shq(JSON.stringify(o.expected))} < "$L/in" 3<&- &
 rp=$!
 # Copy the host's input to the runner. When it ends (the host stopped the run, or the connection is
 # gone) and the runner still runs, stop it, even if it is stuck in a kernel. Nothing polls meanwhile.
@@ -344,7 +351,7 @@ export function runSession(start: (sink: SessionSink) => SessionIo | null, plan:
         let failure: string | null = null;
         const said = wrapperErrors.length ? `: ${wrapperErrors.join('; ')}` : '';
         if (signal) failure = `the runner on device ${o.device} was killed by ${signal.startsWith('SIG') ? signal : `SIG${signal}`}`;
-        else if (code === OWNER_WRITE_EXIT || code === LOCK_DIR_EXIT || code === 70) failure = `device ${o.device}: the run could not start${said || ` (exit ${code})`}`;
+        else if (code === OWNER_WRITE_EXIT || code === LOCK_DIR_EXIT || code === 70 || code === SHIPPED_NODE_EXIT) failure = `device ${o.device}: the run could not start${said || ` (exit ${code})`}`;
         else if (code === null) failure = `the runner on device ${o.device} ended without an exit status (killed, or the connection dropped)`;
         else if (code === 137 || code === 143 || code === 129) failure = `the runner on device ${o.device} was killed (exit ${code})`;
         else if (code === STOPPED_EXIT) failure = `the runner on device ${o.device} stopped: its input from the host ended`;

@@ -11,11 +11,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import ssh2, { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import type { Plan } from '../../core/contracts.js';
+import type { DeviceNode, Plan } from '../../core/contracts.js';
 import type { Device } from '../devices.js';
-import { expectedFiles, type Payload } from '../payload.js';
+import { expectedFiles, payloadForArch, type Payload } from '../payload.js';
 import { remoteDir, shJoin, shq } from './shell.js';
-import { LOCK_HELD_EXIT, LOCK_SCRIPT, lockOwner, runLocked, runSession, wrapperScript, type SessionIo } from './session.js';
+import { LOCK_HELD_EXIT, LOCK_SCRIPT, lockOwner, runLocked, runSession, SHIPPED_NODE_EXIT, wrapperScript, type SessionIo } from './session.js';
 import type { RunHandlers, RunOutcome, Transport } from './types.js';
 
 export { LOCK_HELD_EXIT };
@@ -31,6 +31,8 @@ export interface SshOptions {
   abort?: AbortSignal;
   /** No event from the runner for this long: the case is hung; the runner is killed. */
   inactivityTimeoutMs?: number;
+  /** When the device's Node is missing or older than 18, ship Debian's Node 18 (harness/node-ship.ts). */
+  shipNode?: boolean;
   /** Wait for the device lock instead of failing when another run holds it. */
   waitForLock?: boolean;
   lockPollMs?: number;
@@ -377,14 +379,14 @@ export interface RemoteInfo {
 }
 
 /** Node version, Wasm SIMD, free disk and lock state, in one round trip, with a deadline. */
-export async function inspectRemote(client: Client, device: Device, opts: SshOptions = {}): Promise<RemoteInfo> {
+export async function inspectRemote(client: Client, device: Device, opts: SshOptions & { nodeSh?: string } = {}): Promise<RemoteInfo> {
   const w = remoteDir(device.workDir).sh;
   const deadlineMs = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const script = [
     `W=${w}`,
     `mkdir -p "$W/payloads" || { echo "roofbench: cannot create $W/payloads" >&2; exit 71; }`,
     `cd "$W" || exit 70`,
-    `${shJoin(device.node)} -e ${shq(SIMD_PROBE)} || exit 72`,
+    `${opts.nodeSh ?? shJoin(device.node)} -e ${shq(SIMD_PROBE)} || exit 72`,
     LOCK_SCRIPT,
     `echo "@@df"; df -Pk . | tail -n 1`,
     `echo "@@lock"`,
@@ -408,7 +410,7 @@ export async function inspectRemote(client: Client, device: Device, opts: SshOpt
       r.code === 71 || r.code === 70
         ? `the work directory ${device.workDir} cannot be created or entered on the device: check workDir in devices.yaml`
         : /not found|No such file/.test(r.stderr)
-          ? `Node is not installed or not at "${device.node.join(' ')}" on the device: install Node >= ${MIN_NODE_MAJOR} (e.g. apt install nodejs on Debian 12 / Raspberry Pi OS) or set node: in devices.yaml`
+          ? `Node is not installed or not at "${device.node.join(' ')}" on the device: ${SHIP_HINT(device)}`
           : 'see the output above';
     throw new SshError(`checking Node on device ${device.name} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}\n${hint}`, 'node');
   }
@@ -438,22 +440,27 @@ export async function inspectRemote(client: Client, device: Device, opts: SshOpt
   };
 }
 
+/** What to do about a missing or old Node: ship one, install one, or point node: at one. */
+const SHIP_HINT = (d: Device) =>
+  `let roofbench ship Debian's Node 18 into the work dir (no root needed): add --ship-node (npm run bench -- --device ${d.name} --ship-node), ` +
+  `or set node: ship for ${d.name} in devices.yaml; or install Node >= ${MIN_NODE_MAJOR} (Debian 12 / Raspberry Pi OS: apt install nodejs) or point node: at one`;
+
 export function checkNodeVersion(device: Device, version: string): void {
   const major = Number(/^v(\d+)/.exec(version)?.[1]);
   if (!(major >= MIN_NODE_MAJOR)) {
     throw new SshError(
-      `device ${device.name} runs Node ${version}; the payload needs Node >= ${MIN_NODE_MAJOR}. Install a newer Node (Debian 12 / Raspberry Pi OS: apt install nodejs) or point node: in devices.yaml at one`,
+      `device ${device.name} runs Node ${version}; the payload needs Node >= ${MIN_NODE_MAJOR}. ${SHIP_HINT(device)}`,
       'node',
     );
   }
 }
 
-function sftpOf(client: Client): Promise<SFTPWrapper> {
+export function sftpOf(client: Client): Promise<SFTPWrapper> {
   return new Promise((res, rej) => client.sftp((err, s) => (err ? rej(err) : res(s))));
 }
 
 /** One SFTP call, abandoned (with `sftp` closed) when it takes longer than `deadlineMs`. */
-function sftpCall<T>(
+export function sftpCall<T>(
   sftp: SFTPWrapper,
   fn: (cb: (err: Error | null | undefined, v?: T) => void) => void,
   deadline?: { ms: number; what: string },
@@ -502,11 +509,20 @@ export async function ensurePayload(
     execCollect(client, `rm -rf ${remoteDir(device.workDir).sh}/payloads/${shq(dir.split('/').pop() ?? 'x')}`, { deadlineMs: step.ms }).catch(() => undefined);
   try {
     await sftpCall<void>(sftp, (cb) => sftp.mkdir(tmpDir, cb), { ...step, what: `creating ${tmpDir} on device ${device.name}` });
-    await sftpCall<void>(sftp, (cb) => sftp.mkdir(`${tmpDir}/wasm`, cb), { ...step, what: `creating ${tmpDir}/wasm on device ${device.name}` });
+    // Every folder of the payload (wasm/, and native/<hash>/... for the user's kernels), parents first.
+    const folders = new Set<string>();
+    for (const f of payload.files) for (let d = f.path.split('/').slice(0, -1); d.length > 0; d = d.slice(0, -1)) folders.add(d.join('/'));
+    for (const d of [...folders].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1))) {
+      await sftpCall<void>(sftp, (cb) => sftp.mkdir(`${tmpDir}/${d}`, cb), { ...step, what: `creating ${tmpDir}/${d} on device ${device.name}` });
+    }
     for (const f of [...payload.files, payload.manifest]) {
       if (opts.abort?.aborted) throw new SshError(`uploading the payload to device ${device.name} was interrupted`, 'interrupted');
       const data = readFileSync(join(payload.dir, f.path));
-      await sftpCall<void>(sftp, (cb) => sftp.writeFile(`${tmpDir}/${f.path}`, data, cb), { ...step, what: `uploading ${f.path} to device ${device.name}` });
+      const mode = f.mode;
+      await sftpCall<void>(sftp, (cb) => (mode ? sftp.writeFile(`${tmpDir}/${f.path}`, data, { mode }, cb) : sftp.writeFile(`${tmpDir}/${f.path}`, data, cb)), {
+        ...step,
+        what: `uploading ${f.path} to device ${device.name}`,
+      });
       uploaded += data.byteLength;
     }
     if (opts.force) {
@@ -544,17 +560,63 @@ export async function ensurePayload(
  * (harness/transport/session.ts) with the lock in workDir and the payload in
  * workDir/payloads/HASH, every file checked against `payload`'s hashes.
  */
-export function runnerCommand(device: Device, payload: Pick<Payload, 'hash' | 'files' | 'manifest'>, owner: string): string {
+export function runnerCommand(
+  device: Device,
+  payload: Pick<Payload, 'hash' | 'files' | 'manifest'>,
+  owner: string,
+  node?: { sh: string; preflight: string | null },
+): string {
   const w = remoteDir(device.workDir).sh;
   return `sh -c ${shq(
     wrapperScript({
       workDir: w,
       payloadDir: `${w}/payloads/${shq(payload.hash)}`,
       node: device.node,
+      ...(node ? { nodeSh: node.sh, preflight: node.preflight } : {}),
       owner,
       expected: { hash: payload.hash, files: expectedFiles(payload as Payload) },
     }),
   )}`;
+}
+
+/** The Node a run uses on an ssh device: how to start it, the check before it starts, and what the run records. */
+export interface RemoteNode {
+  sh: string;
+  preflight: string | null;
+  record: DeviceNode;
+  info: RemoteInfo;
+}
+
+/**
+ * Which Node runs the payload: the device's own (node: in devices.yaml), or
+ * with `node: ship`, or `shipNode` when the device's is missing or older than
+ * 18, Debian's Node 18 shipped into the work dir (harness/node-ship.ts).
+ */
+export async function resolveRemoteNode(client: Client, device: Device, opts: SshOptions = {}): Promise<RemoteNode> {
+  const log = opts.log ?? (() => {});
+  if (!device.nodeShip) {
+    try {
+      const info = await inspectRemote(client, device, opts);
+      checkNodeVersion(device, info.node);
+      return { sh: shJoin(device.node), preflight: null, info, record: { source: 'device', version: info.node, command: device.node.join(' ') } };
+    } catch (e) {
+      if (!(opts.shipNode && e instanceof SshError && e.kind === 'node')) throw e;
+      log(`device ${device.name}: no usable Node (${e.message.split('\n')[0]!.split('. ')[0]}); shipping Debian's Node 18 (--ship-node)`);
+    }
+  }
+  const ship = await import('../node-ship.js');
+  const arch = await ship.remoteArch(client, device, opts);
+  const pack = await ship.packNode(arch, { log });
+  const up = await ship.ensureShippedNode(client, device, pack, opts);
+  if (up.uploadedBytes > 0) log(`uploaded Node ${pack.version} for ${arch} (${(up.uploadedBytes / 1e6).toFixed(1)} MB) to device ${device.name} in ${up.seconds.toFixed(1)} s`);
+  else log(`Node ${pack.version} for ${arch} already on device ${device.name} (verified)`);
+  const sh = ship.shippedNodeCommand(device, pack);
+  const info = await inspectRemote(client, device, { ...opts, nodeSh: sh });
+  checkNodeVersion(device, info.node);
+  const dir = `${remoteDir(device.workDir).sh}/node/${shq(pack.id)}`;
+  const preflight =
+    `${ship.verifyShippedScript(dir, pack.sums)} || { echo "roofbench: the shipped Node in ${device.workDir.replace(/["\\$`]/g, '?')}/node/${pack.id} does not match its hashes: nothing was run; the next run replaces it" >&2; exit ${SHIPPED_NODE_EXIT}; }`;
+  return { sh, preflight, info, record: ship.shippedRecord(device, pack, info.node, up) };
 }
 
 export class SshTransport implements Transport {
@@ -563,13 +625,16 @@ export class SshTransport implements Transport {
   lastUploadBytes = 0;
   /** Bytes uploaded over every run() of this transport (a run restarted after a hung case reconnects). */
   totalUploadBytes = 0;
+  /** Which Node ran the payload in the first run() (results.json device.node). */
+  node: DeviceNode | null = null;
   constructor(
     private readonly device: Device,
     private readonly opts: SshOptions = {},
   ) {}
 
-  async run(payload: Payload, plan: Plan, h: RunHandlers): Promise<RunOutcome> {
+  async run(runPayload: Payload, plan: Plan, h: RunHandlers): Promise<RunOutcome> {
     const d = this.device;
+    let payload = runPayload;
     const log = this.opts.log ?? (() => {});
     const abort = h.abort ?? this.opts.abort;
     const opts: SshOptions = { ...this.opts, ...(abort ? { abort } : {}) };
@@ -582,9 +647,12 @@ export class SshTransport implements Transport {
       return { exitCode: null, signal: null, failure: (e as Error).message };
     }
     try {
-      const info = await inspectRemote(client, d, opts);
-      checkNodeVersion(d, info.node);
+      const node = await resolveRemoteNode(client, d, opts);
+      const info = node.info;
+      this.node ??= node.record;
       if (!info.simd) log(`device ${d.name}: Node ${info.node} has no WebAssembly SIMD; SIMD variants will be skipped`);
+      // With native kernels (--kernels), the payload holds this device's architecture's builds only.
+      payload = await payloadForArch(payload, info.arch, log);
       const upload = async (force: boolean) => {
         const t0 = Date.now();
         this.lastUploadBytes = await ensurePayload(client, d, payload, info, { ...opts, force });
@@ -594,7 +662,7 @@ export class SshTransport implements Transport {
       };
       await upload(false);
       const owner = lockOwner(os.userInfo().username, os.hostname(), plan.runId, d.name);
-      const command = runnerCommand(d, payload, owner);
+      const command = runnerCommand(d, payload, owner, node);
       return await runLocked(
         () =>
           runSession(

@@ -5,9 +5,10 @@
  * borders need no scalar path; 3x3 stride 1/2 keep the 9 weights in registers
  * (kernels/assembly/depthwise.ts).
  */
-import type { ConvShape, KernelContext, Prepared } from '../../../core/contracts.js';
-import { convOutputSize } from '../../../reference/conv.js';
-import { checkTensors, convVariant, inArena } from '../variant.js';
+import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
+import { convBytes, convFlops } from '../../../reference/cost.js';
+import { shapeProblem } from '../../../reference/conv.js';
+import { checkConvArrays, preparedFromLayer } from './layer.js';
 
 const NAME = 'conv-depthwise-simd-f32';
 
@@ -19,38 +20,42 @@ export function notDepthwise(shape: ConvShape): string | null {
   return null;
 }
 
-export const convDepthwiseSimdF32 = convVariant({
+export const convDepthwiseSimdF32: ConvVariant = {
   name: NAME,
+  op: 'conv',
   algorithm: 'depthwise',
+  dtype: 'f32',
   description:
     'Depthwise conv, WebAssembly SIMD across the output width (4 outputs per f32x4); each channel copied into a ' +
     'zero-bordered plane so borders need no scalar path; 3x3 weights kept in registers.',
   needs: { wasmSimd: true },
-  cannot: notDepthwise,
-  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+  applies(shape: ConvShape): true | string {
+    return shapeProblem(shape) ?? notDepthwise(shape) ?? true;
+  },
+  flops: (s) => convFlops(s),
+  bytes: (s) => convBytes(s),
+  accuracy: { kind: 'exact' },
+  layer(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel {
     const applies = convDepthwiseSimdF32.applies(shape);
     if (applies !== true) throw new Error(`${NAME}: ${applies}`);
-    checkTensors(NAME, shape, x, w, shape.c * shape.r * shape.s);
-    const { ho, wo } = convOutputSize(shape);
+    checkConvArrays(NAME, shape, null, w);
     const { n, c, h, w: wd, r, s, stride, pad } = shape;
     const kern = ctx.kernels;
     const simd = kern.requireSimd(NAME);
-    return inArena(kern, () => {
-      const xp = kern.allocCopy(x).ptr;
-      const wp = kern.allocCopy(w).ptr;
-      const yb = kern.alloc(n * c * ho * wo);
-      const yp = yb.ptr;
-      const wsFloats = simd.depthwise_workspace_floats(h, wd, r, s, stride, pad);
-      const wsp = kern.alloc(wsFloats).ptr;
-      const conv = simd.conv_depthwise_f32;
-      return {
-        run(): void {
-          conv(xp, wp, yp, wsp, n, c, h, wd, r, s, stride, pad);
-        },
-        output: () => yb.view(),
-        preparedBytes: 0,
-        prepareNote: `no weight transform; workspace ${wsFloats * 4} bytes (one zero-bordered input plane, reused per channel)`,
-      };
-    });
+    const wb = kern.allocCopy(w);
+    const wsFloats = simd.depthwise_workspace_floats(h, wd, r, s, stride, pad);
+    const conv = simd.conv_depthwise_f32;
+    const wp = wb.ptr;
+    return {
+      run(x: number, y: number, ws: number): void {
+        conv(x, wp, y, ws, n, c, h, wd, r, s, stride, pad);
+      },
+      scratchFloats: wsFloats,
+      preparedBytes: 0,
+      note: `no weight transform; workspace ${wsFloats * 4} bytes (one zero-bordered input plane, reused per channel)`,
+    };
   },
-});
+  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+    return preparedFromLayer(ctx, shape, x, w, NAME, (c, sh, wt) => convDepthwiseSimdF32.layer!(c, sh, wt));
+  },
+};

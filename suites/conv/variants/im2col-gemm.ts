@@ -7,10 +7,11 @@
  * NR-column panels, one KC x NC block at a time, so the full im2col matrix is
  * never materialised. Groups are looped (depthwise works, slowly).
  */
-import type { ConvShape, KernelContext, Prepared } from '../../../core/contracts.js';
-import { convOutputSize } from '../../../reference/conv.js';
-import { checkTensors, convVariant, inArena } from '../variant.js';
+import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
+import { convBytes, convFlops } from '../../../reference/cost.js';
+import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { GEMM_TILE } from '../../../kernels/index.js';
+import { checkConvArrays, preparedFromLayer } from './layer.js';
 
 const NAME = 'conv-im2col-gemm-f32';
 
@@ -24,48 +25,50 @@ function executedFlops(shape: ConvShape): number {
   return 2 * shape.n * shape.groups * mp * np * kd;
 }
 
-export const convIm2colGemmF32 = convVariant({
+export const convIm2colGemmF32: ConvVariant = {
   name: NAME,
+  op: 'conv',
   algorithm: 'im2col-gemm',
+  dtype: 'f32',
   description:
     `im2col + packed SIMD GEMM: ${GEMM_TILE.mr}x${GEMM_TILE.nr} f32x4 micro-kernel (mul+add), ` +
     `KC=${GEMM_TILE.kc} NC=${GEMM_TILE.nc} MC=${GEMM_TILE.mc} blocking, weights pre-packed, ` +
     'im2col fused into the packing of B panels.',
   needs: { wasmSimd: true },
+  applies: (shape: ConvShape): true | string => shapeProblem(shape) ?? true,
+  flops: (s) => convFlops(s),
+  bytes: (s) => convBytes(s),
   executedFlops,
-  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-    checkTensors(NAME, shape, x, w);
-    const { ho, wo } = convOutputSize(shape);
+  accuracy: { kind: 'exact' },
+  layer(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel {
+    checkConvArrays(NAME, shape, null, w);
     const { n, c, h, w: wd, k, r, s, stride, pad, groups } = shape;
     const kd = (c / groups) * r * s;
     const kern = ctx.kernels;
     const simd = kern.requireSimd(NAME);
-    return inArena(kern, () => {
-      // Packed weights first, the raw copy on top of it (released right after packing).
-      const packed = kern.alloc(simd.gemm_packed_a_floats(k, kd, groups));
-      const rawMark = kern.mark();
-      const wRaw = kern.allocCopy(w);
-      simd.pack_weights(wRaw.ptr, packed.ptr, k, kd, groups);
-      kern.release(rawMark);
-      const xp = kern.allocCopy(x).ptr;
-      const yb = kern.alloc(n * k * ho * wo);
-      const yp = yb.ptr;
-      const wsFloats = simd.conv_im2col_gemm_workspace_floats();
-      const wsp = kern.alloc(wsFloats).ptr;
-      const conv = simd.conv_im2col_gemm_f32;
-      const wp = packed.ptr;
-      const preparedBytes = packed.length * 4;
-      return {
-        run(): void {
-          conv(xp, wp, yp, wsp, n, c, h, wd, k, r, s, stride, pad, groups);
-        },
-        output: () => yb.view(),
-        preparedBytes,
-        prepareNote:
-          `weights packed into ${GEMM_TILE.mr}-row panels per KC=${GEMM_TILE.kc} slice (${preparedBytes} bytes, ` +
-          `${groups} group(s) of ${k / groups}x${kd}); workspace ${wsFloats * 4} bytes (one KC x NC packed im2col block); ` +
-          'im2col runs inside the timed region',
-      };
-    });
+    // Packed weights first, the raw copy on top of it (released right after packing).
+    const packed = kern.alloc(simd.gemm_packed_a_floats(k, kd, groups));
+    const rawMark = kern.mark();
+    const wRaw = kern.allocCopy(w);
+    simd.pack_weights(wRaw.ptr, packed.ptr, k, kd, groups);
+    kern.release(rawMark);
+    const wsFloats = simd.conv_im2col_gemm_workspace_floats();
+    const conv = simd.conv_im2col_gemm_f32;
+    const wp = packed.ptr;
+    const preparedBytes = packed.length * 4;
+    return {
+      run(x: number, y: number, ws: number): void {
+        conv(x, wp, y, ws, n, c, h, wd, k, r, s, stride, pad, groups);
+      },
+      scratchFloats: wsFloats,
+      preparedBytes,
+      note:
+        `weights packed into ${GEMM_TILE.mr}-row panels per KC=${GEMM_TILE.kc} slice (${preparedBytes} bytes, ` +
+        `${groups} group(s) of ${k / groups}x${kd}); workspace ${wsFloats * 4} bytes (one KC x NC packed im2col block); ` +
+        'im2col runs inside the timed region',
+    };
   },
-});
+  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+    return preparedFromLayer(ctx, shape, x, w, NAME, (c, sh, wt) => convIm2colGemmF32.layer!(c, sh, wt));
+  },
+};

@@ -73,11 +73,12 @@
  * pins every budget from both sides; test/winograd-conv.test.ts checks every
  * tile size on awkward shapes.
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
 import { GEMM_TILE, type WinogradKernels } from '../../../kernels/index.js';
 import { fnv1a64Hex } from '../../../reference/checksum.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { convBytes, convFlops } from '../../../reference/cost.js';
+import { checkConvArrays, preparedFromLayer } from './layer.js';
 import {
   DEFAULT_POINTS,
   cookToom,
@@ -316,15 +317,12 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
     bytes: (s) => convBytes(s),
     executedFlops,
     accuracy: { kind: 'approximate', maxRelL2, ...(defect !== undefined ? { defect } : {}) },
-    prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+    layer(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel {
       const ok = applies(shape);
       if (ok !== true) throw new Error(`${name}: ${ok}`);
-      const { ho, wo } = convOutputSize(shape);
+      checkConvArrays(name, shape, null, w);
       const { n, c, h, w: wd, k, pad } = shape;
-      const xLen = n * c * h * wd;
       const wLen = k * c * R * R;
-      if (x.length !== xLen) throw new Error(`${name}: x has ${x.length} floats, the shape needs ${xLen}`);
-      if (w.length !== wLen) throw new Error(`${name}: w has ${w.length} floats, the shape needs ${wLen}`);
       const kern = ctx.kernels;
       kern.requireSimd(name);
       const wg: WinogradKernels | null = kern.winograd;
@@ -333,7 +331,6 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
         throw new Error(`${name}: alpha = ${alpha} exceeds the kernel's largest supported tile (${wg.winograd_tile(4)})`);
       }
       const pb = blockOf(shape);
-      const mark = kern.mark();
       // The transformed filter first; the raw weights and G on top of it, released after the transform.
       const u = kern.alloc(wg.winograd_packed_u_floats(k, c, alpha));
       const rawMark = kern.mark();
@@ -342,42 +339,35 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
       const scratch = kern.alloc(alpha * R);
       wg.winograd_filter_transform(wRaw.ptr, g.ptr, u.ptr, scratch.ptr, k, c, m, alpha);
       kern.release(rawMark);
-      const xb = kern.allocCopy(x);
-      const yb = kern.alloc(n * k * ho * wo);
       const bt = kern.allocCopy(tf.BT.data);
       const at = kern.allocCopy(tf.AT.data);
+      // The workspace keeps the transforms' tables between runs: private to this layer, not shareable scratch.
       const wsFloats = wg.winograd_workspace_floats(n, c, h, wd, k, pad, m, alpha, pb);
       const ws = kern.alloc(wsFloats);
-      const top = kern.mark();
       // Outside the timed region: the transforms' tables, and the one-time check that the specialised
       // F(2/4/6,3) transforms reproduce these matrices exactly (else the generic path runs).
       const special = wg.winograd_prepare(bt.ptr, at.ptr, m, alpha, ws.ptr, allowSpecial ? 1 : 0) === 1;
       const conv = wg.conv_winograd_f32;
-      const xp = xb.ptr;
       const up = u.ptr;
-      const yp = yb.ptr;
       const wsp = ws.ptr;
       const preparedBytes = u.length * 4;
-      let disposed = false;
       return {
-        run(): void {
-          if (conv(xp, up, yp, wsp, n, c, h, wd, k, pad, m, alpha, pb) < 0) {
+        run(x: number, y: number): void {
+          if (conv(x, up, y, wsp, n, c, h, wd, k, pad, m, alpha, pb) < 0) {
             throw new Error(`${name}: the kernel's workspace was not prepared for F(${m}x${m}) (winograd_prepare)`);
           }
         },
-        output: () => yb.view(),
+        scratchFloats: 0,
         preparedBytes,
-        prepareNote:
+        note:
           `filter transform U = G g G^T (float32) for ${k}x${c} filters, packed as ${alpha * alpha} ` +
           `${GEMM_TILE.mr}-row panel matrices (${preparedBytes} bytes, ${(preparedBytes / (wLen * 4)).toFixed(2)}x the weights); ` +
           `${special ? 'specialised' : 'generic matrix-driven'} input/output transforms (chosen and checked here, not in the timed run); ` +
           `${pb} tiles per block; workspace ${wsFloats * 4} bytes (padded input, one block of V and M)`,
-        dispose(): void {
-          if (disposed) return;
-          disposed = true;
-          if (kern.mark() === top) kern.release(mark);
-        },
       };
+    },
+    prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
+      return preparedFromLayer(ctx, shape, x, w, name, (cx, sh, wt) => variant.layer!(cx, sh, wt));
     },
   };
   return variant;

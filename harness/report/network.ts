@@ -1,0 +1,142 @@
+/**
+ * The report's view of a models-suite case (a whole network): per variant the
+ * latency percentiles, the runtime's overhead and its per-layer table (as rich
+ * as TFLite's op profile: node, kind, average ms, % and cumulative %, calls,
+ * FLOPs, bytes, GFLOP/s, % of its roof, error against float64, the layer's own
+ * check), and a chart of how the error against the float64 forward pass grows
+ * through the network. Every value is text the template escapes.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { decodeFloat, isTimed, type CaseResult, type CaseSpec } from '../../core/contracts.js';
+import { variantColour } from './colours.js';
+import { bytesBinary, fixed, flopCount, ms, sci, sig } from './format.js';
+import { CHART_CONFIG, vegaLiteToSvg } from './svg.js';
+
+export interface LayerCells {
+  no: number;
+  node: string;
+  op: string;
+  kernel: string;
+  note: string;
+  ms: string;
+  pct: string;
+  cumPct: string;
+  calls: string;
+  flops: string;
+  bytes: string;
+  gflops: string;
+  pctRoof: string;
+  relL2: string;
+  maxAbs: string;
+  ok: boolean;
+  check: string;
+  candidates: string;
+}
+
+export interface NetworkRun {
+  variant: string;
+  engine: string;
+  p50: string;
+  p90: string;
+  p99: string;
+  layerSum: string;
+  overhead: string;
+  bestSum: string;
+  arena: string;
+  weights: string;
+  agreement: string;
+  layers: LayerCells[];
+}
+
+export interface NetworkView {
+  source: string;
+  weights: string;
+  memory: string;
+  nodes: number;
+  runs: NetworkRun[];
+}
+
+export function networkView(c: CaseSpec, results: readonly CaseResult[]): NetworkView | null {
+  const m = c.model;
+  if (!m) return null;
+  const runs: NetworkRun[] = [];
+  for (const r of results) {
+    if (!isTimed(r) || !r.model) continue;
+    const mr = r.model;
+    const total = mr.layers.reduce((s, l) => s + l.ms, 0);
+    let cum = 0;
+    runs.push({
+      variant: r.variant,
+      engine: mr.engine + (mr.policy ? ` (${mr.policy})` : ''),
+      p50: ms(mr.p50),
+      p90: ms(mr.p90),
+      p99: ms(mr.p99),
+      layerSum: mr.layerSumMs === null ? '—' : ms(mr.layerSumMs),
+      overhead: mr.overheadMs === null || mr.overheadPct === null ? '—' : `${ms(mr.overheadMs)} (${fixed(mr.overheadPct, 1)}%)`,
+      bestSum: mr.bestLayerSumMs === null || mr.bestLayerSumMs === undefined ? '—' : ms(mr.bestLayerSumMs),
+      arena: mr.arenaBytes === null ? '—' : `${bytesBinary(mr.arenaBytes)} (${bytesBinary(mr.naiveArenaBytes)} without reuse)`,
+      weights: mr.weightBytes === null ? '—' : bytesBinary(mr.weightBytes),
+      agreement: mr.agreement ? `relL2 ${sci(decodeFloat(mr.agreement.relL2))}, max abs ${sci(decodeFloat(mr.agreement.maxAbs))} against ${mr.agreement.with}` : '—',
+      layers: mr.layers.map((l, i) => {
+        cum += l.ms;
+        return {
+          no: i,
+          node: l.node,
+          op: l.op,
+          kernel: l.kernel,
+          note: l.note ?? '',
+          ms: fixed(l.ms, 4),
+          pct: total > 0 ? fixed((100 * l.ms) / total, 1) : '—',
+          cumPct: total > 0 ? fixed((100 * cum) / total, 1) : '—',
+          calls: String(l.calls),
+          flops: l.flops > 0 ? flopCount(l.flops) : '—',
+          bytes: bytesBinary(l.bytes),
+          gflops: l.flops > 0 ? sig(l.gflops) : '—',
+          pctRoof: l.pctRoof === undefined ? '—' : `${fixed(l.pctRoof, 0)}%`,
+          relL2: sci(decodeFloat(l.relL2)),
+          maxAbs: sci(decodeFloat(l.maxAbs)),
+          ok: l.check.ok,
+          check: l.check.detail,
+          candidates: (l.candidates ?? []).map((k) => `${k.variant}: ${k.ms === null ? 'failed' : `${fixed(k.ms, 4)} ms`}${k.ok ? '' : ` (not chosen: ${k.detail ?? 'inaccurate'})`}`).join('; '),
+        };
+      }),
+    });
+  }
+  return {
+    source: m.source,
+    weights: m.weights === 'seeded' ? `seeded He-scaled weights (seed ${c.seed})` : `real weights: ${m.weightsFrom ?? 'shipped with the plan'}`,
+    memory: `${bytesBinary(m.memory.totalBytes)} estimated peak (${m.memory.detail})`,
+    nodes: m.graph.nodes.length,
+    runs,
+  };
+}
+
+/** Error growth: each layer's relative L2 error against the float64 forward pass, in graph order, one line per runtime variant. */
+export async function errorGrowthSvg(results: readonly CaseResult[], idPrefix: string): Promise<string | null> {
+  const data: { layer: number; node: string; relL2: number; variant: string }[] = [];
+  for (const r of results) {
+    if (!isTimed(r) || !r.model) continue;
+    r.model.layers.forEach((l, i) => {
+      const e = decodeFloat(l.relL2);
+      // Exact layers (0 error) and non-finite ones cannot sit on a log axis: left out of the line.
+      if (Number.isFinite(e) && e > 0) data.push({ layer: i, node: l.node, relL2: e, variant: r.variant });
+    });
+  }
+  if (data.length === 0) return null;
+  const variants = [...new Set(data.map((d) => d.variant))];
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 640,
+    height: 220,
+    data: { values: data },
+    mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'layer', type: 'quantitative', title: 'layer (graph order)' },
+      y: { field: 'relL2', type: 'quantitative', scale: { type: 'log' }, title: 'relative L2 error vs float64 forward pass' },
+      color: { field: 'variant', type: 'nominal', scale: { domain: variants, range: variants.map((v) => variantColour(v)) }, legend: { orient: 'bottom', title: null } },
+      tooltip: [{ field: 'node' }, { field: 'relL2', format: '.2e' }],
+    },
+    config: CHART_CONFIG,
+  };
+  return vegaLiteToSvg(spec, idPrefix);
+}
