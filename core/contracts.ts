@@ -538,8 +538,11 @@ export const CaseResult = z.discriminatedUnion('state', [
   ResultBase.extend({
     state: z.literal('errored'),
     error: z.string(),
-    /** Where it failed (ErrorPhase). */
-    phase: ErrorPhase,
+    /**
+     * Where it failed: one of ErrorPhase when this runner wrote it (erroredResult takes nothing else); read
+     * as any string, so a run from another version or a hostile device is still read (and escaped), not refused.
+     */
+    phase: z.string(),
   }),
   ResultBase.extend({ state: z.literal('skipped'), reason: z.string() }),
 ]);

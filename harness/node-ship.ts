@@ -164,7 +164,7 @@ export async function packNode(arch: ShipArch, opts: { log?: (m: string) => void
     if (!libnode) throw new Error(`packing Node for ${arch}: node does not link libnode (not Debian's build?)`);
     const bin = readFileSync(join(stage, 'lib', libnode));
     const text = bin.toString('latin1');
-    const files = new Set([...text.matchAll(/\/usr\/share\/nodejs\/[A-Za-z0-9_.\/-]+\.js/g)].map((m) => m[0]));
+    const files = new Set([...text.matchAll(/\/usr\/share\/nodejs\/[A-Za-z0-9_./-]+\.js/g)].map((m) => m[0]));
     for (const f of files) {
       const src = join(root, f);
       if (!existsSync(src)) continue; // named in process.config only, or not part of Debian 12's closure

@@ -140,11 +140,12 @@ export async function payloadForArch(p: Payload, processArch: string, log?: (msg
  * arithmetic, graphs, .npy), the float64 reference, the suites, the kernels' loader and the runner itself.
  * Everything else under harness/ is host code (transports, the CLI, reports, history) and never travels.
  */
-export const PAYLOAD_SOURCES: readonly string[] = ['core/', 'reference/', 'suites/', 'kernels/index.ts', 'harness/runner/', 'node_modules/'];
+export const PAYLOAD_SOURCES: readonly string[] = ['core/', 'reference/', 'suites/', 'kernels/index.ts', 'harness/runner/'];
 
 /** The bundle's inputs (paths relative to the repository) that are not payload sources: host code the device must not import. */
 export function hostInputs(inputs: Iterable<string>): string[] {
-  return [...inputs].filter((i) => !PAYLOAD_SOURCES.some((s) => i.startsWith(s))).sort();
+  // Packages may resolve outside the repository (a symlinked or hoisted node_modules): any node_modules path is a dependency.
+  return [...inputs].filter((i) => !/(^|\/)node_modules\//.test(i) && !PAYLOAD_SOURCES.some((s) => i.startsWith(s))).sort();
 }
 
 /** Bundle the runner (the device's entry point) into one ES module, refusing it if it pulls in host code. */
@@ -169,7 +170,7 @@ export async function bundleRunner(entry = join(ROOT, 'harness', 'runner', 'main
   const host = hostInputs(Object.keys(result.metafile.inputs).filter((i) => i !== relative(ROOT, entry)));
   if (host.length > 0) {
     throw new Error(
-      `payload: the runner bundle imports host code (${host.join(', ')}); device code may import only ${PAYLOAD_SOURCES.join(', ')}. ` +
+      `payload: the runner bundle imports host code (${host.join(', ')}); device code may import only ${PAYLOAD_SOURCES.join(', ')} and packages. ` +
         'Move what the device needs into core/ (see docs/architecture.md).',
     );
   }

@@ -3,7 +3,7 @@
  * line per case when not a TTY, or the raw JSON-lines events with --json.
  */
 import cliProgress from 'cli-progress';
-import { isTimed as timed, type TimedResult, decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
+import { isTimed as timed, decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
 

@@ -19,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isTimed, type TimedResult as Timed, type CaseResult, type CaseSpec, type RunOptions } from '../core/contracts.js';
+import { isTimed, type CaseSpec, type RunOptions } from '../core/contracts.js';
 import { inferShapes, convShapeOfNode } from '../core/graph.js';
 import { measureCase } from '../harness/runner/measure.js';
 import { speedupOf, speedupText, type Speedup } from '../harness/report/speedup.js';

@@ -1,8 +1,8 @@
 /** Host side: every suite roofbench knows, with its cases (from data) and variants (code). */
 import type { AnyVariant, CaseSpec, Distribution, ExtraVariant } from '../core/contracts.js';
 import { convCases, convExtraVariants } from './conv/cases.js';
-import { convVariants } from './conv/variants.js';
-import { convDecisionBaselines } from './conv/baselines.js';
+import { convKit } from './conv/kit.js';
+import { decisionBaselines } from './kit.js';
 import { modelVariants } from './models/variants.js';
 import { modelCases } from './models/suite.js';
 
@@ -16,6 +16,7 @@ export interface CaseOptions {
   policy?: string | undefined;
 }
 
+/** A suite on the host: its cases (read from data) and variants; a kit's (suites/<op>/kit.ts) or its own. */
 export interface Suite {
   name: string;
   description: string;
@@ -35,12 +36,12 @@ export interface Suite {
 
 export const suites: readonly Suite[] = [
   {
-    name: 'conv',
-    description: 'Convolution layers from real networks: direct, im2col + SIMD GEMM, depthwise SIMD',
+    name: convKit.name,
+    description: convKit.description,
     cases: convCases,
-    variants: convVariants,
+    variants: convKit.variants,
     extraVariants: () => convExtraVariants(),
-    decisionBaselines: convDecisionBaselines,
+    decisionBaselines: (algorithm) => decisionBaselines(convKit, algorithm),
   },
   modelsSuite(),
 ];

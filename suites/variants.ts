@@ -3,12 +3,12 @@
  * payload (no fs, no YAML here; cases and parametrised variants travel in the plan).
  */
 import type { AnyVariant, ConvVariant, ExtraVariant } from '../core/contracts.js';
-import { convVariants } from './conv/variants.js';
 import { winogradVariant, type WinogradVariantOptions } from './conv/variants/winograd.js';
+import { suiteKits } from './kits.js';
 import { modelVariants } from './models/variants.js';
 
 export const suiteVariants: ReadonlyMap<string, readonly AnyVariant[]> = new Map<string, readonly AnyVariant[]>([
-  ['conv', convVariants],
+  ...suiteKits.map((k): [string, readonly AnyVariant[]] => [k.name, k.variants]),
   ['models', modelVariants],
 ]);
 
@@ -38,7 +38,7 @@ function fixedVariants(opts: BuildOptions): ReadonlyMap<string, readonly AnyVari
       return [v.name, v] as const;
     }),
   );
-  return new Map<string, readonly AnyVariant[]>([...suiteVariants, ['conv', convVariants.map((v) => rebuilt.get(v.name) ?? v)]]);
+  return new Map<string, readonly AnyVariant[]>([...suiteVariants].map(([suite, vs]) => [suite, vs.map((v) => rebuilt.get(v.name) ?? v)]));
 }
 
 /** The suite's fixed variants plus the run's parametrised ones. */

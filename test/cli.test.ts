@@ -154,7 +154,7 @@ describe('accuracy budgets and --gate', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'roofbench-gate-')), 'r');
     const r = await bench([...args, '--max-rel-l2', '1e-12', '--gate', '--out', out]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--gate: 2 inaccurate result\(s\) on local; worst:\n  conv-\S+ on conv\/resnet50\.res2b\.branch2b: rel L2 \S+ > 1e-12/);
+    expect(r.stderr).toMatch(/--gate: 2 inaccurate result\(s\) on local; worst:\n {2}conv-\S+ on conv\/resnet50\.res2b\.branch2b: rel L2 \S+ > 1e-12/);
     const run = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(run.options.budgets).toEqual({ maxRelL2: 1e-12 });
     for (const x of run.results) {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isTimed, type TimedResult as Timed, RunResults, type CaseResult } from '../core/contracts.js';
+import { isTimed, type TimedResult as Timed, RunResults } from '../core/contracts.js';
 import { computeStatistics, isNoisy } from '../core/stats.js';
 import {
   compareResults,

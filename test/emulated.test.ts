@@ -21,7 +21,7 @@ let sshd: SshdInfo;
 const native = new Set(convVariants.filter((v) => v.nativeCode).map((v) => v.name));
 const wasmPassed = (run: RunResults) => run.results.filter((r) => r.state === 'passed' && !native.has(r.variant)).length;
 let devicesFile: string;
-let runs: Record<string, RunResults> = {};
+const runs: Record<string, RunResults> = {};
 let result: Awaited<ReturnType<typeof bench>>;
 
 beforeAll(async () => {

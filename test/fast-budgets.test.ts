@@ -10,7 +10,7 @@
  * FFT both tile sizes. No speed is asserted.
  */
 import { describe, expect, it } from 'vitest';
-import type { ConvVariant, Distribution } from '../core/contracts.js';
+import type { CaseSpec, ConvVariant, Distribution } from '../core/contracts.js';
 import { accuracyChecks } from '../harness/runner/measure.js';
 import { useKernels } from './helpers/kernels.js';
 import { conv2dRef } from '../reference/conv.js';
@@ -27,6 +27,19 @@ const SEEDS = [1, 2, 3];
 
 const getKernels = useKernels();
 
+/** Inputs and float64 reference per (case, distribution, seed), computed once and shared by every variant checked on them. */
+const references = new Map<string, { x: Float32Array; w: Float32Array; ref: ReturnType<typeof conv2dRef> }>();
+function inputsAndReference(c: CaseSpec, dist: Distribution): { x: Float32Array; w: Float32Array; ref: ReturnType<typeof conv2dRef> } {
+  const key = `${c.id}|${dist}|${c.seed}`;
+  let e = references.get(key);
+  if (!e) {
+    const { x, w } = makeConvInputs(c.shape, c.seed, dist);
+    e = { x, w, ref: conv2dRef(c.shape, x, w) };
+    references.set(key, e);
+  }
+  return e;
+}
+
 /** The worst relL2 of `v` over the suite's quick 3x3 stride-1 cases x distributions x seeds, and whether the runner's check passed each. */
 function worstOnSuite(v: ConvVariant): { worst: number; where: string; failures: string[]; runs: number } {
   let worst = 0;
@@ -38,8 +51,7 @@ function worstOnSuite(v: ConvVariant): { worst: number; where: string; failures:
     for (const seed of SEEDS) {
       for (const c of convCases({ quick: true, seed, distribution: dist })) {
         if (v.applies(c.shape) !== true) continue;
-        const { x, w } = makeConvInputs(c.shape, c.seed, dist);
-        const ref = conv2dRef(c.shape, x, w);
+        const { x, w, ref } = inputsAndReference(c, dist);
         const mark = kernels.mark();
         const p = v.prepare({ kernels }, c.shape, x, w);
         try {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isTimed, type TimedResult as Timed, RunResults, type CaseResult, type Float } from '../core/contracts.js';
+import { isTimed, type TimedResult as Timed, RunResults, type Float } from '../core/contracts.js';
 import {
   ACC_POINT_CLASS,
   accuracyChartSvgs,

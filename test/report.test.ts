@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type TimedResult as Timed, RunResults, type CaseResult } from '../core/contracts.js';
+import { type TimedResult as Timed, RunResults } from '../core/contracts.js';
 import {
   cacheBandwidthLevels,
   EXECUTED_CLASS,

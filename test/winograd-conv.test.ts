@@ -7,7 +7,6 @@
  * factory; and a deliberately corrupted transform that the same check must
  * catch. No speed is asserted anywhere.
  */
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
 import type { ConvShape, ConvVariant, Distribution } from '../core/contracts.js';
 import { GEMM_TILE, loadKernels, type Kernels } from '../kernels/index.js';

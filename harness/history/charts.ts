@@ -6,7 +6,6 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { decodeThrottled } from '../report/model.js';
-import { variantColour } from '../report/colours.js';
 import { sig } from '../report/format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from '../report/svg.js';
 import type { AnnotationRow, PointRow } from './store.js';

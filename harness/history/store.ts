@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { isTimed, type TimedResult as Timed, decodeFloat, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../../core/contracts.js';
+import { isTimed, decodeFloat, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../../core/contracts.js';
 import { detectChangePointsWithBreaks, type ChangePointOptions, DEFAULT_CHANGEPOINT_OPTIONS } from './changepoints.js';
 import { compareResults, DEFAULT_COMPARE_OPTIONS, estimateRunNoise, RUN_NOISE_MAX_RUNS, validateCompareOptions, type CompareOptions } from './compare.js';
 import { deviceIdentity, identityDiff, seriesOf, type DeviceIdentityFields } from './identity.js';

@@ -18,17 +18,17 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { isTimed, type TimedResult as Timed, decodeFloat, type CaseResult, type CaseSpec, type Distribution, type RunResults } from '../../core/contracts.js';
 import { hasBudget, type Budgets } from '../budget.js';
-import { caseNumbers } from './charts.js';
-import { variantColours } from './colours.js';
+import { decisionOfResult, runFacts } from './facts.js';
+import type { DecisionRoles } from '../../suites/kit.js';
 import * as f from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
-import { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
 
+// The decision's references come from each case's suite kit (suites/<op>/kit.ts `decision`): for conv,
 // fp32 direct (the accuracy anchor), im2col (the speed baseline every speedup is measured against),
 // ONNX Runtime (the library peer: a second speedup column), and the algorithms that trade accuracy
-// for speed (the section's candidates, with any approximate-tolerance result): the conv suite's,
-// named in suites/conv/baselines.ts (a --filter run adds them back for this decision).
-export { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT };
+// for speed (the section's candidates, with any approximate-tolerance result). A --filter run adds
+// the references back for this decision.
+const NO_ROLES: DecisionRoles = { anchor: '', speedBaseline: '', fastAlgorithms: [], labels: {} };
 import { isDecisive, speedupOf, speedupText, times, type Speedup } from './speedup.js';
 
 /** Class of a point of a speed-vs-accuracy chart (one per timed result plotted). */
@@ -41,7 +41,7 @@ const LABEL_FONT = 10;
 
 /** A Winograd or FFT result (any state). */
 export function isFastResult(r: CaseResult): boolean {
-  return FAST_ALGORITHMS.includes(r.algorithm);
+  return decisionOfResult(r)?.fastAlgorithms.includes(r.algorithm) ?? false;
 }
 
 /** A timed result held to an approximate (relative L2) tolerance rather than the exact-algorithm bound. */
@@ -314,17 +314,17 @@ function tileOf(r: CaseResult): { label: string; size: number } {
 
 function candidateOrder(a: CaseResult, b: CaseResult): number {
   const rank = (r: CaseResult) => {
-    const i = FAST_ALGORITHMS.indexOf(r.algorithm);
-    return i < 0 ? FAST_ALGORITHMS.length : i;
+    const fast = decisionOfResult(r)?.fastAlgorithms ?? [];
+    const i = fast.indexOf(r.algorithm);
+    return i < 0 ? fast.length : i;
   };
   return rank(a) - rank(b) || tileOf(a).size - tileOf(b).size || (a.variant < b.variant ? -1 : a.variant > b.variant ? 1 : 0);
 }
 
 /** Short chart label of a variant. */
 function shortLabel(r: CaseResult): string {
-  if (r.variant === ANCHOR_VARIANT) return 'fp32 direct';
-  if (r.variant === SPEED_BASELINE_VARIANT) return 'im2col';
-  if (r.variant === PEER_VARIANT) return 'ONNX Runtime';
+  const label = decisionOfResult(r)?.labels[r.variant];
+  if (label !== undefined) return label;
   const t = tileOf(r);
   if (r.algorithm === 'winograd' && t.label) return t.label.replace(/,\s*3x3\)$/, ')');
   if (r.algorithm === 'fft' && t.label) return `FFT ${t.label}`;
@@ -415,6 +415,8 @@ interface CaseCtx {
   anchor: Timed | undefined;
   base: Timed | undefined;
   peer: Timed | undefined;
+  /** The references of the case's suite (NO_ROLES when it has no decision). */
+  roles: DecisionRoles;
 }
 
 function timedVariant(results: CaseResult[], name: string): Timed | undefined {
@@ -427,8 +429,8 @@ function firstLine(s: string): string {
 }
 
 function decisionRow(r: CaseResult, ctx: CaseCtx, colors: ReadonlyMap<string, string>, budgets: Budgets | undefined, budgetGiven: boolean): DecisionRow {
-  const role =
-    r.variant === ANCHOR_VARIANT ? 'anchor' : r.variant === SPEED_BASELINE_VARIANT ? 'baseline' : r.variant === PEER_VARIANT ? 'peer' : isCandidate(r) ? 'candidate' : 'reference';
+  const d = ctx.roles;
+  const role = r.variant === d.anchor ? 'anchor' : r.variant === d.speedBaseline ? 'baseline' : r.variant === d.peer ? 'peer' : isCandidate(r) ? 'candidate' : 'reference';
   const roleLabel = { anchor: 'fp32 direct · accuracy anchor', baseline: 'speed baseline', peer: 'library peer', reference: 'exact algorithm', candidate: '' }[role] ?? '';
   const t = tileOf(r);
   const points = infoStr(r, 'points');
@@ -560,8 +562,8 @@ interface RawPoint {
 
 export function buildAccuracyView(run: RunResults): AccuracyView | null {
   if (!hasAccuracySection(run)) return null;
-  const numbers = caseNumbers(run);
-  const colors = variantColours(run.results);
+  const facts = runFacts(run);
+  const { numbers, colours: colors } = facts;
   const budgets = run.options.budgets;
   const budgetGiven = hasBudget(budgets) || run.results.some((r) => isTimed(r) && r.accuracy.budget !== undefined);
   const bText = hasBudget(budgets) ? budgetText(budgets) : budgetGiven ? 'as stored with the results' : '';
@@ -573,16 +575,20 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
   const caseIds = [...numbers.keys()];
   const ctxs: CaseCtx[] = caseIds.map((id) => {
     const results = run.results.filter((r) => r.caseId === id);
+    const roles = facts.decision(id) ?? NO_ROLES;
     return {
       id,
       no: numbers.get(id) ?? 0,
       spec: specs.get(id),
       results,
-      anchor: timedVariant(results, ANCHOR_VARIANT),
-      base: timedVariant(results, SPEED_BASELINE_VARIANT),
-      peer: timedVariant(results, PEER_VARIANT),
+      anchor: timedVariant(results, roles.anchor),
+      base: timedVariant(results, roles.speedBaseline),
+      peer: roles.peer !== undefined ? timedVariant(results, roles.peer) : undefined,
+      roles,
     };
   });
+  // The references the section's prose names: those of the first case whose suite has a decision.
+  const roles = ctxs.find((c) => c.roles !== NO_ROLES)?.roles ?? NO_ROLES;
   const layerOf = (c: CaseCtx) => c.spec?.layer ?? c.id;
 
   // Decision tables: cases with a timed candidate. Cases whose candidates all failed to run: listed with the reasons.
@@ -605,9 +611,9 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const others = c.results.filter((r): r is Timed => isTimed(r) && !isCandidate(r) && !refs.includes(r));
     const rows = [...refs, ...others, ...cands].map((r) => decisionRow(r, c, colors, budgets, budgetGiven));
     const notes: string[] = [];
-    if (!c.anchor) notes.push(`${ANCHOR_VARIANT} has no timed result on this case: no "error vs fp32 direct".`);
-    else if (!finitePos(relL2Of(c.anchor))) notes.push(`${ANCHOR_VARIANT}'s rel L2 is ${f.sci(relL2Of(c.anchor), 1)} on this case: error ratios against it are undefined.`);
-    if (!c.base) notes.push(`${SPEED_BASELINE_VARIANT} has no timed result on this case: no speedups.`);
+    if (!c.anchor) notes.push(`${c.roles.anchor} has no timed result on this case: no "error vs fp32 direct".`);
+    else if (!finitePos(relL2Of(c.anchor))) notes.push(`${c.roles.anchor}'s rel L2 is ${f.sci(relL2Of(c.anchor), 1)} on this case: error ratios against it are undefined.`);
+    if (!c.base) notes.push(`${c.roles.speedBaseline} has no timed result on this case: no speedups.`);
     if (c.spec && c.spec.distribution !== run.options.distribution) notes.push(`inputs of this case: ${c.spec.distribution}`);
     cases.push({
       no: c.no,
@@ -627,7 +633,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
   for (const c of ctxs) {
     if (!cases.some((d) => d.id === c.id)) continue;
     if (!c.base) {
-      chartNotes.push(`#${c.no} ${layerOf(c)}: no chart, ${SPEED_BASELINE_VARIANT} was not timed on this case, so there is no speedup to plot.`);
+      chartNotes.push(`#${c.no} ${layerOf(c)}: no chart, ${c.roles.speedBaseline} was not timed on this case, so there is no speedup to plot.`);
       continue;
     }
     const notes: string[] = [];
@@ -798,7 +804,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     // Only decisive speedups (clean timings, interval clear of 1x) make a faster/slower claim.
     const decisive = stats.filter(isDecisive);
     const slower = decisive.length > 0 && indicative.length === 0 && decisive.every((s) => s.high < 1);
-    if (speedups.length === 0) speed = `no speedup over im2col (${SPEED_BASELINE_VARIANT} not timed on these cases)`;
+    if (speedups.length === 0) speed = `no speedup over im2col (${roles.speedBaseline} not timed on these cases)`;
     else if (indicative.length === 0 && decisive.every((s) => s.low > 1)) speed = `${timesRange(speedups)} faster than im2col`;
     else if (slower) speed = `slower than im2col (${timesRange(speedups)} its speed)`;
     else if (indicative.length === 0) speed = `${timesRange(speedups)} the speed of im2col`;
@@ -843,16 +849,16 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
   if (anchors.length) {
     const lo = [...anchors].sort(compareErr)[0];
     const hi = [...anchors].sort(compareErr).at(-1);
-    context.push(`fp32 direct (${ANCHOR_VARIANT}) itself: rel L2 ${f.sci(lo, 1) === f.sci(hi, 1) ? f.sci(lo, 1) : `${f.sci(lo, 1)}–${f.sci(hi, 1)}`} against the float64 reference on these cases: "error N× fp32 direct" is relative to that.`);
+    context.push(`fp32 direct (${roles.anchor}) itself: rel L2 ${f.sci(lo, 1) === f.sci(hi, 1) ? f.sci(lo, 1) : `${f.sci(lo, 1)}–${f.sci(hi, 1)}`} against the float64 reference on these cases: "error N× fp32 direct" is relative to that.`);
   } else {
-    context.push(`${ANCHOR_VARIANT} was not timed on these cases: no error ratios against fp32 direct.`);
+    context.push(`${roles.anchor} was not timed on these cases: no error ratios against fp32 direct.`);
   }
   const peerStats = ctxs.filter((c) => c.peer && cases.some((d) => d.id === c.id)).map((c) => speedupOf(c.peer as Timed, c.base)).filter((x): x is Speedup => x !== undefined);
   const peerSp = peerStats.map((x) => x.value);
   const peerUnclear = peerStats.filter((x) => !isDecisive(x)).length;
   if (peerSp.length) {
     context.push(
-      `ONNX Runtime (${PEER_VARIANT}) runs at ${timesRange(peerSp)} the speed of im2col on these cases${peerUnclear ? ` (${peerUnclear} of ${peerSp.length} noisy or not clear of 1×)` : ''}: the tables' "× ONNX RT" column is the fast variant's speedup over it.`,
+      `ONNX Runtime (${roles.peer ?? ''}) runs at ${timesRange(peerSp)} the speed of im2col on these cases${peerUnclear ? ` (${peerUnclear} of ${peerSp.length} noisy or not clear of 1×)` : ''}: the tables' "× ONNX RT" column is the fast variant's speedup over it.`,
     );
   }
   context.push('Speedups are median-time ratios with the interval the two medians\' confidence intervals give; "~" and "noisy" mark a side whose timing was noisy, and only clean speedups whose interval clears 1× count as faster or slower in the verdicts.');
@@ -867,9 +873,9 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     maxRelL2,
     emulated: run.device.emulated,
     baselinesAdded: run.options.baselinesAdded ?? [],
-    anchorVariant: ANCHOR_VARIANT,
-    baselineVariant: SPEED_BASELINE_VARIANT,
-    peerVariant: PEER_VARIANT,
+    anchorVariant: roles.anchor,
+    baselineVariant: roles.speedBaseline,
+    peerVariant: roles.peer ?? '',
     verdicts,
     summary,
     context,

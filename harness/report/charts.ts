@@ -12,7 +12,7 @@ import { isTimed, type TimedResult as Timed, type CaseResult, type RunResults } 
 import { ridgePoint } from '../../core/roofline.js';
 import { bytesBinary, flopCount, ms, niceDown, niceUp, pct, sig } from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
-import { variantColours } from './colours.js';
+import { runFacts } from './facts.js';
 
 /** Class of an effective-throughput point of the roofline (one per timed result). */
 export const POINT_CLASS = 'rb-point';
@@ -28,13 +28,6 @@ const ROOF_HEIGHT = 520;
 
 const pos = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
-/** 1-based case numbers in plan order (the same numbers the report's headings use). */
-export function caseNumbers(run: RunResults): Map<string, number> {
-  const numbers = new Map<string, number>();
-  for (const c of run.cases) if (!numbers.has(c.id)) numbers.set(c.id, numbers.size + 1);
-  for (const r of run.results) if (!numbers.has(r.caseId)) numbers.set(r.caseId, numbers.size + 1);
-  return numbers;
-}
 
 /** A result the roofline can place: timed, with positive intensity and throughput. */
 export function isPlottable(r: CaseResult): r is Timed {
@@ -156,8 +149,7 @@ export interface RooflineData {
 }
 
 export function rooflineData(run: RunResults): RooflineData {
-  const numbers = caseNumbers(run);
-  const palette = variantColours(run.results);
+  const { numbers, colours: palette } = runFacts(run);
   const measured = run.ceilings.measured;
   const theo = run.ceilings.theoretical;
   const mPeak = measured && pos(measured.peakGflops) ? measured.peakGflops : undefined;

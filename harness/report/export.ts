@@ -8,7 +8,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { isTimed, decodeFloat, type CaseResult, type RunResults } from '../../core/contracts.js';
-import { caseNumbers } from './charts.js';
+import { runFacts } from './facts.js';
 import * as f from './format.js';
 import { mdTable, mdText } from './markdown.js';
 
@@ -38,7 +38,7 @@ function messageOf(r: CaseResult): string {
 
 /** One row per result, in CSV_COLUMNS order. */
 export function exportRows(run: RunResults): Cell[][] {
-  const numbers = caseNumbers(run);
+  const { numbers } = runFacts(run);
   const specs = new Map(run.cases.map((c) => [c.id, c]));
   return run.results.map((r) => {
     const spec = specs.get(r.caseId);
@@ -104,7 +104,7 @@ export function runToCsv(run: RunResults): string {
 
 /** The run as Markdown for a pull-request comment: status, counts, one table row per case x variant. */
 export function runToMarkdown(run: RunResults): string {
-  const numbers = caseNumbers(run);
+  const { numbers } = runFacts(run);
   const counts = { passed: 0, inaccurate: 0, errored: 0, skipped: 0 };
   for (const r of run.results) counts[r.state]++;
   const out: string[] = [];

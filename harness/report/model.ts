@@ -7,15 +7,12 @@ import { networkView, type NetworkView } from './network.js';
 import { isTimed, decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../../core/contracts.js';
 import { ridgePoint } from '../../core/roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
-import { cacheBandwidthLevels, caseNumbers, isPlottable, rooflineData } from './charts.js';
-import { variantColours } from './colours.js';
+import { cacheBandwidthLevels, isPlottable, rooflineData } from './charts.js';
+import { runFacts } from './facts.js';
 import * as f from './format.js';
 import { buildAccuracyView, type AccuracyView } from './accuracy.js';
 import { speedupOf, speedupText } from './speedup.js';
 import { healthContention } from '../contention.js';
-
-/** The variant every speedup is measured against, when the case has it timed. */
-export const BASELINE_VARIANT = 'conv-direct-naive-f32';
 
 const STATES = ['passed', 'inaccurate', 'errored', 'skipped'] as const;
 
@@ -215,7 +212,7 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
   const acc = r.accuracy;
   const measuredValue = decodeFloat(acc.tolerance.metric === 'maxAbs' ? acc.maxAbs : acc.relL2);
   let speedup: string = f.DASH;
-  const isBaseline = r.variant === BASELINE_VARIANT;
+  const isBaseline = r.variant === baseline?.variant;
   if (baseline && isTimed(baseline)) {
     speedup = isBaseline ? '1×' : speedupText(speedupOf(r, baseline));
   }
@@ -313,7 +310,9 @@ function caseView(no: number, c: CaseSpec, results: CaseResult[], run: RunResult
   // Variants normally share the counting rule's cost; where they do not (e.g. unfused vs fused), each row states its own.
   const costVaries = results.some((r) => r.cost.flops !== cost?.flops || r.cost.bytes !== cost.bytes);
   const flopsVary = results.some((r) => r.cost.flops !== cost?.flops);
-  const baseline = results.find((r) => r.variant === BASELINE_VARIANT);
+  // The suite's table baseline (suites/<op>/kit.ts), e.g. fp32 direct for conv.
+  const tableBaseline = runFacts(run).tableBaseline(c.id);
+  const baseline = results.find((r) => r.variant === tableBaseline);
   const m = run.ceilings.measured;
   let bound = '';
   if (cost && m && m.peakGflops > 0 && m.dramGbps > 0) {
@@ -416,8 +415,7 @@ function governorWarn(g: string | null): boolean {
 }
 
 export function buildView(run: RunResults): ReportView {
-  const numbers = caseNumbers(run);
-  const colors = variantColours(run.results);
+  const { numbers, colours: colors } = runFacts(run);
   const byCase = new Map<string, CaseResult[]>();
   for (const r of run.results) {
     const list = byCase.get(r.caseId) ?? [];

@@ -11,7 +11,7 @@ import type { RunResults } from '../../core/contracts.js';
 import { bandwidthSweepSvg, NATIVE_ROOF_COLOUR, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
 import { accuracyChartSvgs } from './accuracy.js';
-import { caseNumbers } from './charts.js';
+import { runFacts } from './facts.js';
 import { errorGrowthSvg } from './network.js';
 import { samplesSvg } from './samples.js';
 
@@ -72,7 +72,7 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
 
 /** Each case's raw-samples chart, by the case's anchor (case-<n>), for the cases with a timed result. */
 async function caseSamplesSvgs(run: RunResults): Promise<Record<string, { svg: nunjucks.runtime.SafeString; notes: string[] }>> {
-  const numbers = caseNumbers(run);
+  const { numbers } = runFacts(run);
   const out: Record<string, { svg: nunjucks.runtime.SafeString; notes: string[] }> = {};
   for (const [caseId, no] of numbers) {
     const chart = await samplesSvg(
@@ -87,7 +87,7 @@ async function caseSamplesSvgs(run: RunResults): Promise<Record<string, { svg: n
 /** Each models-suite case's error-growth chart, by the case's anchor (case-<n>). */
 async function errorGrowthSvgs(run: RunResults): Promise<Record<string, nunjucks.runtime.SafeString>> {
   const out: Record<string, nunjucks.runtime.SafeString> = {};
-  for (const [caseId, no] of caseNumbers(run)) {
+  for (const [caseId, no] of runFacts(run).numbers) {
     if (!run.cases.find((c) => c.id === caseId)?.model) continue;
     const svg = await errorGrowthSvg(run.results.filter((r) => r.caseId === caseId), `rb-growth-${no}`);
     if (svg) out[`case-${no}`] = new nunjucks.runtime.SafeString(svg);

@@ -8,7 +8,7 @@
  * its interval lies wholly on one side of 1x; anything else is shown as
  * indicative and never drives a verdict. Pure.
  */
-import { type TimedResult as Timed, type CaseResult } from '../../core/contracts.js';
+import type { TimedResult as Timed } from '../../core/contracts.js';
 import * as f from './format.js';
 
 

@@ -12,7 +12,3 @@ export const PEER_VARIANT = 'conv-onnxruntime-f32';
 /** Algorithms whose results the accuracy decision weighs against the references. */
 export const FAST_ALGORITHMS: readonly string[] = ['winograd', 'fft'];
 
-/** The references a variant of `algorithm` needs in its case for a decision ([] for the others). */
-export function convDecisionBaselines(algorithm: string): string[] {
-  return FAST_ALGORITHMS.includes(algorithm) ? [ANCHOR_VARIANT, SPEED_BASELINE_VARIANT, PEER_VARIANT] : [];
-}

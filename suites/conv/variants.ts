@@ -11,6 +11,7 @@ import { convDepthwisePcI8 } from './variants/int8-depthwise.js';
 import { convIm2colGemmRelaxedPcI8, convIm2colGemmRelaxed16PcI8 } from './variants/int8-relaxed.js';
 import { convIm2colGemmF16 } from './variants/fp16-im2col-gemm.js';
 import { convDepthwiseF16 } from './variants/fp16-depthwise.js';
+import { convPointwiseSgemmF32 } from './variants/pointwise-sgemm.js';
 
 /**
  * The conv suite's variants, in the order the report shows them: baselines, fast algorithms, low precision
@@ -20,6 +21,7 @@ export const convVariants = defineVariants('conv', [
   convDirectNaiveF32,
   convIm2colGemmF32,
   convDepthwiseSimdF32,
+  convPointwiseSgemmF32,
   winogradF2x2,
   winogradF4x4,
   winogradF6x6,

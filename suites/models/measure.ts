@@ -56,7 +56,7 @@ import { convOutputSize } from '../../reference/conv.js';
 import { convVariants } from '../conv/variants.js';
 import { convIm2colGemmF32 } from '../conv/variants/im2col-gemm.js';
 import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxruntime.js';
-import { compileGraph, GENERAL_CONV, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
+import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
 import { usableMemoryBytes, MEMORY_SHARE } from './memory.js';
 import { decodeWeights } from './weights-codec.js';
 

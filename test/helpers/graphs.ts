@@ -3,7 +3,8 @@ import type { Graph, GraphNode } from '../../core/graph.js';
 
 type Attrs<O extends GraphNode['op']> = Extract<GraphNode, { op: O }>['attrs'];
 
-export interface OneNode<O extends GraphNode['op']> {
+// The op parameter documents which node the graph holds; the fields do not depend on it.
+export interface OneNode<_O extends GraphNode['op']> {
   graph: Graph;
   inputs: Map<string, Float32Array | number[]>;
   params: Map<string, Float32Array | number[]>;

@@ -1,0 +1,64 @@
+/**
+ * The suite kit: everything roofbench knows about one operator family, in its own
+ * `suites/<op>/` folder, so that a new operator is a new folder and one line in
+ * suites/kits.ts (and nothing in the runner or the report changes).
+ *
+ * A kit is payload-safe (it is bundled into the device payload: no fs, no YAML);
+ * the host side adds the cases read from data (suites/index.ts). See docs/architecture.md.
+ */
+import type { CaseSpec, ConvShape, ConvVariant, Sparsity } from '../core/contracts.js';
+
+/** A case's tensors as every variant gets them, and their float64 reference (built on the device, untimed). */
+export interface CaseTensors {
+  x: Float32Array;
+  /** The weights every variant and the reference get (a sparse case: already pruned). */
+  w: Float32Array;
+  ref: { y: Float64Array; absBound: Float64Array };
+  /** Reduction length of one output (the exact tolerance grows with it). */
+  reduction: number;
+  /** Facts of the case every result carries (e.g. a sparse case's pruning and what it cost the layer). */
+  info?: Record<string, number | string>;
+}
+
+/**
+ * The variants the report's accuracy decision compares a fast algorithm with, by role:
+ * the accuracy anchor (fp32 direct), the speed baseline, and the library peer a user would pick instead.
+ */
+export interface DecisionRoles {
+  anchor: string;
+  speedBaseline: string;
+  peer?: string;
+  /** Algorithms whose results the decision weighs against the references (e.g. winograd, fft). */
+  fastAlgorithms: readonly string[];
+  /** Short labels of the reference variants in the decision's tables (e.g. 'fp32 direct'). */
+  labels: Readonly<Record<string, string>>;
+}
+
+/** An awkward shape every registered variant is checked on against the reference (test/conformance.test.ts). */
+export interface ConformanceShape {
+  why: string;
+  shape: ConvShape;
+  sparsity?: Sparsity;
+}
+
+export interface SuiteKit {
+  name: string;
+  description: string;
+  /** The suite's fixed variants (suites/define.ts defineVariants: checked names, no duplicates). */
+  variants: readonly ConvVariant[];
+  /** Device side: the case's inputs from its seed, and the float64 reference. `onPhase` reports progress. */
+  caseTensors(c: CaseSpec, onPhase?: (phase: string, detail?: string) => void): CaseTensors;
+  /** The variant the per-case tables give speedups against ('x direct'). */
+  tableBaseline: string;
+  /** The accuracy decision's reference variants, where the suite has a decision. */
+  decision?: DecisionRoles;
+  /** Awkward shapes (odd sizes, stride 2, groups, padding, tiny channels) every variant must pass on where it applies. */
+  conformance: readonly ConformanceShape[];
+}
+
+/** The references a variant of `algorithm` needs in its case for the kit's decision ([] for the others). */
+export function decisionBaselines(kit: Pick<SuiteKit, 'decision'>, algorithm: string): string[] {
+  const d = kit.decision;
+  if (!d || !d.fastAlgorithms.includes(algorithm)) return [];
+  return [d.anchor, d.speedBaseline, ...(d.peer ? [d.peer] : [])];
+}
