@@ -52,9 +52,7 @@ export type Distribution = z.infer<typeof Distribution>;
  */
 export const Sparsity = z.strictObject({
   /** `unstructured`, a block `<input channels>x<output channels>` (1x4, 4x1 ...) or N:M (2:4): see reference/sparse.ts. */
-  pattern: z
-    .string()
-    .regex(/^(unstructured|\d+x\d+|\d+:\d+)$/, "use 'unstructured', a block such as 1x4 or 4x1, or N:M such as 2:4"),
+  pattern: z.string().regex(/^(unstructured|\d+x\d+|\d+:\d+)$/, "use 'unstructured', a block such as 1x4 or 4x1, or N:M such as 2:4"),
   /** Share of the weights pruned, 0..1 (N:M: exactly 1 - N/M). */
   fraction: z.number().min(0).max(1),
 });
@@ -233,9 +231,7 @@ export interface ConvVariant {
    * loss, stored apart (Accuracy.schemeLoss), where budgets and --gate apply.
    */
   accuracy:
-    | { kind: 'exact' }
-    | { kind: 'approximate'; maxRelL2: number; defect?: string }
-    | { kind: 'scheme'; scheme: import('../reference/quant-scheme.js').Scheme };
+    { kind: 'exact' } | { kind: 'approximate'; maxRelL2: number; defect?: string } | { kind: 'scheme'; scheme: import('../reference/quant-scheme.js').Scheme };
   /** `data`: the case's seed and distribution (low-precision variants draw their calibration inputs from them). */
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data?: CaseData): Prepared;
   /**
@@ -697,9 +693,7 @@ export const RunOptions = z.object({
   /** Rounds over which the variants of one case are interleaved. */
   rounds: z.number().int(),
   /** The user's accuracy budget: a variant that exceeds any of these is `inaccurate`. */
-  budgets: z
-    .object({ maxRelL2: z.number().optional(), maxAbs: z.number().optional(), minSqnrDb: z.number().optional() })
-    .optional(),
+  budgets: z.object({ maxRelL2: z.number().optional(), maxAbs: z.number().optional(), minSqnrDb: z.number().optional() }).optional(),
   /** Variants run although --filter / --variant left them out, because the accuracy decision compares with them. */
   baselinesAdded: z.array(z.string()).optional(),
 });

@@ -156,9 +156,7 @@ export type ExternalVariantSpec = z.infer<typeof ExternalVariantSpec>;
 
 /** `true`, or why the kernel does not apply to this shape (the result is then `skipped`). */
 export function externalApplies(spec: Pick<ExternalVariantSpec, 'applies' | 'source'>, shape: ConvShape): true | string {
-  const wrong = (Object.entries(spec.applies) as [keyof ConvShape, number | undefined][]).filter(
-    ([k, v]) => v !== undefined && shape[k] !== v,
-  );
+  const wrong = (Object.entries(spec.applies) as [keyof ConvShape, number | undefined][]).filter(([k, v]) => v !== undefined && shape[k] !== v);
   if (wrong.length === 0) return true;
   return `declared for ${wrong.map(([k, v]) => `${k} = ${v}`).join(', ')} only (applies: in ${spec.source}); this case has ${wrong.map(([k]) => `${k} = ${shape[k]}`).join(', ')}`;
 }

@@ -67,8 +67,7 @@ const nodeBase = {
   outputs: z.tuple([Name]),
 };
 const noAttrs = z.strictObject({});
-const node = <Op extends string, A extends z.ZodType>(op: Op, attrs: A) =>
-  z.strictObject({ ...nodeBase, op: z.literal(op), attrs });
+const node = <Op extends string, A extends z.ZodType>(op: Op, attrs: A) => z.strictObject({ ...nodeBase, op: z.literal(op), attrs });
 
 const PoolAttrs = {
   kernel: Pair,
@@ -252,10 +251,7 @@ export function poolOutputHW(
   w: number,
   a: { kernel: readonly [number, number]; stride: readonly [number, number]; pads: readonly [number, number, number, number]; ceil: boolean },
 ): [number, number] {
-  return [
-    windowOut(h, a.pads[0], a.pads[2], a.kernel[0], a.stride[0], a.ceil),
-    windowOut(w, a.pads[1], a.pads[3], a.kernel[1], a.stride[1], a.ceil),
-  ];
+  return [windowOut(h, a.pads[0], a.pads[2], a.kernel[0], a.stride[0], a.ceil), windowOut(w, a.pads[1], a.pads[3], a.kernel[1], a.stride[1], a.ceil)];
 }
 
 /** Shapes of every tensor of a graph: inputs, parameters and node outputs. */
@@ -357,7 +353,8 @@ export class ShapeChecker {
     }
     const ps = n.params.map((p) => {
       const k = kind.get(p);
-      if (k !== 'param') bad(`parameter "${p}" is ${k === undefined ? "not in the graph's params" : `a ${k === 'input' ? 'graph input' : 'node output'}, not a parameter`}`);
+      if (k !== 'param')
+        bad(`parameter "${p}" is ${k === undefined ? "not in the graph's params" : `a ${k === 'input' ? 'graph input' : 'node output'}, not a parameter`}`);
       this.usedParams.add(p);
       return shapes.get(p)!;
     });
@@ -386,7 +383,9 @@ export class ShapeChecker {
         if (ps.length > 1) expectParam(1, [K], 'one bias per output channel');
         const [ho, wo] = convOutputHW(H!, W!, R, S, n.attrs);
         if (ho < 1 || wo < 1) {
-          bad(`output size ${ho}x${wo} < 1: the ${R}x${S} kernel (dilation ${fmt(n.attrs.dilation)}) does not fit the padded ${H}x${W} input (pads ${fmt(n.attrs.pads)})`);
+          bad(
+            `output size ${ho}x${wo} < 1: the ${R}x${S} kernel (dilation ${fmt(n.attrs.dilation)}) does not fit the padded ${H}x${W} input (pads ${fmt(n.attrs.pads)})`,
+          );
         }
         out = [N!, K, ho, wo];
         break;

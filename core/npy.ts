@@ -189,8 +189,8 @@ function parseHeaderDict(text: string, fail: (msg: string) => never): Map<string
     ws();
     const c = text[i];
     if (c === "'" || c === '"') return str();
-    if (text.startsWith('True', i)) return (i += 4), true;
-    if (text.startsWith('False', i)) return (i += 5), false;
+    if (text.startsWith('True', i)) return ((i += 4), true);
+    if (text.startsWith('False', i)) return ((i += 5), false);
     if (c === '(') {
       i++;
       const items: number[] = [];

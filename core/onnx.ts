@@ -25,15 +25,7 @@
  * on the device): no fs, no network.
  */
 import onnxProto from 'onnx-proto';
-import {
-  inferShapes,
-  numel,
-  ShapeChecker,
-  type Graph,
-  type GraphNode,
-  type Param,
-  type Shapes,
-} from './graph.js';
+import { inferShapes, numel, ShapeChecker, type Graph, type GraphNode, type Param, type Shapes } from './graph.js';
 
 const { onnx } = onnxProto;
 type ModelProto = import('onnx-proto').onnx.ModelProto;
@@ -94,7 +86,8 @@ export function exportOnnx(g: Graph, params: ReadonlyMap<string, ArrayLike<numbe
   for (const [name, p] of Object.entries(g.params)) {
     const v = params.get(name);
     if (!v) throw new Error(`exportOnnx: graph "${g.name}": no values for parameter "${name}"`);
-    if (v.length !== numel(p.shape)) throw new Error(`exportOnnx: graph "${g.name}": parameter "${name}" has ${v.length} values, its shape [${p.shape.join(', ')}] needs ${numel(p.shape)}`);
+    if (v.length !== numel(p.shape))
+      throw new Error(`exportOnnx: graph "${g.name}": parameter "${name}" has ${v.length} values, its shape [${p.shape.join(', ')}] needs ${numel(p.shape)}`);
     // A bias on an N C H W tensor broadcasts as [C, 1, 1] in ONNX's Add.
     const biasOf4d = g.nodes.some((n) => n.op === 'bias' && n.params[0] === name && shapes.get(n.inputs[0]!)!.length === 4);
     initializer.push(floatTensor(name, biasOf4d ? [p.shape[0]!, 1, 1] : p.shape, v));
@@ -244,7 +237,8 @@ function tensorValues(t: ITensorProto, file: string): { dims: number[]; values: 
   if (t.dataType === FLOAT) {
     let values: Float32Array;
     if (raw) {
-      if (raw.length !== n * 4) throw new ImportError(`tensor "${name}" [${dims.join(', ')}] has ${raw.length} bytes of data, ${n * 4} expected (truncated file?)`, file);
+      if (raw.length !== n * 4)
+        throw new ImportError(`tensor "${name}" [${dims.join(', ')}] has ${raw.length} bytes of data, ${n * 4} expected (truncated file?)`, file);
       if (LITTLE_ENDIAN) {
         values = new Float32Array(new Uint8Array(raw).buffer); // a copy: raw may be a Buffer view into the file
       } else {
@@ -261,7 +255,8 @@ function tensorValues(t: ITensorProto, file: string): { dims: number[]; values: 
   if (t.dataType === INT64) {
     let values: number[];
     if (raw) {
-      if (raw.length !== n * 8) throw new ImportError(`tensor "${name}" [${dims.join(', ')}] has ${raw.length} bytes of data, ${n * 8} expected (truncated file?)`, file);
+      if (raw.length !== n * 8)
+        throw new ImportError(`tensor "${name}" [${dims.join(', ')}] has ${raw.length} bytes of data, ${n * 8} expected (truncated file?)`, file);
       const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       values = [];
       for (let i = 0; i < n; i++) values.push(Number(dv.getBigInt64(i * 8, true)));
@@ -271,7 +266,10 @@ function tensorValues(t: ITensorProto, file: string): { dims: number[]; values: 
     return { dims, values, type: 'int64' };
   }
   const typeName = onnx.TensorProto.DataType[t.dataType ?? 0] ?? String(t.dataType);
-  throw new ImportError(`tensor "${name}" is of type ${typeName}: only float32 (and int64 shapes) are supported (a quantized or fp16 model? export it in float32)`, file);
+  throw new ImportError(
+    `tensor "${name}" is of type ${typeName}: only float32 (and int64 shapes) are supported (a quantized or fp16 model? export it in float32)`,
+    file,
+  );
 }
 
 /** Attribute lookup with defaults and a type check. */
@@ -306,9 +304,24 @@ function attrs(n: INodeProto) {
 class Unsupported extends Error {}
 
 const SUPPORTED = [
-  'Conv', 'Gemm', 'MatMul (+ Add)', 'BatchNormalization', 'Relu', 'Clip(0, 6)', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
-  'Add', 'Concat (axis 1)', 'Flatten (axis 1)', 'Reshape', 'Reshape-Transpose-Reshape channel shuffle', 'Softmax',
-  'Constant', 'Identity', 'Dropout',
+  'Conv',
+  'Gemm',
+  'MatMul (+ Add)',
+  'BatchNormalization',
+  'Relu',
+  'Clip(0, 6)',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'Add',
+  'Concat (axis 1)',
+  'Flatten (axis 1)',
+  'Reshape',
+  'Reshape-Transpose-Reshape channel shuffle',
+  'Softmax',
+  'Constant',
+  'Identity',
+  'Dropout',
 ];
 
 /**
@@ -370,7 +383,10 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
     const tt = vi.type?.tensorType;
     if (!tt) throw new ImportError(`graph input "${iname}" is not a tensor`, file);
     if (tt.elemType !== FLOAT) {
-      throw new ImportError(`graph input "${iname}" has element type ${onnx.TensorProto.DataType[tt.elemType ?? 0] ?? tt.elemType}: only float32 inputs are supported`, file);
+      throw new ImportError(
+        `graph input "${iname}" has element type ${onnx.TensorProto.DataType[tt.elemType ?? 0] ?? tt.elemType}: only float32 inputs are supported`,
+        file,
+      );
     }
     const dims = (tt.shape?.dim ?? []).map((d, axis) => {
       const v = d.dimValue === undefined || d.dimValue === null ? 0 : toInt(d.dimValue);
@@ -424,7 +440,13 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
     if (!s) throw new Unsupported(`input "${t}" is not produced by an earlier supported node`);
     return s;
   };
-  const pads2d = (a: ReturnType<typeof attrs>, x: number[], kernel: [number, number], stride: [number, number], dil: [number, number]): [number, number, number, number] => {
+  const pads2d = (
+    a: ReturnType<typeof attrs>,
+    x: number[],
+    kernel: [number, number],
+    stride: [number, number],
+    dil: [number, number],
+  ): [number, number, number, number] => {
     const auto = a.string('auto_pad', 'NOTSET');
     if (auto === 'NOTSET') {
       const p = a.ints('pads', [0, 0, 0, 0]);
@@ -485,14 +507,19 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
           const p = [param(ins[1]!, wc.dims)];
           if (ins[2]) p.push(param(ins[2], [wc.dims[0]!]));
           emit({
-            name: nodeName, op: 'conv', inputs: [ins[0]!], params: p, outputs: [output],
+            name: nodeName,
+            op: 'conv',
+            inputs: [ins[0]!],
+            params: p,
+            outputs: [output],
             attrs: { stride, pads: pads2d(a, x, kernel, stride, dilation), dilation, groups: a.int('group', 1) },
           });
           return;
         }
         case 'Gemm': {
           if (a.int('transA', 0) !== 0) throw new Unsupported('transA = 1');
-          if (a.float('alpha', 1) !== 1 || a.float('beta', 1) !== 1) throw new Unsupported(`alpha = ${a.float('alpha', 1)}, beta = ${a.float('beta', 1)} (only 1, 1)`);
+          if (a.float('alpha', 1) !== 1 || a.float('beta', 1) !== 1)
+            throw new Unsupported(`alpha = ${a.float('alpha', 1)}, beta = ${a.float('beta', 1)} (only 1, 1)`);
           const wc = constants.get(ins[1]!);
           if (!wc || wc.type !== 'float' || wc.dims.length !== 2) throw new Unsupported('its B input must be a 2D float initializer');
           const transB = a.int('transB', 0) === 1;
@@ -526,7 +553,11 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
           if (a.int('training_mode', 0) !== 0) throw new Unsupported('training_mode = 1');
           const C = shapeOf(ins[0]!)[1]!;
           emit({
-            name: nodeName, op: 'batchnorm', inputs: [ins[0]!], params: ins.slice(1, 5).map((t) => param(t, [C])), outputs: [output],
+            name: nodeName,
+            op: 'batchnorm',
+            inputs: [ins[0]!],
+            params: ins.slice(1, 5).map((t) => param(t, [C])),
+            outputs: [output],
             attrs: { eps: a.float('epsilon', 1e-5) },
           });
           return;
@@ -544,7 +575,8 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
           const lo = scalar(ins[1], Number.NEGATIVE_INFINITY);
           const hi = scalar(ins[2], Number.POSITIVE_INFINITY);
           if (lo === 0 && hi === 6) emit({ name: nodeName, op: 'relu6', inputs: [ins[0]!], params: [], outputs: [output], attrs: {} });
-          else if (lo === 0 && hi === Number.POSITIVE_INFINITY) emit({ name: nodeName, op: 'relu', inputs: [ins[0]!], params: [], outputs: [output], attrs: {} });
+          else if (lo === 0 && hi === Number.POSITIVE_INFINITY)
+            emit({ name: nodeName, op: 'relu', inputs: [ins[0]!], params: [], outputs: [output], attrs: {} });
           else throw new Unsupported(`Clip(min ${lo}, max ${hi}): only Clip(0, 6) (ReLU6) and Clip(0) (ReLU)`);
           return;
         }
@@ -562,7 +594,14 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
           emit(
             opType === 'MaxPool'
               ? { name: nodeName, op: 'maxpool', inputs: [ins[0]!], params: [], outputs: [output], attrs: common }
-              : { name: nodeName, op: 'avgpool', inputs: [ins[0]!], params: [], outputs: [output], attrs: { ...common, countIncludePad: a.int('count_include_pad', 0) === 1 } },
+              : {
+                  name: nodeName,
+                  op: 'avgpool',
+                  inputs: [ins[0]!],
+                  params: [],
+                  outputs: [output],
+                  attrs: { ...common, countIncludePad: a.int('count_include_pad', 0) === 1 },
+                },
           );
           return;
         }
@@ -585,8 +624,7 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
           const x = shapeOf(xName);
           const C = x[1];
           // per-channel (numpy broadcasting from the right): [C, 1, 1] or [1, C, 1, 1] on N C H W; [C] or [1, C] on N C
-          const perChannel =
-            C !== undefined && numel(bc.dims) === C && bc.dims.length >= x.length - 1 && bc.dims[bc.dims.length - (x.length - 1)] === C;
+          const perChannel = C !== undefined && numel(bc.dims) === C && bc.dims.length >= x.length - 1 && bc.dims[bc.dims.length - (x.length - 1)] === C;
           if (!perChannel) throw new Unsupported(`adding the constant "${bName}" [${bc.dims.join(', ')}] to [${x.join(', ')}]: only a per-channel bias`);
           emit({ name: nodeName, op: 'bias', inputs: [xName], params: [param(bName, [C!])], outputs: [output], attrs: {} });
           return;
@@ -617,7 +655,11 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
             const tOut = t?.output?.[0] ?? '';
             const ri = t && t.opType === 'Transpose' && attrs(t).ints('perm', []).join() === '0,2,1,3,4' ? onlyConsumer(tOut) : undefined;
             const r = ri !== undefined ? nodes[ri] : undefined;
-            if (r && r.opType === 'Reshape' && reshapeTarget(constants, r.input?.[1], [x[0]!, spec[2]!, spec[1]!, x[2]!, x[3]!], attrs(r).int('allowzero', 0)).join() === x.join()) {
+            if (
+              r &&
+              r.opType === 'Reshape' &&
+              reshapeTarget(constants, r.input?.[1], [x[0]!, spec[2]!, spec[1]!, x[2]!, x[3]!], attrs(r).int('allowzero', 0)).join() === x.join()
+            ) {
               consumed.add(ti!).add(ri!);
               let shuffleName = r.name || nodeName;
               for (let k = 2; usedNames.has(shuffleName); k++) shuffleName = `${r.name || nodeName}_${k}`;
@@ -654,8 +696,7 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
     const causes = unsupported.filter((u) => !/is not produced by an earlier supported node/.test(u.why));
     const list = (causes.length > 0 ? causes : unsupported).map((u) => `node ${u.index} "${u.name}" (${u.opType}): ${u.why}`);
     throw new ImportError(
-      `${list.length} unsupported operator${list.length === 1 ? '' : 's'}:\n  ${list.join('\n  ')}\n` +
-        `roofbench's graphs support: ${SUPPORTED.join(', ')}`,
+      `${list.length} unsupported operator${list.length === 1 ? '' : 's'}:\n  ${list.join('\n  ')}\n` + `roofbench's graphs support: ${SUPPORTED.join(', ')}`,
       file,
       causes.length > 0 ? causes : unsupported,
     );
@@ -677,7 +718,12 @@ function transpose2d(v: Float32Array, rows: number, cols: number): Float32Array 
 }
 
 /** The static target shape of a Reshape (0 copies the input's dimension unless allowzero; one -1 is inferred). */
-function reshapeTarget(constants: Map<string, { dims: number[]; values: Float32Array | number[]; type: string }>, t: string | undefined, x: number[], allowzero: number): number[] {
+function reshapeTarget(
+  constants: Map<string, { dims: number[]; values: Float32Array | number[]; type: string }>,
+  t: string | undefined,
+  x: number[],
+  allowzero: number,
+): number[] {
   const c = t !== undefined ? constants.get(t) : undefined;
   if (!c || c.type !== 'int64') throw new Unsupported('its shape input must be a constant int64 tensor (a static reshape)');
   const spec = [...c.values].map((v, i) => (v === 0 && allowzero === 0 ? x[i]! : Number(v)));

@@ -32,7 +32,10 @@ export function harnessInfo(): RunResults['harness'] {
 }
 
 export function newRunId(d = new Date()): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return d
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 export interface BenchTransportOptions {

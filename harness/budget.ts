@@ -39,7 +39,10 @@ export function worstInaccurate(results: CaseResult[], n = 5): string[] {
     .sort((a, b) => score(b) - score(a))
     .slice(0, n)
     .map((r) => {
-      const why = r.accuracy.budget && !r.accuracy.budget.ok ? r.accuracy.budget.violations.join(', ') : `exceeds its own tolerance (${r.accuracy.tolerance.metric} <= ${r.accuracy.tolerance.limit.toExponential(2)})`;
+      const why =
+        r.accuracy.budget && !r.accuracy.budget.ok
+          ? r.accuracy.budget.violations.join(', ')
+          : `exceeds its own tolerance (${r.accuracy.tolerance.metric} <= ${r.accuracy.tolerance.limit.toExponential(2)})`;
       return `${r.variant} on ${r.caseId}: ${why}`;
     });
 }

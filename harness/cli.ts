@@ -100,7 +100,10 @@ function reportsDir(): string {
 
 function list(csv: string | undefined): string[] | undefined {
   if (csv === undefined) return undefined;
-  return csv.split(',').map((s) => s.trim()).filter(Boolean);
+  return csv
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function num(name: string, v: string | undefined, fallback: number, integer = false): number {
@@ -190,7 +193,10 @@ function printList(registry: DeviceRegistry, kernels: KernelsFile | null): void 
     }
     const full = s.cases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' });
     const quickOnly = s.cases({ quick: true, seed: 1, distribution: 'uniform(-1,1)' }).filter((c) => !full.some((d) => d.id === c.id));
-    for (const [title, cs] of [['cases (default size):', full], ['cases of --quick runs only (reaching kernel paths the scaled-down shapes miss):', quickOnly]] as const) {
+    for (const [title, cs] of [
+      ['cases (default size):', full],
+      ['cases of --quick runs only (reaching kernel paths the scaled-down shapes miss):', quickOnly],
+    ] as const) {
       if (cs.length === 0) continue;
       lines.push(`  ${title}`);
       for (const c of cs) {
@@ -246,7 +252,11 @@ const BENCH_OPTIONS = {
 
 /** Stop when npm kept the command's own options (`npm run bench --quick` without `--`). */
 function checkNpmArgs(options: Parameters<typeof npmSwallowedOptions>[0], argv: string[]): void {
-  const swallowed = npmSwallowedOptions(options, process.env, argv.filter((a) => !a.startsWith('-')));
+  const swallowed = npmSwallowedOptions(
+    options,
+    process.env,
+    argv.filter((a) => !a.startsWith('-')),
+  );
   if (swallowed) throw new UsageError(swallowedMessage(swallowed));
 }
 
@@ -287,7 +297,10 @@ async function bench(argv: string[]): Promise<number> {
   exclusive(values, 'kernels', 'native-example', '--native-example is --kernels examples/native-conv/kernels.yaml');
   const kernelsPath = values.kernels ?? (values['native-example'] ? NATIVE_EXAMPLE : undefined);
   const deviceNames = [...new Set(list(values.device) ?? ['local'])];
-  const kernelsFile = kernelsPath === undefined ? null : loadRunKernels(kernelsPath, values.list ? [] : deviceNames.flatMap((n) => (registry.devices.has(n) ? [registry.devices.get(n)!] : [])));
+  const kernelsFile =
+    kernelsPath === undefined
+      ? null
+      : loadRunKernels(kernelsPath, values.list ? [] : deviceNames.flatMap((n) => (registry.devices.has(n) ? [registry.devices.get(n)!] : [])));
   if (values.list) {
     printList(registry, kernelsFile);
     return 0;
@@ -300,7 +313,8 @@ async function bench(argv: string[]): Promise<number> {
       throw new UsageError((e as Error).message);
     }
   });
-  if (values.out && devices.length > 1) throw new UsageError('--out names one run directory; with several devices, leave it out (runs go to reports/<device>/<run-id>)');
+  if (values.out && devices.length > 1)
+    throw new UsageError('--out names one run directory; with several devices, leave it out (runs go to reports/<device>/<run-id>)');
   checkDistinctMachines(devices);
   // --out is checked before anything is created (a kernel file system, a file, a run already there).
   let outDir: string | null = null;
@@ -434,7 +448,9 @@ async function bench(argv: string[]): Promise<number> {
       progress.expect(items.map((i) => i.variants.length));
       progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${id}`);
       if (baselinesAdded.length) {
-        progress.info(`also running ${baselinesAdded.join(', ')}: the accuracy decision compares the selected fast variants with them (--no-baselines to leave them out)`);
+        progress.info(
+          `also running ${baselinesAdded.join(', ')}: the accuracy decision compares the selected fast variants with them (--no-baselines to leave them out)`,
+        );
       }
       // Emulated devices: the ceilings would measure the emulator, and take minutes under qemu.
       const devicePlan = { ...plan, runId: id, ...(device.emulated ? { measureCeilings: false } : {}) };
@@ -488,8 +504,7 @@ async function bench(argv: string[]): Promise<number> {
     const headline =
       res.run.status === 'complete' ? 'complete' : `${res.run.status === 'interrupted' ? 'INTERRUPTED' : 'INCOMPLETE'}: ${res.run.statusDetail ?? ''}`;
     process.stdout.write(
-      `${headline} in ${secs} s: ` +
-        `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
+      `${headline} in ${secs} s: ` + `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
     );
     if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
     if (res.run.contention?.contended) {
@@ -508,7 +523,8 @@ async function bench(argv: string[]): Promise<number> {
         process.stderr.write(`roofbench: PORTABILITY FAILURE between ${first!.device} and ${other.device}:\n${describeMismatches(p.mismatches)}\n`);
       }
       const line = `outputs ${first!.device} vs ${other.device}: ${p.compared - p.mismatches.length}/${p.compared} bit-identical`;
-      if (values.json) process.stdout.write(`${JSON.stringify({ type: 'portability', a: first!.device, b: other.device, compared: p.compared, mismatches: p.mismatches })}\n`);
+      if (values.json)
+        process.stdout.write(`${JSON.stringify({ type: 'portability', a: first!.device, b: other.device, compared: p.compared, mismatches: p.mismatches })}\n`);
       else process.stdout.write(`${line}\n`);
     }
     const index = await renderCombinedIndex(outcomes, claimRunDir(join(reportsDir(), 'multi'), runId));

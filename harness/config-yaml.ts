@@ -71,7 +71,12 @@ export function parseYamlConfig<S extends z.ZodType>(text: string, file: string,
     throw new ConfigError(
       doc.errors.map((e) => {
         const { line, column } = lineCol(lc, e.pos[0]);
-        return problem(line, column, '', `invalid YAML: ${e.message.replace(/\s+/g, ' ').trim()} (check the indentation and that each key is followed by ": ")`);
+        return problem(
+          line,
+          column,
+          '',
+          `invalid YAML: ${e.message.replace(/\s+/g, ' ').trim()} (check the indentation and that each key is followed by ": ")`,
+        );
       }),
     );
   }

@@ -68,6 +68,8 @@ export function healthContention(health: readonly Health[], coreCount: number | 
     ...agg,
     contended,
     limit: lim,
-    reason: contended ? `contended: ${why.join(', ')}; load average up to ${agg.maxLoadAvg1.toFixed(1)} during the run (limit ${cores(lim)})` : `quiet: ${facts}`,
+    reason: contended
+      ? `contended: ${why.join(', ')}; load average up to ${agg.maxLoadAvg1.toFixed(1)} during the run (limit ${cores(lim)})`
+      : `quiet: ${facts}`,
   };
 }

@@ -106,7 +106,11 @@ export function parseBoardProbe(stdout: string): BoardProbe {
     if (m) cur = m[1]!;
     else if (cur) sec.set(cur, [...(sec.get(cur) ?? []), line]);
   }
-  const text = (k: string) => (sec.get(k) ?? []).map((s) => s.trim()).filter(Boolean).join('\n');
+  const text = (k: string) =>
+    (sec.get(k) ?? [])
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .join('\n');
   const cpuinfo = sec.get('cpuinfo') ?? [];
   const field = (name: string) =>
     cpuinfo
@@ -175,7 +179,9 @@ export function boardAdvice(name: string, workDir: string, probe: BoardProbe): {
   }
   const needs = PAYLOAD_NEEDS_KIB + (ship ? SHIP_NEEDS_KIB : 0);
   if (probe.freeKiB !== null && probe.freeKiB < needs) {
-    todo.push(`free some disk space: ${(probe.freeKiB / 1024).toFixed(0)} MiB free in ${workDir}, a run needs about ${(needs / 1024).toFixed(0)} MiB${ship ? ' (with the shipped Node)' : ''}`);
+    todo.push(
+      `free some disk space: ${(probe.freeKiB / 1024).toFixed(0)} MiB free in ${workDir}, a run needs about ${(needs / 1024).toFixed(0)} MiB${ship ? ' (with the shipped Node)' : ''}`,
+    );
   }
   return { ship, todo };
 }
@@ -190,7 +196,9 @@ function writeAtomic(file: string, text: string): void {
 export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
   const { file, name } = o;
   if (!NAME_PATTERN.test(name)) {
-    throw new UsageError(`device name "${name}": use lower-case letters, digits, . _ - (starting with a letter or digit), e.g. rpi3; it names folders and remote commands`);
+    throw new UsageError(
+      `device name "${name}": use lower-case letters, digits, . _ - (starting with a letter or digit), e.g. rpi3; it names folders and remote commands`,
+    );
   }
   if (name === DEFAULT_DEVICE) throw new UsageError(`"${DEFAULT_DEVICE}" is this machine; give the board its own name, e.g. rpi3`);
   const spec = parseHostSpec(o.host);
@@ -200,7 +208,9 @@ export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
   const before = text.trim() ? parseDevices(text, file) : null;
   const taken = before?.devices.get(name);
   if (taken && taken.line !== null) {
-    throw new UsageError(`device "${name}" is already in ${file} (line ${taken.line}): remove it first (npm run devices -- remove ${name}) or choose another name`);
+    throw new UsageError(
+      `device "${name}" is already in ${file} (line ${taken.line}): remove it first (npm run devices -- remove ${name}) or choose another name`,
+    );
   }
   if (o.profile !== undefined && !before?.profiles.has(o.profile)) {
     throw new UsageError(`--profile ${o.profile}: no such profile in ${file}; profiles: ${[...(before?.profiles.keys() ?? [])].join(', ') || 'none'}`);
@@ -221,7 +231,10 @@ export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
     io.out('login: the SSH agent (SSH_AUTH_SOCK is set; --key FILE or --password-env VAR to choose otherwise)');
   } else {
     const key = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => path.join(homedir(), '.ssh', k)).find((k) => existsSync(k));
-    if (!key) throw new UsageError('no way to log in: give --key FILE (a private key), --agent (SSH_AUTH_SOCK) or --password-env VAR (the NAME of a variable holding the password)');
+    if (!key)
+      throw new UsageError(
+        'no way to log in: give --key FILE (a private key), --agent (SSH_AUTH_SOCK) or --password-env VAR (the NAME of a variable holding the password)',
+      );
     entry.identityFile = `~/${path.relative(homedir(), key)}`;
     io.out(`login: key ${entry.identityFile} (--key, --agent or --password-env to choose otherwise)`);
   }
@@ -232,7 +245,7 @@ export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
 
   const { fingerprint, type } = await fetchHostKey(device, { connectTimeoutMs: o.connectTimeoutMs ?? 10_000 });
   io.out(`${name} (${device.host}:${device.port}) presents host key ${type} ${fingerprint}`);
-  io.out('  compare it with the board\'s own: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on the board)');
+  io.out("  compare it with the board's own: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (on the board)");
   if (!o.yes && !(await io.confirm(`pin ${fingerprint} for ${name} and log in?`))) {
     io.out(`not pinned; nothing was sent to the board and ${file} is unchanged`);
     return 1;
@@ -265,7 +278,10 @@ export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
   show('CPU', `${probe.cpu}${probe.cores ? `, ${probe.cores} cores` : ''}`);
   show('memory', probe.memKiB === null ? 'unknown' : `${(probe.memKiB / 1024).toFixed(0)} MiB`);
   show('node', probe.node ?? 'none on the PATH');
-  show('work dir', `${device.workDir}: ${probe.workDirWritable ? 'writable' : 'NOT writable'}${probe.freeKiB === null ? '' : `, ${(probe.freeKiB / 1024).toFixed(0)} MiB free`}`);
+  show(
+    'work dir',
+    `${device.workDir}: ${probe.workDirWritable ? 'writable' : 'NOT writable'}${probe.freeKiB === null ? '' : `, ${(probe.freeKiB / 1024).toFixed(0)} MiB free`}`,
+  );
 
   // Profile: given, or suggested from the CPU.
   if (!o.profile && before) {
@@ -274,7 +290,10 @@ export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
       entry.profile = s.profile.name;
       show('profile', `${s.profile.name} (suggested: the board reports ${s.word}; --profile to choose another)`);
     } else {
-      show('profile', `none: no profile in ${file} matches "${probe.cpu}" (the report then draws the measured roofline only; add a profile with detect: words, see docs/devices.md)`);
+      show(
+        'profile',
+        `none: no profile in ${file} matches "${probe.cpu}" (the report then draws the measured roofline only; add a profile with detect: words, see docs/devices.md)`,
+      );
     }
   }
   const advice = boardAdvice(name, device.workDir, probe);
@@ -288,11 +307,15 @@ export async function addDevice(o: AddOptions, io: AddIo): Promise<number> {
   // Written from the file as it is now (it may have changed while we were connected), validated like a hand-written entry.
   const now = existsSync(file) ? readFileSync(file, 'utf8') : '';
   writeAtomic(file, withNewDevice(now, file, name, entry));
-  io.out(`written: devices.${name} in ${file} (host key pinned${entry.profile ? `, profile ${String(entry.profile)}` : ''}${advice.ship ? ', node: ship' : ''})`);
+  io.out(
+    `written: devices.${name} in ${file} (host key pinned${entry.profile ? `, profile ${String(entry.profile)}` : ''}${advice.ship ? ', node: ship' : ''})`,
+  );
   if (todo.length > 0) {
     io.out('before the first run:');
     for (const t of todo) io.out(`  - ${t}`);
   }
-  io.out(`next: npm run bench -- --device ${name} --quick${o.defaultFile !== undefined && path.resolve(o.defaultFile) === path.resolve(file) ? '' : ` --devices ${file}`}`);
+  io.out(
+    `next: npm run bench -- --device ${name} --quick${o.defaultFile !== undefined && path.resolve(o.defaultFile) === path.resolve(file) ? '' : ` --devices ${file}`}`,
+  );
   return 0;
 }

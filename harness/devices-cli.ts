@@ -39,7 +39,9 @@ async function check(device: Device, stepTimeoutMs: number, shipNode: boolean): 
     const lock = join(localWorkDir(device), 'lock');
     let owner: string | null = null;
     try {
-      owner = readFileSync(join(lock, 'owner'), 'utf8').trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+      owner = readFileSync(join(lock, 'owner'), 'utf8')
+        .trim()
+        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
     } catch {
       /* no lock, or no owner yet */
     }
@@ -77,8 +79,11 @@ async function check(device: Device, stepTimeoutMs: number, shipNode: boolean): 
             : 'held by a run that is starting (no owner written yet)',
     );
     const payload = await buildPayload();
-    out('payload', info.payloadCached(payload.hash) ? `${payload.hash} cached on the device` : `${payload.hash} not on the device yet (uploaded on the next run)`);
-    if (device.emulated) out('emulated', 'yes: timings are not the hardware\'s; accuracy checks still run');
+    out(
+      'payload',
+      info.payloadCached(payload.hash) ? `${payload.hash} cached on the device` : `${payload.hash} not on the device yet (uploaded on the next run)`,
+    );
+    if (device.emulated) out('emulated', "yes: timings are not the hardware's; accuracy checks still run");
     return true;
   } catch (e) {
     out('error', (e as Error).message);
@@ -195,7 +200,7 @@ async function main(): Promise<number> {
         out: (line) => process.stdout.write(`${line}\n`),
         confirm: async (question) => {
           if (!process.stdin.isTTY) {
-            throw new UsageError('compare the fingerprint above with the board\'s own, then run again with --yes to pin it (no terminal to ask on)');
+            throw new UsageError("compare the fingerprint above with the board's own, then run again with --yes to pin it (no terminal to ask on)");
           }
           const rl = createInterface({ input: process.stdin, output: process.stdout });
           const answer = await rl.question(`${question} [y/N] `);
@@ -248,7 +253,8 @@ async function main(): Promise<number> {
       if (!arg) throw new UsageError('check needs a device name (or several, comma-separated)');
       const st = values['step-timeout'];
       const stepS = st === undefined ? DEFAULT_STEP_TIMEOUT_MS / 1000 : Number(st);
-      if (!Number.isFinite(stepS) || stepS < 1 || stepS > 2147483) throw new UsageError(`--step-timeout expects a number of seconds from 1 to 2147483, got "${st}"`);
+      if (!Number.isFinite(stepS) || stepS < 1 || stepS > 2147483)
+        throw new UsageError(`--step-timeout expects a number of seconds from 1 to 2147483, got "${st}"`);
       let ok = true;
       for (const name of arg.split(',')) ok = (await check(registry.get(name.trim()), stepS * 1000, values['ship-node'])) && ok;
       return ok ? 0 : 1;

@@ -161,8 +161,14 @@ export class ConfigError extends Error {
 const SIZE_EXAMPLES = 'a size such as 32KiB, 512 KiB, 2MiB, 36MB or a whole number of bytes';
 const SIZE_FACTORS: Record<string, number> = {
   '': 1,
-  k: 1e3, m: 1e6, g: 1e9, t: 1e12,
-  ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3, ti: 1024 ** 4,
+  k: 1e3,
+  m: 1e6,
+  g: 1e9,
+  t: 1e12,
+  ki: 1024,
+  mi: 1024 ** 2,
+  gi: 1024 ** 3,
+  ti: 1024 ** 4,
 };
 
 /**
@@ -224,8 +230,7 @@ export function want(expected: string, hint?: string, secret = false) {
 /** Like `want` but leaves unknown keys to the post-processing that points at each key. */
 export function wantMapping(expected: string, hint?: string) {
   return {
-    error: (iss: { code?: string; input?: unknown }) =>
-      iss.code === 'unrecognized_keys' ? undefined : expectation(expected, iss.input, hint),
+    error: (iss: { code?: string; input?: unknown }) => (iss.code === 'unrecognized_keys' ? undefined : expectation(expected, iss.input, hint)),
   };
 }
 
@@ -271,16 +276,14 @@ const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
 const positive = (expected: string, hint?: string) => z.number(want(expected, hint)).positive(want(expected, hint));
 
-const sizeField = z
-  .union([z.number(), z.string()], want(SIZE_EXAMPLES))
-  .transform((v, ctx) => {
-    try {
-      return parseSize(v);
-    } catch (e) {
-      ctx.issues.push({ code: 'custom', message: (e as Error).message, input: v });
-      return z.NEVER;
-    }
-  });
+const sizeField = z.union([z.number(), z.string()], want(SIZE_EXAMPLES)).transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    ctx.issues.push({ code: 'custom', message: (e as Error).message, input: v });
+    return z.NEVER;
+  }
+});
 
 const peakField = positive('a positive number', 'GFLOP/s; GOP/s for integer dtypes').optional();
 const PeakSchema = z.strictObject(
@@ -304,7 +307,10 @@ const ProfileSchema = z.strictObject(
       .string(want('a string saying where the figures come from', 'datasheet, paper, measurement'))
       .min(1, want('a non-empty string saying where the figures come from')),
     detect: z
-      .array(z.string(want('a non-empty string')).min(1, want('a non-empty string')), want('a list of strings', 'words of a CPU or board model, e.g. [BCM2837, Cortex-A53]'))
+      .array(
+        z.string(want('a non-empty string')).min(1, want('a non-empty string')),
+        want('a list of strings', 'words of a CPU or board model, e.g. [BCM2837, Cortex-A53]'),
+      )
       .optional(),
   },
   wantMapping('a mapping with description, peakGflops, dramGbps, source and optionally caches'),
@@ -317,7 +323,10 @@ const nodeField = z.unknown().transform((v, ctx) => {
   };
   const expected = 'a command (e.g. "node" or "/opt/node18/bin/node --max-old-space-size=256"), a list of strings, or ship (roofbench brings its own Node)';
   if (typeof v === 'string') {
-    const argv = v.trim().split(/\s+/).filter((s) => s.length > 0);
+    const argv = v
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s.length > 0);
     return argv.length > 0 ? argv : fail(expectation(expected, v));
   }
   if (Array.isArray(v)) {
@@ -339,10 +348,7 @@ const DeviceSchema = z.strictObject(
     profile: z.string(want('the name of a profile defined under profiles:')).optional(),
     host: z
       .string(want('a host name or IP address', 'the machine to reach over SSH'))
-      .refine(
-        (s) => HOST_PATTERN.test(s) && !s.startsWith('-'),
-        want('a host name or IP address', 'letters, digits and . _ - : % [ ], not starting with -'),
-      )
+      .refine((s) => HOST_PATTERN.test(s) && !s.startsWith('-'), want('a host name or IP address', 'letters, digits and . _ - : % [ ], not starting with -'))
       .optional(),
     port: z
       .number(want('an integer 1-65535', 'the SSH port; leave it out for 22'))
@@ -362,10 +368,7 @@ const DeviceSchema = z.strictObject(
       .optional(),
     hostKey: z
       .string(want('a host key fingerprint SHA256:<43 base64 characters>'))
-      .regex(
-        FINGERPRINT_PATTERN,
-        want('a host key fingerprint SHA256:<43 base64 characters>', 'as printed by: ssh-keyscan HOST | ssh-keygen -lf -'),
-      )
+      .regex(FINGERPRINT_PATTERN, want('a host key fingerprint SHA256:<43 base64 characters>', 'as printed by: ssh-keyscan HOST | ssh-keygen -lf -'))
       .optional(),
     knownHosts: z.string(want('a path to a known_hosts file')).min(1, want('a path to a known_hosts file')).optional(),
     node: nodeField.optional(),
@@ -385,9 +388,7 @@ const DeviceSchema = z.strictObject(
 
 const FileSchema = z.strictObject(
   {
-    profiles: z
-      .record(z.string(), ProfileSchema, wantMapping('a mapping of profile names to profiles', 'or leave profiles: out'))
-      .optional(),
+    profiles: z.record(z.string(), ProfileSchema, wantMapping('a mapping of profile names to profiles', 'or leave profiles: out')).optional(),
     devices: z.record(z.string(), DeviceSchema, wantMapping('a mapping of device names to devices', 'e.g. local: { transport: local }')),
   },
   wantMapping('a mapping with devices: and optionally profiles:', 'see docs/devices.md'),
@@ -479,9 +480,10 @@ export function formatField(path: readonly PropertyKey[]): string {
 export function position(doc: Document, lc: LineCounter, f: Finding): { line: number; column: number } {
   const { node, keyNode, complete } = locate(doc, f.path);
   let target: Node | null;
-  if (!complete) target = keyNode ?? node; // a missing key: point at the mapping that should hold it
+  if (!complete)
+    target = keyNode ?? node; // a missing key: point at the mapping that should hold it
   else if (f.at === 'key') target = keyNode ?? node;
-  else target = hasRange(node) && node.range[0] < node.range[1] ? node : keyNode ?? node;
+  else target = hasRange(node) && node.range[0] < node.range[1] ? node : (keyNode ?? node);
   if (!hasRange(target)) {
     const root = doc.contents;
     return hasRange(root) ? lineCol(lc, root.range[0]) : { line: 1, column: 1 };
@@ -527,7 +529,10 @@ const isRecord = (v: unknown): v is Raw => typeof v === 'object' && v !== null &
 
 /** `invalid device name "My Board": ...` with a corrected name where one can be made. */
 function badName(kind: 'device' | 'profile', name: string): string {
-  const fixed = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '');
+  const fixed = name
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '');
   const hint = fixed && NAME_PATTERN.test(fixed) ? `, e.g. "${fixed}"` : '';
   return (
     `invalid ${kind} name "${name}": use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit${hint} ` +
@@ -679,7 +684,9 @@ function decodeConfig(bytes: Buffer, file: string): string {
     // No BOM, but every other byte NUL: UTF-16 text of ASCII characters.
     (bytes.length >= 4 && ((bytes[1] === 0 && bytes[3] === 0 && bytes[0] !== 0) || (bytes[0] === 0 && bytes[2] === 0 && bytes[1] !== 0)));
   if (utf16) {
-    throw fail('is encoded as UTF-16 (as some Windows editors save text); it must be UTF-8: save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 devices.yaml > devices.utf8.yaml)');
+    throw fail(
+      'is encoded as UTF-16 (as some Windows editors save text); it must be UTF-8: save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 devices.yaml > devices.utf8.yaml)',
+    );
   }
   if (bytes.includes(0)) throw fail('holds NUL bytes: it is not a text file (check the path)');
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
@@ -803,8 +810,7 @@ function buildRegistry(data: ParsedFile, doc: Document, lc: LineCounter, file: s
       }
     }
   }
-  const lineOf = (p: PropertyKey[]): number =>
-    keyLines.get(`${String(p[0])}\0${String(p[1])}`) ?? position(doc, lc, { path: p, at: 'key', message: '' }).line;
+  const lineOf = (p: PropertyKey[]): number => keyLines.get(`${String(p[0])}\0${String(p[1])}`) ?? position(doc, lc, { path: p, at: 'key', message: '' }).line;
   const baseDir = path.dirname(path.resolve(file));
 
   const profiles = new Map<string, Profile>();
@@ -835,10 +841,7 @@ function buildRegistry(data: ParsedFile, doc: Document, lc: LineCounter, file: s
             `and key (see the commented example in ${file} and docs/devices.md). Devices: ${names.join(', ')}`,
         );
       }
-      throw new Error(
-        `unknown device "${name}"${suggestion(name, names)}; devices in ${file}: ${names.join(', ')} ` +
-          '(to add one, see docs/devices.md)',
-      );
+      throw new Error(`unknown device "${name}"${suggestion(name, names)}; devices in ${file}: ${names.join(', ')} ` + '(to add one, see docs/devices.md)');
     },
   };
 }
@@ -866,21 +869,14 @@ function hostPath(p: string, baseDir: string): string {
   return path.resolve(baseDir, p);
 }
 
-function resolveDevice(
-  name: string,
-  d: ParsedDevice,
-  profiles: Map<string, Profile>,
-  baseDir: string,
-  file: string,
-  line: number | null,
-): Device {
+function resolveDevice(name: string, d: ParsedDevice, profiles: Map<string, Profile>, baseDir: string, file: string, line: number | null): Device {
   const transport: Transport = d.transport ?? (d.host !== undefined ? 'ssh' : 'local');
   return {
     name,
     description: d.description ?? null,
     transport,
     profileName: d.profile ?? null,
-    profile: d.profile === undefined ? null : profiles.get(d.profile) ?? null,
+    profile: d.profile === undefined ? null : (profiles.get(d.profile) ?? null),
     host: d.host ?? null,
     port: d.port ?? DEFAULT_SSH_PORT,
     user: d.user ?? null,

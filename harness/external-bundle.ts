@@ -35,7 +35,9 @@ function walk(dir: string, source: string): string[] {
       const p = rel ? `${rel}/${e.name}` : e.name;
       const st = statSync(path.join(dir, p));
       if (st.isDirectory() && e.isSymbolicLink()) {
-        throw new Error(`${source}: ${path.join(dir, p)} is a symbolic link to a directory: files: dir is uploaded whole, so replace the link by the files it needs`);
+        throw new Error(
+          `${source}: ${path.join(dir, p)} is a symbolic link to a directory: files: dir is uploaded whole, so replace the link by the files it needs`,
+        );
       }
       if (st.isDirectory()) visit(p);
       else if (st.isFile()) {
@@ -75,7 +77,10 @@ function bundleFiles(files: HostFiles, source: string): { native: NativeFile[]; 
   for (const r of rels) {
     const abs = path.join(files.dir, r);
     modes.set(r, (statSync(abs).mode & 0o111) !== 0);
-    h.update(r).update('\0').update(readFileSync(abs)).update(modes.get(r) ? '\0x' : '\0-');
+    h.update(r)
+      .update('\0')
+      .update(readFileSync(abs))
+      .update(modes.get(r) ? '\0x' : '\0-');
   }
   const base = `native/${hash16(h)}`;
   const native = rels.map((r) => ({ path: `${base}/${r}`, source: path.join(files.dir, r), arch: null, executable: modes.get(r) === true }));

@@ -46,9 +46,7 @@ import { VARIANT_NAME } from '../suites/define.js';
 const MAX_FILE_BYTES = 1024 * 1024;
 
 /** Where a kernel's files are on this machine (absolute paths). */
-export type HostFiles =
-  | { kind: 'binary'; binaries: Partial<Record<NativeArch, string>> }
-  | { kind: 'dir'; dir: string; script: string | null };
+export type HostFiles = { kind: 'binary'; binaries: Partial<Record<NativeArch, string>> } | { kind: 'dir'; dir: string; script: string | null };
 
 /** A command to run on the device (the ceilings probe): its spec for the device and its files here. */
 export interface ExternalCommand {
@@ -97,13 +95,17 @@ const binaryField = z.unknown().transform((v, ctx) => {
   };
   const expected = `a path to a binary, or a mapping of architecture (${NATIVE_ARCHS.join(', ')}) to path`;
   if (typeof v === 'string' && v.length > 0) return v;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(expectation(expected, v, 'e.g. { x86-64: build/x86-64/conv, arm64: build/arm64/conv }'));
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    return fail(expectation(expected, v, 'e.g. { x86-64: build/x86-64/conv, arm64: build/arm64/conv }'));
   const out: Partial<Record<NativeArch, string>> = {};
   const entries = Object.entries(v);
   if (entries.length === 0) return fail(expectation(expected, v, 'the mapping is empty'));
   for (const [k, p] of entries) {
     if (!(NATIVE_ARCHS as readonly string[]).includes(k)) {
-      return fail(`unknown architecture "${k}"${suggestion(k, NATIVE_ARCHS, { x8664: 'x86-64', amd64: 'x86-64', x64: 'x86-64', aarch64: 'arm64', armv7l: 'armhf', arm: 'armhf' })}; valid: ${NATIVE_ARCHS.join(', ')}`, [k]);
+      return fail(
+        `unknown architecture "${k}"${suggestion(k, NATIVE_ARCHS, { x8664: 'x86-64', amd64: 'x86-64', x64: 'x86-64', aarch64: 'arm64', armv7l: 'armhf', arm: 'armhf' })}; valid: ${NATIVE_ARCHS.join(', ')}`,
+        [k],
+      );
     }
     if (typeof p !== 'string' || p.length === 0) return fail(expectation('a path to the binary built for this architecture', p), [k]);
     out[k as NativeArch] = p;
@@ -151,7 +153,14 @@ const FilesSchema = z.strictObject(
 
 const AppliesSchema = z.strictObject(
   Object.fromEntries(
-    SHAPE_KEYS.map((k) => [k, z.number(want('an integer')).int(want('an integer')).min(k === 'pad' ? 0 : 1, want(k === 'pad' ? 'a non-negative integer' : 'a positive integer')).optional()]),
+    SHAPE_KEYS.map((k) => [
+      k,
+      z
+        .number(want('an integer'))
+        .int(want('an integer'))
+        .min(k === 'pad' ? 0 : 1, want(k === 'pad' ? 'a non-negative integer' : 'a positive integer'))
+        .optional(),
+    ]),
   ) as Record<keyof ConvShape, z.ZodOptional<z.ZodNumber>>,
   wantMapping('a mapping of shape fields to the values the kernel handles', `e.g. { groups: 1, stride: 1 }; fields: ${SHAPE_KEYS.join(', ')}`),
 );
@@ -305,11 +314,30 @@ function commandChecks(d: Raw, at: PropertyKey[], ctx: CommandContext): Finding[
         used.add(p.name);
         const known = Object.keys(PLACEHOLDERS);
         if (!known.includes(p.name)) {
-          out.push({ path: [...at, 'command', i], at: 'value', message: `unknown placeholder {${p.name}}${suggestion(p.name, known)}; placeholders: ${ctx.valid.map((v) => `{${v}}`).join(' ')} (write {{ and }} for literal braces)` });
-        } else if (!(ctx.valid as readonly string[]).includes(p.name) || (p.name === 'binary' && kind === 'dir') || ((p.name === 'dir' || p.name === 'script') && kind === 'binary')) {
-          out.push({ path: [...at, 'command', i], at: 'value', message: `{${p.name}} (${PLACEHOLDERS[p.name as Placeholder]}) has no value here; this command can use ${ctx.valid.filter((v) => !(kind === 'dir' && v === 'binary') && !(kind === 'binary' && (v === 'dir' || v === 'script'))).map((v) => `{${v}}`).join(' ')}` });
+          out.push({
+            path: [...at, 'command', i],
+            at: 'value',
+            message: `unknown placeholder {${p.name}}${suggestion(p.name, known)}; placeholders: ${ctx.valid.map((v) => `{${v}}`).join(' ')} (write {{ and }} for literal braces)`,
+          });
+        } else if (
+          !(ctx.valid as readonly string[]).includes(p.name) ||
+          (p.name === 'binary' && kind === 'dir') ||
+          ((p.name === 'dir' || p.name === 'script') && kind === 'binary')
+        ) {
+          out.push({
+            path: [...at, 'command', i],
+            at: 'value',
+            message: `{${p.name}} (${PLACEHOLDERS[p.name as Placeholder]}) has no value here; this command can use ${ctx.valid
+              .filter((v) => !(kind === 'dir' && v === 'binary') && !(kind === 'binary' && (v === 'dir' || v === 'script')))
+              .map((v) => `{${v}}`)
+              .join(' ')}`,
+          });
         } else if (p.name === 'script' && isRecord(files) && files.script === undefined) {
-          out.push({ path: [...at, 'command', i], at: 'value', message: '{script} is used but files: has no script:; add script: (its path inside dir:) or use {dir}/...' });
+          out.push({
+            path: [...at, 'command', i],
+            at: 'value',
+            message: '{script} is used but files: has no script:; add script: (its path inside dir:) or use {dir}/...',
+          });
         }
       }
     }
@@ -317,7 +345,11 @@ function commandChecks(d: Raw, at: PropertyKey[], ctx: CommandContext): Finding[
       out.push({ path: [...at, 'command'], at: 'value', message: 'the command never runs the uploaded binary: use {binary}, e.g. ["{binary}", "{work}"]' });
     }
     if (kind === 'dir' && !used.has('dir') && !used.has('script')) {
-      out.push({ path: [...at, 'command'], at: 'value', message: 'the command never uses the uploaded directory: use {script} or {dir}, e.g. ["python3", "{script}", "{work}"]' });
+      out.push({
+        path: [...at, 'command'],
+        at: 'value',
+        message: 'the command never uses the uploaded directory: use {script} or {dir}, e.g. ["python3", "{script}", "{work}"]',
+      });
     }
   }
   return out;
@@ -332,11 +364,20 @@ function fileChecks(files: Raw, at: PropertyKey[], ctx: CommandContext): Finding
     if (problem) return out.push({ path: where, at: 'value', message: problem });
     const arch = elfArch(abs);
     if (arch === null) {
-      return out.push({ path: where, at: 'value', message: `${abs} is not an ELF executable: for a script, declare files: { dir: <its folder>, script: <its name> } and run it with its interpreter` });
+      return out.push({
+        path: where,
+        at: 'value',
+        message: `${abs} is not an ELF executable: for a script, declare files: { dir: <its folder>, script: <its name> } and run it with its interpreter`,
+      });
     }
-    if (arch === 'other') return out.push({ path: where, at: 'value', message: `${abs} is an ELF binary for an architecture roofbench does not run (${NATIVE_ARCHS.join(', ')})` });
+    if (arch === 'other')
+      return out.push({ path: where, at: 'value', message: `${abs} is an ELF binary for an architecture roofbench does not run (${NATIVE_ARCHS.join(', ')})` });
     if (declared !== null && arch !== declared) {
-      return out.push({ path: where, at: 'value', message: `${abs} is an ${arch} binary, declared for ${declared}: check the build (scripts/build-native.sh ${declared})` });
+      return out.push({
+        path: where,
+        at: 'value',
+        message: `${abs} is an ${arch} binary, declared for ${declared}: check the build (scripts/build-native.sh ${declared})`,
+      });
     }
     return 0;
   };
@@ -357,7 +398,11 @@ function fileChecks(files: Raw, at: PropertyKey[], ctx: CommandContext): Finding
       const script = path.resolve(dir, files.script);
       const rel = path.relative(dir, script);
       if (rel.startsWith('..') || path.isAbsolute(rel)) {
-        out.push({ path: [...at, 'script'], at: 'value', message: `${files.script} is outside dir: ${dir} (only dir: is uploaded; give the script's path inside it)` });
+        out.push({
+          path: [...at, 'script'],
+          at: 'value',
+          message: `${files.script} is outside dir: ${dir} (only dir: is uploaded; give the script's path inside it)`,
+        });
       } else {
         const sp = fileProblem(script, 'script');
         if (sp) out.push({ path: [...at, 'script'], at: 'value', message: sp });
@@ -374,7 +419,11 @@ function crossChecks(raw: unknown, baseDir: string, opts: KernelsFileOptions): F
   if (!isRecord(raw)) return [];
   const out: Finding[] = [];
   if (raw.kernels === undefined && raw.ceilings === undefined) {
-    out.push({ path: [], at: 'key', message: 'declares nothing: add kernels: (a list of kernels) and/or ceilings: (the native peak and bandwidth probe); see docs/native-kernels.md' });
+    out.push({
+      path: [],
+      at: 'key',
+      message: 'declares nothing: add kernels: (a list of kernels) and/or ceilings: (the native peak and bandwidth probe); see docs/native-kernels.md',
+    });
   }
   const ctx = (valid: readonly Placeholder[]): CommandContext => ({ valid, baseDir, archs: opts.archs });
   if (isRecord(raw.ceilings)) out.push(...commandChecks(raw.ceilings, ['ceilings'], ctx(CEILING_PLACEHOLDERS)));
@@ -386,15 +435,31 @@ function crossChecks(raw: unknown, baseDir: string, opts: KernelsFileOptions): F
     if (typeof k.name === 'string') {
       const name = k.name;
       if (!VARIANT_NAME.test(name)) {
-        out.push({ path: at('name'), at: 'value', message: `"${name}" does not follow the variant grammar <op>-<algorithm>[-<detail>]-<dtype>: lower-case letters, digits and dots in parts joined by -, e.g. conv-im2col-gemm-native-f32` });
+        out.push({
+          path: at('name'),
+          at: 'value',
+          message: `"${name}" does not follow the variant grammar <op>-<algorithm>[-<detail>]-<dtype>: lower-case letters, digits and dots in parts joined by -, e.g. conv-im2col-gemm-native-f32`,
+        });
       } else {
-        if (typeof k.dtype === 'string' && !name.endsWith(`-${k.dtype}`)) out.push({ path: at('name'), at: 'value', message: `"${name}" declares dtype ${k.dtype} but does not end in -${k.dtype}` });
-        if (typeof k.op === 'string' && !name.startsWith(k.op)) out.push({ path: at('name'), at: 'value', message: `"${name}" is a ${k.op} kernel: its name must start with ${k.op}, e.g. ${k.op}-im2col-gemm-native-f32` });
+        if (typeof k.dtype === 'string' && !name.endsWith(`-${k.dtype}`))
+          out.push({ path: at('name'), at: 'value', message: `"${name}" declares dtype ${k.dtype} but does not end in -${k.dtype}` });
+        if (typeof k.op === 'string' && !name.startsWith(k.op))
+          out.push({
+            path: at('name'),
+            at: 'value',
+            message: `"${name}" is a ${k.op} kernel: its name must start with ${k.op}, e.g. ${k.op}-im2col-gemm-native-f32`,
+          });
       }
       const first = names.get(name);
-      if (first !== undefined) out.push({ path: at('name'), at: 'value', message: `duplicate kernel name "${name}" (also kernels[${first}]): each variant needs its own name` });
+      if (first !== undefined)
+        out.push({ path: at('name'), at: 'value', message: `duplicate kernel name "${name}" (also kernels[${first}]): each variant needs its own name` });
       else names.set(name, i);
-      if (opts.builtinVariants?.includes(name)) out.push({ path: at('name'), at: 'value', message: `"${name}" is a built-in variant: give the external kernel its own name (e.g. add -native before the dtype)` });
+      if (opts.builtinVariants?.includes(name))
+        out.push({
+          path: at('name'),
+          at: 'value',
+          message: `"${name}" is a built-in variant: give the external kernel its own name (e.g. add -native before the dtype)`,
+        });
     }
     if (Array.isArray(k.cases) && opts.knownCases) {
       for (const [j, c] of k.cases.entries()) {
@@ -405,7 +470,12 @@ function crossChecks(raw: unknown, baseDir: string, opts: KernelsFileOptions): F
     }
     if (isRecord(k.env)) {
       for (const name of Object.keys(k.env)) {
-        if (!ENV_NAME.test(name)) out.push({ path: at('env', name), at: 'key', message: `"${name}" is not a valid environment variable name (letters, digits and _, not starting with a digit)` });
+        if (!ENV_NAME.test(name))
+          out.push({
+            path: at('env', name),
+            at: 'key',
+            message: `"${name}" is not a valid environment variable name (letters, digits and _, not starting with a digit)`,
+          });
       }
     }
     out.push(...commandChecks(k, ['kernels', i], ctx(KERNEL_PLACEHOLDERS)));
@@ -427,7 +497,10 @@ export function loadKernelsFile(file: string, opts: KernelsFileOptions = {}): Ke
     text = readFileSync(abs, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? `not found (looked for ${abs}): give the path of your kernels file (see docs/native-kernels.md)` : `cannot be read (${abs}): ${(e as Error).message}`;
+    const message =
+      code === 'ENOENT'
+        ? `not found (looked for ${abs}): give the path of your kernels file (see docs/native-kernels.md)`
+        : `cannot be read (${abs}): ${(e as Error).message}`;
     throw new ConfigError([{ file, line: null, column: null, field: '', message }], { cause: e });
   }
   return parseKernelsFile(text, file, opts);
@@ -471,7 +544,8 @@ export function parseKernelsFile(text: string, file: string, opts: KernelsFileOp
   };
   const kernels = (data.kernels ?? []).map((k, i): ExternalKernel => {
     const { spec, files } = command(k, `${file}:${lineOf(['kernels', i])}`);
-    const accuracy = k.accuracy === undefined || k.accuracy === 'exact' ? { kind: 'exact' as const } : { kind: 'approximate' as const, maxRelL2: k.accuracy.maxRelL2 };
+    const accuracy =
+      k.accuracy === undefined || k.accuracy === 'exact' ? { kind: 'exact' as const } : { kind: 'approximate' as const, maxRelL2: k.accuracy.maxRelL2 };
     return {
       spec: {
         ...spec,

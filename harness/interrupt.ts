@@ -63,7 +63,9 @@ export class Interrupt {
     if (!this.interrupted) {
       this.firstAt = Date.now();
       const again = sig === 'SIGINT' ? ' (Ctrl-C again to exit at once)' : sig === 'SIGPIPE' ? '' : ` (${sig} again to exit at once)`;
-      this.say(`roofbench: ${sig === 'SIGPIPE' ? 'the output was closed (SIGPIPE)' : sig}: stopping the run; what finished is kept and its report written${again}`);
+      this.say(
+        `roofbench: ${sig === 'SIGPIPE' ? 'the output was closed (SIGPIPE)' : sig}: stopping the run; what finished is kept and its report written${again}`,
+      );
       this.controller.abort(sig);
       return;
     }

@@ -85,7 +85,12 @@ async function sysroot(arch: ShipArch, cache: string, log: (m: string) => void):
     });
   } catch (e) {
     const err = e as Error & { stderr?: string };
-    throw new Error(`cannot build the Node 18 to ship for ${arch}: scripts/arm-node.sh failed:\n${String(err.stderr ?? err.message).trim().slice(-2000)}`, { cause: e });
+    throw new Error(
+      `cannot build the Node 18 to ship for ${arch}: scripts/arm-node.sh failed:\n${String(err.stderr ?? err.message)
+        .trim()
+        .slice(-2000)}`,
+      { cause: e },
+    );
   }
   return root;
 }
@@ -123,7 +128,10 @@ export async function packNode(arch: ShipArch, opts: { log?: (m: string) => void
   mkdirSync(cache, { recursive: true });
   const root = await sysroot(arch, cache, log);
   const stamp = readFileSync(join(root, '.roofbench-sysroot'), 'utf8');
-  const packages = stamp.split('\n').filter((l) => l.startsWith('package=')).join('\n');
+  const packages = stamp
+    .split('\n')
+    .filter((l) => l.startsWith('package='))
+    .join('\n');
   const version = /^node=(.*)$/m.exec(stamp)?.[1] ?? 'unknown';
   const pkg = /^package=(nodejs .*)$/m.exec(stamp)?.[1] ?? `nodejs ${arch}`;
   const id = sha256(`format=${NODE_PACK_FORMAT}\narch=${arch}\n${packages}\n`).slice(0, 12);
@@ -155,7 +163,10 @@ export async function packNode(arch: ShipArch, opts: { log?: (m: string) => void
       if (seen.has(so)) continue;
       seen.add(so);
       const src = [join(libDir, so), join(root, 'usr', 'lib', so)].find((p) => existsSync(p));
-      if (!src) throw new Error(`packing Node for ${arch}: ${so} (needed by node) is not in ${root}; rebuild it: ROOFBENCH_ARM_REFRESH=1 scripts/arm-node.sh ${arch} DIR`);
+      if (!src)
+        throw new Error(
+          `packing Node for ${arch}: ${so} (needed by node) is not in ${root}; rebuild it: ROOFBENCH_ARM_REFRESH=1 scripts/arm-node.sh ${arch} DIR`,
+        );
       copyFileSync(src, join(stage, 'lib', so));
       todo.push(...(await needed(src)));
     }
@@ -183,10 +194,14 @@ export async function packNode(arch: ShipArch, opts: { log?: (m: string) => void
     if (n === 0) throw new Error(`packing Node for ${arch}: ${libnode} names no ${PREFIX} path (not Debian's build?)`);
     writeFileSync(join(stage, 'lib', libnode), bin);
     const sums = Object.fromEntries(walk(stage).map((p) => [p, sha256(readFileSync(join(stage, p)))]));
-    const { stdout } = await execFileP('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', stage, '-cf', '-', ...readdirSync(stage).sort()], {
-      encoding: 'buffer',
-      maxBuffer: 1024 * 1024 * 1024,
-    });
+    const { stdout } = await execFileP(
+      'tar',
+      ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', stage, '-cf', '-', ...readdirSync(stage).sort()],
+      {
+        encoding: 'buffer',
+        maxBuffer: 1024 * 1024 * 1024,
+      },
+    );
     const tgz = gzipSync(stdout, { level: 6 });
     const pack: NodePack = { arch, id, hash: sha256(tgz), tarPath, bytes: tgz.byteLength, version, package: pkg, loader: LOADER[arch], sums };
     const tmp = `${tarPath}.tmp-${process.pid}`;
@@ -283,7 +298,10 @@ export async function ensureShippedNode(
     abort: opts.abort,
   });
   if (check.code === 71) {
-    throw new SshError(`cannot create ${device.workDir}/node on device ${device.name}: make the work dir writable or set workDir in devices.yaml (${check.stderr.trim().slice(0, 300)})`, 'node');
+    throw new SshError(
+      `cannot create ${device.workDir}/node on device ${device.name}: make the work dir writable or set workDir in devices.yaml (${check.stderr.trim().slice(0, 300)})`,
+      'node',
+    );
   }
   if (check.stdout.includes('intact')) return { uploadedBytes: 0, seconds: (performance.now() - t0) / 1000 };
   const stamp = `${process.pid}-${Date.now()}`;
@@ -294,7 +312,10 @@ export async function ensureShippedNode(
     const data = readFileSync(pack.tarPath);
     // A large file: its deadline grows with its size (at least 1 MB/s).
     const ms = Math.max(step, Math.ceil(data.byteLength / 1e6) * 1000);
-    await sftpCall<void>(sftp, (cb) => sftp.writeFile(`${w.sftp}/node/${tmpTar}`, data, cb), { ms, what: `uploading Node ${pack.version} (${(pack.bytes / 1e6).toFixed(1)} MB) to device ${device.name}` });
+    await sftpCall<void>(sftp, (cb) => sftp.writeFile(`${w.sftp}/node/${tmpTar}`, data, cb), {
+      ms,
+      what: `uploading Node ${pack.version} (${(pack.bytes / 1e6).toFixed(1)} MB) to device ${device.name}`,
+    });
   } catch (cause) {
     await runStep(client, `rm -f ${w.sh}/node/${shq(tmpTar)}`, { deadlineMs: step, what: 'cleaning up' }).catch(() => undefined);
     if (cause instanceof SshError) throw cause;
@@ -318,7 +339,11 @@ export async function ensureShippedNode(
     `${verifyShippedScript('"$D"', pack.sums)} || { rm -rf "$D"; echo "roofbench: the unpacked Node does not match its hashes (a full disk? df: $(df -Pk . | tail -n 1))" >&2; exit 83; }`,
     `rm -rf ${shq(pack.id)} && mv "$D" ${shq(pack.id)} || exit 84`,
   ].join('\n');
-  const r = await runStep(client, unpack, { deadlineMs: Math.max(step, 300_000), what: `unpacking Node ${pack.version} on device ${device.name}`, abort: opts.abort });
+  const r = await runStep(client, unpack, {
+    deadlineMs: Math.max(step, 300_000),
+    what: `unpacking Node ${pack.version} on device ${device.name}`,
+    abort: opts.abort,
+  });
   if (r.code !== 0) {
     throw new SshError(
       `installing the shipped Node in ${device.workDir}/node/${pack.id} on device ${device.name} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 600)}. ` +

@@ -207,7 +207,12 @@ export async function buildPayload(opts: PayloadOptions = {}): Promise<Payload> 
   }
   const hash = h.digest('hex').slice(0, 16);
   const dir = join(root, hash);
-  const listing: PayloadFile[] = files.map((f) => ({ path: f.path, bytes: f.content.byteLength, sha256: sha256(f.content), ...(f.mode ? { mode: f.mode } : {}) }));
+  const listing: PayloadFile[] = files.map((f) => ({
+    path: f.path,
+    bytes: f.content.byteLength,
+    sha256: sha256(f.content),
+    ...(f.mode ? { mode: f.mode } : {}),
+  }));
   const manifestText = `${JSON.stringify({ hash, files: listing }, null, 2)}\n`;
   const manifest: PayloadFile = { path: 'manifest.json', bytes: Buffer.byteLength(manifestText), sha256: sha256(manifestText) };
   const expected = Object.fromEntries([...listing, manifest].map((f) => [f.path, f.sha256]));

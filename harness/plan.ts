@@ -77,8 +77,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
   const suiteNames = suites.map((s) => s.name);
   // Opt-in suites (models) run only when named, or when an option of theirs (--model) asks for them.
   const defaults = suites.filter((s) => !s.optIn).map((s) => s.name);
-  const chosenSuites =
-    sel.suites && sel.suites.length > 0 ? sel.suites : sel.models?.length ? ['models'] : defaults;
+  const chosenSuites = sel.suites && sel.suites.length > 0 ? sel.suites : sel.models?.length ? ['models'] : defaults;
   const badSuites = chosenSuites.filter((n) => !suiteNames.includes(n));
   if (badSuites.length) throw unknown('suite', badSuites, suiteNames);
   const active = suites.filter((s) => chosenSuites.includes(s.name));
@@ -164,13 +163,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
   return items;
 }
 
-export function makePlan(
-  runId: string,
-  options: RunOptions,
-  items: PlannedItem[],
-  measureCeilings = true,
-  extraVariants: ExtraVariant[] = [],
-): Plan {
+export function makePlan(runId: string, options: RunOptions, items: PlannedItem[], measureCeilings = true, extraVariants: ExtraVariant[] = []): Plan {
   const used = new Set(items.flatMap((i) => i.variants));
   const extras = extraVariants.filter((e) => used.has(buildExtraVariant(e).name));
   return {

@@ -50,7 +50,5 @@ export function compareChecksums(a: RunResults, b: RunResults): PortabilityRepor
 }
 
 export function describeMismatches(m: ChecksumMismatch[]): string {
-  return m
-    .map((x) => `output of ${x.variant} on ${x.caseId} differs: ${x.a.device} ${x.a.checksum} vs ${x.b.device} ${x.b.checksum}`)
-    .join('\n');
+  return m.map((x) => `output of ${x.variant} on ${x.caseId} differs: ${x.a.device} ${x.a.checksum} vs ${x.b.device} ${x.b.checksum}`).join('\n');
 }

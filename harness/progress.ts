@@ -31,7 +31,6 @@ export function clock(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-
 /**
  * One short line for a finished case (CI logs): the best variant and its figure, the counts, and
  * the variants that errored (by name; the reasons are in the report).
@@ -47,9 +46,7 @@ export function caseLine(results: readonly CaseResult[]): string {
   const best = t.length ? t.reduce((a, b) => (b.timing.stats.median < a.timing.stats.median ? b : a)) : undefined;
   const parts: string[] = [];
   if (best) {
-    parts.push(
-      `best ${best.variant} ${fmtMs(best.timing.stats.median)}${best.timing.noisy ? ' ~' : ''} (${best.perf.gflops.toFixed(2)} GFLOP/s)`,
-    );
+    parts.push(`best ${best.variant} ${fmtMs(best.timing.stats.median)}${best.timing.noisy ? ' ~' : ''} (${best.perf.gflops.toFixed(2)} GFLOP/s)`);
   }
   parts.push(countText || 'no results');
   const errored = results.filter((r) => r.state === 'errored');
@@ -285,7 +282,11 @@ export function summaryTable(run: RunResults, width = 80): string {
         note: '',
       });
     } else {
-      rows.push({ caseId: r.caseId, cells: [r.variant, '-', '-', '-', '-', r.state], note: r.state === 'errored' ? `in ${r.phase}: ${r.error.split('\n')[0] ?? ''}` : '' });
+      rows.push({
+        caseId: r.caseId,
+        cells: [r.variant, '-', '-', '-', '-', r.state],
+        note: r.state === 'errored' ? `in ${r.phase}: ${r.error.split('\n')[0] ?? ''}` : '',
+      });
     }
   }
   const indent = '  ';

@@ -58,9 +58,7 @@ export class RunWriter {
       results: [],
       stderr: [],
     };
-    this.expected = plan.items.flatMap((i) =>
-      i.variants.map((variant) => ({ caseId: i.caseSpec.id, variant, ...variantInfo(i.caseSpec.suite, variant) })),
-    );
+    this.expected = plan.items.flatMap((i) => i.variants.map((variant) => ({ caseId: i.caseSpec.id, variant, ...variantInfo(i.caseSpec.suite, variant) })));
     this.save();
   }
 

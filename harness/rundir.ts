@@ -98,8 +98,12 @@ export function checkOutDir(out: string): string {
       throw new OutPathError(`--out ${out}: cannot read the directory: ${describe(e)}`, { cause: e });
     }
     if (entries.length > 0) {
-      const what = entries.includes(RESULTS_FILE) ? `holds a run (${RESULTS_FILE})` : `is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'})`;
-      throw new OutPathError(`--out ${out} already exists and ${what}: roofbench never overwrites a run. Give a new directory, or leave --out out (runs go to reports/<device>/<run-id>)`);
+      const what = entries.includes(RESULTS_FILE)
+        ? `holds a run (${RESULTS_FILE})`
+        : `is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'})`;
+      throw new OutPathError(
+        `--out ${out} already exists and ${what}: roofbench never overwrites a run. Give a new directory, or leave --out out (runs go to reports/<device>/<run-id>)`,
+      );
     }
   }
   return abs;

@@ -77,9 +77,19 @@ export interface ScalarKernels {
   heap_base(): number;
   /** Direct naive conv: x NCHW, w K x C/groups x R x S, y N x K x Ho x Wo (overwritten). */
   conv_direct_f32(
-    x: number, w: number, y: number,
-    n: number, c: number, h: number, wd: number, k: number, r: number, s: number,
-    stride: number, pad: number, groups: number,
+    x: number,
+    w: number,
+    y: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
+    groups: number,
   ): void;
   /** Scalar ERT peak loop: `iters` iterations of 12 chains acc = acc*m + c; returns a sum of the chains. */
   peak_f32(iters: number, m: number, c: number): number;
@@ -100,9 +110,20 @@ export interface SimdKernels {
   pack_weights(w: number, dst: number, k: number, kd: number, groups: number): void;
   /** Conv by fused im2col-packing + packed SIMD GEMM; y (N K Ho Wo) overwritten. */
   conv_im2col_gemm_f32(
-    x: number, wPacked: number, y: number, ws: number,
-    n: number, c: number, h: number, wd: number, k: number, r: number, s: number,
-    stride: number, pad: number, groups: number,
+    x: number,
+    wPacked: number,
+    y: number,
+    ws: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
+    groups: number,
   ): void;
   /** Plain im2col of one image/group: cols [(c*R+r)*S+s][oh*Wo+ow]. */
   im2col_f32(x: number, cols: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number): void;
@@ -113,14 +134,33 @@ export interface SimdKernels {
    * Leading dimensions in floats; ws: sgemm_workspace_floats() floats.
    */
   sgemm_f32(
-    m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
-    ws: number, accumulate: boolean | number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    ws: number,
+    accumulate: boolean | number,
   ): void;
   depthwise_workspace_floats(h: number, wd: number, r: number, s: number, stride: number, pad: number): number;
   /** Depthwise conv (groups == c == k): w c x R x S; y overwritten. */
   conv_depthwise_f32(
-    x: number, w: number, y: number, ws: number,
-    n: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number,
+    x: number,
+    w: number,
+    y: number,
+    ws: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
   ): void;
   /** f32x4 ERT peak loop: 12 chains acc = acc*m + c. */
   peak_f32x4(iters: number, m: number, c: number): number;
@@ -155,19 +195,50 @@ export interface FftKernels {
   fft_reduce_f32x4(xt: number, wt: number, yt: number, slots: number, k4: number, c4: number, nt: number): void;
   /** 3x3 stride-1 conv by overlap-save tiled FFT (t = 8 or 16); y (N K Ho Wo) overwritten. */
   conv_fft_f32(
-    x: number, y: number, xi: number, xt: number, wt: number, yt: number, plan: number, ws: number,
-    n: number, c: number, h: number, wd: number, k: number, pad: number, t: number,
+    x: number,
+    y: number,
+    xi: number,
+    xt: number,
+    wt: number,
+    yt: number,
+    plan: number,
+    ws: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    pad: number,
+    t: number,
   ): void;
 }
 
 const SCALAR_EXPORTS = [
-  'heap_base', 'conv_direct_f32', 'peak_f32', 'peak_f32_flops_per_iter', 'copy_f32', 'triad_f32',
+  'heap_base',
+  'conv_direct_f32',
+  'peak_f32',
+  'peak_f32_flops_per_iter',
+  'copy_f32',
+  'triad_f32',
 ] as const satisfies readonly (keyof ScalarKernels)[];
 const SIMD_EXPORTS = [
-  'heap_base', 'gemm_packed_a_floats', 'conv_im2col_gemm_workspace_floats', 'gemm_tile', 'pack_weights',
-  'conv_im2col_gemm_f32', 'im2col_f32', 'sgemm_workspace_floats', 'sgemm_f32', 'depthwise_workspace_floats', 'conv_depthwise_f32',
-  'peak_f32x4', 'peak_f32x4_flops_per_iter', 'peak_madd_f32x4', 'peak_madd_f32x4_flops_per_iter',
-  'copy_f32x4', 'triad_f32x4',
+  'heap_base',
+  'gemm_packed_a_floats',
+  'conv_im2col_gemm_workspace_floats',
+  'gemm_tile',
+  'pack_weights',
+  'conv_im2col_gemm_f32',
+  'im2col_f32',
+  'sgemm_workspace_floats',
+  'sgemm_f32',
+  'depthwise_workspace_floats',
+  'conv_depthwise_f32',
+  'peak_f32x4',
+  'peak_f32x4_flops_per_iter',
+  'peak_madd_f32x4',
+  'peak_madd_f32x4_flops_per_iter',
+  'copy_f32x4',
+  'triad_f32x4',
 ] as const satisfies readonly (keyof SimdKernels)[];
 // Compile-time checks that the name lists cover the interfaces.
 const scalarComplete: [Exclude<keyof ScalarKernels, (typeof SCALAR_EXPORTS)[number]>] extends [never] ? true : never = true;
@@ -175,8 +246,14 @@ const simdComplete: [Exclude<keyof SimdKernels, (typeof SIMD_EXPORTS)[number]>] 
 void scalarComplete;
 void simdComplete;
 const FFT_EXPORTS = [
-  'heap_base', 'fft_plan_floats', 'fft_workspace_floats', 'fft_complex_f32x4', 'fft2d_forward_f32x4',
-  'fft2d_inverse_f32x4', 'fft_reduce_f32x4', 'conv_fft_f32',
+  'heap_base',
+  'fft_plan_floats',
+  'fft_workspace_floats',
+  'fft_complex_f32x4',
+  'fft2d_forward_f32x4',
+  'fft2d_inverse_f32x4',
+  'fft_reduce_f32x4',
+  'conv_fft_f32',
 ] as const satisfies readonly (keyof FftKernels)[];
 const fftComplete: [Exclude<keyof FftKernels, (typeof FFT_EXPORTS)[number]>] extends [never] ? true : never = true;
 void fftComplete;
@@ -193,9 +270,7 @@ export interface WinogradKernels {
   /** Floats of the packed transformed filter: alpha^2 * ceil(K/MR)*MR * C. */
   winograd_packed_u_floats(k: number, c: number, alpha: number): number;
   /** Floats of the workspace conv_winograd_f32 needs (padded input, one block of V and M, tables). */
-  winograd_workspace_floats(
-    n: number, c: number, h: number, wd: number, k: number, pad: number, m: number, alpha: number, pb: number,
-  ): number;
+  winograd_workspace_floats(n: number, c: number, h: number, wd: number, k: number, pad: number, m: number, alpha: number, pb: number): number;
   /** U = G g G^T per (k, c), packed per xi as MR-row panels (the micro-kernel's A); ws: >= alpha*r floats. */
   winograd_filter_transform(w: number, g: number, u: number, ws: number, k: number, c: number, m: number, alpha: number): void;
   /**
@@ -211,13 +286,29 @@ export interface WinogradKernels {
    * -1 (nothing computed) if ws was not prepared for this m and alpha.
    */
   conv_winograd_f32(
-    x: number, u: number, y: number, ws: number,
-    n: number, c: number, h: number, wd: number, k: number, pad: number, m: number, alpha: number, pb: number,
+    x: number,
+    u: number,
+    y: number,
+    ws: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    pad: number,
+    m: number,
+    alpha: number,
+    pb: number,
   ): number;
 }
 const WINOGRAD_EXPORTS = [
-  'heap_base', 'winograd_tile', 'winograd_packed_u_floats', 'winograd_workspace_floats', 'winograd_filter_transform',
-  'winograd_prepare', 'conv_winograd_f32',
+  'heap_base',
+  'winograd_tile',
+  'winograd_packed_u_floats',
+  'winograd_workspace_floats',
+  'winograd_filter_transform',
+  'winograd_prepare',
+  'conv_winograd_f32',
 ] as const satisfies readonly (keyof WinogradKernels)[];
 const winogradComplete: [Exclude<keyof WinogradKernels, (typeof WINOGRAD_EXPORTS)[number]>] extends [never] ? true : never = true;
 void winogradComplete;
@@ -241,15 +332,47 @@ export interface QuantKernels {
   qpack_weights(w: number, dst: number, k: number, kd: number, groups: number): void;
   /** The int8 im2col + GEMM convolution; y overwritten. xUnsigned: 1 for a uint8 input. */
   conv_im2col_qgemm(
-    x: number, xUnsigned: number, zpx: number, wp: number, y: number, ws: number, params: number, mode: number, zpy: number,
-    n: number, c: number, h: number, wd: number, k: number, r: number, s: number, stride: number, pad: number, groups: number,
+    x: number,
+    xUnsigned: number,
+    zpx: number,
+    wp: number,
+    y: number,
+    ws: number,
+    params: number,
+    mode: number,
+    zpy: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
+    groups: number,
   ): void;
   /** Bytes of the workspace conv_depthwise_q needs. */
   qdw_workspace_bytes(h: number, wd: number, r: number, s: number, stride: number, pad: number): number;
   /** The int8 depthwise convolution (groups == c == k); w c x R x S int8; y overwritten. */
   conv_depthwise_q(
-    x: number, xUnsigned: number, zpx: number, w: number, y: number, ws: number, params: number, mode: number, zpy: number,
-    n: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number,
+    x: number,
+    xUnsigned: number,
+    zpx: number,
+    w: number,
+    y: number,
+    ws: number,
+    params: number,
+    mode: number,
+    zpy: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
   ): void;
   /** Bytes of the packed U' = (2G) g (2G)^T of Winograd F(2x2, 3x3), 16 int16 panel matrices. */
   qwinograd_packed_u_bytes(k: number, c: number): number;
@@ -257,17 +380,41 @@ export interface QuantKernels {
   qwinograd_workspace_bytes(c: number, h: number, wd: number, k: number, pad: number, pb: number): number;
   /** int8 Winograd F(2x2, 3x3), stride 1, groups 1, exact (int16 transforms); y overwritten. */
   conv_qwinograd_f2(
-    x: number, xUnsigned: number, zpx: number, u: number, y: number, ws: number, params: number, mode: number, zpy: number,
-    n: number, c: number, h: number, wd: number, k: number, pad: number, pb: number,
+    x: number,
+    xUnsigned: number,
+    zpx: number,
+    u: number,
+    y: number,
+    ws: number,
+    params: number,
+    mode: number,
+    zpy: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    pad: number,
+    pb: number,
   ): void;
   /** int8 ceiling: `iters` iterations of 12 chains acc = dot_i16x8(acc, m) + c; returns a hash of the chains. */
   peak_dot_i16x8(iters: number, m: number, c: number): number;
   peak_dot_i16x8_ops_per_iter(): number;
 }
 const QUANT_EXPORTS = [
-  'heap_base', 'qgemm_tile', 'qgemm_packed_a_bytes', 'qgemm_workspace_bytes', 'qpack_weights', 'conv_im2col_qgemm',
-  'qdw_workspace_bytes', 'conv_depthwise_q', 'qwinograd_packed_u_bytes', 'qwinograd_workspace_bytes', 'conv_qwinograd_f2',
-  'peak_dot_i16x8', 'peak_dot_i16x8_ops_per_iter',
+  'heap_base',
+  'qgemm_tile',
+  'qgemm_packed_a_bytes',
+  'qgemm_workspace_bytes',
+  'qpack_weights',
+  'conv_im2col_qgemm',
+  'qdw_workspace_bytes',
+  'conv_depthwise_q',
+  'qwinograd_packed_u_bytes',
+  'qwinograd_workspace_bytes',
+  'conv_qwinograd_f2',
+  'peak_dot_i16x8',
+  'peak_dot_i16x8_ops_per_iter',
 ] as const satisfies readonly (keyof QuantKernels)[];
 const quantComplete: [Exclude<keyof QuantKernels, (typeof QUANT_EXPORTS)[number]>] extends [never] ? true : never = true;
 void quantComplete;
@@ -291,20 +438,49 @@ export interface F16Kernels {
   hpack_weights(w: number, dst: number, k: number, kd: number, groups: number): void;
   /** fp16-storage im2col + GEMM convolution; y (halves) overwritten. */
   conv_im2col_hgemm(
-    x: number, wp: number, y: number, ws: number,
-    n: number, c: number, h: number, wd: number, k: number, r: number, s: number, stride: number, pad: number, groups: number,
+    x: number,
+    wp: number,
+    y: number,
+    ws: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
+    groups: number,
   ): void;
   /** Floats of the workspace conv_depthwise_f16 needs. */
   depthwise_f16_workspace_floats(h: number, wd: number, r: number, s: number, stride: number, pad: number): number;
   /** fp16-storage depthwise convolution (groups == c == k); w c x R x S halves; y (halves) overwritten. */
   conv_depthwise_f16(
-    x: number, w: number, y: number, ws: number,
-    n: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number,
+    x: number,
+    w: number,
+    y: number,
+    ws: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
   ): void;
 }
 const F16_EXPORTS = [
-  'heap_base', 'f16_to_f32', 'f32_to_f16', 'hgemm_packed_a_bytes', 'hgemm_workspace_bytes', 'hpack_weights',
-  'conv_im2col_hgemm', 'depthwise_f16_workspace_floats', 'conv_depthwise_f16',
+  'heap_base',
+  'f16_to_f32',
+  'f32_to_f16',
+  'hgemm_packed_a_bytes',
+  'hgemm_workspace_bytes',
+  'hpack_weights',
+  'conv_im2col_hgemm',
+  'depthwise_f16_workspace_floats',
+  'conv_depthwise_f16',
 ] as const satisfies readonly (keyof F16Kernels)[];
 const f16Complete: [Exclude<keyof F16Kernels, (typeof F16_EXPORTS)[number]>] extends [never] ? true : never = true;
 void f16Complete;
@@ -326,14 +502,36 @@ export interface RelaxedKernels {
    * i32x4.relaxed_dot_i8x16_i7x16_add_s, 0: i16x8.relaxed_dot_i8x16_i7x16_s + extadd + add. y overwritten.
    */
   conv_im2col_rgemm(
-    x: number, wp: number, y: number, ws: number, params: number, mode: number, zpy: number, order: number, fused: number,
-    n: number, c: number, h: number, wd: number, k: number, r: number, s: number, stride: number, pad: number, groups: number,
+    x: number,
+    wp: number,
+    y: number,
+    ws: number,
+    params: number,
+    mode: number,
+    zpy: number,
+    order: number,
+    fused: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
+    groups: number,
   ): void;
   /** One relaxed dot on the 16-byte vectors at a, b, c: fused 1: 4 x int32 relaxed_dot_add(a, b, c); 0: 8 x int16 relaxed_dot(a, b). */
   relaxed_dot_probe(a: number, b: number, c: number, out: number, fused: number): void;
 }
 const RELAXED_EXPORTS = [
-  'heap_base', 'rgemm_packed_a_bytes', 'rgemm_workspace_bytes', 'rpack_weights', 'conv_im2col_rgemm', 'relaxed_dot_probe',
+  'heap_base',
+  'rgemm_packed_a_bytes',
+  'rgemm_workspace_bytes',
+  'rpack_weights',
+  'conv_im2col_rgemm',
+  'relaxed_dot_probe',
 ] as const satisfies readonly (keyof RelaxedKernels)[];
 const relaxedComplete: [Exclude<keyof RelaxedKernels, (typeof RELAXED_EXPORTS)[number]>] extends [never] ? true : never = true;
 void relaxedComplete;
@@ -352,9 +550,7 @@ export interface SparseKernels {
    * x: the input at its first nonzero row; incr: int32 byte increments; nnzMap: int32 counts.
    * y (rows x p) overwritten. Returns 0, or -1 for an unsupported block size (nothing computed).
    */
-  spmm_blocks_f32(
-    block: number, p: number, fullBlocks: number, tailRows: number, x: number, values: number, incr: number, nnzMap: number, y: number,
-  ): number;
+  spmm_blocks_f32(block: number, p: number, fullBlocks: number, tailRows: number, x: number, values: number, incr: number, nnzMap: number, y: number): number;
   /** CSR: rowPtr (rows + 1) and colIdx (input rows) int32; y (rows x p) overwritten. */
   spmm_csr_f32(p: number, rows: number, x: number, values: number, colIdx: number, rowPtr: number, y: number): void;
 }
@@ -433,10 +629,35 @@ const PAGE = 65536;
 
 /** The smallest module using a SIMD instruction: (func (result v128) i32.const 0 i32x4.splat). */
 const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
-  0x03, 0x02, 0x01, 0x00, // function section
-  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b, // code: i32.const 0; i32x4.splat; end
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00, // magic, version
+  0x01,
+  0x05,
+  0x01,
+  0x60,
+  0x00,
+  0x01,
+  0x7b, // type section: () -> v128
+  0x03,
+  0x02,
+  0x01,
+  0x00, // function section
+  0x0a,
+  0x08,
+  0x01,
+  0x06,
+  0x00,
+  0x41,
+  0x00,
+  0xfd,
+  0x11,
+  0x0b, // code: i32.const 0; i32x4.splat; end
 ]);
 
 /**
@@ -447,10 +668,30 @@ const RELAXED_PROBE = (() => {
   const zero = [0xfd, 0x0c, ...new Array<number>(16).fill(0)]; // v128.const 0
   const body = [0x00, ...zero, ...zero, ...zero, 0xfd, 0x93, 0x02, 0x0b]; // no locals, 3 consts, the dot, end
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
-    0x03, 0x02, 0x01, 0x00, // function section
-    0x0a, body.length + 2, 0x01, body.length, ...body, // code section
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00, // magic, version
+    0x01,
+    0x05,
+    0x01,
+    0x60,
+    0x00,
+    0x01,
+    0x7b, // type section: () -> v128
+    0x03,
+    0x02,
+    0x01,
+    0x00, // function section
+    0x0a,
+    body.length + 2,
+    0x01,
+    body.length,
+    ...body, // code section
   ]);
 })();
 

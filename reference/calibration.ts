@@ -214,8 +214,7 @@ export function calibrateAsymmetric(x: ArrayLike<number>, cal: Calibration): [nu
     case 'entropy': {
       const nonNegative = mn >= 0;
       const h = absHistogram(x, cal.bins);
-      const t =
-        cal.method === 'mse' ? mseThreshold(h.counts, h.width, nonNegative ? 255 : 127) : entropyThreshold(h.counts, h.width, nonNegative ? 256 : 128);
+      const t = cal.method === 'mse' ? mseThreshold(h.counts, h.width, nonNegative ? 255 : 127) : entropyThreshold(h.counts, h.width, nonNegative ? 256 : 128);
       return widen(Math.max(mn, -t), Math.min(mx, t));
     }
   }

@@ -24,9 +24,7 @@ export function convOutputSize(s: ConvShape): { ho: number; wo: number } {
     throw new Error(`invalid conv shape: pad = ${String(s.pad)} must be a non-negative integer (shape ${describe(s)})`);
   }
   if (s.c % s.groups !== 0 || s.k % s.groups !== 0) {
-    throw new Error(
-      `invalid conv shape: c = ${s.c} and k = ${s.k} must both be divisible by groups = ${s.groups} (shape ${describe(s)})`,
-    );
+    throw new Error(`invalid conv shape: c = ${s.c} and k = ${s.k} must both be divisible by groups = ${s.groups} (shape ${describe(s)})`);
   }
   const ho = Math.floor((s.h + 2 * s.pad - s.r) / s.stride) + 1;
   const wo = Math.floor((s.w + 2 * s.pad - s.s) / s.stride) + 1;
@@ -67,11 +65,7 @@ export function shapeProblem(s: ConvShape): string | null {
   }
 }
 
-export function conv2dRef(
-  s: ConvShape,
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
-): { y: Float64Array; absBound: Float64Array } {
+export function conv2dRef(s: ConvShape, x: ArrayLike<number>, w: ArrayLike<number>): { y: Float64Array; absBound: Float64Array } {
   const { ho, wo } = convOutputSize(s);
   const { n, c, h, w: wd, k, r, s: sw, stride, pad, groups } = s;
   return conv2dRefGeneral(
@@ -109,12 +103,7 @@ export interface ConvGeometry {
  * per-axis stride, dilation and asymmetric zero padding. `what` names the
  * shape in error messages.
  */
-export function conv2dRefGeneral(
-  geo: ConvGeometry,
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
-  what = 'conv',
-): { y: Float64Array; absBound: Float64Array } {
+export function conv2dRefGeneral(geo: ConvGeometry, x: ArrayLike<number>, w: ArrayLike<number>, what = 'conv'): { y: Float64Array; absBound: Float64Array } {
   const { n: N, c: C, h: H, w: W, k: K, r: R, s: S, ho: Ho, wo: Wo, groups } = geo;
   const [strideH, strideW] = geo.stride;
   const [padT, padL] = geo.pads;
@@ -163,7 +152,7 @@ export function conv2dRefGeneral(
   const KB = 4;
   for (let nn = 0; nn < N; nn++) {
     for (let g = 0; g < groups; g++) {
-      for (let kk = 0; kk < kg; ) {
+      for (let kk = 0; kk < kg;) {
         const kb = kg - kk >= KB ? KB : 1;
         const k0 = g * kg + kk;
         const yPlane0 = (nn * K + k0) * Ho * Wo;

@@ -114,7 +114,8 @@ export function fp16StorageCheck(
     ok: outside === 0,
     outside,
     first,
-    detail: (outside === 0 ? `all ${len} outputs inside their interval` : `${outside} of ${len} outputs outside their interval; first: ${detail}`) + overflowNote,
+    detail:
+      (outside === 0 ? `all ${len} outputs inside their interval` : `${outside} of ${len} outputs outside their interval; first: ${detail}`) + overflowNote,
   };
   return {
     ok: interval.ok && norm.ok && bias.ok,

@@ -123,12 +123,7 @@ export interface F16ArithOptions {
  * added as 0 * w, which would not change acc anyway). The output is rounded to
  * half. Returns float32 values (every half is exact in float32).
  */
-export function convF16ArithRef(
-  shape: ConvShape,
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
-  opts: F16ArithOptions = {},
-): Float32Array {
+export function convF16ArithRef(shape: ConvShape, x: ArrayLike<number>, w: ArrayLike<number>, opts: F16ArithOptions = {}): Float32Array {
   const { ho, wo } = convOutputSize(shape);
   const { n, c, h, w: wd, k, r, s, stride, pad, groups } = shape;
   const cg = c / groups;

@@ -36,11 +36,7 @@ export interface ErrorMetrics {
  *
  * Throws if the lengths differ or ref holds a non-finite value.
  */
-export function errorMetrics(
-  y: ArrayLike<number>,
-  ref: ArrayLike<number>,
-  opts?: { relFloor?: number },
-): ErrorMetrics {
+export function errorMetrics(y: ArrayLike<number>, ref: ArrayLike<number>, opts?: { relFloor?: number }): ErrorMetrics {
   const n = ref.length;
   if (y.length !== n) {
     throw new Error(`errorMetrics: output has ${y.length} elements but the reference has ${n}`);

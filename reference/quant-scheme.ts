@@ -129,7 +129,8 @@ export function describeScheme(s: Scheme): string {
       return `fp16 arithmetic, emulated: every product${s.accumulate === 'f32' ? ' exact, every sum rounded to fp32' : ' and every sum rounded to half'}; accuracy only`;
     case 'int8': {
       const c = s.calibration;
-      const cal = c.method === 'percentile' ? `percentile ${c.percentile}` : c.method === 'entropy' ? 'entropy (KL)' : c.method === 'mse' ? 'MSE-optimal' : 'min/max';
+      const cal =
+        c.method === 'percentile' ? `percentile ${c.percentile}` : c.method === 'entropy' ? 'entropy (KL)' : c.method === 'mse' ? 'MSE-optimal' : 'min/max';
       return (
         `int8: weights symmetric ${s.weights} in [-127, 127]; activations ${s.activations === 'int8' ? 'int8 symmetric' : 'uint8 asymmetric with a zero point'} per tensor, ` +
         `calibrated by ${cal} on inputs of another seed; int32 accumulation; output ${s.output === 'requantize' ? `requantized to ${s.activations}` : 'dequantized to fp32'}`
@@ -153,7 +154,14 @@ export function parseScheme(text: string): Scheme {
   const t = text.trim();
   const colon = t.indexOf(':');
   const kind = (colon < 0 ? t : t.slice(0, colon)).trim().toLowerCase();
-  const opts = colon < 0 ? [] : t.slice(colon + 1).split(',').map((o) => o.trim().toLowerCase()).filter((o) => o !== '');
+  const opts =
+    colon < 0
+      ? []
+      : t
+          .slice(colon + 1)
+          .split(',')
+          .map((o) => o.trim().toLowerCase())
+          .filter((o) => o !== '');
   const bad = (what: string): never => {
     throw new RangeError(`scheme "${text}": ${what}`);
   };
@@ -168,7 +176,8 @@ export function parseScheme(text: string): Scheme {
     return { kind: 'fp16-arith', accumulate: opts[0] === 'acc32' ? 'f32' : 'f16' };
   }
   if (kind !== 'int8') bad(`unknown scheme "${kind}" (known: ${SCHEME_KINDS.join(', ')})`);
-  const set: { weights?: Int8Scheme['weights']; activations?: Int8Scheme['activations']; calibration?: Partial<Calibration>; output?: Int8Scheme['output'] } = {};
+  const set: { weights?: Int8Scheme['weights']; activations?: Int8Scheme['activations']; calibration?: Partial<Calibration>; output?: Int8Scheme['output'] } =
+    {};
   const once = <K extends keyof typeof set>(key: K, value: NonNullable<(typeof set)[K]>, opt: string) => {
     if (set[key] !== undefined) bad(`"${opt}" conflicts with an earlier ${key} option`);
     set[key] = value;

@@ -155,7 +155,7 @@ export function qconvRef(shape: ConvShape, xq: ArrayLike<number>, xZero: number,
   const rows = new Float64Array(KB * wo);
   for (let img = 0; img < n; img++) {
     for (let g = 0; g < groups; g++) {
-      for (let kk = 0; kk < kg; ) {
+      for (let kk = 0; kk < kg;) {
         const kb = kg - kk >= KB ? KB : 1;
         const k0 = g * kg + kk;
         for (let oh = 0; oh < ho; oh++) {

@@ -78,7 +78,7 @@ export function makeRng(seed: number): Rng {
   };
 }
 
-const LN2_HI = 6.93147180369123816490e-1; // fdlibm's split of ln 2: LN2_HI has trailing zero bits
+const LN2_HI = 6.9314718036912381649e-1; // fdlibm's split of ln 2: LN2_HI has trailing zero bits
 const LN2_LO = 1.90821492927058770002e-10;
 const SQRT2 = Math.SQRT2;
 const logView = new DataView(new ArrayBuffer(8));
@@ -135,11 +135,7 @@ export function detLog(x: number): number {
  *
  * All values are rounded to fp32. Same seed and shape -> identical bytes.
  */
-export function makeConvInputs(
-  s: ConvShape,
-  seed: number,
-  dist: Distribution,
-): { x: Float32Array; w: Float32Array } {
+export function makeConvInputs(s: ConvShape, seed: number, dist: Distribution): { x: Float32Array; w: Float32Array } {
   convOutputSize(s); // validates the shape
   const cg = s.c / s.groups;
   const fanIn = cg * s.r * s.s;

@@ -110,9 +110,7 @@ export class Rational {
       const n = BigInt(intPart + frac) * (dec[1] === '-' ? -1n : 1n);
       return Rational.of(n, 10n ** BigInt(frac.length));
     }
-    throw new SyntaxError(
-      `Rational.parse: cannot parse "${text}" (expected an integer "2", a fraction "-1/2" or a decimal "0.25")`,
-    );
+    throw new SyntaxError(`Rational.parse: cannot parse "${text}" (expected an integer "2", a fraction "-1/2" or a decimal "0.25")`);
   }
 
   add(o: Rational): Rational {

@@ -112,9 +112,7 @@ export function exactToleranceCheck(
 ): ToleranceResult {
   const len = ref.length;
   if (y.length !== len || absBound.length !== len) {
-    throw new Error(
-      `exactToleranceCheck: lengths differ (output ${y.length}, reference ${len}, absBound ${absBound.length})`,
-    );
+    throw new Error(`exactToleranceCheck: lengths differ (output ${y.length}, reference ${len}, absBound ${absBound.length})`);
   }
   const g = gamma(n, u);
   const floor = n * F32_MIN_SUBNORMAL;
@@ -146,11 +144,7 @@ export function exactToleranceCheck(
  * Checks an approximate algorithm's relative L2 error against its declared
  * budget. A NaN/Infinity relL2 (non-finite output) fails.
  */
-export function approximateToleranceCheck(
-  metrics: ErrorMetrics,
-  maxRelL2: number,
-  source?: string,
-): ToleranceResult {
+export function approximateToleranceCheck(metrics: ErrorMetrics, maxRelL2: number, source?: string): ToleranceResult {
   if (!(maxRelL2 > 0) || !Number.isFinite(maxRelL2)) {
     throw new Error(`approximateToleranceCheck: maxRelL2 must be a finite number > 0, got ${maxRelL2}`);
   }
@@ -235,9 +229,7 @@ export function probabilisticToleranceCheck(
   const pf = opts.failureProbability ?? PROBABILISTIC_FAILURE;
   const len = ref.length;
   if (y.length !== len || absBound.length !== len) {
-    throw new Error(
-      `probabilisticToleranceCheck: lengths differ (output ${y.length}, reference ${len}, absBound ${absBound.length})`,
-    );
+    throw new Error(`probabilisticToleranceCheck: lengths differ (output ${y.length}, reference ${len}, absBound ${absBound.length})`);
   }
   if (!(pf > 0 && pf < 1)) throw new Error(`probabilisticToleranceCheck: failureProbability must be in (0, 1), got ${pf}`);
   gamma(n, u); // validates n and u (n*u < 1)

@@ -115,7 +115,12 @@ export function winogradF2x2Int8Domain(shape: ConvShape, xq: ArrayLike<number>, 
   const th = Math.ceil(ho / 2);
   const tw = Math.ceil(wo / 2);
   // U' = (2G) g (2G)^T per (k, c): 16 integers.
-  const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
+  const G2 = [
+    [2, 0, 0],
+    [1, 1, 1],
+    [1, -1, 1],
+    [0, 0, 2],
+  ];
   const U = new Float64Array(k * c * 16);
   for (let kk = 0; kk < k; kk++) {
     for (let cc = 0; cc < c; cc++) {
@@ -143,14 +148,20 @@ export function winogradF2x2Int8Domain(shape: ConvShape, xq: ArrayLike<number>, 
           // V' = BT d B with BT = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,-1,0,1]].
           const tmp = new Float64Array(16);
           for (let j = 0; j < 4; j++) {
-            const d0 = d[j]!, d1 = d[4 + j]!, d2 = d[8 + j]!, d3 = d[12 + j]!;
+            const d0 = d[j]!,
+              d1 = d[4 + j]!,
+              d2 = d[8 + j]!,
+              d3 = d[12 + j]!;
             tmp[j] = d0 - d2;
             tmp[4 + j] = d1 + d2;
             tmp[8 + j] = d2 - d1;
             tmp[12 + j] = d3 - d1;
           }
           for (let i = 0; i < 4; i++) {
-            const t0 = tmp[i * 4]!, t1 = tmp[i * 4 + 1]!, t2 = tmp[i * 4 + 2]!, t3 = tmp[i * 4 + 3]!;
+            const t0 = tmp[i * 4]!,
+              t1 = tmp[i * 4 + 1]!,
+              t2 = tmp[i * 4 + 2]!,
+              t3 = tmp[i * 4 + 3]!;
             const v = [t0 - t2, t1 + t2, t2 - t1, t3 - t1];
             for (let j = 0; j < 4; j++) V[cc * 16 + i * 4 + j] = Math.min(127, Math.max(-128, roundHalfEven(v[j]! / 4)));
           }

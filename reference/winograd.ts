@@ -108,9 +108,7 @@ export function cookToom(m: number, r: number, points: string[] | string): Winog
       const a = pts[i] as ProjectivePoint;
       const b = pts[k] as ProjectivePoint;
       if (!isInf(a) && !isInf(b) && a.equals(b)) {
-        throw new RangeError(
-          `cookToom ${label}: points must be distinct, but #${k + 1} and #${i + 1} are both ${a.toString()}`,
-        );
+        throw new RangeError(`cookToom ${label}: points must be distinct, but #${k + 1} and #${i + 1} are both ${a.toString()}`);
       }
     }
   }
@@ -203,8 +201,7 @@ function checkShape(t: WinogradTransforms, where: string): void {
   for (const [name, mat, rows, cols] of want) {
     if (mat.length !== rows || mat.some((row) => row.length !== cols)) {
       throw new RangeError(
-        `${where}: ${name} must be ${rows} x ${cols} for F(${m},${r}), got ${mat.length} x ` +
-          `[${mat.map((row) => row.length).join(',')}]`,
+        `${where}: ${name} must be ${rows} x ${cols} for F(${m},${r}), got ${mat.length} x ` + `[${mat.map((row) => row.length).join(',')}]`,
       );
     }
   }
@@ -261,9 +258,7 @@ export function applyExact2D(t: WinogradTransforms, d: Rational[][], g: Rational
 }
 
 function directExact1D(d: Rational[], g: Rational[], m: number): Rational[] {
-  return Array.from({ length: m }, (_, i) =>
-    g.reduce((acc, gk, k) => acc.add((d[i + k] as Rational).mul(gk)), Rational.ZERO),
-  );
+  return Array.from({ length: m }, (_, i) => g.reduce((acc, gk, k) => acc.add((d[i + k] as Rational).mul(gk)), Rational.ZERO));
 }
 
 function directExact2D(d: Rational[][], g: Rational[][], m: number): Rational[][] {
@@ -300,13 +295,15 @@ export function verifyExact(t: WinogradTransforms, trials = 8, seed = 1): void {
     for (let q = 0; q < r; q++) {
       for (let i = 0; i < m; i++) {
         let y = Rational.ZERO;
-        for (let k = 0; k < alpha; k++) y = y.add(at(t.AT, i, k).mul(at(t.G, k, q)).mul(at(t.BT, k, p)));
+        for (let k = 0; k < alpha; k++)
+          y = y.add(
+            at(t.AT, i, k)
+              .mul(at(t.G, k, q))
+              .mul(at(t.BT, k, p)),
+          );
         const want = p === i + q ? Rational.ONE : Rational.ZERO;
         if (!y.equals(want)) {
-          problems.push(
-            `basis check: for d = e_${p}, g = e_${q} the transform gives y[${i}] = ${y.toString()}, ` +
-              `correlation gives ${want.toString()}`,
-          );
+          problems.push(`basis check: for d = e_${p}, g = e_${q} the transform gives y[${i}] = ${y.toString()}, ` + `correlation gives ${want.toString()}`);
           break basis;
         }
       }
@@ -361,13 +358,7 @@ export function verifyExact(t: WinogradTransforms, trials = 8, seed = 1): void {
  * A copy of t with entry (i, j) of one matrix increased by `delta` (a rational
  * string). Used to check that a corrupted transform is caught.
  */
-export function perturb(
-  t: WinogradTransforms,
-  which: 'AT' | 'G' | 'BT',
-  i: number,
-  j: number,
-  delta: string,
-): WinogradTransforms {
+export function perturb(t: WinogradTransforms, which: 'AT' | 'G' | 'BT', i: number, j: number, delta: string): WinogradTransforms {
   const dq = Rational.parse(delta);
   if (dq.isZero()) throw new RangeError(`perturb ${describe(t)}: delta "${delta}" is zero, nothing would change`);
   const copy: WinogradTransforms = {
@@ -382,9 +373,7 @@ export function perturb(
   const mat = copy[which];
   const row = mat[i];
   if (!Number.isInteger(i) || !Number.isInteger(j) || row === undefined || j < 0 || j >= row.length) {
-    throw new RangeError(
-      `perturb ${describe(t)}: (${i}, ${j}) is outside ${which} (${mat.length} x ${mat[0]?.length ?? 0})`,
-    );
+    throw new RangeError(`perturb ${describe(t)}: (${i}, ${j}) is outside ${which} (${mat.length} x ${mat[0]?.length ?? 0})`);
   }
   row[j] = (row[j] as Rational).add(dq);
   return copy;
@@ -515,9 +504,7 @@ export function winograd2D(
 ): Float64Array {
   const { alpha, r } = tf;
   if (d.length !== alpha * alpha || g.length !== r * r) {
-    throw new RangeError(
-      `winograd2D F(${tf.m}x${tf.m},${r}x${r}): d needs ${alpha * alpha} and g ${r * r} values, got ${d.length}, ${g.length}`,
-    );
+    throw new RangeError(`winograd2D F(${tf.m}x${tf.m},${r}x${r}): d needs ${alpha * alpha} and g ${r * r} values, got ${d.length}, ${g.length}`);
   }
   const U = sandwich(tf.G, Float64Array.from(g), r, tf.G, round);
   const V = sandwich(tf.BT, Float64Array.from(d), alpha, tf.BT, round);
@@ -563,12 +550,7 @@ export function correlate2D(d: ArrayLike<number>, g: ArrayLike<number>, m: numbe
  * float32 transforms and float32 arithmetic throughout; 'f64' float64.
  * Deterministic (only + and * are used).
  */
-export function tileError(
-  t: WinogradTransforms,
-  precision: 'f32' | 'f64',
-  trials = 200,
-  seed = 1,
-): number {
+export function tileError(t: WinogradTransforms, precision: 'f32' | 'f64', trials = 200, seed = 1): number {
   const tf = precision === 'f32' ? toF32(t) : toF64(t);
   const round: RoundFn = precision === 'f32' ? Math.fround : identity;
   const rng = makeRng(seed);
@@ -602,9 +584,7 @@ export function singularValues(M: DenseMatrix<Float32Array | Float64Array>): num
   const n = tall ? M.rows : M.cols; // column length
   const k = tall ? M.cols : M.rows; // number of columns
   // cols[c] = column c of the working matrix
-  const cols: Float64Array[] = Array.from({ length: k }, (_, c) =>
-    Float64Array.from({ length: n }, (_, i) => (tall ? get(M, i, c) : get(M, c, i))),
-  );
+  const cols: Float64Array[] = Array.from({ length: k }, (_, c) => Float64Array.from({ length: n }, (_, i) => (tall ? get(M, i, c) : get(M, c, i))));
   const eps = 1e-15;
   for (let sweep = 0; sweep < 100; sweep++) {
     let rotated = false;
@@ -710,8 +690,7 @@ export const TABLE_ERROR_TRIALS = 1000;
  * docs/winograd.md embeds its output (a test keeps the two in sync).
  */
 export function statsMarkdownTable(ts: WinogradTransforms[]): string {
-  const head =
-    '| tile | points | mults/output 2D | direct 2D | reduction | cond(AT) | cond(G) | cond(BT) | max abs AT / G / BT | fp32 rel. L2 error |';
+  const head = '| tile | points | mults/output 2D | direct 2D | reduction | cond(AT) | cond(G) | cond(BT) | max abs AT / G / BT | fp32 rel. L2 error |';
   const rule = '|---|---|---|---|---|---|---|---|---|---|';
   const rows = ts.map((t) => {
     const s = transformStats(t);

@@ -129,7 +129,9 @@ for (const quick of sizes) {
         }
         kernels.reset();
       }
-      log(`${quick ? 'quick' : 'full '} ${dist} seed ${seed}: ${clean.results} results so far, ${clean.inaccurate} false inaccurate (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      log(
+        `${quick ? 'quick' : 'full '} ${dist} seed ${seed}: ${clean.results} results so far, ${clean.inaccurate} false inaccurate (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      );
     }
   }
 }
@@ -144,10 +146,18 @@ const summary = [
       : `${f.name}: inaccurate on ${t.inaccurate} of ${t.results} results where the faulty code ran (goal all)${t.inaccurate ? `, the least caught ${Number.isFinite(t.weakestCatch) ? `${t.weakestCatch.toFixed(2)}x its limit` : 'by a failed transform verification'}` : ''}`;
   }),
 ];
-const tightest = [...worstOk].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, r]) => `${k} at ${r.toFixed(2)}x its limit`);
-writeFileSync(out, `${JSON.stringify({ sizes: sizes.map((q) => (q ? 'quick' : 'full')), seeds, distributions: DISTS, clean, faults: Object.fromEntries(byFault), worstRatioPerCheck: Object.fromEntries(worstOk) }, null, 1)}\n`);
+const tightest = [...worstOk]
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 5)
+  .map(([k, r]) => `${k} at ${r.toFixed(2)}x its limit`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ sizes: sizes.map((q) => (q ? 'quick' : 'full')), seeds, distributions: DISTS, clean, faults: Object.fromEntries(byFault), worstRatioPerCheck: Object.fromEntries(worstOk) }, null, 1)}\n`,
+);
 log('');
-log(`== roofbench accuracy grid, ${new Date().toISOString()}, ${((Date.now() - t0) / 1000).toFixed(0)} s; load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')} ==`);
+log(
+  `== roofbench accuracy grid, ${new Date().toISOString()}, ${((Date.now() - t0) / 1000).toFixed(0)} s; load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')} ==`,
+);
 for (const l of summary) log(`- ${l}`);
 log(`- closest to a limit without faults: ${tightest.join('; ')}`);
 log(`details: ${out}`);

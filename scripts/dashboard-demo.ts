@@ -43,9 +43,13 @@ store.close();
 process.stdout.write(`dashboard: ${dash.index}\n`);
 
 const shot = (page: string, png: string, height: number) =>
-  execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--screenshot=${png}`, `--window-size=1400,${height}`, `file://${page}`], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  execFileSync(
+    'chromium',
+    ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--screenshot=${png}`, `--window-size=1400,${height}`, `file://${page}`],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
 const index = join(out, 'index.png');
 const device = join(out, 'device.png');
 shot(dash.index, index, 1400);

@@ -57,7 +57,12 @@ const pairs = Number(values.pairs);
 const factor = Number(values.factor);
 const hogProcs = Number(values['hog-procs']);
 const dashRuns = Number(values['dashboard-runs']);
-for (const [name, v, int] of [['pairs', pairs, true], ['factor', factor, false], ['hog-procs', hogProcs, true], ['dashboard-runs', dashRuns, true]] as const) {
+for (const [name, v, int] of [
+  ['pairs', pairs, true],
+  ['factor', factor, false],
+  ['hog-procs', hogProcs, true],
+  ['dashboard-runs', dashRuns, true],
+] as const) {
   if (!(v > 0) || (int && !Number.isInteger(v))) {
     process.stderr.write(`fidelity: --${name} expects a positive ${int ? 'integer' : 'number'}, got "${String(v)}"\n`);
     process.exit(2);
@@ -132,7 +137,16 @@ interface PairOutcome {
   verdicts: string[];
   contended: { a: boolean | null; b: boolean | null };
   withheld: string | null;
-  target: { label: string; state: string; ratio: number | null; ciLow: number | null; ciHigh: number | null; p: number | null; runNoise: number | null; source: string | null }[];
+  target: {
+    label: string;
+    state: string;
+    ratio: number | null;
+    ciLow: number | null;
+    ciHigh: number | null;
+    p: number | null;
+    runNoise: number | null;
+    source: string | null;
+  }[];
 }
 
 function outcome(pair: number, seconds: number, c: RunComparison, ignoring: RunComparison): PairOutcome {
@@ -177,7 +191,10 @@ async function runPairs(kind: 'aa' | 'hog' | 'slow'): Promise<PairOutcome[]> {
     out.push(o);
     log(
       `${kind.padEnd(4)} pair ${String(i).padStart(2)} (${o.seconds.toFixed(0)} s): runs ${yn(o.contended.a)} / ${yn(o.contended.b)}; ` +
-        `${Object.entries(o.counts).filter(([, n]) => n > 0).map(([st, n]) => `${n} ${st}`).join(', ')}; ` +
+        `${Object.entries(o.counts)
+          .filter(([, n]) => n > 0)
+          .map(([st, n]) => `${n} ${st}`)
+          .join(', ')}; ` +
         `${values.variant}: ${o.target.map((t) => `${t.state} ${pct(t.ratio)} [${pct(t.ciLow)}, ${pct(t.ciHigh)}]`).join('; ')}` +
         (o.verdicts.length ? `; verdicts: ${o.verdicts.join(', ')}` : ''),
     );
@@ -232,12 +249,30 @@ async function dashboardTiming(): Promise<Record<string, number | boolean | stri
     const out = await renderDashboard(store, { outDir: join(work, 'dashboard'), now: new Date(runs[runs.length - 1]!.finishedAt!) });
     const renderMs = performance.now() - t;
     // One record-on-insert as bench does it, on the full history.
-    const extra = synthRuns({ device: 'synth-a', runs: 1, cases: 10, variants: 2, seed: 99, start: new Date(Date.parse(runs[runs.length - 1]!.startedAt) + 86400_000).toISOString(), nodeUpgradeAt: 0 });
+    const extra = synthRuns({
+      device: 'synth-a',
+      runs: 1,
+      cases: 10,
+      variants: 2,
+      seed: 99,
+      start: new Date(Date.parse(runs[runs.length - 1]!.startedAt) + 86400_000).toISOString(),
+      nodeUpgradeAt: 0,
+    });
     t = performance.now();
     store.insertRun(extra[0]!, { refresh: true });
     const recordMs = performance.now() - t;
     t = performance.now();
-    const chromium = ['/usr/bin/chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync', '--dump-dom'];
+    const chromium = [
+      '/usr/bin/chromium',
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+      '--dump-dom',
+    ];
     let loadedOk = true;
     for (const page of [out.index, ...out.devicePages]) {
       const r = spawnSync(chromium[0]!, [...chromium.slice(1), `file://${page}`], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
@@ -265,7 +300,9 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const started = new Date();
   log(`fidelity: work directory ${work}`);
-  log(`machine: ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average ${load0.map((x) => x.toFixed(2)).join(' / ')}`);
+  log(
+    `machine: ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average ${load0.map((x) => x.toFixed(2)).join(' / ')}`,
+  );
   const result: Record<string, unknown> = {
     machine: { host: hostname(), cpus: cpus().length, model: cpus()[0]?.model ?? null, node: process.version, loadAvgAtStart: load0 },
     startedAt: started.toISOString(),
@@ -275,12 +312,22 @@ async function main(): Promise<void> {
   const contendedRuns = (os: PairOutcome[]) => os.reduce((n, o) => n + Number(o.contended.a === true) + Number(o.contended.b === true), 0);
   if (!values['skip-bench']) {
     if (!values['skip-hog']) {
-      log(`A/A with a CPU hog (${hogProcs} busy processes during the first half of the cases of each pair's second run): ${pairs} pairs of --quick runs (filter ${values.filter})`);
+      log(
+        `A/A with a CPU hog (${hogProcs} busy processes during the first half of the cases of each pair's second run): ${pairs} pairs of --quick runs (filter ${values.filter})`,
+      );
       const hog = await runPairs('hog');
       const falseVerdicts = hog.reduce((n, o) => n + o.verdicts.length, 0);
       const series = hog.reduce((n, o) => n + Object.values(o.counts).reduce((a, b) => a + b, 0), 0);
       const hogged = hog.filter((o) => o.contended.b === true).length;
-      result.aaWithHog = { pairs: hog.length, seriesCompared: series, falseVerdicts, pairsWithFalseVerdict: hog.filter((o) => o.verdicts.length > 0).length, hoggedRunsMarkedContended: hogged, contendedRuns: contendedRuns(hog), outcomes: hog };
+      result.aaWithHog = {
+        pairs: hog.length,
+        seriesCompared: series,
+        falseVerdicts,
+        pairsWithFalseVerdict: hog.filter((o) => o.verdicts.length > 0).length,
+        hoggedRunsMarkedContended: hogged,
+        contendedRuns: contendedRuns(hog),
+        outcomes: hog,
+      };
       summary.push(
         `A/A with a CPU hog: ${falseVerdicts} false verdicts (regressed or improved) among ${series} series in ${hog.length} pairs (goal 0); ` +
           `the hogged run marked contended in ${hogged}/${hog.length} pairs; ${contendedRuns(hog)}/${2 * hog.length} runs contended in all`,
@@ -295,7 +342,19 @@ async function main(): Promise<void> {
       const caughtQuiet = quietPairs.filter((o) => o.target.length > 0 && o.target.every((t) => t.state === 'regressed')).length;
       const collateral = slow.reduce((n, o) => n + o.verdicts.filter((l) => !l.includes(values.variant)).length, 0);
       const caughtIgnoring = slow.filter((o) => o.target.length > 0 && o.targetRegressedIgnoringContention === o.target.length).length;
-      result.slowdown = { pairs: slow.length, variant: values.variant, factor, pairsCaughtAllSeries: caught, pairsCaughtAnySeries: caughtAny, quietPairs: quietPairs.length, caughtInQuietPairs: caughtQuiet, caughtIgnoringContention: caughtIgnoring, contendedRuns: contendedRuns(slow), otherSeriesWithVerdict: collateral, outcomes: slow };
+      result.slowdown = {
+        pairs: slow.length,
+        variant: values.variant,
+        factor,
+        pairsCaughtAllSeries: caught,
+        pairsCaughtAnySeries: caughtAny,
+        quietPairs: quietPairs.length,
+        caughtInQuietPairs: caughtQuiet,
+        caughtIgnoringContention: caughtIgnoring,
+        contendedRuns: contendedRuns(slow),
+        otherSeriesWithVerdict: collateral,
+        outcomes: slow,
+      };
       summary.push(
         `${Math.round((factor - 1) * 100)}% slowdown of ${values.variant}: caught in ${caught}/${slow.length} pairs (every series of it; ${caughtAny}/${slow.length} at least one) (goal >= 9/10 on a quiet machine); ` +
           `${contendedRuns(slow)}/${2 * slow.length} runs contended${contendedRuns(slow) ? ` (their verdicts withheld: not a quiet machine); caught in ${caughtQuiet}/${quietPairs.length} pairs of quiet runs; the statistics alone, setting the contention rule aside, catch it in ${caughtIgnoring}/${slow.length}` : ' (a quiet machine)'}; ` +
@@ -329,7 +388,9 @@ async function main(): Promise<void> {
   writeFileSync(join(work, 'fidelity.json'), `${JSON.stringify(result, null, 1)}\n`);
   log('');
   log(`== roofbench fidelity, ${started.toISOString()} to ${new Date().toISOString()} ==`);
-  log(`machine: ${hostname()}, ${cpus().length} CPUs, Node ${process.version}; load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}`);
+  log(
+    `machine: ${hostname()}, ${cpus().length} CPUs, Node ${process.version}; load average at start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at end ${load1.map((x) => x.toFixed(2)).join(' / ')}`,
+  );
   for (const l of summary) log(`- ${l}`);
   log(`details: ${join(work, 'fidelity.json')}`);
 }

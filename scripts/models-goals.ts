@@ -27,8 +27,10 @@ for (const c of run.cases.filter((k) => k.model)) {
     const m = r.model;
     const lines = [`${c.id} ${r.variant}: p50 ${f(m.p50)} ms (p90 ${f(m.p90)}, p99 ${f(m.p99)}, cv ${f(r.timing.stats.cv, 3)}, n ${r.timing.samples.length})`];
     if (m.overheadPct !== null) lines.push(`  overhead ${f(m.overheadMs ?? 0, 3)} ms = ${f(m.overheadPct)}% of end-to-end (goal <= 3%)`);
-    if (m.bestLayerSumMs) lines.push(`  end-to-end median / sum of best kernel times ${f(m.p50)} / ${f(m.bestLayerSumMs)} = ${f(m.p50 / m.bestLayerSumMs, 3)}x (goal <= 1.1x)`);
-    if (ort && isTimed(ort)) lines.push(`  vs ONNX Runtime 1 thread: ${f(m.p50)} / ${f(ort.timing.stats.median)} ms = ${f(m.p50 / ort.timing.stats.median)}x slower`);
+    if (m.bestLayerSumMs)
+      lines.push(`  end-to-end median / sum of best kernel times ${f(m.p50)} / ${f(m.bestLayerSumMs)} = ${f(m.p50 / m.bestLayerSumMs, 3)}x (goal <= 1.1x)`);
+    if (ort && isTimed(ort))
+      lines.push(`  vs ONNX Runtime 1 thread: ${f(m.p50)} / ${f(ort.timing.stats.median)} ms = ${f(m.p50 / ort.timing.stats.median)}x slower`);
     else if (ort) lines.push(`  ONNX Runtime: ${ort.state}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }

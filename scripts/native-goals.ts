@@ -39,16 +39,39 @@ const env = { ...process.env, ROOFBENCH_REPORTS: join(work, 'reports') };
 const timed = (r: CaseResult | undefined) => (r && (r.state === 'passed' || r.state === 'inaccurate') ? r : undefined);
 
 async function one(device: string): Promise<{ median: number; min: number; run: RunResults; report: string }> {
-  const args = ['--import', 'tsx', 'harness/cli.ts', 'bench', '--devices', devicesFile, '--device', device, '--native-example', '--case', values.case!, '--variant', VARIANTS.join(','), '--no-baselines', '--no-history', '--json'];
+  const args = [
+    '--import',
+    'tsx',
+    'harness/cli.ts',
+    'bench',
+    '--devices',
+    devicesFile,
+    '--device',
+    device,
+    '--native-example',
+    '--case',
+    values.case!,
+    '--variant',
+    VARIANTS.join(','),
+    '--no-baselines',
+    '--no-history',
+    '--json',
+  ];
   const r = await runProcess(process.execPath, args, { env, timeoutMs: 1_800_000 });
-  const done = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.type === 'run-complete');
+  const done = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((e) => e.type === 'run-complete');
   if (!done) throw new Error(`bench on ${device} did not complete (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
   const run = RunResults.parse(JSON.parse(readFileSync(join(String(done.dir), 'results.json'), 'utf8')));
   const gemm = timed(run.results.find((x) => x.variant === GEMM));
   if (!gemm) throw new Error(`${device}: ${GEMM} has no timing: ${JSON.stringify(run.results.find((x) => x.variant === GEMM))}`);
   const n = run.ceilings.native;
   console.log(`\n[${device}] ${String(done.report)}  (contended: ${run.contention?.contended ? `yes, ${run.contention.reason}` : 'no'})`);
-  console.log(`  native roof: peak ${n?.peakGflops.toFixed(1)} GFLOP/s, DRAM ${n?.dramGbps.toFixed(1)} GB/s; WebAssembly roof: peak ${run.ceilings.measured?.peakGflops.toFixed(1)} GFLOP/s`);
+  console.log(
+    `  native roof: peak ${n?.peakGflops.toFixed(1)} GFLOP/s, DRAM ${n?.dramGbps.toFixed(1)} GB/s; WebAssembly roof: peak ${run.ceilings.measured?.peakGflops.toFixed(1)} GFLOP/s`,
+  );
   for (const v of VARIANTS) {
     const x = run.results.find((y) => y.variant === v);
     const t = timed(x);
@@ -56,8 +79,15 @@ async function one(device: string): Promise<{ median: number; min: number; run: 
       console.log(`  ${v.padEnd(28)} ${x?.state ?? 'missing'}${x && 'error' in x ? `: ${x.error.split('\n')[0]}` : x && 'reason' in x ? `: ${x.reason}` : ''}`);
       continue;
     }
-    const roofs = [t.perf.pctNative !== undefined ? `${t.perf.pctNative.toFixed(1)}% of the native roof` : null, t.perf.pctMeasured !== undefined ? `${t.perf.pctMeasured.toFixed(1)}% of the WebAssembly roof` : null].filter(Boolean).join(', ');
-    console.log(`  ${v.padEnd(28)} ${t.state.padEnd(10)} median ${t.timing.stats.median.toFixed(2)} ms (cv ${(t.timing.stats.cv * 100).toFixed(1)}%, ${t.timing.samples.length} samples)  ${t.perf.gflops.toFixed(1)} GFLOP/s  ${roofs}  relL2 ${String(t.accuracy.relL2)}`);
+    const roofs = [
+      t.perf.pctNative !== undefined ? `${t.perf.pctNative.toFixed(1)}% of the native roof` : null,
+      t.perf.pctMeasured !== undefined ? `${t.perf.pctMeasured.toFixed(1)}% of the WebAssembly roof` : null,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    console.log(
+      `  ${v.padEnd(28)} ${t.state.padEnd(10)} median ${t.timing.stats.median.toFixed(2)} ms (cv ${(t.timing.stats.cv * 100).toFixed(1)}%, ${t.timing.samples.length} samples)  ${t.perf.gflops.toFixed(1)} GFLOP/s  ${roofs}  relL2 ${String(t.accuracy.relL2)}`,
+    );
   }
   return { median: gemm.timing.stats.median, min: gemm.timing.stats.min, run, report: String(done.report) };
 }
@@ -71,7 +101,9 @@ try {
     const ssh = await one('loopback');
     const ratio = ssh.median / local.median;
     ratios.push(ratio);
-    console.log(`\nround ${i + 1}: ${GEMM} median over ssh / local = ${ssh.median.toFixed(2)} / ${local.median.toFixed(2)} ms = ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)}%)`);
+    console.log(
+      `\nround ${i + 1}: ${GEMM} median over ssh / local = ${ssh.median.toFixed(2)} / ${local.median.toFixed(2)} ms = ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)}%)`,
+    );
     // On a shared machine the fastest repeat is the least disturbed one: shown too, for what it says.
     console.log(`round ${i + 1}: fastest repeat over ssh / local = ${ssh.min.toFixed(2)} / ${local.min.toFixed(2)} ms = ${(ssh.min / local.min).toFixed(3)}`);
   }

@@ -36,8 +36,16 @@ export interface NumpyCase {
 }
 
 export const NUMPY_CASES: NumpyCase[] = [
-  { name: '3x3 24->16 @12 pad 1, uniform(-1,1)', shape: { n: 1, c: 24, h: 12, w: 12, k: 16, r: 3, s: 3, stride: 1, pad: 1, groups: 1 }, data: { seed: 11, distribution: 'uniform(-1,1)' } },
-  { name: 'depthwise 3x3 s2 @15, activation', shape: { n: 1, c: 8, h: 15, w: 15, k: 8, r: 3, s: 3, stride: 2, pad: 1, groups: 8 }, data: { seed: 12, distribution: 'activation' } },
+  {
+    name: '3x3 24->16 @12 pad 1, uniform(-1,1)',
+    shape: { n: 1, c: 24, h: 12, w: 12, k: 16, r: 3, s: 3, stride: 1, pad: 1, groups: 1 },
+    data: { seed: 11, distribution: 'uniform(-1,1)' },
+  },
+  {
+    name: 'depthwise 3x3 s2 @15, activation',
+    shape: { n: 1, c: 8, h: 15, w: 15, k: 8, r: 3, s: 3, stride: 2, pad: 1, groups: 8 },
+    data: { seed: 12, distribution: 'activation' },
+  },
 ];
 
 /** Every weight granularity x activation type x calibration x output. */
@@ -170,10 +178,15 @@ if (invokedDirectly) {
       process.stdout.write(`${bad.length ? 'DIFFER' : 'same  '} ${label}${bad.length ? `\n    ${bad.join('\n    ')}` : ''}\n`);
     }
   }
-  process.stdout.write(`numpy ${numpy.numpy}: ${NUMPY_CASES.length * NUMPY_SCHEMES.length - failures} of ${NUMPY_CASES.length * NUMPY_SCHEMES.length} combinations agree\n`);
+  process.stdout.write(
+    `numpy ${numpy.numpy}: ${NUMPY_CASES.length * NUMPY_SCHEMES.length - failures} of ${NUMPY_CASES.length * NUMPY_SCHEMES.length} combinations agree\n`,
+  );
   if (process.argv.includes('--write-fixture')) {
     const file = join(ROOT, 'test', 'fixtures', 'precision-numpy.json');
-    writeFileSync(file, `${JSON.stringify({ generatedBy: 'npx tsx scripts/precision-numpy.ts --write-fixture', numpy: numpy.numpy, cases: numpy.cases }, null, 1)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ generatedBy: 'npx tsx scripts/precision-numpy.ts --write-fixture', numpy: numpy.numpy, cases: numpy.cases }, null, 1)}\n`,
+    );
     process.stdout.write(`wrote ${file}\n`);
   }
   if (failures) process.exitCode = 1;

@@ -51,7 +51,10 @@ const only = arg('--case')?.split(',');
 
 const kernels = await loadKernels(join(ROOT, 'kernels', 'build'));
 const cases = convCases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' });
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 process.stdout.write(`${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; load average before: ${load()}\n\n`);
 
 function median(a: number[]): number {

@@ -19,7 +19,9 @@ import { remoteDir, shq } from '../harness/transport/shell.js';
 import { startSshd, stopSshd, type SshdInfo } from '../test/helpers/sshd.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { devices: { type: 'string' }, device: { type: 'string' }, arch: { type: 'string' }, runs: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: { devices: { type: 'string' }, device: { type: 'string' }, arch: { type: 'string' }, runs: { type: 'string', default: '1' } },
+  });
   let sshd: SshdInfo | null = null;
   let device: Device;
   try {
@@ -48,7 +50,9 @@ async function main(): Promise<void> {
         process.stdout.write(
           `${device.name} (${sshd ? 'loopback' : device.host}) ${arch}: pack ${(pack.bytes / 1e6).toFixed(1)} MB (${pack.bytes} bytes, ${Object.keys(pack.sums).length} files); ` +
             `first upload ${first.seconds.toFixed(2)} s (${first.uploadedBytes} bytes), reuse ${reuse.seconds.toFixed(2)} s (${reuse.uploadedBytes} bytes); ` +
-            `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`,
+            `load average ${loadavg()
+              .map((x) => x.toFixed(2))
+              .join(' ')}\n`,
         );
       }
     } finally {

@@ -28,7 +28,6 @@ import { loadZooModel } from '../suites/models/zoo.js';
 import { sparseVariants } from '../suites/sparse/variants.js';
 import { ROOT } from '../harness/payload.js';
 
-
 const SETTINGS = [
   { pattern: 'unstructured', fraction: 0.9, goal: 2, variants: ['conv-spmm-csr-f32', 'conv-spmm-b1x1-f32'] },
   { pattern: '1x4', fraction: 0.8, goal: 1.5, variants: ['conv-spmm-b1x4-f32', 'conv-spmm-b1x2-f32', 'conv-spmm-b1x1-f32', 'conv-spmm-csr-f32'] },
@@ -67,8 +66,12 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const rows: Record<string, unknown>[] = [];
   for (const setting of SETTINGS) {
-    process.stdout.write(`\n${setting.pattern} at ${setting.fraction * 100}% (goal: ${setting.variants[0]} >= ${setting.goal}x the dense GEMM on the same weights)\n`);
-    process.stdout.write(`${'layer'.padEnd(16)} ${'shape'.padEnd(22)} ${'dense ms'.padStart(9)}  ${setting.variants.map((v) => v.replace('conv-spmm-', '').replace('-f32', '').padStart(24)).join('')}\n`);
+    process.stdout.write(
+      `\n${setting.pattern} at ${setting.fraction * 100}% (goal: ${setting.variants[0]} >= ${setting.goal}x the dense GEMM on the same weights)\n`,
+    );
+    process.stdout.write(
+      `${'layer'.padEnd(16)} ${'shape'.padEnd(22)} ${'dense ms'.padStart(9)}  ${setting.variants.map((v) => v.replace('conv-spmm-', '').replace('-f32', '').padStart(24)).join('')}\n`,
+    );
     const firstSpeedups: number[] = [];
     for (const [i, l] of layers.entries()) {
       const c: CaseSpec = {
@@ -129,7 +132,9 @@ async function main(): Promise<void> {
     );
   }
   const load1 = loadavg();
-  process.stdout.write(`\nload average (1, 5, 15 min): before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    `\nload average (1, 5, 15 min): before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')}\n`,
+  );
   if (values.json) writeFileSync(values.json, `${JSON.stringify({ options, loadBefore: load0, loadAfter: load1, rows }, null, 2)}\n`);
 }
 

@@ -45,8 +45,7 @@ function fixedVariants(opts: BuildOptions): ReadonlyMap<string, readonly AnyVari
 export function makeResolver(extra: readonly ExtraVariant[] = [], opts: BuildOptions = {}): VariantResolver {
   const fixed = fixedVariants(opts);
   const built = extra.map((e) => ({ suite: e.suite, v: buildExtraVariant(e, opts) }));
-  return (suite, name) =>
-    fixed.get(suite)?.find((v) => v.name === name) ?? built.find((b) => b.suite === suite && b.v.name === name)?.v;
+  return (suite, name) => fixed.get(suite)?.find((v) => v.name === name) ?? built.find((b) => b.suite === suite && b.v.name === name)?.v;
 }
 
 export const findVariant: VariantResolver = makeResolver();

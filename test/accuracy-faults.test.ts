@@ -48,7 +48,8 @@ function allPassed(rs: CaseResult[], minResults: number): void {
   expect(wrong, 'results that should pass').toEqual([]);
 }
 
-const checkNames = (r: CaseResult) => (r.state === 'inaccurate' || r.state === 'passed' ? (r.accuracy.checks ?? []).filter((c) => !c.ok).map((c) => c.name) : []);
+const checkNames = (r: CaseResult) =>
+  r.state === 'inaccurate' || r.state === 'passed' ? (r.accuracy.checks ?? []).filter((c) => !c.ok).map((c) => c.name) : [];
 
 describe('accuracy faults on the device, --quick suite', () => {
   it('1e-4 in the GEMM and 1.2e-4 in the Winograd kernels: every GEMM and Winograd result inaccurate, the FFT unaffected', async () => {

@@ -64,7 +64,10 @@ describe('the roofline model per layer', () => {
     expect(t.memoryBoundPct).toBeCloseTo(100, 9);
     expect(a.models[0]!.layers.at(-1)!.cumulativePct).toBeCloseTo(100, 9);
     // a faster memory makes the conv compute-bound: its time is then FLOPs / peak
-    const fast = analyze([{ graph: g, name: 'tiny', title: 'Tiny', origin: 'test', source: null, quick: false, weightsNote: null }], { ...ceilings, dramGbps: 100 });
+    const fast = analyze([{ graph: g, name: 'tiny', title: 'Tiny', origin: 'test', source: null, quick: false, weightsNote: null }], {
+      ...ceilings,
+      dramGbps: 100,
+    });
     expect(fast.models[0]!.layers[0]!.bound).toBe('compute');
     expect(fast.models[0]!.layers[0]!.predictedMs).toBeCloseTo((36864 / 10e9) * 1e3, 15);
     expect(() => analyze([], { ...ceilings, dramGbps: 0 })).toThrow(/positive peak and bandwidth/);
@@ -121,13 +124,22 @@ devices:
   });
 
   it('a profile name with no device of that name', () => {
-    expect(resolveCeilings(registry(), history, 'v100')).toMatchObject({ kind: 'profile', name: 'v100', peakGflops: 15700, source: expect.stringMatching(/^no device "v100" is registered/) });
+    expect(resolveCeilings(registry(), history, 'v100')).toMatchObject({
+      kind: 'profile',
+      name: 'v100',
+      peakGflops: 15700,
+      source: expect.stringMatching(/^no device "v100" is registered/),
+    });
   });
 
   it('unknown names and devices without ceilings are errors that say what to do', () => {
     expect(() => resolveCeilings(registry(), history, 'rpi')).toThrow(CeilingsError);
-    expect(() => resolveCeilings(registry(), history, 'rpi')).toThrow(/unknown device "rpi" \(did you mean "rpi3"\?\): devices local, rpi3, bare; profiles rpi3, v100/);
-    expect(() => resolveCeilings(registry(), history, 'bare')).toThrow(/device "bare" has no measured run in the history .* and no profile in devices\.yaml: run npm run bench -- --device bare/);
+    expect(() => resolveCeilings(registry(), history, 'rpi')).toThrow(
+      /unknown device "rpi" \(did you mean "rpi3"\?\): devices local, rpi3, bare; profiles rpi3, v100/,
+    );
+    expect(() => resolveCeilings(registry(), history, 'bare')).toThrow(
+      /device "bare" has no measured run in the history .* and no profile in devices\.yaml: run npm run bench -- --device bare/,
+    );
   });
 
   it('a file that is not a history store is reported, and the profile used', () => {
@@ -239,32 +251,52 @@ describe('npm run analyze', () => {
   });
 
   const bad: [string, string[], RegExp | ((dir: string) => RegExp), (dir: string) => void][] = [
-    ['an unknown zoo name, with did-you-mean', ['--model', 'mobilenetv2'], /error: unknown model "mobilenetv2" \(did you mean "mobilenet_v2"\?\); the zoo has: alexnet/, () => {}],
-    ['a file that is not ONNX', ['--model', '{dir}/notes.onnx'], /error: .*notes\.onnx: not an ONNX model/, (d) => writeFileSync(join(d, 'notes.onnx'), 'these are my notes, not a model\n')],
-    ['a truncated ONNX file', ['--model', '{dir}/cut.onnx'], /error: .*cut\.onnx: (the file ends in the middle of a protobuf message|tensor ".*" .* truncated)/, (d) => {
-      const m = loadZooModel('squeezenet_1.1', { quick: true });
-      const bytes = exportOnnx(m.graph, makeGraphParams(m.graph, 1));
-      writeFileSync(join(d, 'cut.onnx'), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    }],
-    ['unsupported operators, every one named', ['--model', '{dir}/ops.onnx'], /error: .*ops\.onnx: 2 unsupported operators:\n {2}node 1 "up" \(Resize\): not a supported operator\n {2}node 2 "gelu" \(Gelu\): not a supported operator/, (d) => {
-      const model = onnx.ModelProto.encode(
-        onnx.ModelProto.create({
-          irVersion: 8,
-          opsetImport: [{ domain: '', version: 17 }],
-          graph: {
-            name: 'g',
-            node: [
-              { opType: 'Relu', name: 'r', input: ['x'], output: ['a'] },
-              { opType: 'Resize', name: 'up', input: ['a'], output: ['b'] },
-              { opType: 'Gelu', name: 'gelu', input: ['a'], output: ['c'] },
-            ],
-            input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }] } } } }],
-            output: [{ name: 'b' }, { name: 'c' }],
-          },
-        }),
-      ).finish();
-      writeFileSync(join(d, 'ops.onnx'), model);
-    }],
+    [
+      'an unknown zoo name, with did-you-mean',
+      ['--model', 'mobilenetv2'],
+      /error: unknown model "mobilenetv2" \(did you mean "mobilenet_v2"\?\); the zoo has: alexnet/,
+      () => {},
+    ],
+    [
+      'a file that is not ONNX',
+      ['--model', '{dir}/notes.onnx'],
+      /error: .*notes\.onnx: not an ONNX model/,
+      (d) => writeFileSync(join(d, 'notes.onnx'), 'these are my notes, not a model\n'),
+    ],
+    [
+      'a truncated ONNX file',
+      ['--model', '{dir}/cut.onnx'],
+      /error: .*cut\.onnx: (the file ends in the middle of a protobuf message|tensor ".*" .* truncated)/,
+      (d) => {
+        const m = loadZooModel('squeezenet_1.1', { quick: true });
+        const bytes = exportOnnx(m.graph, makeGraphParams(m.graph, 1));
+        writeFileSync(join(d, 'cut.onnx'), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+      },
+    ],
+    [
+      'unsupported operators, every one named',
+      ['--model', '{dir}/ops.onnx'],
+      /error: .*ops\.onnx: 2 unsupported operators:\n {2}node 1 "up" \(Resize\): not a supported operator\n {2}node 2 "gelu" \(Gelu\): not a supported operator/,
+      (d) => {
+        const model = onnx.ModelProto.encode(
+          onnx.ModelProto.create({
+            irVersion: 8,
+            opsetImport: [{ domain: '', version: 17 }],
+            graph: {
+              name: 'g',
+              node: [
+                { opType: 'Relu', name: 'r', input: ['x'], output: ['a'] },
+                { opType: 'Resize', name: 'up', input: ['a'], output: ['b'] },
+                { opType: 'Gelu', name: 'gelu', input: ['a'], output: ['c'] },
+              ],
+              input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }] } } } }],
+              output: [{ name: 'b' }, { name: 'c' }],
+            },
+          }),
+        ).finish();
+        writeFileSync(join(d, 'ops.onnx'), model);
+      },
+    ],
     ['a missing file', ['--model', '{dir}/nope.onnx'], /error: --model .*nope\.onnx: no such file/, () => {}],
     ['an unknown device', ['--model', 'alexnet', '--device', 'rpi4'], /error: unknown device "rpi4" \(did you mean "rpi3"\?\)/, () => {}],
     ['no --model', [], /error: --model is required: a zoo name \(alexnet, /, () => {}],

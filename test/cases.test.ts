@@ -16,7 +16,14 @@ function file(text: string): string {
 describe('shapes.yaml', () => {
   it('holds the layers the suite promises, named after their networks', () => {
     const layers = readShapes().map((e) => e.layer);
-    for (const l of ['vgg16.conv3_2', 'resnet50.res2b.branch2a', 'resnet50.res2b.branch2b', 'resnet50.res2b.branch2c', 'mobilenet_v1.conv_dw_3', 'mobilenet_v1.conv_pw_3']) {
+    for (const l of [
+      'vgg16.conv3_2',
+      'resnet50.res2b.branch2a',
+      'resnet50.res2b.branch2b',
+      'resnet50.res2b.branch2c',
+      'mobilenet_v1.conv_dw_3',
+      'mobilenet_v1.conv_pw_3',
+    ]) {
       expect(layers).toContain(l);
     }
     const shapes = readShapes().map((e) => e.shape);
@@ -39,9 +46,9 @@ describe('shapes.yaml', () => {
     expect(() => readShapes(file('- layer: x\n  description: d\n  shape: { n: 1, c: 3, h: 8, w: 8, k: 4, r: 3, s: 3, stride: 1, pad: 1 }\n'))).toThrow(
       /shapes\.yaml: entry 0\.shape\.groups: /,
     );
-    expect(() => readShapes(file('- layer: x\n  description: d\n  shape: { n: 1, c: 3, h: 2, w: 2, k: 4, r: 5, s: 5, stride: 1, pad: 0, groups: 1 }\n'))).toThrow(
-      /layer x: invalid shape/,
-    );
+    expect(() =>
+      readShapes(file('- layer: x\n  description: d\n  shape: { n: 1, c: 3, h: 2, w: 2, k: 4, r: 5, s: 5, stride: 1, pad: 0, groups: 1 }\n')),
+    ).toThrow(/layer x: invalid shape/);
     const one = '- layer: x\n  description: d\n  shape: { n: 1, c: 3, h: 8, w: 8, k: 4, r: 3, s: 3, stride: 1, pad: 1, groups: 1 }\n';
     expect(() => readShapes(file(one + one))).toThrow(/duplicate layer name x/);
     expect(() => readShapes(file('- layer: x\n  typo: 1\n'))).toThrow(/entry 0/);

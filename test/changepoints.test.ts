@@ -48,7 +48,10 @@ describe('change points', () => {
     for (let seed = 1; seed <= 10; seed++) {
       const x = series(90, (i) => (i < 30 ? 1 : i < 60 ? 1.15 : 1), 0.02, seed);
       const cps = detectChangePoints(x);
-      expect(cps.map((c) => c.index), `seed ${seed}`).toEqual([30, 60]);
+      expect(
+        cps.map((c) => c.index),
+        `seed ${seed}`,
+      ).toEqual([30, 60]);
       expect(cps[0]!.relChange).toBeGreaterThan(0);
       expect(cps[1]!.relChange).toBeLessThan(0);
     }

@@ -64,14 +64,14 @@ describe('npm run bench --quick (without --)', () => {
     expect(eq?.command).toBe("npm run bench -- --filter 'winograd|fft' --target-ms 300");
   });
 
-  it('stays quiet for npm\'s own config, outside npm, and when the flags came after --', () => {
+  it("stays quiet for npm's own config, outside npm, and when the flags came after --", () => {
     expect(npmSwallowedOptions(BENCH, NPM_ENV)).toBeNull();
     expect(npmSwallowedOptions(BENCH, { ...NPM_ENV, npm_config_json: 'true' })).toBeNull();
     expect(npmSwallowedOptions(BENCH, { npm_config_quick: 'true' })).toBeNull();
   });
 });
 
-describe('--filter / --variant keep the references a fast variant\'s accuracy decision needs', () => {
+describe("--filter / --variant keep the references a fast variant's accuracy decision needs", () => {
   const sel = { quick: true, seed: 1, distribution: 'uniform(-1,1)' as const };
   const REFS = ['conv-direct-naive-f32', 'conv-im2col-gemm-f32', 'conv-onnxruntime-f32'];
 
@@ -90,7 +90,9 @@ describe('--filter / --variant keep the references a fast variant\'s accuracy de
   it('--variant of one tile adds them too; --no-baselines and an exact variant add nothing', () => {
     const one = selectItems({ ...sel, variants: ['conv3x3-fft-t8-f32'], cases: ['vgg16.conv3_2'] });
     expect(one[0]?.variants).toEqual(['conv-direct-naive-f32', 'conv-im2col-gemm-f32', 'conv3x3-fft-t8-f32', 'conv-onnxruntime-f32']);
-    expect(selectItems({ ...sel, variants: ['conv3x3-fft-t8-f32'], cases: ['vgg16.conv3_2'], decisionBaselines: false })[0]?.variants).toEqual(['conv3x3-fft-t8-f32']);
+    expect(selectItems({ ...sel, variants: ['conv3x3-fft-t8-f32'], cases: ['vgg16.conv3_2'], decisionBaselines: false })[0]?.variants).toEqual([
+      'conv3x3-fft-t8-f32',
+    ]);
     expect(selectItems({ ...sel, variants: ['conv-im2col-gemm-f32'], cases: ['vgg16.conv3_2'] })[0]?.baselinesAdded).toBeUndefined();
     // Without a narrowing selection every variant runs anyway: nothing is "added".
     expect(selectItems(sel).some((i) => i.baselinesAdded)).toBe(false);

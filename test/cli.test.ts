@@ -204,12 +204,7 @@ describe('Winograd tiles on other interpolation points', () => {
     expect(run.options.baselinesAdded).toEqual(['conv-direct-naive-f32', 'conv-im2col-gemm-f32', 'conv-onnxruntime-f32']);
     expect(r.stderr).toContain('also running conv-direct-naive-f32, conv-im2col-gemm-f32, conv-onnxruntime-f32');
     const names = run.results.map((x) => x.variant).filter((v) => v.includes('winograd') && v.endsWith('-f32'));
-    expect(names.slice(0, 4)).toEqual([
-      'conv3x3-winograd-f2x2-f32',
-      'conv3x3-winograd-f4x4-f32',
-      'conv3x3-winograd-f6x6-f32',
-      'conv3x3-winograd-f8x8-f32',
-    ]);
+    expect(names.slice(0, 4)).toEqual(['conv3x3-winograd-f2x2-f32', 'conv3x3-winograd-f4x4-f32', 'conv3x3-winograd-f6x6-f32', 'conv3x3-winograd-f8x8-f32']);
     const custom = run.results.find((x) => /^conv3x3-winograd-f8x8-p[0-9a-f]{8}-f32$/.test(x.variant));
     expect(custom?.state).toBe('passed');
     expect(custom?.info).toMatchObject({ tile: 'F(8x8,3x3)', points: '0,1,-1,2,-2,1/2,-1/2,3,-3,inf', multsPerOutput: 1.5625 });

@@ -13,7 +13,10 @@ describe('variant colours', () => {
   it('do not depend on the order or the company of the variants', () => {
     const a = variantColours(WINOGRAD.map((v) => ({ variant: v, algorithm: 'winograd' })));
     const b = variantColours([...WINOGRAD].reverse().map((v) => ({ variant: v, algorithm: 'winograd' })));
-    const c = variantColours([{ variant: 'conv-direct-naive-f32', algorithm: 'direct' }, { variant: WINOGRAD[2]!, algorithm: 'winograd' }]);
+    const c = variantColours([
+      { variant: 'conv-direct-naive-f32', algorithm: 'direct' },
+      { variant: WINOGRAD[2]!, algorithm: 'winograd' },
+    ]);
     for (const v of WINOGRAD) expect(a.get(v)).toBe(b.get(v));
     expect(c.get(WINOGRAD[2]!)).toBe(a.get(WINOGRAD[2]!));
   });

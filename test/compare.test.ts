@@ -24,14 +24,17 @@ import { drawSamples, rng } from './helpers/synthetic.js';
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const fixture = (name: string): RunResults => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
 
-
 /**
  * A copy of `run` whose timed results carry fresh samples: log-normal draws
  * around the original median (within-run spread `sigma`, default 2% like the
  * fixture's cv; 3% of samples slow outliers), the whole run at a
  * level drawn with sd `runSigma`, and `slow(variant)` multiplying the median.
  */
-function resample(run: RunResults, seed: number, o: { sigma?: number; runSigma?: number; n?: number; slow?: (r: Timed) => number; runId?: string } = {}): RunResults {
+function resample(
+  run: RunResults,
+  seed: number,
+  o: { sigma?: number; runSigma?: number; n?: number; slow?: (r: Timed) => number; runId?: string } = {},
+): RunResults {
   const rand = rng(seed);
   const level = Math.exp((o.runSigma ?? 0.005) * (drawSamples(1, 1, 1, rand, 0).map(Math.log)[0] ?? 0));
   const copy = structuredClone(run);
@@ -163,8 +166,7 @@ describe('compareSamples', () => {
   it('contention guard: more slow samples from other load is not a regression; a slower kernel is', () => {
     const rand = rng(12);
     // Bimodal timings of a busy machine: a fast mode (the code) and a 3x slower mode (preempted).
-    const mix = (n: number, fast: number, shareSlow: number) =>
-      drawSamples(n, 1, 0.01, rand, 0).map((v) => v * fast * (rand() < shareSlow ? 3 : 1));
+    const mix = (n: number, fast: number, shareSlow: number) => drawSamples(n, 1, 0.01, rand, 0).map((v) => v * fast * (rand() < shareSlow ? 3 : 1));
     const base = mix(60, 1, 0.1);
     const busier = compareSamples(base, mix(60, 1, 0.8));
     expect(busier.p!).toBeLessThan(0.01);
@@ -280,7 +282,16 @@ describe('compareRuns on resampled fixtures', () => {
     const b = resample(rpi3, 2);
     const i = b.results.findIndex((r) => r.state === 'passed');
     const r = b.results[i]!;
-    b.results[i] = { caseId: r.caseId, variant: r.variant, algorithm: r.algorithm, dtype: r.dtype, cost: r.cost, state: 'errored', phase: 'run', error: 'RuntimeError: unreachable' };
+    b.results[i] = {
+      caseId: r.caseId,
+      variant: r.variant,
+      algorithm: r.algorithm,
+      dtype: r.dtype,
+      cost: r.cost,
+      state: 'errored',
+      phase: 'run',
+      error: 'RuntimeError: unreachable',
+    };
     const c = compareRuns({ run: a }, { run: b });
     expect(c.series.find((x) => x.caseId === r.caseId && x.variant === r.variant)?.state).toBe('regressed');
     const back = compareRuns({ run: b }, { run: a });
@@ -362,7 +373,16 @@ describe('no verdict from a busy machine or a noisy series; noise and difference
     ...run,
     health: [
       ...run.health,
-      { at: run.startedAt, when: 'after', temperatureC: null, governor: null, freqMHz: null, throttled: null, loadAvg: [6.2, 5, 4], cpu: { seconds: 60, otherCores, maxCaseOtherCores: maxCase, maxCase: 'conv/vgg16.conv3_2', steal: 0, maxLoadAvg1: 6.2 } },
+      {
+        at: run.startedAt,
+        when: 'after',
+        temperatureC: null,
+        governor: null,
+        freqMHz: null,
+        throttled: null,
+        loadAvg: [6.2, 5, 4],
+        cpu: { seconds: 60, otherCores, maxCaseOtherCores: maxCase, maxCase: 'conv/vgg16.conv3_2', steal: 0, maxLoadAvg1: 6.2 },
+      },
     ],
   });
 
@@ -393,7 +413,7 @@ describe('no verdict from a busy machine or a noisy series; noise and difference
     expect(compareRuns({ run: a }, { run: b }, { contentionLimit: 2 }).withheld).toBeNull();
   });
 
-  it('a series whose samples spread beyond the run\'s cv target gets no verdict; one outlier does not count', () => {
+  it("a series whose samples spread beyond the run's cv target gets no verdict; one outlier does not count", () => {
     const base = drawSamples(25, 10, 0.01, rng(5), 0);
     const slow = drawSamples(25, 12, 0.01, rng(6), 0);
     const spread = drawSamples(25, 12, 0.12, rng(7), 0);
@@ -408,7 +428,7 @@ describe('no verdict from a busy machine or a noisy series; noise and difference
     expect(compareResults(withSamples(base), withSamples(outlier)).state).toBe('regressed');
   });
 
-  it('run-to-run noise from the runs\' interleaved rounds when there is no history', () => {
+  it("run-to-run noise from the runs' interleaved rounds when there is no history", () => {
     // Rounds whose levels differ by 4% (drift) with 0.5% spread within: about 2-3% drift.
     const drifting = [...drawSamples(6, 10, 0.005, rng(1), 0), ...drawSamples(6, 10.4, 0.005, rng(2), 0), ...drawSamples(6, 9.8, 0.005, rng(3), 0)];
     const d = roundDrift(drifting, [6, 6, 6])!;
@@ -420,7 +440,13 @@ describe('no verdict from a busy machine or a noisy series; noise and difference
     expect(pooledDrift([roundDrift(steady, [6, 6, 6])])).toBeLessThan(0.005);
     expect(roundDrift(steady, [18])).toBeNull();
     expect(roundDrift(steady, [5, 5])).toBeNull(); // does not describe these samples
-    const c = compareSamples(steady, steady.map((x) => x * 1.1), DEFAULT_COMPARE_OPTIONS, null, 0.02);
+    const c = compareSamples(
+      steady,
+      steady.map((x) => x * 1.1),
+      DEFAULT_COMPARE_OPTIONS,
+      null,
+      0.02,
+    );
     expect(c.runNoiseSource).toBe('rounds');
     expect(c.runNoise).toBe(0.02);
     // Stored results with rounds use them in compareRuns.

@@ -13,11 +13,34 @@ import { combineLoad, defaultContentionLimit, runContention } from '../harness/c
 import { otherLoad, parseProcStat, type CpuSnapshot } from '../harness/runner/load.js';
 import { bench, runProcess } from './helpers/cli.js';
 
-const snap = (at: number, busyMs: number, totalMs: number, ownMs: number, stealMs: number | null = 0): CpuSnapshot => ({ at, busyMs, totalMs, stealMs, ownMs, loadAvg1: 1 });
-const health = (cpu?: CpuLoad): Health => ({ at: '2026-01-01T00:00:00Z', when: 'after', temperatureC: null, governor: null, freqMHz: null, throttled: null, loadAvg: [1, 1, 1], ...(cpu ? { cpu } : {}) });
-const load = (seconds: number, otherCores: number, maxCaseOtherCores = otherCores, steal: number | null = 0): CpuLoad => ({ seconds, otherCores, maxCaseOtherCores, maxCase: 'conv/x', steal, maxLoadAvg1: 2.5 });
+const snap = (at: number, busyMs: number, totalMs: number, ownMs: number, stealMs: number | null = 0): CpuSnapshot => ({
+  at,
+  busyMs,
+  totalMs,
+  stealMs,
+  ownMs,
+  loadAvg1: 1,
+});
+const health = (cpu?: CpuLoad): Health => ({
+  at: '2026-01-01T00:00:00Z',
+  when: 'after',
+  temperatureC: null,
+  governor: null,
+  freqMHz: null,
+  throttled: null,
+  loadAvg: [1, 1, 1],
+  ...(cpu ? { cpu } : {}),
+});
+const load = (seconds: number, otherCores: number, maxCaseOtherCores = otherCores, steal: number | null = 0): CpuLoad => ({
+  seconds,
+  otherCores,
+  maxCaseOtherCores,
+  maxCase: 'conv/x',
+  steal,
+  maxLoadAvg1: 2.5,
+});
 
-describe('measuring other processes\' CPU on the device', () => {
+describe("measuring other processes' CPU on the device", () => {
   it('parses /proc/stat (ticks of 10 ms; guest time is already in user)', () => {
     const p = parseProcStat('cpu  100 5 20 300 7 1 2 30 40 0\ncpu0 50 2 10 150 3 0 1 15 20 0\nintr 1 2\n');
     expect(p).toEqual({ busyMs: (100 + 5 + 20 + 1 + 2) * 10, totalMs: (128 + 300 + 7 + 30) * 10, stealMs: 300 });
@@ -48,10 +71,14 @@ describe('runContention', () => {
     expect(defaultContentionLimit(64)).toBeCloseTo(6.4, 12);
     const quiet = runContention(run([load(30, 0.1, 0.3)]))!;
     expect(quiet.contended).toBe(false);
-    expect(quiet.reason).toMatch(/^quiet: other processes 0\.10 cores on average, up to 0\.30 cores in one case; load average up to 2\.5; steal 0\.0%; limit 0\.50 cores$/);
+    expect(quiet.reason).toMatch(
+      /^quiet: other processes 0\.10 cores on average, up to 0\.30 cores in one case; load average up to 2\.5; steal 0\.0%; limit 0\.50 cores$/,
+    );
     const busy = runContention(run([load(30, 1.4, 2)]))!;
     expect(busy.contended).toBe(true);
-    expect(busy.reason).toBe('contended: other processes used 1.40 cores on average, 2.00 cores during conv/x; load average up to 2.5 during the run (limit 0.50 cores)');
+    expect(busy.reason).toBe(
+      'contended: other processes used 1.40 cores on average, 2.00 cores during conv/x; load average up to 2.5 during the run (limit 0.50 cores)',
+    );
     expect(runContention(run([load(30, 0.1, 0.9)]))?.reason).toMatch(/^contended: 0\.90 cores during conv\/x/);
     expect(runContention(run([load(30, 0, 0, 0.2)]))?.reason).toMatch(/^contended: the hypervisor stole 20\.0% of the CPU time/);
     expect(runContention(run([load(30, 1.4)], 64))?.contended).toBe(false);
@@ -75,7 +102,18 @@ describe('a real run with a CPU hog started during it', () => {
 
   it('is marked contended, and compare gives it no verdict, exit 0, even for an injected 50% slowdown', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'roofbench-contention-'));
-    const args = ['--quick', '--case', 'vgg16.conv3_2,mobilenet_v1.conv_pw_3', '--variant', 'conv-im2col-gemm-f32', '--no-ceilings', '--no-history', '--target-ms', '100', '--json'];
+    const args = [
+      '--quick',
+      '--case',
+      'vgg16.conv3_2,mobilenet_v1.conv_pw_3',
+      '--variant',
+      'conv-im2col-gemm-f32',
+      '--no-ceilings',
+      '--no-history',
+      '--target-ms',
+      '100',
+      '--json',
+    ];
     const a = await bench([...args, '--out', join(dir, 'a')], { timeoutMs: 300_000 });
     expect(a.code, a.stderr).toBe(0);
     // One busy loop per core: whatever else the machine runs, the run sees at least a core of other load.
@@ -92,7 +130,9 @@ describe('a real run with a CPU hog started during it', () => {
     expect(after?.cpu?.otherCores).toBeGreaterThan(0.5);
     expect(run.contention?.contended).toBe(true);
     expect(run.contention?.reason).toMatch(/^contended: other processes used \d+\.\d+ cores on average/);
-    const cmp = await runProcess(process.execPath, ['--import', 'tsx', 'harness/history/cli.ts', 'compare', join(dir, 'a'), join(dir, 'b')], { env: { ...process.env, ROOFBENCH_HISTORY: join(dir, 'h.sqlite') } });
+    const cmp = await runProcess(process.execPath, ['--import', 'tsx', 'harness/history/cli.ts', 'compare', join(dir, 'a'), join(dir, 'b')], {
+      env: { ...process.env, ROOFBENCH_HISTORY: join(dir, 'h.sqlite') },
+    });
     expect(cmp.code, cmp.stdout + cmp.stderr).toBe(0);
     // The base run may have been contended too (a shared machine); the head run, with the hog, always is.
     expect(cmp.stdout).toMatch(/note: no timing verdicts: (the base run was contended: .*; )?the head run was contended: other processes used/);

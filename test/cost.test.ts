@@ -3,7 +3,16 @@ import type { ConvShape } from '../core/contracts.js';
 import { convBytes, convElements, convFlops, convIntensity, convWorkingSetBytes } from '../reference/cost.js';
 
 const conv = (c: number, k: number, r: number): ConvShape => ({
-  n: 1, c, h: 56, w: 56, k, r, s: r, stride: 1, pad: (r - 1) / 2, groups: 1,
+  n: 1,
+  c,
+  h: 56,
+  w: 56,
+  k,
+  r,
+  s: r,
+  stride: 1,
+  pad: (r - 1) / 2,
+  groups: 1,
 });
 
 describe('cost model (design test vectors, 56x56 fp32)', () => {

@@ -70,7 +70,12 @@ function tableRows(html: string, cls: string): string[][] {
   expect(start, `table.${cls}`).toBeGreaterThanOrEqual(0);
   const body = html.slice(html.indexOf('<tbody>', start), html.indexOf('</tbody>', start));
   return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((m) =>
-    [...m[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((c) => c[1]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()),
+    [...m[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((c) =>
+      c[1]!
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    ),
   );
 }
 

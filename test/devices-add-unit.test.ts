@@ -90,12 +90,14 @@ describe('devices add: what the probe means', () => {
     const zero = boardAdvice('zero', '/srv/rb', { ...pi, machine: 'armv6l', workDirWritable: false, freeKiB: 10 * 1024 });
     expect(zero.ship).toBeNull();
     expect(zero.todo).toEqual([
-      'the board is an armv6l (ARMv6 or older: Debian\'s armhf Node needs ARMv7, e.g. a Raspberry Pi 2 or later): roofbench ships Node 18 for armhf, arm64, amd64 only. ' +
+      "the board is an armv6l (ARMv6 or older: Debian's armhf Node needs ARMv7, e.g. a Raspberry Pi 2 or later): roofbench ships Node 18 for armhf, arm64, amd64 only. " +
         'Install Node >= 18 on it and set node: in devices.yaml (or set arch: when the device runs one of those under emulation)',
       'make /srv/rb writable on the board, or add again with --work-dir DIR (a directory the login can write)',
       'free some disk space: 10 MiB free in /srv/rb, a run needs about 20 MiB',
     ]);
-    expect(boardAdvice('rpi3', 'w', { ...pi, freeKiB: 100 * 1024 }).todo).toEqual(['free some disk space: 100 MiB free in w, a run needs about 170 MiB (with the shipped Node)']);
+    expect(boardAdvice('rpi3', 'w', { ...pi, freeKiB: 100 * 1024 }).todo).toEqual([
+      'free some disk space: 100 MiB free in w, a run needs about 170 MiB (with the shipped Node)',
+    ]);
   });
 });
 
@@ -121,15 +123,24 @@ describe('devices.yaml edits', () => {
   it('add splices the entry at the end of devices:, the rest of the file byte for byte', () => {
     const out = withNewDevice(SHIPPED, 'devices.yaml', 'desk-pi', { profile: 'rpi3', ...ENTRY, node: 'ship' });
     const added = out.split('\n').filter((l) => !SHIPPED.split('\n').includes(l));
-    expect(added).toEqual(['  desk-pi:', '    profile: rpi3', '    host: 192.0.2.10', '    user: pi', '    agent: true', `    hostKey: ${FP}`, '    node: ship']);
+    expect(added).toEqual([
+      '  desk-pi:',
+      '    profile: rpi3',
+      '    host: 192.0.2.10',
+      '    user: pi',
+      '    agent: true',
+      `    hostKey: ${FP}`,
+      '    node: ship',
+    ]);
     // Taking it out gives back the very same file.
     expect(withoutDevice(out, 'devices.yaml', 'desk-pi')).toBe(SHIPPED);
     const d = parseDevices(out, 'devices.yaml').get('desk-pi');
     expect(d).toMatchObject({ transport: 'ssh', nodeShip: true, node: ['node'], hostKey: FP, profileName: 'rpi3' });
   });
 
-  it('keeps comments inside devices:, also one on the last entry\'s line, and the indentation of the file', () => {
-    const text = '# my boards\ndevices:\n    # the desk board\n    desk:\n        host: 10.0.0.2   # on the desk\n        user: me\n        agent: true  # agent\n    # end of devices\nprofiles: {}\n';
+  it("keeps comments inside devices:, also one on the last entry's line, and the indentation of the file", () => {
+    const text =
+      '# my boards\ndevices:\n    # the desk board\n    desk:\n        host: 10.0.0.2   # on the desk\n        user: me\n        agent: true  # agent\n    # end of devices\nprofiles: {}\n';
     const out = withNewDevice(text, 'f.yaml', 'b2', ENTRY);
     expect(out).toBe(
       '# my boards\ndevices:\n    # the desk board\n    desk:\n        host: 10.0.0.2   # on the desk\n        user: me\n        agent: true  # agent\n' +

@@ -44,8 +44,17 @@ describe('devices add', () => {
     const file = join(work, 'fresh.yaml');
     copyFileSync(join(ROOT, 'devices.yaml'), file);
     const r = await runCli('harness/devices-cli.ts', [
-      'add', 'lab', '--devices', file, '--host', `${sshd.user}@127.0.0.1:${sshd.port}`, '--key', sshd.identityFile, '--yes',
-      '--work-dir', join(work, 'remote lab'),
+      'add',
+      'lab',
+      '--devices',
+      file,
+      '--host',
+      `${sshd.user}@127.0.0.1:${sshd.port}`,
+      '--key',
+      sshd.identityFile,
+      '--yes',
+      '--work-dir',
+      join(work, 'remote lab'),
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -60,7 +69,15 @@ describe('devices add', () => {
     // The entry validates like a hand-written one; the rest of the file is untouched.
     const text = readFileSync(file, 'utf8');
     const lab = parseDevices(text, file).get('lab');
-    expect(lab).toMatchObject({ transport: 'ssh', host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, hostKey: sshd.hostKeyFingerprint, nodeShip: false });
+    expect(lab).toMatchObject({
+      transport: 'ssh',
+      host: '127.0.0.1',
+      port: sshd.port,
+      user: sshd.user,
+      identityFile: sshd.identityFile,
+      hostKey: sshd.hostKeyFingerprint,
+      nodeShip: false,
+    });
     expect(withoutDevice(text, file, 'lab')).toBe(SHIPPED);
 
     // The second command: the one `add` printed (one case, to keep the test short).
@@ -160,7 +177,9 @@ describe('devices add', () => {
     sshd = now;
     expect(now.hostKeyFingerprint).not.toBe(shown);
     expect(r.code).toBe(1);
-    expect(r.out).toContain(`login: FAILED: HOST KEY MISMATCH for device moved (127.0.0.1:${now.port}): it presented ${now.hostKeyFingerprint}, but devices.yaml pins ${shown}`);
+    expect(r.out).toContain(
+      `login: FAILED: HOST KEY MISMATCH for device moved (127.0.0.1:${now.port}): it presented ${now.hostKeyFingerprint}, but devices.yaml pins ${shown}`,
+    );
     expect(r.out).toContain('nothing was sent');
     expect(readFileSync(file, 'utf8')).toBe(SHIPPED);
     // The new server saw no login: the client stopped at its key, before offering ours.

@@ -34,7 +34,8 @@ function configError(fn: () => unknown): ConfigError {
 const LOGIN_HINT =
   'no way to log in: set agent: true (the SSH agent at SSH_AUTH_SOCK), identityFile: (a private key, e.g. ~/.ssh/id_ed25519) ' +
   'or passwordEnv: (the NAME of an environment variable holding the password)';
-const DEVICE_KEYS = 'description, transport, profile, host, port, user, identityFile, agent, passwordEnv, hostKey, knownHosts, node, workDir, emulated, arch, launcher';
+const DEVICE_KEYS =
+  'description, transport, profile, host, port, user, identityFile, agent, passwordEnv, hostKey, knownHosts, node, workDir, emulated, arch, launcher';
 
 describe('the shipped devices.yaml', () => {
   const registry: DeviceRegistry = loadDevices(path.join(ROOT, 'devices.yaml'));
@@ -104,10 +105,7 @@ describe('malformed devices files', () => {
           '(check the indentation and that each key is followed by ": ")',
       ],
     ],
-    [
-      'unknown-top-level-key.yaml',
-      ['1:1: profils: unknown top-level key "profils" (did you mean "profiles"?); valid: profiles, devices'],
-    ],
+    ['unknown-top-level-key.yaml', ['1:1: profils: unknown top-level key "profils" (did you mean "profiles"?); valid: profiles, devices']],
     ['device-key-typo.yaml', [`3:5: devices.rpi3.hots: unknown device key "hots" (did you mean "host"?); valid: ${DEVICE_KEYS}`]],
     ['bad-port.yaml', ['4:11: devices.rpi3.port: expected an integer 1-65535, got "twenty-two" (the SSH port; leave it out for 22)']],
     ['unknown-profile.yaml', ['9:14: devices.board.profile: unknown profile "rpi4" (did you mean "rpi3"?); defined profiles: rpi3']],
@@ -135,14 +133,8 @@ describe('malformed devices files', () => {
           'starting with a letter or digit, e.g. "lab-rpi3" (names end up in paths and remote commands)',
       ],
     ],
-    [
-      'bad-size.yaml',
-      ['8:11: profiles.rpi3.caches.l2: expected a size such as 32KiB, 512 KiB, 2MiB, 36MB or a whole number of bytes, got "lots"'],
-    ],
-    [
-      'negative-peak.yaml',
-      ['4:24: profiles.rpi3.peakGflops.f32: expected a positive number, got -38.4 (GFLOP/s; GOP/s for integer dtypes)'],
-    ],
+    ['bad-size.yaml', ['8:11: profiles.rpi3.caches.l2: expected a size such as 32KiB, 512 KiB, 2MiB, 36MB or a whole number of bytes, got "lots"']],
+    ['negative-peak.yaml', ['4:24: profiles.rpi3.peakGflops.f32: expected a positive number, got -38.4 (GFLOP/s; GOP/s for integer dtypes)']],
     [
       'ssh-settings-without-host.yaml',
       [
@@ -243,9 +235,7 @@ describe('parseDevices', () => {
   });
 
   it('reports an empty file and an empty devices mapping', () => {
-    expect(errorOf('')).toBe(
-      'inline.yaml:1:1: expected a mapping with devices: and optionally profiles:, got an empty value (see docs/devices.md)',
-    );
+    expect(errorOf('')).toBe('inline.yaml:1:1: expected a mapping with devices: and optionally profiles:, got an empty value (see docs/devices.md)');
     expect(errorOf('# nothing\ndevices:\n')).toBe(
       'inline.yaml:2:1: devices: expected a mapping of device names to devices, got an empty value (e.g. local: { transport: local })',
     );
@@ -268,22 +258,15 @@ describe('parseDevices', () => {
       'inline.yaml:2:3: devices.board.host: missing: an ssh device needs host: (the name or address of the machine)',
     );
     expect(errorOf('devices:\n  board: { transport: telnet }\n')).toBe(
-      'inline.yaml:2:23: devices.board.transport: expected local or ssh, got "telnet" ' +
-        '(leave it out: a device with host: is ssh, one without is local)',
+      'inline.yaml:2:23: devices.board.transport: expected local or ssh, got "telnet" ' + '(leave it out: a device with host: is ssh, one without is local)',
     );
   });
 
   it('rejects bad values of the ssh fields without echoing what may be a secret', () => {
     const msg = errorOf(
-      [
-        'devices:',
-        '  board:',
-        '    host: -oProxyCommand=x',
-        '    user: pi',
-        '    passwordEnv: "hunter2 !"',
-        '    hostKey: SHA256:short',
-        '    node: []',
-      ].join('\n'),
+      ['devices:', '  board:', '    host: -oProxyCommand=x', '    user: pi', '    passwordEnv: "hunter2 !"', '    hostKey: SHA256:short', '    node: []'].join(
+        '\n',
+      ),
     );
     expect(msg.split('\n')).toEqual([
       'inline.yaml:3:11: devices.board.host: expected a host name or IP address, got "-oProxyCommand=x" ' +
@@ -299,8 +282,7 @@ describe('parseDevices', () => {
   });
 
   it('requires at least one peak dtype and catches dtype typos', () => {
-    const profile = (peak: string) =>
-      `profiles:\n  p:\n    description: d\n    peakGflops: ${peak}\n    dramGbps: 1\n    source: s\ndevices:\n  local: {}\n`;
+    const profile = (peak: string) => `profiles:\n  p:\n    description: d\n    peakGflops: ${peak}\n    dramGbps: 1\n    source: s\ndevices:\n  local: {}\n`;
     expect(errorOf(profile('{}'))).toBe(
       'inline.yaml:4:17: profiles.p.peakGflops: expected at least one dtype, e.g. { f32: 38.4 } (dtypes: f64, f32, f16, bf16, int8)',
     );
@@ -308,9 +290,7 @@ describe('parseDevices', () => {
   });
 
   it('accepts a user-set profile on local', () => {
-    const r = parse(
-      'profiles:\n  p: { description: d, peakGflops: { f32: 1 }, dramGbps: 1, source: s }\ndevices:\n  local: { profile: p }\n',
-    );
+    const r = parse('profiles:\n  p: { description: d, peakGflops: { f32: 1 }, dramGbps: 1, source: s }\ndevices:\n  local: { profile: p }\n');
     expect(r.get('local').profile?.name).toBe('p');
     expect(theoreticalCeilings(r.profiles.get('p') ?? (null as never))).toEqual({
       source: 'profile p (inline.yaml): s',

@@ -113,7 +113,8 @@ describe('the portability check', () => {
     expect(describeMismatches(p.mismatches)).toBe(
       `output of conv-im2col-gemm-f32 on ${victim.caseId} differs: local ${
         local.results.find((r) => r.caseId === victim.caseId && r.variant === victim.variant && r.state === 'passed')?.state === 'passed'
-          ? (local.results.find((r) => r.caseId === victim.caseId && r.variant === victim.variant) as { accuracy: { outputChecksum: string } }).accuracy.outputChecksum
+          ? (local.results.find((r) => r.caseId === victim.caseId && r.variant === victim.variant) as { accuracy: { outputChecksum: string } }).accuracy
+              .outputChecksum
           : '?'
       } vs emu-rpi3 0000000000000000`,
     );

@@ -15,7 +15,14 @@ const fixture = (name: string) => RunResults.parse(JSON.parse(readFileSync(join(
 const CONTROLS = [
   ...Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)),
   ...Array.from({ length: 33 }, (_, i) => String.fromCharCode(0x7f + i)),
-  '\u200b', '\u200e', '\u2028', '\u2029', '\u202e', '\u2066', '\u2069', '\ufeff',
+  '\u200b',
+  '\u200e',
+  '\u2028',
+  '\u2029',
+  '\u202e',
+  '\u2066',
+  '\u2069',
+  '\ufeff',
 ];
 const NASTY = `=HYPERLINK("http://x","a"),b|c\r\nd <img src=x> @team [l](http://y) *e* \`f\` #g ${CONTROLS.join('')}`;
 
@@ -76,7 +83,12 @@ describe('CSV export', () => {
     timed.perf.pctNative = 61.5;
     const rows = parse(runToCsv(run)) as string[][];
     const col = CSV_COLUMNS.indexOf('pct_native_roofline');
-    expect(rows.slice(1).map((r) => r[col]).filter((x) => x !== '')).toEqual(['61.5']);
+    expect(
+      rows
+        .slice(1)
+        .map((r) => r[col])
+        .filter((x) => x !== ''),
+    ).toEqual(['61.5']);
   });
 
   it('a naive join (the fault the quoting prevents) fails the same round-trip check', () => {
@@ -117,7 +129,16 @@ describe('Markdown export', () => {
       expect(lines).toHaveLength(rows + 2);
       for (const l of lines) expect(cells(l)).toBe(cells(lines[0]!));
     };
-    expectShape(mdTable(['a', 'b'], [[NASTY, 'x'], ['y', NASTY]]), 2);
+    expectShape(
+      mdTable(
+        ['a', 'b'],
+        [
+          [NASTY, 'x'],
+          ['y', NASTY],
+        ],
+      ),
+      2,
+    );
     // The injected fault: the same table with unescaped cells fails the same check.
     const naive = ['| a | b |', '| --- | --- |', `| ${NASTY} | x |`, `| y | ${NASTY} |`].join('\n');
     expect(() => expectShape(naive, 2)).toThrow();

@@ -71,8 +71,21 @@ beforeAll(async () => {
   dir = join(work, 'run');
   result = await bench(
     [
-      '--kernels', kernelsFile, '--quick', '--case', CASE, '--variant', [BUILTIN, ...KERNELS.map(([n]) => n)].join(','),
-      '--case-timeout', '12', '--json', '--out', dir, '--history', join(work, 'history.sqlite'), '--gate',
+      '--kernels',
+      kernelsFile,
+      '--quick',
+      '--case',
+      CASE,
+      '--variant',
+      [BUILTIN, ...KERNELS.map(([n]) => n)].join(','),
+      '--case-timeout',
+      '12',
+      '--json',
+      '--out',
+      dir,
+      '--history',
+      join(work, 'history.sqlite'),
+      '--gate',
     ],
     { timeoutMs: 300_000 },
   );
@@ -141,13 +154,27 @@ describe('--kernels through the command line (local)', () => {
 
   it('turns each broken rule into an errored result naming the variant, where it is declared, the cause and the stderr tail', () => {
     const src = 'my-kernels\\.yaml:\\d+';
-    expect(errorOf('conv-crash-native-f32')).toMatch(new RegExp(`^conv-crash-native-f32 \\(.*${src}\\): crashed: killed by SIGSEGV \\(a segmentation fault\\)\\n--- stderr \\(last lines\\) ---\\nabout to dereference a bad pointer`));
-    expect(errorOf('conv-hang-native-f32')).toMatch(new RegExp(`^conv-hang-native-f32 \\(.*${src}\\): did not finish within \\d+(\\.\\d)? s and was killed \\(hung, or slower than --case-timeout allows\\)[^]*waiting for a lock`));
-    expect(errorOf('conv-exit-native-f32')).toMatch(/^conv-exit-native-f32 \(.*\): exited with code 3\n--- stderr \(last lines\) ---\n\[\.\.\. 11 earlier lines\][^]*error: unsupported stride$/);
+    expect(errorOf('conv-crash-native-f32')).toMatch(
+      new RegExp(
+        `^conv-crash-native-f32 \\(.*${src}\\): crashed: killed by SIGSEGV \\(a segmentation fault\\)\\n--- stderr \\(last lines\\) ---\\nabout to dereference a bad pointer`,
+      ),
+    );
+    expect(errorOf('conv-hang-native-f32')).toMatch(
+      new RegExp(
+        `^conv-hang-native-f32 \\(.*${src}\\): did not finish within \\d+(\\.\\d)? s and was killed \\(hung, or slower than --case-timeout allows\\)[^]*waiting for a lock`,
+      ),
+    );
+    expect(errorOf('conv-exit-native-f32')).toMatch(
+      /^conv-exit-native-f32 \(.*\): exited with code 3\n--- stderr \(last lines\) ---\n\[\.\.\. 11 earlier lines\][^]*error: unsupported stride$/,
+    );
     expect(errorOf('conv-noout-native-f32')).toMatch(/^conv-noout-native-f32 \(.*\): wrote no out\.npy/);
-    expect(errorOf('conv-shape-native-f32')).toMatch(/^conv-shape-native-f32 \(.*\): out\.npy has shape \(1, 16, 1024\); expected \(1, 16, 32, 32\) \(n, k, ho, wo\)/);
+    expect(errorOf('conv-shape-native-f32')).toMatch(
+      /^conv-shape-native-f32 \(.*\): out\.npy has shape \(1, 16, 1024\); expected \(1, 16, 32, 32\) \(n, k, ho, wo\)/,
+    );
     expect(errorOf('conv-dtype-native-f32')).toMatch(/^conv-dtype-native-f32 \(.*\): out\.npy holds float64 \('<f8'\); the protocol wants float32 \('<f4'\)/);
-    expect(errorOf('conv-json-native-f32')).toMatch(/^conv-json-native-f32 \(.*\): stdout is not JSON .*"conv took 3\.2 ms"; print only the timings JSON on stdout/);
+    expect(errorOf('conv-json-native-f32')).toMatch(
+      /^conv-json-native-f32 \(.*\): stdout is not JSON .*"conv took 3\.2 ms"; print only the timings JSON on stdout/,
+    );
     // The phases say where it failed.
     expect((get('conv-json-native-f32') as { phase: string }).phase).toBe('timing');
     expect((get('conv-shape-native-f32') as { phase: string }).phase).toBe('output');
@@ -193,8 +220,12 @@ describe('bad kernels files through the command line', () => {
     const out = join(work, 'never');
     const r = await bench(['--kernels', bad, '--quick', '--no-history', '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/bad\.yaml:6:\d+: kernels\[0\] \(conv-mine-native-f32\)\.files\.binary\.x86-64: not found \(looked for .*build\/x86-64\/conv\): build it first/);
-    expect(r.stderr).toMatch(/bad\.yaml:7:\d+: kernels\[0\] \(conv-mine-native-f32\)\.command: expected a list of arguments \(argv\), got a string: .* e\.g\. \["\{binary\}","--fast","\{work\}"\]/);
+    expect(r.stderr).toMatch(
+      /bad\.yaml:6:\d+: kernels\[0\] \(conv-mine-native-f32\)\.files\.binary\.x86-64: not found \(looked for .*build\/x86-64\/conv\): build it first/,
+    );
+    expect(r.stderr).toMatch(
+      /bad\.yaml:7:\d+: kernels\[0\] \(conv-mine-native-f32\)\.command: expected a list of arguments \(argv\), got a string: .* e\.g\. \["\{binary\}","--fast","\{work\}"\]/,
+    );
     // Only the architecture of the device the run targets (local: this machine's) is required.
     expect(r.stderr).not.toMatch(/binary\.arm64/);
     expect(existsSync(out)).toBe(false);
@@ -214,7 +245,9 @@ describe('bad kernels files through the command line', () => {
       ].join('\n'),
     );
     const out = join(work, 'bad-probe-run');
-    const r = await bench(['--kernels', file, '--quick', '--case', CASE, '--variant', 'conv-fake-native-f32', '--no-history', '--json', '--out', out], { timeoutMs: 300_000 });
+    const r = await bench(['--kernels', file, '--quick', '--case', CASE, '--variant', 'conv-fake-native-f32', '--no-history', '--json', '--out', out], {
+      timeoutMs: 300_000,
+    });
     expect(r.code).toBe(0);
     const got = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(got.ceilings.native ?? null).toBeNull();

@@ -35,12 +35,34 @@ beforeAll(async () => {
   const devicesFile = join(work, 'devices.yaml');
   writeFileSync(
     devicesFile,
-    ['devices:', '  local:', '    transport: local', board('loopback', process.execPath, false), board('emu-rpi3', armhf, true), board('emu-arm64', arm64, true), ''].join('\n'),
+    [
+      'devices:',
+      '  local:',
+      '    transport: local',
+      board('loopback', process.execPath, false),
+      board('emu-rpi3', armhf, true),
+      board('emu-arm64', arm64, true),
+      '',
+    ].join('\n'),
   );
   result = await bench(
     [
-      '--devices', devicesFile, '--device', DEVICES.join(','), '--native-example', '--quick', '--case', CASES,
-      '--variant', [...NATIVE, 'conv-im2col-gemm-f32'].join(','), '--target-ms', '50', '--min-samples', '3', '--json', '--no-history',
+      '--devices',
+      devicesFile,
+      '--device',
+      DEVICES.join(','),
+      '--native-example',
+      '--quick',
+      '--case',
+      CASES,
+      '--variant',
+      [...NATIVE, 'conv-im2col-gemm-f32'].join(','),
+      '--target-ms',
+      '50',
+      '--min-samples',
+      '3',
+      '--json',
+      '--no-history',
     ],
     { timeoutMs: 1_200_000 },
   );
@@ -48,7 +70,10 @@ beforeAll(async () => {
     const run = RunResults.parse(JSON.parse(readFileSync(join(String(e.dir), 'results.json'), 'utf8')));
     runs[String(e.device)] = run;
     // The payload each device verified: its manifest, as uploaded (ssh) or used in place (local).
-    const where = run.device.transport === 'local' ? join(ROOT, '.cache', 'payload', run.payloadHash) : join(work, `remote-${run.device.name}`, 'payloads', run.payloadHash);
+    const where =
+      run.device.transport === 'local'
+        ? join(ROOT, '.cache', 'payload', run.payloadHash)
+        : join(work, `remote-${run.device.name}`, 'payloads', run.payloadHash);
     manifests[run.device.name] = (JSON.parse(readFileSync(join(where, 'manifest.json'), 'utf8')) as { files: { path: string }[] }).files.map((f) => f.path);
   }
 }, 2_400_000);
@@ -81,14 +106,26 @@ describe('the native example on local, over ssh and on the emulated ARM boards',
     const archOf = (p: string) => execFileSync('file', ['-b', p], { encoding: 'utf8' });
     for (const d of DEVICES) {
       // native-conv and native-ceilings (the emulated boards do not measure ceilings, but the probe travels with the kernels file).
-      expect(nativeOf(d).map((p) => p.split('/').pop()).sort(), d).toEqual(['native-ceilings', 'native-conv']);
+      expect(
+        nativeOf(d)
+          .map((p) => p.split('/').pop())
+          .sort(),
+        d,
+      ).toEqual(['native-ceilings', 'native-conv']);
       expect(runs[d]!.device.payloadVerified?.hash).toBe(runs[d]!.payloadHash);
     }
     // x86-64 for this machine (local and over ssh: the same payload), ARM for the boards.
     expect(manifests.local).toEqual(manifests.loopback);
     expect(runs.local!.payloadHash).toBe(runs.loopback!.payloadHash);
     expect(new Set(DEVICES.map((d) => runs[d]!.payloadHash)).size).toBe(3);
-    const binary = (d: string) => join(ROOT, '.cache', 'payload', runs[d]!.payloadHash, nativeOf(d).find((p) => p.endsWith('native-conv'))!);
+    const binary = (d: string) =>
+      join(
+        ROOT,
+        '.cache',
+        'payload',
+        runs[d]!.payloadHash,
+        nativeOf(d).find((p) => p.endsWith('native-conv'))!,
+      );
     expect(archOf(binary('local'))).toMatch(/x86-64/);
     expect(archOf(binary('emu-rpi3'))).toMatch(/ARM, EABI5/);
     expect(archOf(binary('emu-arm64'))).toMatch(/ARM aarch64/);

@@ -59,7 +59,11 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the kernels in the payload', () => {
   it('names each file by its content, uploads a shared binary once, and leaves out what the plan does not run', () => {
-    const all = bundleKernels(file, new Set(['conv-gemm-native-f32', 'conv-direct-native-f32', 'conv-py-native-f32']), { timing: TIMING, timeoutMs: 1000, ceilings: true });
+    const all = bundleKernels(file, new Set(['conv-gemm-native-f32', 'conv-direct-native-f32', 'conv-py-native-f32']), {
+      timing: TIMING,
+      timeoutMs: 1000,
+      ceilings: true,
+    });
     // conv x 3 architectures (shared by two kernels), probe x 3, the directory's two files.
     expect(all.native).toHaveLength(8);
     expect(all.native.every((f) => /^native\/[0-9a-f]{16}\//.test(f.path))).toBe(true);
@@ -67,7 +71,12 @@ describe('the kernels in the payload', () => {
     expect(gemm!.files.binary).toEqual(direct!.files.binary);
     expect(py!.files.dir).toMatch(/^native\/[0-9a-f]{16}$/);
     expect(py!.files.script).toBe(`${py!.files.dir}/run.py`);
-    expect(all.native.filter((f) => f.path.startsWith(`${py!.files.dir}/`)).map((f) => f.path.slice(py!.files.dir!.length + 1)).sort()).toEqual(['lib/util.py', 'run.py']);
+    expect(
+      all.native
+        .filter((f) => f.path.startsWith(`${py!.files.dir}/`))
+        .map((f) => f.path.slice(py!.files.dir!.length + 1))
+        .sort(),
+    ).toEqual(['lib/util.py', 'run.py']);
     expect(all.external.ceilings?.files.binary?.arm64).toMatch(/\/probe$/);
 
     const some = bundleKernels(file, new Set(['conv-py-native-f32']), { timing: TIMING, timeoutMs: 1000, ceilings: false });
@@ -76,7 +85,7 @@ describe('the kernels in the payload', () => {
     expect(some.native).toHaveLength(2);
   });
 
-  it("gives each architecture its own payload, reused while the files do not change, rebuilt when one byte does", async () => {
+  it('gives each architecture its own payload, reused while the files do not change, rebuilt when one byte does', async () => {
     const root = join(work, 'payloads');
     const b = bundleKernels(file, new Set(['conv-gemm-native-f32', 'conv-py-native-f32']), { timing: TIMING, timeoutMs: 1000, ceilings: true });
     const x86 = await buildPayload({ root, native: b.native, arch: 'x86-64' });

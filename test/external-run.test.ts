@@ -133,7 +133,12 @@ describe('a kernel that follows the protocol', () => {
 describe('a kernel that breaks the protocol is errored, naming the variant and the cause', () => {
   const cases: [string, string, RegExp, { timeoutMs?: number; stderr?: RegExp }?][] = [
     ['crash', 'run', /crashed: killed by SIGSEGV \(a segmentation fault\)/, { stderr: /about to dereference a bad pointer/ }],
-    ['hang', 'run', /did not finish within 1\.5 s and was killed \(hung, or slower than --case-timeout allows\)/, { timeoutMs: 1500, stderr: /waiting for a lock/ }],
+    [
+      'hang',
+      'run',
+      /did not finish within 1\.5 s and was killed \(hung, or slower than --case-timeout allows\)/,
+      { timeoutMs: 1500, stderr: /waiting for a lock/ },
+    ],
     ['exit-3', 'run', /exited with code 3/, { stderr: /\[\.\.\. 11 earlier lines\]\ndiagnostic line 12\n[\s\S]*error: unsupported stride$/ }],
     ['no-output', 'output', /wrote no out\.npy \(expected .*out\.npy\)/],
     ['wrong-shape', 'output', /out\.npy has shape \(2, 4, 30\); expected \(2, 4, 5, 6\) \(n, k, ho, wo\)/],
@@ -143,7 +148,11 @@ describe('a kernel that breaks the protocol is errored, naming the variant and t
     ['no-benchmarks', 'timing', /the timings JSON has no "benchmarks" list/],
     ['few-repeats', 'timing', /reported 1 repeat; case\.json asked for timing\.repeat = 4/],
     ['short-repeat', 'timing', /repeat 2 lasted 0\.200 ms \(iterations 1 x real_time\), less than timing\.minRepeatMs = 2 ms/],
-    ['over-wall', 'timing', /reports .* ms of kernel time, but the whole command took .* ms \(timed by the harness\): the timings cannot be right \(check time_unit/],
+    [
+      'over-wall',
+      'timing',
+      /reports .* ms of kernel time, but the whole command took .* ms \(timed by the harness\): the timings cannot be right \(check time_unit/,
+    ],
     ['gb-error', 'timing', /reported an error: workspace allocation failed/],
     ['two-names', 'timing', /the timings hold 2 different benchmarks \(BM_Conv\/this, BM_Conv\/other\)/],
   ];
@@ -164,7 +173,10 @@ describe('a kernel that breaks the protocol is errored, naming the variant and t
   }
 
   it('a command that cannot be started', async () => {
-    const { outcome } = await run('conv', { spec: { files: 'binary', archs: ['x86-64'], command: ['{binary}', '{work}'] }, paths: { binary: '/nonexistent/native-conv' } });
+    const { outcome } = await run('conv', {
+      spec: { files: 'binary', archs: ['x86-64'], command: ['{binary}', '{work}'] },
+      paths: { binary: '/nonexistent/native-conv' },
+    });
     expect(outcome.state).toBe('errored');
     if (outcome.state === 'errored') {
       expect(outcome.phase).toBe('run');
@@ -187,19 +199,37 @@ describe('skipped, with the reason', () => {
   it('a device whose architecture the kernel has no build for', async () => {
     const { outcome } = await run('conv', { spec: { files: 'binary', archs: ['arm64'], command: ['{binary}', '{work}'] }, paths: {} });
     expect(outcome.state).toBe('skipped');
-    if (outcome.state === 'skipped') expect(outcome.reason).toMatch(/no build for this device's architecture \(x86-64\); builds declared in my-kernels\.yaml:7: arm64/);
+    if (outcome.state === 'skipped')
+      expect(outcome.reason).toMatch(/no build for this device's architecture \(x86-64\); builds declared in my-kernels\.yaml:7: arm64/);
   });
 });
 
 describe('parseTimings (Google Benchmark JSON subset)', () => {
   const t: TimingProtocol = { warmup: 0, repeat: 2, number: 1, minRepeatMs: 1 };
-  const entry = (extra: object = {}) => ({ name: 'BM_Conv', run_type: 'iteration', iterations: 10, real_time: 150_000, cpu_time: 149_000, time_unit: 'ns', ...extra });
+  const entry = (extra: object = {}) => ({
+    name: 'BM_Conv',
+    run_type: 'iteration',
+    iterations: 10,
+    real_time: 150_000,
+    cpu_time: 149_000,
+    time_unit: 'ns',
+    ...extra,
+  });
   it('reads iteration entries in every unit and ignores aggregates', () => {
     const doc = {
       context: { date: '2026-01-01', num_cpus: 2 },
-      benchmarks: [entry(), entry({ real_time: 0.2, cpu_time: 0.2, time_unit: 'ms' }), { name: 'BM_Conv_mean', run_type: 'aggregate', aggregate_name: 'mean', iterations: 2, real_time: 1, time_unit: 'ns' }],
+      benchmarks: [
+        entry(),
+        entry({ real_time: 0.2, cpu_time: 0.2, time_unit: 'ms' }),
+        { name: 'BM_Conv_mean', run_type: 'aggregate', aggregate_name: 'mean', iterations: 2, real_time: 1, time_unit: 'ns' },
+      ],
     };
-    expect(parseTimings(JSON.stringify(doc), t)).toEqual({ repeats: [{ iterations: 10, realMs: 0.15, cpuMs: 0.149 }, { iterations: 10, realMs: 0.2, cpuMs: 0.2 }] });
+    expect(parseTimings(JSON.stringify(doc), t)).toEqual({
+      repeats: [
+        { iterations: 10, realMs: 0.15, cpuMs: 0.149 },
+        { iterations: 10, realMs: 0.2, cpuMs: 0.2 },
+      ],
+    });
     const us = parseTimings(JSON.stringify({ benchmarks: [entry({ real_time: 150, time_unit: 'us' }), entry({ real_time: 0.00015, time_unit: 's' })] }), t);
     expect('repeats' in us && us.repeats.map((r) => r.realMs)).toEqual([0.15, 0.15]);
   });
@@ -223,12 +253,24 @@ describe('the native ceilings probe, run and read', () => {
       30_000,
     );
   it('reads a ceilings document', async () => {
-    const doc = { peakGflops: 100, peakSamples: [99, 100], peakMethod: 'fma chains', bandwidth: [{ kernel: 'triad', bytes: 1 << 20, gbps: 50, samples: [49, 50] }], dramGbps: 20 };
+    const doc = {
+      peakGflops: 100,
+      peakSamples: [99, 100],
+      peakMethod: 'fma chains',
+      bandwidth: [{ kernel: 'triad', bytes: 1 << 20, gbps: 50, samples: [49, 50] }],
+      dramGbps: 20,
+    };
     const r = await probe(`console.log(${JSON.stringify(JSON.stringify(doc))})`);
     expect(r).toMatchObject({ ok: true, ceilings: doc });
   });
   it('says what is wrong with anything else', async () => {
-    expect(await probe('console.log("{}")')).toMatchObject({ ok: false, error: expect.stringMatching(/^native ceilings probe \(my-kernels\.yaml:20\): stdout is not a ceilings document \(peakGflops: /) });
-    expect(await probe('console.error("no AVX2"); process.exit(4)')).toMatchObject({ ok: false, error: expect.stringMatching(/exited with code 4\n--- stderr \(last lines\) ---\nno AVX2/) });
+    expect(await probe('console.log("{}")')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^native ceilings probe \(my-kernels\.yaml:20\): stdout is not a ceilings document \(peakGflops: /),
+    });
+    expect(await probe('console.error("no AVX2"); process.exit(4)')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/exited with code 4\n--- stderr \(last lines\) ---\nno AVX2/),
+    });
   });
 });

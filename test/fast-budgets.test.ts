@@ -75,7 +75,7 @@ function worstOnSuite(v: ConvVariant): { worst: number; where: string; failures:
   return { worst, where, failures, runs };
 }
 
-describe('fast-algorithm budgets, pinned from both sides on the suite\'s quick layers', () => {
+describe("fast-algorithm budgets, pinned from both sides on the suite's quick layers", () => {
   for (const m of Object.keys(WINOGRAD_BUDGETS).map(Number)) {
     it(`Winograd F(${m}x${m},3x3): within its budget everywhere, the budget at most ${MAX_SLACK}x the worst error`, () => {
       const pts = BUDGET_POINTS[m];

@@ -33,7 +33,17 @@ import {
 } from '../suites/conv/variants/fft.js';
 
 const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1, c: 1, h: 1, w: 1, k: 1, r: 3, s: 3, stride: 1, pad: 1, groups: 1, ...p,
+  n: 1,
+  c: 1,
+  h: 1,
+  w: 1,
+  k: 1,
+  r: 3,
+  s: 3,
+  stride: 1,
+  pad: 1,
+  groups: 1,
+  ...p,
 });
 
 const TILES: FftTile[] = [8, 16];
@@ -353,9 +363,7 @@ describe('applies()', () => {
       expect(v.applies(shape({ c: 8, h: 9, w: 9, k: 8, groups: 8 }))).toMatch(/groups/);
       expect(v.applies(shape({ c: 8, h: 1, w: 1, k: 8, pad: 0 }))).toMatch(/output size/);
       expect(v.applies(shape({ c: 8192, h: 56, w: 56, k: 8192 }))).toMatch(/GiB.*32-bit WebAssembly memory/);
-      expect(() => v.prepare({ kernels }, shape({ c: 8, h: 9, w: 9, k: 8, stride: 2 }), new Float32Array(648), new Float32Array(576))).toThrow(
-        /stride/,
-      );
+      expect(() => v.prepare({ kernels }, shape({ c: 8, h: 9, w: 9, k: 8, stride: 2 }), new Float32Array(648), new Float32Array(576))).toThrow(/stride/);
     });
   }
 

@@ -55,7 +55,10 @@ describe('counting rule: each operator by hand', () => {
     expect([bn.flops, bn.bytes, bn.params]).toEqual([24, (12 + 12 + 12) * 4, 12]);
     expect([cost('relu', {}, [[1, 10]]).flops, cost('relu', {}, [[1, 10]]).bytes]).toEqual([10, 80]);
     expect([cost('relu6', {}, [[1, 10]]).flops, cost('relu6', {}, [[1, 10]]).bytes]).toEqual([20, 80]);
-    const add = cost('add', {}, [[1, 5], [1, 5]]);
+    const add = cost('add', {}, [
+      [1, 5],
+      [1, 5],
+    ]);
     expect([add.flops, add.bytes]).toEqual([5, 60]);
     const sm = cost('softmax', { axis: 1 }, [[1, 10]]);
     expect([sm.flops, sm.bytes]).toEqual([50, 80]);
@@ -71,7 +74,10 @@ describe('counting rule: each operator by hand', () => {
   });
 
   it('copies cost bytes and no FLOPs; views cost nothing', () => {
-    const cat = cost('concat', { axis: 1 }, [[1, 2, 2, 2], [1, 3, 2, 2]]);
+    const cat = cost('concat', { axis: 1 }, [
+      [1, 2, 2, 2],
+      [1, 3, 2, 2],
+    ]);
     expect([cat.flops, cat.bytes]).toEqual([0, (8 + 12 + 20) * 4]);
     const sh = cost('channelshuffle', { groups: 3 }, [[1, 6, 2, 2]]);
     expect([sh.flops, sh.bytes]).toEqual([0, 48 * 4]);
@@ -102,7 +108,12 @@ describe("the design's test vectors as graphs", () => {
 
   it('bottleneck 1x1 256->64, 3x3 64->64, 1x1 64->256 as one graph: 0.437 GFLOP, 9.91 MB', () => {
     const node = (name: string, x: string, w: string, p: number): GraphNode => ({
-      name, op: 'conv', inputs: [x], params: [w], outputs: [name], attrs: { stride: [1, 1], pads: [p, p, p, p], dilation: [1, 1], groups: 1 },
+      name,
+      op: 'conv',
+      inputs: [x],
+      params: [w],
+      outputs: [name],
+      attrs: { stride: [1, 1], pads: [p, p, p, p], dilation: [1, 1], groups: 1 },
     });
     const g: Graph = {
       name: 'bottleneck',
@@ -143,7 +154,14 @@ describe("the papers' counts", () => {
         fb: { shape: [5], init: { kind: 'zeros' } },
       },
       nodes: [
-        { name: 'c', op: 'conv', inputs: ['x'], params: ['w', 'b'], outputs: ['c'], attrs: { stride: [2, 2], pads: [1, 1, 1, 1], dilation: [1, 1], groups: 1 } },
+        {
+          name: 'c',
+          op: 'conv',
+          inputs: ['x'],
+          params: ['w', 'b'],
+          outputs: ['c'],
+          attrs: { stride: [2, 2], pads: [1, 1, 1, 1], dilation: [1, 1], groups: 1 },
+        },
         { name: 'bn', op: 'batchnorm', inputs: ['c'], params: ['sc', 'sh', 'm', 'v'], outputs: ['bn'], attrs: { eps: 1e-5 } },
         { name: 'r', op: 'relu', inputs: ['bn'], params: [], outputs: ['r'], attrs: {} },
         { name: 'f', op: 'flatten', inputs: ['r'], params: [], outputs: ['f'], attrs: {} },

@@ -28,7 +28,10 @@ const conv = (extra: Partial<{ stride: [number, number]; pads: [number, number, 
 describe('graph reference: each operator on a hand-computed case', () => {
   // x = 1..9 as a 3x3 image; w = [[1, 0], [0, 1]]: y[i][j] = x[i][j] + x[i+1][j+1]
   const x33: [number[], number[]] = [[1, 1, 3, 3], iota(9)];
-  const diag: [number[], number[]] = [[1, 1, 2, 2], [1, 0, 0, 1]];
+  const diag: [number[], number[]] = [
+    [1, 1, 2, 2],
+    [1, 0, 0, 1],
+  ];
 
   it('conv: valid, bias, asymmetric pads, dilation, per-axis stride, groups', () => {
     expect(run(oneNode('conv', conv(), [x33], [diag]))).toEqual([6, 8, 12, 14]);
@@ -42,29 +45,167 @@ describe('graph reference: each operator on a hand-computed case', () => {
     // stride [1, 2] with a 1x1 kernel of 2: every row, every other column
     expect(run(oneNode('conv', conv({ stride: [1, 2] }), [x33], [[[1, 1, 1, 1], [2]]]))).toEqual([2, 6, 8, 12, 14, 18]);
     // groups 2 on 2 channels: channel 0 times 1, channel 1 times -1
-    expect(run(oneNode('conv', conv({ groups: 2 }), [[[1, 2, 1, 2], [1, 2, 3, 4]]], [[[2, 1, 1, 1], [1, -1]]]))).toEqual([1, 2, -3, -4]);
+    expect(
+      run(
+        oneNode(
+          'conv',
+          conv({ groups: 2 }),
+          [
+            [
+              [1, 2, 1, 2],
+              [1, 2, 3, 4],
+            ],
+          ],
+          [
+            [
+              [2, 1, 1, 1],
+              [1, -1],
+            ],
+          ],
+        ),
+      ),
+    ).toEqual([1, 2, -3, -4]);
     // 2 input channels summed by one output channel, batch of 2
-    expect(run(oneNode('conv', conv(), [[[2, 2, 1, 1], [1, 2, 3, 4]]], [[[1, 2, 1, 1], [10, 1]]]))).toEqual([12, 34]);
+    expect(
+      run(
+        oneNode(
+          'conv',
+          conv(),
+          [
+            [
+              [2, 2, 1, 1],
+              [1, 2, 3, 4],
+            ],
+          ],
+          [
+            [
+              [1, 2, 1, 1],
+              [10, 1],
+            ],
+          ],
+        ),
+      ),
+    ).toEqual([12, 34]);
   });
 
   it('gemm: y = x w^T + b', () => {
-    expect(run(oneNode('gemm', {}, [[[1, 3], [1, 2, 3]]], [[[2, 3], [1, 0, -1, 2, 2, 2]], [[2], [0.5, -1]]]))).toEqual([-1.5, 11]);
-    expect(run(oneNode('gemm', {}, [[[2, 2], [1, 2, 3, 4]]], [[[1, 2], [1, 1]]]))).toEqual([3, 7]);
+    expect(
+      run(
+        oneNode(
+          'gemm',
+          {},
+          [
+            [
+              [1, 3],
+              [1, 2, 3],
+            ],
+          ],
+          [
+            [
+              [2, 3],
+              [1, 0, -1, 2, 2, 2],
+            ],
+            [[2], [0.5, -1]],
+          ],
+        ),
+      ),
+    ).toEqual([-1.5, 11]);
+    expect(
+      run(
+        oneNode(
+          'gemm',
+          {},
+          [
+            [
+              [2, 2],
+              [1, 2, 3, 4],
+            ],
+          ],
+          [
+            [
+              [1, 2],
+              [1, 1],
+            ],
+          ],
+        ),
+      ),
+    ).toEqual([3, 7]);
   });
 
   it('bias: per channel', () => {
-    expect(run(oneNode('bias', {}, [[[1, 2, 1, 2], [1, 2, 3, 4]]], [[[2], [10, 20]]]))).toEqual([11, 12, 23, 24]);
-    expect(run(oneNode('bias', {}, [[[2, 2], [1, 2, 3, 4]]], [[[2], [10, 20]]]))).toEqual([11, 22, 13, 24]);
+    expect(
+      run(
+        oneNode(
+          'bias',
+          {},
+          [
+            [
+              [1, 2, 1, 2],
+              [1, 2, 3, 4],
+            ],
+          ],
+          [[[2], [10, 20]]],
+        ),
+      ),
+    ).toEqual([11, 12, 23, 24]);
+    expect(
+      run(
+        oneNode(
+          'bias',
+          {},
+          [
+            [
+              [2, 2],
+              [1, 2, 3, 4],
+            ],
+          ],
+          [[[2], [10, 20]]],
+        ),
+      ),
+    ).toEqual([11, 22, 13, 24]);
   });
 
   it('batchnorm: (x - mean) / sqrt(var + eps) * scale + shift', () => {
-    const t = oneNode('batchnorm', { eps: 1 }, [[[1, 2, 1, 1], [3, 5]]], [[[2], [2, 1]], [[2], [1, 0]], [[2], [1, 5]], [[2], [3, 15]]]);
+    const t = oneNode(
+      'batchnorm',
+      { eps: 1 },
+      [
+        [
+          [1, 2, 1, 1],
+          [3, 5],
+        ],
+      ],
+      [
+        [[2], [2, 1]],
+        [[2], [1, 0]],
+        [[2], [1, 5]],
+        [[2], [3, 15]],
+      ],
+    );
     expect(run(t)).toEqual([3, 0]);
   });
 
   it('relu and relu6 (NaN stays NaN)', () => {
-    expect(run(oneNode('relu', {}, [[[1, 4], [-1, 0, 2, Number.NaN]]]))).toEqual([0, 0, 2, Number.NaN]);
-    expect(run(oneNode('relu6', {}, [[[1, 4], [-1, 3, 7, Number.NaN]]]))).toEqual([0, 3, 6, Number.NaN]);
+    expect(
+      run(
+        oneNode('relu', {}, [
+          [
+            [1, 4],
+            [-1, 0, 2, Number.NaN],
+          ],
+        ]),
+      ),
+    ).toEqual([0, 0, 2, Number.NaN]);
+    expect(
+      run(
+        oneNode('relu6', {}, [
+          [
+            [1, 4],
+            [-1, 3, 7, Number.NaN],
+          ],
+        ]),
+      ),
+    ).toEqual([0, 3, 6, Number.NaN]);
   });
 
   const x44: [number[], number[]] = [[1, 1, 4, 4], iota(16)];
@@ -80,7 +221,16 @@ describe('graph reference: each operator on a hand-computed case', () => {
     expect(run(oneNode('maxpool', pool(2, 2), [x44]))).toEqual([6, 8, 14, 16]);
     expect(run(oneNode('maxpool', pool(3, 2, 1), [x44]))).toEqual([6, 8, 14, 16]);
     // negative values and padding: the max of the real elements, not 0
-    expect(run(oneNode('maxpool', pool(3, 2, 1), [[[1, 1, 2, 2], [-4, -3, -2, -1]]]))).toEqual([-1]);
+    expect(
+      run(
+        oneNode('maxpool', pool(3, 2, 1), [
+          [
+            [1, 1, 2, 2],
+            [-4, -3, -2, -1],
+          ],
+        ]),
+      ),
+    ).toEqual([-1]);
     expect(run(oneNode('maxpool', pool(2, 2, 0, true), [x55]))).toEqual([7, 9, 10, 17, 19, 20, 22, 24, 25]);
   });
 
@@ -95,54 +245,140 @@ describe('graph reference: each operator on a hand-computed case', () => {
     expect(incl[3]).toBe(11);
     expect(excl[3]).toBe(11);
     // ceil mode: the last windows hang past the 5x5 input (no padding): never counted
-    expect(run(oneNode('avgpool', { ...pool(2, 2, 0, true), countIncludePad: true }, [x55]))).toEqual([
-      4, 6, 7.5, 14, 16, 17.5, 21.5, 23.5, 25,
-    ]);
+    expect(run(oneNode('avgpool', { ...pool(2, 2, 0, true), countIncludePad: true }, [x55]))).toEqual([4, 6, 7.5, 14, 16, 17.5, 21.5, 23.5, 25]);
   });
 
   it('globalavgpool: the mean of each plane', () => {
-    expect(run(oneNode('globalavgpool', {}, [[[1, 2, 2, 2], [1, 2, 3, 4, 10, 20, 30, 40]]]))).toEqual([2.5, 25]);
+    expect(
+      run(
+        oneNode('globalavgpool', {}, [
+          [
+            [1, 2, 2, 2],
+            [1, 2, 3, 4, 10, 20, 30, 40],
+          ],
+        ]),
+      ),
+    ).toEqual([2.5, 25]);
   });
 
   it('add', () => {
-    expect(run(oneNode('add', {}, [[[1, 2], [1, 2]], [[1, 2], [3, -5]]]))).toEqual([4, -3]);
+    expect(
+      run(
+        oneNode('add', {}, [
+          [
+            [1, 2],
+            [1, 2],
+          ],
+          [
+            [1, 2],
+            [3, -5],
+          ],
+        ]),
+      ),
+    ).toEqual([4, -3]);
   });
 
   it('concat: along channels, per image', () => {
-    const t = oneNode('concat', { axis: 1 }, [[[2, 1, 1, 2], [1, 2, 3, 4]], [[2, 2, 1, 2], iota(8, 5)]]);
+    const t = oneNode('concat', { axis: 1 }, [
+      [
+        [2, 1, 1, 2],
+        [1, 2, 3, 4],
+      ],
+      [[2, 2, 1, 2], iota(8, 5)],
+    ]);
     expect(run(t)).toEqual([1, 2, 5, 6, 7, 8, 3, 4, 9, 10, 11, 12]);
     expect(evaluateGraph(t.graph, t.inputs, t.params).shapes.get('y')).toEqual([2, 3, 1, 2]);
   });
 
   it('channelshuffle: output channel j*g + i is input channel i*(C/g) + j', () => {
-    expect(run(oneNode('channelshuffle', { groups: 2 }, [[[1, 6, 1, 1], [0, 1, 2, 3, 4, 5]]]))).toEqual([0, 3, 1, 4, 2, 5]);
-    expect(run(oneNode('channelshuffle', { groups: 3 }, [[[1, 6, 1, 1], [0, 1, 2, 3, 4, 5]]]))).toEqual([0, 2, 4, 1, 3, 5]);
+    expect(
+      run(
+        oneNode('channelshuffle', { groups: 2 }, [
+          [
+            [1, 6, 1, 1],
+            [0, 1, 2, 3, 4, 5],
+          ],
+        ]),
+      ),
+    ).toEqual([0, 3, 1, 4, 2, 5]);
+    expect(
+      run(
+        oneNode('channelshuffle', { groups: 3 }, [
+          [
+            [1, 6, 1, 1],
+            [0, 1, 2, 3, 4, 5],
+          ],
+        ]),
+      ),
+    ).toEqual([0, 2, 4, 1, 3, 5]);
     // planes move whole
-    expect(run(oneNode('channelshuffle', { groups: 2 }, [[[1, 2, 1, 2], [1, 2, 3, 4]]]))).toEqual([1, 2, 3, 4]);
+    expect(
+      run(
+        oneNode('channelshuffle', { groups: 2 }, [
+          [
+            [1, 2, 1, 2],
+            [1, 2, 3, 4],
+          ],
+        ]),
+      ),
+    ).toEqual([1, 2, 3, 4]);
   });
 
   it('flatten and reshape: the same values, new shapes', () => {
-    const f = oneNode('flatten', {}, [[[1, 2, 1, 2], [1, 2, 3, 4]]]);
+    const f = oneNode('flatten', {}, [
+      [
+        [1, 2, 1, 2],
+        [1, 2, 3, 4],
+      ],
+    ]);
     expect(run(f)).toEqual([1, 2, 3, 4]);
     expect(evaluateGraph(f.graph, f.inputs, f.params).shapes.get('y')).toEqual([1, 4]);
-    const r = oneNode('reshape', { shape: [2, -1] }, [[[1, 4], [1, 2, 3, 4]]]);
+    const r = oneNode('reshape', { shape: [2, -1] }, [
+      [
+        [1, 4],
+        [1, 2, 3, 4],
+      ],
+    ]);
     expect(run(r)).toEqual([1, 2, 3, 4]);
     expect(evaluateGraph(r.graph, r.inputs, r.params).shapes.get('y')).toEqual([2, 2]);
   });
 
   it('softmax: along the axis, stable for large inputs', () => {
-    const s = run(oneNode('softmax', { axis: 1 }, [[[1, 3], [1, 2, 3]]]));
+    const s = run(
+      oneNode('softmax', { axis: 1 }, [
+        [
+          [1, 3],
+          [1, 2, 3],
+        ],
+      ]),
+    );
     const z = Math.exp(-2) + Math.exp(-1) + 1;
     expect(s[0]).toBeCloseTo(Math.exp(-2) / z, 15);
     expect(s[1]).toBeCloseTo(Math.exp(-1) / z, 15);
     expect(s[2]).toBeCloseTo(1 / z, 15);
     // axis 1 of [1, 2, 2]: pairs (x[0], x[2]) and (x[1], x[3])
-    const t = run(oneNode('softmax', { axis: 1 }, [[[1, 2, 2], [0, 1, 0, 3]]]));
+    const t = run(
+      oneNode('softmax', { axis: 1 }, [
+        [
+          [1, 2, 2],
+          [0, 1, 0, 3],
+        ],
+      ]),
+    );
     expect(t[0]).toBe(0.5);
     expect(t[2]).toBe(0.5);
     expect(t[1]).toBeCloseTo(1 / (1 + Math.exp(2)), 15);
     expect(t[3]).toBeCloseTo(Math.exp(2) / (1 + Math.exp(2)), 15);
-    expect(run(oneNode('softmax', { axis: 1 }, [[[1, 2], [1000, 1000]]]))).toEqual([0.5, 0.5]);
+    expect(
+      run(
+        oneNode('softmax', { axis: 1 }, [
+          [
+            [1, 2],
+            [1000, 1000],
+          ],
+        ]),
+      ),
+    ).toEqual([0.5, 0.5]);
   });
 });
 
@@ -178,10 +414,25 @@ describe('evaluateGraph on whole graphs', () => {
   });
 
   it('names the tensor that is missing or has the wrong size', () => {
-    const t = oneNode('relu', {}, [[[1, 3], [1, 2, 3]]]);
+    const t = oneNode('relu', {}, [
+      [
+        [1, 3],
+        [1, 2, 3],
+      ],
+    ]);
     expect(() => evaluateGraph(t.graph, new Map(), t.params)).toThrow(/no values for input "x0"/);
     expect(() => evaluateGraph(t.graph, { x0: [1, 2] }, t.params)).toThrow(/input "x0" has 2 values, its shape \[1, 3\] needs 3/);
-    const b = oneNode('bias', {}, [[[1, 2], [1, 2]]], [[[2], [1, 2]]]);
+    const b = oneNode(
+      'bias',
+      {},
+      [
+        [
+          [1, 2],
+          [1, 2],
+        ],
+      ],
+      [[[2], [1, 2]]],
+    );
     expect(() => evaluateGraph(b.graph, b.inputs, { p0: [1] })).toThrow(/parameter "p0" has 1 values/);
   });
 });

@@ -26,7 +26,11 @@ function processesWith(marker: string): number[] {
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
-  return out.split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => p !== process.pid);
 }
 
 beforeAll(async () => {

@@ -98,12 +98,21 @@ describe('history command line', () => {
     expect(like.stdout).toMatch(new RegExp(`base: mix ${mix[0]!.runId}`));
     expect(like.stdout).not.toMatch(/the runs differ/);
     // A run like the night before last, stored last: previous passes over the two that differ.
-    const again = synthRuns({ device: 'mix', runs: 1, cases: 2, variants: 2, seed: 12, start: new Date(Date.parse(mix[3]!.startedAt) + 86_400_000).toISOString() });
+    const again = synthRuns({
+      device: 'mix',
+      runs: 1,
+      cases: 2,
+      variants: 2,
+      seed: 12,
+      start: new Date(Date.parse(mix[3]!.startedAt) + 86_400_000).toISOString(),
+    });
     writeRuns(again);
     await history(['import', '--history', mixDb, join(work, 'reports', 'mix')]);
     const skip = await history(['compare', 'latest', 'previous', '--device', 'mix', '--history', mixDb]);
     expect(skip.stdout).toMatch(new RegExp(`base: mix ${mix[1]!.runId}`));
-    expect(skip.stdout).toMatch(/note: previous: the newest earlier complete run that measured the same thing \(2 newer run\(s\) with other options, cases or variants passed over\)/);
+    expect(skip.stdout).toMatch(
+      /note: previous: the newest earlier complete run that measured the same thing \(2 newer run\(s\) with other options, cases or variants passed over\)/,
+    );
   });
 
   it('compare: markdown to a file, results.json paths, a higher threshold', async () => {

@@ -23,7 +23,17 @@ beforeAll(() => {
   // `gone` is an SSH device nobody listens for: its run fails (incomplete) every night.
   writeFileSync(
     registry,
-    ['devices:', '  local:', '    transport: local', '  gone:', '    host: 127.0.0.1', '    port: 1', '    user: nobody', `    identityFile: ${join(work, 'no-key')}`, ''].join('\n'),
+    [
+      'devices:',
+      '  local:',
+      '    transport: local',
+      '  gone:',
+      '    host: 127.0.0.1',
+      '    port: 1',
+      '    user: nobody',
+      `    identityFile: ${join(work, 'no-key')}`,
+      '',
+    ].join('\n'),
   );
 });
 
@@ -34,8 +44,19 @@ afterAll(() => {
 describe('scripts/nightly.sh', () => {
   it('benches each device, stores the runs with the commit, keeps going past a failed device, builds the dashboard; exit 1', async () => {
     const r = await nightly([
-      '--history', join(work, 'h.sqlite'), '--devices', registry, '--dashboard', join(work, 'dash'), '--out', join(work, 'night1'),
-      '--commit-from', ROOT, 'local', 'gone', ...BENCH,
+      '--history',
+      join(work, 'h.sqlite'),
+      '--devices',
+      registry,
+      '--dashboard',
+      join(work, 'dash'),
+      '--out',
+      join(work, 'night1'),
+      '--commit-from',
+      ROOT,
+      'local',
+      'gone',
+      ...BENCH,
     ]);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
     expect(r.stdout).toMatch(/failed: gone; regressed: none/);

@@ -260,9 +260,27 @@ describe('migration', () => {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        run.device.name, run.runId, run.startedAt, run.finishedAt, run.status, run.statusDetail ?? null, run.harness.version, run.harness.gitCommit,
-        0, run.payloadHash, run.device.profile, run.device.transport, 0, 0, JSON.stringify(run.device), JSON.stringify(run.options),
-        JSON.stringify(run.probe), JSON.stringify(run.ceilings), JSON.stringify(run.stderr), 'v1 test', '2025-03-14T11:00:00Z',
+        run.device.name,
+        run.runId,
+        run.startedAt,
+        run.finishedAt,
+        run.status,
+        run.statusDetail ?? null,
+        run.harness.version,
+        run.harness.gitCommit,
+        0,
+        run.payloadHash,
+        run.device.profile,
+        run.device.transport,
+        0,
+        0,
+        JSON.stringify(run.device),
+        JSON.stringify(run.options),
+        JSON.stringify(run.probe),
+        JSON.stringify(run.ceilings),
+        JSON.stringify(run.stderr),
+        'v1 test',
+        '2025-03-14T11:00:00Z',
       );
     const runRow = Number(info.lastInsertRowid);
     run.cases.forEach((c, i) => v1.prepare('INSERT INTO cases (run_row, ord, case_id, spec_json) VALUES (?, ?, ?, ?)').run(runRow, i, c.id, JSON.stringify(c)));
@@ -279,15 +297,42 @@ describe('migration', () => {
           `INSERT INTO results (run_row, ord, case_id, variant, algorithm, dtype, state, n, median, ci_low, ci_high, cv, noisy, gflops, pct_measured,
              pct_theoretical, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(runRow, i, r.caseId, r.variant, r.algorithm, r.dtype, r.state, timed?.timing.samples.length ?? null, timed?.timing.stats.median ?? null,
-          timed?.timing.stats.ciLow ?? null, timed?.timing.stats.ciHigh ?? null, timed?.timing.stats.cv ?? null, timed ? (timed.timing.noisy ? 1 : 0) : null,
-          timed?.perf.gflops ?? null, timed?.perf.pctMeasured ?? null, timed?.perf.pctTheoretical ?? null, JSON.stringify(detail));
+        .run(
+          runRow,
+          i,
+          r.caseId,
+          r.variant,
+          r.algorithm,
+          r.dtype,
+          r.state,
+          timed?.timing.samples.length ?? null,
+          timed?.timing.stats.median ?? null,
+          timed?.timing.stats.ciLow ?? null,
+          timed?.timing.stats.ciHigh ?? null,
+          timed?.timing.stats.cv ?? null,
+          timed ? (timed.timing.noisy ? 1 : 0) : null,
+          timed?.perf.gflops ?? null,
+          timed?.perf.pctMeasured ?? null,
+          timed?.perf.pctTheoretical ?? null,
+          JSON.stringify(detail),
+        );
       if (timed) {
         const id = Number(res.lastInsertRowid);
         v1.prepare('INSERT INTO samples (result_id, samples_json) VALUES (?, ?)').run(id, JSON.stringify(timed.timing.samples));
         const a = timed.accuracy;
-        v1.prepare('INSERT INTO accuracy (result_id, max_abs, rel_l2, max_rel, sqnr_db, cosine, tol_metric, tol_limit, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-          id, Number(a.maxAbs), Number(a.relL2), Number(a.maxRel), Number(a.sqnrDb), Number(a.cosine), a.tolerance.metric, a.tolerance.limit, a.outputChecksum);
+        v1.prepare(
+          'INSERT INTO accuracy (result_id, max_abs, rel_l2, max_rel, sqnr_db, cosine, tol_metric, tol_limit, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ).run(
+          id,
+          Number(a.maxAbs),
+          Number(a.relL2),
+          Number(a.maxRel),
+          Number(a.sqnrDb),
+          Number(a.cosine),
+          a.tolerance.metric,
+          a.tolerance.limit,
+          a.outputChecksum,
+        );
       }
     });
     v1.prepare("INSERT INTO annotations (device, at, message, created_at) VALUES ('rpi3', '2025-03-01T00:00:00Z', 'reflashed', '2025-03-01T00:00:00Z')").run();

@@ -18,7 +18,17 @@ import { deviceEntry, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.
 
 const CASES = ['--case', 'vgg16.conv5_1,mobilenet_v1.conv_dw_3,resnet50.res2b.branch2a,resnet50.res2b.branch2c'];
 // The fp32 variants only: the int8 / fp16 ones would make the runs before the signal long on a busy machine, and add nothing here.
-const SLOW = ['--quick', '--target-ms', '500', '--no-ceilings', '--json', ...CASES, '--variant', 'conv-direct-naive-f32,conv-im2col-gemm-f32,conv-depthwise-simd-f32', '--no-baselines'];
+const SLOW = [
+  '--quick',
+  '--target-ms',
+  '500',
+  '--no-ceilings',
+  '--json',
+  ...CASES,
+  '--variant',
+  'conv-direct-naive-f32,conv-im2col-gemm-f32,conv-depthwise-simd-f32',
+  '--no-baselines',
+];
 let work: string;
 let sshd: SshdInfo;
 
@@ -50,7 +60,12 @@ function fresh() {
 }
 
 /** Start a bench; when the first result has passed, `act(pid)`. */
-async function interruptAfterFirstResult(args: string[], env: NodeJS.ProcessEnv, act: (b: ReturnType<typeof startBench>) => void, trigger = '"state":"passed"') {
+async function interruptAfterFirstResult(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  act: (b: ReturnType<typeof startBench>) => void,
+  trigger = '"state":"passed"',
+) {
   let acted = false;
   const b: ReturnType<typeof startBench> = startBench(
     args,
@@ -170,11 +185,31 @@ describe('a local run stopped by a signal', () => {
 
   it('`timeout` (SIGTERM after a deadline) leaves an interrupted run with its report, not a running one', async () => {
     const f = fresh();
-    const child = spawn('timeout', ['-s', 'TERM', '15', process.execPath, '--import', 'tsx', 'harness/cli.ts', 'bench', '--quick', '--target-ms', '1500', '--no-ceilings', '--json', '--out', f.out], {
-      cwd: ROOT,
-      env: { ...process.env, ROOFBENCH_LOCAL_WORK_DIR: f.lockDir, ROOFBENCH_HISTORY: f.history },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'timeout',
+      [
+        '-s',
+        'TERM',
+        '15',
+        process.execPath,
+        '--import',
+        'tsx',
+        'harness/cli.ts',
+        'bench',
+        '--quick',
+        '--target-ms',
+        '1500',
+        '--no-ceilings',
+        '--json',
+        '--out',
+        f.out,
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ROOFBENCH_LOCAL_WORK_DIR: f.lockDir, ROOFBENCH_HISTORY: f.history },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
@@ -193,7 +228,11 @@ describe('a local run stopped by a signal', () => {
     try {
       await interruptAfterFirstResult(
         [...SLOW, '--out', f.out],
-        { ROOFBENCH_LOCAL_WORK_DIR: f.lockDir, ROOFBENCH_HISTORY: f.history, ROOFBENCH_TEST_FAULTS: JSON.stringify({ hangCase: 'conv/mobilenet_v1.conv_dw_3' }) },
+        {
+          ROOFBENCH_LOCAL_WORK_DIR: f.lockDir,
+          ROOFBENCH_HISTORY: f.history,
+          ROOFBENCH_TEST_FAULTS: JSON.stringify({ hangCase: 'conv/mobilenet_v1.conv_dw_3' }),
+        },
         (b) => setTimeout(() => b.kill('SIGKILL'), 500),
         '"caseId":"conv/mobilenet_v1.conv_dw_3"',
       );

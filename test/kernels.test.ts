@@ -20,7 +20,17 @@ import { bandwidthSizes, measureCeilings } from '../harness/runner/ceilings.js';
 import { readFile } from 'node:fs/promises';
 
 const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p,
+  n: 1,
+  c: 1,
+  h: 1,
+  w: 1,
+  k: 1,
+  r: 1,
+  s: 1,
+  stride: 1,
+  pad: 0,
+  groups: 1,
+  ...p,
 });
 
 const { mr: MR, nr: NR, kc: KC, nc: NC, mc: MC } = GEMM_TILE;

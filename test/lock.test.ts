@@ -81,7 +81,12 @@ describe('a lock whose pid is not a roofbench run any more', () => {
 describe('a lock taken on another machine sharing the directory (NFS)', () => {
   it('is not judged by a pid or boot id that mean nothing here: the run waits or fails, naming the holder', async () => {
     const workDir = join(sshd.dir, 'shared-nfs');
-    staleLock(workDir, { pid: 999_999, boot: '00000000-0000-0000-0000-000000000000', host: 'another-machine', owner: 'someone@another-machine run x device board started then\n' });
+    staleLock(workDir, {
+      pid: 999_999,
+      boot: '00000000-0000-0000-0000-000000000000',
+      host: 'another-machine',
+      owner: 'someone@another-machine run x device board started then\n',
+    });
     const out = outDir();
     const r = await bench(['--devices', devicesFile({ name: 'board', workDir }), '--device', 'board', ...ONE, '--out', out]);
     expect(r.code).toBe(1);
@@ -95,14 +100,17 @@ describe('the lock is released only by its owner', () => {
     const workDir = join(sshd.dir, 'taken-over');
     const other = unrelatedProcess();
     let replaced = false;
-    const run = startBench(['--devices', devicesFile({ name: 'board', workDir }), '--device', 'board', ...ONE, '--target-ms', '400', '--json', '--out', outDir()], (line) => {
-      if (!replaced && line.includes('"type":"case-start"')) {
-        // As if a second run had judged this lock stale and taken it over (the issue's full-disk story).
-        writeFileSync(join(workDir, 'lock', 'pid'), `${other}\n`);
-        writeFileSync(join(workDir, 'lock', 'owner'), 'the other run\n');
-        replaced = true;
-      }
-    });
+    const run = startBench(
+      ['--devices', devicesFile({ name: 'board', workDir }), '--device', 'board', ...ONE, '--target-ms', '400', '--json', '--out', outDir()],
+      (line) => {
+        if (!replaced && line.includes('"type":"case-start"')) {
+          // As if a second run had judged this lock stale and taken it over (the issue's full-disk story).
+          writeFileSync(join(workDir, 'lock', 'pid'), `${other}\n`);
+          writeFileSync(join(workDir, 'lock', 'owner'), 'the other run\n');
+          replaced = true;
+        }
+      },
+    );
     const r = await run.done;
     expect(replaced).toBe(true);
     expect(r.code).toBe(0);

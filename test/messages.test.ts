@@ -59,7 +59,11 @@ describe('a history store that is not one, is damaged, or is read-only', () => {
     closeSync(fd);
     const r = await history(['list', '--history', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`history: ${file.replace(/[.]/g, '\\.')} is damaged \\(.*\\): restore it from a backup, or move it away and rebuild it with npm run history -- import reports/`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `history: ${file.replace(/[.]/g, '\\.')} is damaged \\(.*\\): restore it from a backup, or move it away and rebuild it with npm run history -- import reports/`,
+      ),
+    );
   });
 
   it('a read-only store: the commands that only read it work; storing a run says the store is read-only', async () => {
@@ -69,7 +73,13 @@ describe('a history store that is not one, is damaged, or is read-only', () => {
     mount(['--bind', dir, dir]);
     try {
       mount(['-o', 'remount,ro,bind', dir]);
-      for (const args of [['list'], ['series'], ['info'], ['export', 'latest', '--device', 'board', '--out', json], ['compare', 'latest', 'previous', '--device', 'board']]) {
+      for (const args of [
+        ['list'],
+        ['series'],
+        ['info'],
+        ['export', 'latest', '--device', 'board', '--out', json],
+        ['compare', 'latest', 'previous', '--device', 'board'],
+      ]) {
         const r = await history([...args, '--history', file]);
         expect(r.stderr).toBe('');
         expect([0, 1]).toContain(r.code); // compare exits 1 on a regression, never 2
@@ -177,7 +187,9 @@ describe('SSH keys and devices.yaml', () => {
     writeFileSync(file, `devices:\n  board:\n    host: 127.0.0.1\n    port: 1\n    user: pi\n    identityFile: ${JSON.stringify(key)}\n`);
     const r = await runCli('harness/devices-cli.ts', ['check', 'board', '--devices', file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`identityFile ${key} is protected by a passphrase, which roofbench does not ask for. Load it into the SSH agent (ssh-add ${key}) and set agent: true for board`);
+    expect(r.stdout).toContain(
+      `identityFile ${key} is protected by a passphrase, which roofbench does not ask for. Load it into the SSH agent (ssh-add ${key}) and set agent: true for board`,
+    );
   });
 
   it('a UTF-16 devices.yaml gets a hint about the encoding (exit 2)', async () => {
@@ -205,5 +217,3 @@ describe('SSH keys and devices.yaml', () => {
     expect(r.stderr).toMatch(/unknown device "no-such-board".*devices in .*devices\.yaml: local/);
   });
 });
-
-

@@ -40,7 +40,7 @@ const SHAPES: Record<string, ConvShape> = {
   'odd 3x3 stride 1': { n: 2, c: 3, h: 7, w: 9, k: 5, r: 3, s: 3, stride: 1, pad: 1, groups: 1 },
   'stride 2, 5x5, pad 2': { n: 1, c: 6, h: 13, w: 11, k: 7, r: 5, s: 5, stride: 2, pad: 2, groups: 1 },
   'no padding, 1x3': { n: 1, c: 4, h: 6, w: 10, k: 9, r: 1, s: 3, stride: 1, pad: 0, groups: 1 },
-  'grouped': { n: 1, c: 8, h: 9, w: 9, k: 12, r: 3, s: 3, stride: 1, pad: 1, groups: 4 },
+  grouped: { n: 1, c: 8, h: 9, w: 9, k: 12, r: 3, s: 3, stride: 1, pad: 1, groups: 4 },
   'depthwise stride 2': { n: 1, c: 10, h: 12, w: 12, k: 10, r: 3, s: 3, stride: 2, pad: 1, groups: 10 },
   '1x1': { n: 1, c: 33, h: 5, w: 7, k: 17, r: 1, s: 1, stride: 1, pad: 0, groups: 1 },
   'all blocks (kd 360 > KC, 2304 pixels > NC, 200 rows > MC)': { n: 1, c: 40, h: 48, w: 48, k: 200, r: 3, s: 3, stride: 1, pad: 1, groups: 1 },
@@ -73,7 +73,16 @@ async function runOn(arch: NativeArch, name: string, shape: ConvShape): Promise<
   if (!binary) throw new Error(`no ${arch} build declared for ${name}`);
   const { x, w } = makeConvInputs(shape, 11, 'uniform(-1,1)');
   const spec = { ...k.spec, command: [...RUN_PREFIX[arch], ...k.spec.command] };
-  const o = await runExternalCase({ spec, paths: { binary }, caseSpec: { id: 'conv/test', shape }, x, w, timing: TIMING, workRoot: join(work, arch), timeoutMs: 300_000 });
+  const o = await runExternalCase({
+    spec,
+    paths: { binary },
+    caseSpec: { id: 'conv/test', shape },
+    x,
+    w,
+    timing: TIMING,
+    workRoot: join(work, arch),
+    timeoutMs: 300_000,
+  });
   if (o.state !== 'measured') throw new Error(`${arch} ${name}: ${o.state === 'errored' ? o.error : o.reason}`);
   return { m: o, x, w };
 }

@@ -16,7 +16,10 @@ const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(D
 const f32 = (x: number) => Math.fround(x);
 
 /** Expected content of each fixture, written independently of the script that made them. */
-const EXPECTED: Record<string, { dtype: NpyDType; descr: string; shape: number[]; values: (number | bigint)[]; fortran?: boolean; version?: [number, number]; canonical: boolean }> = {
+const EXPECTED: Record<
+  string,
+  { dtype: NpyDType; descr: string; shape: number[]; values: (number | bigint)[]; fortran?: boolean; version?: [number, number]; canonical: boolean }
+> = {
   'f4_2x3.npy': { dtype: 'float32', descr: '<f4', shape: [2, 3], values: [0, 1.5, -2.25, 3.4028234663852886e38, 2 ** -149, -0], canonical: true },
   'f8_4.npy': { dtype: 'float64', descr: '<f8', shape: [4], values: [Math.PI, -1e300, Infinity, NaN], canonical: true },
   'f2_3.npy': { dtype: 'float16', descr: '<f2', shape: [3], values: [0x3c00, 0xc000, 0x7bff], canonical: true },
@@ -154,12 +157,24 @@ describe('malformed files are refused saying what is wrong', () => {
     ['a truncated header', () => good().subarray(0, 40), /truncated: the header says 118 bytes/],
     ['truncated data', () => good().subarray(0, good().length - 1), /truncated: shape \(2, 3\) of float32 needs 24 bytes of data, the file has 23/],
     ['trailing bytes', () => Uint8Array.from([...good(), 0, 0, 0, 0]), /4 bytes after the data that shape \(2, 3\) of float32 describes/],
-    ['a complex dtype', () => withHeader("{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }"), /unsupported dtype descr '<c8'; supported: <f4 \(float32\)/],
+    [
+      'a complex dtype',
+      () => withHeader("{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }"),
+      /unsupported dtype descr '<c8'; supported: <f4 \(float32\)/,
+    ],
     ['an object dtype', () => withHeader("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }"), /unsupported dtype descr '\|O'/],
-    ['a structured dtype', () => withHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }"), /structured \(record\) dtypes are not supported/],
+    [
+      'a structured dtype',
+      () => withHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }"),
+      /structured \(record\) dtypes are not supported/,
+    ],
     ['a missing key', () => withHeader("{'descr': '<f4', 'shape': (2, 3), }"), /exactly the keys descr, fortran_order and shape; it has descr, shape/],
     ['an extra key', () => withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1, }"), /it has descr, fortran_order, shape, x/],
-    ['a shape that is not a tuple', () => withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': 6, }"), /shape is not a tuple of non-negative integers: 6/],
+    [
+      'a shape that is not a tuple',
+      () => withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': 6, }"),
+      /shape is not a tuple of non-negative integers: 6/,
+    ],
     ['a negative axis', () => withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3), }"), /shape is not a tuple of non-negative integers/],
     ['fortran_order not a bool', () => withHeader("{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3), }"), /fortran_order is not True or False/],
     ['a header that is not a dict', () => withHeader("['descr', '<f4']"), /header: expected "\{"/],
@@ -173,7 +188,9 @@ describe('malformed files are refused saying what is wrong', () => {
 
   it('the writer refuses data that does not match the dtype or the shape', () => {
     expect(() => encodeNpy({ dtype: 'float32', shape: [2, 2], data: new Float32Array(3) })).toThrow(/shape \(2, 2\) has 4 elements but the data has 3/);
-    expect(() => encodeNpy({ dtype: 'float32', shape: [2], data: new Float64Array(2) as unknown as Float32Array })).toThrow(/float32 data must be a Float32Array, got Float64Array/);
+    expect(() => encodeNpy({ dtype: 'float32', shape: [2], data: new Float64Array(2) as unknown as Float32Array })).toThrow(
+      /float32 data must be a Float32Array, got Float64Array/,
+    );
     expect(() => encodeNpy({ dtype: 'float32', shape: [1.5], data: new Float32Array(1) })).toThrow(/non-negative integers/);
   });
 });

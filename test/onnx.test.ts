@@ -28,7 +28,10 @@ const sameBytes = (a: Float32Array, b: Float32Array): boolean =>
   a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** The graph as the importer gives it back: every parameter's values come from the file. */
-const asData = (g: Graph): Graph => ({ ...g, params: Object.fromEntries(Object.entries(g.params).map(([k, p]) => [k, { ...p, init: { kind: 'data' as const } }])) });
+const asData = (g: Graph): Graph => ({
+  ...g,
+  params: Object.fromEntries(Object.entries(g.params).map(([k, p]) => [k, { ...p, init: { kind: 'data' as const } }])),
+});
 
 describe('round trip: export every zoo network, import it, identical graph and weights', () => {
   for (const name of zooNames()) {
@@ -109,7 +112,9 @@ const f = (name: string, dims: number[], values: number[]): ITensorProto => ({ n
 const i64 = (name: string, values: number[]): ITensorProto => ({ name, dataType: onnx.TensorProto.DataType.INT64, dims: [values.length], int64Data: values });
 const input = (name: string, dims: (number | string)[]) => ({
   name,
-  type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  type: {
+    tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } },
+  },
 });
 function model(nodes: INodeProto[], opts: { inputs?: ReturnType<typeof input>[]; init?: ITensorProto[]; outputs?: string[]; opset?: number } = {}): Uint8Array {
   return onnx.ModelProto.encode(
@@ -148,7 +153,10 @@ describe('importOnnx maps what exporters write', () => {
       { init: [f('W', [4, 2], [1, 0, 0, 1, 1, 0, 0, 1]), f('b', [2], [10, 20]), f('W2', [2, 3], [1, 2, 3, 4, 5, 6]), f('b2', [3], [0, 0, 1])] },
     );
     const m = importOnnx(bytes, 'fc.onnx');
-    expect(m.graph.nodes.map((n) => [n.name, n.op])).toEqual([['mm', 'gemm'], ['g2', 'gemm']]);
+    expect(m.graph.nodes.map((n) => [n.name, n.op])).toEqual([
+      ['mm', 'gemm'],
+      ['g2', 'gemm'],
+    ]);
     expect(m.graph.params.W!.shape).toEqual([2, 4]);
     const r = evaluateGraph(m.graph, { x: [1, 2, 3, 4] }, m.weights);
     // x @ W = [1+3, 2+4] + [10, 20] = [14, 26]; then [14, 26] @ W2 + b2 = [14+104, 28+130, 42+156+1]
@@ -159,7 +167,12 @@ describe('importOnnx maps what exporters write', () => {
   it('Constant shapes, Reshape with 0 and -1, SAME_UPPER padding, Clip(0) as ReLU, opset-11 Softmax on the last axis, per-channel bias [1, C, 1, 1]', () => {
     const bytes = model(
       [
-        { opType: 'Constant', name: 'shape_const', output: ['shape'], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: i64('v', [0, 2, -1, 2]) }] },
+        {
+          opType: 'Constant',
+          name: 'shape_const',
+          output: ['shape'],
+          attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: i64('v', [0, 2, -1, 2]) }],
+        },
         { opType: 'Reshape', name: 'r', input: ['x', 'shape'], output: ['img'] },
         { opType: 'Conv', name: 'c', input: ['img', 'w'], output: ['c'], attribute: [attr('auto_pad', 'SAME_UPPER'), attr('strides', [2, 2])] },
         { opType: 'Add', name: 'bias', input: ['c', 'cb'], output: ['cbias'] },
@@ -180,7 +193,10 @@ describe('importOnnx maps what exporters write', () => {
     expect(m.graph.nodes[5]!.attrs).toEqual({ axis: 1 });
     expect(m.graph.params.cb!.shape).toEqual([1]);
     // a [C] constant on an N C H W tensor broadcasts along W, not per channel: refused, not misread
-    const alongW = model([{ opType: 'Add', name: 'wrong_bias', input: ['x', 'b'], output: ['y'] }], { inputs: [input('x', [1, 2, 2, 2])], init: [f('b', [2], [1, 2])] });
+    const alongW = model([{ opType: 'Add', name: 'wrong_bias', input: ['x', 'b'], output: ['y'] }], {
+      inputs: [input('x', [1, 2, 2, 2])],
+      init: [f('b', [2], [1, 2])],
+    });
     expect(() => importOnnx(alongW, 'w.onnx')).toThrow(/node 0 "wrong_bias" \(Add\): adding the constant "b" \[2\] to \[1, 2, 2, 2\]: only a per-channel bias/);
   });
 
@@ -193,9 +209,9 @@ describe('importOnnx maps what exporters write', () => {
     const m = importOnnx(model(shuffle, { inputs: [input('x', [1, 6, 2, 2])], init: [i64('split', [1, 3, 2, 2, 2]), i64('merge', [1, 6, 2, 2])] }), 's.onnx');
     expect(m.graph.nodes).toEqual([{ name: 'shuffle', op: 'channelshuffle', inputs: ['x'], params: [], outputs: ['y'], attrs: { groups: 3 } }]);
     const wrongPerm = shuffle.map((n) => (n.opType === 'Transpose' ? { ...n, attribute: [attr('perm', [0, 1, 2, 4, 3])] } : n));
-    expect(() => importOnnx(model(wrongPerm, { inputs: [input('x', [1, 6, 2, 2])], init: [i64('split', [1, 3, 2, 2, 2]), i64('merge', [1, 6, 2, 2])] }), 's.onnx')).toThrow(
-      /node 1 "s2" \(Transpose\): Transpose outside the channel-shuffle pattern/,
-    );
+    expect(() =>
+      importOnnx(model(wrongPerm, { inputs: [input('x', [1, 6, 2, 2])], init: [i64('split', [1, 3, 2, 2, 2]), i64('merge', [1, 6, 2, 2])] }), 's.onnx'),
+    ).toThrow(/node 1 "s2" \(Transpose\): Transpose outside the channel-shuffle pattern/);
   });
 });
 
@@ -211,13 +227,17 @@ describe('importOnnx rejects what it cannot read, saying what and where', () => 
     expect(() => importOnnx(new Uint8Array(0), 'empty.onnx')).toThrow(/empty\.onnx: the file is empty: not an ONNX model/);
     // a valid protobuf message without a graph (an OperatorSetIdProto)
     const other = onnx.OperatorSetIdProto.encode({ domain: 'x', version: 3 }).finish();
-    expect(() => importOnnx(other, 'other.onnx')).toThrow(/^other\.onnx: (not an ONNX model|the file ends in the middle of a protobuf message .*: truncated, or not an ONNX model)/);
+    expect(() => importOnnx(other, 'other.onnx')).toThrow(
+      /^other\.onnx: (not an ONNX model|the file ends in the middle of a protobuf message .*: truncated, or not an ONNX model)/,
+    );
   });
 
   it('a truncated file', () => {
     const bytes = good();
     for (const cut of [Math.floor(bytes.length / 2), bytes.length - 3, 40]) {
-      expect(() => importOnnx(bytes.subarray(0, cut), 'cut.onnx')).toThrow(/^cut\.onnx: (the file ends in the middle of a protobuf message|not an ONNX model|tensor ".*" .* bytes of data)/);
+      expect(() => importOnnx(bytes.subarray(0, cut), 'cut.onnx')).toThrow(
+        /^cut\.onnx: (the file ends in the middle of a protobuf message|not an ONNX model|tensor ".*" .* bytes of data)/,
+      );
     }
   });
 
@@ -252,15 +272,25 @@ describe('importOnnx rejects what it cannot read, saying what and where', () => 
 
   it('an unsupported opset, a dynamic shape, external data, an int8 tensor', () => {
     const relu = [{ opType: 'Relu', name: 'r', input: ['x'], output: ['y'] }];
-    expect(() => importOnnx(model(relu, { opset: 9 }), 'old.onnx')).toThrow(/old\.onnx: opset 9 of the default ONNX domain is not supported: roofbench reads opsets 11 to 22/);
+    expect(() => importOnnx(model(relu, { opset: 9 }), 'old.onnx')).toThrow(
+      /old\.onnx: opset 9 of the default ONNX domain is not supported: roofbench reads opsets 11 to 22/,
+    );
     expect(() => importOnnx(model(relu, { inputs: [input('x', ['batch', 4])] }), 'dyn.onnx')).toThrow(
       /dyn\.onnx: dynamic shape: graph input "x" axis 0 is "batch": roofbench needs static shapes/,
     );
-    const ext: ITensorProto = { name: 'w', dataType: onnx.TensorProto.DataType.FLOAT, dims: [4], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: [{ key: 'location', value: 'w.bin' }] };
+    const ext: ITensorProto = {
+      name: 'w',
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      dims: [4],
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [{ key: 'location', value: 'w.bin' }],
+    };
     expect(() => importOnnx(model([{ opType: 'Add', name: 'a', input: ['x', 'w'], output: ['y'] }], { init: [ext] }), 'ext.onnx')).toThrow(
       /ext\.onnx: tensor "w" keeps its data in an external file/,
     );
     const q: ITensorProto = { name: 'w', dataType: onnx.TensorProto.DataType.INT8, dims: [4], rawData: new Uint8Array(4) };
-    expect(() => importOnnx(model([{ opType: 'Add', name: 'a', input: ['x', 'w'], output: ['y'] }], { init: [q] }), 'q.onnx')).toThrow(/q\.onnx: tensor "w" is of type INT8: only float32/);
+    expect(() => importOnnx(model([{ opType: 'Add', name: 'a', input: ['x', 'w'], output: ['y'] }], { init: [q] }), 'q.onnx')).toThrow(
+      /q\.onnx: tensor "w" is of type INT8: only float32/,
+    );
   });
 });

@@ -21,14 +21,20 @@ import { makeConvInputs } from '../reference/random.js';
 import { exactToleranceCheck } from '../reference/tolerance.js';
 import { encodeConvModel } from '../suites/conv/onnx-model.js';
 import { convVariants } from '../suites/conv/variants.js';
-import {
-  convOnnxruntimeF32,
-  loadOnnxruntime,
-  makeConvOnnxruntimeF32,
-} from '../suites/conv/variants/onnxruntime.js';
+import { convOnnxruntimeF32, loadOnnxruntime, makeConvOnnxruntimeF32 } from '../suites/conv/variants/onnxruntime.js';
 
 const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p,
+  n: 1,
+  c: 1,
+  h: 1,
+  w: 1,
+  k: 1,
+  r: 1,
+  s: 1,
+  stride: 1,
+  pad: 0,
+  groups: 1,
+  ...p,
 });
 
 /** The variant ignores the WebAssembly kernels; measureCase only passes the context through. */

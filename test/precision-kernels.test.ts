@@ -179,7 +179,14 @@ describe('int8 kernels are bit-exact against the exact integer reference', () =>
         ? [int8DepthwiseVariant(SCHEMES[0]!), int8DepthwiseVariant(SCHEMES[3]!)]
         : [int8GemmVariant(SCHEMES[0]!), int8WinogradVariant(SCHEMES[0]!), int8GemmVariant(SCHEMES[3]!)];
       for (const v of variants) {
-        const q = quantizeConv({ kernels: kernels() }, s, x, w, v.accuracy.kind === 'scheme' && v.accuracy.scheme.kind === 'int8' ? v.accuracy.scheme : SCHEMES[0]!, DATA);
+        const q = quantizeConv(
+          { kernels: kernels() },
+          s,
+          x,
+          w,
+          v.accuracy.kind === 'scheme' && v.accuracy.scheme.kind === 'int8' ? v.accuracy.scheme : SCHEMES[0]!,
+          DATA,
+        );
         expect(q.xq.every((e) => e === -128)).toBe(true);
         expect(q.w.q.every((e) => e === -127)).toBe(true);
         const r = runOnce(v, s, x, w);
@@ -250,7 +257,9 @@ describe('fp16 storage kernels', () => {
     const h = halfConv(s, x, w);
     expectKernelChecksPass(halfKernelChecks(s, h, r.y), 'the true output');
     const scaled = Float32Array.from(r.y, (v) => roundF16(v * (1 + 1e-3)));
-    const failedScaled = halfKernelChecks(s, h, scaled).filter((c) => !c.ok).map((c) => c.name);
+    const failedScaled = halfKernelChecks(s, h, scaled)
+      .filter((c) => !c.ok)
+      .map((c) => c.name);
     expect(failedScaled).toContain('kernel: systematic error');
     // Rounded toward zero instead of to nearest: each element stays within a half ulp of an admissible value...
     const ref = h.ref().y;
@@ -258,7 +267,9 @@ describe('fp16 storage kernels', () => {
       const n = roundF16(v);
       return Math.abs(n) > Math.abs(v) ? f16Value(f16Bits(n) - 1) : n;
     });
-    const failedTrunc = halfKernelChecks(s, h, truncated).filter((c) => !c.ok).map((c) => c.name);
+    const failedTrunc = halfKernelChecks(s, h, truncated)
+      .filter((c) => !c.ok)
+      .map((c) => c.name);
     // ...but the error has a component along the result: the systematic-error check catches it.
     expect(failedTrunc).toContain('kernel: systematic error');
   });
@@ -296,13 +307,17 @@ describe('the two accuracy checks are kept apart in the runner', () => {
   const variants = [good, wrong, relaxed, convIm2colGemmF16];
 
   it('a wrong requantization fails the kernel check while the scheme loss hides it; fp16 passes; relaxed SIMD is skipped with the reason', async () => {
-    const results = await measureCase(caseSpec, variants.map((v) => v.name), {
-      ctx: { kernels: kernels() },
-      features: { wasmSimd: true, wasmRelaxedSimd: kernels().relaxed !== null },
-      options,
-      ceilings: null,
-      resolveVariant: (_suite, name) => variants.find((v) => v.name === name),
-    });
+    const results = await measureCase(
+      caseSpec,
+      variants.map((v) => v.name),
+      {
+        ctx: { kernels: kernels() },
+        features: { wasmSimd: true, wasmRelaxedSimd: kernels().relaxed !== null },
+        options,
+        ceilings: null,
+        resolveVariant: (_suite, name) => variants.find((v) => v.name === name),
+      },
+    );
     const by = new Map(results.map((r) => [r.variant, r]));
     const ok = by.get(good.name);
     const bad = by.get(wrong.name);
@@ -340,9 +355,13 @@ describe('relaxed SIMD (a Node started with --experimental-wasm-relaxed-simd)', 
   type Run = { name: string; checks: { name: string; ok: boolean; detail: string }[]; nonPortable: string | null };
   const fixture = fileURLToPath(new URL('./fixtures/relaxed-check.ts', import.meta.url));
   const runFixture = async (...flags: string[]) => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--experimental-wasm-relaxed-simd', ...flags, '--import', 'tsx', fixture, inject('kernelsDir')], {
-      timeout: 120_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--experimental-wasm-relaxed-simd', ...flags, '--import', 'tsx', fixture, inject('kernelsDir')],
+      {
+        timeout: 120_000,
+      },
+    );
     return JSON.parse(stdout) as { loaded: boolean; topBitLane: number; runs: Record<string, Run> };
   };
   const exact = (r: Run | undefined) => r !== undefined && r.checks.length > 0 && r.checks.every((c) => c.ok);

@@ -8,16 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConvShape } from '../core/contracts.js';
 import { conv2dRef } from '../reference/conv.js';
-import {
-  F16_MAX,
-  convF16ArithRef,
-  f16Bits,
-  f16Value,
-  fromF16Bits,
-  roundF16,
-  roundF16Array,
-  toF16Bits,
-} from '../reference/fp16.js';
+import { F16_MAX, convF16ArithRef, f16Bits, f16Value, fromF16Bits, roundF16, roundF16Array, toF16Bits } from '../reference/fp16.js';
 import {
   dequantScales,
   dequantizeAccRef,
@@ -32,14 +23,7 @@ import {
   roundHalfEven,
   uint8AsymmetricParams,
 } from '../reference/quant.js';
-import {
-  DEFAULT_SCHEMES,
-  Scheme,
-  int8Scheme,
-  parseScheme,
-  schemeDtype,
-  schemeLabel,
-} from '../reference/quant-scheme.js';
+import { DEFAULT_SCHEMES, Scheme, int8Scheme, parseScheme, schemeDtype, schemeLabel } from '../reference/quant-scheme.js';
 import {
   absHistogram,
   calibrateAsymmetric,
@@ -171,7 +155,16 @@ describe('fp16 arithmetic emulation', () => {
 describe('quantization: rounding, round trips, saturation', () => {
   it('rounds half to even', () => {
     const cases: [number, number][] = [
-      [0.5, 0], [1.5, 2], [2.5, 2], [3.5, 4], [-0.5, 0], [-1.5, -2], [-2.5, -2], [2.4999999, 2], [-127.5, -128], [127.5, 128],
+      [0.5, 0],
+      [1.5, 2],
+      [2.5, 2],
+      [3.5, 4],
+      [-0.5, 0],
+      [-1.5, -2],
+      [-2.5, -2],
+      [2.4999999, 2],
+      [-127.5, -128],
+      [127.5, 128],
     ];
     for (const [v, q] of cases) expect(roundHalfEven(v) === q, `${v} -> ${roundHalfEven(v)}`).toBe(true);
   });
@@ -236,10 +229,17 @@ describe('the exact integer convolution and requantization', () => {
       const nw = s.k * (s.c / s.groups) * s.r * s.s;
       for (const kind of ['random', 'extreme'] as const) {
         for (const zx of [0, 37]) {
-          const xq = kind === 'extreme' ? new Int16Array(nx).fill(zx === 0 ? -128 : 0) : Int16Array.from({ length: nx }, () => Math.floor(rng.next() * 256) - (zx === 0 ? 128 : 0));
+          const xq =
+            kind === 'extreme'
+              ? new Int16Array(nx).fill(zx === 0 ? -128 : 0)
+              : Int16Array.from({ length: nx }, () => Math.floor(rng.next() * 256) - (zx === 0 ? 128 : 0));
           const wq = kind === 'extreme' ? new Int8Array(nw).fill(-127) : Int8Array.from({ length: nw }, () => Math.floor(rng.next() * 255) - 127);
           const acc = qconvRef(s, xq, zx, wq);
-          const ref = conv2dRef(s, Float64Array.from(xq, (v) => v - zx), wq).y;
+          const ref = conv2dRef(
+            s,
+            Float64Array.from(xq, (v) => v - zx),
+            wq,
+          ).y;
           expect(Array.from(acc)).toEqual(Array.from(ref));
         }
       }
@@ -364,9 +364,17 @@ describe('schemes as data', () => {
     expect(() => parseScheme('fp16:pc')).toThrow(/no options/);
     expect(parseScheme('int8:percentile=100')).toBeTruthy();
     // The schema itself rejects the same as data.
-    const r = Scheme.safeParse({ kind: 'int8', weights: 'per-channel', activations: 'int8', output: 'requantize', calibration: { method: 'percentile', percentile: 0 } });
+    const r = Scheme.safeParse({
+      kind: 'int8',
+      weights: 'per-channel',
+      activations: 'int8',
+      output: 'requantize',
+      calibration: { method: 'percentile', percentile: 0 },
+    });
     expect(r.success).toBe(false);
-    expect(Scheme.safeParse({ kind: 'int8', weights: 'per-channel', activations: 'int8', output: 'requantize', calibration: { method: 'histogram' } }).success).toBe(false);
+    expect(
+      Scheme.safeParse({ kind: 'int8', weights: 'per-channel', activations: 'int8', output: 'requantize', calibration: { method: 'histogram' } }).success,
+    ).toBe(false);
   });
 });
 

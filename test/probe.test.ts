@@ -32,17 +32,26 @@ describe('cache sizes', () => {
   });
 
   it('reads L1 data, L2 and L3 of one core, ignoring the instruction cache', () => {
-    const root = fakeSysfs('x86', [['1', 'Data', '48K'], ['1', 'Instruction', '64K'], ['2', 'Unified', '2048K'], ['3', 'Unified', '491520K']]);
+    const root = fakeSysfs('x86', [
+      ['1', 'Data', '48K'],
+      ['1', 'Instruction', '64K'],
+      ['2', 'Unified', '2048K'],
+      ['3', 'Unified', '491520K'],
+    ]);
     expect(cachesFromSysfs(root)).toEqual({ l1d: 48 * 1024, l2: 2048 * 1024, l3: 491520 * 1024 });
   });
 
   it('a Cortex-A53 (no L3) and a machine without sysfs', () => {
-    const root = fakeSysfs('a53', [['1', 'Data', '32K'], ['1', 'Instruction', '32K'], ['2', 'Unified', '512K']]);
+    const root = fakeSysfs('a53', [
+      ['1', 'Data', '32K'],
+      ['1', 'Instruction', '32K'],
+      ['2', 'Unified', '512K'],
+    ]);
     expect(cachesFromSysfs(root)).toEqual({ l1d: 32 * 1024, l2: 512 * 1024 });
     expect(cachesFromSysfs(join(dir, 'missing'))).toBeNull();
   });
 
-  it.runIf(existsSync('/sys/devices/system/cpu/cpu0/cache/index0'))('on this machine: the probe reports one core\'s L1d, not the sum over cores', async () => {
+  it.runIf(existsSync('/sys/devices/system/cpu/cpu0/cache/index0'))("on this machine: the probe reports one core's L1d, not the sum over cores", async () => {
     const [probe, cpu] = await Promise.all([probeDevice(), si.cpu()]);
     const own = cachesFromSysfs();
     expect(own?.l1d).toBeGreaterThan(0);

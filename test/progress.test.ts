@@ -99,7 +99,7 @@ describe('summary table', () => {
     }
   }
 
-  it("a native kernel shows its share of the native roof, marked n and explained under the table", () => {
+  it('a native kernel shows its share of the native roof, marked n and explained under the table', () => {
     const run = fixture('rpi3-complete');
     const plain = summaryTable(run, 100);
     expect(plain).not.toContain('n: a native kernel');

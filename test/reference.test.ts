@@ -2,17 +2,22 @@ import { describe, expect, it } from 'vitest';
 import type { ConvShape } from '../core/contracts.js';
 import { conv2dRef, convOutputSize } from '../reference/conv.js';
 import { errorMetrics } from '../reference/metrics.js';
-import {
-  F32_UNIT_ROUNDOFF,
-  approximateToleranceCheck,
-  exactToleranceCheck,
-  gamma,
-} from '../reference/tolerance.js';
+import { F32_UNIT_ROUNDOFF, approximateToleranceCheck, exactToleranceCheck, gamma } from '../reference/tolerance.js';
 import { detLog, makeConvInputs, makeRng } from '../reference/random.js';
 import { checksumF32, fnv1a64Hex } from '../reference/checksum.js';
 
 const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1, c: 1, h: 3, w: 3, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p,
+  n: 1,
+  c: 1,
+  h: 3,
+  w: 3,
+  k: 1,
+  r: 1,
+  s: 1,
+  stride: 1,
+  pad: 0,
+  groups: 1,
+  ...p,
 });
 
 /** Independent naive 7-loop conv with per-element bounds checks. */
@@ -279,9 +284,7 @@ describe('tolerance', () => {
 describe('random', () => {
   it('makeRng gives fixed values for a fixed seed (catches a change of generator)', () => {
     const r = makeRng(42);
-    expect([r.next(), r.next(), r.next(), r.next()].map((v) => v * 2 ** 32)).toEqual([
-      3398404915, 1005869237, 3374281156, 3607449440,
-    ]);
+    expect([r.next(), r.next(), r.next(), r.next()].map((v) => v * 2 ** 32)).toEqual([3398404915, 1005869237, 3374281156, 3607449440]);
     expect(r.normal()).toBe(-1.2424836472748984);
     expect(r.normal()).toBe(-0.706796785819788);
     expect(r.normal()).toBe(1.3801773884374948);

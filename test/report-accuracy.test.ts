@@ -8,15 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isTimed, type TimedResult as Timed, RunResults, type Float } from '../core/contracts.js';
-import {
-  ACC_POINT_CLASS,
-  accuracyChartSvgs,
-  buildAccuracyView,
-  hasAccuracySection,
-  ratioText,
-  times,
-  type AccuracyView,
-} from '../harness/report/accuracy.js';
+import { ACC_POINT_CLASS, accuracyChartSvgs, buildAccuracyView, hasAccuracySection, ratioText, times, type AccuracyView } from '../harness/report/accuracy.js';
 import { renderReport } from '../harness/report/render.js';
 import { reportScratch } from './helpers/report.js';
 
@@ -29,7 +21,6 @@ function fixture(name: string): RunResults {
 }
 /** A deep copy to mutate. */
 const copy = (run: RunResults): RunResults => structuredClone(run);
-
 
 function timedResult(run: RunResults, caseId: string, variant: string): Timed {
   const r = run.results.find((x) => x.caseId === caseId && x.variant === variant);
@@ -136,7 +127,9 @@ describe('buildAccuracyView: the fixture', () => {
     const a = c1?.tips.findIndex((t) => t.lines.some((l) => l === `variant: ${NAIVE}`)) ?? -1;
     expect(c1?.points[a]?.y).toBeLessThan(1);
     expect(c1?.labels.map((l) => l.text)).toContain('fp32 direct');
-    expect(c1?.labels.map((l) => l.text)).toEqual(expect.arrayContaining(['im2col', 'ONNX Runtime', 'F(2x2)', 'F(4x4)', 'F(6x6)', 'F(8x8)', 'FFT 8x8', 'FFT 16x16']));
+    expect(c1?.labels.map((l) => l.text)).toEqual(
+      expect.arrayContaining(['im2col', 'ONNX Runtime', 'F(2x2)', 'F(4x4)', 'F(6x6)', 'F(8x8)', 'FFT 8x8', 'FFT 16x16']),
+    );
     const ratio = Number(f6.accuracy.relL2) / Number(naive.accuracy.relL2);
     expect(c1?.tips[i]?.lines).toContain(`error ${Math.round(ratio)}× fp32 direct`);
     expect(Math.round(ratio)).toBe(99);
@@ -211,7 +204,15 @@ describe('buildAccuracyView: the fixture', () => {
       .sort((a, b) => a - b);
     expect(f6?.speedup).toBe(`${times(sp[0])} – ${times(((sp[1] ?? 0) + (sp[2] ?? 0)) / 2)} – ${times(sp[3])}`);
     expect(f6?.speedup).toBe('1.88× – 2.27× – 2.58×');
-    expect(view.summary[3]).toMatchObject({ variant: F8, cases: 1, casesNote: '', withinBudget: '0 of 1', budgetTone: 'bad', worstRatio: '736×', cond: '1460 / 2.83 / 129' });
+    expect(view.summary[3]).toMatchObject({
+      variant: F8,
+      cases: 1,
+      casesNote: '',
+      withinBudget: '0 of 1',
+      budgetTone: 'bad',
+      worstRatio: '736×',
+      cond: '1460 / 2.83 / 129',
+    });
     expect(view.summary[0]).toMatchObject({ mults: '4 vs 9: 2.3× fewer', cond: '1 / 2 / 2.41', medianRatio: '4.1×', worstRatio: '5.2×' });
     expect(view.summary[1]).toMatchObject({ withinBudget: '4 of 4', budgetTone: 'ok' });
   });
@@ -227,8 +228,12 @@ describe('buildAccuracyView: the fixture', () => {
       `${F6} meets the budget (rel L2 ≤ 5e-6) on 2 of 4 cases, 1.88×–2.58× faster than im2col; error 66×–99× fp32 direct; ` +
         'over it on #1 vgg16.conv3_2 (rel L2 8.6e-6 > 5e-6), #4 vgg16.conv5_1 (rel L2 6.9e-6 > 5e-6); 1 skipped.',
     );
-    expect(text(F8)).toBe(`${F8} misses the budget (rel L2 ≤ 5e-6) on its only case, 2.71× faster than im2col; error 736× fp32 direct; over it on #1 vgg16.conv3_2 (rel L2 6.4e-5 > 5e-6).`);
-    expect(text(T8)).toBe(`${T8} meets the budget (rel L2 ≤ 5e-6) on 4 of 4 cases, but slower than im2col (0.62×–0.71× its speed); error 2.4×–2.9× fp32 direct; 1 skipped.`);
+    expect(text(F8)).toBe(
+      `${F8} misses the budget (rel L2 ≤ 5e-6) on its only case, 2.71× faster than im2col; error 736× fp32 direct; over it on #1 vgg16.conv3_2 (rel L2 6.4e-5 > 5e-6).`,
+    );
+    expect(text(T8)).toBe(
+      `${T8} meets the budget (rel L2 ≤ 5e-6) on 4 of 4 cases, but slower than im2col (0.62×–0.71× its speed); error 2.4×–2.9× fp32 direct; 1 skipped.`,
+    );
     expect(view.verdicts.map((v) => v.tone)).toEqual(['ok', 'ok', 'partial', 'bad', 'info', 'ok']);
   });
 
@@ -335,7 +340,11 @@ describe('renderReport: the accuracy section', () => {
 
 describe('the section is absent without fast variants', () => {
   it('for the existing fixtures without timed Winograd or FFT results (injection has only skipped ones)', async () => {
-    expect(fixture('injection').results.filter((r) => r.algorithm === 'winograd').map((r) => r.state)).toEqual(['skipped', 'skipped']);
+    expect(
+      fixture('injection')
+        .results.filter((r) => r.algorithm === 'winograd')
+        .map((r) => r.state),
+    ).toEqual(['skipped', 'skipped']);
     for (const name of ['injection', 'minimal-incomplete']) {
       const run = fixture(name);
       expect(run.results.some((r) => (r.algorithm === 'winograd' || r.algorithm === 'fft') && isTimed(r))).toBe(false);
@@ -401,7 +410,9 @@ describe('edge values', () => {
     expect(v.summary.find((s) => s.variant === F6)).toMatchObject({ worstRelL2: 'NaN', worstRatio: 'NaN', worstCase: '#1 vgg16.conv3_2' });
     expect(v.summary.find((s) => s.variant === F4)).toMatchObject({ worstRelL2: '∞', worstRatio: '∞' });
     // Verdicts keep the finite end of the range.
-    expect(v.verdicts.find((x) => x.variant === F6)?.text).toMatch(/^meets the budget \(rel L2 ≤ 5e-6\) on 2 of 4 cases, .*; error 66×–NaN fp32 direct; over it on #1 vgg16\.conv3_2 \(rel L2 NaN > 5e-6\), #4/);
+    expect(v.verdicts.find((x) => x.variant === F6)?.text).toMatch(
+      /^meets the budget \(rel L2 ≤ 5e-6\) on 2 of 4 cases, .*; error 66×–NaN fp32 direct; over it on #1 vgg16\.conv3_2 \(rel L2 NaN > 5e-6\), #4/,
+    );
     expect(v.verdicts.find((x) => x.variant === F2)?.text).toContain('error 0×–4.1× fp32 direct');
 
     const svgs = await accuracyChartSvgs(v);
@@ -460,7 +471,16 @@ describe('edge values', () => {
     const i = run.results.findIndex((r) => r.caseId === C4 && r.variant === T16);
     const r = run.results[i];
     if (!r) throw new Error('no t16');
-    run.results[i] = { caseId: r.caseId, variant: r.variant, algorithm: r.algorithm, dtype: r.dtype, cost: r.cost, state: 'errored', phase: 'prepare', error: 'RangeError: out of memory\n    at grow' };
+    run.results[i] = {
+      caseId: r.caseId,
+      variant: r.variant,
+      algorithm: r.algorithm,
+      dtype: r.dtype,
+      cost: r.cost,
+      state: 'errored',
+      phase: 'prepare',
+      error: 'RangeError: out of memory\n    at grow',
+    };
     const v = buildAccuracyView(run) as AccuracyView;
     const row = v.cases.find((c) => c.id === C4)?.rows.find((x) => x.variant === T16);
     expect(row).toMatchObject({ timed: false, state: 'errored', message: 'in prepare: RangeError: out of memory' });

@@ -70,7 +70,7 @@ describe('raw samples per case', () => {
 });
 
 describe('compact case tables', () => {
-  it('keep tolerance sources and preparation notes out of the table rows, in the case\'s <details>', async () => {
+  it("keep tolerance sources and preparation notes out of the table rows, in the case's <details>", async () => {
     const run = fixture('rpi3-complete');
     const html = readFileSync(await renderReport(run, join(scratch(), 'compact')), 'utf8');
     const timed = run.results.filter(isTimed);
@@ -111,7 +111,11 @@ describe('roofline labels do not collide', () => {
   function crowded(): RunResults {
     const run = fixture('winograd-decision');
     const copies = [1, 2, 3, 4, 5, 6, 7].flatMap((k) =>
-      run.results.map((r) => (isTimed(r) ? { ...structuredClone(r), caseId: `${r.caseId}~${k}`, perf: { ...r.perf, gflops: r.perf.gflops * (1 + 0.015 * k) } } : { ...r, caseId: `${r.caseId}~${k}` })),
+      run.results.map((r) =>
+        isTimed(r)
+          ? { ...structuredClone(r), caseId: `${r.caseId}~${k}`, perf: { ...r.perf, gflops: r.perf.gflops * (1 + 0.015 * k) } }
+          : { ...r, caseId: `${r.caseId}~${k}` },
+      ),
     );
     const cases = [1, 2, 3, 4, 5, 6, 7].flatMap((k) => run.cases.map((c) => ({ ...c, id: `${c.id}~${k}` })));
     return { ...run, results: [...run.results, ...copies], cases: [...run.cases, ...cases] };

@@ -3,13 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type TimedResult as Timed, RunResults } from '../core/contracts.js';
-import {
-  cacheBandwidthLevels,
-  EXECUTED_CLASS,
-  POINT_CLASS,
-  rooflineData,
-  SWEEP_CLASS,
-} from '../harness/report/charts.js';
+import { cacheBandwidthLevels, EXECUTED_CLASS, POINT_CLASS, rooflineData, SWEEP_CLASS } from '../harness/report/charts.js';
 import * as f from '../harness/report/format.js';
 import { renderCombinedIndex } from '../harness/report/combined.js';
 import { renderReport, rooflineSvg } from '../harness/report/render.js';
@@ -382,8 +376,7 @@ describe('roofline geometry', () => {
 });
 
 describe('attachTitles', () => {
-  const svg =
-    '<svg><g><path aria-label="rbtip:0" d="M0,0" fill="red"/><path aria-label="rbtip:1" class="x" d="M1,1"/></g></svg>';
+  const svg = '<svg><g><path aria-label="rbtip:0" d="M0,0" fill="red"/><path aria-label="rbtip:1" class="x" d="M1,1"/></g></svg>';
   it('replaces each token with an escaped aria-label and a <title> child', () => {
     const out = attachTitles(svg, [
       { lines: ['a <b>', `"q" & 'r'`], className: 'pt' },
@@ -397,7 +390,12 @@ describe('attachTitles', () => {
   });
   it('throws when a tip has no mark or a mark has no tip', () => {
     expect(() => attachTitles(svg, [{ lines: ['only one'], className: 'pt' }])).toThrow(/tip 1/);
-    expect(() => attachTitles(svg, [0, 1, 2].map(() => ({ lines: ['x'], className: 'pt' })))).toThrow(/1 of 3 chart marks were not found/);
+    expect(() =>
+      attachTitles(
+        svg,
+        [0, 1, 2].map(() => ({ lines: ['x'], className: 'pt' })),
+      ),
+    ).toThrow(/1 of 3 chart marks were not found/);
   });
   it('tipToken and escapeXml', () => {
     expect(tipToken(7)).toBe('rbtip:7');
@@ -415,13 +413,27 @@ describe('scopeIds', () => {
 });
 
 describe('health warnings', () => {
-  const base = { at: '2025-01-01T00:00:00Z', when: 'before', temperatureC: 40, governor: 'performance', freqMHz: 1200, throttled: '0x0', loadAvg: [0.1, 0.1, 0.1] };
+  const base = {
+    at: '2025-01-01T00:00:00Z',
+    when: 'before',
+    temperatureC: 40,
+    governor: 'performance',
+    freqMHz: 1200,
+    throttled: '0x0',
+    loadAvg: [0.1, 0.1, 0.1],
+  };
   it('says nothing for a quiet, performance-governed device', () => {
     expect(healthWarnings([base, { ...base, when: 'after', temperatureC: 45 }], 4)).toEqual([]);
     expect(healthWarnings([{ ...base, governor: null, throttled: null, temperatureC: null }], 4)).toEqual([]);
   });
   it('warns about the governor, throttling, heating and load', () => {
-    const w = healthWarnings([{ ...base, governor: 'powersave', loadAvg: [2.5, 1, 1] }, { ...base, when: 'after', temperatureC: 82, throttled: 'throttled=0x50005' }], 4);
+    const w = healthWarnings(
+      [
+        { ...base, governor: 'powersave', loadAvg: [2.5, 1, 1] },
+        { ...base, when: 'after', temperatureC: 82, throttled: 'throttled=0x50005' },
+      ],
+      4,
+    );
     expect(w).toHaveLength(5);
     expect(w[0]).toMatch(/"powersave"/);
     expect(w[1]).toMatch(/under-voltage now, throttled now, under-voltage has occurred, throttling has occurred/);
@@ -447,7 +459,7 @@ describe('health warnings', () => {
 
 describe('format', () => {
   it('prints numbers for people', () => {
-    expect(f.sig(3.70e9 / 1e9, 3)).toBe('3.70');
+    expect(f.sig(3.7e9 / 1e9, 3)).toBe('3.70');
     expect(f.sig(0.000123, 3)).toBe('1.23e-4');
     expect(f.sig(12345, 3)).toBe('12345');
     expect(f.sig(undefined)).toBe(f.DASH);
@@ -502,10 +514,11 @@ describe('roofline percentages count executed FLOPs; a point above its roof is n
     expect(above?.warn).toBe(true);
   });
 
-  it('shows the median interval\'s actual coverage, not the level it was asked for', () => {
+  it("shows the median interval's actual coverage, not the level it was asked for", () => {
     const run = fixture('rpi3-complete');
     const caseId = run.cases[0]!.id;
-    for (const r of timedOf(run).filter((x) => x.caseId === caseId)) r.timing.stats = { ...r.timing.stats, ...computeStatistics(r.timing.samples.slice(0, 5), 0.99) };
+    for (const r of timedOf(run).filter((x) => x.caseId === caseId))
+      r.timing.stats = { ...r.timing.stats, ...computeStatistics(r.timing.samples.slice(0, 5), 0.99) };
     const c = buildView(run).suites[0]!.cases.find((x) => x.id === caseId)!;
     expect(c.ciLabel).toBe('93.8% CI');
     const t = c.rows.find((r) => r.timed)?.timed;

@@ -125,7 +125,12 @@ describe('runs started in the same second', () => {
       }
       const store = HistoryStore.open(hist, { readonly: true });
       try {
-        expect(store.runs().map((r) => r.run_id).sort()).toEqual(dirs);
+        expect(
+          store
+            .runs()
+            .map((r) => r.run_id)
+            .sort(),
+        ).toEqual(dirs);
       } finally {
         store.close();
       }
@@ -232,7 +237,19 @@ describe('two local runs at once', () => {
     let second: ReturnType<typeof bench> | null = null;
     let waiting: ReturnType<typeof bench> | null = null;
     const first = startBench(
-      ['--quick', '--case', 'vgg16.conv5_1,resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3', '--variant', 'conv-direct-naive-f32,conv-im2col-gemm-f32,conv-depthwise-simd-f32', '--no-baselines', '--target-ms', '800', '--no-ceilings', '--json', ...to()],
+      [
+        '--quick',
+        '--case',
+        'vgg16.conv5_1,resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3',
+        '--variant',
+        'conv-direct-naive-f32,conv-im2col-gemm-f32,conv-depthwise-simd-f32',
+        '--no-baselines',
+        '--target-ms',
+        '800',
+        '--no-ceilings',
+        '--json',
+        ...to(),
+      ],
       (line) => {
         if (!second && line.includes('"type":"case-start"')) {
           second = bench([...ONE, ...to()], { env });
@@ -253,12 +270,16 @@ describe('two local runs at once', () => {
     await until(() => existsSync(join(lock, 'lock', 'pid')), 30_000);
     const out = join(mkdtempSync(join(work, 'wait-')), 'r');
     let sent = false;
-    const waiter = startBench([...ONE, '--wait', '--json', '--out', out], (line) => {
-      if (!sent && line.includes('waiting')) {
-        sent = true;
-        waiter.kill('SIGINT');
-      }
-    }, { env });
+    const waiter = startBench(
+      [...ONE, '--wait', '--json', '--out', out],
+      (line) => {
+        if (!sent && line.includes('waiting')) {
+          sent = true;
+          waiter.kill('SIGINT');
+        }
+      },
+      { env },
+    );
     const rw = await waiter.done;
     expect(rw.code).toBe(130);
     expect(readRun(out).statusDetail).toMatch(/interrupted by SIGINT after 0 of \d+ results; interrupted while waiting for the lock on device local/);

@@ -95,7 +95,10 @@ describe('light runtime', () => {
     try {
       // Test-only fault: the "grouped" layer's weights off by 1e-3 relative.
       const bad = new Map(params);
-      bad.set('grouped.w', params.get('grouped.w')!.map((v) => v * 1.001));
+      bad.set(
+        'grouped.w',
+        params.get('grouped.w')!.map((v) => v * 1.001),
+      );
       const cg = compileGraph({ kernels: k }, g, bad, () => convIm2colGemmF32);
       cg.setInputs(inputs);
       cg.run();

@@ -69,7 +69,15 @@ function devicesFile(body: string): string {
   return file;
 }
 
-function device(o: { port: number; hostKey?: string; knownHosts?: string; password?: boolean; identityFile?: string; workDir?: string; node?: string }): string {
+function device(o: {
+  port: number;
+  hostKey?: string;
+  knownHosts?: string;
+  password?: boolean;
+  identityFile?: string;
+  workDir?: string;
+  node?: string;
+}): string {
   return [
     '  target:',
     '    host: 127.0.0.1',
@@ -203,7 +211,11 @@ describe('a tampered or damaged payload on the device never runs', () => {
     appendFileSync(join(cached, 'runner.mjs'), plant(marker));
     // The attacker also rewrites the device's manifest: the check uses the host's hashes, not the device's.
     const manifest = JSON.parse(readFileSync(join(cached, 'manifest.json'), 'utf8')) as { files: { path: string; sha256?: string }[] };
-    for (const f of manifest.files) if (f.path === 'runner.mjs') f.sha256 = createHash('sha256').update(readFileSync(join(cached, 'runner.mjs'))).digest('hex');
+    for (const f of manifest.files)
+      if (f.path === 'runner.mjs')
+        f.sha256 = createHash('sha256')
+          .update(readFileSync(join(cached, 'runner.mjs')))
+          .digest('hex');
     writeFileSync(join(cached, 'manifest.json'), JSON.stringify(manifest));
 
     const second = join(mkdtempSync(join(work, 'run-')), 'r');
@@ -219,7 +231,9 @@ describe('a tampered or damaged payload on the device never runs', () => {
     // The device's copy is the genuine one again.
     const local = await buildPayload();
     expect(readFileSync(join(cached, 'runner.mjs')).equals(readFileSync(join(local.dir, 'runner.mjs')))).toBe(true);
-    expect(readFileSync(join(second, 'index.html'), 'utf8')).toMatch(/files verified by SHA-256 on the device.*replaced because they did not match: runner\.mjs/s);
+    expect(readFileSync(join(second, 'index.html'), 'utf8')).toMatch(
+      /files verified by SHA-256 on the device.*replaced because they did not match: runner\.mjs/s,
+    );
   });
 
   it('a damaged cache (a missing kernel, an extra file) is uploaded again instead of failing the run', async () => {

@@ -8,8 +8,7 @@ import { remoteDir, shJoin, shq } from '../harness/transport/shell.js';
 import { runnerCommand } from '../harness/transport/ssh.js';
 import type { Device } from '../harness/devices.js';
 
-const sh = (script: string, env: NodeJS.ProcessEnv = {}) =>
-  execFileSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+const sh = (script: string, env: NodeJS.ProcessEnv = {}) => execFileSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
 
 const HOSTILE = [`it's`, `a b`, `$(touch /tmp/roofbench-pwned)`, '`id`', `"; rm -rf / #`, `\\n`, `*`, `~`, `-n`, `''`, `\t\n`];
 
@@ -38,11 +37,17 @@ describe('shell quoting', () => {
     const workDir = join(mkdtempSync(join(tmpdir(), 'roofbench-sh-')), `it's $(touch pwned) "x"`);
     mkdirSync(workDir);
     const device = { name: 'pi', workDir, node: ['printf', '[%s]', '--title=$(id)'] } as unknown as Device;
-    const payload = { hash: '0123456789abcdef', files: [{ path: 'runner.mjs', bytes: 1, sha256: `$(touch pwned3)'"` }], manifest: { path: 'manifest.json', bytes: 1, sha256: 'x' } };
+    const payload = {
+      hash: '0123456789abcdef',
+      files: [{ path: 'runner.mjs', bytes: 1, sha256: `$(touch pwned3)'"` }],
+      manifest: { path: 'manifest.json', bytes: 1, sha256: 'x' },
+    };
     const out = sh(runnerCommand(device, payload, 'me@host run "; touch pwned2; #'));
     // The "node" (printf) received its arguments verbatim: no substitution happened.
     expect(out.startsWith('[--title=$(id)][-e][')).toBe(true);
-    expect(out).toContain(`[${workDir}/payloads/0123456789abcdef][{"hash":"0123456789abcdef","files":{"runner.mjs":"$(touch pwned3)'\\"","manifest.json":"x"}}]`);
+    expect(out).toContain(
+      `[${workDir}/payloads/0123456789abcdef][{"hash":"0123456789abcdef","files":{"runner.mjs":"$(touch pwned3)'\\"","manifest.json":"x"}}]`,
+    );
     expect(existsSync('pwned3')).toBe(false);
     expect(existsSync(join(workDir, '..', 'pwned'))).toBe(false);
     expect(existsSync('pwned2')).toBe(false);

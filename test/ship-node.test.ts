@@ -22,8 +22,18 @@ const CACHE = process.env.ROOFBENCH_ARM_CACHE ?? '/tmp/roofbench-arm-cache';
 const ENV = { ROOFBENCH_ARM_CACHE: CACHE };
 // A 3x3 layer, plain and fast variants; small enough for qemu.
 const ARGS = [
-  '--quick', '--case', 'resnet50.res2b.branch2b', '--variant', 'conv-direct-naive-f32,conv-im2col-gemm-f32,conv3x3-winograd-f2x2-f32,conv-im2col-gemm-pc-i8',
-  '--no-baselines', '--target-ms', '50', '--min-samples', '3', '--json', '--no-history',
+  '--quick',
+  '--case',
+  'resnet50.res2b.branch2b',
+  '--variant',
+  'conv-direct-naive-f32,conv-im2col-gemm-f32,conv3x3-winograd-f2x2-f32,conv-im2col-gemm-pc-i8',
+  '--no-baselines',
+  '--target-ms',
+  '50',
+  '--min-samples',
+  '3',
+  '--json',
+  '--no-history',
 ];
 const BOARDS = ['bare', 'emu-rpi3', 'emu-arm64'];
 
@@ -78,7 +88,13 @@ beforeAll(async () => {
     );
     if (r.code !== 0) throw new Error(`run ${i + 1} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
     runs.push(resultsOf(r.stdout));
-    reports.push(Object.fromEntries(jsonLines(r.stdout).filter((e) => e.type === 'run-complete').map((e) => [String(e.device), String(e.report)])));
+    reports.push(
+      Object.fromEntries(
+        jsonLines(r.stdout)
+          .filter((e) => e.type === 'run-complete')
+          .map((e) => [String(e.device), String(e.report)]),
+      ),
+    );
   }
 }, 3_000_000);
 
@@ -125,7 +141,9 @@ describe('a board without Node', () => {
     const sums = (run: RunResults) => run.results.map((r) => (r.state === 'passed' ? `${r.variant} ${r.accuracy.outputChecksum}` : r.variant)).sort();
     expect(sums(first['emu-rpi3']!)).toEqual(sums(first.bare!));
     expect(sums(first['emu-arm64']!)).toEqual(sums(first.bare!));
-    expect(logs[0]).toMatch(/\[bare\] device bare: no usable Node \(checking Node on device bare failed \(exit 72\): .*not found\); shipping Debian's Node 18 \(--ship-node\)/);
+    expect(logs[0]).toMatch(
+      /\[bare\] device bare: no usable Node \(checking Node on device bare failed \(exit 72\): .*not found\); shipping Debian's Node 18 \(--ship-node\)/,
+    );
   });
 
   it('a second run uploads nothing: neither Node nor the payload', () => {
@@ -149,7 +167,9 @@ describe('a board without Node', () => {
   it('devices check --ship-node reports the shipped Node, already there and verified', async () => {
     const r = await runCli('harness/devices-cli.ts', ['check', 'bare', '--devices', devicesFile, '--ship-node'], { env: ENV, timeoutMs: 300_000 });
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/node {9}v18\.20\.4 \(x64\), shipped by roofbench: nodejs amd64 18\.[^,]*, in .*remote bare\/node\/[0-9a-f]{12} \(already there, verified\)/);
+    expect(r.stdout).toMatch(
+      /node {9}v18\.20\.4 \(x64\), shipped by roofbench: nodejs amd64 18\.[^,]*, in .*remote bare\/node\/[0-9a-f]{12} \(already there, verified\)/,
+    );
   });
 
   it('a modified file of the shipped Node is caught: replaced before anything runs', async () => {
@@ -167,7 +187,11 @@ describe('a board without Node', () => {
     const dir = join(work, 'verify');
     mkdirSync(join(dir, 'lib'), { recursive: true });
     writeFileSync(join(dir, 'lib', 'a.so'), 'abc');
-    const sums = { 'lib/a.so': execFileSync('sha256sum', [join(dir, 'lib', 'a.so')]).toString().slice(0, 64) };
+    const sums = {
+      'lib/a.so': execFileSync('sha256sum', [join(dir, 'lib', 'a.so')])
+        .toString()
+        .slice(0, 64),
+    };
     const check = () => spawnSync('sh', ['-c', verifyShippedScript(shq(dir), sums)]).status;
     expect(check()).toBe(0);
     appendFileSync(join(dir, 'lib', 'a.so'), 'd');
@@ -180,7 +204,11 @@ describe('a board without Node', () => {
     const dir = join(work, 'wrapper');
     mkdirSync(join(dir, 'node', 'lib'), { recursive: true });
     writeFileSync(join(dir, 'node', 'lib', 'a.so'), 'abc');
-    const sums = { 'lib/a.so': execFileSync('sha256sum', [join(dir, 'node', 'lib', 'a.so')]).toString().slice(0, 64) };
+    const sums = {
+      'lib/a.so': execFileSync('sha256sum', [join(dir, 'node', 'lib', 'a.so')])
+        .toString()
+        .slice(0, 64),
+    };
     const run = () =>
       spawnSync(
         'sh',

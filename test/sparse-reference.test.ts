@@ -68,7 +68,14 @@ describe('sparsity patterns', () => {
     expect(() => pruneLayout(d, 'unstructured', Number.NaN)).toThrow(/between 0 and 1/);
     expect(() => pruneLayout(d, '2:4', 0.9)).toThrow(/2:4 keeps 2 of every 4 weights: its sparsity is 0.5, not 0.9/);
     expect(() => prune(new Float32Array(3), d, 'unstructured', 0.5)).toThrow(/3 weights, but 4x4x1x1 \(KCRS\) needs 16/);
-    expect(() => prune(Float32Array.from({ length: 16 }, (_, i) => (i === 3 ? NaN : 1)), d, 'unstructured', 0.5)).toThrow(/weight 3 is NaN/);
+    expect(() =>
+      prune(
+        Float32Array.from({ length: 16 }, (_, i) => (i === 3 ? NaN : 1)),
+        d,
+        'unstructured',
+        0.5,
+      ),
+    ).toThrow(/weight 3 is NaN/);
   });
 });
 
@@ -120,7 +127,12 @@ describe('pruning', () => {
     const b = prune(ones, d, '1x4', 0.5).weights;
     for (let k = 0; k < 4; k++) expect([...b.slice(k * 8, k * 8 + 8)].map((v) => (v === 0 ? 0 : 1)).join('')).toBe('00001111');
     // 2:4 with ties: the lower channels of each group go.
-    const nm = prune(Float32Array.from({ length: 32 }, (_, i) => (i % 2 ? -1 : 1)), d, '2:4', 0.5).weights;
+    const nm = prune(
+      Float32Array.from({ length: 32 }, (_, i) => (i % 2 ? -1 : 1)),
+      d,
+      '2:4',
+      0.5,
+    ).weights;
     expect([...nm.slice(0, 8)].map((v) => (v === 0 ? 0 : 1)).join('')).toBe('00110011');
     // Heavily tied (quantised) weights, where the threshold search meets runs of equal scores.
     const qd = { k: 16, c: 24, r: 3, s: 3 };

@@ -26,7 +26,17 @@ import { useKernels } from './helpers/kernels.js';
 const kernels = useKernels();
 
 const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p,
+  n: 1,
+  c: 1,
+  h: 1,
+  w: 1,
+  k: 1,
+  r: 1,
+  s: 1,
+  stride: 1,
+  pad: 0,
+  groups: 1,
+  ...p,
 });
 
 const SPARSE = [convSpmmCsrF32, convSpmmB1x1F32, convSpmmB1x2F32, convSpmmB1x4F32];
@@ -278,13 +288,17 @@ describe('a sparse case through the runner', () => {
     ...(sparsity ? { sparsity } : {}),
   });
   const measure = (c: CaseSpec) =>
-    measureCase(c, sparseVariants.map((v) => v.name), {
-      ctx: { kernels: kernels() },
-      features: { wasmSimd: true },
-      options,
-      ceilings: null,
-      resolveVariant: (_suite, name) => sparseVariants.find((v) => v.name === name),
-    });
+    measureCase(
+      c,
+      sparseVariants.map((v) => v.name),
+      {
+        ctx: { kernels: kernels() },
+        features: { wasmSimd: true },
+        options,
+        ceilings: null,
+        resolveVariant: (_suite, name) => sparseVariants.find((v) => v.name === name),
+      },
+    );
 
   it('prunes the weights once, before the reference and every variant: the dense GEMM and the sparse kernels all pass', async () => {
     const s = shape({ c: 48, k: 40, h: 9, w: 9 });

@@ -237,7 +237,16 @@ describe('faults during a run lose nothing already measured', () => {
     expect(run.results.some((x) => x.state === 'passed')).toBe(true);
     expect(run.statusDetail).toMatch(/killed/);
     // The lock was released by the wrapper: the next run goes through.
-    const again = await bench(['--devices', devicesFile(deviceYaml(a, { workDir })), '--device', 'loopback', '--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings']);
+    const again = await bench([
+      '--devices',
+      devicesFile(deviceYaml(a, { workDir })),
+      '--device',
+      'loopback',
+      '--quick',
+      '--case',
+      'mobilenet_v1.conv_dw_3',
+      '--no-ceilings',
+    ]);
     expect(again.code).toBe(0);
   });
 
@@ -266,12 +275,28 @@ describe('the device lock', () => {
     const file = devicesFile(deviceYaml(b));
     let second: Promise<Awaited<ReturnType<typeof bench>>> | null = null;
     let waiting: Promise<Awaited<ReturnType<typeof bench>>> | null = null;
-    const first = startBench(['--devices', file, '--device', 'loopback', '--quick', '--variant', 'conv-direct-naive-f32,conv-im2col-gemm-f32,conv-depthwise-simd-f32', '--no-baselines', '--target-ms', '400', '--no-ceilings', '--json'], (line) => {
-      if (!second && line.includes('"type":"case-start"')) {
-        second = bench(['--devices', file, '--device', 'loopback', '--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings']);
-        waiting = bench(['--devices', file, '--device', 'loopback', '--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings', '--wait']);
-      }
-    });
+    const first = startBench(
+      [
+        '--devices',
+        file,
+        '--device',
+        'loopback',
+        '--quick',
+        '--variant',
+        'conv-direct-naive-f32,conv-im2col-gemm-f32,conv-depthwise-simd-f32',
+        '--no-baselines',
+        '--target-ms',
+        '400',
+        '--no-ceilings',
+        '--json',
+      ],
+      (line) => {
+        if (!second && line.includes('"type":"case-start"')) {
+          second = bench(['--devices', file, '--device', 'loopback', '--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings']);
+          waiting = bench(['--devices', file, '--device', 'loopback', '--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings', '--wait']);
+        }
+      },
+    );
     const r1 = await first.done;
     expect(r1.code).toBe(0);
     expect(second).not.toBeNull();
@@ -289,7 +314,18 @@ describe('the device lock', () => {
     writeFileSync(join(workDir, 'lock', 'owner'), 'someone run old pid=999999\n');
     writeFileSync(join(workDir, 'lock', 'pid'), '999999\n');
     const out = outDir();
-    const r = await bench(['--devices', devicesFile(deviceYaml(b, { workDir })), '--device', 'loopback', '--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings', '--out', out]);
+    const r = await bench([
+      '--devices',
+      devicesFile(deviceYaml(b, { workDir })),
+      '--device',
+      'loopback',
+      '--quick',
+      '--case',
+      'mobilenet_v1.conv_dw_3',
+      '--no-ceilings',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(readRun(out).stderr.join('\n')).toMatch(/recovering a stale lock \(its process 999999 is gone\): someone run old/);
     expect(existsSync(join(workDir, 'lock'))).toBe(false);
@@ -311,7 +347,9 @@ describe('several devices at once', () => {
     const html = readFileSync(String(index?.path), 'utf8');
     expect(html).toContain('loopback2');
     // Both ran at the same time: their runner events interleave on stdout.
-    const order = jsonLines(r.stdout).filter((e) => e.type === 'case-start').map((e) => e.device);
+    const order = jsonLines(r.stdout)
+      .filter((e) => e.type === 'case-start')
+      .map((e) => e.device);
     expect(new Set(order).size).toBe(2);
   });
 
@@ -319,7 +357,11 @@ describe('several devices at once', () => {
     const file = devicesFile(deviceYaml(a, { name: 'loopback' }), deviceYaml(b, { name: 'gone', port: 1 }));
     const r = await bench(['--devices', file, '--device', 'loopback,gone', '--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings', '--json']);
     expect(r.code).toBe(1);
-    const done = Object.fromEntries(jsonLines(r.stdout).filter((e) => e.type === 'run-complete').map((e) => [e.device, e.status]));
+    const done = Object.fromEntries(
+      jsonLines(r.stdout)
+        .filter((e) => e.type === 'run-complete')
+        .map((e) => [e.device, e.status]),
+    );
     expect(done).toEqual({ loopback: 'complete', gone: 'incomplete' });
   });
 });

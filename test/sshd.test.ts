@@ -10,17 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  killSshd,
-  readSshdLog,
-  sshArgs,
-  sshdAvailable,
-  sshdRunning,
-  sshExec,
-  startSshd,
-  stopSshd,
-  type SshdInfo,
-} from './helpers/sshd.js';
+import { killSshd, readSshdLog, sshArgs, sshdAvailable, sshdRunning, sshExec, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 
 const run = promisify(execFile);
 
@@ -42,8 +32,7 @@ async function expectOk(info: SshdInfo, command: string): Promise<string> {
   const r = await sshExec(info, command);
   if (r.code !== 0) {
     throw new Error(
-      `ssh to 127.0.0.1:${info.port} running ${JSON.stringify(command)} exited ${r.code}\n` +
-        `stderr: ${r.stderr}\nsshd.log:\n${await readSshdLog(info)}`,
+      `ssh to 127.0.0.1:${info.port} running ${JSON.stringify(command)} exited ${r.code}\n` + `stderr: ${r.stderr}\nsshd.log:\n${await readSshdLog(info)}`,
     );
   }
   return r.stdout;

@@ -81,7 +81,7 @@ describe('computeStatistics', () => {
     expect(computeStatistics([1, 2, 3, 4], 0.5).ciLevel).toBe(0.5);
   });
 
-  it('does not reorder the caller\'s samples; outlier indices refer to the original order', () => {
+  it("does not reorder the caller's samples; outlier indices refer to the original order", () => {
     const input = [100, 10, 10.1, 9.9, 10, 10.2, 9.8, 10];
     const copy = [...input];
     expect(computeStatistics(input).outliers).toEqual([0]);

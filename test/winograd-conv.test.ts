@@ -30,7 +30,17 @@ import {
 } from '../suites/conv/variants/winograd.js';
 
 const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1, c: 1, h: 1, w: 1, k: 1, r: 3, s: 3, stride: 1, pad: 0, groups: 1, ...p,
+  n: 1,
+  c: 1,
+  h: 1,
+  w: 1,
+  k: 1,
+  r: 3,
+  s: 3,
+  stride: 1,
+  pad: 0,
+  groups: 1,
+  ...p,
 });
 
 let kernels: Kernels;
@@ -180,7 +190,7 @@ describe('a corrupted transform is caught by the same check', () => {
 });
 
 describe('every generated transform is verified exactly before use', () => {
-  it('the built-in tiles and the suite data\'s verify, and say so', () => {
+  it("the built-in tiles and the suite data's verify, and say so", () => {
     for (const v of [winogradF2x2, winogradF4x4, winogradF6x6, winogradVariant(8)]) {
       expect(v.accuracy.kind === 'approximate' && v.accuracy.defect, v.name).toBeFalsy();
       expect(v.info?.(shape({}))?.transforms).toBe('verified exactly (rational arithmetic)');
@@ -200,7 +210,7 @@ describe('every generated transform is verified exactly before use', () => {
     });
   }
 
-  it('a derived budget (other points) never exceeds the tile size\'s declared one', () => {
+  it("a derived budget (other points) never exceeds the tile size's declared one", () => {
     // 3, -3 instead of 3/4, -3/4: 15x its tile error would be ~1.4e-3, far above F(8x8)'s budget.
     const pts = ['0', '1', '-1', '2', '-2', '1/2', '-1/2', '3', '-3', 'inf'];
     expect(BUDGET_PER_TILE_ERROR * tileError(cookToom(8, 3, pts), 'f32')).toBeGreaterThan(WINOGRAD_BUDGETS[8]!);
@@ -250,9 +260,7 @@ describe('applies()', () => {
     }
   });
   it('rejects 1x1, 5x5, stride 2, depthwise and grouped layers with the reason', () => {
-    expect(winogradF4x4.applies({ ...ok, r: 1, s: 1, pad: 0 })).toBe(
-      'Winograd F(4x4,3x3) applies to 3x3 stride-1 ungrouped convolutions; this layer is 1x1',
-    );
+    expect(winogradF4x4.applies({ ...ok, r: 1, s: 1, pad: 0 })).toBe('Winograd F(4x4,3x3) applies to 3x3 stride-1 ungrouped convolutions; this layer is 1x1');
     expect(winogradF2x2.applies({ ...ok, r: 5, s: 5, pad: 2 })).toMatch(/F\(2x2,3x3\).*this layer is 5x5/);
     expect(winogradF6x6.applies({ ...ok, stride: 2 })).toMatch(/this layer has stride 2/);
     expect(winogradF4x4.applies({ ...ok, groups: 4 })).toMatch(/this layer is depthwise \(groups = C = K = 4\)/);
@@ -279,7 +287,11 @@ describe('winogradVariant factory', () => {
     const at = names.indexOf(winogradF2x2.name);
     expect(at).toBeGreaterThan(2);
     expect(names.slice(at, at + 3)).toEqual([winogradF2x2.name, winogradF4x4.name, winogradF6x6.name]);
-    for (const [m, v] of [[2, winogradF2x2], [4, winogradF4x4], [6, winogradF6x6]] as const) {
+    for (const [m, v] of [
+      [2, winogradF2x2],
+      [4, winogradF4x4],
+      [6, winogradF6x6],
+    ] as const) {
       expect(v.algorithm).toBe('winograd');
       expect(v.accuracy).toEqual({ kind: 'approximate', maxRelL2: WINOGRAD_BUDGETS[m] });
     }
@@ -325,7 +337,11 @@ describe('winogradVariant factory', () => {
 describe('cost accounting', () => {
   it('flops are the direct count; executedFlops counts the padded GEMMs plus the transforms', () => {
     const s = shape({ c: 256, h: 56, w: 56, k: 256, pad: 1 }); // vgg16.conv3_2
-    for (const [m, v] of [[2, winogradF2x2], [4, winogradF4x4], [6, winogradF6x6]] as const) {
+    for (const [m, v] of [
+      [2, winogradF2x2],
+      [4, winogradF4x4],
+      [6, winogradF6x6],
+    ] as const) {
       expect(v.flops(s)).toBe(convFlops(s));
       const alpha = m + 2;
       const tiles = Math.ceil(56 / m) ** 2;
@@ -335,7 +351,7 @@ describe('cost accounting', () => {
       // Padded lanes and transforms add at most ~10% (F(6,3): 100 tiles -> 104 lanes, transforms ~7%).
       expect(ex).toBeLessThan(gemmExact * 1.15);
       // The multiply reduction against direct: 2.25x, 4x, 5.06x (less the edge waste of 56 / 6).
-      expect(convFlops(s) / gemmExact).toBeCloseTo((9 * m * m) / (alpha * alpha) * ((56 * 56) / (tiles * m * m)), 6);
+      expect(convFlops(s) / gemmExact).toBeCloseTo(((9 * m * m) / (alpha * alpha)) * ((56 * 56) / (tiles * m * m)), 6);
     }
   });
 

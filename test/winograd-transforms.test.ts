@@ -152,24 +152,62 @@ describe('Rational', () => {
 });
 
 describe('cookToom', () => {
-  it('gives wincnn\'s F(2,3) matrices for 0,1,-1,inf', () => {
+  it("gives wincnn's F(2,3) matrices for 0,1,-1,inf", () => {
     const t = cookToom(2, 3, '0,1,-1,inf');
     expect(t.alpha).toBe(4);
     expect(t.points).toEqual(['0', '1', '-1', 'inf']);
-    expect(text(t.BT)).toEqual(text(mat([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, -1, 0, 1]])));
-    expect(text(t.G)).toEqual(text(mat([[1, 0, 0], ['1/2', '1/2', '1/2'], ['1/2', '-1/2', '1/2'], [0, 0, 1]])));
-    expect(text(t.AT)).toEqual(text(mat([[1, 1, 1, 0], [0, 1, -1, 1]])));
+    expect(text(t.BT)).toEqual(
+      text(
+        mat([
+          [1, 0, -1, 0],
+          [0, 1, 1, 0],
+          [0, -1, 1, 0],
+          [0, -1, 0, 1],
+        ]),
+      ),
+    );
+    expect(text(t.G)).toEqual(
+      text(
+        mat([
+          [1, 0, 0],
+          ['1/2', '1/2', '1/2'],
+          ['1/2', '-1/2', '1/2'],
+          [0, 0, 1],
+        ]),
+      ),
+    );
+    expect(text(t.AT)).toEqual(
+      text(
+        mat([
+          [1, 1, 1, 0],
+          [0, 1, -1, 1],
+        ]),
+      ),
+    );
   });
 
-  it('equals Lavin & Gray\'s printed F(2,3) up to the sign of the inf row, and both verify', () => {
+  it("equals Lavin & Gray's printed F(2,3) up to the sign of the inf row, and both verify", () => {
     const lavinGray: WinogradTransforms = {
       m: 2,
       r: 3,
       alpha: 4,
       points: ['0', '1', '-1', 'inf'],
-      BT: mat([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]),
-      G: mat([[1, 0, 0], ['1/2', '1/2', '1/2'], ['1/2', '-1/2', '1/2'], [0, 0, 1]]),
-      AT: mat([[1, 1, 1, 0], [0, 1, -1, -1]]),
+      BT: mat([
+        [1, 0, -1, 0],
+        [0, 1, 1, 0],
+        [0, -1, 1, 0],
+        [0, 1, 0, -1],
+      ]),
+      G: mat([
+        [1, 0, 0],
+        ['1/2', '1/2', '1/2'],
+        ['1/2', '-1/2', '1/2'],
+        [0, 0, 1],
+      ]),
+      AT: mat([
+        [1, 1, 1, 0],
+        [0, 1, -1, -1],
+      ]),
     };
     verifyExact(lavinGray);
     const ours = cookToom(2, 3, DEFAULT_POINTS['F(2,3)'] as string[]);
@@ -179,15 +217,42 @@ describe('cookToom', () => {
     expect(text(ours.AT.map((row) => row.map((x, k) => (k === infIdx ? x.neg() : x))))).toEqual(text(lavinGray.AT));
   });
 
-  it('gives wincnn\'s F(4,3) and F(6,3) matrices (its README examples)', () => {
+  it("gives wincnn's F(4,3) and F(6,3) matrices (its README examples)", () => {
     const t4 = cookToom(4, 3, '0,1,-1,2,-2,inf');
     expect(text(t4.BT)).toEqual(
-      text(mat([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]])),
+      text(
+        mat([
+          [4, 0, -5, 0, 1, 0],
+          [0, -4, -4, 1, 1, 0],
+          [0, 4, -4, -1, 1, 0],
+          [0, -2, -1, 2, 1, 0],
+          [0, 2, -1, -2, 1, 0],
+          [0, 4, 0, -5, 0, 1],
+        ]),
+      ),
     );
     expect(text(t4.G)).toEqual(
-      text(mat([['1/4', 0, 0], ['-1/6', '-1/6', '-1/6'], ['-1/6', '1/6', '-1/6'], ['1/24', '1/12', '1/6'], ['1/24', '-1/12', '1/6'], [0, 0, 1]])),
+      text(
+        mat([
+          ['1/4', 0, 0],
+          ['-1/6', '-1/6', '-1/6'],
+          ['-1/6', '1/6', '-1/6'],
+          ['1/24', '1/12', '1/6'],
+          ['1/24', '-1/12', '1/6'],
+          [0, 0, 1],
+        ]),
+      ),
     );
-    expect(text(t4.AT)).toEqual(text(mat([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]])));
+    expect(text(t4.AT)).toEqual(
+      text(
+        mat([
+          [1, 1, 1, 1, 1, 0],
+          [0, 1, -1, 2, -2, 0],
+          [0, 1, 1, 4, 4, 0],
+          [0, 1, -1, 8, -8, 1],
+        ]),
+      ),
+    );
     const t6 = cookToom(6, 3, '0,1,-1,2,-2,1/2,-1/2,inf');
     expect(text(t6.G)).toEqual(
       text(
@@ -392,7 +457,7 @@ describe('transformStats', () => {
 
   it('condition numbers match known values and grow with the tile size', () => {
     const s = DEFAULT_TILES.map(([m, r]) => transformStats(defaultTransforms(m, r)).conditionNumbers);
-    const [c2, c4, c6, c8] = s as [typeof s[0], typeof s[0], typeof s[0], typeof s[0]];
+    const [c2, c4, c6, c8] = s as [(typeof s)[0], (typeof s)[0], (typeof s)[0], (typeof s)[0]];
     // F(2,3): AT rows are orthogonal with equal norms (cond 1); BT's cond is 1 + sqrt(2); G's is 2.
     expect(c2.AT).toBeCloseTo(1, 12);
     expect(c2.BT).toBeCloseTo(1 + Math.SQRT2, 12);

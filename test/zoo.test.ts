@@ -37,8 +37,14 @@ describe('the zoo', () => {
       const m = loadZooModel(name);
       expect(m.meta.source.paper.length).toBeGreaterThan(20);
       const checks = checkPublished(m.graph, m.meta.published);
-      expect(checks.some((c) => c.entry.what === 'macs'), 'a MACs figure').toBe(true);
-      expect(checks.some((c) => c.entry.what === 'params'), 'a parameter figure').toBe(true);
+      expect(
+        checks.some((c) => c.entry.what === 'macs'),
+        'a MACs figure',
+      ).toBe(true);
+      expect(
+        checks.some((c) => c.entry.what === 'params'),
+        'a parameter figure',
+      ).toBe(true);
       // at least one MACs and one parameter figure held to 1% (not only to a source's rounding)
       expect(checks.some((c) => c.entry.what === 'macs' && c.entry.digits === undefined && c.ok) || name.startsWith('shufflenet_v1_0.5x')).toBe(true);
       for (const c of checks) expect(c.ok, `${c.entry.what} vs ${c.entry.source}: ${c.how}`).toBe(true);
@@ -112,16 +118,51 @@ input: { shape: [1, 3, 8, 8], quick: [1, 3, 4, 4] }
   };
   const cases: [string, string, number | null, RegExp][] = [
     ['not YAML', 'layers: [ { op: conv\n', null, /not valid YAML/],
-    ['an unknown op, with did-you-mean', 'layers:\n  - { op: conv, out: 4, kernel: 3 }\n  - { op: rlu }\n', 7, /layers\[1\]: unknown op "rlu" \(did you mean "relu"\?\)/],
+    [
+      'an unknown op, with did-you-mean',
+      'layers:\n  - { op: conv, out: 4, kernel: 3 }\n  - { op: rlu }\n',
+      7,
+      /layers\[1\]: unknown op "rlu" \(did you mean "relu"\?\)/,
+    ],
     ['an unknown key', 'layers:\n  - { op: conv, out: 4, kernel: 3, strde: 2 }\n', 6, /unknown key "strde" \(did you mean "stride"\?\); valid keys for conv:/],
     ['a bad value', 'layers:\n  - { op: conv, out: -4, kernel: 3 }\n', 6, /layers\[0\]: layer: out:/],
-    ['a layer that does not fit', 'layers:\n  - { op: relu }\n  - { op: conv, name: big, out: 4, kernel: 9 }\n', 7, /layers\[1\]: node 1 "big" \(conv\): output size 0x0 < 1/],
-    ['an unknown reference', 'layers:\n  - { op: conv, name: c1, out: 4, kernel: 1 }\n  - { op: add, in: [c1, c2] }\n', 7, /in: "c2" is not an earlier layer \(did you mean "c1"\?\)/],
+    [
+      'a layer that does not fit',
+      'layers:\n  - { op: relu }\n  - { op: conv, name: big, out: 4, kernel: 9 }\n',
+      7,
+      /layers\[1\]: node 1 "big" \(conv\): output size 0x0 < 1/,
+    ],
+    [
+      'an unknown reference',
+      'layers:\n  - { op: conv, name: c1, out: 4, kernel: 1 }\n  - { op: add, in: [c1, c2] }\n',
+      7,
+      /in: "c2" is not an earlier layer \(did you mean "c1"\?\)/,
+    ],
     ['add without in', 'layers:\n  - { op: add }\n', 6, /add needs in: \[a, b\]/],
-    ['an unknown block', 'layers:\n  - { block: fier, name: f1 }\nblocks:\n  fire: { args: {}, layers: [ { op: relu } ] }\n', 6, /unknown block "fier" \(did you mean "fire"\?\)/],
-    ['a missing argument', 'blocks:\n  b: { args: { out: null }, layers: [ { op: conv, out: $out, kernel: 1 } ] }\nlayers:\n  - { block: b, name: b1 }\n', 8, /block "b" needs with: \{ out: \.\.\. \}/],
-    ['repeat without {i}', 'blocks:\n  b: { args: {}, layers: [ { op: relu } ] }\nlayers:\n  - { block: b, name: b1, repeat: 2 }\n', 8, /repeat: 2 needs "\{i\}" in the name/],
-    ['an error inside a block names the instance', 'blocks:\n  b:\n    args: { k: null }\n    layers:\n      - { op: conv, out: 4, kernel: $k }\nlayers:\n  - { block: b, name: inst, with: { k: 20 } }\n', 9, /blocks\.b\.layers\[0\] \(in block instance "inst" at line 11\): node 0 "inst\.conv" \(conv\): output size/],
+    [
+      'an unknown block',
+      'layers:\n  - { block: fier, name: f1 }\nblocks:\n  fire: { args: {}, layers: [ { op: relu } ] }\n',
+      6,
+      /unknown block "fier" \(did you mean "fire"\?\)/,
+    ],
+    [
+      'a missing argument',
+      'blocks:\n  b: { args: { out: null }, layers: [ { op: conv, out: $out, kernel: 1 } ] }\nlayers:\n  - { block: b, name: b1 }\n',
+      8,
+      /block "b" needs with: \{ out: \.\.\. \}/,
+    ],
+    [
+      'repeat without {i}',
+      'blocks:\n  b: { args: {}, layers: [ { op: relu } ] }\nlayers:\n  - { block: b, name: b1, repeat: 2 }\n',
+      8,
+      /repeat: 2 needs "\{i\}" in the name/,
+    ],
+    [
+      'an error inside a block names the instance',
+      'blocks:\n  b:\n    args: { k: null }\n    layers:\n      - { op: conv, out: 4, kernel: $k }\nlayers:\n  - { block: b, name: inst, with: { k: 20 } }\n',
+      9,
+      /blocks\.b\.layers\[0\] \(in block instance "inst" at line 11\): node 0 "inst\.conv" \(conv\): output size/,
+    ],
     ['an unknown top-level key', 'layrs: []\nlayers:\n  - { op: relu }\n', 5, /unknown key\(s\) "layrs" \(did you mean "layers"\?\)/],
     ['weights without a weights source', 'layers:\n  - { op: conv, out: 4, kernel: 1, weights: { w: "x" } }\n', 6, /the file has no top-level weights/],
     ['a duplicate name', 'layers:\n  - { op: relu, name: a }\n  - { op: relu, name: a }\n', 7, /name "a" is already used by an earlier layer/],
@@ -135,8 +176,11 @@ input: { shape: [1, 3, 8, 8], quick: [1, 3, 4, 4] }
     });
   }
 
-  it('names of unnamed layers follow the last named one; SAME padding is TensorFlow\'s', () => {
-    const m = parseModel(base + 'layers:\n  - { op: conv, name: c1, out: 4, kernel: 3, stride: 2, pad: same }\n  - { op: relu }\n  - { op: relu }\n', 'net.yaml');
+  it("names of unnamed layers follow the last named one; SAME padding is TensorFlow's", () => {
+    const m = parseModel(
+      base + 'layers:\n  - { op: conv, name: c1, out: 4, kernel: 3, stride: 2, pad: same }\n  - { op: relu }\n  - { op: relu }\n',
+      'net.yaml',
+    );
     expect(m.graph.nodes.map((n) => n.name)).toEqual(['c1', 'c1.relu', 'c1.relu_2']);
     expect(m.graph.nodes[0]!.attrs).toMatchObject({ pads: [0, 0, 1, 1] });
     expect(m.shapes.get('c1')).toEqual([1, 4, 4, 4]);
@@ -186,16 +230,24 @@ describe('tfjs weights', () => {
     expect(halfToFloat(0x0001)).toBe(2 ** -24);
     // truncated and oversized shards, a bad manifest
     expect(() => decodeWeights(manifest, [[bytes.subarray(0, 20)]], 'm')).toThrow(/lists 2 shard/);
-    expect(() => decodeWeights(manifest, [[bytes.subarray(0, 7), bytes.subarray(7, 20)]], 'm')).toThrow(/weight "q16" needs bytes 15\.\.19 of group 0, but its shards hold 20|weight "h" needs bytes/);
-    expect(() => decodeWeights(manifest, [[bytes.subarray(0, 7), new Uint8Array([...bytes.subarray(7), 0])]], 'm')).toThrow(/the files do not match the manifest/);
+    expect(() => decodeWeights(manifest, [[bytes.subarray(0, 7), bytes.subarray(7, 20)]], 'm')).toThrow(
+      /weight "q16" needs bytes 15\.\.19 of group 0, but its shards hold 20|weight "h" needs bytes/,
+    );
+    expect(() => decodeWeights(manifest, [[bytes.subarray(0, 7), new Uint8Array([...bytes.subarray(7), 0])]], 'm')).toThrow(
+      /the files do not match the manifest/,
+    );
     expect(() => parseManifest({ weights: [] }, 'm.json')).toThrow(/m\.json: not a TensorFlow\.js weights manifest/);
   });
 
   it('moves filters to the graph layouts: HWIO -> OIHW, depthwise HWCM -> (C*M)1HW, dense FK -> KF', () => {
     // value = 1000 r + 100 s + 10 c + k at [r, s, c, k]
-    const R = 2, S = 3, C = 2, K = 4;
+    const R = 2,
+      S = 3,
+      C = 2,
+      K = 4;
     const v = new Float32Array(R * S * C * K);
-    for (let r = 0; r < R; r++) for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) for (let k = 0; k < K; k++) v[((r * S + s) * C + c) * K + k] = 1000 * r + 100 * s + 10 * c + k;
+    for (let r = 0; r < R; r++)
+      for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) for (let k = 0; k < K; k++) v[((r * S + s) * C + c) * K + k] = 1000 * r + 100 * s + 10 * c + k;
     const o = hwioToOihw(v, [R, S, C, K]);
     expect(o.shape).toEqual([K, C, R, S]);
     expect(o.values[((3 * C + 1) * R + 1) * S + 2]).toBe(1000 + 200 + 10 + 3);
@@ -230,10 +282,12 @@ describe('tfjs weights', () => {
     for (const v of m.weights!.get('conv5.dw.batchnorm.var')!) expect(v).toBeGreaterThanOrEqual(0);
     expect(new Set(m.weights!.get('conv13.pw.w')!).size).toBeGreaterThan(100);
     // the graph: 12 predictor outputs; at 512x512 the SSD's 5118 anchors (3x32x32 + 6x(16x16 + 8x8 + 4x4 + 2x2 + 1))
-    const anchors = m.graph.outputs.filter((o) => o.endsWith('box_encodings')).reduce((s, o) => {
-      const [, c, h, w] = m.shapes.get(o)!;
-      return s + (c! / 4) * h! * w!;
-    }, 0);
+    const anchors = m.graph.outputs
+      .filter((o) => o.endsWith('box_encodings'))
+      .reduce((s, o) => {
+        const [, c, h, w] = m.shapes.get(o)!;
+        return s + (c! / 4) * h! * w!;
+      }, 0);
     expect(anchors).toBe(5118);
     // stride-2 SAME convs pad only at the bottom and right
     expect(m.graph.nodes.find((n) => n.name === 'conv0')!.attrs).toMatchObject({ pads: [0, 0, 1, 1] });
@@ -241,7 +295,10 @@ describe('tfjs weights', () => {
 
   it('a wrong tensor name in the weights mapping: the parameter, the line and the closest name', () => {
     const file = join(ZOO_DIR, 'mobilenet_v1_facessd.yaml');
-    const text = readFileSync(file, 'utf8').replace('"MobilenetV1/Conv2d_0_pointwise/convolution_bn_offset"', '"MobilenetV1/Conv2d_0_pointwise/convolution_bn_ofset"');
+    const text = readFileSync(file, 'utf8').replace(
+      '"MobilenetV1/Conv2d_0_pointwise/convolution_bn_offset"',
+      '"MobilenetV1/Conv2d_0_pointwise/convolution_bn_ofset"',
+    );
     const parsed = parseModel(text, file);
     return import('../suites/models/zoo.js').then(({ loadTfjsWeights }) => {
       expect(() => loadTfjsWeights(parsed, parsed.meta.weights!)).toThrow(

@@ -55,7 +55,8 @@ export function latestMeasured(file: string, device: string): { found: LatestMea
         continue;
       }
       const m = MeasuredCeilings.safeParse((json as { measured?: unknown } | null)?.measured);
-      if (m.success && m.data.peakGflops > 0 && m.data.dramGbps > 0) return { found: { runId: r.run_id, startedAt: r.started_at, measured: m.data }, note: null };
+      if (m.success && m.data.peakGflops > 0 && m.data.dramGbps > 0)
+        return { found: { runId: r.run_id, startedAt: r.started_at, measured: m.data }, note: null };
     }
     return { found: null, note: null };
   } catch (e) {

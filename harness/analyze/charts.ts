@@ -78,7 +78,13 @@ export async function analyzeRooflineSvg(a: Analysis): Promise<string> {
   if (ref) {
     const r = ref.peakGflops / ref.dramGbps;
     layers.push({
-      data: { values: [{ seq: 0, x: x0, y: Math.min(ref.peakGflops, ref.dramGbps * x0) }, { seq: 1, x: Math.min(Math.max(r, x0), x1), y: Math.min(ref.peakGflops, ref.dramGbps * Math.min(Math.max(r, x0), x1)) }, { seq: 2, x: x1, y: Math.min(ref.peakGflops, ref.dramGbps * x1) }] },
+      data: {
+        values: [
+          { seq: 0, x: x0, y: Math.min(ref.peakGflops, ref.dramGbps * x0) },
+          { seq: 1, x: Math.min(Math.max(r, x0), x1), y: Math.min(ref.peakGflops, ref.dramGbps * Math.min(Math.max(r, x0), x1)) },
+          { seq: 2, x: x1, y: Math.min(ref.peakGflops, ref.dramGbps * x1) },
+        ],
+      },
       mark: { type: 'line', clip: true, stroke: '#7a7f8a', strokeWidth: 1.4, strokeDash: [7, 5], aria: false },
       encoding: { order: { field: 'seq', type: 'quantitative' } },
     });
@@ -105,7 +111,12 @@ export async function analyzeRooflineSvg(a: Analysis): Promise<string> {
       encoding: { text: { field: 'text' } },
     },
   );
-  const color = { field: 'model', type: 'nominal' as const, scale: { domain: names, range: colors }, legend: { title: 'model', orient: 'right' as const, symbolOpacity: 1, labelLimit: 220 } };
+  const color = {
+    field: 'model',
+    type: 'nominal' as const,
+    scale: { domain: names, range: colors },
+    legend: { title: 'model', orient: 'right' as const, symbolOpacity: 1, labelLimit: 220 },
+  };
   if (layerPts.length) {
     layers.push({
       data: { values: layerPts },
@@ -165,8 +176,18 @@ export async function analyzeRooflineSvg(a: Analysis): Promise<string> {
     height: HEIGHT,
     config: CHART_CONFIG,
     encoding: {
-      x: { field: 'x', type: 'quantitative', scale: { type: 'log', domain: [x0, x1], nice: false }, axis: { title: 'operational intensity (FLOP/byte)', values: logTicks([x0, x1]), format: '~g' } },
-      y: { field: 'y', type: 'quantitative', scale: { type: 'log', domain: [y0, y1], nice: false }, axis: { title: 'attainable performance (GFLOP/s)', values: logTicks([y0, y1]), format: '~g' } },
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        scale: { type: 'log', domain: [x0, x1], nice: false },
+        axis: { title: 'operational intensity (FLOP/byte)', values: logTicks([x0, x1]), format: '~g' },
+      },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        scale: { type: 'log', domain: [y0, y1], nice: false },
+        axis: { title: 'attainable performance (GFLOP/s)', values: logTicks([y0, y1]), format: '~g' },
+      },
     },
     layer: layers,
   } as TopLevelSpec;
@@ -180,7 +201,10 @@ export async function timeSharesSvg(a: Analysis): Promise<string> {
   for (const m of a.models) {
     for (const k of m.byKind) {
       rows.push({ model: m.name, kind: k.kind, pct: k.pct, tip: tipToken(tips.length) });
-      tips.push({ className: TIME_CLASS, lines: [`${m.name}: ${k.kind}`, `${pct(k.pct)} of the predicted time (${sig(k.ms, 3)} ms of ${sig(m.totals.predictedMs, 3)} ms)`] });
+      tips.push({
+        className: TIME_CLASS,
+        lines: [`${m.name}: ${k.kind}`, `${pct(k.pct)} of the predicted time (${sig(k.ms, 3)} ms of ${sig(m.totals.predictedMs, 3)} ms)`],
+      });
     }
   }
   const spec = {

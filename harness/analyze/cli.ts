@@ -61,7 +61,9 @@ function loadModel(spec: string, quick: boolean): ModelInput {
       origin: `zoo: suites/models/${basename(m.meta.file)}`,
       source: `${m.meta.source.paper}; ${m.meta.source.table}`,
       quick,
-      weightsNote: m.meta.weights ? `trained weights from ${m.meta.weights.package} (${m.meta.weights.license})` : 'seeded He-scaled (the analysis needs only the shapes)',
+      weightsNote: m.meta.weights
+        ? `trained weights from ${m.meta.weights.package} (${m.meta.weights.license})`
+        : 'seeded He-scaled (the analysis needs only the shapes)',
     };
   }
   const file = resolve(spec);
@@ -69,7 +71,16 @@ function loadModel(spec: string, quick: boolean): ModelInput {
   const ext = extname(file).toLowerCase();
   if (ext === '.yaml' || ext === '.yml') {
     const m = loadModelFile(file, { quick, weights: false });
-    return { graph: m.graph, shapes: m.shapes, name: m.meta.name, title: m.meta.title, origin: `model file ${spec}`, source: m.meta.source.paper, quick, weightsNote: null };
+    return {
+      graph: m.graph,
+      shapes: m.shapes,
+      name: m.meta.name,
+      title: m.meta.title,
+      origin: `model file ${spec}`,
+      source: m.meta.source.paper,
+      quick,
+      weightsNote: null,
+    };
   }
   if (quick) process.stderr.write(`note: --quick does not apply to ${spec} (an ONNX file has the input size it was exported with)\n`);
   let bytes: Uint8Array;
@@ -118,7 +129,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const specs = (values.model ?? []).flatMap((m) => m.split(',')).map((s) => s.trim()).filter(Boolean);
+    const specs = (values.model ?? [])
+      .flatMap((m) => m.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (specs.length === 0) throw new Usage(`--model is required: a zoo name (${zooNames().join(', ')}), all, or a path to an .onnx file`);
     const expanded = specs.flatMap((s) => (s === 'all' ? zooNames() : [s]));
     const models = expanded.map((s) => loadModel(s, values.quick));

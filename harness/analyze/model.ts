@@ -180,9 +180,21 @@ export function analyzeModel(m: ModelInput, ceilings: Ceilings, bytesPerElement 
     const predictedMs = Math.max(c.flops / peak, c.bytes / bw) * 1e3;
     const attainableGflops = c.flops > 0 ? Math.min(ceilings.peakGflops, c.intensity * ceilings.dramGbps) : 0;
     return {
-      index, node: n.name, op: n.op, kind, detail,
-      flops: c.flops, macs: c.macs, params: c.params, bytes: c.bytes, intensity: c.intensity,
-      bound, attainableGflops, predictedMs, pct: 0, cumulativePct: 0,
+      index,
+      node: n.name,
+      op: n.op,
+      kind,
+      detail,
+      flops: c.flops,
+      macs: c.macs,
+      params: c.params,
+      bytes: c.bytes,
+      intensity: c.intensity,
+      bound,
+      attainableGflops,
+      predictedMs,
+      pct: 0,
+      cumulativePct: 0,
     };
   });
   const total = layers.reduce((s, l) => s + l.predictedMs, 0);
@@ -230,7 +242,9 @@ export function analyzeModel(m: ModelInput, ceilings: Ceilings, bytesPerElement 
 /** Analyse several models against one set of ceilings. */
 export function analyze(models: readonly ModelInput[], ceilings: Ceilings, bytesPerElement = 4): Analysis {
   if (!(ceilings.peakGflops > 0 && ceilings.dramGbps > 0)) {
-    throw new Error(`analyze: ceilings need a positive peak and bandwidth, got ${ceilings.peakGflops} GFLOP/s and ${ceilings.dramGbps} GB/s (${ceilings.source})`);
+    throw new Error(
+      `analyze: ceilings need a positive peak and bandwidth, got ${ceilings.peakGflops} GFLOP/s and ${ceilings.dramGbps} GB/s (${ceilings.source})`,
+    );
   }
   return {
     ceilings,

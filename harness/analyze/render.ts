@@ -121,7 +121,16 @@ export function analysisText(a: Analysis, topLayers = 3): string {
   const header = ['model', 'MACs', 'params', 'bytes', 'FLOP/B', 'vs ridge', 'predicted', 'mem-bound'];
   const rows = a.models.map((m) => {
     const t = m.totals;
-    return [m.name, count(t.macs), count(t.params), bytesDecimal(t.bytes), sig(t.intensity, 3), t.intensity >= a.ridge ? 'right' : 'left', msText(t.predictedMs), pct(t.memoryBoundPct)];
+    return [
+      m.name,
+      count(t.macs),
+      count(t.params),
+      bytesDecimal(t.bytes),
+      sig(t.intensity, 3),
+      t.intensity >= a.ridge ? 'right' : 'left',
+      msText(t.predictedMs),
+      pct(t.memoryBoundPct),
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');

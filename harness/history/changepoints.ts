@@ -99,7 +99,7 @@ export function pelt(x: readonly number[], beta: number, minSegment: number, sig
     if (t + minSegment <= n && Number.isFinite(F[t]!)) candidates.push(t);
   }
   const cps: number[] = [];
-  for (let t = n; t > 0; ) {
+  for (let t = n; t > 0;) {
     const tau = last[t]!;
     if (tau < 0) break;
     if (tau > 0) cps.push(tau);
@@ -152,11 +152,7 @@ export function detectChangePoints(values: readonly number[], options: Partial<C
  * baseline starts (the first point at or after an annotation); each stretch
  * between breaks is segmented on its own. Returned indices are into `values`.
  */
-export function detectChangePointsWithBreaks(
-  values: readonly number[],
-  breaks: readonly number[],
-  options: Partial<ChangePointOptions> = {},
-): ChangePoint[] {
+export function detectChangePointsWithBreaks(values: readonly number[], breaks: readonly number[], options: Partial<ChangePointOptions> = {}): ChangePoint[] {
   const bounds = [...new Set([0, ...breaks.filter((b) => b > 0 && b < values.length), values.length])].sort((a, b) => a - b);
   const out: ChangePoint[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {

@@ -111,7 +111,10 @@ export async function seriesChartSvg(input: SeriesChartInput, idPrefix: string):
     // Each segment's level as a two-point line (an x2 rule would conflict with the fixed time domain in Vega-Lite).
     const levels = starts.flatMap((s, i) => {
       const e = (starts[i + 1] ?? points.length) - 1;
-      const seg = points.slice(s, e + 1).map((p) => p.median).sort((a, b) => a - b);
+      const seg = points
+        .slice(s, e + 1)
+        .map((p) => p.median)
+        .sort((a, b) => a - b);
       const mid = seg.length % 2 ? seg[seg.length >> 1]! : (seg[seg.length / 2 - 1]! + seg[seg.length / 2]!) / 2;
       return [
         { t: points[s]!.started_at, m: mid, seg: i },
@@ -138,7 +141,10 @@ export async function seriesChartSvg(input: SeriesChartInput, idPrefix: string):
     .filter((a) => a.at >= domain.start && a.at <= domain.end)
     .map((a) => {
       const tip = tipToken(tips.length);
-      tips.push({ lines: [`annotation (${a.at.slice(0, 16).replace('T', ' ')} UTC): ${a.message}`, 'a new baseline starts here'], className: ANNOTATION_CLASS });
+      tips.push({
+        lines: [`annotation (${a.at.slice(0, 16).replace('T', ' ')} UTC): ${a.message}`, 'a new baseline starts here'],
+        className: ANNOTATION_CLASS,
+      });
       return { t: a.at, tip };
     });
   if (anns.length) {
@@ -168,9 +174,7 @@ export async function sparklineSvg(
   points: SparkPoint[],
   opts: { domain: TimeDomain; colour: string; title: string[]; idPrefix: string; markers?: string[]; width?: number; height?: number; zero?: boolean },
 ): Promise<string | null> {
-  const rows = points
-    .filter((p) => Number.isFinite(p.value))
-    .map((p) => ({ t: p.t, v: p.value, lo: p.lo ?? p.value, hi: p.hi ?? p.value }));
+  const rows = points.filter((p) => Number.isFinite(p.value)).map((p) => ({ t: p.t, v: p.value, lo: p.lo ?? p.value, hi: p.hi ?? p.value }));
   if (rows.length === 0) return null;
   const lo = Math.min(...rows.map((r) => r.lo));
   const hi = Math.max(...rows.map((r) => r.hi));
@@ -182,9 +186,17 @@ export async function sparklineSvg(
   const tips: Tip[] = [{ lines: opts.title, className: SPARK_CLASS }];
   const last = rows[rows.length - 1]!;
   const layers: object[] = [
-    { data: { values: rows }, mark: { type: 'area', fill: opts.colour, opacity: 0.22, aria: false }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
+    {
+      data: { values: rows },
+      mark: { type: 'area', fill: opts.colour, opacity: 0.22, aria: false },
+      encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
+    },
     // The line is one path: it carries the chart's hover label.
-    { data: { values: rows.map((r) => ({ ...r, tip: tipToken(0) })) }, mark: { type: 'line', stroke: opts.colour, strokeWidth: 1.4 }, encoding: { y, description: { field: 'tip' } } },
+    {
+      data: { values: rows.map((r) => ({ ...r, tip: tipToken(0) })) },
+      mark: { type: 'line', stroke: opts.colour, strokeWidth: 1.4 },
+      encoding: { y, description: { field: 'tip' } },
+    },
     { data: { values: [last] }, mark: { type: 'circle', size: 18, color: opts.colour, opacity: 1, aria: false }, encoding: { y } },
   ];
   if (opts.markers?.length) {
@@ -224,7 +236,10 @@ export async function healthChartSvg(health: HealthPoint[], domain: TimeDomain, 
     .filter((x) => x.flags !== null && x.flags.length > 0)
     .map(({ h, flags }) => {
       const tip = tipToken(tips.length);
-      tips.push({ lines: [`run ${h.runId} (${h.phase}): ${sig(h.temperatureC, 3)} °C`, `throttled ${h.throttled ?? ''}: ${(flags ?? []).join(', ')}`], className: THROTTLE_CLASS });
+      tips.push({
+        lines: [`run ${h.runId} (${h.phase}): ${sig(h.temperatureC, 3)} °C`, `throttled ${h.throttled ?? ''}: ${(flags ?? []).join(', ')}`],
+        className: THROTTLE_CLASS,
+      });
       return { t: h.at, c: h.temperatureC, tip };
     });
   const layers: object[] = [
@@ -233,7 +248,12 @@ export async function healthChartSvg(health: HealthPoint[], domain: TimeDomain, 
       mark: { type: 'point', filled: true, size: 10, opacity: 0.7, aria: false },
       encoding: {
         y: { field: 'c', type: 'quantitative', scale: { zero: false }, axis: { title: '°C', tickCount: 4 } },
-        color: { field: 'phase', type: 'nominal', scale: { domain: ['before', 'after'], range: ['#72b7b2', '#f58518'] }, legend: { title: 'when', orient: 'right' } },
+        color: {
+          field: 'phase',
+          type: 'nominal',
+          scale: { domain: ['before', 'after'], range: ['#72b7b2', '#f58518'] },
+          legend: { title: 'when', orient: 'right' },
+        },
       },
     },
   ];
@@ -249,7 +269,11 @@ export async function healthChartSvg(health: HealthPoint[], domain: TimeDomain, 
 }
 
 /** Text of a change point's hover label and table row. */
-export function changepointText(c: { relChange: number; before: number; after: number }, from: { runId: string; commit: string | null }, to: { runId: string; commit: string | null }): string {
+export function changepointText(
+  c: { relChange: number; before: number; after: number },
+  from: { runId: string; commit: string | null },
+  to: { runId: string; commit: string | null },
+): string {
   const dir = c.relChange > 0 ? 'slower' : 'faster';
   const range = from.commit && to.commit ? `commits ${shortSha(from.commit)}..${shortSha(to.commit)}` : `runs ${from.runId}..${to.runId}`;
   return `change point: ${c.relChange > 0 ? '+' : ''}${(c.relChange * 100).toFixed(1)}% ${dir} (${sig(c.before, 4)} → ${sig(c.after, 4)} ms), ${range}`;

@@ -13,7 +13,17 @@ import { join, resolve } from 'node:path';
 import { parseArgs, suggestion } from '../suggest.js';
 import type { RunResults } from '../../core/contracts.js';
 import { readRun, RESULTS_FILE } from '../results.js';
-import { compareRuns, DEFAULT_COMPARE_OPTIONS, formatMarkdown, formatTable, runRef, sameMeasurement, toJson, type AnnotationRef, type RunRef } from './compare.js';
+import {
+  compareRuns,
+  DEFAULT_COMPARE_OPTIONS,
+  formatMarkdown,
+  formatTable,
+  runRef,
+  sameMeasurement,
+  toJson,
+  type AnnotationRef,
+  type RunRef,
+} from './compare.js';
 import { historyPath, HistoryStore, NoSuchRunError, storeError, type RunRow } from './store.js';
 import { ImportPathError, importRuns, type ImportSummary } from './importer.js';
 import { checkCommit } from './record.js';
@@ -182,7 +192,11 @@ function openStore(file: string | undefined, readonly = false): HistoryStore {
 
 function table(rows: string[][], head: string[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [fmt(head), fmt(head.map((_, i) => '-'.repeat(widths[i]!))), ...rows.map(fmt)].join('\n');
 }
 
@@ -251,7 +265,8 @@ function previousLike(store: HistoryStore, other: Side): { side: Side; skipped: 
     .slice(0, 50);
   for (const [i, row] of older.entries()) {
     const run = store.loadRun(row.id);
-    if (sameMeasurement(run, other.run)) return { side: { run, row, ref: runRef(run, { commit: row.commit_sha ?? row.harness_commit, rowId: row.id }) }, skipped: i };
+    if (sameMeasurement(run, other.run))
+      return { side: { run, row, ref: runRef(run, { commit: row.commit_sha ?? row.harness_commit, rowId: row.id }) }, skipped: i };
   }
   return null;
 }
@@ -297,7 +312,10 @@ function cmdCompare(argv: string[]): number {
       if (spec === 'previous' && other?.row && !looksLikePath(spec)) {
         const like = previousLike(getStore(), other);
         if (like) {
-          if (like.skipped > 0) notes.push(`previous: the newest earlier complete run that measured the same thing (${like.skipped} newer run(s) with other options, cases or variants passed over)`);
+          if (like.skipped > 0)
+            notes.push(
+              `previous: the newest earlier complete run that measured the same thing (${like.skipped} newer run(s) with other options, cases or variants passed over)`,
+            );
           sides.push(like.side);
           continue;
         }
@@ -328,9 +346,7 @@ function cmdCompare(argv: string[]): number {
       throw new UsageError(`both runs are the same run (${a.ref.device} ${a.ref.runId}); compare two different runs`);
     }
     const [base, head] = a.run.startedAt <= b.run.startedAt ? [a, b] : [b, a];
-    const options = store
-      ? { ...(store as HistoryStore).compareOptions }
-      : { ...DEFAULT_COMPARE_OPTIONS };
+    const options = store ? { ...(store as HistoryStore).compareOptions } : { ...DEFAULT_COMPARE_OPTIONS };
     let annotations: AnnotationRef[] = [];
     if (store && base.row && head.row && base.row.device === head.row.device) {
       annotations = (store as HistoryStore)
@@ -353,7 +369,11 @@ function cmdCompare(argv: string[]): number {
     });
     cmp.notes.unshift(...notes);
     const text =
-      format === 'json' ? `${JSON.stringify(toJson(cmp), null, 1)}\n` : format === 'markdown' ? formatMarkdown(cmp, { all: values.all }) : formatTable(cmp, { all: values.all });
+      format === 'json'
+        ? `${JSON.stringify(toJson(cmp), null, 1)}\n`
+        : format === 'markdown'
+          ? formatMarkdown(cmp, { all: values.all })
+          : formatTable(cmp, { all: values.all });
     if (values.out) {
       writeFileSync(values.out, text);
       process.stdout.write(`wrote ${values.out}: ${cmp.regressions > 0 ? `${cmp.regressions} regressed` : 'no regression'}\n`);
@@ -384,7 +404,9 @@ async function cmdDashboard(argv: string[]): Promise<number> {
     // Loaded here only: the chart libraries take a while to load and no other command needs them.
     const { DEFAULT_DASHBOARD_DIR, renderDashboard } = await import('./dashboard.js');
     const out = await renderDashboard(store, { outDir: values.out ?? DEFAULT_DASHBOARD_DIR, ...(now ? { now: new Date(now) } : {}) });
-    process.stdout.write(`dashboard: ${out.index} (${out.devicePages.length} device page${out.devicePages.length === 1 ? '' : 's'}, ${(out.ms / 1000).toFixed(1)} s)\n`);
+    process.stdout.write(
+      `dashboard: ${out.index} (${out.devicePages.length} device page${out.devicePages.length === 1 ? '' : 's'}, ${(out.ms / 1000).toFixed(1)} s)\n`,
+    );
     for (const r of out.invalidRuns) process.stderr.write(`roofbench history: warning: ${r}\n`);
     for (const f of out.failures) process.stderr.write(`roofbench history: the page of device ${f.device} (${f.page}) could not be rendered: ${f.error}\n`);
     return out.failures.length > 0 ? 1 : 0;
@@ -417,7 +439,8 @@ function cmdAnnotate(argv: string[]): number {
     if (values.series && !store.series(device).some((s) => s.key === values.series)) {
       throw new UsageError(`device "${device}" has no series ${values.series}; list them with: series --device ${device}`);
     }
-    if (!store.devices().includes(device)) process.stderr.write(`note: no run of device "${device}" is stored yet; the annotation is kept for its future runs\n`);
+    if (!store.devices().includes(device))
+      process.stderr.write(`note: no run of device "${device}" is stored yet; the annotation is kept for its future runs\n`);
     const a = store.annotate({ device, message, ...(at ? { at } : {}), seriesKey: values.series ?? null });
     process.stdout.write(`annotated ${a.device} at ${a.at}: ${a.message}${a.series_key ? ` (series ${a.series_key})` : ''}\n`);
     return 0;

@@ -92,7 +92,10 @@ export const RUN_NOISE_MAX_RUNS = 40;
  * Null with fewer than RUN_NOISE_MIN_RUNS values.
  */
 export function estimateRunNoise(medians: readonly number[]): number | null {
-  const xs = medians.filter((m) => m > 0 && Number.isFinite(m)).slice(-RUN_NOISE_MAX_RUNS).map(Math.log);
+  const xs = medians
+    .filter((m) => m > 0 && Number.isFinite(m))
+    .slice(-RUN_NOISE_MAX_RUNS)
+    .map(Math.log);
   if (xs.length < RUN_NOISE_MIN_RUNS) return null;
   const d: number[] = [];
   for (let i = 1; i < xs.length; i++) d.push(xs[i]! - xs[i - 1]!);
@@ -267,7 +270,7 @@ export function roundDrift(samples: readonly number[], perRound: readonly number
   const j = rounds.length;
   let ss = 0;
   rounds.forEach((r, i) => {
-    ss += (levels[i]! - mean) ** 2 - (1 - 1 / j) * ((Math.PI / 2) * s * s) / r.length;
+    ss += (levels[i]! - mean) ** 2 - ((1 - 1 / j) * ((Math.PI / 2) * s * s)) / r.length;
   });
   return { ss, df: j - 1 };
 }
@@ -335,7 +338,10 @@ export function compareAccuracy(base: Timed, head: Timed): AccuracyChange {
   const h = decodeFloat(head.accuracy.relL2);
   const tol = head.accuracy.tolerance;
   if (base.state === 'passed' && head.state === 'inaccurate') {
-    const metric = tol.metric === 'relL2' ? `relL2 ${h.toExponential(2)} > limit ${tol.limit.toExponential(2)}` : `${tol.metric} over its limit ${tol.limit.toExponential(2)}`;
+    const metric =
+      tol.metric === 'relL2'
+        ? `relL2 ${h.toExponential(2)} > limit ${tol.limit.toExponential(2)}`
+        : `${tol.metric} over its limit ${tol.limit.toExponential(2)}`;
     return { change: 'regressed', reason: `accuracy: now inaccurate (${metric}; was relL2 ${b.toExponential(2)})` };
   }
   if (base.state === 'inaccurate' && head.state === 'passed') {
@@ -632,7 +638,8 @@ export function runDifferences(base: RunResults, head: RunResults): string[] {
   for (const k of MEASUREMENT_OPTIONS) {
     if (canonical(base.options[k]) !== canonical(head.options[k])) out.push(`${k} ${show(base.options[k])} -> ${show(head.options[k])}`);
   }
-  if (canonical(base.options.budgets) !== canonical(head.options.budgets)) out.push(`accuracy budget ${show(base.options.budgets)} -> ${show(head.options.budgets)}`);
+  if (canonical(base.options.budgets) !== canonical(head.options.budgets))
+    out.push(`accuracy budget ${show(base.options.budgets)} -> ${show(head.options.budgets)}`);
   const shapes = (r: RunResults) => new Map(r.cases.map((c) => [c.id, canonical(c.shape)]));
   const bs = shapes(base);
   const hs = shapes(head);
@@ -654,7 +661,8 @@ export function runDifferences(base: RunResults, head: RunResults): string[] {
   return out;
 }
 
-const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x)) ?? 'undefined';
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x)) ?? 'undefined';
 
 /**
  * Whether two runs measured the same thing (same options, cases with the same
@@ -698,7 +706,13 @@ function noiseSources(c: RunComparison): string {
     const lo = Math.min(...xs) * 100;
     const hi = Math.max(...xs) * 100;
     const range = lo.toFixed(1) === hi.toFixed(1) ? `${lo.toFixed(1)}%` : `${lo.toFixed(1)}-${hi.toFixed(1)}%`;
-    parts.push(src === 'history' ? `from the series' history: ${range}` : src === 'rounds' ? `from the runs' interleaved rounds: ${range}` : `assumed, results without rounds: ${range}`);
+    parts.push(
+      src === 'history'
+        ? `from the series' history: ${range}`
+        : src === 'rounds'
+          ? `from the runs' interleaved rounds: ${range}`
+          : `assumed, results without rounds: ${range}`,
+    );
   }
   return parts.length ? parts.join('; ') : `default ${(c.options.runNoise * 100).toFixed(1)}%`;
 }
@@ -737,7 +751,9 @@ export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): str
   );
   for (const n of c.notes) lines.push(`note: ${n}`);
   const shown = opts.all ? c.series : c.series.filter((s) => s.state !== 'unchanged');
-  const rows = shown.map((s) => [s.state, s.label, ms(s.base?.median), ms(s.head?.median), ratioCell(s), ciCell(s), formatP(s.timing?.p), s.reason].map(visible));
+  const rows = shown.map((s) =>
+    [s.state, s.label, ms(s.base?.median), ms(s.head?.median), ratioCell(s), ciCell(s), formatP(s.timing?.p), s.reason].map(visible),
+  );
   const head = ['state', 'series', 'base ms', 'head ms', 'change', 'CI', 'p', 'why'];
   if (rows.length) {
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -780,7 +796,8 @@ const mdCode = (s: string) => `\`${visible(s).replace(/`/g, "'").replace(/\|/g, 
 export function formatMarkdown(c: RunComparison, opts: { all?: boolean } = {}): string {
   const out: string[] = [];
   const icon = c.regressions > 0 ? '🔴' : c.counts.improved > 0 ? '🟢' : '⚪';
-  const verdict = c.regressions > 0 ? `${c.regressions} regression${c.regressions === 1 ? '' : 's'}` : c.withheld ? 'no timing verdict (contended run)' : 'no regression';
+  const verdict =
+    c.regressions > 0 ? `${c.regressions} regression${c.regressions === 1 ? '' : 's'}` : c.withheld ? 'no timing verdict (contended run)' : 'no regression';
   out.push(`### ${c.withheld && c.regressions === 0 ? '🟡' : icon} roofbench: ${mdEscape(c.head.device)}: ${verdict}`);
   out.push('');
   out.push(`- base: ${mdCode(runLine(c.base))}`);
@@ -804,7 +821,5 @@ export function formatMarkdown(c: RunComparison, opts: { all?: boolean } = {}): 
 
 /** JSON-safe copy (non-finite numbers as "Infinity"/"-Infinity"/"NaN", like results.json). */
 export function toJson(c: RunComparison): unknown {
-  return JSON.parse(
-    JSON.stringify(c, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? encodeFloat(v) : v)),
-  ) as unknown;
+  return JSON.parse(JSON.stringify(c, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? encodeFloat(v) : v))) as unknown;
 }

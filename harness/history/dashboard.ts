@@ -188,9 +188,7 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
   store.refreshDirty();
   await mkdir(outDir, { recursive: true });
   const env = environment();
-  const css = new nunjucks.runtime.SafeString(
-    `${(await reportCss()).toString()}\n${await readFile(join(HISTORY_TEMPLATES, 'dashboard.css'), 'utf8')}`,
-  );
+  const css = new nunjucks.runtime.SafeString(`${(await reportCss()).toString()}\n${await readFile(join(HISTORY_TEMPLATES, 'dashboard.css'), 'utf8')}`);
   const counts = store.counts();
   const generated = f.timestamp(now.toISOString());
   const generator = 'roofbench history dashboard';
@@ -244,8 +242,7 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
         change: `${c.rel_change > 0 ? '+' : ''}${(c.rel_change * 100).toFixed(1)}%`,
         slower: c.rel_change > 0,
         levels: `${f.sig(c.before_median, 4)} → ${f.sig(c.after_median, 4)} ms`,
-        range:
-          commitOf(from) && commitOf(to) ? `${shortSha(commitOf(from))}..${shortSha(commitOf(to))}` : `${runLabel(from)}..${runLabel(to)}`,
+        range: commitOf(from) && commitOf(to) ? `${shortSha(commitOf(from))}..${shortSha(commitOf(to))}` : `${runLabel(from)}..${runLabel(to)}`,
       };
     }),
   );
@@ -315,13 +312,19 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       if (list) list.push(p);
       else bySeries.set(p.series_key, [p]);
     }
-    const domain = timeDomain(d.runs.map((r) => r.started_at), now);
+    const domain = timeDomain(
+      d.runs.map((r) => r.started_at),
+      now,
+    );
     // A series chart spans its identity's runs (series of one identity share the axis).
     const identityDomains = new Map<string, TimeDomain>();
     const domainOf = (hash: string) => {
       let dom = identityDomains.get(hash);
       if (!dom) {
-        dom = timeDomain(d.runs.filter((r) => r.identity_hash === hash).map((r) => r.started_at), now);
+        dom = timeDomain(
+          d.runs.filter((r) => r.identity_hash === hash).map((r) => r.started_at),
+          now,
+        );
         identityDomains.set(hash, dom);
       }
       return dom;
@@ -352,7 +355,16 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       const svg =
         pts.length > 0
           ? new nunjucks.runtime.SafeString(
-              await seriesChartSvg({ points: pts, changepoints: cps.filter((c) => c.idx > 0 && c.idx < pts.length), annotations: anns, domain: domainOf(s.identity_hash), commitOf: commitOfRow }, prefix),
+              await seriesChartSvg(
+                {
+                  points: pts,
+                  changepoints: cps.filter((c) => c.idx > 0 && c.idx < pts.length),
+                  annotations: anns,
+                  domain: domainOf(s.identity_hash),
+                  commitOf: commitOfRow,
+                },
+                prefix,
+              ),
             )
           : null;
       const lastRun = s.last_run_row !== null ? d.runById.get(s.last_run_row) : undefined;
@@ -385,7 +397,10 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
                 idPrefix: `${prefix}pc`,
                 width: 90,
                 zero: true,
-                title: [`${s.label}: % of the measured roofline per run`, `${f.pct(Math.min(...pctPts.map((p) => p.pct_measured ?? NaN)))}–${f.pct(Math.max(...pctPts.map((p) => p.pct_measured ?? NaN)))}`],
+                title: [
+                  `${s.label}: % of the measured roofline per run`,
+                  `${f.pct(Math.min(...pctPts.map((p) => p.pct_measured ?? NaN)))}–${f.pct(Math.max(...pctPts.map((p) => p.pct_measured ?? NaN)))}`,
+                ],
               },
             )
           : null;
@@ -422,7 +437,8 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     const retired = [];
     for (const [i, s] of d.retired.entries()) retired.push(await seriesView(s, i, true));
     // Regressions and improvements first; series grouped by case, cases ordered by their most urgent series.
-    const byUrgency = <T extends { rank: number; caseId: string; variant: string }>(a: T, b: T) => a.rank - b.rank || a.caseId.localeCompare(b.caseId) || a.variant.localeCompare(b.variant);
+    const byUrgency = <T extends { rank: number; caseId: string; variant: string }>(a: T, b: T) =>
+      a.rank - b.rank || a.caseId.localeCompare(b.caseId) || a.variant.localeCompare(b.variant);
     current.sort(byUrgency);
     const caseGroups: { caseId: string; rank: number; series: typeof current }[] = [];
     for (const v of current) {
@@ -432,10 +448,15 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
     }
     caseGroups.sort((a, b) => a.rank - b.rank || a.caseId.localeCompare(b.caseId));
     const labelOf = new Map([...d.current, ...d.retired].map((s) => [s.key, s.label]));
-    const health = store.health(d.name).filter((h) => d.runById.has(h.run_row)).map((h) => ({ at: h.at, phase: h.phase, temperatureC: h.temperature_c, throttled: h.throttled, runId: h.run_id }));
+    const health = store
+      .health(d.name)
+      .filter((h) => d.runById.has(h.run_row))
+      .map((h) => ({ at: h.at, phase: h.phase, temperatureC: h.temperature_c, throttled: h.throttled, runId: h.run_id }));
     const healthRaw = await healthChartSvg(health, domain, `d${di}health`);
     const healthSvg = healthRaw ? new nunjucks.runtime.SafeString(healthRaw) : null;
-    const throttledRuns = new Set(health.filter((h) => h.throttled !== null && !/^(0x0+|0|)$/i.test(h.throttled.trim().replace(/^throttled=/, ''))).map((h) => h.runId)).size;
+    const throttledRuns = new Set(
+      health.filter((h) => h.throttled !== null && !/^(0x0+|0|)$/i.test(h.throttled.trim().replace(/^throttled=/, ''))).map((h) => h.runId),
+    ).size;
     const stateCounts = runStateCounts(store, d.name);
     const ident = d.currentIdentity ? store.identity(d.currentIdentity) : undefined;
     const identities = (
@@ -444,7 +465,12 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
         first_seen: string;
         fields_json: string;
       }[]
-    ).map((i) => ({ hash: i.hash, since: f.timestamp(i.first_seen), summary: identitySummary(JSON.parse(i.fields_json) as DeviceIdentityFields), current: i.hash === d.currentIdentity }));
+    ).map((i) => ({
+      hash: i.hash,
+      since: f.timestamp(i.first_seen),
+      summary: identitySummary(JSON.parse(i.fields_json) as DeviceIdentityFields),
+      current: i.hash === d.currentIdentity,
+    }));
     return env.render('device.njk', {
       invalidRuns: d.invalid,
       title: `roofbench dashboard: ${d.name}`,
@@ -471,7 +497,11 @@ export async function renderDashboard(store: HistoryStore, opts: DashboardOption
       retired,
       healthSvg,
       throttledRuns,
-      annotations: annotationsOf.map((a) => ({ at: f.timestamp(a.at), message: a.message, scope: a.series_key ? `series ${labelOf.get(a.series_key) ?? a.series_key}` : 'whole device' })),
+      annotations: annotationsOf.map((a) => ({
+        at: f.timestamp(a.at),
+        message: a.message,
+        scope: a.series_key ? `series ${labelOf.get(a.series_key) ?? a.series_key}` : 'whole device',
+      })),
       states: SERIES_STATES,
     });
   }
@@ -491,7 +521,14 @@ export function identityRows(fields: DeviceIdentityFields): { key: string; value
     if (typeof v === 'boolean') return v ? 'yes' : 'no';
     return String(v);
   };
-  const names: Partial<Record<keyof DeviceIdentityFields, string>> = { ...IDENTITY_FIELD_NAMES, memoryMiB: 'memory', wasmSimd: 'WebAssembly SIMD', v8: 'V8', node: 'Node.js', emulated: 'emulated (qemu)' };
+  const names: Partial<Record<keyof DeviceIdentityFields, string>> = {
+    ...IDENTITY_FIELD_NAMES,
+    memoryMiB: 'memory',
+    wasmSimd: 'WebAssembly SIMD',
+    v8: 'V8',
+    node: 'Node.js',
+    emulated: 'emulated (qemu)',
+  };
   return (Object.keys(fields) as (keyof DeviceIdentityFields)[]).map((k) => ({
     key: names[k] ?? k,
     value: value(k, fields[k]),

@@ -88,4 +88,3 @@ export function importRuns(store: HistoryStore, paths: string[], opts: { include
   store.refreshDirty();
   return s;
 }
-

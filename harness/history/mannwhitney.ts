@@ -34,7 +34,9 @@ export function erfc(x: number): number {
         1.26551223 +
         t *
           (1.00002368 +
-            t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+            t *
+              (0.37409196 +
+                t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }
@@ -98,7 +100,7 @@ function midranks(values: readonly number[]): { ranks: Float64Array; tieSizes: n
   const idx = values.map((_, i) => i).sort((i, j) => values[i]! - values[j]!);
   const ranks = new Float64Array(values.length);
   const tieSizes: number[] = [];
-  for (let s = 0; s < idx.length; ) {
+  for (let s = 0; s < idx.length;) {
     let e = s + 1;
     while (e < idx.length && values[idx[e]!] === values[idx[s]!]) e++;
     const avg = (s + 1 + e) / 2;

@@ -61,9 +61,12 @@ export function gitCommitOf(path: string): string {
     }).trim();
   } catch (cause) {
     const stderr = (cause as { stderr?: string }).stderr?.toString().trim();
-    throw new Error(`--commit-from ${path}: cannot read the git commit there${stderr ? ` (${stderr.split('\n')[0]})` : ''}: is it a git checkout with a commit?`, {
-      cause,
-    });
+    throw new Error(
+      `--commit-from ${path}: cannot read the git commit there${stderr ? ` (${stderr.split('\n')[0]})` : ''}: is it a git checkout with a commit?`,
+      {
+        cause,
+      },
+    );
   }
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(out)) throw new Error(`--commit-from ${path}: git printed "${out}", not a commit id`);
   return out;

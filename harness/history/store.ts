@@ -209,7 +209,6 @@ function retryBusy<T>(fn: () => T, ms = 30_000): T {
   }
 }
 
-
 /** A REAL column value for a float that may be non-finite: NaN is stored as NULL (SQLite has no NaN), infinities as such. */
 function real(x: number | undefined | null): number | null {
   return x === undefined || x === null || Number.isNaN(x) ? null : x;
@@ -257,9 +256,11 @@ export class HistoryStore {
     Object.assign(this.compareOptions, validateCompareOptions({ ...this.compareOptions, ...s.compare }));
     Object.assign(this.changepointOptions, { ...this.changepointOptions, ...s.changepoints });
     const put = this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-    this.db.transaction(() => {
-      for (const [k, v] of entries) put.run(k, JSON.stringify(v));
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const [k, v] of entries) put.run(k, JSON.stringify(v));
+      })
+      .immediate();
     return this.refreshAll();
   }
 
@@ -349,9 +350,9 @@ export class HistoryStore {
       if (same) {
         // Storing again with the commit under test fills it in when the first store did not know it.
         if (opts.commit) this.db.prepare('UPDATE runs SET commit_sha = ? WHERE id = ? AND commit_sha IS NULL').run(opts.commit, same.id);
-        const keys = (this.db.prepare('SELECT DISTINCT series_key FROM results WHERE run_row = ? AND series_key IS NOT NULL').all(same.id) as { series_key: string }[]).map(
-          (r) => r.series_key,
-        );
+        const keys = (
+          this.db.prepare('SELECT DISTINCT series_key FROM results WHERE run_row = ? AND series_key IS NOT NULL').all(same.id) as { series_key: string }[]
+        ).map((r) => r.series_key);
         return { runRowId: same.id, inserted: false, storedRunId: same.run_id, newSeries: [], identityChanged: false, identityChanges: [], seriesKeys: keys };
       }
       let storedRunId = run.runId;
@@ -414,7 +415,17 @@ export class HistoryStore {
       );
       run.health.forEach((h, i) =>
         // load_json: the load-average array, or { loadAvg, cpu } when the runner recorded other processes' CPU load.
-        insHealth.run(runRow, i, h.at, h.when, h.temperatureC, h.governor, h.freqMHz, h.throttled, JSON.stringify(h.cpu ? { loadAvg: h.loadAvg, cpu: h.cpu } : h.loadAvg)),
+        insHealth.run(
+          runRow,
+          i,
+          h.at,
+          h.when,
+          h.temperatureC,
+          h.governor,
+          h.freqMHz,
+          h.throttled,
+          JSON.stringify(h.cpu ? { loadAvg: h.loadAvg, cpu: h.cpu } : h.loadAvg),
+        ),
       );
 
       const specs = new Map<string, CaseSpec>(run.cases.map((c) => [c.id, c]));
@@ -574,11 +585,20 @@ export class HistoryStore {
         cmp = { ...cmp, state: 'new', reason: `new baseline: annotation "${reset.message}" (${reset.at})` };
       } else {
         // Run-to-run noise from the points before the last one, since the last baseline reset.
-        const since = anns.filter((an) => an.at <= prev.started_at).map((an) => an.at).pop() ?? '';
-        const history = pts.slice(0, -1).filter((p) => p.started_at >= since && p.median !== null).map((p) => p.median!);
+        const since =
+          anns
+            .filter((an) => an.at <= prev.started_at)
+            .map((an) => an.at)
+            .pop() ?? '';
+        const history = pts
+          .slice(0, -1)
+          .filter((p) => p.started_at >= since && p.median !== null)
+          .map((p) => p.median!);
         // As compare does: no timing verdict from a contended run, and each run's own noise target.
         const [pc, lc] = [this.runConditions(prev.run_row), this.runConditions(last.run_row)];
-        const busy = [pc.contended ? `the base run was ${pc.contended}` : '', lc.contended ? `the head run was ${lc.contended}` : ''].filter((x) => x).join('; ');
+        const busy = [pc.contended ? `the base run was ${pc.contended}` : '', lc.contended ? `the head run was ${lc.contended}` : '']
+          .filter((x) => x)
+          .join('; ');
         const c = compareResults(
           this.loadResult(prev.result_id),
           this.loadResult(last.result_id),
@@ -649,9 +669,11 @@ export class HistoryStore {
     if (this.readonly) return 0;
     const keys = (this.db.prepare('SELECT key FROM series WHERE dirty = 1').all() as { key: string }[]).map((r) => r.key);
     if (keys.length === 0) return 0;
-    this.db.transaction(() => {
-      for (const k of keys) this.refreshSeries(k);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const k of keys) this.refreshSeries(k);
+      })
+      .immediate();
     return keys.length;
   }
 
@@ -676,7 +698,8 @@ export class HistoryStore {
 
   /** A stored run's contention (the reason when it was contended, else null) and noise target, from its health and options. */
   private runConditions(rowId: number): { contended: string | null; cvTarget: number } {
-    const r = this.db.prepare('SELECT options_json, probe_json FROM runs WHERE id = ?').get(rowId) as { options_json: string; probe_json: string | null } | undefined;
+    const r = this.db.prepare('SELECT options_json, probe_json FROM runs WHERE id = ?').get(rowId) as
+      { options_json: string; probe_json: string | null } | undefined;
     const options = r ? (JSON.parse(r.options_json) as RunResults['options']) : undefined;
     const cores = r?.probe_json ? (JSON.parse(r.probe_json) as NonNullable<RunResults['probe']>).cpu.cores : undefined;
     const health = (this.db.prepare('SELECT load_json FROM health WHERE run_row = ? ORDER BY ord').all(rowId) as { load_json: string }[]).map(
@@ -726,9 +749,7 @@ export class HistoryStore {
         ...(Array.isArray(load) ? { loadAvg: load } : { loadAvg: load.loadAvg, ...(load.cpu ? { cpu: load.cpu } : {}) }),
       };
     });
-    const results = (this.db.prepare('SELECT id FROM results WHERE run_row = ? ORDER BY ord').all(rowId) as { id: number }[]).map((x) =>
-      this.loadResult(x.id),
-    );
+    const results = (this.db.prepare('SELECT id FROM results WHERE run_row = ? ORDER BY ord').all(rowId) as { id: number }[]).map((x) => this.loadResult(x.id));
     const run: RunResults = {
       schemaVersion: SCHEMA_VERSION,
       runId: r.run_id,
@@ -762,9 +783,7 @@ export class HistoryStore {
   runs(filter: { device?: string; limit?: number } = {}): RunRow[] {
     const where = filter.device !== undefined ? 'WHERE device = ?' : '';
     const args: unknown[] = filter.device !== undefined ? [filter.device] : [];
-    return this.db
-      .prepare(`SELECT ${RUN_COLS} FROM runs ${where} ORDER BY started_at DESC, id DESC LIMIT ?`)
-      .all(...args, filter.limit ?? -1) as RunRow[];
+    return this.db.prepare(`SELECT ${RUN_COLS} FROM runs ${where} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...args, filter.limit ?? -1) as RunRow[];
   }
 
   devices(): string[] {
@@ -824,7 +843,11 @@ export class HistoryStore {
   runNoise(seriesKey: string, beforeIso: string): number | null {
     const device = (this.db.prepare('SELECT device FROM series WHERE key = ?').get(seriesKey) as { device: string } | undefined)?.device;
     if (device === undefined) return null;
-    const since = this.annotationsFor(device, seriesKey).filter((a) => a.at < beforeIso).map((a) => a.at).pop() ?? '';
+    const since =
+      this.annotationsFor(device, seriesKey)
+        .filter((a) => a.at < beforeIso)
+        .map((a) => a.at)
+        .pop() ?? '';
     const rows = this.db
       .prepare(
         `SELECT r.median FROM results r JOIN runs ru ON ru.id = r.run_row
@@ -867,8 +890,7 @@ export class HistoryStore {
 
   identity(hash: string): { hash: string; device: string; fields: DeviceIdentityFields; first_seen: string } | undefined {
     const r = this.db.prepare('SELECT * FROM identities WHERE hash = ?').get(hash) as
-      | { hash: string; device: string; fields_json: string; first_seen: string }
-      | undefined;
+      { hash: string; device: string; fields_json: string; first_seen: string } | undefined;
     return r ? { hash: r.hash, device: r.device, fields: JSON.parse(r.fields_json) as DeviceIdentityFields, first_seen: r.first_seen } : undefined;
   }
 
@@ -895,13 +917,23 @@ export class HistoryStore {
   }
 
   /** Health snapshots of a device's runs, in time order. */
-  health(device: string): { run_row: number; run_id: string; at: string; phase: string; temperature_c: number | null; throttled: string | null; freq_mhz: number | null }[] {
+  health(
+    device: string,
+  ): { run_row: number; run_id: string; at: string; phase: string; temperature_c: number | null; throttled: string | null; freq_mhz: number | null }[] {
     return this.db
       .prepare(
         `SELECT h.run_row, ru.run_id, h.at, h.phase, h.temperature_c, h.throttled, h.freq_mhz
          FROM health h JOIN runs ru ON ru.id = h.run_row WHERE ru.device = ? ORDER BY h.at`,
       )
-      .all(device) as { run_row: number; run_id: string; at: string; phase: string; temperature_c: number | null; throttled: string | null; freq_mhz: number | null }[];
+      .all(device) as {
+      run_row: number;
+      run_id: string;
+      at: string;
+      phase: string;
+      temperature_c: number | null;
+      throttled: string | null;
+      freq_mhz: number | null;
+    }[];
   }
 
   counts(): { runs: number; results: number; series: number; devices: number; annotations: number } {
@@ -980,7 +1012,10 @@ function migrateV2(db: Database.Database): void {
         return [spec.id, spec] as const;
       }),
     );
-    const results = db.prepare("SELECT id, detail_json FROM results WHERE run_row = ? AND state != 'skipped'").all(r.id) as { id: number; detail_json: string }[];
+    const results = db.prepare("SELECT id, detail_json FROM results WHERE run_row = ? AND state != 'skipped'").all(r.id) as {
+      id: number;
+      detail_json: string;
+    }[];
     for (const res of results) {
       const cr = JSON.parse(res.detail_json) as CaseResult;
       const s = seriesOf(identity, partial, cr, specs.get(cr.caseId));
@@ -1005,9 +1040,7 @@ export const MIGRATIONS: Migration[] = [
 function migrate(db: Database.Database, file: string): void {
   const check = (from: number) => {
     if (from > CURRENT_SCHEMA_VERSION) {
-      throw new Error(
-        `history: ${file} has schema version ${from}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`,
-      );
+      throw new Error(`history: ${file} has schema version ${from}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`);
     }
     if (from === 0) {
       const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };

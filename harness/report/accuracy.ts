@@ -38,7 +38,6 @@ const CHART_WIDTH = 520;
 const CHART_HEIGHT = 250;
 const LABEL_FONT = 10;
 
-
 /** A Winograd or FFT result (any state). */
 export function isFastResult(r: CaseResult): boolean {
   return decisionOfResult(r)?.fastAlgorithms.includes(r.algorithm) ?? false;
@@ -430,8 +429,10 @@ function firstLine(s: string): string {
 
 function decisionRow(r: CaseResult, ctx: CaseCtx, colors: ReadonlyMap<string, string>, budgets: Budgets | undefined, budgetGiven: boolean): DecisionRow {
   const d = ctx.roles;
-  const role = r.variant === d.anchor ? 'anchor' : r.variant === d.speedBaseline ? 'baseline' : r.variant === d.peer ? 'peer' : isCandidate(r) ? 'candidate' : 'reference';
-  const roleLabel = { anchor: 'fp32 direct · accuracy anchor', baseline: 'speed baseline', peer: 'library peer', reference: 'exact algorithm', candidate: '' }[role] ?? '';
+  const role =
+    r.variant === d.anchor ? 'anchor' : r.variant === d.speedBaseline ? 'baseline' : r.variant === d.peer ? 'peer' : isCandidate(r) ? 'candidate' : 'reference';
+  const roleLabel =
+    { anchor: 'fp32 direct · accuracy anchor', baseline: 'speed baseline', peer: 'library peer', reference: 'exact algorithm', candidate: '' }[role] ?? '';
   const t = tileOf(r);
   const points = infoStr(r, 'points');
   const detail = [t.label, points !== undefined ? `points ${points}` : ''].filter((x) => x).join(' · ');
@@ -612,7 +613,8 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const rows = [...refs, ...others, ...cands].map((r) => decisionRow(r, c, colors, budgets, budgetGiven));
     const notes: string[] = [];
     if (!c.anchor) notes.push(`${c.roles.anchor} has no timed result on this case: no "error vs fp32 direct".`);
-    else if (!finitePos(relL2Of(c.anchor))) notes.push(`${c.roles.anchor}'s rel L2 is ${f.sci(relL2Of(c.anchor), 1)} on this case: error ratios against it are undefined.`);
+    else if (!finitePos(relL2Of(c.anchor)))
+      notes.push(`${c.roles.anchor}'s rel L2 is ${f.sci(relL2Of(c.anchor), 1)} on this case: error ratios against it are undefined.`);
     if (!c.base) notes.push(`${c.roles.speedBaseline} has no timed result on this case: no speedups.`);
     if (c.spec && c.spec.distribution !== run.options.distribution) notes.push(`inputs of this case: ${c.spec.distribution}`);
     cases.push({
@@ -639,7 +641,10 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const notes: string[] = [];
     const pts: RawPoint[] = [];
     const timed = c.results.filter(isTimed);
-    const ordered = [...[c.anchor, c.base, c.peer].filter((r): r is Timed => r !== undefined), ...timed.filter((r) => r !== c.anchor && r !== c.base && r !== c.peer).sort(candidateOrder)];
+    const ordered = [
+      ...[c.anchor, c.base, c.peer].filter((r): r is Timed => r !== undefined),
+      ...timed.filter((r) => r !== c.anchor && r !== c.base && r !== c.peer).sort(candidateOrder),
+    ];
     const labels = new Map<string, number>();
     for (const r of ordered) labels.set(shortLabel(r), (labels.get(shortLabel(r)) ?? 0) + 1);
     for (const r of ordered) {
@@ -701,7 +706,11 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
         `variant: ${r.variant}${tile ? ` (${tile})` : ''}`,
         `speedup: ${r === c.base ? '1× (im2col baseline)' : `${speedupText(speedupOf(r, c.base))} over im2col`}${p.speedupVsPeer !== undefined ? `, ${speedupText(speedupOf(r, c.peer))} over ONNX Runtime` : ''}`,
         `rel L2: ${f.sci(p.relL2, 2)}${where}`,
-        r === c.anchor ? 'error: fp32 direct (the accuracy anchor)' : p.ratio === undefined ? 'error vs fp32 direct: not available' : `error ${ratioText(p.ratio)} fp32 direct`,
+        r === c.anchor
+          ? 'error: fp32 direct (the accuracy anchor)'
+          : p.ratio === undefined
+            ? 'error vs fp32 direct: not available'
+            : `error ${ratioText(p.ratio)} fp32 direct`,
         `state: ${r.state}${why.length ? ` (${why.join('; ')})` : ''}`,
       ];
       if (outcome) lines.push(`budget: ${outcome.ok ? 'met' : 'exceeded'}`);
@@ -752,7 +761,10 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const errored = rs.filter((x) => x.r.state === 'errored').length;
     const casesNote = [skipped ? `${skipped} skipped` : '', errored ? `${errored} errored` : ''].filter((s) => s).join(', ');
     const rels = timed.map((x) => relL2Of(x.r));
-    const worst = timed.reduce<{ r: Timed; c: CaseCtx } | undefined>((w, x) => (w === undefined || compareErr(relL2Of(x.r), relL2Of(w.r)) > 0 ? x : w), undefined);
+    const worst = timed.reduce<{ r: Timed; c: CaseCtx } | undefined>(
+      (w, x) => (w === undefined || compareErr(relL2Of(x.r), relL2Of(w.r)) > 0 ? x : w),
+      undefined,
+    );
     const ratios = timed.map((x) => errorRatioOf(x.r, x.c.anchor)).filter((x): x is number => x !== undefined);
     const stats = timed.map((x) => speedupOf(x.r, x.c.base)).filter((x): x is Speedup => x !== undefined);
     const speedups = stats.map((x) => x.value);
@@ -824,9 +836,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       const k = within.length;
       const nc = checked.length;
       const meets =
-        k > 0
-          ? `meets the budget (${bText}) on ${k} of ${casesWord(nc)}`
-          : `misses the budget (${bText}) on ${nc === 1 ? 'its only case' : `all ${nc} cases`}`;
+        k > 0 ? `meets the budget (${bText}) on ${k} of ${casesWord(nc)}` : `misses the budget (${bText}) on ${nc === 1 ? 'its only case' : `all ${nc} cases`}`;
       verdicts.push({
         variant: v,
         text: `${meets}, ${slower && k > 0 ? 'but ' : ''}${speed}${notAll}; ${err}${overText}${tail}.`,
@@ -849,11 +859,16 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
   if (anchors.length) {
     const lo = [...anchors].sort(compareErr)[0];
     const hi = [...anchors].sort(compareErr).at(-1);
-    context.push(`fp32 direct (${roles.anchor}) itself: rel L2 ${f.sci(lo, 1) === f.sci(hi, 1) ? f.sci(lo, 1) : `${f.sci(lo, 1)}–${f.sci(hi, 1)}`} against the float64 reference on these cases: "error N× fp32 direct" is relative to that.`);
+    context.push(
+      `fp32 direct (${roles.anchor}) itself: rel L2 ${f.sci(lo, 1) === f.sci(hi, 1) ? f.sci(lo, 1) : `${f.sci(lo, 1)}–${f.sci(hi, 1)}`} against the float64 reference on these cases: "error N× fp32 direct" is relative to that.`,
+    );
   } else {
     context.push(`${roles.anchor} was not timed on these cases: no error ratios against fp32 direct.`);
   }
-  const peerStats = ctxs.filter((c) => c.peer && cases.some((d) => d.id === c.id)).map((c) => speedupOf(c.peer as Timed, c.base)).filter((x): x is Speedup => x !== undefined);
+  const peerStats = ctxs
+    .filter((c) => c.peer && cases.some((d) => d.id === c.id))
+    .map((c) => speedupOf(c.peer as Timed, c.base))
+    .filter((x): x is Speedup => x !== undefined);
   const peerSp = peerStats.map((x) => x.value);
   const peerUnclear = peerStats.filter((x) => !isDecisive(x)).length;
   if (peerSp.length) {
@@ -861,13 +876,17 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       `ONNX Runtime (${roles.peer ?? ''}) runs at ${timesRange(peerSp)} the speed of im2col on these cases${peerUnclear ? ` (${peerUnclear} of ${peerSp.length} noisy or not clear of 1×)` : ''}: the tables' "× ONNX RT" column is the fast variant's speedup over it.`,
     );
   }
-  context.push('Speedups are median-time ratios with the interval the two medians\' confidence intervals give; "~" and "noisy" mark a side whose timing was noisy, and only clean speedups whose interval clears 1× count as faster or slower in the verdicts.');
+  context.push(
+    'Speedups are median-time ratios with the interval the two medians\' confidence intervals give; "~" and "noisy" mark a side whose timing was noisy, and only clean speedups whose interval clears 1× count as faster or slower in the verdicts.',
+  );
 
   const distribution = run.options.distribution;
   return {
     distribution,
     distributionNote: DISTRIBUTION_NOTES[distribution] ?? '',
-    distributionExceptions: ctxs.filter((c) => c.spec && c.spec.distribution !== distribution && cases.some((d) => d.id === c.id)).map((c) => `#${c.no} (${c.spec?.distribution ?? '?'})`),
+    distributionExceptions: ctxs
+      .filter((c) => c.spec && c.spec.distribution !== distribution && cases.some((d) => d.id === c.id))
+      .map((c) => `#${c.no} (${c.spec?.distribution ?? '?'})`),
     budgetGiven,
     budgetText: bText,
     maxRelL2,
@@ -948,7 +967,17 @@ export function accuracyChartSpec(ch: AccuracyChart, colors: { variant: string; 
       { data: { values: [{ x: b }] }, mark: { type: 'rule', stroke: '#c0392b', strokeWidth: 1.4, strokeDash: [5, 3], aria: false }, encoding: { x } },
       {
         data: { values: [{ x: b, text }] },
-        mark: { type: 'text', fontSize: LABEL_FONT, fontWeight: 600, fill: '#b42318', align: fitsRight ? 'left' : 'right', baseline: 'top', dx: fitsRight ? 4 : -4, y: 4, aria: false },
+        mark: {
+          type: 'text',
+          fontSize: LABEL_FONT,
+          fontWeight: 600,
+          fill: '#b42318',
+          align: fitsRight ? 'left' : 'right',
+          baseline: 'top',
+          dx: fitsRight ? 4 : -4,
+          y: 4,
+          aria: false,
+        },
         encoding: { x, text: { field: 'text' } },
       },
     );

@@ -24,10 +24,7 @@ export const SWEEP_CLASS = 'rb-sweep-point';
 const ROOF_WIDTH = 980;
 const ROOF_HEIGHT = 520;
 
-
-
 const pos = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
-
 
 /** A result the roofline can place: timed, with positive intensity and throughput. */
 export function isPlottable(r: CaseResult): r is Timed {
@@ -237,12 +234,7 @@ export function rooflineData(run: RunResults): RooflineData {
   const tRidge = tMain && tBw !== undefined ? ridgePoint(tMain[1], tBw) : undefined;
   const nRidge = nPeak !== undefined && nBw !== undefined ? ridgePoint(nPeak, nBw) : undefined;
   const xs = [...points.map((p) => p.x), ...[mRidge, tRidge, nRidge].filter(pos)];
-  const ys = [
-    ...points.map((p) => p.y),
-    ...executed.map((p) => p.y),
-    ...[mPeak, nPeak].filter(pos),
-    ...theoPeaks.map(([, v]) => v),
-  ];
+  const ys = [...points.map((p) => p.y), ...executed.map((p) => p.y), ...[mPeak, nPeak].filter(pos), ...theoPeaks.map(([, v]) => v)];
   let x0 = xs.length ? niceDown(Math.min(...xs) / 2) : 0.1;
   let x1 = xs.length ? niceUp(Math.max(...xs) * 2.5) : 1000;
   const ridgeMin = Math.min(...[mRidge, tRidge, nRidge].filter(pos));
@@ -564,7 +556,11 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
   }
   if (layers.length === 0 || (d.points.length === 0 && d.measuredRoof.length === 0 && d.theoreticalRoof.length === 0 && d.nativeRoof.length === 0)) {
     layers.push({
-      data: { values: [{ x: Math.sqrt(d.xDomain[0] * d.xDomain[1]), y: Math.sqrt(d.yDomain[0] * d.yDomain[1]), text: 'nothing to plot: no timed results and no ceilings' }] },
+      data: {
+        values: [
+          { x: Math.sqrt(d.xDomain[0] * d.xDomain[1]), y: Math.sqrt(d.yDomain[0] * d.yDomain[1]), text: 'nothing to plot: no timed results and no ceilings' },
+        ],
+      },
       mark: { type: 'text', fontSize: 13, fill: '#8a5a00' },
       encoding: { text: { field: 'text' } },
     });
@@ -596,7 +592,10 @@ export async function bandwidthSweepSvg(run: RunResults): Promise<string | null>
     .sort((a, b) => a.bytes - b.bytes)
     .map((p) => {
       const tip = tipToken(tips.length);
-      tips.push({ lines: [`${p.kernel}: ${sig(p.gbps, 3)} GB/s`, `working set ${bytesBinary(p.bytes)}`, `${p.samples.length} samples`], className: SWEEP_CLASS });
+      tips.push({
+        lines: [`${p.kernel}: ${sig(p.gbps, 3)} GB/s`, `working set ${bytesBinary(p.bytes)}`, `${p.samples.length} samples`],
+        className: SWEEP_CLASS,
+      });
       return { bytes: p.bytes, gbps: p.gbps, kernel: p.kernel, tip };
     });
   const minB = Math.min(...rows.map((r) => r.bytes));

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { isTimed, type RunResults } from '../../core/contracts.js';
 import { ridgePoint } from '../../core/roofline.js';
-import {  } from './charts.js';
+import {} from './charts.js';
 import * as f from './format.js';
 import { environment, reportCss } from './render.js';
 

@@ -17,12 +17,47 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** The CSV columns, in order. Times in ms, rates in GFLOP/s and GB/s, shares in % (100 = on the roof). */
 export const CSV_COLUMNS = [
-  'run_id', 'device', 'case_no', 'case_id', 'layer', 'variant', 'algorithm', 'dtype', 'state', 'message',
-  'median_ms', 'ci_low_ms', 'ci_high_ms', 'ci_level', 'samples', 'cv', 'noisy', 'min_ms', 'p90_ms',
-  'flops', 'executed_flops', 'bytes', 'intensity_flop_per_byte', 'gflops', 'executed_gflops', 'gbps',
-  'pct_measured_roofline', 'pct_theoretical_roofline', 'pct_native_roofline',
-  'max_abs', 'rel_l2', 'max_rel', 'sqnr_db', 'cosine', 'tolerance_metric', 'tolerance_limit', 'budget_ok',
-  'prepare_ms', 'prepare_bytes', 'seed', 'distribution',
+  'run_id',
+  'device',
+  'case_no',
+  'case_id',
+  'layer',
+  'variant',
+  'algorithm',
+  'dtype',
+  'state',
+  'message',
+  'median_ms',
+  'ci_low_ms',
+  'ci_high_ms',
+  'ci_level',
+  'samples',
+  'cv',
+  'noisy',
+  'min_ms',
+  'p90_ms',
+  'flops',
+  'executed_flops',
+  'bytes',
+  'intensity_flop_per_byte',
+  'gflops',
+  'executed_gflops',
+  'gbps',
+  'pct_measured_roofline',
+  'pct_theoretical_roofline',
+  'pct_native_roofline',
+  'max_abs',
+  'rel_l2',
+  'max_rel',
+  'sqnr_db',
+  'cosine',
+  'tolerance_metric',
+  'tolerance_limit',
+  'budget_ok',
+  'prepare_ms',
+  'prepare_bytes',
+  'seed',
+  'distribution',
 ] as const;
 
 type Cell = string | number | boolean | null;
@@ -138,7 +173,17 @@ export function runToMarkdown(run: RunResults): string {
       rows.push([caseCell, r.variant, r.state, f.DASH, f.DASH, f.DASH, messageOf(r)]);
     }
   }
-  out.push(mdTable(['case', 'variant', 'state', 'median ms', 'GFLOP/s', '% roofline', 'rel L2 / error'], rows, ['left', 'left', 'left', 'right', 'right', 'right', 'right']));
+  out.push(
+    mdTable(['case', 'variant', 'state', 'median ms', 'GFLOP/s', '% roofline', 'rel L2 / error'], rows, [
+      'left',
+      'left',
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+    ]),
+  );
   if (counts.skipped) {
     out.push('');
     out.push(mdText(`${counts.skipped} case x variant pairs skipped (the variant does not apply to the layer); reasons in the HTML report.`));

@@ -186,7 +186,10 @@ function shapeText(c: CaseSpec): { shape: string; output: string } {
   if (c.model) {
     // A whole network: its input, not the first conv layer's shape the case also carries.
     const g = c.model.graph;
-    return { shape: `network input ${g.inputs.map((i) => `${i.name} ${i.shape.join('×')}`).join(', ')}, ${g.nodes.length} nodes`, output: g.outputs.join(', ') };
+    return {
+      shape: `network input ${g.inputs.map((i) => `${i.name} ${i.shape.join('×')}`).join(', ')}, ${g.nodes.length} nodes`,
+      output: g.outputs.join(', '),
+    };
   }
   const s = c.shape;
   let out = '?';
@@ -261,12 +264,7 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
   };
 }
 
-function variantRow(
-  r: CaseResult,
-  costVaries: boolean,
-  baseline: CaseResult | undefined,
-  colors: ReadonlyMap<string, string>,
-): VariantRow {
+function variantRow(r: CaseResult, costVaries: boolean, baseline: CaseResult | undefined, colors: ReadonlyMap<string, string>): VariantRow {
   const costNote = costVaries ? `${f.flopCount(r.cost.flops)} · ${f.bytesDecimal(r.cost.bytes)} · ${f.sig(r.cost.intensity, 3)} FLOP/B` : '';
   const color = colors.get(r.variant) ?? '#888888';
   const base = { variant: r.variant, algorithm: r.algorithm, color, state: r.state, costNote, message: '', messageMore: '', phase: '', timed: null };
@@ -295,7 +293,9 @@ function coveragePct(x: number): string {
 
 /** The CI column's label: the intervals' actual coverage when they share one (e.g. "93.8% CI" for 5 samples), else "CI". */
 function ciLabel(results: readonly CaseResult[]): string {
-  const shown = [...new Set(results.filter(isTimed).map((r) => coveragePct(Math.min(r.timing.stats.ciCoverage ?? r.timing.stats.ciLevel, r.timing.stats.ciLevel))))];
+  const shown = [
+    ...new Set(results.filter(isTimed).map((r) => coveragePct(Math.min(r.timing.stats.ciCoverage ?? r.timing.stats.ciLevel, r.timing.stats.ciLevel)))),
+  ];
   if (shown.length !== 1) return 'CI';
   return `${shown[0]} CI`;
 }
@@ -317,7 +317,8 @@ function caseView(no: number, c: CaseSpec, results: CaseResult[], run: RunResult
   let bound = '';
   if (cost && m && m.peakGflops > 0 && m.dramGbps > 0) {
     const ridge = ridgePoint(m.peakGflops, m.dramGbps);
-    bound = cost.intensity >= ridge ? `compute-bound (right of the ${f.sig(ridge, 3)} FLOP/B ridge)` : `memory-bound (left of the ${f.sig(ridge, 3)} FLOP/B ridge)`;
+    bound =
+      cost.intensity >= ridge ? `compute-bound (right of the ${f.sig(ridge, 3)} FLOP/B ridge)` : `memory-bound (left of the ${f.sig(ridge, 3)} FLOP/B ridge)`;
   }
   return {
     no,
@@ -374,13 +375,21 @@ export function healthWarnings(health: readonly Health[], cores: number | undefi
   const governors = [...new Set(health.map((h) => h.governor).filter((g): g is string => g !== null && g !== ''))];
   for (const g of governors) {
     if (g !== 'performance') {
-      const when = health.filter((h) => h.governor === g).map((h) => h.when).join(', ');
-      warnings.push(`CPU frequency governor was "${g}" (${when}), not "performance": the clock may change during timing. Set it with cpupower frequency-set -g performance.`);
+      const when = health
+        .filter((h) => h.governor === g)
+        .map((h) => h.when)
+        .join(', ');
+      warnings.push(
+        `CPU frequency governor was "${g}" (${when}), not "performance": the clock may change during timing. Set it with cpupower frequency-set -g performance.`,
+      );
     }
   }
   for (const h of health) {
     const t = decodeThrottled(h.throttled);
-    if (t && t.length > 0) warnings.push(`Throttling reported (${h.when}, ${h.throttled}): ${t.join(', ')}. Timings may be slower than the hardware allows; check power supply and cooling.`);
+    if (t && t.length > 0)
+      warnings.push(
+        `Throttling reported (${h.when}, ${h.throttled}): ${t.join(', ')}. Timings may be slower than the hardware allows; check power supply and cooling.`,
+      );
   }
   const temps = health.filter((h) => h.temperatureC !== null) as (Health & { temperatureC: number })[];
   const first = temps[0];
@@ -388,10 +397,14 @@ export function healthWarnings(health: readonly Health[], cores: number | undefi
     const hottest = temps.reduce((a, b) => (b.temperatureC > a.temperatureC ? b : a), first);
     const rise = hottest.temperatureC - first.temperatureC;
     if (rise >= TEMP_RISE_WARN_C) {
-      warnings.push(`Temperature rose by ${f.fixed(rise, 1)} °C during the run (${f.fixed(first.temperatureC, 1)} °C ${first.when} → ${f.fixed(hottest.temperatureC, 1)} °C ${hottest.when}): later cases may have run at a lower clock.`);
+      warnings.push(
+        `Temperature rose by ${f.fixed(rise, 1)} °C during the run (${f.fixed(first.temperatureC, 1)} °C ${first.when} → ${f.fixed(hottest.temperatureC, 1)} °C ${hottest.when}): later cases may have run at a lower clock.`,
+      );
     }
     if (hottest.temperatureC >= TEMP_HIGH_WARN_C) {
-      warnings.push(`Temperature reached ${f.fixed(hottest.temperatureC, 1)} °C (${hottest.when}), at or above the ${TEMP_HIGH_WARN_C} °C where many boards throttle.`);
+      warnings.push(
+        `Temperature reached ${f.fixed(hottest.temperatureC, 1)} °C (${hottest.when}), at or above the ${TEMP_HIGH_WARN_C} °C where many boards throttle.`,
+      );
     }
   }
   const contention = healthContention(health, cores);
@@ -485,8 +498,14 @@ export function buildView(run: RunResults): ReportView {
     const best = withRate.reduce((a, b) => (b.perf.gflops > a.perf.gflops ? b : a));
     const worst = withRate.reduce((a, b) => (b.perf.gflops < a.perf.gflops ? b : a));
     highlights.push(
-      { key: 'fastest (effective GFLOP/s)', value: `${f.sig(best.perf.gflops, 3)} GFLOP/s: ${best.variant} on #${numbers.get(best.caseId)} ${best.caseId} (${f.duration(best.timing.stats.median)})` },
-      { key: 'slowest (effective GFLOP/s)', value: `${f.sig(worst.perf.gflops, 3)} GFLOP/s: ${worst.variant} on #${numbers.get(worst.caseId)} ${worst.caseId} (${f.duration(worst.timing.stats.median)})` },
+      {
+        key: 'fastest (effective GFLOP/s)',
+        value: `${f.sig(best.perf.gflops, 3)} GFLOP/s: ${best.variant} on #${numbers.get(best.caseId)} ${best.caseId} (${f.duration(best.timing.stats.median)})`,
+      },
+      {
+        key: 'slowest (effective GFLOP/s)',
+        value: `${f.sig(worst.perf.gflops, 3)} GFLOP/s: ${worst.variant} on #${numbers.get(worst.caseId)} ${worst.caseId} (${f.duration(worst.timing.stats.median)})`,
+      },
     );
     // Percentages of the roofline count executed FLOPs (core/roofline.ts). A point above its roof is not
     // "close" to it: the roof does not bound that code (e.g. native code with wider vectors than WebAssembly).
@@ -510,7 +529,10 @@ export function buildView(run: RunResults): ReportView {
       });
     }
     const longest = withRate.reduce((a, b) => (b.timing.stats.median > a.timing.stats.median ? b : a));
-    highlights.push({ key: 'longest median time', value: `${f.duration(longest.timing.stats.median)}: ${longest.variant} on #${numbers.get(longest.caseId)} ${longest.caseId}` });
+    highlights.push({
+      key: 'longest median time',
+      value: `${f.duration(longest.timing.stats.median)}: ${longest.variant} on #${numbers.get(longest.caseId)} ${longest.caseId}`,
+    });
   }
 
   const p = run.probe;
@@ -522,9 +544,10 @@ export function buildView(run: RunResults): ReportView {
         { key: 'cores', value: `${p.cpu.physicalCores} physical, ${p.cpu.cores} logical` },
         {
           key: 'clock',
-          value: p.cpu.speedGHz !== undefined || p.cpu.speedMaxGHz !== undefined
-            ? `${f.sig(p.cpu.speedGHz, 3)} GHz${p.cpu.speedMaxGHz !== undefined ? ` (max ${f.sig(p.cpu.speedMaxGHz, 3)} GHz)` : ''}`
-            : 'not reported',
+          value:
+            p.cpu.speedGHz !== undefined || p.cpu.speedMaxGHz !== undefined
+              ? `${f.sig(p.cpu.speedGHz, 3)} GHz${p.cpu.speedMaxGHz !== undefined ? ` (max ${f.sig(p.cpu.speedMaxGHz, 3)} GHz)` : ''}`
+              : 'not reported',
         },
         {
           key: 'caches (one core)',
@@ -595,7 +618,9 @@ export function buildView(run: RunResults): ReportView {
       throttledWarn: thr !== null && thr.length > 0,
       load:
         (h.loadAvg.length ? h.loadAvg.map((x) => f.fixed(x, 2)).join(' / ') : 'n/a') +
-        (h.cpu ? `; other processes ${f.fixed(h.cpu.otherCores, 2)} cores since the previous snapshot (up to ${f.fixed(h.cpu.maxCaseOtherCores, 2)} in one case)` : ''),
+        (h.cpu
+          ? `; other processes ${f.fixed(h.cpu.otherCores, 2)} cores since the previous snapshot (up to ${f.fixed(h.cpu.maxCaseOtherCores, 2)} in one case)`
+          : ''),
     };
   });
 
@@ -622,9 +647,9 @@ export function buildView(run: RunResults): ReportView {
           ? 'the run ended before the runner reported done; no further detail was recorded'
           : run.status === 'interrupted'
             ? 'the run was stopped by the user; the results below are what finished before'
-          : run.status === 'running'
-            ? 'the run had not finished when these results were written'
-            : ''),
+            : run.status === 'running'
+              ? 'the run had not finished when these results were written'
+              : ''),
     },
     meta: [
       { key: 'started', value: f.timestamp(run.startedAt) },
@@ -652,7 +677,12 @@ export function buildView(run: RunResults): ReportView {
       { key: 'suites', value: o.suites.length ? o.suites.join(', ') : 'all' },
       { key: 'filter', value: o.filter ?? 'none', mono: o.filter !== null },
       ...(o.baselinesAdded?.length
-        ? [{ key: 'baselines added', value: `${o.baselinesAdded.join(', ')}: not selected, but run because the accuracy decision compares the selected fast variants with them` }]
+        ? [
+            {
+              key: 'baselines added',
+              value: `${o.baselinesAdded.join(', ')}: not selected, but run because the accuracy decision compares the selected fast variants with them`,
+            },
+          ]
         : []),
       { key: 'distribution', value: o.distribution },
       {
@@ -696,7 +726,10 @@ export function buildView(run: RunResults): ReportView {
 /** Which Node ran the payload and where it came from, in words (the device panel). */
 function nodeSource(run: RunResults): string {
   const n = run.device.node;
-  if (!n) return run.device.transport === 'local' ? 'this machine\'s Node (the one running roofbench, or node: in devices.yaml)' : 'the device\'s own (not recorded in this run)';
+  if (!n)
+    return run.device.transport === 'local'
+      ? "this machine's Node (the one running roofbench, or node: in devices.yaml)"
+      : "the device's own (not recorded in this run)";
   if (n.source === 'device') return `the device's own: ${n.command}`;
   const s = n.shipped;
   return s

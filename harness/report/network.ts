@@ -76,7 +76,9 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
       bestSum: mr.bestLayerSumMs === null || mr.bestLayerSumMs === undefined ? '—' : ms(mr.bestLayerSumMs),
       arena: mr.arenaBytes === null ? '—' : `${bytesBinary(mr.arenaBytes)} (${bytesBinary(mr.naiveArenaBytes)} without reuse)`,
       weights: mr.weightBytes === null ? '—' : bytesBinary(mr.weightBytes),
-      agreement: mr.agreement ? `relL2 ${sci(decodeFloat(mr.agreement.relL2))}, max abs ${sci(decodeFloat(mr.agreement.maxAbs))} against ${mr.agreement.with}` : '—',
+      agreement: mr.agreement
+        ? `relL2 ${sci(decodeFloat(mr.agreement.relL2))}, max abs ${sci(decodeFloat(mr.agreement.maxAbs))} against ${mr.agreement.with}`
+        : '—',
       layers: mr.layers.map((l, i) => {
         cum += l.ms;
         return {
@@ -97,7 +99,9 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
           maxAbs: sci(decodeFloat(l.maxAbs)),
           ok: l.check.ok,
           check: l.check.detail,
-          candidates: (l.candidates ?? []).map((k) => `${k.variant}: ${k.ms === null ? 'failed' : `${fixed(k.ms, 4)} ms`}${k.ok ? '' : ` (not chosen: ${k.detail ?? 'inaccurate'})`}`).join('; '),
+          candidates: (l.candidates ?? [])
+            .map((k) => `${k.variant}: ${k.ms === null ? 'failed' : `${fixed(k.ms, 4)} ms`}${k.ok ? '' : ` (not chosen: ${k.detail ?? 'inaccurate'})`}`)
+            .join('; '),
         };
       }),
     });
@@ -133,7 +137,12 @@ export async function errorGrowthSvg(results: readonly CaseResult[], idPrefix: s
     encoding: {
       x: { field: 'layer', type: 'quantitative', title: 'layer (graph order)' },
       y: { field: 'relL2', type: 'quantitative', scale: { type: 'log' }, title: 'relative L2 error vs float64 forward pass' },
-      color: { field: 'variant', type: 'nominal', scale: { domain: variants, range: variants.map((v) => variantColour(v)) }, legend: { orient: 'bottom', title: null } },
+      color: {
+        field: 'variant',
+        type: 'nominal',
+        scale: { domain: variants, range: variants.map((v) => variantColour(v)) },
+        legend: { orient: 'bottom', title: null },
+      },
       tooltip: [{ field: 'node' }, { field: 'relL2', format: '.2e' }],
     },
     config: CHART_CONFIG,

@@ -89,7 +89,10 @@ async function errorGrowthSvgs(run: RunResults): Promise<Record<string, nunjucks
   const out: Record<string, nunjucks.runtime.SafeString> = {};
   for (const [caseId, no] of runFacts(run).numbers) {
     if (!run.cases.find((c) => c.id === caseId)?.model) continue;
-    const svg = await errorGrowthSvg(run.results.filter((r) => r.caseId === caseId), `rb-growth-${no}`);
+    const svg = await errorGrowthSvg(
+      run.results.filter((r) => r.caseId === caseId),
+      `rb-growth-${no}`,
+    );
     if (svg) out[`case-${no}`] = new nunjucks.runtime.SafeString(svg);
   }
   return out;

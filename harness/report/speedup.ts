@@ -11,7 +11,6 @@
 import type { TimedResult as Timed } from '../../core/contracts.js';
 import * as f from './format.js';
 
-
 export interface Speedup {
   value: number;
   low: number;

@@ -187,9 +187,7 @@ export async function measureCeilings(k: Kernels, opts: CeilingOptions): Promise
         const [b0, b1, b2] = bufs;
         if (!b0 || !b1) throw new Error('ceilings: bandwidth buffers missing');
         const fn =
-          kernel === 'copy'
-            ? (passes: number) => copy(b0.ptr, b1.ptr, n, passes)
-            : (passes: number) => triad(b0.ptr, b1.ptr, (b2 ?? b1).ptr, 0.5, n, passes);
+          kernel === 'copy' ? (passes: number) => copy(b0.ptr, b1.ptr, n, passes) : (passes: number) => triad(b0.ptr, b1.ptr, (b2 ?? b1).ptr, 0.5, n, passes);
         const startPasses = Math.max(1, Math.floor((4 * MiB) / counted));
         const r = sampleCalibrated(fn, startPasses, bwMinMs, bwSamples);
         const samples = r.ms.map((ms) => (counted * r.count) / (ms * 1e6));

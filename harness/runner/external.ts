@@ -25,7 +25,16 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { erroredResult, MeasuredCeilings, type CaseResult, type CaseSpec, type Cost, type ErrorPhase, type NativeCeilings, type RunOptions } from '../../core/contracts.js';
+import {
+  erroredResult,
+  MeasuredCeilings,
+  type CaseResult,
+  type CaseSpec,
+  type Cost,
+  type ErrorPhase,
+  type NativeCeilings,
+  type RunOptions,
+} from '../../core/contracts.js';
 import {
   caseFile,
   expandArgv,
@@ -230,7 +239,8 @@ function exitProblem(r: CommandRun, argv0: string, timeoutMs: number): string | 
     const hint = code === 'ENOENT' ? ' (no such program: check files: and command:)' : code === 'EACCES' ? ' (not executable)' : '';
     return `could not start ${argv0}: ${r.spawnError.message}${hint}`;
   }
-  if (r.timedOut) return `did not finish within ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was killed (hung, or slower than --case-timeout allows)`;
+  if (r.timedOut)
+    return `did not finish within ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was killed (hung, or slower than --case-timeout allows)`;
   if (r.signal) return `crashed: killed by ${r.signal}${r.signal === 'SIGSEGV' ? ' (a segmentation fault)' : ''}`;
   if (r.code !== 0) return `exited with code ${r.code}`;
   return null;
@@ -267,11 +277,14 @@ export function parseTimings(stdout: string, timing: TimingProtocol): { repeats:
     doc = JSON.parse(text);
   } catch (e) {
     const shown = text.length > 120 ? `${text.slice(0, 117)}...` : text;
-    return { problem: `stdout is not JSON (${(e as Error).message}): ${JSON.stringify(shown)}; print only the timings JSON on stdout (diagnostics go to stderr)` };
+    return {
+      problem: `stdout is not JSON (${(e as Error).message}): ${JSON.stringify(shown)}; print only the timings JSON on stdout (diagnostics go to stderr)`,
+    };
   }
   const list = typeof doc === 'object' && doc !== null ? (doc as { benchmarks?: unknown }).benchmarks : undefined;
   if (!Array.isArray(list)) return { problem: `the timings JSON has no "benchmarks" list (Google Benchmark's schema: ${example})` };
-  const failed = list.find((b) => typeof b === 'object' && b !== null && (b as { error_occurred?: unknown }).error_occurred === true) as { error_message?: unknown } | undefined;
+  const failed = list.find((b) => typeof b === 'object' && b !== null && (b as { error_occurred?: unknown }).error_occurred === true) as
+    { error_message?: unknown } | undefined;
   if (failed) return { problem: `reported an error: ${String(failed.error_message ?? '(no error_message)')}` };
   const iterations = list.filter((b) => !(typeof b === 'object' && b !== null && (b as { run_type?: unknown }).run_type === 'aggregate'));
   const repeats: Repeat[] = [];
@@ -280,13 +293,20 @@ export function parseTimings(stdout: string, timing: TimingProtocol): { repeats:
     const r = Benchmark.safeParse(b);
     if (!r.success) {
       const issue = r.error.issues[0];
-      return { problem: `timings entry ${i}: ${issue ? `${issue.path.join('.') || 'entry'}: ${issue.message}` : 'invalid'} (each repeat needs iterations >= 1, real_time > 0 and time_unit ns, us, ms or s)` };
+      return {
+        problem: `timings entry ${i}: ${issue ? `${issue.path.join('.') || 'entry'}: ${issue.message}` : 'invalid'} (each repeat needs iterations >= 1, real_time > 0 and time_unit ns, us, ms or s)`,
+      };
     }
     if (r.data.name !== undefined) names.add(r.data.name);
     const unit = UNIT_MS[r.data.time_unit];
-    repeats.push({ iterations: r.data.iterations, realMs: r.data.real_time * unit, ...(r.data.cpu_time !== undefined ? { cpuMs: r.data.cpu_time * unit } : {}) });
+    repeats.push({
+      iterations: r.data.iterations,
+      realMs: r.data.real_time * unit,
+      ...(r.data.cpu_time !== undefined ? { cpuMs: r.data.cpu_time * unit } : {}),
+    });
   }
-  if (names.size > 1) return { problem: `the timings hold ${names.size} different benchmarks (${[...names].slice(0, 3).join(', ')}): print only this case's repeats` };
+  if (names.size > 1)
+    return { problem: `the timings hold ${names.size} different benchmarks (${[...names].slice(0, 3).join(', ')}): print only this case's repeats` };
   if (repeats.length !== timing.repeat) {
     return { problem: `reported ${repeats.length} repeat${repeats.length === 1 ? '' : 's'}; case.json asked for timing.repeat = ${timing.repeat}` };
   }
@@ -355,7 +375,11 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
     const arch = nativeArch(input.processArch ?? process.arch);
     if (!input.paths.binary) {
       const declared = spec.archs.length > 0 ? spec.archs.join(', ') : 'none';
-      return { ...base, state: 'skipped', reason: `no build for this device's architecture (${arch ?? input.processArch ?? process.arch}); builds declared in ${spec.source}: ${declared}` };
+      return {
+        ...base,
+        state: 'skipped',
+        reason: `no build for this device's architecture (${arch ?? input.processArch ?? process.arch}); builds declared in ${spec.source}: ${declared}`,
+      };
     }
     paths.binary = input.paths.binary;
   } else {
@@ -376,7 +400,13 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
   } catch (e) {
     return errored('prepare', `could not write the inputs into ${work}: ${(e as Error).message}`);
   }
-  Object.assign(paths, { work, case: join(work, 'case.json'), x: join(work, cf.inputs.x.file), w: join(work, cf.inputs.w.file), out: join(work, cf.output.file) });
+  Object.assign(paths, {
+    work,
+    case: join(work, 'case.json'),
+    x: join(work, cf.inputs.x.file),
+    w: join(work, cf.inputs.w.file),
+    out: join(work, cf.output.file),
+  });
 
   let argv: string[];
   try {
@@ -391,7 +421,8 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
   const out = readOutput(join(work, cf.output.file), cf.output.shape);
   if ('problem' in out) return errored('output', out.problem, r.stderrTail);
 
-  if (r.stdoutTruncated) return errored('timing', `printed more than ${MAX_STDOUT_BYTES / (1024 * 1024)} MiB on stdout: print only the timings JSON there`, r.stderrTail);
+  if (r.stdoutTruncated)
+    return errored('timing', `printed more than ${MAX_STDOUT_BYTES / (1024 * 1024)} MiB on stdout: print only the timings JSON there`, r.stderrTail);
   const t = parseTimings(r.stdout, timing);
   if ('problem' in t) return errored('timing', t.problem, r.stderrTail);
   const reportedMs = t.repeats.reduce((s, x) => s + x.iterations * x.realMs, 0);
@@ -446,7 +477,10 @@ export async function runNativeCeilings(
   const parsed = MeasuredCeilings.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return fail(`stdout is not a ceilings document (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}); see docs/native-kernels.md`, r.stderrTail);
+    return fail(
+      `stdout is not a ceilings document (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}); see docs/native-kernels.md`,
+      r.stderrTail,
+    );
   }
   return { ok: true, ceilings: parsed.data, wallMs: r.wallMs };
 }
@@ -511,7 +545,13 @@ export class ExternalKernels {
   async runCeilings(): Promise<{ ok: true; ceilings: NativeCeilings } | { ok: false; error: string } | null> {
     const c = this.plan.ceilings;
     if (!c) return null;
-    const r = await runNativeCeilings(c.spec, devicePaths(c.files, this.opts.payloadDir), join(this.opts.workRoot, 'ceilings'), this.plan.timeoutMs, this.launcher);
+    const r = await runNativeCeilings(
+      c.spec,
+      devicePaths(c.files, this.opts.payloadDir),
+      join(this.opts.workRoot, 'ceilings'),
+      this.plan.timeoutMs,
+      this.launcher,
+    );
     if (!r.ok) return r;
     this.native = { ...r.ceilings, source: c.spec.source };
     return { ok: true, ceilings: this.native };
@@ -540,7 +580,13 @@ export class ExternalKernels {
     const base = { caseId: c.id, variant: k.spec.name, algorithm: k.spec.algorithm, dtype: k.spec.dtype, cost: r.cost, external: k.spec.source };
     try {
       const metrics = errorMetrics(r.output, data.ref.y);
-      const tolerance = accuracyChecks({ name: k.spec.name, accuracy: k.spec.accuracy.kind === 'exact' ? { kind: 'exact' } : { kind: 'approximate', maxRelL2: k.spec.accuracy.maxRelL2 } }, r.output, data.ref, metrics, data.reduction);
+      const tolerance = accuracyChecks(
+        { name: k.spec.name, accuracy: k.spec.accuracy.kind === 'exact' ? { kind: 'exact' } : { kind: 'approximate', maxRelL2: k.spec.accuracy.maxRelL2 } },
+        r.output,
+        data.ref,
+        metrics,
+        data.reduction,
+      );
       const samples = r.repeats.map((x) => x.realMs);
       const reps = r.repeats.map((x) => x.iterations);
       const stats = computeStatistics(samples, 0.99);

@@ -110,7 +110,11 @@ export class LocalTransport implements Transport {
       session,
       async () => {
         // The copy in .cache/payload changed after it was checked: rebuild it from the sources.
-        current = await buildPayload({ root: join(payload.dir, '..'), log: this.opts.log, ...(payload.native ? { native: payload.native.files, arch: payload.native.arch } : {}) });
+        current = await buildPayload({
+          root: join(payload.dir, '..'),
+          log: this.opts.log,
+          ...(payload.native ? { native: payload.native.files, arch: payload.native.arch } : {}),
+        });
         if (current.hash !== payload.hash) throw new Error(`the payload changed while the run started (${payload.hash} -> ${current.hash}): run again`);
       },
       {

@@ -217,10 +217,7 @@ export interface SessionSink {
   lost(message: string): void;
 }
 
-export type SessionResult =
-  | { kind: 'done'; outcome: RunOutcome }
-  | { kind: 'lock-held'; owner: string | null }
-  | { kind: 'payload-mismatch'; files: string[] };
+export type SessionResult = { kind: 'done'; outcome: RunOutcome } | { kind: 'lock-held'; owner: string | null } | { kind: 'payload-mismatch'; files: string[] };
 
 export interface SessionOptions {
   /** The device, for messages. */
@@ -351,7 +348,8 @@ export function runSession(start: (sink: SessionSink) => SessionIo | null, plan:
         let failure: string | null = null;
         const said = wrapperErrors.length ? `: ${wrapperErrors.join('; ')}` : '';
         if (signal) failure = `the runner on device ${o.device} was killed by ${signal.startsWith('SIG') ? signal : `SIG${signal}`}`;
-        else if (code === OWNER_WRITE_EXIT || code === LOCK_DIR_EXIT || code === 70 || code === SHIPPED_NODE_EXIT) failure = `device ${o.device}: the run could not start${said || ` (exit ${code})`}`;
+        else if (code === OWNER_WRITE_EXIT || code === LOCK_DIR_EXIT || code === 70 || code === SHIPPED_NODE_EXIT)
+          failure = `device ${o.device}: the run could not start${said || ` (exit ${code})`}`;
         else if (code === null) failure = `the runner on device ${o.device} ended without an exit status (killed, or the connection dropped)`;
         else if (code === 137 || code === 143 || code === 129) failure = `the runner on device ${o.device} was killed (exit ${code})`;
         else if (code === STOPPED_EXIT) failure = `the runner on device ${o.device} stopped: its input from the host ended`;
@@ -399,11 +397,7 @@ export interface LockedRunOptions {
  * Run sessions until one runs the plan: wait for (or give up on) a held lock,
  * repair the payload once when the device's copy did not verify.
  */
-export async function runLocked(
-  session: () => Promise<SessionResult>,
-  repair: (files: string[]) => Promise<void>,
-  o: LockedRunOptions,
-): Promise<RunOutcome> {
+export async function runLocked(session: () => Promise<SessionResult>, repair: (files: string[]) => Promise<void>, o: LockedRunOptions): Promise<RunOutcome> {
   const waitUntil = Date.now() + (o.lockWaitMaxMs ?? 6 * 3600_000);
   let repaired = false;
   for (;;) {

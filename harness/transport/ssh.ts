@@ -133,7 +133,13 @@ export function fetchHostKey(device: Device, opts: SshOptions = {}): Promise<{ k
     client.on('error', (err: Error & { level?: string }) => {
       if (key) return done(null);
       if (err.level === 'client-timeout') {
-        return done(new SshError(`device ${device.name} (${device.host}:${device.port}) did not answer within ${(opts.connectTimeoutMs ?? 15_000) / 1000} s: is it on and reachable?`, 'connect', { cause: err }));
+        return done(
+          new SshError(
+            `device ${device.name} (${device.host}:${device.port}) did not answer within ${(opts.connectTimeoutMs ?? 15_000) / 1000} s: is it on and reachable?`,
+            'connect',
+            { cause: err },
+          ),
+        );
       }
       done(new SshError(`cannot connect to device ${device.name} (${device.host}:${device.port}): ${err.message}`, 'connect', { cause: err }));
     });
@@ -173,7 +179,9 @@ function privateKeyOf(device: Device): Buffer | null {
         { cause: parsed },
       );
     }
-    throw new SshError(`device ${device.name}: identityFile ${device.identityFile} is not a private key ssh can use: ${parsed.message}`, 'auth', { cause: parsed });
+    throw new SshError(`device ${device.name}: identityFile ${device.identityFile} is not a private key ssh can use: ${parsed.message}`, 'auth', {
+      cause: parsed,
+    });
   }
   return data;
 }
@@ -212,7 +220,9 @@ export function connect(device: Device, opts: SshOptions = {}): Promise<{ client
   }
   if (device.agent) {
     if (!process.env.SSH_AUTH_SOCK) {
-      return Promise.reject(new SshError(`device ${device.name} uses the SSH agent but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add your key`, 'auth'));
+      return Promise.reject(
+        new SshError(`device ${device.name} uses the SSH agent but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add your key`, 'auth'),
+      );
     }
     cfg.agent = process.env.SSH_AUTH_SOCK;
   }
@@ -268,9 +278,21 @@ export function connect(device: Device, opts: SshOptions = {}): Promise<{ client
           ),
         );
       } else if (err.level === 'client-authentication') {
-        reject(new SshError(`authentication as ${device.user} on device ${device.name} (${device.host}:${device.port}) failed: check the key is in ~/.ssh/authorized_keys on the device`, 'auth', { cause: err }));
+        reject(
+          new SshError(
+            `authentication as ${device.user} on device ${device.name} (${device.host}:${device.port}) failed: check the key is in ~/.ssh/authorized_keys on the device`,
+            'auth',
+            { cause: err },
+          ),
+        );
       } else if (err.level === 'client-timeout') {
-        reject(new SshError(`device ${device.name} (${device.host}:${device.port}) did not answer within ${(cfg.readyTimeout ?? 0) / 1000} s: is it on and reachable?`, 'connect', { cause: err }));
+        reject(
+          new SshError(
+            `device ${device.name} (${device.host}:${device.port}) did not answer within ${(cfg.readyTimeout ?? 0) / 1000} s: is it on and reachable?`,
+            'connect',
+            { cause: err },
+          ),
+        );
       } else {
         reject(new SshError(`cannot connect to device ${device.name} (${device.host}:${device.port}): ${err.message}`, 'connect', { cause: err }));
       }
@@ -394,7 +416,11 @@ export async function inspectRemote(client: Client, device: Device, opts: SshOpt
     `echo "@@payloads"; ls payloads 2>/dev/null`,
     `exit 0`,
   ].join('\n');
-  const r = await runStep(client, script, { deadlineMs, what: `checking Node, disk and lock on device ${device.name} (${device.node.join(' ')})`, abort: opts.abort });
+  const r = await runStep(client, script, {
+    deadlineMs,
+    what: `checking Node, disk and lock on device ${device.name} (${device.node.join(' ')})`,
+    abort: opts.abort,
+  });
   const sections = new Map<string, string[]>();
   let section = 'node';
   for (const line of r.stdout.split('\n')) {
@@ -418,7 +444,9 @@ export async function inspectRemote(client: Client, device: Device, opts: SshOpt
   try {
     info = JSON.parse(jsonLine) as { node: string; arch: string; simd: boolean };
   } catch (cause) {
-    throw new SshError(`checking Node on device ${device.name}: it printed ${JSON.stringify(jsonLine.slice(0, 200))}, not the probe's answer`, 'node', { cause });
+    throw new SshError(`checking Node on device ${device.name}: it printed ${JSON.stringify(jsonLine.slice(0, 200))}, not the probe's answer`, 'node', {
+      cause,
+    });
   }
   const dfCols = (sections.get('df') ?? []).join(' ').trim().split(/\s+/);
   const free = Number(dfCols[3]);
@@ -448,10 +476,7 @@ const SHIP_HINT = (d: Device) =>
 export function checkNodeVersion(device: Device, version: string): void {
   const major = Number(/^v(\d+)/.exec(version)?.[1]);
   if (!(major >= MIN_NODE_MAJOR)) {
-    throw new SshError(
-      `device ${device.name} runs Node ${version}; the payload needs Node >= ${MIN_NODE_MAJOR}. ${SHIP_HINT(device)}`,
-      'node',
-    );
+    throw new SshError(`device ${device.name} runs Node ${version}; the payload needs Node >= ${MIN_NODE_MAJOR}. ${SHIP_HINT(device)}`, 'node');
   }
 }
 
@@ -527,17 +552,22 @@ export async function ensurePayload(
     }
     if (opts.force) {
       // The damaged copy is moved aside first: a run using it keeps its open files, the next one gets the new copy.
-      await sftpCall<void>(sftp, (cb) => sftp.rename(finalDir, oldDir, cb), { ...step, what: `moving the damaged payload aside on device ${device.name}` }).catch(() => undefined);
+      await sftpCall<void>(sftp, (cb) => sftp.rename(finalDir, oldDir, cb), {
+        ...step,
+        what: `moving the damaged payload aside on device ${device.name}`,
+      }).catch(() => undefined);
     }
-    await sftpCall<void>(sftp, (cb) => sftp.rename(tmpDir, finalDir, cb), { ...step, what: `renaming the payload on device ${device.name}` }).catch(async (e: unknown) => {
-      // Someone else finished the same payload first: the device checks its hashes before running it.
-      const exists = await sftpCall<unknown>(sftp, (cb) => sftp.stat(`${finalDir}/manifest.json`, cb), { ...step, what: 'stat' }).then(
-        () => true,
-        () => false,
-      );
-      if (!exists) throw e;
-      await rmRemote(tmpDir);
-    });
+    await sftpCall<void>(sftp, (cb) => sftp.rename(tmpDir, finalDir, cb), { ...step, what: `renaming the payload on device ${device.name}` }).catch(
+      async (e: unknown) => {
+        // Someone else finished the same payload first: the device checks its hashes before running it.
+        const exists = await sftpCall<unknown>(sftp, (cb) => sftp.stat(`${finalDir}/manifest.json`, cb), { ...step, what: 'stat' }).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) throw e;
+        await rmRemote(tmpDir);
+      },
+    );
     if (opts.force) await rmRemote(oldDir);
   } catch (cause) {
     await rmRemote(tmpDir);
@@ -608,14 +638,14 @@ export async function resolveRemoteNode(client: Client, device: Device, opts: Ss
   const arch = await ship.remoteArch(client, device, opts);
   const pack = await ship.packNode(arch, { log });
   const up = await ship.ensureShippedNode(client, device, pack, opts);
-  if (up.uploadedBytes > 0) log(`uploaded Node ${pack.version} for ${arch} (${(up.uploadedBytes / 1e6).toFixed(1)} MB) to device ${device.name} in ${up.seconds.toFixed(1)} s`);
+  if (up.uploadedBytes > 0)
+    log(`uploaded Node ${pack.version} for ${arch} (${(up.uploadedBytes / 1e6).toFixed(1)} MB) to device ${device.name} in ${up.seconds.toFixed(1)} s`);
   else log(`Node ${pack.version} for ${arch} already on device ${device.name} (verified)`);
   const sh = ship.shippedNodeCommand(device, pack);
   const info = await inspectRemote(client, device, { ...opts, nodeSh: sh });
   checkNodeVersion(device, info.node);
   const dir = `${remoteDir(device.workDir).sh}/node/${shq(pack.id)}`;
-  const preflight =
-    `${ship.verifyShippedScript(dir, pack.sums)} || { echo "roofbench: the shipped Node in ${device.workDir.replace(/["\\$`]/g, '?')}/node/${pack.id} does not match its hashes: nothing was run; the next run replaces it" >&2; exit ${SHIPPED_NODE_EXIT}; }`;
+  const preflight = `${ship.verifyShippedScript(dir, pack.sums)} || { echo "roofbench: the shipped Node in ${device.workDir.replace(/["\\$`]/g, '?')}/node/${pack.id} does not match its hashes: nothing was run; the next run replaces it" >&2; exit ${SHIPPED_NODE_EXIT}; }`;
   return { sh, preflight, info, record: ship.shippedRecord(device, pack, info.node, up) };
 }
 
@@ -657,7 +687,8 @@ export class SshTransport implements Transport {
         const t0 = Date.now();
         this.lastUploadBytes = await ensurePayload(client, d, payload, info, { ...opts, force });
         this.totalUploadBytes += this.lastUploadBytes;
-        if (this.lastUploadBytes > 0) log(`uploaded payload ${payload.hash} (${(this.lastUploadBytes / 1024).toFixed(0)} KiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        if (this.lastUploadBytes > 0)
+          log(`uploaded payload ${payload.hash} (${(this.lastUploadBytes / 1024).toFixed(0)} KiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         else log(`payload ${payload.hash} already on the device`);
       };
       await upload(false);

@@ -11,4 +11,3 @@ export const PEER_VARIANT = 'conv-onnxruntime-f32';
 
 /** Algorithms whose results the accuracy decision weighs against the references. */
 export const FAST_ALGORITHMS: readonly string[] = ['winograd', 'fft'];
-

@@ -121,7 +121,10 @@ const IntOrPair = z.union([PosInt, z.tuple([PosInt, PosInt])]);
 const PadSpec = z.union([NonNeg, z.tuple([NonNeg, NonNeg]), z.tuple([NonNeg, NonNeg, NonNeg, NonNeg]), z.literal('same')]);
 const In = z.union([z.string(), z.array(z.string()).min(1)]);
 const common = {
-  name: z.string().regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / -').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / -')
+    .optional(),
   in: In.optional(),
   /** Real weights: parameter role (w, b, scale, shift, mean, var) -> tensor name in the weights file. */
   weights: z.record(z.string(), z.string()).optional(),
@@ -256,7 +259,10 @@ export function parseModel(text: string, file: string, opts: { quick?: boolean }
       const def = data.blocks[u.block];
       if (!def) {
         const names = Object.keys(data.blocks);
-        throw b.error(origin, `unknown block "${u.block}"${sugg(u.block, names)}; blocks of this file: ${names.join(', ') || 'none (define them under blocks:)'}`);
+        throw b.error(
+          origin,
+          `unknown block "${u.block}"${sugg(u.block, names)}; blocks of this file: ${names.join(', ') || 'none (define them under blocks:)'}`,
+        );
       }
       const repeat = u.repeat ?? 1;
       if (repeat > 1 && !u.name.includes('{i}')) {
@@ -292,7 +298,11 @@ export function parseModel(text: string, file: string, opts: { quick?: boolean }
 
   const outputs = (data.outputs ?? [prev]).map((o, i) => {
     const t = topScope.local.get(o) ?? (b.checker.kindOf(o) ? o : undefined);
-    if (t === undefined) throw b.error({ line: lineAt(['outputs', i]), path: `outputs[${i}]` }, `output "${o}" is not a layer of this model${sugg(o, [...topScope.local.keys()])}`);
+    if (t === undefined)
+      throw b.error(
+        { line: lineAt(['outputs', i]), path: `outputs[${i}]` },
+        `output "${o}" is not a layer of this model${sugg(o, [...topScope.local.keys()])}`,
+      );
     return t;
   });
   try {
@@ -386,7 +396,10 @@ class Builder {
     if (local !== undefined) return local;
     if (this.checker.kindOf(ref) !== undefined && this.checker.kindOf(ref) !== 'param') return ref;
     const known = [...scope.local.keys(), 'input'];
-    throw this.error(o, `in: "${ref}" is not an earlier layer${scope.prefix ? ' of this block (or "input", or a full name of an earlier layer)' : ''}${sugg(ref, known)}`);
+    throw this.error(
+      o,
+      `in: "${ref}" is not an earlier layer${scope.prefix ? ' of this block (or "input", or a full name of an earlier layer)' : ''}${sugg(ref, known)}`,
+    );
   }
 
   private param(node: string, role: string, shape: number[], init: Init, l: Layer, o: Origin, layout: WeightSource['layout']): string {
@@ -418,7 +431,8 @@ class Builder {
     const l = parsed.data as Layer;
     if (l.weights) {
       const roles = new Set(['w', 'b', 'scale', 'shift', 'mean', 'var']);
-      for (const r of Object.keys(l.weights)) if (!roles.has(r)) throw this.error(o, `weights: unknown role "${r}"${sugg(r, [...roles])}; roles: ${[...roles].join(', ')}`);
+      for (const r of Object.keys(l.weights))
+        if (!roles.has(r)) throw this.error(o, `weights: unknown role "${r}"${sugg(r, [...roles])}; roles: ${[...roles].join(', ')}`);
     }
 
     // Names: explicit, or after the last named layer of the scope.
@@ -526,7 +540,8 @@ class Builder {
     if (l.weights) {
       const used = new Set(params.map((p) => p.slice(name.length + 1)));
       for (const r of Object.keys(l.weights)) {
-        if (!used.has(r)) throw this.error(o, `weights: role "${r}" is not a parameter of this ${l.op} layer (its parameters: ${[...used].join(', ') || 'none'})`);
+        if (!used.has(r))
+          throw this.error(o, `weights: role "${r}" is not a parameter of this ${l.op} layer (its parameters: ${[...used].join(', ') || 'none'})`);
       }
     }
     try {
@@ -573,7 +588,8 @@ export function padsOf(
 function bindArgs(b: Builder, o: Origin, block: string, declared: Record<string, unknown>, given: Record<string, unknown>): Record<string, unknown> {
   const names = Object.keys(declared);
   for (const k of Object.keys(given)) {
-    if (k !== 'i' && !(k in declared)) throw b.error(o, `block "${block}" has no argument "${k}"${sugg(k, names)}; its arguments: ${names.join(', ') || 'none'}`);
+    if (k !== 'i' && !(k in declared))
+      throw b.error(o, `block "${block}" has no argument "${k}"${sugg(k, names)}; its arguments: ${names.join(', ') || 'none'}`);
   }
   const args: Record<string, unknown> = { ...declared, ...given };
   const missing = names.filter((k) => args[k] === null || args[k] === undefined);

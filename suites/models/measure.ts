@@ -101,7 +101,11 @@ function checkLayer(n: GraphNode, kernel: string, y: Float32Array, local: GraphE
   const out = n.outputs[0];
   const ref = local.values.get(out)!;
   const m = errorMetrics(y, ref);
-  const failed = (cs: AccuracyCheck[]) => cs.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+  const failed = (cs: AccuracyCheck[]) =>
+    cs
+      .filter((c) => !c.ok)
+      .map((c) => `${c.name}: ${c.detail}`)
+      .join('; ');
   if (n.op === 'conv' || n.op === 'gemm') {
     const conv = convVariants.find((v) => v.name === kernel);
     // The runtime's general conv and the GEMM are exact fp32 sums of products: the exact-algorithm checks.
@@ -217,7 +221,9 @@ function selectKernels(
   ref: GraphEvaluation,
 ): { choose: ConvChooser; byNode: Map<string, Candidate[]>; bestMs: Map<string, number> } {
   const kern = env.ctx.kernels;
-  const candidates = convVariants.filter((v) => v.layer && v.accuracy.kind !== 'scheme' && v.algorithm !== 'direct' && (!v.needs.wasmSimd || env.features.wasmSimd));
+  const candidates = convVariants.filter(
+    (v) => v.layer && v.accuracy.kind !== 'scheme' && v.algorithm !== 'direct' && (!v.needs.wasmSimd || env.features.wasmSimd),
+  );
   const byShape = new Map<string, { winner: ConvVariant | null; cands: Candidate[]; ms: number }>();
   const byNode = new Map<string, Candidate[]>();
   const bestMs = new Map<string, number>();
@@ -301,7 +307,10 @@ function faultyParams(g: Graph, params: Map<string, Float32Array>, faults: TestF
   const p = n?.params[0];
   if (!p) throw new Error(`test fault modelLayerError: graph "${g.name}" has no node "${f.node}" with a parameter`);
   const out = new Map(params);
-  out.set(p, params.get(p)!.map((v) => v * (1 + f.relError)));
+  out.set(
+    p,
+    params.get(p)!.map((v) => v * (1 + f.relError)),
+  );
   return out;
 }
 
@@ -428,9 +437,20 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                     .map((r) => `${r.node} (${r.kernel}): ${r.check.detail}`)
                     .join('; ')}`,
           },
-          { name: 'stable output', ok: stable, value: stable ? 0 : 1, limit: 0, detail: stable ? 'timed runs left the checked output' : 'the output changed between the checked run and the timed runs' },
+          {
+            name: 'stable output',
+            ok: stable,
+            value: stable ? 0 : 1,
+            limit: 0,
+            detail: stable ? 'timed runs left the checked output' : 'the output changed between the checked run and the timed runs',
+          },
         ];
-        const acc = accuracyOf(y, refOut, checks, 'every layer checked alone against float64 of its own inputs (per-layer table); the output against the float64 forward pass is reported, gate it with --max-rel-l2');
+        const acc = accuracyOf(
+          y,
+          refOut,
+          checks,
+          'every layer checked alone against float64 of its own inputs (per-layer table); the output against the float64 forward pass is reported, gate it with --max-rel-l2',
+        );
         const layerMs = s.layerMs!;
         const layers: LayerRow[] = rows.map((r, i) => {
           const ms = layerMs[i]!;
@@ -482,7 +502,9 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
             note:
               `compiled once: arena ${cg.plan.bytes} bytes for every activation (${cg.plan.naiveBytes} without reuse), ` +
               `${cg.weightBytes} bytes of packed / transformed weights, ${cg.scratchBytes} bytes of shared scratch; ` +
-              (selection ? 'conv kernels chosen per layer shape by timing every applicable variant in this run (see candidates)' : 'every conv layer on conv-im2col-gemm-f32'),
+              (selection
+                ? 'conv kernels chosen per layer shape by timing every applicable variant in this run (see candidates)'
+                : 'every conv layer on conv-im2col-gemm-f32'),
           },
           model,
         });
@@ -500,7 +522,8 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           const run = async () => {
             const out = await session.run(feeds);
             const d = out[outName]?.data;
-            if (!(d instanceof Float32Array) || d.length !== refOut.length) throw new Error(`ONNX Runtime gave no float32 output "${outName}" of ${refOut.length} values`);
+            if (!(d instanceof Float32Array) || d.length !== refOut.length)
+              throw new Error(`ONNX Runtime gave no float32 output "${outName}" of ${refOut.length} values`);
             y = d;
           };
           phase = 'check';

@@ -131,9 +131,7 @@ export function hwioToOihw(v: Float32Array, shape: readonly number[]): { values:
   const [R, S, C, K] = shape as [number, number, number, number];
   const out = new Float32Array(v.length);
   for (let r = 0; r < R; r++)
-    for (let s = 0; s < S; s++)
-      for (let c = 0; c < C; c++)
-        for (let k = 0; k < K; k++) out[((k * C + c) * R + r) * S + s] = v[((r * S + s) * C + c) * K + k]!;
+    for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) for (let k = 0; k < K; k++) out[((k * C + c) * R + r) * S + s] = v[((r * S + s) * C + c) * K + k]!;
   return { values: out, shape: [K, C, R, S] };
 }
 
@@ -142,9 +140,7 @@ export function depthwiseToGraph(v: Float32Array, shape: readonly number[]): { v
   const [R, S, C, M] = shape as [number, number, number, number];
   const out = new Float32Array(v.length);
   for (let r = 0; r < R; r++)
-    for (let s = 0; s < S; s++)
-      for (let c = 0; c < C; c++)
-        for (let m = 0; m < M; m++) out[((c * M + m) * R + r) * S + s] = v[((r * S + s) * C + c) * M + m]!;
+    for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) for (let m = 0; m < M; m++) out[((c * M + m) * R + r) * S + s] = v[((r * S + s) * C + c) * M + m]!;
   return { values: out, shape: [C * M, 1, R, S] };
 }
 

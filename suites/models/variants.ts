@@ -6,8 +6,7 @@ import type { CaseParams, ConvShape, ModelVariant } from '../../core/contracts.j
 import { defineVariants } from '../define.js';
 import { convOnnxruntimeF32 } from '../conv/variants/onnxruntime.js';
 
-const modelOnly = (_shape: ConvShape, params?: CaseParams): true | string =>
-  params?.model ? true : 'runs whole networks: a case of the models suite';
+const modelOnly = (_shape: ConvShape, params?: CaseParams): true | string => (params?.model ? true : 'runs whole networks: a case of the models suite');
 
 export const modelRuntimeIm2colF32: ModelVariant = {
   name: 'model-runtime-im2col-f32',

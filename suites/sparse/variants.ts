@@ -9,10 +9,4 @@ import { convSpmmB1x1F32, convSpmmB1x2F32, convSpmmB1x4F32, convSpmmCsrF32 } fro
  * added with the suite layout of issue 11; scripts/sparse-speedup.ts and the
  * tests use this list directly.
  */
-export const sparseVariants = defineVariants('sparse', [
-  convIm2colGemmF32,
-  convSpmmCsrF32,
-  convSpmmB1x1F32,
-  convSpmmB1x2F32,
-  convSpmmB1x4F32,
-]);
+export const sparseVariants = defineVariants('sparse', [convIm2colGemmF32, convSpmmCsrF32, convSpmmB1x1F32, convSpmmB1x2F32, convSpmmB1x4F32]);

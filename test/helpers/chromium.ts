@@ -3,7 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Chromium's path; installs it with apt-get when missing and we are root (like the sshd and ARM scripts); null when it cannot be had. */
 export function chromium(): string | null {
@@ -23,6 +31,9 @@ export function dumpDom(file: string): { status: number | null; dom: string; std
 
 /** A PNG screenshot of `file` at the given window size. */
 export function screenshot(file: string, png: string, size = '1400,1800'): { status: number | null; stderr: string } {
-  const r = spawnSync(CHROMIUM, [...FLAGS, '--hide-scrollbars', `--window-size=${size}`, `--screenshot=${png}`, `file://${file}`], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(CHROMIUM, [...FLAGS, '--hide-scrollbars', `--window-size=${size}`, `--screenshot=${png}`, `file://${file}`], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { status: r.status, stderr: r.stderr };
 }

@@ -29,11 +29,7 @@ export interface CliResult {
 }
 
 /** Run a command to completion, capturing its output (stdin gets `input`, or nothing). */
-export function runProcess(
-  cmd: string,
-  args: string[],
-  opts: { env: NodeJS.ProcessEnv; timeoutMs?: number; input?: string },
-): Promise<CliResult> {
+export function runProcess(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number; input?: string }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: ROOT, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

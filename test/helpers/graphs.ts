@@ -14,12 +14,7 @@ export interface OneNode<_O extends GraphNode['op']> {
  * A graph of one `op` node reading inputs x0, x1 ... (shapes `inputs`), with
  * parameters p0, p1 ... (given as [shape, values]); output y.
  */
-export function oneNode<O extends GraphNode['op']>(
-  op: O,
-  attrs: Attrs<O>,
-  inputs: [number[], number[]][],
-  params: [number[], number[]][] = [],
-): OneNode<O> {
+export function oneNode<O extends GraphNode['op']>(op: O, attrs: Attrs<O>, inputs: [number[], number[]][], params: [number[], number[]][] = []): OneNode<O> {
   const names = inputs.map((_, i) => `x${i}`);
   const pnames = params.map((_, i) => `p${i}`);
   const graph: Graph = {

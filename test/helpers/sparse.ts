@@ -36,13 +36,7 @@ function granules(dims: WeightDims, bi: number, bo: number): Granule[] {
   return [...map.values()];
 }
 
-export function pruningProblems(
-  original: ArrayLike<number>,
-  pruned: ArrayLike<number>,
-  dims: WeightDims,
-  pattern: string,
-  fraction: number,
-): string[] {
+export function pruningProblems(original: ArrayLike<number>, pruned: ArrayLike<number>, dims: WeightDims, pattern: string, fraction: number): string[] {
   const problems: string[] = [];
   const p = parsePattern(pattern);
   for (let i = 0; i < original.length; i++) {
@@ -74,10 +68,14 @@ export function pruningProblems(
   const byClass = new Map<string, { kept: Granule[]; gone: Granule[]; score: Map<Granule, number> }>();
   for (const g of granules(dims, bi, bo)) {
     const zeros = g.members.filter((i) => pruned[i] === 0).length;
-    if (zeros !== 0 && zeros !== g.members.length) problems.push(`granule ${g.cls} at ${g.first}: ${zeros} of ${g.members.length} weights zero (pruned in part)`);
+    if (zeros !== 0 && zeros !== g.members.length)
+      problems.push(`granule ${g.cls} at ${g.first}: ${zeros} of ${g.members.length} weights zero (pruned in part)`);
     let e = byClass.get(g.cls);
     if (!e) byClass.set(g.cls, (e = { kept: [], gone: [], score: new Map() }));
-    e.score.set(g, g.members.reduce((a, i) => a + original[i]! * original[i]!, 0));
+    e.score.set(
+      g,
+      g.members.reduce((a, i) => a + original[i]! * original[i]!, 0),
+    );
     (zeros === g.members.length ? e.gone : e.kept).push(g);
   }
   for (const [cls, e] of byClass) {

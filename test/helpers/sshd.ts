@@ -76,19 +76,14 @@ const tempDirs = new Set<string>();
 
 function runScript(args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(
-      'bash',
-      [SSHD_SCRIPT, ...args],
-      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } },
-      (error, stdout, stderr) => {
-        if (error) {
-          const how = error.killed ? `was killed after ${timeoutMs} ms` : `exited with ${String(error.code ?? error.signal)}`;
-          reject(new Error(`test/helpers/test-sshd.sh ${args.join(' ')} ${how}:\n${String(stderr).trim() || String(stdout).trim()}`));
-        } else {
-          resolve({ stdout: String(stdout), stderr: String(stderr) });
-        }
-      },
-    );
+    execFile('bash', [SSHD_SCRIPT, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      if (error) {
+        const how = error.killed ? `was killed after ${timeoutMs} ms` : `exited with ${String(error.code ?? error.signal)}`;
+        reject(new Error(`test/helpers/test-sshd.sh ${args.join(' ')} ${how}:\n${String(stderr).trim() || String(stdout).trim()}`));
+      } else {
+        resolve({ stdout: String(stdout), stderr: String(stderr) });
+      }
+    });
   });
 }
 
@@ -216,24 +211,14 @@ export function sshArgs(info: SshdInfo, extraOptions: string[] = []): string[] {
     'LogLevel=ERROR',
     ...extraOptions,
   ];
-  return [
-    '-F', '/dev/null',
-    '-i', info.identityFile,
-    ...opts.flatMap((o) => ['-o', o]),
-    '-p', String(info.port),
-    `${info.user}@${info.host}`,
-  ];
+  return ['-F', '/dev/null', '-i', info.identityFile, ...opts.flatMap((o) => ['-o', o]), '-p', String(info.port), `${info.user}@${info.host}`];
 }
 
 /**
  * Run one command on the server with the system ssh client. Never rejects for a non-zero exit: look at
  * `code` (255 is ssh's own failure: connection, host key or authentication).
  */
-export function sshExec(
-  info: SshdInfo,
-  command: string,
-  options: { extraOptions?: string[]; input?: string; timeoutMs?: number } = {},
-): Promise<SshResult> {
+export function sshExec(info: SshdInfo, command: string, options: { extraOptions?: string[]; input?: string; timeoutMs?: number } = {}): Promise<SshResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('ssh', [...sshArgs(info, options.extraOptions), command], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -119,7 +119,10 @@ function fakeSha(rand: () => number): string {
 }
 
 function runIdOf(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return d
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 /** A series of `runs` nightly runs of one device (see SynthOptions). */

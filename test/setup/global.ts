@@ -17,7 +17,7 @@ import { listing, USER_REPORTS } from './reports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-      /** Directory of the kernels compiled for this test run (scalar.wasm, simd.wasm ...). */
+    /** Directory of the kernels compiled for this test run (scalar.wasm, simd.wasm ...). */
     kernelsDir: string;
     /** What the user's reports/ held before the tests (test/setup/each-file.ts compares after each file). */
     reportsBefore: string[];

@@ -285,9 +285,12 @@ export function transformFilters(w: Float32Array, k: number, c: number, t: FftTi
         const c2 = cosT[(2 * u) % t]!;
         const s2 = sinT[(2 * u) % t]!;
         for (let v = 0; v <= h; v++) {
-          const a0r = rowRe[v]!, a0i = rowIm[v]!;
-          const a1r = rowRe[h + 1 + v]!, a1i = rowIm[h + 1 + v]!;
-          const a2r = rowRe[2 * (h + 1) + v]!, a2i = rowIm[2 * (h + 1) + v]!;
+          const a0r = rowRe[v]!,
+            a0i = rowIm[v]!;
+          const a1r = rowRe[h + 1 + v]!,
+            a1i = rowIm[h + 1 + v]!;
+          const a2r = rowRe[2 * (h + 1) + v]!,
+            a2i = rowIm[2 * (h + 1) + v]!;
           specRe[u * (h + 1) + v] = (a0r + (a1r * c1 - a1i * s1) + (a2r * c2 - a2i * s2)) * scale;
           specIm[u * (h + 1) + v] = (a0i + (a1r * s1 + a1i * c1) + (a2r * s2 + a2i * c2)) * scale;
         }
@@ -375,7 +378,7 @@ function makeFftVariant(t: FftTile): ConvVariant {
       if (shape.groups !== 1) return `FFT conv needs groups = 1 (this layer has ${shape.groups} groups)`;
       const floats = Object.values(fftBufferFloats(shape, t)).reduce((a, b) => a + b, 0);
       if (floats * 4 > MAX_MEMORY_BYTES) {
-        return `needs ${(floats * 4 / 2 ** 30).toFixed(2)} GiB of buffers, more than a 32-bit WebAssembly memory holds`;
+        return `needs ${((floats * 4) / 2 ** 30).toFixed(2)} GiB of buffers, more than a 32-bit WebAssembly memory holds`;
       }
       return true;
     },

@@ -41,7 +41,27 @@ export function int8GemmVariant(scheme: Int8Scheme, opts: { paramError?: number 
     },
     workspaceBytes: (kern, s) => requireQuant(kern, 'conv-im2col-gemm (int8)').qgemm_workspace_bytes(s.k, s.groups),
     run(kern, a, s) {
-      kern.quant!.conv_im2col_qgemm(a.x, a.xUnsigned, a.zpx, a.w, a.y, a.ws, a.params, a.mode, a.zpy, s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, s.groups);
+      kern.quant!.conv_im2col_qgemm(
+        a.x,
+        a.xUnsigned,
+        a.zpx,
+        a.w,
+        a.y,
+        a.ws,
+        a.params,
+        a.mode,
+        a.zpy,
+        s.n,
+        s.c,
+        s.h,
+        s.w,
+        s.k,
+        s.r,
+        s.s,
+        s.stride,
+        s.pad,
+        s.groups,
+      );
     },
     ...(opts.paramError !== undefined ? { paramError: opts.paramError } : {}),
   });

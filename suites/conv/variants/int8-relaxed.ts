@@ -72,7 +72,27 @@ export function int8RelaxedVariant(scheme: Int8Scheme, opts: { order?: 0 | 1; fu
     },
     workspaceBytes: (kern, s) => requireRelaxed(kern, 'conv-im2col-gemm-relaxed').rgemm_workspace_bytes(s.k, s.groups),
     run(kern, a, s) {
-      kern.relaxed!.conv_im2col_rgemm(a.x, a.w, a.y, a.ws, a.params, a.mode, a.zpy, order, fused ? 1 : 0, s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride, s.pad, s.groups);
+      kern.relaxed!.conv_im2col_rgemm(
+        a.x,
+        a.w,
+        a.y,
+        a.ws,
+        a.params,
+        a.mode,
+        a.zpy,
+        order,
+        fused ? 1 : 0,
+        s.n,
+        s.c,
+        s.h,
+        s.w,
+        s.k,
+        s.r,
+        s.s,
+        s.stride,
+        s.pad,
+        s.groups,
+      );
     },
     nonPortable(q) {
       const top = topBits(order === 0 ? q.xq : q.w.q);

@@ -92,7 +92,11 @@ export function int8WinogradVariant(scheme: Int8Scheme): ConvVariant {
     pack(kern, q, s) {
       const u = packWinogradU(q.w.q, s.k, s.c);
       const b = copyIn(kern, u);
-      return { ptr: b.ptr, bytes: u.byteLength, note: `filter transform U' = (2G) g (2G)^T in int16, packed as 16 panel matrices (${u.byteLength} bytes); ${qwinogradBlock(s)} tiles per block` };
+      return {
+        ptr: b.ptr,
+        bytes: u.byteLength,
+        note: `filter transform U' = (2G) g (2G)^T in int16, packed as 16 panel matrices (${u.byteLength} bytes); ${qwinogradBlock(s)} tiles per block`,
+      };
     },
     workspaceBytes: (kern, s) => requireQuant(kern, 'conv3x3-winograd-f2x2 (int8)').qwinograd_workspace_bytes(s.c, s.h, s.w, s.k, s.pad, qwinogradBlock(s)),
     run(kern, a, s) {

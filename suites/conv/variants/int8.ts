@@ -123,8 +123,7 @@ export function int8Variant(spec: Int8VariantSpec): ConvVariant {
         mode,
         zpy: q.yParams.zeroPoint,
       };
-      const got = () =>
-        mode === 0 ? viewOf(kern, yb, Float32Array, ny) : mode === 2 ? viewOf(kern, yb, Uint8Array, ny) : viewOf(kern, yb, Int8Array, ny);
+      const got = () => (mode === 0 ? viewOf(kern, yb, Float32Array, ny) : mode === 2 ? viewOf(kern, yb, Uint8Array, ny) : viewOf(kern, yb, Int8Array, ny));
       const nonPortable = spec.nonPortable?.(q);
       const fmt = (v: number) => v.toPrecision(4);
       let disposed = false;
@@ -134,7 +133,11 @@ export function int8Variant(spec: Int8VariantSpec): ConvVariant {
         },
         output: () => outputValues(got(), q.yParams),
         kernelCheck: () => [
-          bitExactCheck(got(), q.expected(scheme.output), `int32 accumulation, ${mode === 0 ? 'dequantization' : 'requantization'} f32(f32(acc) x ${mode === 0 ? 'D_k' : 'M_k'}), round half to even`),
+          bitExactCheck(
+            got(),
+            q.expected(scheme.output),
+            `int32 accumulation, ${mode === 0 ? 'dequantization' : 'requantization'} f32(f32(acc) x ${mode === 0 ? 'D_k' : 'M_k'}), round half to even`,
+          ),
         ],
         outputScale: q.yParams.scale,
         ...(nonPortable !== undefined ? { nonPortable } : {}),

@@ -126,9 +126,10 @@ export function quantizeConv(ctx: KernelContext, shape: ConvShape, x: Float32Arr
     expected(output) {
       let out = expected.get(output);
       if (!out) {
-        out = output === 'requantize'
-          ? requantizeRef(q.acc(), shape.k, ho * wo, q.multipliers, yParams)
-          : dequantizeAccRef(q.acc(), shape.k, ho * wo, q.dequantScales);
+        out =
+          output === 'requantize'
+            ? requantizeRef(q.acc(), shape.k, ho * wo, q.multipliers, yParams)
+            : dequantizeAccRef(q.acc(), shape.k, ho * wo, q.dequantScales);
         expected.set(output, out);
       }
       return out;
@@ -213,7 +214,19 @@ export function halfKernelChecks(shape: ConvShape, h: HalfConv, y: Float32Array)
   const enc = encodeFloat;
   return [
     { name: 'kernel: per-element bound', ok: c.interval.ok, value: c.interval.outside, limit: 0, detail: `${c.interval.detail} (${c.source})` },
-    { name: 'kernel: error norm', ok: c.norm.ok, value: enc(c.norm.value), limit: c.norm.limit, detail: `relL2 ${sci(c.norm.value)} vs ${sci(c.norm.limit)} against float64 on the half-rounded inputs` },
-    { name: 'kernel: systematic error', ok: c.bias.ok, value: enc(c.bias.value), limit: c.bias.limit, detail: `error along the result ${sci(c.beta)} (relative) vs ${sci(c.bias.limit)}` },
+    {
+      name: 'kernel: error norm',
+      ok: c.norm.ok,
+      value: enc(c.norm.value),
+      limit: c.norm.limit,
+      detail: `relL2 ${sci(c.norm.value)} vs ${sci(c.norm.limit)} against float64 on the half-rounded inputs`,
+    },
+    {
+      name: 'kernel: systematic error',
+      ok: c.bias.ok,
+      value: enc(c.bias.value),
+      limit: c.bias.limit,
+      detail: `error along the result ${sci(c.beta)} (relative) vs ${sci(c.bias.limit)}`,
+    },
   ];
 }

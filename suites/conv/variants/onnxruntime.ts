@@ -79,9 +79,7 @@ export function loadOnnxruntime(fromUrl: string): OrtLoad {
   } catch (e) {
     return {
       ok: false,
-      reason:
-        `${PACKAGE} (found at ${path}) failed to load on this device ` +
-        `(${process.platform}-${process.arch}, Node ${process.version}): ${errText(e)}`,
+      reason: `${PACKAGE} (found at ${path}) failed to load on this device ` + `(${process.platform}-${process.arch}, Node ${process.version}): ${errText(e)}`,
     };
   }
 }
@@ -149,7 +147,7 @@ export function makeConvOnnxruntimeF32(fromUrl: string): ConvVariant {
         `onnxruntime-node ${version}: session created from an in-memory one-node Conv model (opset ${ONNX_OPSET}, ` +
         `${model.length} bytes, weights as an initializer); CPU EP, 1 intra-op + 1 inter-op thread, sequential, ` +
         "graph optimisation 'all' (ORT may re-lay out the weights, e.g. NCHWc on AVX2/AVX-512 x64; its internal copies are not " +
-        'visible from JS, preparedBytes counts the model bytes); timed: session.run() including the binding\'s output copy',
+        "visible from JS, preparedBytes counts the model bytes); timed: session.run() including the binding's output copy",
       dispose(): void {
         if (released) return;
         released = true;

@@ -196,7 +196,7 @@ export function tileBlock(shape: ConvShape, m: number): number {
   const tiles = shape.n * tilesH * tilesW;
   const nr = GEMM_TILE.nr;
   const perTile = alpha * alpha * (shape.c + shape.k) * 4;
-  const fit = Math.floor(1024 * 1024 / perTile / nr) * nr;
+  const fit = Math.floor((1024 * 1024) / perTile / nr) * nr;
   return Math.min(Math.ceil(tiles / nr) * nr, Math.min(64, Math.max(16, fit)));
 }
 
@@ -213,9 +213,7 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
   const defaults = DEFAULT_POINTS[key];
   const pts = points ?? defaults;
   if (pts === undefined) {
-    throw new RangeError(
-      `winogradVariant: no default points for ${key}; pass ${m + R - 1} points, e.g. winogradVariant(${m}, ["0","1","-1",...,"inf"])`,
-    );
+    throw new RangeError(`winogradVariant: no default points for ${key}; pass ${m + R - 1} points, e.g. winogradVariant(${m}, ["0","1","-1",...,"inf"])`);
   }
   const ceiling = winogradBudget(m);
   // The exact transforms of the points (throws on a bad point list) and what the kernel is given.

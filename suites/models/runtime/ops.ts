@@ -211,7 +211,7 @@ export function convGeneralOp(f: F, x: number, y: number, wt: Float32Array, bias
           let acc = Math.fround(0);
           for (let cc = 0; cc < cg; cc++) {
             const xb = x + (nn * c + gi * cg + cc) * H * W;
-            const wb = ((k * cg + cc) * R) * S;
+            const wb = (k * cg + cc) * R * S;
             for (let rr = 0; rr < R; rr++) {
               const ih = oh * sh - pt + rr * dh;
               if (ih < 0 || ih >= H) continue;

@@ -138,8 +138,19 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
             const [N, C, H, W] = xs as [number, number, number, number];
             const [K, , R, S] = dims(n.params[0]!) as [number, number, number, number];
             const geo: ops.ConvGeometry = {
-              n: N, c: C, h: H, w: W, k: K, r: R, s: S, ho: os[2]!, wo: os[3]!,
-              stride: n.attrs.stride, pads: n.attrs.pads, dilation: n.attrs.dilation, groups: n.attrs.groups,
+              n: N,
+              c: C,
+              h: H,
+              w: W,
+              k: K,
+              r: R,
+              s: S,
+              ho: os[2]!,
+              wo: os[3]!,
+              stride: n.attrs.stride,
+              pads: n.attrs.pads,
+              dilation: n.attrs.dilation,
+              groups: n.attrs.groups,
             };
             step = () => ops.convGeneralOp(heap, off(x0), off(out), w, b, geo);
           }
@@ -211,9 +222,19 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
         case 'avgpool': {
           const a = n.attrs;
           const geo: ops.PoolGeometry = {
-            nc: xs[0]! * xs[1]!, h: xs[2]!, w: xs[3]!, ho: os[2]!, wo: os[3]!,
-            kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
-            pt: a.pads[0], pl: a.pads[1], pb: a.pads[2], pr: a.pads[3],
+            nc: xs[0]! * xs[1]!,
+            h: xs[2]!,
+            w: xs[3]!,
+            ho: os[2]!,
+            wo: os[3]!,
+            kh: a.kernel[0],
+            kw: a.kernel[1],
+            sh: a.stride[0],
+            sw: a.stride[1],
+            pt: a.pads[0],
+            pl: a.pads[1],
+            pb: a.pads[2],
+            pr: a.pads[3],
           };
           const cip = n.op === 'avgpool' ? n.attrs.countIncludePad : false;
           const kind = n.op === 'maxpool' ? 'max' : 'avg';
@@ -243,7 +264,15 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
           const inner = numel(xs.slice(2));
           const total = os[1]!;
           const inputs = n.inputs.map((t) => [t, dims(t)[1]!] as const);
-          step = () => ops.concatOp(heap, inputs.map(([t, c]) => [off(t), c] as const), off(out), N, total, inner);
+          step = () =>
+            ops.concatOp(
+              heap,
+              inputs.map(([t, c]) => [off(t), c] as const),
+              off(out),
+              N,
+              total,
+              inner,
+            );
           break;
         }
         case 'channelshuffle': {

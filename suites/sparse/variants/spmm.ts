@@ -58,9 +58,7 @@ export function formatTag(f: SparseFormat): string {
 function storage(format: SparseFormat, shape: ConvShape, params?: CaseParams): FormatCounts {
   const sp = params?.sparsity;
   const fits = sp ? formatFitsPattern(format, sp.pattern, sp.fraction) === true : true;
-  return fits && sp
-    ? predictConvStorage(format, weightDims(shape), sp.pattern, sp.fraction)
-    : predictConvStorage(format, weightDims(shape), 'unstructured', 0);
+  return fits && sp ? predictConvStorage(format, weightDims(shape), sp.pattern, sp.fraction) : predictConvStorage(format, weightDims(shape), 'unstructured', 0);
 }
 
 function pixels(shape: ConvShape): number {
