@@ -669,10 +669,23 @@ async function main(): Promise<number> {
   }
 }
 
+/**
+ * Ends the process once stdout and stderr are flushed. The command's work is done and saved by now; a
+ * connection that died mid-run (sshd killed while results streamed in) can leave an ssh2 handle behind
+ * that would otherwise keep the process alive for minutes after its report was written.
+ */
+function finish(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => finish(code),
   (e: unknown) => {
     const err = e as Error & { code?: string };
     let msg = err instanceof Error ? err.message : String(e);
@@ -685,6 +698,6 @@ main().then(
       cause = cause.cause;
     }
     process.stderr.write(`roofbench: ${msg}\n`);
-    process.exitCode = e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') || err.name === 'ConfigError' ? 2 : 1;
+    finish(e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') || err.name === 'ConfigError' ? 2 : 1);
   },
 );
