@@ -627,38 +627,19 @@ export interface Kernels {
 
 const PAGE = 65536;
 
+/** A WebAssembly module of one function () -> v128 whose code is `body` (locals declaration, instructions, end). */
+function v128Module(body: number[]): Uint8Array<ArrayBuffer> {
+  // prettier-ignore
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+    0x03, 0x02, 0x01, 0x00, // function section
+    0x0a, body.length + 2, 0x01, body.length, ...body, // code section
+  ]);
+}
+
 /** The smallest module using a SIMD instruction: (func (result v128) i32.const 0 i32x4.splat). */
-const SIMD_PROBE = new Uint8Array([
-  0x00,
-  0x61,
-  0x73,
-  0x6d,
-  0x01,
-  0x00,
-  0x00,
-  0x00, // magic, version
-  0x01,
-  0x05,
-  0x01,
-  0x60,
-  0x00,
-  0x01,
-  0x7b, // type section: () -> v128
-  0x03,
-  0x02,
-  0x01,
-  0x00, // function section
-  0x0a,
-  0x08,
-  0x01,
-  0x06,
-  0x00,
-  0x41,
-  0x00,
-  0xfd,
-  0x11,
-  0x0b, // code: i32.const 0; i32x4.splat; end
-]);
+const SIMD_PROBE = v128Module([0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b]); // no locals; i32.const 0; i32x4.splat; end
 
 /**
  * The smallest module using i32x4.relaxed_dot_i8x16_i7x16_add_s:
@@ -666,33 +647,7 @@ const SIMD_PROBE = new Uint8Array([
  */
 const RELAXED_PROBE = (() => {
   const zero = [0xfd, 0x0c, ...new Array<number>(16).fill(0)]; // v128.const 0
-  const body = [0x00, ...zero, ...zero, ...zero, 0xfd, 0x93, 0x02, 0x0b]; // no locals, 3 consts, the dot, end
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00, // magic, version
-    0x01,
-    0x05,
-    0x01,
-    0x60,
-    0x00,
-    0x01,
-    0x7b, // type section: () -> v128
-    0x03,
-    0x02,
-    0x01,
-    0x00, // function section
-    0x0a,
-    body.length + 2,
-    0x01,
-    body.length,
-    ...body, // code section
-  ]);
+  return v128Module([0x00, ...zero, ...zero, ...zero, 0xfd, 0x93, 0x02, 0x0b]); // no locals, 3 consts, the dot, end
 })();
 
 /** Whether this runtime supports WebAssembly relaxed SIMD (Node 20 only with --experimental-wasm-relaxed-simd). */
