@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 export const UNIT = [
   'test/boundary.test.ts',
   'test/cases.test.ts',
+  'test/chain-traffic.test.ts',
   'test/changepoints.test.ts',
   'test/cli-args.test.ts',
   'test/colours.test.ts',
