@@ -40,6 +40,7 @@ export const UNIT = [
   'test/quick-coverage.test.ts',
   'test/reference.test.ts',
   'test/runtime.test.ts',
+  'test/session.test.ts',
   'test/report-accuracy.test.ts',
   'test/report-facts.test.ts',
   'test/report-layout.test.ts',
