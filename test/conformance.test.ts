@@ -66,6 +66,36 @@ describe('conformance: every registered variant against the float64 reference', 
     expect(unexercised(out, suiteKits, needsRelaxed, ['passed', 'nonportable'])).toEqual([]);
   }, 300_000);
 
+  it('every variant refuses, naming itself, tensors whose lengths do not match the shape and shapes it does not apply to (suites/conv/variant.ts)', async () => {
+    const ctx = { kernels: kernels() };
+    let refused = 0;
+    for (const kit of suiteKits) {
+      for (const { shape } of kit.conformance) {
+        const n = shape.n * shape.c * shape.h * shape.w;
+        const x = new Float32Array(n);
+        const w = new Float32Array(shape.k * (shape.c / shape.groups) * shape.r * shape.s);
+        const data = { seed: 1, distribution: 'uniform(-1,1)' as const };
+        for (const v of kit.variants) {
+          // prepareAsync where the variant has it (ONNX Runtime), else prepare: both refuse before any work.
+          const prep = (xx: Float32Array, ww: Float32Array) =>
+            v.prepareAsync ? v.prepareAsync(ctx, shape, xx, ww, data) : v.prepare(ctx, shape, xx, ww, data);
+          // What prepare() can check: the shape (a case's parameters, e.g. its sparsity, are the runner's to check).
+          const ok = v.applies(shape);
+          if (ok !== true) {
+            await expect(async () => prep(x, w), v.name).rejects.toThrow(`${v.name}: ${ok}`);
+            refused++;
+            continue;
+          }
+          await expect(async () => prep(x.subarray(1), w), v.name).rejects.toThrow(`${v.name}: x has ${n - 1} floats, the shape needs ${n}`);
+          await expect(async () => prep(x, w.subarray(1)), v.name).rejects.toThrow(`${v.name}: w has ${w.length - 1} floats`);
+          if (v.layer) expect(() => v.layer!(ctx, shape, w.subarray(1)), v.name).toThrow(`${v.name}: w has ${w.length - 1} floats`);
+          refused += 2;
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
+
   it('fails for a broken variant (injected, test-only: im2col GEMM whose output is off by 1e-4 in one element)', async () => {
     const broken: ConvVariant = {
       ...convIm2colGemmF32,
