@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Two tiers (README "Tests"):
- * - unit: pure modules and the kernels, in-process, no network, no devices (npm run test:unit, < 30 s);
+ * - unit: pure modules and the kernels, in-process, no network, no devices (npm run test:unit, < 30 s;
+ *   what spawns Node processes or takes seconds of arithmetic is in the system tier, e.g.
+ *   test/precision-kernels-full.test.ts, test/conformance-relaxed.test.ts);
  * - system: the command line end to end, SSH against real OpenSSH servers, the emulated ARM boards,
  *   the dashboard in headless Chromium.
  * `npm test` runs both.
@@ -27,7 +29,6 @@ export const UNIT = [
   'test/graph-cost.test.ts',
   'test/graph-reference.test.ts',
   'test/graph.test.ts',
-  'test/history.test.ts',
   'test/kernels.test.ts',
   'test/lint.test.ts',
   'test/measure-policies.test.ts',
@@ -68,8 +69,14 @@ export default defineConfig({
     // Once per run (not per tier): compiles the kernels; sends every report and history store to a temporary directory.
     globalSetup: ['test/setup/global.ts'],
     projects: [
-      // Pure and in-process: the files may share the two cores.
-      { test: { ...shared, name: 'unit', include: UNIT, fileParallelism: true, sequence: { groupOrder: 0 } } },
+      // Pure and in-process: the files share the two cores (vitest's default is one worker fewer than the
+      // cores, so one on this 2-core machine), and a worker keeps its imported modules from one file to the
+      // next (isolate: false: re-importing vega, zod, the kernels' loaders and the report for every file was
+      // a third of the tier's time). These files set no global state another could see: what must be
+      // isolated (a child process, a test store, the environment) is in the files of the system tier.
+      {
+        test: { ...shared, name: 'unit', include: UNIT, fileParallelism: true, maxWorkers: 2, isolate: false, sequence: { groupOrder: 0 } },
+      },
       // Kernel timing is not asserted anywhere, but these spawn real runs (with case timeouts): after the
       // unit tier (a later group), one file at a time on 2 cores.
       { test: { ...shared, name: 'system', include: ['test/**/*.test.ts'], exclude: UNIT, fileParallelism: false, sequence: { groupOrder: 1 } } },
