@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Two tiers (README "Tests"):
  * - unit: pure modules and the kernels, in-process, no network, no devices (npm run test:unit, < 30 s;
- *   what spawns Node processes or takes seconds of arithmetic is in the system tier, e.g.
- *   test/precision-kernels-full.test.ts, test/conformance-relaxed.test.ts);
+ *   what spawns Node processes, measures the machine or loads heavy tooling is in the system tier, e.g.
+ *   test/precision-kernels-full.test.ts, test/conformance-relaxed.test.ts, test/ceilings.test.ts, test/lint.test.ts);
  * - system: the command line end to end, SSH against real OpenSSH servers, the emulated ARM boards,
  *   the dashboard in headless Chromium.
  * `npm test` runs both.
@@ -31,7 +31,6 @@ export const UNIT = [
   'test/graph-reference.test.ts',
   'test/graph.test.ts',
   'test/kernels.test.ts',
-  'test/lint.test.ts',
   'test/measure-policies.test.ts',
   'test/npy.test.ts',
   'test/onnxruntime.test.ts',

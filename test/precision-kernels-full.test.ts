@@ -3,14 +3,13 @@
  * (test/precision-kernels.test.ts has the rest): the relaxed-SIMD kernels in Node processes started
  * with --experimental-wasm-relaxed-simd (bit-exact where the 7-bit operand stays in [0, 127], flagged
  * otherwise); the quantization schemes against an independent numpy computation of the same definitions
- * (64 case x scheme pairs, from a fixture scripts/precision_numpy.py wrote); the int8 ceiling measured
- * with the device ceilings. No speed is asserted.
+ * (64 case x scheme pairs, from a fixture scripts/precision_numpy.py wrote). The int8 ceiling measured
+ * with the device ceilings: test/ceilings.test.ts. No speed is asserted.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, inject } from 'vitest';
-import { measureCeilings } from '../harness/runner/ceilings.js';
 import { useKernels } from './helpers/kernels.js';
 import { NUMPY_CASES, NUMPY_SCHEMES, compareFigures, ourFigures, type Figures } from '../scripts/precision-numpy.js';
 import numpyFixture from './fixtures/precision-numpy.json' with { type: 'json' };
@@ -85,14 +84,5 @@ describe('the schemes agree with an independent numpy computation of the same de
     const ours = ourFigures(kernels(), NUMPY_CASES[0]!, NUMPY_SCHEMES[0]!);
     expect(compareFigures({ ...ours, codesHash: (ours.codesHash ?? 0) + 1 }, cases[0]!.schemes[0]!)).toHaveLength(1);
     expect(compareFigures({ ...ours, yScale: ours.yScale * (1 + 2 ** -23) }, cases[0]!.schemes[0]!)).toHaveLength(1);
-  });
-});
-
-describe('the int8 ceiling', () => {
-  it('is measured with the ceilings (its arithmetic: test/precision-kernels.test.ts)', async () => {
-    const c = await measureCeilings(kernels(), { quick: true });
-    expect(c.int8PeakGops).toBeGreaterThan(0);
-    expect(c.int8PeakSamples?.length).toBeGreaterThan(0);
-    expect(c.peakMethod).toMatch(/dot_i16x8_s/);
   });
 });
