@@ -5,9 +5,10 @@
  * the AssemblyScript compiler's version). A run whose sources match a kept build reuses it; any other compiles
  * (kernels/build.ts, its checks included) into a fresh directory renamed into place when complete, so a run
  * never reads a half-written build and two runs at once do not collide. The compiler is loaded only then.
+ * The last few builds are kept (switching branches back and forth reuses them), older ones removed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +16,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CACHE = join(ROOT, 'node_modules', '.cache', 'roofbench-test-kernels');
 /** Written last into a complete build. */
 const DONE = 'complete';
+/** Kernel sets kept (about 1 MB each). */
+const KEEP = 4;
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
@@ -57,5 +60,16 @@ export async function testKernelsDir(): Promise<{ dir: string; compiled: boolean
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  prune(dir);
   return { dir, compiled: true };
+}
+
+/** Keeps the KEEP most recently built kernel sets (switching branches back and forth reuses them), removes older ones. */
+function prune(current: string): void {
+  const builds = readdirSync(CACHE, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('building-'))
+    .map((e) => join(CACHE, e.name))
+    .filter((d) => d !== current)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  for (const old of builds.slice(KEEP - 1)) rmSync(old, { recursive: true, force: true });
 }
