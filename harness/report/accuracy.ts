@@ -121,6 +121,10 @@ export interface DecisionCase {
   layer: string;
   shape: string;
   hasPeer: boolean;
+  /** The labels of the case's references (its suite kit's), for its table's heads. */
+  anchorLabel: string;
+  baselineLabel: string;
+  peerLabel: string;
   rows: DecisionRow[];
   notes: string[];
 }
@@ -632,6 +636,9 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       layer: layerOf(c),
       shape: c.spec ? shapeText(c.spec.shape) : 'shape unknown',
       hasPeer: c.peer !== undefined,
+      anchorLabel: labelOf(c.roles, c.roles.anchor),
+      baselineLabel: labelOf(c.roles, c.roles.speedBaseline),
+      peerLabel: labelOf(c.roles, c.roles.peer),
       rows,
       notes,
     });
