@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -69,13 +70,22 @@ export default defineConfig({
     // Once per run (not per tier): compiles the kernels; sends every report and history store to a temporary directory.
     globalSetup: ['test/setup/global.ts'],
     projects: [
-      // Pure and in-process: the files share the two cores (vitest's default is one worker fewer than the
-      // cores, so one on this 2-core machine), and a worker keeps its imported modules from one file to the
-      // next (isolate: false: re-importing vega, zod, the kernels' loaders and the report for every file was
-      // a third of the tier's time). These files set no global state another could see: what must be
-      // isolated (a child process, a test store, the environment) is in the files of the system tier.
+      // Pure and in-process: the files share the cores (vitest's default is one worker fewer than the
+      // cores, so one on a 2-core machine; here at least two), and a worker keeps its imported modules from
+      // one file to the next (isolate: false: re-importing vega, zod, the kernels' loaders and the report for
+      // every file was a third of the tier's time). These files leave no global state behind (one that swaps
+      // a kit's object puts it back in a finally); what must be isolated (a child process, a test store, the
+      // environment) is in the files of the system tier.
       {
-        test: { ...shared, name: 'unit', include: UNIT, fileParallelism: true, maxWorkers: 2, isolate: false, sequence: { groupOrder: 0 } },
+        test: {
+          ...shared,
+          name: 'unit',
+          include: UNIT,
+          fileParallelism: true,
+          maxWorkers: Math.max(2, availableParallelism() - 1),
+          isolate: false,
+          sequence: { groupOrder: 0 },
+        },
       },
       // Kernel timing is not asserted anywhere, but these spawn real runs (with case timeouts): after the
       // unit tier (a later group), one file at a time on 2 cores.
