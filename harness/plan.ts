@@ -152,7 +152,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
       }
     }
   }
-  const badCases = (sel.cases ?? []).filter((n) => !allCaseIds.some((id) => id === n || id.endsWith(`/${n}`)));
+  const badCases = (sel.cases ?? []).filter((n) => !allCaseIds.some((id) => id === n || id.endsWith(`/${n}`)) && !allLayers.includes(n));
   if (badCases.length) throw unknown('case', badCases, allCaseIds, allLayers);
   if (items.length === 0) {
     throw new UsageError(

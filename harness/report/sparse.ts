@@ -188,7 +188,8 @@ export function buildSparseView(run: Pick<RunResults, 'results' | 'cases'>): Spa
       for (const f of fractions) {
         const rs = byFraction.get(f)!;
         const row: StorageRow = { pattern, fraction: f, denseBytes: 0, formats: {} };
-        for (const r of rs) {
+        // A skipped format (blocks that would store the zeros of a pattern they do not fit) has no row cell.
+        for (const r of rs.filter((x) => x.state !== 'skipped')) {
           const i = r.info ?? {};
           if (typeof i.format === 'string' && typeof i.storageBytes === 'number') {
             row.formats[i.format] = i.storageBytes;
