@@ -113,7 +113,15 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
   const allCaseIds: string[] = [];
   const allLayers: string[] = [];
   for (const suite of active) {
-    const caseOpts = { quick: sel.quick, seed: sel.seed, distribution: sel.distribution, models: sel.models, policy: sel.policy, patterns: sel.patterns, fractions: sel.fractions };
+    const caseOpts = {
+      quick: sel.quick,
+      seed: sel.seed,
+      distribution: sel.distribution,
+      models: sel.models,
+      policy: sel.policy,
+      patterns: sel.patterns,
+      fractions: sel.fractions,
+    };
     let cases: CaseSpec[];
     try {
       cases = suite.cases(caseOpts);

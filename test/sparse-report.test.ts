@@ -19,7 +19,23 @@ let stdout: string;
 
 beforeAll(async () => {
   const r = await bench(
-    ['--suite', 'sparse', '--quick', '--case', LAYER, '--pattern', 'unstructured,1x4', '--sparsity', '10%,50%,0.95', '--target-ms', '30', '--min-samples', '5', '--no-ceilings', '--json'],
+    [
+      '--suite',
+      'sparse',
+      '--quick',
+      '--case',
+      LAYER,
+      '--pattern',
+      'unstructured,1x4',
+      '--sparsity',
+      '10%,50%,0.95',
+      '--target-ms',
+      '30',
+      '--min-samples',
+      '5',
+      '--no-ceilings',
+      '--json',
+    ],
     { timeoutMs: 240_000 },
   );
   stdout = r.stdout;
@@ -75,6 +91,13 @@ describe('bench --suite sparse', () => {
       expect(Object.keys(s.formats).sort()).toEqual(s.pattern === '1x4' ? ['b1x1', 'b1x2', 'b1x4', 'csr'] : ['b1x1', 'csr']);
     }
     expect(html).toContain('Weight storage against dense');
+    // The executed roofline: a sparse kernel moves left of the dense GEMM as the weights thin out.
+    expect(html.match(/class="[^"]*rb-sparse-roof/g)).toHaveLength(12);
+    for (const line of view.layers[0]!.lines) {
+      const xs = line.roofline.map((p) => p.executedIntensity);
+      expect(xs.every((x, i) => i === 0 || x < xs[i - 1]!)).toBe(true);
+      expect(line.roofline.at(-1)!.executedIntensity).toBeLessThan(line.roofline.at(-1)!.denseIntensity);
+    }
   });
 
   it('fault: a dense baseline that errored leaves its sparsity out, with a note, instead of a speedup against nothing', () => {

@@ -26,13 +26,27 @@ describe('the sparse suite sweep (sweep.yaml)', () => {
     const { sweep, layers } = readSweep();
     const pw = layers.filter((l) => l.layer.startsWith('mobilenet_v1.'));
     expect(pw.map((l) => l.layer)).toEqual([
-      'mobilenet_v1.conv2.pw', 'mobilenet_v1.conv3.pw', 'mobilenet_v1.conv4.pw', 'mobilenet_v1.conv5.pw', 'mobilenet_v1.conv6.pw',
-      'mobilenet_v1.conv7.pw', 'mobilenet_v1.conv8_1.pw', 'mobilenet_v1.conv8_2.pw', 'mobilenet_v1.conv8_3.pw', 'mobilenet_v1.conv8_4.pw',
-      'mobilenet_v1.conv8_5.pw', 'mobilenet_v1.conv9.pw', 'mobilenet_v1.conv10.pw',
+      'mobilenet_v1.conv2.pw',
+      'mobilenet_v1.conv3.pw',
+      'mobilenet_v1.conv4.pw',
+      'mobilenet_v1.conv5.pw',
+      'mobilenet_v1.conv6.pw',
+      'mobilenet_v1.conv7.pw',
+      'mobilenet_v1.conv8_1.pw',
+      'mobilenet_v1.conv8_2.pw',
+      'mobilenet_v1.conv8_3.pw',
+      'mobilenet_v1.conv8_4.pw',
+      'mobilenet_v1.conv8_5.pw',
+      'mobilenet_v1.conv9.pw',
+      'mobilenet_v1.conv10.pw',
     ]);
     expect(pw.every((l) => l.pointwise && l.shape.r === 1 && l.shape.groups === 1)).toBe(true);
     const r50 = layers.filter((l) => l.layer.startsWith('resnet50'));
-    expect(r50.map((l) => [l.shape.r, l.shape.s])).toEqual([[3, 3], [3, 3], [3, 3]]);
+    expect(r50.map((l) => [l.shape.r, l.shape.s])).toEqual([
+      [3, 3],
+      [3, 3],
+      [3, 3],
+    ]);
     const cases = sparseCases(opts);
     const plain = sweep.patterns.filter((p) => !p.includes(':')).length;
     const nm = sweep.patterns.length - plain;
@@ -86,8 +100,16 @@ describe('the sparse suite sweep (sweep.yaml)', () => {
     ['a fraction above 1', shipped.replace(/^fractions: \[0\.1,/m, 'fractions: [1.5,'), /entry fractions\.0: .*(<= ?1|less than or equal to 1)/i],
     ['a node the model lacks', shipped.replace('conv3_2.conv2,', 'conv3_2.conv9,'), /entry layers\.1: resnet50_v1\.5 has no conv node "conv3_2\.conv9"/],
     ['a model not in the zoo', shipped.replace('model: resnet50_v1.5', 'model: resnet51'), /entry layers\.1: model "resnet51" cannot be loaded/],
-    ['a depthwise layer', shipped.replace('conv4_2.conv2]\n', 'conv4_2.conv2]\n  - model: mobilenet_v1\n    nodes: [conv3.dw]\n'), /conv3\.dw is a grouped or depthwise conv/],
-    ['a quick layer outside the sweep', shipped.replace('quick:\n  layers: [', 'quick:\n  layers: [mobilenet_v1.conv1, '), /entry quick\.layers\.0: mobilenet_v1\.conv1 is not one of the sweep's layers/],
+    [
+      'a depthwise layer',
+      shipped.replace('conv4_2.conv2]\n', 'conv4_2.conv2]\n  - model: mobilenet_v1\n    nodes: [conv3.dw]\n'),
+      /conv3\.dw is a grouped or depthwise conv/,
+    ],
+    [
+      'a quick layer outside the sweep',
+      shipped.replace('quick:\n  layers: [', 'quick:\n  layers: [mobilenet_v1.conv1, '),
+      /entry quick\.layers\.0: mobilenet_v1\.conv1 is not one of the sweep's layers/,
+    ],
     ['an unknown key', `${shipped}\nextra: 1\n`, /Unrecognized key/i],
   ];
   for (const [what, text, msg] of broken) {
@@ -103,14 +125,41 @@ describe('the sparse suite sweep (sweep.yaml)', () => {
 describe('break-even sparsity', () => {
   it('interpolates log speedup where it last crosses 1, and censors outside the sweep', () => {
     // log s from log 0.5 at 0.5 to log 2 at 0.7: 1x at 0.6.
-    expect(crossing([{ fraction: 0.3, speedup: 0.2 }, { fraction: 0.5, speedup: 0.5 }, { fraction: 0.7, speedup: 2 }]).value).toBeCloseTo(0.6, 12);
+    expect(
+      crossing([
+        { fraction: 0.3, speedup: 0.2 },
+        { fraction: 0.5, speedup: 0.5 },
+        { fraction: 0.7, speedup: 2 },
+      ]).value,
+    ).toBeCloseTo(0.6, 12);
     // A dip below 1 after a first crossing: the break-even is after the last point below 1.
-    expect(crossing([{ fraction: 0.1, speedup: 1.2 }, { fraction: 0.5, speedup: 0.8 }, { fraction: 0.9, speedup: 1.25 }]).value).toBeCloseTo(0.7, 2);
-    expect(crossing([{ fraction: 0.5, speedup: 1.1 }, { fraction: 0.9, speedup: 3 }])).toEqual({ value: 0.5, censored: 'below' });
-    expect(crossing([{ fraction: 0.5, speedup: 0.3 }, { fraction: 0.9, speedup: 0.9 }])).toEqual({ value: 0.9, censored: 'above' });
+    expect(
+      crossing([
+        { fraction: 0.1, speedup: 1.2 },
+        { fraction: 0.5, speedup: 0.8 },
+        { fraction: 0.9, speedup: 1.25 },
+      ]).value,
+    ).toBeCloseTo(0.7, 2);
+    expect(
+      crossing([
+        { fraction: 0.5, speedup: 1.1 },
+        { fraction: 0.9, speedup: 3 },
+      ]),
+    ).toEqual({ value: 0.5, censored: 'below' });
+    expect(
+      crossing([
+        { fraction: 0.5, speedup: 0.3 },
+        { fraction: 0.9, speedup: 0.9 },
+      ]),
+    ).toEqual({ value: 0.9, censored: 'above' });
     expect(crossingText({ value: 0.5, censored: 'below' })).toBe('≤ 50%');
     expect(crossingText({ value: 0.95, censored: 'above' })).toBe('> 95%');
-    expect(() => crossing([{ fraction: 0.5, speedup: 1 }, { fraction: 0.5, speedup: 2 }])).toThrow(/not ascending/);
+    expect(() =>
+      crossing([
+        { fraction: 0.5, speedup: 1 },
+        { fraction: 0.5, speedup: 2 },
+      ]),
+    ).toThrow(/not ascending/);
   });
 
   /** Samples of a kernel whose speedup over dense is exp(slope * (f - at)), with relative noise `noise`. */
@@ -153,6 +202,7 @@ describe('break-even sparsity', () => {
       pattern,
       variant: 'conv-spmm-csr-f32',
       points: [],
+      roofline: [],
       noisy: false,
       breakEven: { estimate: { value: at, censored }, low: { value: at - 0.04, censored: null }, high: { value: at + 0.04, censored: null }, widthPoints: 8 },
     });

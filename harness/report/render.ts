@@ -64,7 +64,10 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       growth,
       // The sparse suite's view (templates/sparse.njk; its SVGs escaped by Vega and attachTitles).
       sparse: sparse.sparse,
-      sparseSvgs: sparse.sparseSvgs.map((s) => new nunjucks.runtime.SafeString(s)),
+      sparseSvgs: sparse.sparseSvgs.map((s) => ({
+        speedup: new nunjucks.runtime.SafeString(s.speedup),
+        roofline: new nunjucks.runtime.SafeString(s.roofline),
+      })),
       css,
       nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && (r.info?.code === 'native' || r.external !== undefined)).map((r) => r.variant))],
       nativeRoofColour: NATIVE_ROOF_COLOUR,

@@ -116,6 +116,8 @@ export interface PatternLine {
   pattern: string;
   variant: string;
   points: { fraction: number; speedup: Speedup; noisy: boolean }[];
+  /** The kernel on the roofline at each sparsity: executed FLOPs per byte moved (index traffic included) and executed GFLOP/s; the dense GEMM's beside it. */
+  roofline: { fraction: number; executedIntensity: number; executedGflops: number; denseIntensity: number; denseGflops: number }[];
   breakEven: BreakEven;
   /** Either side of any point noisy: the break-even is indicative. */
   noisy: boolean;
@@ -149,7 +151,8 @@ const pctText = (f: number) => `${Number((f * 100).toFixed(1))}%`;
 function sparsityOf(results: readonly CaseResult[]): { pattern: string; fraction: number } | null {
   for (const r of results) {
     const i = r.info;
-    if (i && typeof i.sparsityPattern === 'string' && typeof i.sparsityFraction === 'number') return { pattern: i.sparsityPattern, fraction: i.sparsityFraction };
+    if (i && typeof i.sparsityPattern === 'string' && typeof i.sparsityFraction === 'number')
+      return { pattern: i.sparsityPattern, fraction: i.sparsityFraction };
   }
   return null;
 }
@@ -203,14 +206,26 @@ export function buildSparseView(run: Pick<RunResults, 'results' | 'cases'>): Spa
       const passed = (r: CaseResult | undefined): r is TimedResult => isTimed(r) && r.state === 'passed';
       const usable = fractions.filter((f) => passed(byFraction.get(f)!.find((r) => r.variant === DENSE_VARIANT)));
       if (usable.length < fractions.length) {
-        notes.push(`${pattern}: the dense baseline did not pass at ${fractions.filter((f) => !usable.includes(f)).map(pctText).join(', ')}; those sparsities are left out`);
+        notes.push(
+          `${pattern}: the dense baseline did not pass at ${fractions
+            .filter((f) => !usable.includes(f))
+            .map(pctText)
+            .join(', ')}; those sparsities are left out`,
+        );
       }
       if (usable.length < 2) {
         notes.push(`${pattern}: fewer than two sparsities measured: no break-even (run more with --sparsity)`);
         continue;
       }
       const candidates = [
-        ...new Set(usable.flatMap((f) => byFraction.get(f)!.filter((r) => r.variant !== DENSE_VARIANT && passed(r)).map((r) => r.variant))),
+        ...new Set(
+          usable.flatMap((f) =>
+            byFraction
+              .get(f)!
+              .filter((r) => r.variant !== DENSE_VARIANT && passed(r))
+              .map((r) => r.variant),
+          ),
+        ),
       ].filter((v) => usable.every((f) => passed(byFraction.get(f)!.find((r) => r.variant === v))));
       if (candidates.length === 0) {
         notes.push(`${pattern}: no sparse variant passed at every sparsity`);
@@ -235,6 +250,13 @@ export function buildSparseView(run: Pick<RunResults, 'results' | 'cases'>): Spa
         pattern,
         variant,
         points: pts.map((p) => ({ fraction: p.fraction, speedup: p.speedup, noisy: p.speedup.noisy })),
+        roofline: pts.map((p) => ({
+          fraction: p.fraction,
+          executedIntensity: (p.s.cost.executedFlops ?? p.s.cost.flops) / p.s.cost.bytes,
+          executedGflops: p.s.perf.executedGflops ?? p.s.perf.gflops,
+          denseIntensity: p.d.cost.intensity,
+          denseGflops: p.d.perf.gflops,
+        })),
         breakEven: be,
         noisy: pts.some((p) => p.speedup.noisy),
       });
@@ -254,8 +276,10 @@ export function verdictOf(layer: string, lines: readonly PatternLine[]): string 
   const part = (l: PatternLine, first: boolean) => {
     const be = l.breakEven;
     const ci = `95% CI ${crossingText(be.low)}–${crossingText(be.high)}${l.noisy ? ', noisy: indicative' : ''}`;
-    const from = (s: string) => (first ? `${patternWords(l.pattern)} ${pays(l.pattern)} from ${s} sparsity on ${layer}` : `${patternWords(l.pattern)} from ${s}`);
-    if (be.estimate.censored === 'above') return `${patternWords(l.pattern)} ${pays(l.pattern) === 'pay' ? 'do' : 'does'} not pay up to ${pctText(be.estimate.value)}${first ? ` on ${layer}` : ''} (${ci})`;
+    const from = (s: string) =>
+      first ? `${patternWords(l.pattern)} ${pays(l.pattern)} from ${s} sparsity on ${layer}` : `${patternWords(l.pattern)} from ${s}`;
+    if (be.estimate.censored === 'above')
+      return `${patternWords(l.pattern)} ${pays(l.pattern) === 'pay' ? 'do' : 'does'} not pay up to ${pctText(be.estimate.value)}${first ? ` on ${layer}` : ''} (${ci})`;
     if (be.estimate.censored === 'below') return `${from(`${pctText(be.estimate.value)} or less`)} (${ci})`;
     return `${from(pctText(be.estimate.value))} (${ci})`;
   };
@@ -270,10 +294,58 @@ export function verdictOf(layer: string, lines: readonly PatternLine[]): string 
 }
 
 /** Every layer's speedup-vs-sparsity chart (SVG), in view order. */
-export async function sparseChartSvgs(view: SparseView): Promise<string[]> {
-  const out: string[] = [];
-  for (const [i, l] of view.layers.entries()) out.push(await layerChartSvg(l, `rb-sparse-${i}`));
+export async function sparseChartSvgs(view: SparseView): Promise<{ speedup: string; roofline: string }[]> {
+  const out: { speedup: string; roofline: string }[] = [];
+  for (const [i, l] of view.layers.entries())
+    out.push({ speedup: await layerChartSvg(l, `rb-sparse-${i}`), roofline: await layerRooflineSvg(l, `rb-sparse-roof-${i}`) });
   return out;
+}
+
+/** What a layer's executed-roofline chart draws (exported for tests): each kernel and the dense GEMM per sparsity. */
+export function layerRooflineData(l: LayerView) {
+  const tips: Tip[] = [];
+  const points = l.lines.flatMap((line) =>
+    line.roofline.flatMap((p) => {
+      const at = pctText(p.fraction);
+      tips.push({
+        lines: [
+          `${line.pattern} (${line.variant}) at ${at}`,
+          `executed: ${p.executedIntensity.toPrecision(3)} FLOP/byte, ${p.executedGflops.toPrecision(3)} GFLOP/s`,
+        ],
+        className: 'rb-sparse-roof',
+      });
+      const sparse = { series: line.pattern, x: p.executedIntensity, y: p.executedGflops, label: at, tip: tipToken(tips.length - 1) };
+      tips.push({
+        lines: [`dense GEMM, ${line.pattern} weights at ${at}`, `${p.denseIntensity.toPrecision(3)} FLOP/byte, ${p.denseGflops.toPrecision(3)} GFLOP/s`],
+        className: 'rb-sparse-roof',
+      });
+      return [sparse, { series: 'dense GEMM', x: p.denseIntensity, y: p.denseGflops, label: at, tip: tipToken(tips.length - 1) }];
+    }),
+  );
+  return { points: points.filter((p) => p.x > 0 && p.y > 0 && Number.isFinite(p.x) && Number.isFinite(p.y)), tips };
+}
+
+async function layerRooflineSvg(l: LayerView, id: string): Promise<string> {
+  const { points, tips } = layerRooflineData(l);
+  const kept = new Set(points.map((p) => p.tip));
+  const used = tips.filter((_, i) => kept.has(tipToken(i)));
+  // Tokens renumbered over the points kept (a dropped point has no mark, so no tip).
+  const renum = points.map((p, i) => ({ ...p, tip: tipToken(i) }));
+  const x = { field: 'x', type: 'quantitative', title: 'executed FLOP per byte moved (values, indices, map, activations)', scale: { type: 'log' } } as const;
+  const y = { field: 'y', type: 'quantitative', title: 'executed GFLOP/s', scale: { type: 'log' } } as const;
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 560,
+    height: 220,
+    config: CHART_CONFIG,
+    data: { values: renum },
+    layer: [
+      { mark: { type: 'line', opacity: 0.5 }, encoding: { x, y, color: { field: 'series', type: 'nominal', title: 'kernel' }, detail: { field: 'series' } } },
+      { mark: { type: 'point', filled: true, size: 45 }, encoding: { x, y, color: { field: 'series', type: 'nominal' }, description: { field: 'tip' } } },
+      { mark: { type: 'text', dy: -8, fontSize: 9, color: '#555' }, encoding: { x, y, text: { field: 'label' } } },
+    ],
+  } as TopLevelSpec;
+  return attachTitles(await vegaLiteToSvg(spec, id), used);
 }
 
 /** What a layer's chart draws (exported for tests). */
@@ -323,7 +395,10 @@ async function layerChartSvg(l: LayerView, id: string): Promise<string> {
         data: { values: [{ x: XNNPACK_RULE * 100, label: "XNNPACK's 2/3 rule" }] },
         layer: [
           { mark: { type: 'rule', color: '#b04', strokeDash: [6, 3] }, encoding: { x: { field: 'x', type: 'quantitative' } } },
-          { mark: { type: 'text', color: '#b04', align: 'left', dx: 3, dy: -120, fontSize: 10 }, encoding: { x: { field: 'x', type: 'quantitative' }, text: { field: 'label' } } },
+          {
+            mark: { type: 'text', color: '#b04', align: 'left', dx: 3, dy: -120, fontSize: 10 },
+            encoding: { x: { field: 'x', type: 'quantitative' }, text: { field: 'label' } },
+          },
         ],
       },
       {
@@ -339,10 +414,18 @@ async function layerChartSvg(l: LayerView, id: string): Promise<string> {
             {
               data: { values: breaks },
               layer: [
-                { mark: { type: 'rule', strokeWidth: 3 }, encoding: { x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' }, y: { field: 'one', type: 'quantitative' }, color: colour } },
+                {
+                  mark: { type: 'rule', strokeWidth: 3 },
+                  encoding: { x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' }, y: { field: 'one', type: 'quantitative' }, color: colour },
+                },
                 {
                   mark: { type: 'point', shape: 'diamond', size: 110, filled: true, stroke: 'black' },
-                  encoding: { x: { field: 'at', type: 'quantitative' }, y: { field: 'one', type: 'quantitative' }, color: colour, description: { field: 'tip' } },
+                  encoding: {
+                    x: { field: 'at', type: 'quantitative' },
+                    y: { field: 'one', type: 'quantitative' },
+                    color: colour,
+                    description: { field: 'tip' },
+                  },
                 },
               ],
             },
@@ -354,7 +437,7 @@ async function layerChartSvg(l: LayerView, id: string): Promise<string> {
 }
 
 /** The template's data (templates/sparse.njk): the view with its texts, and one chart per layer (none for an emulated device). */
-export async function sparseSection(run: RunResults): Promise<{ sparse: object | null; sparseSvgs: string[] }> {
+export async function sparseSection(run: RunResults): Promise<{ sparse: object | null; sparseSvgs: { speedup: string; roofline: string }[] }> {
   const view = buildSparseView(run);
   if (!view) return { sparse: null, sparseSvgs: [] };
   const emulated = run.device.emulated;

@@ -79,18 +79,21 @@ export function readSweep(file = SWEEP_FILE): { sweep: Sweep; layers: SweepLayer
         ? convs.filter((c) => isPw(c.shape))
         : entry.nodes.map((name) => {
             const c = convs.find((x) => x.name === name);
-            if (!c) throw new Error(`${file}: entry layers.${i}: ${entry.model} has no conv node "${name}" (its convs: ${convs.map((x) => x.name).join(', ')})`);
+            if (!c)
+              throw new Error(`${file}: entry layers.${i}: ${entry.model} has no conv node "${name}" (its convs: ${convs.map((x) => x.name).join(', ')})`);
             return c;
           });
     for (const c of chosen) {
-      if (c.shape.groups !== 1) throw new Error(`${file}: entry layers.${i}: ${entry.model}.${c.name} is a grouped or depthwise conv: the sparse kernels skip those (docs/sparse.md)`);
+      if (c.shape.groups !== 1)
+        throw new Error(`${file}: entry layers.${i}: ${entry.model}.${c.name} is a grouped or depthwise conv: the sparse kernels skip those (docs/sparse.md)`);
       const layer = `${entry.model}.${c.name}`;
       if (layers.some((l) => l.layer === layer)) throw new Error(`${file}: entry layers.${i}: layer ${layer} listed twice`);
       layers.push({ layer, shape: c.shape, pointwise: isPw(c.shape) });
     }
   }
   for (const [i, q] of sweep.quick.layers.entries()) {
-    if (!layers.some((l) => l.layer === q)) throw new Error(`${file}: entry quick.layers.${i}: ${q} is not one of the sweep's layers (${layers.map((l) => l.layer).join(', ')})`);
+    if (!layers.some((l) => l.layer === q))
+      throw new Error(`${file}: entry quick.layers.${i}: ${q} is not one of the sweep's layers (${layers.map((l) => l.layer).join(', ')})`);
   }
   return { sweep, layers };
 }
