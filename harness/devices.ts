@@ -205,9 +205,11 @@ export function parseSize(value: string | number): number {
 // Messages
 // ---------------------------------------------------------------------------
 
-/** How a value is shown in a message (never a secret: see `secret`). */
-function show(v: unknown): string {
+/** How a value is shown in a message (never a secret: see `secret`). A `document` is a whole file: it is named by its
+ * kind only, never quoted (a file named by mistake may hold a key or a token on its first line). */
+function show(v: unknown, document = false): string {
   if (v === null) return 'an empty value';
+  if (typeof v === 'string' && document) return `text of ${v.length} characters (not shown)`;
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
@@ -215,11 +217,11 @@ function show(v: unknown): string {
 }
 
 /** The message of a value that is missing or wrong: `expected X, got Y (hint)`. */
-export function expectation(expected: string, input: unknown, hint?: string, secret = false): string {
+export function expectation(expected: string, input: unknown, hint?: string, secret = false, document = false): string {
   const what = hint ? `${expected} (${hint})` : expected;
   if (input === undefined) return `missing: expected ${what}`;
   if (secret) return `expected ${what}, got something else (not shown: it may be a secret)`;
-  return `expected ${expected}, got ${show(input)}${hint ? ` (${hint})` : ''}`;
+  return `expected ${expected}, got ${show(input, document)}${hint ? ` (${hint})` : ''}`;
 }
 
 /** zod error option giving one message for every failure of a field. */
@@ -227,10 +229,12 @@ export function want(expected: string, hint?: string, secret = false) {
   return { error: (iss: { input?: unknown }) => expectation(expected, iss.input, hint, secret) };
 }
 
-/** Like `want` but leaves unknown keys to the post-processing that points at each key. */
-export function wantMapping(expected: string, hint?: string) {
+/** Like `want` but leaves unknown keys to the post-processing that points at each key. `document`: the schema of a
+ * whole file, whose wrong value is never quoted (see `show`). */
+export function wantMapping(expected: string, hint?: string, document = false) {
   return {
-    error: (iss: { code?: string; input?: unknown }) => (iss.code === 'unrecognized_keys' ? undefined : expectation(expected, iss.input, hint)),
+    error: (iss: { code?: string; input?: unknown }) =>
+      iss.code === 'unrecognized_keys' ? undefined : expectation(expected, iss.input, hint, false, document),
   };
 }
 
@@ -391,7 +395,7 @@ const FileSchema = z.strictObject(
     profiles: z.record(z.string(), ProfileSchema, wantMapping('a mapping of profile names to profiles', 'or leave profiles: out')).optional(),
     devices: z.record(z.string(), DeviceSchema, wantMapping('a mapping of device names to devices', 'e.g. local: { transport: local }')),
   },
-  wantMapping('a mapping with devices: and optionally profiles:', 'see docs/devices.md'),
+  wantMapping('a mapping with devices: and optionally profiles:', 'see docs/devices.md', true),
 );
 
 type ParsedFile = z.output<typeof FileSchema>;

@@ -203,7 +203,7 @@ const FileSchema = z.strictObject(
     kernels: z.array(KernelSchema, want('a list of kernels', 'each with name, op, dtype, cases, files and command')).optional(),
     ceilings: CeilingsSchema.optional(),
   },
-  wantMapping('a mapping with kernels: (and optionally ceilings:)', 'see docs/native-kernels.md'),
+  wantMapping('a mapping with kernels: (and optionally ceilings:)', 'see docs/native-kernels.md', true),
 );
 
 type ParsedFiles = z.output<typeof FilesSchema>;

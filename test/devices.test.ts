@@ -241,6 +241,14 @@ describe('parseDevices', () => {
     );
   });
 
+  it('never quotes a whole file that is not a mapping (a file named by mistake may hold a secret)', () => {
+    const msg = errorOf('ghp_NotARealTokenButSecretLooking0123\n');
+    expect(msg).toBe('inline.yaml:1:1: expected a mapping with devices: and optionally profiles:, got text of 37 characters (not shown) (see docs/devices.md)');
+    expect(msg).not.toContain('ghp_');
+    // a field's wrong value is still quoted, so the user sees what to fix
+    expect(errorOf('devices:\n  local: { transport: telnet }\n')).toContain('"telnet"');
+  });
+
   it('reports duplicate keys with their line', () => {
     expect(errorOf('devices:\n  local: {}\n  local: {}\n')).toMatch(/^inline\.yaml:3:3: invalid YAML: Map keys must be unique/);
   });

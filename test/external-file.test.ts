@@ -339,6 +339,10 @@ describe('mistakes, with file:line:column, the field and what to do', () => {
 
   it('an empty file, and one that declares nothing', () => {
     expect(problems('')[0]).toMatch(/expected a mapping with kernels: \(and optionally ceilings:\)/);
+    // a whole file that is not a mapping is never quoted: it may be a key or a token named by mistake
+    const text = problems('ghp_NotARealTokenButSecretLooking0123\n')[0];
+    expect(text).toMatch(/got text of 37 characters \(not shown\)/);
+    expect(text).not.toContain('ghp_');
     expect(problems('kernels_: []\n')).toEqual(expect.arrayContaining([expect.stringMatching(/declares nothing: add kernels:/)]));
   });
 
