@@ -120,4 +120,13 @@ describe('bench --suite sparse', () => {
     expect(page).not.toContain('Verdict.</strong>');
     expect(page).toContain('Weight storage against dense');
   });
+
+  it('a bad --sparsity or --pattern is a usage error before anything runs', async () => {
+    const bad = await bench(['--sparsity', '50%,150%', '--quick']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--sparsity: "150%" is not a sparsity/);
+    const pat = await bench(['--pattern', 'diagonal', '--quick']);
+    expect(pat.code).toBe(2);
+    expect(pat.stderr).toMatch(/--pattern: unknown sparsity pattern "diagonal"/);
+  });
 });
