@@ -23,7 +23,9 @@ function main(): void {
   if (!view) throw new Error(`${file}: the run has no sparse case (run it with --suite sparse)`);
   let found = 0;
   let total = 0;
-  process.stdout.write(`${'layer'.padEnd(30)} ${'pattern'.padEnd(13)} ${'kernel'.padEnd(20)} ${'break-even'.padStart(10)}  ${'95% interval'.padEnd(18)} goal\n`);
+  process.stdout.write(
+    `${'layer'.padEnd(30)} ${'pattern'.padEnd(13)} ${'kernel'.padEnd(20)} ${'break-even'.padStart(10)}  ${'95% interval'.padEnd(18)} goal\n`,
+  );
   for (const l of view.layers) {
     for (const line of l.lines) {
       total++;
