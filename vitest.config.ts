@@ -24,6 +24,7 @@ export const UNIT = [
   'test/external-file.test.ts',
   'test/fast-budgets.test.ts',
   'test/fft-conv.test.ts',
+  'test/fusion-kernels.test.ts',
   'test/graph-cost.test.ts',
   'test/graph-reference.test.ts',
   'test/graph.test.ts',
