@@ -26,6 +26,7 @@ export const UNIT = [
   'test/fast-budgets.test.ts',
   'test/fft-conv.test.ts',
   'test/fusion-kernels.test.ts',
+  'test/fusion-ort.test.ts',
   'test/graph-cost.test.ts',
   'test/graph-reference.test.ts',
   'test/graph.test.ts',

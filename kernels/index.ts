@@ -625,7 +625,13 @@ export interface FusionKernels {
     rows: number,
   ): void;
 }
-const FUSION_EXPORTS = ['heap_base', 'conv_epi_workspace_floats', 'conv_epi_f32', 'dwpw_workspace_floats', 'dwpw_f32'] as const satisfies readonly (keyof FusionKernels)[];
+const FUSION_EXPORTS = [
+  'heap_base',
+  'conv_epi_workspace_floats',
+  'conv_epi_f32',
+  'dwpw_workspace_floats',
+  'dwpw_f32',
+] as const satisfies readonly (keyof FusionKernels)[];
 const fusionComplete: [Exclude<keyof FusionKernels, (typeof FUSION_EXPORTS)[number]>] extends [never] ? true : never = true;
 void fusionComplete;
 

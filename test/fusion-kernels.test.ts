@@ -30,7 +30,8 @@ function uniform(n: number, seed: number, lo: number, hi: number): Float32Array 
   for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rng.next();
   return a;
 }
-const bitsEqual = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const bitsEqual = (a: Float32Array, b: Float32Array) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 const CONV_CASES: ConvEpiSpec[] = [
   { c: 37, h: 11, w: 13, k: 10, r: 1, stride: 1, pad: 0, act: 'relu', residual: false },
@@ -147,7 +148,12 @@ describe('depthwise 3x3 + pointwise 1x1 in bands vs two separate layers', () => 
     it(`${s.c}->${s.k} stride ${s.stride} at ${s.h}x${s.w}, bands of ${s.rows} rows, ${s.act}`, () => {
       const kern = kernels();
       const mark = kern.mark();
-      const wts = { dw: normal(s.c * 9, 11, Math.sqrt(2 / 9)), dwBias: normal(s.c, 12, 0.3), pw: normal(s.k * s.c, 13, Math.sqrt(2 / s.c)), pwBias: normal(s.k, 14, 0.3) };
+      const wts = {
+        dw: normal(s.c * 9, 11, Math.sqrt(2 / 9)),
+        dwBias: normal(s.c, 12, 0.3),
+        pw: normal(s.k * s.c, 13, Math.sqrt(2 / s.c)),
+        pwBias: normal(s.k, 14, 0.3),
+      };
       const x = normal(s.c * s.h * s.w, 15);
       const p = prepareDwPw(kern, s, wts);
       p.x.view().set(x);

@@ -22,7 +22,9 @@ function actNode(act: Activation, input: string, output: string): GraphNode[] {
 export function convEpiGraph(s: ConvEpiSpec): Graph {
   const ho = convOut(s.h, s.r, s.stride, s.pad);
   const wo = convOut(s.w, s.r, s.stride, s.pad);
-  const nodes: GraphNode[] = [{ op: 'conv', name: 'conv', inputs: ['x'], params: ['w', 'b'], outputs: [s.residual || s.act !== 'none' ? 'c' : 'y'], attrs: convAttrs(s.stride, s.pad) }];
+  const nodes: GraphNode[] = [
+    { op: 'conv', name: 'conv', inputs: ['x'], params: ['w', 'b'], outputs: [s.residual || s.act !== 'none' ? 'c' : 'y'], attrs: convAttrs(s.stride, s.pad) },
+  ];
   const pre = s.act === 'none' ? 'y' : 'a';
   if (s.residual) nodes.push({ op: 'add', name: 'add', inputs: ['c', 'res'], params: [], outputs: [pre], attrs: {} });
   nodes.push(...actNode(s.act, s.residual ? 'a' : 'c', 'y'));

@@ -206,8 +206,7 @@ export function prepareDwPw(kern: Kernels, s: DwPwSpec, wts: DwPwWeights): Prepa
       if (!(Number.isInteger(r) && r >= 1)) throw new Error(`${who}: rows per band must be a positive integer, got ${r}`);
       rows = r;
     },
-    fused: () =>
-      fusion.dwpw_f32(x.ptr, dw.ptr, dwBias.ptr, act, pw.ptr, pwBias.ptr, act, yFused.ptr, fws.ptr, s.c, s.h, s.w, s.k, s.stride, rows),
+    fused: () => fusion.dwpw_f32(x.ptr, dw.ptr, dwBias.ptr, act, pw.ptr, pwBias.ptr, act, yFused.ptr, fws.ptr, s.c, s.h, s.w, s.k, s.stride, rows),
     unfused: () => {
       simd.conv_depthwise_f32(x.ptr, dw.ptr, mid.ptr, dws.ptr, 1, s.c, s.h, s.w, 3, 3, s.stride, 1);
       epiloguePasses(kern, mid, s.c, ho * wo, dwBias, null, s.act);

@@ -67,7 +67,8 @@ export function chainDims(chain: ConvChain): LayerDims[] {
     if (![l.k, l.stride, l.cout].every((v) => Number.isInteger(v) && v > 0) || !(Number.isInteger(l.pad) && l.pad >= 0)) {
       throw new Error(`${where}: k, stride and cout must be positive integers and pad a non-negative integer`);
     }
-    if (l.w.length !== l.cout * c * l.k * l.k) throw new Error(`${where}: ${l.w.length} weights, a ${l.k}x${l.k} conv ${c}->${l.cout} needs ${l.cout * c * l.k * l.k}`);
+    if (l.w.length !== l.cout * c * l.k * l.k)
+      throw new Error(`${where}: ${l.w.length} weights, a ${l.k}x${l.k} conv ${c}->${l.cout} needs ${l.cout * c * l.k * l.k}`);
     if (l.b.length !== l.cout) throw new Error(`${where}: ${l.b.length} biases, cout is ${l.cout}`);
     let d: LayerDims;
     try {
@@ -82,7 +83,13 @@ export function chainDims(chain: ConvChain): LayerDims[] {
 
 /** The chain for reference/chain-traffic.ts (modeled bytes, working set, recompute). */
 export function trafficChain(chain: ConvChain): Chain {
-  return { name: chain.name, h: chain.h, w: chain.w, c: chain.c, layers: chain.layers.map((l) => ({ name: l.name, op: 'conv', k: l.k, stride: l.stride, pad: l.pad, cout: l.cout })) };
+  return {
+    name: chain.name,
+    h: chain.h,
+    w: chain.w,
+    c: chain.c,
+    layers: chain.layers.map((l) => ({ name: l.name, op: 'conv', k: l.k, stride: l.stride, pad: l.pad, cout: l.cout })),
+  };
 }
 
 /** The input window [lo, hi) (unclipped: border padding included) a layer reads for output [a, b). */

@@ -19,7 +19,12 @@ export function chainGraph(chain: ConvChain): Graph {
     params[`${l.name}.w`] = { shape: [l.cout, cin, l.k, l.k], init: { kind: 'data' } };
     params[`${l.name}.b`] = { shape: [l.cout], init: { kind: 'data' } };
     const convOut = l.act === 'none' ? out : `${l.name}.conv`;
-    const attrs = { stride: [l.stride, l.stride] as [number, number], pads: [l.pad, l.pad, l.pad, l.pad] as [number, number, number, number], dilation: [1, 1] as [number, number], groups: 1 };
+    const attrs = {
+      stride: [l.stride, l.stride] as [number, number],
+      pads: [l.pad, l.pad, l.pad, l.pad] as [number, number, number, number],
+      dilation: [1, 1] as [number, number],
+      groups: 1,
+    };
     nodes.push({ op: 'conv', name: `${l.name}.conv`, inputs: [prev], params: [`${l.name}.w`, `${l.name}.b`], outputs: [convOut], attrs });
     if (l.act !== 'none') nodes.push({ op: l.act, name: `${l.name}.act`, inputs: [convOut], params: [], outputs: [out], attrs: {} });
     prev = out;
