@@ -27,6 +27,9 @@
  *   sparse.wasm  WebAssembly SIMD: sparse x dense matrix products (SpMM) for sparse
  *                convolution, CSR and XNNPACK-style output-channel blocks (entry
  *                sparse_simd.ts). Loaded with simd.wasm; otherwise `kernels.sparse` is null.
+ *   fusion.wasm  WebAssembly SIMD: the conv with a fused epilogue (bias, residual, ReLU/ReLU6 on
+ *                each output tile) and the fused depthwise + pointwise block (entry
+ *                fusion_simd.ts). Loaded with simd.wasm; otherwise `kernels.fusion` is null.
  *
  * Memory model: one WebAssembly.Memory, created here and imported by every
  * module (env.memory). The modules keep no static data and allocate nothing:
@@ -61,6 +64,8 @@ export const KERNEL_MODULES = [
   { name: 'sparse', simd: true, entry: 'sparse_simd' },
   // graph.wasm: the light runtime's element-wise kernels (kernels/assembly/graphops.ts), entry graph_simd.ts.
   { name: 'graph', simd: true, entry: 'graph_simd' },
+  // fusion.wasm: conv + epilogue and the fused depthwise + pointwise block (kernels/assembly/fused.ts), entry fusion_simd.ts.
+  { name: 'fusion', simd: true, entry: 'fusion_simd' },
 ] as const;
 
 /**
@@ -571,6 +576,65 @@ const GRAPH_EXPORTS = ['heap_base', 'relu_f32', 'relu6_f32', 'add_f32', 'scale_s
 const graphComplete: [Exclude<keyof GraphKernels, (typeof GRAPH_EXPORTS)[number]>] extends [never] ? true : never = true;
 void graphComplete;
 
+/** fusion.wasm (kernels/assembly/fused.ts): convolutions with fused epilogues (docs/fusion.md). */
+export interface FusionKernels {
+  heap_base(): number;
+  /** Floats of the workspace conv_epi_f32 needs. */
+  conv_epi_workspace_floats(): number;
+  /**
+   * y = act(conv(x) + bias + res) with the epilogue on each output tile (bias 0 / res 0: none; act 0 none,
+   * 1 ReLU, 2 ReLU6); wp packed by simd.pack_weights; y overwritten.
+   */
+  conv_epi_f32(
+    x: number,
+    wp: number,
+    y: number,
+    ws: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    r: number,
+    s: number,
+    stride: number,
+    pad: number,
+    groups: number,
+    bias: number,
+    res: number,
+    act: number,
+  ): void;
+  /** Floats of the workspace dwpw_f32 needs for bands of `rows` output rows. */
+  dwpw_workspace_floats(c: number, h: number, wd: number, stride: number, rows: number): number;
+  /** Depthwise 3x3 (pad 1) + bias + act, then pointwise (packed, groups 1) + bias + act, band of `rows` rows at a time. */
+  dwpw_f32(
+    x: number,
+    dw: number,
+    dwBias: number,
+    dwAct: number,
+    pw: number,
+    pwBias: number,
+    pwAct: number,
+    y: number,
+    ws: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    stride: number,
+    rows: number,
+  ): void;
+}
+const FUSION_EXPORTS = [
+  'heap_base',
+  'conv_epi_workspace_floats',
+  'conv_epi_f32',
+  'dwpw_workspace_floats',
+  'dwpw_f32',
+] as const satisfies readonly (keyof FusionKernels)[];
+const fusionComplete: [Exclude<keyof FusionKernels, (typeof FUSION_EXPORTS)[number]>] extends [never] ? true : never = true;
+void fusionComplete;
+
 /** A float32 buffer in the kernels' memory. */
 export interface F32Buffer {
   /** Byte offset in the memory (what the kernels take). */
@@ -605,6 +669,8 @@ export interface Kernels {
   readonly sparse: SparseKernels | null;
   /** graph.wasm (the light runtime's element-wise kernels); null where simd is (it needs WebAssembly SIMD too). */
   readonly graph: GraphKernels | null;
+  /** fusion.wasm (conv + epilogue, fused depthwise + pointwise); null where simd is (it needs WebAssembly SIMD too). */
+  readonly fusion: FusionKernels | null;
   /** The SIMD kernels, or an Error naming `who` needs them. */
   requireSimd(who: string): SimdKernels;
   /** Allocates nFloats floats (zero-filled) aligned to alignBytes (default 64, a power of two >= 4). */
@@ -847,7 +913,12 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     graph = checkExports<GraphKernels>('graph', await WebAssembly.instantiate(await compile(wasmDir, 'graph'), imports), GRAPH_EXPORTS);
   }
 
-  const heapBases = [scalar, simd, fft, winograd, quant, f16, relaxed, sparse, graph].map((m) => m?.heap_base() ?? 0);
+  let fusion: FusionKernels | null = null;
+  if (simd !== null) {
+    fusion = checkExports<FusionKernels>('fusion', await WebAssembly.instantiate(await compile(wasmDir, 'fusion'), imports), FUSION_EXPORTS);
+  }
+
+  const heapBases = [scalar, simd, fft, winograd, quant, f16, relaxed, sparse, graph, fusion].map((m) => m?.heap_base() ?? 0);
   const base = Math.ceil(Math.max(...heapBases, 1024) / 64) * 64;
   const arena = new Arena(memory, base);
 
@@ -862,6 +933,7 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
     relaxed,
     sparse,
     graph,
+    fusion,
     ...(simdUnavailable !== undefined ? { simdUnavailable } : {}),
     ...(relaxedUnavailable !== undefined ? { relaxedUnavailable } : {}),
     requireSimd(who: string): SimdKernels {
