@@ -89,6 +89,16 @@ function withInt8(): RunResults {
       state: 'skipped',
       reason: 'no relaxed SIMD',
     } as never,
+    {
+      caseId: A,
+      variant: 'conv-emulated-fp16arith-f16',
+      algorithm: 'emulated-fp16-arith',
+      dtype: 'f16',
+      cost: timed(run, A, 'conv-im2col-gemm-f32').cost,
+      state: 'skipped',
+      reason: 'accuracy only: fp16 arithmetic emulated',
+      accuracy: lowp(run, A, 'x', 'fp16arith', 'f16', 1, 55).accuracy,
+    },
   );
   run.ceilings.measured!.int8PeakGops = 14.2;
   return run;
@@ -118,10 +128,14 @@ describe('quantization decision', () => {
     expect(b.rows.find((r) => r.scheme === 'pc-i8')!.speedupBest).toBeCloseTo(b.bestFp32Ms! / (b.fp32Ms! / 2.5), 9);
     const pc = q.verdicts.find((v) => v.scheme === 'pc-i8')!;
     expect(pc.geomeanSpeedup).toBeCloseTo(Math.sqrt(2 * 2.5), 9);
-    expect(pc.text).toBe('pc-i8: 2.24× faster, 40.0 dB (lowest), meets SQNR ≥ 30 dB on 2 of 2 layers');
+    expect(pc.text).toBe('pc-i8: 2.24× faster than fp32 im2col (1.54× the best fp32), 40.0 dB (lowest), meets SQNR ≥ 30 dB on 2 of 2 layers');
     expect(q.verdicts.find((v) => v.scheme === 'pt-u8')!.text).toContain('meets SQNR ≥ 30 dB on 1 of 2 layers');
     expect(q.notRun).toEqual([{ caseId: B, variant: 'conv-im2col-gemm-relaxed-pc-i8', why: 'no relaxed SIMD' }]);
     expect(q.int8PeakGops).toBe(14.2);
+    // The accuracy-only result: its loss vs the budget, no speed, not among the layers' rows or the verdicts.
+    expect(q.accuracyOnly).toMatchObject([{ caseId: A, variant: 'conv-emulated-fp16arith-f16', scheme: 'fp16arith-f16', meets: true, checkOk: true }]);
+    expect(q.layers.flatMap((l) => l.rows).some((r) => r.variant.includes('emulated'))).toBe(false);
+    expect(q.verdicts.map((v) => v.scheme).sort()).toEqual(['pc-i8', 'pt-u8']);
   });
 
   it("uses the user's budget where given", () => {
@@ -181,11 +195,12 @@ describe('quantization decision', () => {
     const html = readFileSync(file, 'utf8');
     const s = html.slice(html.indexOf('<section id="quantization"'));
     expect(s).toContain('Quantization decision');
-    expect(s).toContain('pc-i8: 2.24× faster, 40.0 dB (lowest), meets SQNR ≥ 30 dB on 2 of 2 layers');
+    expect(s).toContain('pc-i8: 2.24× faster than fp32 im2col (1.54× the best fp32), 40.0 dB (lowest), meets SQNR ≥ 30 dB on 2 of 2 layers');
     expect(s).toContain('use <strong class="mono">conv-im2col-gemm-pc-i8</strong>');
     expect(html).not.toContain('<script>alert(1)');
     expect(s).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).toContain('int8 roofline: the measured int8 peak');
+    expect(s).toContain('Accuracy only, not timed: emulated fp16 arithmetic');
     expect(html).toContain('int8 peak 14.2 GOP/s (measured)');
   });
 });

@@ -20,7 +20,7 @@
  * A timing on an emulated device is the emulator's: no speedup and no recommendation is drawn from it.
  */
 import { decodeFloat, isTimed, type CaseResult, type RunResults, type TimedResult } from '../../core/contracts.js';
-import { SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
+import { PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
 import { fixed, sig } from './format.js';
 
 /** The budget the decision uses when the user gave none: a common bar for int8 (the issue's example verdict). */
@@ -68,6 +68,8 @@ export interface SchemeVerdict {
   layers: number;
   meets: number;
   geomeanSpeedup: number | null;
+  /** The same over the best fp32 variant of each layer. */
+  geomeanSpeedupBest: number | null;
   minSqnrDb: number;
   text: string;
 }
@@ -79,6 +81,18 @@ export interface QuantDecision {
   baselineVariant: string;
   layers: QuantLayer[];
   verdicts: SchemeVerdict[];
+  /** Accuracy-only results (emulated fp16 arithmetic): checked, never timed; their scheme loss vs the budget. */
+  accuracyOnly: {
+    caseId: string;
+    variant: string;
+    scheme: string;
+    description: string;
+    sqnrDb: number;
+    relL2: number;
+    meets: boolean;
+    checkOk: boolean;
+    reason: string;
+  }[];
   /** Low-precision results that were not measured (skipped, errored), with why. */
   notRun: { caseId: string; variant: string; why: string }[];
   int8PeakGops: number | null;
@@ -107,6 +121,7 @@ function geomean(xs: number[]): number | null {
 export function quantizationDecision(run: RunResults): QuantDecision | null {
   const lowp = run.results.filter((r) => (isTimed(r) && r.accuracy.schemeLoss !== undefined) || (!isTimed(r) && /-(i8|u8|f16)$/.test(r.variant)));
   if (lowp.length === 0) return null;
+  // Skipped accuracy-only results count (they carry a scheme loss); other skipped ones alone do not make a section.
   const budgets = run.options.budgets ?? {};
   const budgetGiven = budgets.minSqnrDb !== undefined || budgets.maxRelL2 !== undefined;
   const minSqnr = budgetGiven ? budgets.minSqnrDb : DEFAULT_MIN_SQNR_DB;
@@ -119,22 +134,44 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
 
   const layers: QuantLayer[] = [];
   const notRun: QuantDecision['notRun'] = [];
+  const accuracyOnly: QuantDecision['accuracyOnly'] = [];
+  const within = (sqnrDb: number, relL2: number) => (minSqnr === undefined || sqnrDb >= minSqnr) && (maxRelL2 === undefined || relL2 <= maxRelL2);
   for (const [caseId, results] of byCase) {
     const timed = results.filter(isTimed);
     for (const r of results) {
       if (isTimed(r) || !/-(i8|u8|f16)$/.test(r.variant)) continue;
+      const loss = r.state === 'skipped' ? r.accuracy?.schemeLoss : undefined;
+      if (r.state === 'skipped' && loss) {
+        const sqnrDb = decodeFloat(loss.sqnrDb);
+        const relL2 = decodeFloat(loss.relL2);
+        accuracyOnly.push({
+          caseId,
+          variant: r.variant,
+          scheme: `${loss.scheme}-${r.dtype}`,
+          description: loss.description,
+          sqnrDb,
+          relL2,
+          meets: within(sqnrDb, relL2),
+          checkOk: r.accuracy?.checks?.every((c) => c.ok) ?? false,
+          reason: r.reason,
+        });
+        continue;
+      }
       notRun.push({ caseId, variant: r.variant, why: r.state === 'skipped' ? r.reason : `errored: ${r.error}` });
     }
     const q = timed.filter((r) => schemeKey(r) !== null);
     if (q.length === 0) continue;
     const base = timed.find((r) => r.variant === SPEED_BASELINE_VARIANT && r.state === 'passed');
-    const fp32 = timed.filter((r) => r.dtype === 'f32' && r.state === 'passed' && r.external === undefined && r.info?.code !== 'native');
+    // Roofbench's own fp32 kernels (a native peer or kernel is not what the scheme would replace).
+    const fp32 = timed.filter(
+      (r) => r.dtype === 'f32' && r.state === 'passed' && r.external === undefined && r.info?.code !== 'native' && r.variant !== PEER_VARIANT,
+    );
     const best = fp32.reduce<TimedResult | undefined>((b, r) => (!b || r.timing.stats.median < b.timing.stats.median ? r : b), undefined);
     const rows: QuantRow[] = q.map((r) => {
       const s = r.accuracy.schemeLoss!;
       const sqnrDb = decodeFloat(s.sqnrDb);
       const relL2 = decodeFloat(s.relL2);
-      const meets = (minSqnr === undefined || sqnrDb >= minSqnr) && (maxRelL2 === undefined || relL2 <= maxRelL2);
+      const meets = within(sqnrDb, relL2);
       const median = r.timing.stats.median;
       const kernelOk = !kernelFailed(r);
       const notes = [
@@ -193,19 +230,30 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     const meets = perLayer.filter((r) => r.meets).length;
     const speedups = perLayer.map((r) => r.speedup).filter((s): s is number => s !== null && s > 0);
     const g = speedups.length === perLayer.length ? geomean(speedups) : null;
+    const best = perLayer.map((r) => r.speedupBest).filter((s): s is number => s !== null && s > 0);
+    const gb = best.length === perLayer.length ? geomean(best) : null;
     const minSqnrDb = Math.min(...perLayer.map((r) => r.sqnrDb));
     const failed = layers.flatMap((l) => l.rows).filter((r) => r.scheme === scheme && !r.kernelOk).length;
     const speed = emulated
       ? 'speed not measured (emulated device)'
       : g === null
         ? 'speed not compared (no fp32 im2col on every layer)'
-        : `${sig(g, 3)}× ${g >= 1 ? 'faster' : 'slower'}`;
+        : `${sig(g, 3)}× ${g >= 1 ? 'faster' : 'slower'} than fp32 im2col${gb === null ? '' : ` (${sig(gb, 3)}× the best fp32)`}`;
     const text =
       perLayer.length === 0
         ? `${scheme}: no kernel passed its kernel check (${failed} failed)`
         : `${scheme}: ${speed}, ${fixed(minSqnrDb, 1)} dB (lowest), meets ${budgetText} on ${meets} of ${perLayer.length} layer${perLayer.length === 1 ? '' : 's'}` +
           (failed ? `; ${failed} kernel check failure${failed === 1 ? '' : 's'}` : '');
-    return { scheme, description, layers: perLayer.length, meets, geomeanSpeedup: emulated ? null : g, minSqnrDb, text };
+    return {
+      scheme,
+      description,
+      layers: perLayer.length,
+      meets,
+      geomeanSpeedup: emulated ? null : g,
+      geomeanSpeedupBest: emulated ? null : gb,
+      minSqnrDb,
+      text,
+    };
   });
 
   const measured = run.ceilings.measured;
@@ -218,6 +266,7 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     layers,
     verdicts,
     notRun,
+    accuracyOnly,
     int8PeakGops: measured?.int8PeakGops ?? null,
     fp32PeakGflops: measured?.peakGflops ?? null,
     theoreticalPeaks: theo ? Object.entries(theo.peakGflops).map(([dtype, peak]) => ({ dtype, peak })) : [],
