@@ -183,6 +183,16 @@ describe('quantization decision', () => {
     expect(Math.max(...d.int8Roof.map((p) => p.y))).toBe(14.2);
     expect(d.labels.some((l) => l.text === 'int8 peak 14.2 GOP/s (measured)')).toBe(true);
     expect(d.yDomain[1]).toBeGreaterThan(14.2);
+    // A profile's int8 and fp16 peaks (datasheet figures) are drawn as theoretical ceilings, int8 in GOP/s.
+    run.ceilings.theoretical!.peakGflops = { f32: 38.4, int8: 153.6, f16: 76.8 };
+    const t = rooflineData(run);
+    expect(t.theoreticalRoof.filter((p) => p.id === 'int8').map((p) => p.y)).toContain(153.6);
+    expect(t.labels.map((l) => l.text)).toEqual(expect.arrayContaining(['int8 peak 154 GOP/s (theoretical)', 'f16 peak 76.8 GFLOP/s (theoretical)']));
+    expect(quantizationDecision(run)!.theoreticalPeaks).toEqual([
+      { dtype: 'f32', peak: 38.4 },
+      { dtype: 'int8', peak: 153.6 },
+      { dtype: 'f16', peak: 76.8 },
+    ]);
     delete run.ceilings.measured!.int8PeakGops;
     expect(rooflineData(run).int8Roof).toEqual([]);
   });

@@ -382,12 +382,12 @@ export function rooflineData(run: RunResults): RooflineData {
       const isMain = tMain !== undefined && dtype === tMain[0];
       if (isMain && tBw !== undefined && tRidge !== undefined) {
         theoreticalRoof.push({ id: dtype, seq: 0, x: x0, y: tBw * x0 }, { id: dtype, seq: 1, x: tRidge, y: peak }, { id: dtype, seq: 2, x: x1, y: peak });
-        peakLabel(peak, tRidge, `${dtype} peak ${sig(peak, 3)} GFLOP/s (theoretical)`);
+        peakLabel(peak, tRidge, `${dtype} peak ${sig(peak, 3)} ${dtype === 'int8' ? 'GOP/s' : 'GFLOP/s'} (theoretical)`);
         ridgeLabel(tRidge, peak, `ridge ${sig(tRidge, 3)} FLOP/B (theoretical)`);
         slopeLabel(tBw, tRidge, `DRAM ${sig(tBw, 3)} GB/s (theoretical)`);
       } else {
         theoreticalRoof.push({ id: dtype, seq: 0, x: x0, y: peak }, { id: dtype, seq: 1, x: x1, y: peak });
-        peakLabel(peak, undefined, `${dtype} peak ${sig(peak, 3)} GFLOP/s (theoretical)`);
+        peakLabel(peak, undefined, `${dtype} peak ${sig(peak, 3)} ${dtype === 'int8' ? 'GOP/s' : 'GFLOP/s'} (theoretical)`);
       }
     }
   }
