@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * `npm test` runs both.
  */
 export const UNIT = [
+  'test/analyze-chains.test.ts',
   'test/boundary.test.ts',
   'test/cases.test.ts',
   'test/chain-traffic.test.ts',
