@@ -168,6 +168,19 @@ describe('quantization decision', () => {
     expect(b.why).toContain('stay in fp32');
   });
 
+  it('a native int8 peer (ONNX Runtime QLinearConv) is shown as a ratio, never recommended nor in a verdict', () => {
+    const run = withInt8();
+    const fpA = timed(run, A, 'conv-im2col-gemm-f32').timing.stats.median;
+    const peer = lowp(run, A, 'conv-onnxruntime-qlinear-pc-i8', 'pc', 'i8', fpA / 10, 41);
+    peer.info = { code: 'native' };
+    run.results.push(peer);
+    const q = quantizationDecision(run)!;
+    const a = q.layers.find((l) => l.caseId === A)!;
+    expect(a.rows.find((r) => r.variant === peer.variant)).toMatchObject({ peer: true, speedup: 10 });
+    expect(a.recommended).toBe('conv-im2col-gemm-pt-u8');
+    expect(q.verdicts.find((v) => v.scheme === 'pc-i8')!.geomeanSpeedup).toBeCloseTo(Math.sqrt(2 * 2.5), 9);
+  });
+
   it('an emulated device gets no speedup and no recommendation', () => {
     const run = withInt8();
     run.device.emulated = true;

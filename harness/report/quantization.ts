@@ -45,6 +45,8 @@ export interface QuantRow {
   meets: boolean;
   /** The kernel check passed (a failure means a kernel bug: nothing else in the row counts). */
   kernelOk: boolean;
+  /** A native peer (ONNX Runtime's QLinearConv): shown as the ratio a user compares with, never recommended. */
+  peer: boolean;
   nonPortable?: string;
   /** Why the row is not a candidate, or ''. */
   note: string;
@@ -174,8 +176,10 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
       const meets = within(sqnrDb, relL2);
       const median = r.timing.stats.median;
       const kernelOk = !kernelFailed(r);
+      const peer = r.info?.code === 'native' || r.external !== undefined;
       const notes = [
         kernelOk ? '' : 'kernel check failed: a kernel bug, not a scheme loss',
+        r.info?.code === 'native' ? 'native peer (not WebAssembly): for comparison' : '',
         r.accuracy.nonPortable ? 'non-portable' : '',
         r.timing.noisy ? 'noisy timing' : '',
       ].filter(Boolean);
@@ -193,11 +197,12 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
         flagged: s.flagged,
         meets,
         kernelOk,
+        peer,
         ...(r.accuracy.nonPortable ? { nonPortable: r.accuracy.nonPortable } : {}),
         note: notes.join('; '),
       };
     });
-    const candidates = rows.filter((r) => r.kernelOk && r.meets && !r.nonPortable && r.speedupBest !== null && r.speedupBest > 1);
+    const candidates = rows.filter((r) => !r.peer && r.kernelOk && r.meets && !r.nonPortable && r.speedupBest !== null && r.speedupBest > 1);
     const pick = candidates.reduce<QuantRow | undefined>((b, r) => (!b || r.speedupBest! > b.speedupBest! ? r : b), undefined);
     let why: string;
     if (emulated) why = 'emulated device: its timings are the emulator’s, so nothing is recommended for speed';
@@ -217,11 +222,11 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     });
   }
 
-  const schemes = [...new Set(layers.flatMap((l) => l.rows.map((r) => r.scheme)))];
+  const schemes = [...new Set(layers.flatMap((l) => l.rows.filter((r) => !r.peer).map((r) => r.scheme)))];
   const verdicts: SchemeVerdict[] = schemes.map((scheme) => {
     const perLayer = layers
       .map((l) => {
-        const ok = l.rows.filter((r) => r.scheme === scheme && r.kernelOk);
+        const ok = l.rows.filter((r) => r.scheme === scheme && r.kernelOk && !r.peer);
         // The scheme's fastest kernel on the layer (im2col, Winograd, depthwise ...), speed known or not.
         return ok.reduce<QuantRow | undefined>((b, r) => (!b || r.ms < b.ms ? r : b), undefined);
       })
@@ -233,7 +238,7 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     const best = perLayer.map((r) => r.speedupBest).filter((s): s is number => s !== null && s > 0);
     const gb = best.length === perLayer.length ? geomean(best) : null;
     const minSqnrDb = Math.min(...perLayer.map((r) => r.sqnrDb));
-    const failed = layers.flatMap((l) => l.rows).filter((r) => r.scheme === scheme && !r.kernelOk).length;
+    const failed = layers.flatMap((l) => l.rows).filter((r) => r.scheme === scheme && !r.kernelOk && !r.peer).length;
     const speed = emulated
       ? 'speed not measured (emulated device)'
       : g === null
