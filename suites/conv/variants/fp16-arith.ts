@@ -22,6 +22,7 @@ import { conv2dRef, convOutputSize, shapeProblem } from '../../../reference/conv
 import { convBytes, convFlops } from '../../../reference/cost.js';
 import { convF16ArithRef, roundF16, roundF16Array } from '../../../reference/fp16.js';
 import { probabilisticToleranceCheck } from '../../../reference/tolerance.js';
+import { checkTensors } from '../variant.js';
 import { describeScheme, schemeLabel, type Fp16ArithScheme } from '../../../reference/quant-scheme.js';
 
 /** Multiply-adds above which the emulation (about 10-30 ns each in JavaScript) is skipped: about a second per case. */
@@ -132,6 +133,7 @@ export function fp16ArithVariant(scheme: Fp16ArithScheme, opts: { outputError?: 
     prepare(_ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
       const ok = applies(shape);
       if (ok !== true) throw new Error(`${name}: ${ok}`);
+      checkTensors(name, shape, x, w);
       let y = convF16ArithRef(shape, x, w, { accumulate: scheme.accumulate });
       if (opts.outputError !== undefined) y = Float32Array.from(y, (v) => v * (1 + opts.outputError!));
       const terms = (shape.c / shape.groups) * shape.r * shape.s;

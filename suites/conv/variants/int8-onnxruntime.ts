@@ -22,6 +22,7 @@ import { ONNX_IR_VERSION, ONNX_OPSET } from '../../../core/onnx.js';
 import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
 import { convBytesAt, convFlops } from '../../../reference/cost.js';
 import { describeScheme, int8Scheme, schemeDtype, schemeLabel, type Int8Scheme } from '../../../reference/quant-scheme.js';
+import { checkTensors } from '../variant.js';
 import { outputValues, quantizeConv, requireCaseData, type QuantizedConv } from './lowp.js';
 import { loadOnnxruntime, ORT_SESSION_OPTIONS, type OrtLoad } from './onnxruntime.js';
 
@@ -130,6 +131,7 @@ export function int8OnnxruntimeVariant(scheme: Int8Scheme, opts: { fromUrl?: str
     async prepareAsync(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data): Promise<Prepared> {
       const ok = applies(shape);
       if (ok !== true) throw new Error(`${name}: ${ok}`);
+      checkTensors(name, shape, x, w);
       const l = load();
       if (!l.ok) throw new Error(`${name}: ${l.reason}`);
       const q = quantizeConv(ctx, shape, x, w, scheme, requireCaseData(name, data));
