@@ -88,7 +88,7 @@ describe('emulated boards over SSH', () => {
       expect(p.compared).toBe(wasmPassed(runs.local!) + accuracyOnly(runs.local!));
     }
     const lines = jsonLines(result.stdout).filter((e) => e.type === 'portability');
-    const n = wasmPassed(runs.local!);
+    const n = wasmPassed(runs.local!) + accuracyOnly(runs.local!);
     expect(n).toBeGreaterThanOrEqual(7);
     expect(lines.map((l) => [l.b, l.compared, (l.mismatches as unknown[]).length])).toEqual([
       ['emu-rpi3', n, 0],
