@@ -210,6 +210,12 @@ export interface ConvVariant {
    */
   nativeCode?: boolean;
   /**
+   * Accuracy only: why this variant's time measures nothing (an emulation, e.g. fp16 arithmetic).
+   * The runner prepares, runs and checks it once and never times it: its result is `skipped` with
+   * this reason and its accuracy attached (never on a roofline, in a speedup or in the history).
+   */
+  accuracyOnly?: string;
+  /**
    * `true`, or the reason the variant does not apply to this shape (the result is then `skipped`).
    * `params` (here and below): the case's parameters beyond its shape, e.g. its weight sparsity.
    */
@@ -540,7 +546,12 @@ export const CaseResult = z.discriminatedUnion('state', [
      */
     phase: z.string(),
   }),
-  ResultBase.extend({ state: z.literal('skipped'), reason: z.string() }),
+  ResultBase.extend({
+    state: z.literal('skipped'),
+    reason: z.string(),
+    /** An accuracy-only variant (ConvVariant.accuracyOnly): checked, not timed; its accuracy and scheme loss. */
+    accuracy: Accuracy.optional(),
+  }),
 ]);
 export type CaseResult = z.infer<typeof CaseResult>;
 export type ResultState = CaseResult['state'];
@@ -834,12 +845,19 @@ export type TestFaults = z.infer<typeof TestFaults>;
  * list): e.g. a Winograd tile on the user's own interpolation points, from the
  * command line or the suite's data. Host and runner build it with the same factory.
  */
-export const ExtraVariant = z.object({
-  suite: z.string(),
-  kind: z.literal('winograd'),
-  m: z.number().int().min(1),
-  points: z.array(z.string()),
-});
+/** The kernels a low-precision scheme can run on (suites/conv/schemes.ts; fp16-arith only `emulated`). */
+export const SCHEME_KERNELS = ['im2col-gemm', 'depthwise', 'winograd-f2x2', 'relaxed', 'relaxed16', 'emulated'] as const;
+
+export const ExtraVariant = z.discriminatedUnion('kind', [
+  z.object({
+    suite: z.string(),
+    kind: z.literal('winograd'),
+    m: z.number().int().min(1),
+    points: z.array(z.string()),
+  }),
+  /** A low-precision scheme (its text form, reference/quant-scheme.ts parseScheme) on one kernel (--schemes, suites/conv/schemes.yaml). */
+  z.object({ suite: z.string(), kind: z.literal('scheme'), scheme: z.string(), kernel: z.enum(SCHEME_KERNELS) }),
+]);
 export type ExtraVariant = z.infer<typeof ExtraVariant>;
 
 export const Plan = z.object({

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type Device, type DeviceRegistry } from './devices.js';
 import { selectItems, makePlan, extraVariantsFor, UsageError } from './plan.js';
+import { schemesOption } from '../suites/conv/schemes.js';
 import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
 import { localWorkDir } from './transport/local.js';
 import { checkOutDir, claimDir, claimRunDir, OutPathError, runIdOf } from './rundir.js';
@@ -62,6 +63,9 @@ bench options:
                        selected fast variant needs (fp32 direct, im2col, ONNX Runtime); by default they run too
   --winograd M:POINTS  also measure Winograd F(MxM,3x3) on these interpolation points, e.g.
                        --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
+  --schemes S          the low-precision schemes to run instead of suites/conv/schemes.yaml's (repeatable, or
+                       several separated by ';'): int8[:opts] (pt|pc, s8|u8, minmax|percentile[=P]|mse|entropy,
+                       rq|dq), fp16, fp16-arith[:acc32]; e.g. --schemes "int8:pc,mse;fp16" (docs/precision.md)
   --case NAME[,..]     only these cases (id or layer name)
   --kernels FILE       also run your native kernels, declared in FILE (docs/native-kernels.md): built for each
                        device's architecture, uploaded with the payload, checked and placed like the built-in ones
@@ -235,6 +239,7 @@ const BENCH_OPTIONS = {
   winograd: { type: 'string', multiple: true },
   pattern: { type: 'string' },
   sparsity: { type: 'string' },
+  schemes: { type: 'string', multiple: true },
   case: { type: 'string' },
   quick: { type: 'boolean', default: false },
   out: { type: 'string' },
@@ -374,7 +379,13 @@ async function bench(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message);
   }
   const chosen = suites.filter((s) => !values.suite || list(values.suite)?.includes(s.name));
-  const extraVariants = extraVariantsFor(chosen, (values.winograd ?? []).map(parseWinogradOption));
+  let schemes: ReturnType<typeof schemesOption> | undefined;
+  try {
+    if (values.schemes !== undefined) schemes = schemesOption(values.schemes);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const extraVariants = extraVariantsFor(chosen, [...(values.winograd ?? []).map(parseWinogradOption), ...(schemes?.extras ?? [])]);
   const policy = values.policy;
   if (policy !== undefined && !(policy in MODEL_POLICIES)) {
     throw new UsageError(`unknown --policy "${policy}"${suggestion(policy, Object.keys(MODEL_POLICIES))}; valid: ${Object.keys(MODEL_POLICIES).join(', ')}`);
@@ -384,6 +395,7 @@ async function bench(argv: string[]): Promise<number> {
   const items = selectItems({
     ...sparse,
     extraVariants,
+    ...(schemes ? { schemes: schemes.keys } : {}),
     ...(models.length ? { models } : {}),
     ...(policy !== undefined ? { policy } : {}),
     suites: list(values.suite) ?? (values.pattern !== undefined || values.sparsity !== undefined ? ['sparse'] : undefined),

@@ -1,10 +1,11 @@
 /** Plan: suites x cases x variants, filtered by what the user asked for. */
-import type { CaseSpec, ExtraVariant, Plan, RunOptions } from '../core/contracts.js';
+import type { AnyVariant, CaseSpec, ExtraVariant, Plan, RunOptions } from '../core/contracts.js';
 import { suites as allSuites, type Suite } from '../suites/index.js';
 import { buildExtraVariant } from '../suites/variants.js';
 import { suggestion } from './suggest.js';
 import { encodeWeights } from '../suites/models/weights-codec.js';
 import { kernelForCase } from './external-file.js';
+import { schemeKey } from '../suites/conv/schemes.js';
 
 export class UsageError extends Error {}
 
@@ -21,6 +22,11 @@ export interface Selection {
   extraVariants?: ExtraVariant[];
   /** Zoo names or model files for the models suite (--model); selecting any picks that suite. */
   models?: string[];
+  /**
+   * The low-precision schemes to run (--schemes), as scheme keys (suites/conv/schemes.ts schemeKey): a
+   * low-precision variant of another scheme is left out. Absent: every scheme the suites list.
+   */
+  schemes?: string[];
   /** The models suite's conv policy (--policy im2col|best). */
   policy?: string;
   /** The sparse suite's patterns and fractions (--pattern, --sparsity). */
@@ -52,7 +58,8 @@ export function extraVariantsFor(suites: readonly Suite[], user: ExtraVariant[] 
     try {
       name = buildExtraVariant(e).name;
     } catch (cause) {
-      throw new UsageError(`${e.kind} variant m=${e.m} points ${e.points.join(',')}: ${(cause as Error).message}`);
+      const what = e.kind === 'winograd' ? `m=${e.m} points ${e.points.join(',')}` : `"${e.scheme}" on ${e.kernel}`;
+      throw new UsageError(`${e.kind} variant ${what}: ${(cause as Error).message}`);
     }
     if (names.has(name)) continue;
     names.add(name);
@@ -69,6 +76,12 @@ export interface PlannedItem {
   baselinesAdded?: string[];
   /** Real weights of a model case, encoded for the plan (PlanItem.weights). */
   weights?: Record<string, string>;
+}
+
+/** A variant kept by --schemes: not low precision, or of one of the schemes. */
+function keepsScheme(v: AnyVariant | undefined, keys: readonly string[]): boolean {
+  const a = v?.op === 'conv' ? v.accuracy : undefined;
+  return a?.kind !== 'scheme' || keys.includes(schemeKey(a.scheme));
 }
 
 function unknown(kind: string, bad: string[], valid: string[], alsoValid: string[] = []): UsageError {
@@ -136,6 +149,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
       if (sel.cases?.length && !sel.cases.some((n) => n === c.id || n === c.layer)) continue;
       const vs = (suite.narrow ? suite.narrow(namesOf(suite, c), caseOpts) : namesOf(suite, c))
         .filter((v) => !sel.variants?.length || sel.variants.includes(v))
+        .filter((v) => !sel.schemes || keepsScheme(specOf(suite, v), sel.schemes))
         .filter((v) => !re || re.test(`${c.id} ${v}`) || c.tags.some((t) => re.test(t)));
       if (vs.length === 0) continue;
       const narrowed = Boolean(re) || Boolean(sel.variants?.length);

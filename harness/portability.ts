@@ -31,18 +31,21 @@ export function compareChecksums(a: RunResults, b: RunResults): PortabilityRepor
     const cb = casesB.get(ra.caseId);
     const sameInputs = ca && cb && ca.seed === cb.seed && ca.distribution === cb.distribution && JSON.stringify(ca.shape) === JSON.stringify(cb.shape);
     const suite = ca?.suite ?? '';
-    const nonPortable = ('accuracy' in ra && ra.accuracy.nonPortable !== undefined) || (rb && 'accuracy' in rb && rb.accuracy.nonPortable !== undefined);
-    if (!rb || !sameInputs || !('accuracy' in ra) || !('accuracy' in rb) || nonPortable || findVariant(suite, ra.variant)?.nativeCode) {
+    // Timed results, and accuracy-only ones (checked, not timed), carry an output checksum.
+    const accA = 'accuracy' in ra ? ra.accuracy : undefined;
+    const accB = rb && 'accuracy' in rb ? rb.accuracy : undefined;
+    const nonPortable = accA?.nonPortable !== undefined || accB?.nonPortable !== undefined;
+    if (!rb || !sameInputs || !accA || !accB || nonPortable || findVariant(suite, ra.variant)?.nativeCode) {
       report.skipped++;
       continue;
     }
     report.compared++;
-    if (ra.accuracy.outputChecksum !== rb.accuracy.outputChecksum) {
+    if (accA.outputChecksum !== accB.outputChecksum) {
       report.mismatches.push({
         caseId: ra.caseId,
         variant: ra.variant,
-        a: { device: a.device.name, checksum: ra.accuracy.outputChecksum },
-        b: { device: b.device.name, checksum: rb.accuracy.outputChecksum },
+        a: { device: a.device.name, checksum: accA.outputChecksum },
+        b: { device: b.device.name, checksum: accB.outputChecksum },
       });
     }
   }

@@ -2,6 +2,7 @@
 import type { AnyVariant, CaseSpec, Distribution, ExtraVariant } from '../core/contracts.js';
 import { convCases, convExtraVariants } from './conv/cases.js';
 import { convKit } from './conv/kit.js';
+import { readSchemes } from './conv/schemes.js';
 import { decisionBaselines } from './kit.js';
 import { modelVariants } from './models/variants.js';
 import { modelCases } from './models/suite.js';
@@ -46,7 +47,7 @@ export const suites: readonly Suite[] = [
     description: convKit.description,
     cases: convCases,
     variants: convKit.variants,
-    extraVariants: () => convExtraVariants(),
+    extraVariants: () => [...convExtraVariants(), ...readSchemes().extras],
     decisionBaselines: (algorithm) => decisionBaselines(convKit, algorithm),
   },
   modelsSuite(),

@@ -5,6 +5,8 @@
 import type { AnyVariant, ConvVariant, ExtraVariant } from '../core/contracts.js';
 import { winogradVariant, type WinogradVariantOptions } from './conv/variants/winograd.js';
 import { suiteKits } from './kits.js';
+import { schemeVariant } from './conv/scheme-variants.js';
+import { parseScheme } from '../reference/quant-scheme.js';
 import { modelVariants } from './models/variants.js';
 
 export const suiteVariants: ReadonlyMap<string, readonly AnyVariant[]> = new Map<string, readonly AnyVariant[]>([
@@ -23,6 +25,8 @@ export function buildExtraVariant(e: ExtraVariant, opts: BuildOptions = {}): Con
   switch (e.kind) {
     case 'winograd':
       return winogradVariant(e.m, e.points, opts.winogradGenerator ? { generator: opts.winogradGenerator } : {});
+    case 'scheme':
+      return schemeVariant(parseScheme(e.scheme), e.kernel);
   }
 }
 

@@ -75,7 +75,12 @@ describe('bench --quick on the local device', () => {
       expect(r.perf.pctMeasured).toBeGreaterThan(0);
     }
     const skipped = run.results.filter((r) => r.state === 'skipped');
-    for (const r of skipped) if (r.state === 'skipped') expect(r.reason).toMatch(/depthwise|onnxruntime|Winograd|FFT|3x3|stride|relaxed SIMD/i);
+    for (const r of skipped)
+      if (r.state === 'skipped') expect(r.reason).toMatch(/depthwise|onnxruntime|Winograd|FFT|3x3|stride|relaxed SIMD|accuracy only|emulation/i);
+    // The accuracy-only fp16-arithmetic emulation: checked, never timed, its scheme loss attached.
+    const emulated = skipped.filter((r) => r.state === 'skipped' && r.accuracy !== undefined);
+    expect(emulated.length).toBeGreaterThan(0);
+    for (const r of emulated) if (r.state === 'skipped') expect(r.accuracy?.schemeLoss?.scheme).toMatch(/^fp16arith/);
     expect(run.probe?.runtime.wasmSimd).toBe(true);
     expect(run.ceilings.measured?.peakGflops).toBeGreaterThan(0);
     expect(run.health.map((h) => h.when)).toEqual(['before', 'after']);

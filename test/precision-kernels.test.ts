@@ -13,7 +13,7 @@
  * measured) is in test/precision-kernels-full.test.ts, in the full tier.
  */
 import { describe, expect, it } from 'vitest';
-import type { CaseData, CaseSpec, ConvShape, ConvVariant, RunOptions } from '../core/contracts.js';
+import type { CaseData, ConvShape, ConvVariant } from '../core/contracts.js';
 import { measureCase } from '../harness/runner/measure.js';
 import { convOutputSize } from '../reference/conv.js';
 import { convBytes } from '../reference/cost.js';
@@ -28,6 +28,7 @@ import { convIm2colGemmF16 } from '../suites/conv/variants/fp16-im2col-gemm.js';
 import { convDepthwiseF16 } from '../suites/conv/variants/fp16-depthwise.js';
 import { halfConv, halfKernelChecks, quantizeConv } from '../suites/conv/variants/lowp.js';
 import { useKernels } from './helpers/kernels.js';
+import { convCase, SHORT_OPTIONS } from './helpers/measure.js';
 
 const kernels = useKernels();
 const shape = (p: Partial<ConvShape>): ConvShape => ({ n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p });
@@ -276,28 +277,8 @@ describe('fp16 storage kernels', () => {
 
 describe('the two accuracy checks are kept apart in the runner', () => {
   const s = shape({ c: 24, h: 14, w: 14, k: 16, r: 3, s: 3, pad: 1 });
-  const caseSpec: CaseSpec = {
-    id: 'conv/test.int8',
-    suite: 'conv',
-    layer: 'test.int8',
-    description: 'small conv for the int8 variants',
-    shape: s,
-    seed: 7,
-    distribution: 'uniform(-1,1)',
-    tags: [],
-  };
-  const options: RunOptions = {
-    quick: true,
-    suites: ['conv'],
-    filter: null,
-    distribution: 'uniform(-1,1)',
-    targetMs: 2,
-    minSamples: 3,
-    maxSamples: 3,
-    minSampleMs: 0.2,
-    cvTarget: 0.05,
-    rounds: 1,
-  };
+  const caseSpec = convCase('test.int8', s, 7);
+  const options = SHORT_OPTIONS;
   const scheme = SCHEMES[0]!;
   const good = int8GemmVariant(scheme);
   // A deliberately wrong requantization: the multipliers the kernel is given are off by 0.1%.

@@ -133,6 +133,8 @@ export interface RooflineData {
   measuredRoof: LinePoint[];
   /** The native roof its kernels file's probe measured (--kernels), where the run has one. */
   nativeRoof: LinePoint[];
+  /** The measured int8 roof (GOP/s, the runner's i32x4.dot_i16x8_s probe) at the measured bandwidth: int8 points' roof. */
+  int8Roof: LinePoint[];
   cacheSlopes: LinePoint[];
   theoreticalRoof: LinePoint[];
   ridges: { x: number; y: number }[];
@@ -154,6 +156,7 @@ export function rooflineData(run: RunResults): RooflineData {
   const native = run.ceilings.native ?? null;
   const nPeak = native && pos(native.peakGflops) ? native.peakGflops : undefined;
   const nBw = native && pos(native.dramGbps) ? native.dramGbps : undefined;
+  const iPeak = measured && pos(measured.int8PeakGops) ? measured.int8PeakGops : undefined;
   const theoPeaks = theo ? Object.entries(theo.peakGflops).filter(([, v]) => pos(v)) : [];
   const tMain = theoPeaks.find(([k]) => k === 'f32') ?? theoPeaks[0];
   const tBw = theo && pos(theo.dramGbps) ? theo.dramGbps : undefined;
@@ -234,7 +237,7 @@ export function rooflineData(run: RunResults): RooflineData {
   const tRidge = tMain && tBw !== undefined ? ridgePoint(tMain[1], tBw) : undefined;
   const nRidge = nPeak !== undefined && nBw !== undefined ? ridgePoint(nPeak, nBw) : undefined;
   const xs = [...points.map((p) => p.x), ...[mRidge, tRidge, nRidge].filter(pos)];
-  const ys = [...points.map((p) => p.y), ...executed.map((p) => p.y), ...[mPeak, nPeak].filter(pos), ...theoPeaks.map(([, v]) => v)];
+  const ys = [...points.map((p) => p.y), ...executed.map((p) => p.y), ...[mPeak, nPeak, iPeak].filter(pos), ...theoPeaks.map(([, v]) => v)];
   let x0 = xs.length ? niceDown(Math.min(...xs) / 2) : 0.1;
   let x1 = xs.length ? niceUp(Math.max(...xs) * 2.5) : 1000;
   const ridgeMin = Math.min(...[mRidge, tRidge, nRidge].filter(pos));
@@ -322,6 +325,7 @@ export function rooflineData(run: RunResults): RooflineData {
 
   const measuredRoof: LinePoint[] = [];
   const nativeRoof: LinePoint[] = [];
+  const int8Roof: LinePoint[] = [];
   const cacheSlopes: LinePoint[] = [];
   const theoreticalRoof: LinePoint[] = [];
   const ridges: RooflineData['ridges'] = [];
@@ -360,17 +364,30 @@ export function rooflineData(run: RunResults): RooflineData {
     nativeRoof.push({ id: 'n', seq: 0, x: x0, y: nPeak }, { id: 'n', seq: 1, x: x1, y: nPeak });
     peakLabel(nPeak, undefined, `native peak ${sig(nPeak, 3)} GFLOP/s (measured)`);
   }
+  if (iPeak !== undefined) {
+    const iRidge = mBw !== undefined ? ridgePoint(iPeak, mBw) : undefined;
+    int8Roof.push(
+      ...(iRidge !== undefined && mBw !== undefined
+        ? [
+            { id: 'i', seq: 0, x: x0, y: mBw * x0 },
+            { id: 'i', seq: 1, x: iRidge, y: iPeak },
+          ]
+        : []),
+    );
+    int8Roof.push({ id: 'i', seq: 2, x: iRidge ?? x0, y: iPeak }, { id: 'i', seq: 3, x: x1, y: iPeak });
+    peakLabel(iPeak, iRidge, `int8 peak ${sig(iPeak, 3)} GOP/s (measured)`);
+  }
   if (theo) {
     for (const [dtype, peak] of theoPeaks) {
       const isMain = tMain !== undefined && dtype === tMain[0];
       if (isMain && tBw !== undefined && tRidge !== undefined) {
         theoreticalRoof.push({ id: dtype, seq: 0, x: x0, y: tBw * x0 }, { id: dtype, seq: 1, x: tRidge, y: peak }, { id: dtype, seq: 2, x: x1, y: peak });
-        peakLabel(peak, tRidge, `${dtype} peak ${sig(peak, 3)} GFLOP/s (theoretical)`);
+        peakLabel(peak, tRidge, `${dtype} peak ${sig(peak, 3)} ${dtype === 'int8' ? 'GOP/s' : 'GFLOP/s'} (theoretical)`);
         ridgeLabel(tRidge, peak, `ridge ${sig(tRidge, 3)} FLOP/B (theoretical)`);
         slopeLabel(tBw, tRidge, `DRAM ${sig(tBw, 3)} GB/s (theoretical)`);
       } else {
         theoreticalRoof.push({ id: dtype, seq: 0, x: x0, y: peak }, { id: dtype, seq: 1, x: x1, y: peak });
-        peakLabel(peak, undefined, `${dtype} peak ${sig(peak, 3)} GFLOP/s (theoretical)`);
+        peakLabel(peak, undefined, `${dtype} peak ${sig(peak, 3)} ${dtype === 'int8' ? 'GOP/s' : 'GFLOP/s'} (theoretical)`);
       }
     }
   }
@@ -416,6 +433,7 @@ export function rooflineData(run: RunResults): RooflineData {
     yDomain: [y0, y1],
     measuredRoof,
     nativeRoof,
+    int8Roof,
     cacheSlopes,
     theoreticalRoof,
     ridges,
@@ -426,6 +444,9 @@ export function rooflineData(run: RunResults): RooflineData {
     notPlotted: timed.length - plotted.length,
   };
 }
+
+/** The measured int8 roof's line (long dashes), drawn where the runner measured an int8 peak. */
+export const INT8_ROOF_COLOUR = '#a0522d';
 
 /** The native roof's line: solid like the measured WebAssembly one, in a colour of its own. */
 export const NATIVE_ROOF_COLOUR = '#b4561a';
@@ -493,6 +514,13 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
     layers.push({
       data: { values: d.nativeRoof },
       mark: { type: 'line', clip: true, stroke: NATIVE_ROOF_COLOUR, strokeWidth: 2.2, aria: false },
+      encoding: { order: { field: 'seq', type: 'quantitative' } },
+    });
+  }
+  if (d.int8Roof.length) {
+    layers.push({
+      data: { values: d.int8Roof },
+      mark: { type: 'line', clip: true, stroke: INT8_ROOF_COLOUR, strokeWidth: 1.8, strokeDash: [10, 3], aria: false },
       encoding: { order: { field: 'seq', type: 'quantitative' } },
     });
   }

@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import type { RunResults } from '../../core/contracts.js';
-import { bandwidthSweepSvg, NATIVE_ROOF_COLOUR, rooflineSvg } from './charts.js';
+import { bandwidthSweepSvg, INT8_ROOF_COLOUR, NATIVE_ROOF_COLOUR, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
 import { accuracyChartSvgs } from './accuracy.js';
 import { runFacts } from './facts.js';
 import { errorGrowthSvg } from './network.js';
 import { samplesSvg } from './samples.js';
 import { sparseSection } from './sparse.js';
+import { quantizationDecision } from './quantization.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
 export { buildView } from './model.js';
@@ -69,8 +70,10 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
         roofline: new nunjucks.runtime.SafeString(s.roofline),
       })),
       css,
+      quantization: quantizationDecision(run),
       nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && (r.info?.code === 'native' || r.external !== undefined)).map((r) => r.variant))],
       nativeRoofColour: NATIVE_ROOF_COLOUR,
+      int8RoofColour: INT8_ROOF_COLOUR,
       generator: `roofbench ${run.harness.version}`,
     });
   } catch (cause) {

@@ -25,7 +25,7 @@ import { requireKit } from '../../suites/kits.js';
 import { costOf, errMsg, prepareAndCheck, type Active } from './check.js';
 import { timerResolutionMs, warmUpAndCalibrate } from './calibrate.js';
 import { sampleInterleaved } from './sampling.js';
-import { summarise } from './summarise.js';
+import { accuracyOnlyResult, summarise } from './summarise.js';
 import type { ExternalKernels } from './external.js';
 
 export { accuracyChecks, accuracyRecord, type Checked } from './check.js';
@@ -91,7 +91,11 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       continue;
     }
     const checked = await prepareAndCheck(v, c, tensors, env);
-    if (checked.ok) active.push(checked.active);
+    if (checked.ok && v.accuracyOnly !== undefined) {
+      // Checked once, never timed (an emulation): its time would measure nothing.
+      results.push(accuracyOnlyResult(checked.active, base(v, cost)));
+      checked.active.prepared.dispose();
+    } else if (checked.ok) active.push(checked.active);
     else results.push(erroredResult(base(v, cost), checked.phase, checked.error));
   }
 

@@ -12,6 +12,7 @@ import { convIm2colGemmRelaxedPcI8, convIm2colGemmRelaxed16PcI8 } from './varian
 import { convIm2colGemmF16 } from './variants/fp16-im2col-gemm.js';
 import { convDepthwiseF16 } from './variants/fp16-depthwise.js';
 import { convPointwiseSgemmF32 } from './variants/pointwise-sgemm.js';
+import { convOnnxruntimeQlinearPcI8, convOnnxruntimeQlinearPtU8 } from './variants/int8-onnxruntime.js';
 
 /**
  * The conv suite's variants, in the order the report shows them: baselines, fast algorithms, low precision
@@ -36,4 +37,6 @@ export const convVariants = defineVariants('conv', [
   convIm2colGemmF16,
   convDepthwiseF16,
   convOnnxruntimeF32,
+  convOnnxruntimeQlinearPcI8,
+  convOnnxruntimeQlinearPtU8,
 ]);
