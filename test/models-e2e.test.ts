@@ -80,7 +80,7 @@ describe('models suite end to end', () => {
       // The same payload, graph, seed and kernels: the same bytes out.
       expect(b.accuracy.outputChecksum).toBe(a.accuracy.outputChecksum);
       const m = a.model!;
-      expect(m.layers.length).toBe(local.cases.find((c) => c.id === caseId)!.model!.graph.nodes.length);
+      expect(m.layers.length).toBe(local.cases.find((c) => c.id === caseId)!.graph.nodes.length);
       expect(m.layers.every((x) => x.check.ok && x.calls === a.timing.samples.length && x.ms >= 0)).toBe(true);
       expect(m.p50).toBeLessThanOrEqual(m.p99);
       expect(m.arenaBytes!).toBeLessThan(m.naiveArenaBytes!);

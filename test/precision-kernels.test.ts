@@ -10,6 +10,7 @@
  * the runtime flag; the int8 ceiling's arithmetic. No speed is asserted.
  */
 import { execFile } from 'node:child_process';
+import { convCase } from '../core/contracts.js';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, inject } from 'vitest';
@@ -277,7 +278,7 @@ describe('fp16 storage kernels', () => {
 
 describe('the two accuracy checks are kept apart in the runner', () => {
   const s = shape({ c: 24, h: 14, w: 14, k: 16, r: 3, s: 3, pad: 1 });
-  const caseSpec: CaseSpec = {
+  const caseSpec: CaseSpec = convCase({
     id: 'conv/test.int8',
     suite: 'conv',
     layer: 'test.int8',
@@ -286,7 +287,7 @@ describe('the two accuracy checks are kept apart in the runner', () => {
     seed: 7,
     distribution: 'uniform(-1,1)',
     tags: [],
-  };
+  });
   const options: RunOptions = {
     quick: true,
     suites: ['conv'],

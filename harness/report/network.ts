@@ -110,7 +110,7 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
     source: m.source,
     weights: m.weights === 'seeded' ? `seeded He-scaled weights (seed ${c.seed})` : `real weights: ${m.weightsFrom ?? 'shipped with the plan'}`,
     memory: `${bytesBinary(m.memory.totalBytes)} estimated peak (${m.memory.detail})`,
-    nodes: m.graph.nodes.length,
+    nodes: c.graph.nodes.length,
     runs,
   };
 }

@@ -316,7 +316,7 @@ function faultyParams(g: Graph, params: Map<string, Float32Array>, faults: TestF
 
 export async function measureModelCase(c: CaseSpec, variantNames: string[], env: ModelEnv): Promise<CaseResult[]> {
   const m: ModelCase = c.model!;
-  const g = m.graph;
+  const g = c.graph;
   const shapes = inferShapes(g);
   const gc = graphCost(g, 4, shapes);
   const cost: Cost = { flops: gc.flops, bytes: gc.bytes, intensity: gc.intensity };
