@@ -123,6 +123,13 @@ describe('models suite end to end', () => {
     const vgg = run.results.find((x) => x.caseId === 'models/vgg16') as CaseResult;
     expect(vgg.state).toBe('skipped');
     expect(vgg.state === 'skipped' && vgg.reason).toMatch(/vgg16 needs about 1[0-9]{3} MiB .*weights.* this device has 1024 MiB/);
+    // Checked on the host: the network was never shipped to the device.
+    expect(vgg.state === 'skipped' && vgg.reason).toMatch(/checked on the host before shipping/);
+    const started = readFileSync(join(out, 'events.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"case-start"'));
+    expect(started.some((l) => l.includes('models/vgg16'))).toBe(false);
+    expect(started.some((l) => l.includes('models/every_op'))).toBe(true);
     expect(timed(run, 'models/every_op', RUNTIME).state).toBe('passed');
   }, 600_000);
 });

@@ -32,21 +32,20 @@ import {
   type CaseSpec,
   type ConvVariant,
   type Cost,
-  type KernelContext,
   type LayerRow,
-  type MeasuredCeilings,
   type ModelCase,
   type ModelRun,
   type ModelVariant,
   type RunOptions,
-  type RuntimeFeatures,
   type TestFaults,
 } from '../../core/contracts.js';
 import { inferShapes, numel, type Graph, type GraphNode, type Shapes } from '../../core/graph.js';
 import { exportOnnx } from '../../core/onnx.js';
 import { computeStatistics, isNoisy } from '../../core/stats.js';
 import { computePerf } from '../../core/roofline.js';
-import { accuracyChecks, timerResolutionMs } from '../../harness/runner/measure.js';
+import { accuracyChecks } from '../../harness/runner/check.js';
+import { timerResolutionMs } from '../../harness/runner/calibrate.js';
+import type { KitMeasureEnv } from '../kit.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { convNodeRef, evaluateGraph, type GraphEvaluation } from '../../reference/graph.js';
 import { graphCost, nodeCost } from '../../reference/graph-cost.js';
@@ -57,21 +56,11 @@ import { convVariants } from '../conv/variants.js';
 import { convIm2colGemmF32 } from '../conv/variants/im2col-gemm.js';
 import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxruntime.js';
 import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
-import { usableMemoryBytes, MEMORY_SHARE } from './memory.js';
+import { memorySkipReason } from './memory.js';
 import { decodeWeights } from './weights-codec.js';
 
-export interface ModelEnv {
-  ctx: KernelContext;
-  features: RuntimeFeatures;
-  options: RunOptions;
-  ceilings: MeasuredCeilings | null;
-  onPhase?: (phase: string, detail?: string) => void;
-  resolveVariant: (suite: string, name: string) => { op: string; name: string; algorithm: string; dtype: string } | undefined;
-  /** Real weights shipped with the plan item (base64 little-endian float32 per parameter). */
-  weights?: Record<string, string>;
-  /** Test-only fault injection (never set by the CLI). */
-  faults?: TestFaults;
-}
+/** What the runner hands the kit (suites/kit.ts KitMeasureEnv): weights are a network's real weights shipped with the plan item. */
+export type ModelEnv = KitMeasureEnv;
 
 /** Operators whose fp32 result equals the float64 reference of the same inputs exactly (no arithmetic that rounds). */
 const EXACT_OPS: ReadonlySet<GraphNode['op']> = new Set(['relu', 'relu6', 'maxpool', 'concat', 'channelshuffle', 'flatten', 'reshape']);
@@ -331,15 +320,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   });
 
   // Memory first: a network the device cannot hold is skipped, with the reason, before anything is allocated.
-  const deviceBytes = env.faults?.deviceMemoryBytes ?? totalmem();
-  const usable = usableMemoryBytes(deviceBytes);
-  if (m.memory.totalBytes > usable) {
-    const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    const reason =
-      `${g.name} needs about ${mb(m.memory.totalBytes)} (${m.memory.detail}) but this device has ${mb(deviceBytes)} ` +
-      `of memory (${Math.round(MEMORY_SHARE * 100)}% usable: ${mb(usable)}): run it at --quick resolution or on a larger device`;
-    return variants.map(({ name, v }) => ({ ...base(name, v), state: 'skipped' as const, reason }));
-  }
+  // (The host checked it before shipping where it knew the device's memory; this is the device's own figure.)
+  const fault = env.faults?.deviceMemoryBytes;
+  const reason = memorySkipReason(g.name, m.memory, fault ?? totalmem(), fault ? 'test fault deviceMemoryBytes' : 'probed on the device');
+  if (reason !== null) return variants.map(({ name, v }) => ({ ...base(name, v), state: 'skipped' as const, reason }));
 
   env.onPhase?.('inputs', c.id);
   const params = env.weights ? makeGraphParams(g, c.seed, decodeWeights(env.weights)) : makeGraphParams(g, c.seed);

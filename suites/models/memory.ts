@@ -22,6 +22,21 @@ export function usableMemoryBytes(deviceBytes: number): number {
   return Math.floor(deviceBytes * MEMORY_SHARE);
 }
 
+/**
+ * Why a case that needs `need` cannot run on a device with `deviceBytes` of memory (`source`: where that
+ * figure comes from), or null when it fits. One wording for the host's check before shipping and the
+ * device's own check.
+ */
+export function memorySkipReason(what: string, need: { totalBytes: number; detail: string }, deviceBytes: number, source: string): string | null {
+  const usable = usableMemoryBytes(deviceBytes);
+  if (need.totalBytes <= usable) return null;
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  return (
+    `${what} needs about ${mb(need.totalBytes)} (${need.detail}) but this device has ${mb(deviceBytes)} ` +
+    `of memory (${source}; ${Math.round(MEMORY_SHARE * 100)}% usable: ${mb(usable)}): run it at --quick resolution or on a larger device`
+  );
+}
+
 export interface MemoryEstimate {
   arenaBytes: number;
   weightBytes: number;
