@@ -88,6 +88,13 @@ describe('models suite end to end', () => {
       expect(b.model!.layers.map((x) => x.check.ok)).toEqual(m.layers.map(() => true));
     }
     expect(new Set(timed(local, 'models/every_op', RUNTIME).model!.layers.map((x) => x.op))).toEqual(new Set(OPS));
+    // A network's variants (the runtime and the ONNX Runtime peer) took turns in the run's interleaved rounds.
+    for (const variant of [RUNTIME, 'model-onnxruntime-f32']) {
+      const t = timed(local, 'models/every_op', variant).timing;
+      expect(t.samplesPerRound, variant).toHaveLength(local.options.rounds);
+      expect(t.samplesPerRound!.every((k) => k > 0)).toBe(true);
+      expect(t.samplesPerRound!.reduce((a, k) => a + k, 0)).toBe(t.samples.length);
+    }
     // The report has the network's tables and its error-growth chart.
     const html = readFileSync(join(localOut, 'index.html'), 'utf8');
     expect(html).toContain('Per-layer profile');
