@@ -96,10 +96,7 @@ describe('history: the same series before and after', () => {
     const identity = deviceIdentity(v1)!;
     // The series the v1 file's results belonged to, keyed from its own (v1) case specs, as before the change.
     const before = new Map(
-      v1.results.map((r) => [
-        `${r.caseId} ${r.variant}`,
-        seriesOf(identity, v1, r, raw.cases.find((c) => c.id === r.caseId) as unknown as CaseSpec).key,
-      ]),
+      v1.results.map((r) => [`${r.caseId} ${r.variant}`, seriesOf(identity, v1, r, raw.cases.find((c) => c.id === r.caseId) as unknown as CaseSpec).key]),
     );
     const store = HistoryStore.open(join(work, 'series.sqlite'));
     try {
