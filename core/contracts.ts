@@ -10,10 +10,15 @@
  * imports (no fs, no network).
  */
 import { z } from 'zod';
-import { Graph } from './graph.js';
+import { convCaseGraph, Graph } from './graph.js';
 import type { PlanExternal } from './external.js';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * The results schema version. 2: every case carries its graph (CaseSpec.graph; a conv case is a one-node
+ * graph), and a models-suite case's graph moved there from `model.graph`. Version-1 files still load:
+ * RunResults migrates them (migrateRunJson below), keeping every id and history series.
+ */
+export const SCHEMA_VERSION = 2;
 
 /**
  * A point in time as stored: an ISO 8601 date-time with its offset
@@ -59,16 +64,15 @@ export const Sparsity = z.strictObject({
 export type Sparsity = z.infer<typeof Sparsity>;
 
 /**
- * A models-suite case: a whole network (suites/models, docs/graphs.md). The
- * graph travels as data; its parameters are drawn on the device from the
- * case's seed (reference/graph-init.ts), or, for real weights (an ONNX file, a
- * trained zoo entry), travel with the plan item (PlanItem.weights), never in results.
+ * What a models-suite case (a whole network: suites/models, docs/graphs.md) adds to its graph
+ * (CaseSpec.graph): where it came from and how its weights are made. Its parameters are drawn on the
+ * device from the case's seed (reference/graph-init.ts), or, for real weights (an ONNX file, a trained
+ * zoo entry), travel with the plan item (PlanItem.weights), never in results.
  */
 export const ModelCase = z.object({
   /** The zoo name, or the file the network was read from. */
   source: z.string(),
   title: z.string(),
-  graph: Graph,
   /** seeded: drawn on the device from the case's seed; shipped: the file's real weights travel in the plan. */
   weights: z.enum(['seeded', 'shipped']),
   weightsFrom: z.string().nullable(),
@@ -83,6 +87,10 @@ export const ModelCase = z.object({
 });
 export type ModelCase = z.infer<typeof ModelCase>;
 
+/**
+ * A case: a graph of operators over named tensors (`graph`, core/graph.ts), its inputs drawn from `seed`.
+ * A conv case is the one-node graph `x -> conv(w) -> y` (convCaseGraph); a network is the whole graph.
+ */
 export const CaseSpec = z.object({
   /** `<suite>/<layer>`, e.g. `conv/resnet50.res2a.conv2`. */
   id: z.string(),
@@ -90,6 +98,13 @@ export const CaseSpec = z.object({
   /** The layer the shape comes from, e.g. `resnet50.res2a.conv2`. */
   layer: z.string(),
   description: z.string(),
+  /** What the case computes: operators over named tensors, in topological order. */
+  graph: Graph,
+  /**
+   * The conv shape of the graph's (first) conv node: what the conv kernels take, what conv-only views show,
+   * and part of the case's history series identity (harness/history/identity.ts), so it never changes
+   * for a case whose graph does not.
+   */
   shape: ConvShape,
   seed: z.number().int(),
   distribution: Distribution,
@@ -98,12 +113,56 @@ export const CaseSpec = z.object({
   /** Prune the weights first (absent: dense weights, as drawn). */
   sparsity: Sparsity.optional(),
   /**
-   * A whole network (the models suite): `shape` is then its first conv layer's
-   * (what conv-only views of the case show), and the model variants run the graph.
+   * A whole network (the models suite): where it came from, its weights and memory estimate. `shape` is
+   * then its first conv layer's (what conv-only views of the case show), and the model variants run the graph.
    */
   model: ModelCase.optional(),
 });
 export type CaseSpec = z.infer<typeof CaseSpec>;
+
+/** A conv case: the fields of a case whose graph is the one-node conv of its shape (convCaseGraph, named after its layer). */
+export function convCase(spec: Omit<CaseSpec, 'graph'>): CaseSpec {
+  return { ...spec, graph: convCaseGraph(spec.shape, spec.layer) };
+}
+
+/**
+ * A stored case of any version as this version reads it: a version-1 case (no `graph`) gets the graph it
+ * stood for: a network's `model.graph`, moved; a conv case's one-node graph of its shape (convCaseGraph,
+ * named after its layer, as the conv suite builds it now). Its id, shape, seed and tags are unchanged, so
+ * its history series is too. Anything else is returned as it is, for the schema to judge.
+ */
+export function migrateCaseJson(c: unknown): unknown {
+  if (typeof c !== 'object' || c === null || 'graph' in c) return c;
+  const { model, ...rest } = c as { model?: unknown; shape?: unknown; layer?: unknown };
+  if (typeof model === 'object' && model !== null && 'graph' in model) {
+    const { graph, ...m } = model as { graph: unknown };
+    return { ...rest, graph, model: m };
+  }
+  const shape = ConvShape.safeParse(rest.shape);
+  if (!shape.success) return c;
+  let graph: Graph;
+  try {
+    graph = convCaseGraph(shape.data, typeof rest.layer === 'string' ? rest.layer : 'conv');
+  } catch {
+    return c; // an impossible conv shape: the schema names it
+  }
+  return model === undefined ? { ...rest, graph } : { ...rest, graph, model };
+}
+
+/**
+ * A stored run of any version this roofbench reads, as the current version: version 1 (before cases were
+ * graphs) gets each case's graph (migrateCaseJson) and version 2. Nothing else changes: results, samples
+ * and ids are kept as they are. Other versions are returned unchanged (readRun names the version).
+ */
+export function migrateRunJson(json: unknown): unknown {
+  if (typeof json !== 'object' || json === null) return json;
+  const run = json as { schemaVersion?: unknown; cases?: unknown };
+  if (run.schemaVersion !== 1) return json;
+  return { ...run, schemaVersion: 2, cases: Array.isArray(run.cases) ? run.cases.map(migrateCaseJson) : run.cases };
+}
+
+/** The versions of results.json this roofbench reads (older ones through migrateRunJson). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, SCHEMA_VERSION];
 
 /**
  * What a case adds to its shape that a variant's applicability, cost or info
@@ -759,7 +818,8 @@ export const DeviceNode = z.object({
 });
 export type DeviceNode = z.infer<typeof DeviceNode>;
 
-export const RunResults = z.object({
+/** A stored run as this version writes it (RunResults also reads older versions, migrated). */
+export const RunResultsCurrent = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   runId: z.string(),
   startedAt: IsoTime,
@@ -799,7 +859,9 @@ export const RunResults = z.object({
   /** Runner stderr lines kept for diagnosis. */
   stderr: z.array(z.string()),
 });
-export type RunResults = z.infer<typeof RunResults>;
+/** A stored run: the current version, or an older one migrated to it on the way in (migrateRunJson). */
+export const RunResults = z.preprocess(migrateRunJson, RunResultsCurrent);
+export type RunResults = z.infer<typeof RunResultsCurrent>;
 
 // ---------------------------------------------------------------------------
 // Runner <-> host: the plan sent to the device and the JSON-lines events back

@@ -13,6 +13,7 @@ import { SshTransport } from './transport/ssh.js';
 import type { Transport } from './transport/types.js';
 import { makeResolver } from '../suites/variants.js';
 import { renderReport } from './report/render.js';
+import { memorySkips, type DeviceMemory } from './device-memory.js';
 
 export function harnessInfo(): RunResults['harness'] {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -90,11 +91,19 @@ export async function runOnDevice(args: {
   abort?: AbortSignal;
   /** Called with the run's writer as soon as it exists (to close it if the process must exit at once). */
   onWriter?: (writer: RunWriter) => void;
+  /** What the host knows of the device's memory (harness/device-memory.ts): cases it cannot hold are skipped here, never shipped. */
+  memory?: DeviceMemory | null;
 }): Promise<DeviceRunResult> {
   const { device, plan, dir, progress, abort } = args;
   const payload = args.payload ?? (await buildPayload({ log: (m) => progress.info(m) }));
   // Built once: a parametrised variant (Winograd on given points) is generated and verified in exact arithmetic.
   const resolve = makeResolver(plan.extraVariants);
+  const variantInfo = (suite: string, name: string) => {
+    const e = plan.external?.kernels.find((k) => k.spec.name === name);
+    if (e) return { algorithm: e.spec.algorithm, dtype: e.spec.dtype };
+    const v = resolve(suite, name);
+    return { algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown' };
+  };
   const writer = new RunWriter(
     dir,
     plan,
@@ -104,18 +113,23 @@ export async function runOnDevice(args: {
       device: { name: device.name, profile: device.profileName, transport: device.transport, emulated: device.emulated },
       theoretical: device.profile ? theoreticalCeilings(device.profile) : null,
     },
-    (suite, name) => {
-      const e = plan.external?.kernels.find((k) => k.spec.name === name);
-      if (e) return { algorithm: e.spec.algorithm, dtype: e.spec.dtype };
-      const v = resolve(suite, name);
-      return { algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown' };
-    },
+    variantInfo,
   );
   args.onWriter?.(writer);
   let failure: string | null = null;
   let interrupted = false;
   const transport = transportFor(device, { ...args.transport, log: (m) => progress.info(m) });
   let current: Plan = plan;
+  // The memory check on the host: a case the device cannot hold is skipped with the reason and never shipped.
+  const skips = args.memory ? memorySkips(plan, args.memory, variantInfo) : [];
+  if (skips.length) {
+    for (const s of skips) {
+      progress.info(`${s.caseId}: skipped before shipping: ${s.results[0]?.state === 'skipped' ? s.results[0].reason : ''}`);
+      for (const result of s.results) writer.apply({ type: 'result', result });
+    }
+    const skipped = new Set(skips.map((s) => s.caseId));
+    current = { ...plan, items: plan.items.filter((i) => !skipped.has(i.caseSpec.id)) };
+  }
   try {
     // A hung case costs only itself: the runner is killed, the case is marked, and a
     // fresh runner carries on with what is left of the plan.
@@ -139,7 +153,7 @@ export async function runOnDevice(args: {
       if (!outcome.hungCase || attempt >= 5) break;
       writer.markCase(outcome.hungCase, outcome.failure ?? 'hung');
       const missing = new Set(writer.missing().map((m) => m.caseId));
-      const rest = plan.items.filter((i) => missing.has(i.caseSpec.id));
+      const rest = current.items.filter((i) => missing.has(i.caseSpec.id));
       if (rest.length === 0) {
         // Every planned pair has a result now: the run finished, with the hung case errored.
         failure = null;

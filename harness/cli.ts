@@ -19,6 +19,8 @@ import { renderCombinedIndex } from './report/combined.js';
 import { compareChecksums, describeMismatches } from './portability.js';
 import { hasBudget, worstInaccurate } from './budget.js';
 import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
+import { historyPath } from './history/store.js';
+import { deviceMemory } from './device-memory.js';
 import { outputWidth, Progress, summaryTable } from './progress.js';
 import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from '../core/contracts.js';
 import { readRun } from './results.js';
@@ -493,6 +495,7 @@ async function bench(argv: string[]): Promise<number> {
         transport,
         abort: interrupt.signal,
         onWriter: (w) => writers.add(w),
+        memory: deviceMemory(device, historyPath(values.history), devicePlan),
       });
     }),
   );

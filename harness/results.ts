@@ -9,6 +9,7 @@ import {
   erroredResult,
   isTimed,
   NO_COST,
+  READABLE_SCHEMA_VERSIONS,
   RunResults,
   SCHEMA_VERSION,
   type CaseResult,
@@ -214,9 +215,14 @@ export function readRun(dirOrFile: string): RunResults {
     throw new Error(`cannot read ${file}: is this a roofbench run directory?`, { cause });
   }
   const v = (json as { schemaVersion?: unknown }).schemaVersion;
-  if (v !== SCHEMA_VERSION) {
-    throw new Error(`${file} has schema version ${String(v)}; this roofbench reads version ${SCHEMA_VERSION}`);
+  if (typeof v !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(v)) {
+    const newer = typeof v === 'number' && v > SCHEMA_VERSION;
+    throw new Error(
+      `${file} has schema version ${String(v)}; this roofbench reads versions ${READABLE_SCHEMA_VERSIONS.join(' and ')} ` +
+        `(older ones are migrated on load)${newer ? ': update roofbench to read it' : ''}`,
+    );
   }
+  // RunResults migrates an older version to the current one on the way in (core/contracts.ts migrateRunJson).
   const parsed = RunResults.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues.slice(0, 5).map((i) => `  ${i.path.join('.')}: ${i.message}`);

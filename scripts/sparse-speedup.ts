@@ -19,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isTimed, type CaseSpec, type RunOptions } from '../core/contracts.js';
+import { convCase, isTimed, type CaseSpec, type RunOptions } from '../core/contracts.js';
 import { inferShapes, convShapeOfNode } from '../core/graph.js';
 import { measureCase } from '../harness/runner/measure.js';
 import { speedupOf, speedupText, type Speedup } from '../harness/report/speedup.js';
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     );
     const firstSpeedups: number[] = [];
     for (const [i, l] of layers.entries()) {
-      const c: CaseSpec = {
+      const c: CaseSpec = convCase({
         id: `sparse/mobilenet_v1.${l.name}`,
         suite: 'sparse',
         layer: `mobilenet_v1.${l.name}`,
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
         distribution: 'activation',
         tags: ['1x1', 'pointwise'],
         sparsity: { pattern: setting.pattern, fraction: setting.fraction },
-      };
+      });
       const names = [DENSE, ...setting.variants];
       const results = await measureCase(c, names, {
         ctx: { kernels },

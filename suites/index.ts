@@ -4,7 +4,7 @@ import { convCases, convExtraVariants } from './conv/cases.js';
 import { convKit } from './conv/kit.js';
 import { readSchemes } from './conv/schemes.js';
 import { decisionBaselines } from './kit.js';
-import { modelVariants } from './models/variants.js';
+import { modelsKit } from './models/kit.js';
 import { modelCases } from './models/suite.js';
 import { sparseKit } from './sparse/kit.js';
 import { sparseCases } from './sparse/cases.js';
@@ -67,14 +67,14 @@ export const MODEL_POLICIES: Readonly<Record<string, string>> = { im2col: 'model
 function modelsSuite(): Suite {
   const weights = new Map<string, ReadonlyMap<string, Float32Array> | null>();
   return {
-    name: 'models',
-    description: 'Whole networks end to end (suites/models): the light runtime (--policy im2col|best) and ONNX Runtime, every layer checked',
+    name: modelsKit.name,
+    description: modelsKit.description,
     cases(opts) {
       const built = modelCases(opts);
       for (const b of built) weights.set(b.caseSpec.id, b.weights);
       return built.map((b) => b.caseSpec);
     },
-    variants: modelVariants,
+    variants: modelsKit.variants,
     optIn: true,
     caseWeights: (id) => weights.get(id) ?? null,
     narrow(names, opts) {

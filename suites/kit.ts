@@ -6,7 +6,19 @@
  * A kit is payload-safe (it is bundled into the device payload: no fs, no YAML);
  * the host side adds the cases read from data (suites/index.ts). See docs/architecture.md.
  */
-import type { CaseSpec, ConvShape, ConvVariant, Sparsity } from '../core/contracts.js';
+import type {
+  AnyVariant,
+  CaseResult,
+  CaseSpec,
+  ConvShape,
+  ConvVariant,
+  KernelContext,
+  MeasuredCeilings,
+  RunOptions,
+  RuntimeFeatures,
+  Sparsity,
+  TestFaults,
+} from '../core/contracts.js';
 
 /** A case's tensors as every variant gets them, and their float64 reference (built on the device, untimed). */
 export interface CaseTensors {
@@ -69,6 +81,45 @@ export interface SuiteKit {
   decision?: DecisionRoles;
   /** Awkward shapes (odd sizes, stride 2, groups, padding, tiny channels) every variant must pass on where it applies. */
   conformance: readonly ConformanceShape[];
+}
+
+/** What the runner hands a kit that measures its cases itself (GraphKit.measure). */
+export interface KitMeasureEnv {
+  ctx: KernelContext;
+  features: RuntimeFeatures;
+  options: RunOptions;
+  ceilings: MeasuredCeilings | null;
+  onPhase?: (phase: string, detail?: string) => void;
+  /** The run's variants by suite and name (the fixed ones and the run's parametrised ones). */
+  resolveVariant: (suite: string, name: string) => AnyVariant | undefined;
+  /** Data the plan item carries for this case and no result stores (a network's real weights: parameter -> base64 float32). */
+  weights?: Record<string, string>;
+  /** Test-only fault injection, from the plan (never set by the CLI). */
+  faults?: TestFaults;
+}
+
+/**
+ * A kit whose variants each run a whole graph (a network in the light runtime, a peer engine running the
+ * same graph): it measures its cases itself, with its own sampling (suites/models/kit.ts). The runner
+ * calls `measure` for a case of its suite instead of the per-operator path (harness/runner/measure.ts);
+ * nothing else in the runner or the report knows what the kit runs.
+ */
+export interface GraphKit {
+  name: string;
+  description: string;
+  variants: readonly AnyVariant[];
+  /** Device side: every variant of the case measured, each failure a result (never a throw for one variant). */
+  measure(c: CaseSpec, variantNames: string[], env: KitMeasureEnv): Promise<CaseResult[]>;
+  tableBaseline?: string;
+  decision?: DecisionRoles;
+}
+
+/** Any kit suites/kits.ts registers. */
+export type AnyKit = SuiteKit | GraphKit;
+
+/** Whether the kit measures its cases itself (a GraphKit). */
+export function measuresItself(kit: AnyKit): kit is GraphKit {
+  return 'measure' in kit;
 }
 
 /** The references a variant of `algorithm` needs in its case for the kit's decision ([] for the others). */

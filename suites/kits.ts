@@ -1,24 +1,32 @@
 /**
- * Every suite kit, by name: the one list a new operator is added to (one line).
- * Payload-safe: the runner resolves variants and builds case tensors through it.
+ * Every suite kit, by name: the one file a new operator is added to (one line).
+ * Payload-safe: the runner resolves variants and builds case tensors (or hands whole cases) through it.
  */
 import { convKit } from './conv/kit.js';
 import { sparseKit } from './sparse/kit.js';
-import type { SuiteKit } from './kit.js';
+import { modelsKit } from './models/kit.js';
+import type { AnyKit, GraphKit, SuiteKit } from './kit.js';
 
+/** Operator kits: the runner measures their cases (harness/runner/measure.ts) on the tensors the kit makes. */
 export const suiteKits: readonly SuiteKit[] = [convKit, sparseKit];
 
-const byName = new Map(suiteKits.map((k) => [k.name, k]));
+/** Kits that measure whole graphs themselves (GraphKit.measure). */
+export const graphKits: readonly GraphKit[] = [modelsKit];
+
+/** Every kit. */
+export const allKits: readonly AnyKit[] = [...suiteKits, ...graphKits];
+
+const byName = new Map<string, AnyKit>(allKits.map((k) => [k.name, k]));
 
 /** The kit of a suite, or undefined. */
-export function kitOf(suite: string): SuiteKit | undefined {
+export function kitOf(suite: string): AnyKit | undefined {
   return byName.get(suite);
 }
 
-/** The kit of a suite, or an error naming the suites there are. */
+/** The operator kit of a suite, or an error naming the suites there are. */
 export function requireKit(suite: string): SuiteKit {
-  const kit = byName.get(suite);
-  if (!kit) throw new Error(`unknown suite "${suite}": this payload has ${suiteKits.map((k) => k.name).join(', ')}`);
+  const kit = suiteKits.find((k) => k.name === suite);
+  if (!kit) throw new Error(`unknown operator suite "${suite}": this payload has ${suiteKits.map((k) => k.name).join(', ')}`);
   return kit;
 }
 

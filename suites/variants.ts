@@ -4,15 +4,13 @@
  */
 import type { AnyVariant, ConvVariant, ExtraVariant } from '../core/contracts.js';
 import { winogradVariant, type WinogradVariantOptions } from './conv/variants/winograd.js';
-import { suiteKits } from './kits.js';
+import { allKits } from './kits.js';
 import { schemeVariant } from './conv/scheme-variants.js';
 import { parseScheme } from '../reference/quant-scheme.js';
-import { modelVariants } from './models/variants.js';
 
-export const suiteVariants: ReadonlyMap<string, readonly AnyVariant[]> = new Map<string, readonly AnyVariant[]>([
-  ...suiteKits.map((k): [string, readonly AnyVariant[]] => [k.name, k.variants]),
-  ['models', modelVariants],
-]);
+export const suiteVariants: ReadonlyMap<string, readonly AnyVariant[]> = new Map<string, readonly AnyVariant[]>(
+  allKits.map((k): [string, readonly AnyVariant[]] => [k.name, k.variants]),
+);
 
 /** How the variants are built; only test-only fault injection (harness/runner/faults.ts) sets anything. */
 export interface BuildOptions {

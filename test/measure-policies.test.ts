@@ -4,6 +4,7 @@
  * No duration is asserted.
  */
 import { describe, expect, it } from 'vitest';
+import { convCase } from '../core/contracts.js';
 import type { CaseSpec, ConvVariant } from '../core/contracts.js';
 import { roundOrder, sampleCounts, samplesThisRound } from '../harness/runner/sampling.js';
 import { skipReason } from '../harness/runner/measure.js';
@@ -43,16 +44,17 @@ describe('interleaved sampling', () => {
 });
 
 describe('skipping', () => {
-  const c = (p: Partial<CaseSpec['shape']>): CaseSpec => ({
-    id: 'conv/x',
-    suite: 'conv',
-    layer: 'x',
-    description: '',
-    seed: 1,
-    distribution: 'uniform(-1,1)',
-    tags: [],
-    shape: { n: 1, c: 4, h: 5, w: 5, k: 4, r: 3, s: 3, stride: 1, pad: 1, groups: 1, ...p },
-  });
+  const c = (p: Partial<CaseSpec['shape']>): CaseSpec =>
+    convCase({
+      id: 'conv/x',
+      suite: 'conv',
+      layer: 'x',
+      description: '',
+      seed: 1,
+      distribution: 'uniform(-1,1)',
+      tags: [],
+      shape: { n: 1, c: 4, h: 5, w: 5, k: 4, r: 3, s: 3, stride: 1, pad: 1, groups: 1, ...p },
+    });
   it('says why: a missing runtime feature first, then the shape the variant does not apply to', () => {
     expect(skipReason(convIm2colGemmF32, c({}), { wasmSimd: true })).toBeNull();
     expect(skipReason(convIm2colGemmF32, c({}), { wasmSimd: false })).toBe('no WebAssembly SIMD on this runtime');

@@ -80,7 +80,7 @@ describe('models suite end to end', () => {
       // The same payload, graph, seed and kernels: the same bytes out.
       expect(b.accuracy.outputChecksum).toBe(a.accuracy.outputChecksum);
       const m = a.model!;
-      expect(m.layers.length).toBe(local.cases.find((c) => c.id === caseId)!.model!.graph.nodes.length);
+      expect(m.layers.length).toBe(local.cases.find((c) => c.id === caseId)!.graph.nodes.length);
       expect(m.layers.every((x) => x.check.ok && x.calls === a.timing.samples.length && x.ms >= 0)).toBe(true);
       expect(m.p50).toBeLessThanOrEqual(m.p99);
       expect(m.arenaBytes!).toBeLessThan(m.naiveArenaBytes!);
@@ -88,6 +88,13 @@ describe('models suite end to end', () => {
       expect(b.model!.layers.map((x) => x.check.ok)).toEqual(m.layers.map(() => true));
     }
     expect(new Set(timed(local, 'models/every_op', RUNTIME).model!.layers.map((x) => x.op))).toEqual(new Set(OPS));
+    // A network's variants (the runtime and the ONNX Runtime peer) took turns in the run's interleaved rounds.
+    for (const variant of [RUNTIME, 'model-onnxruntime-f32']) {
+      const t = timed(local, 'models/every_op', variant).timing;
+      expect(t.samplesPerRound, variant).toHaveLength(local.options.rounds);
+      expect(t.samplesPerRound!.every((k) => k > 0)).toBe(true);
+      expect(t.samplesPerRound!.reduce((a, k) => a + k, 0)).toBe(t.samples.length);
+    }
     // The report has the network's tables and its error-growth chart.
     const html = readFileSync(join(localOut, 'index.html'), 'utf8');
     expect(html).toContain('Per-layer profile');
@@ -122,7 +129,14 @@ describe('models suite end to end', () => {
     const run = readRun(out);
     const vgg = run.results.find((x) => x.caseId === 'models/vgg16') as CaseResult;
     expect(vgg.state).toBe('skipped');
-    expect(vgg.state === 'skipped' && vgg.reason).toMatch(/vgg16 needs about 1[0-9]{3} MiB .*weights.* this device has 1024 MiB/);
+    expect(vgg.state === 'skipped' && vgg.reason).toMatch(/vgg16 needs about [12][0-9]{3} MiB .*weights.* this device has 1024 MiB/);
+    // Checked on the host: the network was never shipped to the device.
+    expect(vgg.state === 'skipped' && vgg.reason).toMatch(/checked on the host before shipping/);
+    const started = readFileSync(join(out, 'events.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"case-start"'));
+    expect(started.some((l) => l.includes('models/vgg16'))).toBe(false);
+    expect(started.some((l) => l.includes('models/every_op'))).toBe(true);
     expect(timed(run, 'models/every_op', RUNTIME).state).toBe('passed');
   }, 600_000);
 });

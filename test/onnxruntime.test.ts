@@ -7,6 +7,7 @@
  * `skipped` result with the reason, never a throw. No speed is asserted.
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { convCase } from '../core/contracts.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -153,7 +154,7 @@ describe('conv-onnxruntime-f32 where onnxruntime-node cannot be loaded', () => {
   it('through measureCase: skipped with the reason when missing, passed (awaited prepare, async timing) when present', async () => {
     const missing = makeConvOnnxruntimeF32(pathToFileURL(join(dir, 'runner.mjs')).href);
     const s = shape({ n: 2, c: 4, h: 6, w: 7, k: 3, r: 3, s: 3, pad: 1 });
-    const caseSpec: CaseSpec = {
+    const caseSpec: CaseSpec = convCase({
       id: 'conv/test.ort',
       suite: 'conv',
       layer: 'test.ort',
@@ -162,7 +163,7 @@ describe('conv-onnxruntime-f32 where onnxruntime-node cannot be loaded', () => {
       seed: 7,
       distribution: 'uniform(-1,1)',
       tags: [],
-    };
+    });
     const options: RunOptions = {
       quick: true,
       suites: ['conv'],

@@ -10,6 +10,7 @@
  * variant, the dense baseline included. No speed is asserted anywhere.
  */
 import { describe, expect, it } from 'vitest';
+import { convCase } from '../core/contracts.js';
 import type { CaseSpec, ConvShape, RunOptions } from '../core/contracts.js';
 import { conv2dRef } from '../reference/conv.js';
 import { convFlops } from '../reference/cost.js';
@@ -276,17 +277,18 @@ describe('a sparse case through the runner', () => {
     cvTarget: 0.05,
     rounds: 1,
   };
-  const spec = (sparsity: CaseSpec['sparsity'], s: ConvShape): CaseSpec => ({
-    id: 'sparse/test.pw',
-    suite: 'sparse',
-    layer: 'test.pw',
-    description: 'a small pointwise layer',
-    shape: s,
-    seed: 21,
-    distribution: 'uniform(-1,1)',
-    tags: ['1x1'],
-    ...(sparsity ? { sparsity } : {}),
-  });
+  const spec = (sparsity: CaseSpec['sparsity'], s: ConvShape): CaseSpec =>
+    convCase({
+      id: 'sparse/test.pw',
+      suite: 'sparse',
+      layer: 'test.pw',
+      description: 'a small pointwise layer',
+      shape: s,
+      seed: 21,
+      distribution: 'uniform(-1,1)',
+      tags: ['1x1'],
+      ...(sparsity ? { sparsity } : {}),
+    });
   const measure = (c: CaseSpec) =>
     measureCase(
       c,

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { isTimed, decodeFloat, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../../core/contracts.js';
+import { isTimed, decodeFloat, migrateCaseJson, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../../core/contracts.js';
 import { detectChangePointsWithBreaks, type ChangePointOptions, DEFAULT_CHANGEPOINT_OPTIONS } from './changepoints.js';
 import { compareResults, DEFAULT_COMPARE_OPTIONS, estimateRunNoise, RUN_NOISE_MAX_RUNS, validateCompareOptions, type CompareOptions } from './compare.js';
 import { deviceIdentity, identityDiff, seriesOf, type DeviceIdentityFields } from './identity.js';
@@ -725,7 +725,8 @@ export class HistoryStore {
       | undefined;
     if (!r) throw new Error(`history: no run with row id ${rowId} in ${this.path}`);
     const cases = (this.db.prepare('SELECT spec_json FROM cases WHERE run_row = ? ORDER BY ord').all(rowId) as { spec_json: string }[]).map(
-      (c) => JSON.parse(c.spec_json) as CaseSpec,
+      // A case stored before cases were graphs (results schema 1) gets its graph as results.json files do.
+      (c) => migrateCaseJson(JSON.parse(c.spec_json)) as CaseSpec,
     );
     const health = (
       this.db.prepare('SELECT * FROM health WHERE run_row = ? ORDER BY ord').all(rowId) as {

@@ -4,7 +4,7 @@
  * the template engine escapes them.
  */
 import { networkView, type NetworkView } from './network.js';
-import { isTimed, decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../../core/contracts.js';
+import { convCase, isTimed, decodeFloat, type CaseResult, type CaseSpec, type Health, type RunResults } from '../../core/contracts.js';
 import { ridgePoint } from '../../core/roofline.js';
 import { convOutputSize } from '../../reference/conv.js';
 import { cacheBandwidthLevels, isPlottable, rooflineData } from './charts.js';
@@ -183,9 +183,9 @@ export interface ReportView {
 }
 
 function shapeText(c: CaseSpec): { shape: string; output: string } {
-  if (c.model) {
-    // A whole network: its input, not the first conv layer's shape the case also carries.
-    const g = c.model.graph;
+  const g = c.graph;
+  if (g.nodes.length !== 1 || g.nodes[0]?.op !== 'conv') {
+    // A graph of several operators (a network): its input, not the first conv layer's shape the case also carries.
     return {
       shape: `network input ${g.inputs.map((i) => `${i.name} ${i.shape.join('×')}`).join(', ')}, ${g.nodes.length} nodes`,
       output: g.outputs.join(', '),
@@ -455,7 +455,7 @@ export function buildView(run: RunResults): ReportView {
       name: '(results without a case in the plan)',
       cases: orphans.map((id) => {
         const rs = byCase.get(id) ?? [];
-        const spec: CaseSpec = {
+        const spec: CaseSpec = convCase({
           id,
           suite: '?',
           layer: id,
@@ -464,7 +464,7 @@ export function buildView(run: RunResults): ReportView {
           seed: 0,
           distribution: run.options.distribution,
           tags: [],
-        };
+        });
         const v = caseView(numbers.get(id) ?? 0, spec, rs, run, colors);
         return { ...v, shape: 'unknown', output: 'unknown', seed: f.DASH };
       }),

@@ -57,8 +57,10 @@ export interface NetworkView {
 }
 
 export function networkView(c: CaseSpec, results: readonly CaseResult[]): NetworkView | null {
+  // Any case whose results carry the whole-graph view (a graph kit's: suites/kit.ts GraphKit); the case's
+  // provenance (where the network came from, its weights, its memory estimate) where it states one.
   const m = c.model;
-  if (!m) return null;
+  if (!m && !results.some((r) => isTimed(r) && r.model)) return null;
   const runs: NetworkRun[] = [];
   for (const r of results) {
     if (!isTimed(r) || !r.model) continue;
@@ -107,10 +109,10 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
     });
   }
   return {
-    source: m.source,
-    weights: m.weights === 'seeded' ? `seeded He-scaled weights (seed ${c.seed})` : `real weights: ${m.weightsFrom ?? 'shipped with the plan'}`,
-    memory: `${bytesBinary(m.memory.totalBytes)} estimated peak (${m.memory.detail})`,
-    nodes: m.graph.nodes.length,
+    source: m?.source ?? c.layer,
+    weights: !m ? '—' : m.weights === 'seeded' ? `seeded He-scaled weights (seed ${c.seed})` : `real weights: ${m.weightsFrom ?? 'shipped with the plan'}`,
+    memory: m ? `${bytesBinary(m.memory.totalBytes)} estimated peak (${m.memory.detail})` : '—',
+    nodes: c.graph.nodes.length,
     runs,
   };
 }

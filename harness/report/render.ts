@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
-import type { RunResults } from '../../core/contracts.js';
+import { isTimed, type RunResults } from '../../core/contracts.js';
 import { bandwidthSweepSvg, INT8_ROOF_COLOUR, NATIVE_ROOF_COLOUR, rooflineSvg } from './charts.js';
 import { buildView } from './model.js';
 import { accuracyChartSvgs } from './accuracy.js';
@@ -95,11 +95,11 @@ async function caseSamplesSvgs(run: RunResults): Promise<Record<string, { svg: n
   return out;
 }
 
-/** Each models-suite case's error-growth chart, by the case's anchor (case-<n>). */
+/** The error-growth chart of each case with a per-layer view (a graph run layer by layer), by the case's anchor (case-<n>). */
 async function errorGrowthSvgs(run: RunResults): Promise<Record<string, nunjucks.runtime.SafeString>> {
   const out: Record<string, nunjucks.runtime.SafeString> = {};
   for (const [caseId, no] of runFacts(run).numbers) {
-    if (!run.cases.find((c) => c.id === caseId)?.model) continue;
+    if (!run.results.some((r) => r.caseId === caseId && isTimed(r) && (r.model?.layers.length ?? 0) > 0)) continue;
     const svg = await errorGrowthSvg(
       run.results.filter((r) => r.caseId === caseId),
       `rb-growth-${no}`,

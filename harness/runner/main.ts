@@ -21,7 +21,8 @@ import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
 import { measureCase, timerResolutionMs } from './measure.js';
-import { measureModelCase } from '../../suites/models/measure.js';
+import { kitOf } from '../../suites/kits.js';
+import { measuresItself } from '../../suites/kit.js';
 import { ExternalKernels } from './external.js';
 import { PlanExternal } from '../../core/external.js';
 import { faultyWinogradGenerator } from './faults.js';
@@ -155,29 +156,31 @@ async function main(): Promise<void> {
     load.caseStarted();
     try {
       const onPhase = (phase: string, detail?: string) => emit({ type: 'phase', phase, detail });
-      results = item.caseSpec.model
-        ? // A whole network (the models suite): suites/models/measure.ts.
-          await measureModelCase(item.caseSpec, item.variants, {
-            ctx: { kernels },
-            features,
-            options: plan.options,
-            ceilings,
-            onPhase,
-            resolveVariant: findVariant,
-            ...(item.weights ? { weights: item.weights } : {}),
-            ...(plan.faults ? { faults: plan.faults } : {}),
-          })
-        : await measureCase(item.caseSpec, item.variants, {
-            ctx: { kernels },
-            features,
-            options: plan.options,
-            ceilings,
-            onPhase,
-            resolveVariant: (suite, name) => asConvVariant(findVariant(suite, name)),
-            slowdown: plan.faults?.slowdown,
-            faults: plan.faults,
-            ...(external ? { external } : {}),
-          });
+      const kit = kitOf(item.caseSpec.suite);
+      results =
+        kit && measuresItself(kit)
+          ? // A kit whose variants run whole graphs measures the case itself (suites/kit.ts GraphKit).
+            await kit.measure(item.caseSpec, item.variants, {
+              ctx: { kernels },
+              features,
+              options: plan.options,
+              ceilings,
+              onPhase,
+              resolveVariant: findVariant,
+              ...(item.weights ? { weights: item.weights } : {}),
+              ...(plan.faults ? { faults: plan.faults } : {}),
+            })
+          : await measureCase(item.caseSpec, item.variants, {
+              ctx: { kernels },
+              features,
+              options: plan.options,
+              ceilings,
+              onPhase,
+              resolveVariant: (suite, name) => asConvVariant(findVariant(suite, name)),
+              slowdown: plan.faults?.slowdown,
+              faults: plan.faults,
+              ...(external ? { external } : {}),
+            });
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.
       const error = e instanceof Error ? e.message : String(e);

@@ -13,14 +13,10 @@ import {
   type CaseSpec,
   type ConvVariant,
   type Cost,
-  type KernelContext,
-  type MeasuredCeilings,
-  type RunOptions,
   type RuntimeFeatures,
-  type TestFaults,
 } from '../../core/contracts.js';
 import { RELAXED_UNAVAILABLE } from '../../kernels/index.js';
-import type { CaseTensors } from '../../suites/kit.js';
+import type { CaseTensors, KitMeasureEnv } from '../../suites/kit.js';
 import { requireKit } from '../../suites/kits.js';
 import { costOf, errMsg, prepareAndCheck, type Active } from './check.js';
 import { timerResolutionMs, warmUpAndCalibrate } from './calibrate.js';
@@ -31,19 +27,11 @@ import type { ExternalKernels } from './external.js';
 export { accuracyChecks, accuracyRecord, type Checked } from './check.js';
 export { calibrate, CALIBRATION_MARGIN, timerResolutionMs } from './calibrate.js';
 
-export interface MeasureEnv {
-  ctx: KernelContext;
-  features: RuntimeFeatures;
-  options: RunOptions;
-  ceilings: MeasuredCeilings | null;
-  /** Called for progress inside a long case (reference, prepare, timing). */
-  onPhase?: (phase: string, detail?: string) => void;
-  /** Test-only fault injection, from the plan (never set by the CLI). */
+/** What the runner hands the per-operator path: a kit's environment (suites/kit.ts), with conv variants and test hooks. */
+export interface MeasureEnv extends Omit<KitMeasureEnv, 'resolveVariant' | 'weights'> {
   resolveVariant: (suite: string, name: string) => ConvVariant | undefined;
   /** Test-only: make one variant slower by a factor (spins after each run). */
   slowdown?: { variant: string; factor: number };
-  /** Test-only: the plan's faults; the accuracy faults change what a variant is given (harness/runner/faults.ts). */
-  faults?: TestFaults;
   /** The case's tensors and reference; by default its suite's kit makes them (suites/kits.ts). */
   caseTensors?: (c: CaseSpec, onPhase?: (phase: string, detail?: string) => void) => CaseTensors;
   /** The run's native kernels (--kernels): run once per case on the same inputs, checked against the same reference. */

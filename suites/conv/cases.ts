@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConvShape, type CaseSpec, type Distribution, type ExtraVariant } from '../../core/contracts.js';
+import { ConvShape, convCase, type CaseSpec, type Distribution, type ExtraVariant } from '../../core/contracts.js';
 import { convOutputSize } from '../../reference/conv.js';
 
 export const SHAPES_FILE = fileURLToPath(new URL('./shapes.yaml', import.meta.url));
@@ -91,17 +91,19 @@ export function convCases(opts: { quick: boolean; seed: number; distribution: Di
   const cases: CaseSpec[] = [];
   readShapes(opts.file).forEach((e, i) => {
     if (e.only === 'quick' && !opts.quick) return;
-    cases.push({
-      id: `conv/${e.layer}`,
-      suite: 'conv',
-      layer: e.layer,
-      description: e.description,
-      shape: !opts.quick || e.only === 'quick' ? e.shape : quickShape(e.shape),
-      // One seed per case, derived from the run seed and the case's position in the file, stored with the result.
-      seed: (opts.seed + i * 7919) >>> 0,
-      distribution: opts.distribution,
-      tags: e.tags,
-    });
+    cases.push(
+      convCase({
+        id: `conv/${e.layer}`,
+        suite: 'conv',
+        layer: e.layer,
+        description: e.description,
+        shape: !opts.quick || e.only === 'quick' ? e.shape : quickShape(e.shape),
+        // One seed per case, derived from the run seed and the case's position in the file, stored with the result.
+        seed: (opts.seed + i * 7919) >>> 0,
+        distribution: opts.distribution,
+        tags: e.tags,
+      }),
+    );
   });
   return cases;
 }

@@ -32,21 +32,20 @@ import {
   type CaseSpec,
   type ConvVariant,
   type Cost,
-  type KernelContext,
   type LayerRow,
-  type MeasuredCeilings,
   type ModelCase,
   type ModelRun,
   type ModelVariant,
   type RunOptions,
-  type RuntimeFeatures,
   type TestFaults,
 } from '../../core/contracts.js';
 import { inferShapes, numel, type Graph, type GraphNode, type Shapes } from '../../core/graph.js';
 import { exportOnnx } from '../../core/onnx.js';
 import { computeStatistics, isNoisy } from '../../core/stats.js';
 import { computePerf } from '../../core/roofline.js';
-import { accuracyChecks, timerResolutionMs } from '../../harness/runner/measure.js';
+import { accuracyChecks } from '../../harness/runner/check.js';
+import { timerResolutionMs } from '../../harness/runner/calibrate.js';
+import type { KitMeasureEnv } from '../kit.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { convNodeRef, evaluateGraph, type GraphEvaluation } from '../../reference/graph.js';
 import { graphCost, nodeCost } from '../../reference/graph-cost.js';
@@ -57,21 +56,12 @@ import { convVariants } from '../conv/variants.js';
 import { convIm2colGemmF32 } from '../conv/variants/im2col-gemm.js';
 import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxruntime.js';
 import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
-import { usableMemoryBytes, MEMORY_SHARE } from './memory.js';
+import { memorySkipReason } from './memory.js';
+import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
 
-export interface ModelEnv {
-  ctx: KernelContext;
-  features: RuntimeFeatures;
-  options: RunOptions;
-  ceilings: MeasuredCeilings | null;
-  onPhase?: (phase: string, detail?: string) => void;
-  resolveVariant: (suite: string, name: string) => { op: string; name: string; algorithm: string; dtype: string } | undefined;
-  /** Real weights shipped with the plan item (base64 little-endian float32 per parameter). */
-  weights?: Record<string, string>;
-  /** Test-only fault injection (never set by the CLI). */
-  faults?: TestFaults;
-}
+/** What the runner hands the kit (suites/kit.ts KitMeasureEnv): weights are a network's real weights shipped with the plan item. */
+export type ModelEnv = KitMeasureEnv;
 
 /** Operators whose fp32 result equals the float64 reference of the same inputs exactly (no arithmetic that rounds). */
 const EXACT_OPS: ReadonlySet<GraphNode['op']> = new Set(['relu', 'relu6', 'maxpool', 'concat', 'channelshuffle', 'flatten', 'reshape']);
@@ -159,9 +149,34 @@ function accuracyOf(y: Float32Array, ref: Float64Array, checks: AccuracyCheck[],
 /** Samples end to end and, for the runtime, per node: alternating, so drift hits both alike. */
 interface Sampled {
   samples: number[];
+  /** Mean per node over the profiled inferences (runtime only). */
   layerMs: Float64Array | null;
   profiled: number;
   warmupMs: number;
+  samplesPerRound: number[];
+}
+
+/**
+ * A variant of the network, prepared and checked, waiting for its turns: the variants of a network take
+ * turns in interleaved rounds (the order rotated each round, as the conv cases' variants do:
+ * harness/runner/sampling.ts), so drift and other processes' load hit them alike.
+ */
+interface Contender {
+  name: string;
+  v: ModelVariant;
+  /** One end-to-end inference. */
+  run: () => void | Promise<void>;
+  /** One profiled inference (clock read between nodes), per-node ms into the array; null for a peer engine. */
+  profiled: ((ms: Float64Array) => void) | null;
+  layers: number;
+  wanted: number;
+  warmupMs: number;
+  samples: number[];
+  layerSums: Float64Array;
+  samplesPerRound: number[];
+  /** The result from the samples. */
+  finish(s: Sampled): CaseResult;
+  dispose(): void | Promise<void>;
 }
 
 /** How many inferences: enough for a stable median within the run's time budget. */
@@ -171,32 +186,63 @@ function inferenceCount(perInferenceMs: number, o: RunOptions): number {
   return Math.max(min, Math.min(o.maxSamples, Math.ceil(budgetMs / Math.max(perInferenceMs, 1e-3))));
 }
 
-async function sample(run: () => void | Promise<void>, profiled: ((ms: Float64Array) => void) | null, layers: number, o: RunOptions): Promise<Sampled> {
-  // Warm-up: at least 2 inferences and a tenth of the budget (JIT, caches, page faults of the arena).
+/** Warm-up: at least 2 inferences and a tenth of the budget (JIT, caches, page faults of the arena); sets how many inferences to take. */
+async function warmUp(a: Contender, o: RunOptions): Promise<void> {
   const w0 = hrtimeNow();
   let last = 0;
   for (let i = 0; i < 2 || hrtimeNow() - w0 < o.targetMs / 10; i++) {
     const t = hrtimeNow();
-    await run();
+    await a.run();
     last = hrtimeNow() - t;
     if (i > 50) break;
   }
-  const warmupMs = hrtimeNow() - w0;
-  const n = inferenceCount(last, o);
-  const samples: number[] = [];
-  const layerMs = profiled ? new Float64Array(layers) : null;
-  const one = new Float64Array(layers);
-  for (let i = 0; i < n; i++) {
+  a.warmupMs = hrtimeNow() - w0;
+  a.wanted = inferenceCount(last, o);
+}
+
+/** `k` end-to-end inferences, each followed by a profiled one where the variant has them. */
+async function takeSamples(a: Contender, k: number): Promise<void> {
+  const one = new Float64Array(a.layers);
+  for (let i = 0; i < k; i++) {
     const t = hrtimeNow();
-    await run();
-    samples.push(Math.max(hrtimeNow() - t, 1e-9));
-    if (profiled && layerMs) {
-      profiled(one);
-      for (let j = 0; j < layers; j++) layerMs[j]! += one[j]!;
+    await a.run();
+    a.samples.push(Math.max(hrtimeNow() - t, 1e-9));
+    if (a.profiled) {
+      a.profiled(one);
+      for (let j = 0; j < a.layers; j++) a.layerSums[j]! += one[j]!;
     }
   }
-  if (layerMs) for (let j = 0; j < layers; j++) layerMs[j]! /= n;
-  return { samples, layerMs, profiled: profiled ? n : 0, warmupMs };
+}
+
+/** The interleaved rounds; a variant whose inference throws is taken out and reported through onError, the others go on. */
+async function sampleRounds(cs: readonly Contender[], o: RunOptions, failed: Set<Contender>, onError: (a: Contender, e: unknown) => void): Promise<void> {
+  const rounds = Math.max(1, o.rounds);
+  for (let round = 0; round < rounds; round++) {
+    for (const a of roundOrder(
+      cs.filter((x) => !failed.has(x)),
+      round,
+    )) {
+      const k = Math.max(0, samplesThisRound(a.wanted, a.samples.length, round, rounds));
+      try {
+        await takeSamples(a, k);
+        a.samplesPerRound.push(k);
+      } catch (e) {
+        failed.add(a);
+        onError(a, e);
+      }
+    }
+  }
+}
+
+function sampledOf(a: Contender): Sampled {
+  const n = a.samples.length;
+  return {
+    samples: a.samples,
+    layerMs: a.profiled ? a.layerSums.map((x) => x / n) : null,
+    profiled: a.profiled ? n : 0,
+    warmupMs: a.warmupMs,
+    samplesPerRound: a.samplesPerRound,
+  };
 }
 
 interface Candidate {
@@ -316,7 +362,7 @@ function faultyParams(g: Graph, params: Map<string, Float32Array>, faults: TestF
 
 export async function measureModelCase(c: CaseSpec, variantNames: string[], env: ModelEnv): Promise<CaseResult[]> {
   const m: ModelCase = c.model!;
-  const g = m.graph;
+  const g = c.graph;
   const shapes = inferShapes(g);
   const gc = graphCost(g, 4, shapes);
   const cost: Cost = { flops: gc.flops, bytes: gc.bytes, intensity: gc.intensity };
@@ -331,15 +377,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   });
 
   // Memory first: a network the device cannot hold is skipped, with the reason, before anything is allocated.
-  const deviceBytes = env.faults?.deviceMemoryBytes ?? totalmem();
-  const usable = usableMemoryBytes(deviceBytes);
-  if (m.memory.totalBytes > usable) {
-    const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    const reason =
-      `${g.name} needs about ${mb(m.memory.totalBytes)} (${m.memory.detail}) but this device has ${mb(deviceBytes)} ` +
-      `of memory (${Math.round(MEMORY_SHARE * 100)}% usable: ${mb(usable)}): run it at --quick resolution or on a larger device`;
-    return variants.map(({ name, v }) => ({ ...base(name, v), state: 'skipped' as const, reason }));
-  }
+  // (The host checked it before shipping where it knew the device's memory; this is the device's own figure.)
+  const fault = env.faults?.deviceMemoryBytes;
+  const reason = memorySkipReason(g.name, m.memory, fault ?? totalmem(), fault ? 'test fault deviceMemoryBytes' : 'probed on the device');
+  if (reason !== null) return variants.map(({ name, v }) => ({ ...base(name, v), state: 'skipped' as const, reason }));
 
   env.onPhase?.('inputs', c.id);
   const params = env.weights ? makeGraphParams(g, c.seed, decodeWeights(env.weights)) : makeGraphParams(g, c.seed);
@@ -352,248 +393,306 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   let runtimeOutput: { variant: string; y: Float32Array } | null = null;
   const resolution = timerResolutionMs();
 
-  for (const { name, v } of variants) {
-    if (!v || v.op !== 'model') {
-      results.push(erroredResult(base(name, v), 'resolve', `unknown model variant "${name}" in the payload (host and payload out of sync?)`));
-      continue;
-    }
-    if (v.needs.wasmSimd && !env.features.wasmSimd) {
-      results.push({ ...base(name, v), state: 'skipped', reason: 'no WebAssembly SIMD on this runtime' });
-      continue;
-    }
-    const applies = v.applies(c.shape, c);
-    if (applies !== true) {
-      results.push({ ...base(name, v), state: 'skipped', reason: applies });
-      continue;
-    }
-    let phase: ErrorPhase = 'prepare';
-    const mark = env.ctx.kernels.mark();
-    try {
-      if (v.engine === 'runtime') {
-        const runParams = faultyParams(g, params, env.faults);
-        let choose: ConvChooser = () => convIm2colGemmF32;
-        let selection: ReturnType<typeof selectKernels> | null = null;
-        if (v.policy === 'best') {
-          // Choosing the kernels is part of preparing the network (ErrorPhase has no phase of its own for it).
-          selection = selectKernels(env, g, shapes, runParams, ref);
-          choose = selection.choose;
-        }
-        phase = 'prepare';
-        env.onPhase?.('prepare', `${v.name}: compiling ${g.nodes.length} nodes`);
-        const t0 = hrtimeNow();
-        const cg: CompiledGraph = compileGraph(env.ctx, g, runParams, choose);
-        cg.setInputs(inputs);
-        const prepareMs = hrtimeNow() - t0;
-        phase = 'check';
-        env.onPhase?.('check', `${v.name}: every layer against float64`);
-        const rows: Omit<LayerRow, 'ms' | 'calls' | 'gflops' | 'pctRoof'>[] = [];
-        cg.runVisiting((i) => {
-          const n = g.nodes[i]!;
-          const l = cg.layers[i]!;
-          const y = cg.tensor(l.output);
-          const grown = errorMetrics(y, ref.values.get(l.output)!);
-          const sub = nodeGraph(g, n, shapes);
-          // The true weights: a kernel computing with others (the test fault) must fail here.
-          const local = evaluateGraph(sub, new Map(sub.inputs.map((t) => [t.name, cg.tensor(t.name)])), params);
-          const nc = nodeCost(n, shapes);
-          const cands = selection?.byNode.get(n.name);
-          rows.push({
-            node: n.name,
-            op: n.op,
-            kernel: l.kernel,
-            ...(l.note !== undefined ? { note: l.note } : {}),
-            flops: nc.flops,
-            bytes: nc.bytes,
-            relL2: encodeFloat(grown.relL2),
-            maxAbs: encodeFloat(grown.maxAbs),
-            check: checkLayer(n, l.kernel, y, local, shapes),
-            ...(cands ? { candidates: cands } : {}),
-          });
-        });
-        const y = cg.tensor(outName);
-        phase = 'timing';
-        env.onPhase?.('timing', `${v.name}: end-to-end and per-layer inferences`);
-        const s = await sample(
-          () => cg.run(),
-          (ms) => cg.runProfiled(ms, hrtimeNow),
-          g.nodes.length,
-          env.options,
-        );
-        // The timed inferences must leave the checked output (catches kernels that accumulate into their output).
-        const stable = checksumF32(cg.tensor(outName)) === checksumF32(y);
-        phase = 'stats';
-        const badLayers = rows.filter((r) => !r.check.ok);
-        const checks: AccuracyCheck[] = [
-          {
-            name: 'layer checks',
-            ok: badLayers.length === 0,
-            value: badLayers.length,
-            limit: 0,
-            detail:
-              badLayers.length === 0
-                ? `all ${rows.length} layers match the reference of their own inputs`
-                : `${badLayers.length} layer(s) fail against the reference of their own inputs: ${badLayers
-                    .slice(0, 5)
-                    .map((r) => `${r.node} (${r.kernel}): ${r.check.detail}`)
-                    .join('; ')}`,
-          },
-          {
-            name: 'stable output',
-            ok: stable,
-            value: stable ? 0 : 1,
-            limit: 0,
-            detail: stable ? 'timed runs left the checked output' : 'the output changed between the checked run and the timed runs',
-          },
-        ];
-        const acc = accuracyOf(
-          y,
-          refOut,
-          checks,
-          'every layer checked alone against float64 of its own inputs (per-layer table); the output against the float64 forward pass is reported, gate it with --max-rel-l2',
-        );
-        const layerMs = s.layerMs!;
-        const layers: LayerRow[] = rows.map((r, i) => {
-          const ms = layerMs[i]!;
-          const lc: Cost = { flops: r.flops, bytes: r.bytes, intensity: r.bytes > 0 ? r.flops / r.bytes : 0 };
-          const pct = env.ceilings && r.flops > 0 && ms > 0 ? computePerf(lc, ms, env.ceilings, null).pctMeasured : undefined;
-          return { ...r, ms, calls: s.profiled, gflops: ms > 0 ? r.flops / ms / 1e6 : 0, ...(pct !== undefined ? { pctRoof: pct } : {}) };
-        });
-        const stats = computeStatistics(s.samples, 0.99);
-        const meanE2e = stats.mean;
-        const layerSum = layers.reduce((a, r) => a + r.ms, 0);
-        const bestSum = selection
-          ? layers.reduce((a, r) => a + (r.op === 'conv' && selection.bestMs.has(r.node) ? selection.bestMs.get(r.node)! : r.ms), 0)
-          : null;
-        const sorted = [...s.samples].sort((a, b) => a - b);
-        const model: ModelRun = {
-          engine: 'runtime',
-          policy: v.policy ?? null,
-          p50: stats.median,
-          p90: quantileSorted(sorted, 0.9),
-          p99: quantileSorted(sorted, 0.99),
-          layers,
-          layerSumMs: layerSum,
-          overheadMs: meanE2e - layerSum,
-          overheadPct: (100 * (meanE2e - layerSum)) / meanE2e,
-          bestLayerSumMs: bestSum,
-          arenaBytes: cg.plan.bytes,
-          naiveArenaBytes: cg.plan.naiveBytes,
-          weightBytes: cg.weightBytes,
-          agreement: null,
-        };
-        runtimeOutput ??= { variant: v.name, y };
-        results.push({
-          ...base(name, v),
-          state: acc.ok ? 'passed' : 'inaccurate',
-          timing: {
-            samples: s.samples,
-            repsPerSample: 1,
-            sampleDurationMs: stats.median,
-            timerResolutionMs: resolution,
-            warmupMs: s.warmupMs,
-            stats,
-            noisy: isNoisy(stats, env.options.cvTarget),
-          },
-          perf: computePerf(cost, stats.median, env.ceilings, null, 'f32'),
-          accuracy: acc.accuracy,
-          prepare: {
-            ms: prepareMs,
-            bytes: cg.weightBytes,
-            note:
-              `compiled once: arena ${cg.plan.bytes} bytes for every activation (${cg.plan.naiveBytes} without reuse), ` +
-              `${cg.weightBytes} bytes of packed / transformed weights, ${cg.scratchBytes} bytes of shared scratch; ` +
-              (selection
-                ? 'conv kernels chosen per layer shape by timing every applicable variant in this run (see candidates)'
-                : 'every conv layer on conv-im2col-gemm-f32'),
-          },
-          model,
-        });
-      } else {
-        const l = loadOnnxruntime(import.meta.url);
-        if (!l.ok) throw new Error(l.reason);
-        const { ort } = l;
-        const bytes = exportOnnx(g, params);
-        const t0 = hrtimeNow();
-        const session = await ort.InferenceSession.create(bytes, ORT_SESSION_OPTIONS);
-        const prepareMs = hrtimeNow() - t0;
-        try {
-          const feeds = Object.fromEntries(g.inputs.map((t) => [t.name, new ort.Tensor('float32', Float32Array.from(inputs.get(t.name)!), t.shape)]));
-          let y: Float32Array | null = null;
-          const run = async () => {
-            const out = await session.run(feeds);
-            const d = out[outName]?.data;
-            if (!(d instanceof Float32Array) || d.length !== refOut.length)
-              throw new Error(`ONNX Runtime gave no float32 output "${outName}" of ${refOut.length} values`);
-            y = d;
-          };
-          phase = 'check';
-          await run();
-          const checked = Float32Array.from(y!);
-          phase = 'timing';
-          env.onPhase?.('timing', `${v.name}: end-to-end inferences`);
-          const s = await sample(run, null, 0, env.options);
-          phase = 'stats';
-          const metrics = errorMetrics(checked, refOut);
-          // ORT's kernels are exact fp32 algorithms (no Winograd in its CPU conv): the same growth as the runtime's im2col network.
-          const limit = runtimeOutput ? Math.max(1e-4, 100 * (errorMetrics(runtimeOutput.y, refOut).relL2 || 0)) : 1e-4;
-          const checks: AccuracyCheck[] = [
-            {
-              name: 'output',
-              ok: metrics.relL2 <= limit,
-              value: encodeFloat(metrics.relL2),
-              limit,
-              detail: `relL2 ${sci(metrics.relL2)} of the network's output against float64 vs ${sci(limit)}`,
-            },
-          ];
-          const acc = accuracyOf(checked, refOut, checks, "the network's output against the float64 forward pass");
-          const stats = computeStatistics(s.samples, 0.99);
-          const sorted = [...s.samples].sort((a, b) => a - b);
-          const agree = runtimeOutput ? errorMetrics(checked, runtimeOutput.y) : null;
-          results.push({
-            ...base(name, v),
-            info: { ...base(name, v).info, code: 'native', library: 'ONNX Runtime CPU (MLAS)' },
-            state: acc.ok ? 'passed' : 'inaccurate',
-            timing: {
-              samples: s.samples,
-              repsPerSample: 1,
-              sampleDurationMs: stats.median,
-              timerResolutionMs: resolution,
-              warmupMs: s.warmupMs,
-              stats,
-              noisy: isNoisy(stats, env.options.cvTarget),
-            },
-            perf: computePerf(cost, stats.median, env.ceilings, null, 'f32'),
-            accuracy: { ...acc.accuracy, nonPortable: 'native code (ONNX Runtime): CPU-specific kernels' },
-            prepare: {
-              ms: prepareMs,
-              bytes: bytes.length,
-              note: `the network exported to ONNX in memory (${bytes.length} bytes, opset 17, same weights); session: CPU EP, 1 intra-op + 1 inter-op thread, sequential, graph optimisation all`,
-            },
-            model: {
-              engine: 'onnxruntime',
-              policy: null,
-              p50: stats.median,
-              p90: quantileSorted(sorted, 0.9),
-              p99: quantileSorted(sorted, 0.99),
-              layers: [],
-              layerSumMs: null,
-              overheadMs: null,
-              overheadPct: null,
-              arenaBytes: null,
-              naiveArenaBytes: null,
-              weightBytes: null,
-              agreement: agree && runtimeOutput ? { with: runtimeOutput.variant, relL2: encodeFloat(agree.relL2), maxAbs: encodeFloat(agree.maxAbs) } : null,
-            },
-          });
-        } finally {
-          await session.release();
-        }
+  // 1. Prepare and check every variant (compiled networks and the peer's session stay alive for the rounds).
+  const contenders: Contender[] = [];
+  const mark = env.ctx.kernels.mark();
+  try {
+    for (const { name, v } of variants) {
+      if (!v || v.op !== 'model') {
+        results.push(erroredResult(base(name, v), 'resolve', `unknown model variant "${name}" in the payload (host and payload out of sync?)`));
+        continue;
       }
-    } catch (e) {
-      results.push(erroredResult(base(name, v), phase, errMsg(e)));
-    } finally {
-      env.ctx.kernels.release(mark);
+      if (v.needs.wasmSimd && !env.features.wasmSimd) {
+        results.push({ ...base(name, v), state: 'skipped', reason: 'no WebAssembly SIMD on this runtime' });
+        continue;
+      }
+      const applies = v.applies(c.shape, c);
+      if (applies !== true) {
+        results.push({ ...base(name, v), state: 'skipped', reason: applies });
+        continue;
+      }
+      let phase: ErrorPhase = 'prepare';
+      try {
+        if (v.engine === 'runtime') {
+          const runParams = faultyParams(g, params, env.faults);
+          let choose: ConvChooser = () => convIm2colGemmF32;
+          let selection: ReturnType<typeof selectKernels> | null = null;
+          if (v.policy === 'best') {
+            // Choosing the kernels is part of preparing the network (ErrorPhase has no phase of its own for it).
+            selection = selectKernels(env, g, shapes, runParams, ref);
+            choose = selection.choose;
+          }
+          phase = 'prepare';
+          env.onPhase?.('prepare', `${v.name}: compiling ${g.nodes.length} nodes`);
+          const t0 = hrtimeNow();
+          const cg: CompiledGraph = compileGraph(env.ctx, g, runParams, choose);
+          cg.setInputs(inputs);
+          const prepareMs = hrtimeNow() - t0;
+          phase = 'check';
+          env.onPhase?.('check', `${v.name}: every layer against float64`);
+          const rows: Omit<LayerRow, 'ms' | 'calls' | 'gflops' | 'pctRoof'>[] = [];
+          cg.runVisiting((i) => {
+            const n = g.nodes[i]!;
+            const l = cg.layers[i]!;
+            const y = cg.tensor(l.output);
+            const grown = errorMetrics(y, ref.values.get(l.output)!);
+            const sub = nodeGraph(g, n, shapes);
+            // The true weights: a kernel computing with others (the test fault) must fail here.
+            const local = evaluateGraph(sub, new Map(sub.inputs.map((t) => [t.name, cg.tensor(t.name)])), params);
+            const nc = nodeCost(n, shapes);
+            const cands = selection?.byNode.get(n.name);
+            rows.push({
+              node: n.name,
+              op: n.op,
+              kernel: l.kernel,
+              ...(l.note !== undefined ? { note: l.note } : {}),
+              flops: nc.flops,
+              bytes: nc.bytes,
+              relL2: encodeFloat(grown.relL2),
+              maxAbs: encodeFloat(grown.maxAbs),
+              check: checkLayer(n, l.kernel, y, local, shapes),
+              ...(cands ? { candidates: cands } : {}),
+            });
+          });
+          const y = Float32Array.from(cg.tensor(outName));
+          const checkedSum = checksumF32(y);
+          runtimeOutput ??= { variant: v.name, y };
+          contenders.push({
+            name,
+            v,
+            run: () => cg.run(),
+            profiled: (ms) => cg.runProfiled(ms, hrtimeNow),
+            layers: g.nodes.length,
+            wanted: 0,
+            warmupMs: 0,
+            samples: [],
+            layerSums: new Float64Array(g.nodes.length),
+            samplesPerRound: [],
+            dispose: () => {},
+            finish: (s) => {
+              // The timed inferences must leave the checked output (catches kernels that accumulate into their output).
+              const stable = checksumF32(cg.tensor(outName)) === checkedSum;
+              const badLayers = rows.filter((r) => !r.check.ok);
+              const checks: AccuracyCheck[] = [
+                {
+                  name: 'layer checks',
+                  ok: badLayers.length === 0,
+                  value: badLayers.length,
+                  limit: 0,
+                  detail:
+                    badLayers.length === 0
+                      ? `all ${rows.length} layers match the reference of their own inputs`
+                      : `${badLayers.length} layer(s) fail against the reference of their own inputs: ${badLayers
+                          .slice(0, 5)
+                          .map((r) => `${r.node} (${r.kernel}): ${r.check.detail}`)
+                          .join('; ')}`,
+                },
+                {
+                  name: 'stable output',
+                  ok: stable,
+                  value: stable ? 0 : 1,
+                  limit: 0,
+                  detail: stable ? 'timed runs left the checked output' : 'the output changed between the checked run and the timed runs',
+                },
+              ];
+              const acc = accuracyOf(
+                y,
+                refOut,
+                checks,
+                'every layer checked alone against float64 of its own inputs (per-layer table); the output against the float64 forward pass is reported, gate it with --max-rel-l2',
+              );
+              const layerMs = s.layerMs!;
+              const layers: LayerRow[] = rows.map((r, i) => {
+                const ms = layerMs[i]!;
+                const lc: Cost = { flops: r.flops, bytes: r.bytes, intensity: r.bytes > 0 ? r.flops / r.bytes : 0 };
+                const pct = env.ceilings && r.flops > 0 && ms > 0 ? computePerf(lc, ms, env.ceilings, null).pctMeasured : undefined;
+                return { ...r, ms, calls: s.profiled, gflops: ms > 0 ? r.flops / ms / 1e6 : 0, ...(pct !== undefined ? { pctRoof: pct } : {}) };
+              });
+              const stats = computeStatistics(s.samples, 0.99);
+              const meanE2e = stats.mean;
+              const layerSum = layers.reduce((a, r) => a + r.ms, 0);
+              const bestSum = selection
+                ? layers.reduce((a, r) => a + (r.op === 'conv' && selection.bestMs.has(r.node) ? selection.bestMs.get(r.node)! : r.ms), 0)
+                : null;
+              const sorted = [...s.samples].sort((a, b) => a - b);
+              const model: ModelRun = {
+                engine: 'runtime',
+                policy: v.policy ?? null,
+                p50: stats.median,
+                p90: quantileSorted(sorted, 0.9),
+                p99: quantileSorted(sorted, 0.99),
+                layers,
+                layerSumMs: layerSum,
+                overheadMs: meanE2e - layerSum,
+                overheadPct: (100 * (meanE2e - layerSum)) / meanE2e,
+                bestLayerSumMs: bestSum,
+                arenaBytes: cg.plan.bytes,
+                naiveArenaBytes: cg.plan.naiveBytes,
+                weightBytes: cg.weightBytes,
+                agreement: null,
+              };
+              return {
+                ...base(name, v),
+                state: acc.ok ? 'passed' : 'inaccurate',
+                timing: {
+                  samples: s.samples,
+                  repsPerSample: 1,
+                  samplesPerRound: s.samplesPerRound,
+                  sampleDurationMs: stats.median,
+                  timerResolutionMs: resolution,
+                  warmupMs: s.warmupMs,
+                  stats,
+                  noisy: isNoisy(stats, env.options.cvTarget),
+                },
+                perf: computePerf(cost, stats.median, env.ceilings, null, 'f32'),
+                accuracy: acc.accuracy,
+                prepare: {
+                  ms: prepareMs,
+                  bytes: cg.weightBytes,
+                  note:
+                    `compiled once: arena ${cg.plan.bytes} bytes for every activation (${cg.plan.naiveBytes} without reuse), ` +
+                    `${cg.weightBytes} bytes of packed / transformed weights, ${cg.scratchBytes} bytes of shared scratch; ` +
+                    (selection
+                      ? 'conv kernels chosen per layer shape by timing every applicable variant in this run (see candidates)'
+                      : 'every conv layer on conv-im2col-gemm-f32'),
+                },
+                model,
+              };
+            },
+          });
+        } else {
+          const l = loadOnnxruntime(import.meta.url);
+          if (!l.ok) throw new Error(l.reason);
+          const { ort } = l;
+          const bytes = exportOnnx(g, params);
+          const t0 = hrtimeNow();
+          const session = await ort.InferenceSession.create(bytes, ORT_SESSION_OPTIONS);
+          const prepareMs = hrtimeNow() - t0;
+          let kept = false;
+          try {
+            const feeds = Object.fromEntries(g.inputs.map((t) => [t.name, new ort.Tensor('float32', Float32Array.from(inputs.get(t.name)!), t.shape)]));
+            let y: Float32Array | null = null;
+            const run = async () => {
+              const out = await session.run(feeds);
+              const d = out[outName]?.data;
+              if (!(d instanceof Float32Array) || d.length !== refOut.length)
+                throw new Error(`ONNX Runtime gave no float32 output "${outName}" of ${refOut.length} values`);
+              y = d;
+            };
+            phase = 'check';
+            await run();
+            const checked = Float32Array.from(y!);
+            contenders.push({
+              name,
+              v,
+              run,
+              profiled: null,
+              layers: 0,
+              wanted: 0,
+              warmupMs: 0,
+              samples: [],
+              layerSums: new Float64Array(0),
+              samplesPerRound: [],
+              dispose: () => session.release(),
+              finish: (s) => {
+                const metrics = errorMetrics(checked, refOut);
+                // ORT's kernels are exact fp32 algorithms (no Winograd in its CPU conv): the same growth as the runtime's im2col network.
+                const limit = runtimeOutput ? Math.max(1e-4, 100 * (errorMetrics(runtimeOutput.y, refOut).relL2 || 0)) : 1e-4;
+                const checks: AccuracyCheck[] = [
+                  {
+                    name: 'output',
+                    ok: metrics.relL2 <= limit,
+                    value: encodeFloat(metrics.relL2),
+                    limit,
+                    detail: `relL2 ${sci(metrics.relL2)} of the network's output against float64 vs ${sci(limit)}`,
+                  },
+                ];
+                const acc = accuracyOf(checked, refOut, checks, "the network's output against the float64 forward pass");
+                const stats = computeStatistics(s.samples, 0.99);
+                const sorted = [...s.samples].sort((a, b) => a - b);
+                const agree = runtimeOutput ? errorMetrics(checked, runtimeOutput.y) : null;
+                return {
+                  ...base(name, v),
+                  info: { ...base(name, v).info, code: 'native', library: 'ONNX Runtime CPU (MLAS)' },
+                  state: acc.ok ? 'passed' : 'inaccurate',
+                  timing: {
+                    samples: s.samples,
+                    repsPerSample: 1,
+                    samplesPerRound: s.samplesPerRound,
+                    sampleDurationMs: stats.median,
+                    timerResolutionMs: resolution,
+                    warmupMs: s.warmupMs,
+                    stats,
+                    noisy: isNoisy(stats, env.options.cvTarget),
+                  },
+                  perf: computePerf(cost, stats.median, env.ceilings, null, 'f32'),
+                  accuracy: { ...acc.accuracy, nonPortable: 'native code (ONNX Runtime): CPU-specific kernels' },
+                  prepare: {
+                    ms: prepareMs,
+                    bytes: bytes.length,
+                    note: `the network exported to ONNX in memory (${bytes.length} bytes, opset 17, same weights); session: CPU EP, 1 intra-op + 1 inter-op thread, sequential, graph optimisation all`,
+                  },
+                  model: {
+                    engine: 'onnxruntime',
+                    policy: null,
+                    p50: stats.median,
+                    p90: quantileSorted(sorted, 0.9),
+                    p99: quantileSorted(sorted, 0.99),
+                    layers: [],
+                    layerSumMs: null,
+                    overheadMs: null,
+                    overheadPct: null,
+                    arenaBytes: null,
+                    naiveArenaBytes: null,
+                    weightBytes: null,
+                    agreement:
+                      agree && runtimeOutput ? { with: runtimeOutput.variant, relL2: encodeFloat(agree.relL2), maxAbs: encodeFloat(agree.maxAbs) } : null,
+                  },
+                };
+              },
+            });
+            kept = true;
+          } finally {
+            if (!kept) await session.release();
+          }
+        }
+      } catch (e) {
+        results.push(erroredResult(base(name, v), phase, errMsg(e)));
+      }
     }
+
+    // 2. Warm-up, each variant in turn; then 3. the interleaved rounds; 4. each variant's result from its samples.
+    const failed = new Set<Contender>();
+    for (const a of contenders) {
+      env.onPhase?.('warmup', a.name);
+      try {
+        await warmUp(a, env.options);
+      } catch (e) {
+        failed.add(a);
+        results.push(erroredResult(base(a.name, a.v), 'warmup', errMsg(e)));
+      }
+    }
+    env.onPhase?.('timing', `${contenders.length - failed.size} variant(s) interleaved in ${Math.max(1, env.options.rounds)} rounds`);
+    await sampleRounds(contenders, env.options, failed, (a, e) => results.push(erroredResult(base(a.name, a.v), 'timing', errMsg(e))));
+    for (const a of contenders) {
+      if (failed.has(a)) continue;
+      try {
+        results.push(a.finish(sampledOf(a)));
+      } catch (e) {
+        results.push(erroredResult(base(a.name, a.v), 'stats', errMsg(e)));
+      }
+    }
+  } finally {
+    for (const a of contenders) {
+      try {
+        await a.dispose();
+      } catch {
+        /* a peer's session that will not close: nothing measured depends on it */
+      }
+    }
+    env.ctx.kernels.release(mark);
   }
-  return results;
+  // Keep the plan's variant order.
+  const order = new Map(variantNames.map((n, i) => [n, i]));
+  return results.sort((p, q) => (order.get(p.variant) ?? 0) - (order.get(q.variant) ?? 0));
 }

@@ -55,6 +55,7 @@ export function buildModelCase(
       suite: 'models',
       layer: g.name,
       description: `${title}: ${(macs / 1e6).toFixed(0)} M multiply-adds, input ${inShape}${o.quick ? ' (--quick resolution)' : ''}`,
+      graph: g,
       shape: stemShape(g),
       seed: o.seed,
       distribution: o.distribution,
@@ -62,7 +63,6 @@ export function buildModelCase(
       model: {
         source,
         title,
-        graph: g,
         weights: weights ? 'shipped' : 'seeded',
         weightsFrom,
         memory: estimateMemory(g),

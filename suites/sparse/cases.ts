@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { CaseSpec, ConvShape, Distribution } from '../../core/contracts.js';
+import { convCase, type CaseSpec, type ConvShape, type Distribution } from '../../core/contracts.js';
 import { convShapeOfNode, inferShapes } from '../../core/graph.js';
 import { parsePattern, patternName, pruneLayout, weightDims } from '../../reference/sparse.js';
 import { quickShape, readData } from '../conv/cases.js';
@@ -124,18 +124,20 @@ export function sparseCases(opts: SparseCaseOptions): CaseSpec[] {
       for (const fraction of fixed === null ? [...new Set(fractions)] : [fixed]) {
         // Refuse here, before anything runs, a pattern the layer cannot take (pruneLayout says why).
         pruneLayout(weightDims(shape), pattern, fraction);
-        cases.push({
-          id: `sparse/${l.layer}.${pattern}.${sparsityTag(fraction)}`,
-          suite: 'sparse',
-          layer: l.layer,
-          description: `${l.layer} pruned ${pattern} to ${Number((fraction * 100).toFixed(1))}%`,
-          shape,
-          // One seed per layer (the same drawn weights across the sweep, pruned further as the fraction grows).
-          seed: (opts.seed + li * 7919) >>> 0,
-          distribution: opts.distribution,
-          tags: [l.pointwise ? 'pointwise' : `${shape.r}x${shape.s}`, `pattern:${pattern}`],
-          sparsity: { pattern, fraction },
-        });
+        cases.push(
+          convCase({
+            id: `sparse/${l.layer}.${pattern}.${sparsityTag(fraction)}`,
+            suite: 'sparse',
+            layer: l.layer,
+            description: `${l.layer} pruned ${pattern} to ${Number((fraction * 100).toFixed(1))}%`,
+            shape,
+            // One seed per layer (the same drawn weights across the sweep, pruned further as the fraction grows).
+            seed: (opts.seed + li * 7919) >>> 0,
+            distribution: opts.distribution,
+            tags: [l.pointwise ? 'pointwise' : `${shape.r}x${shape.s}`, `pattern:${pattern}`],
+            sparsity: { pattern, fraction },
+          }),
+        );
       }
     }
   }

@@ -3,7 +3,7 @@
  * (suites/kits.ts) on each of its kit's awkward shapes, through the runner's own prepare-and-check policy
  * (harness/runner/check.ts), against the float64 reference with the tolerance the variant declares.
  */
-import { CaseSpec, type ConvVariant, type RuntimeFeatures } from '../../core/contracts.js';
+import { CaseSpec, convCase, type ConvVariant, type RuntimeFeatures } from '../../core/contracts.js';
 import type { Kernels } from '../../kernels/index.js';
 import { prepareAndCheck } from '../../harness/runner/check.js';
 import { skipReason } from '../../harness/runner/measure.js';
@@ -32,17 +32,19 @@ export async function runConformance(
   const out: ConformanceOutcome[] = [];
   for (const kit of kits) {
     for (const [i, { why, shape, sparsity }] of kit.conformance.entries()) {
-      const c: CaseSpec = CaseSpec.parse({
-        id: `${kit.name}/conformance.${i}`,
-        suite: kit.name,
-        layer: `conformance.${i}`,
-        description: why,
-        shape,
-        seed: 1000 + i,
-        distribution: 'uniform(-1,1)',
-        tags: [],
-        ...(sparsity ? { sparsity } : {}),
-      });
+      const c: CaseSpec = CaseSpec.parse(
+        convCase({
+          id: `${kit.name}/conformance.${i}`,
+          suite: kit.name,
+          layer: `conformance.${i}`,
+          description: why,
+          shape,
+          seed: 1000 + i,
+          distribution: 'uniform(-1,1)',
+          tags: [],
+          ...(sparsity ? { sparsity } : {}),
+        }),
+      );
       const tensors = kit.caseTensors(c);
       for (const v of kit.variants.filter(which)) {
         const at = { suite: kit.name, variant: v.name, shape: why };

@@ -1,9 +1,9 @@
 /** Shared set-up of the tests that call the runner's measureCase directly: a conv case and short sampling options. */
-import type { CaseSpec, ConvShape, RunOptions } from '../../core/contracts.js';
+import { convCase as caseOf, type CaseSpec, type ConvShape, type RunOptions } from '../../core/contracts.js';
 
 /** A conv case of `shape` (uniform(-1,1) inputs). */
 export function convCase(layer: string, shape: ConvShape, seed: number): CaseSpec {
-  return { id: `conv/${layer}`, suite: 'conv', layer, description: `test case ${layer}`, shape, seed, distribution: 'uniform(-1,1)', tags: [] };
+  return caseOf({ id: `conv/${layer}`, suite: 'conv', layer, description: `test case ${layer}`, shape, seed, distribution: 'uniform(-1,1)', tags: [] });
 }
 
 /** A few short samples: enough to exercise every policy of measureCase, not to measure anything. */

@@ -6,7 +6,7 @@
  * with optional steps (a slowdown from some run on), identity changes (a Node
  * upgrade), failed nights and accuracy regressions.
  */
-import { encodeFloat, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../../core/contracts.js';
+import { convCase, encodeFloat, RunResults, SCHEMA_VERSION, type CaseResult, type CaseSpec, type Health } from '../../core/contracts.js';
 import { computeStatistics } from '../../core/stats.js';
 
 /** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
@@ -143,16 +143,18 @@ export function synthRuns(o: SynthOptions): RunResults[] {
     const t0 = new Date(start + k * interval + Math.floor(rand() * 600_000));
     const failed = o.failedRuns?.includes(k) ?? false;
     const node = o.nodeUpgradeAt !== undefined && k >= o.nodeUpgradeAt ? 'v20.19.0' : 'v20.11.1';
-    const cases: CaseSpec[] = layers.map((l, i) => ({
-      id: `conv/${l.layer}`,
-      suite: 'conv',
-      layer: l.layer,
-      description: `synthetic case ${l.layer}`,
-      shape: l.shape,
-      seed: 1000 + i,
-      distribution: 'uniform(-1,1)',
-      tags: ['synthetic'],
-    }));
+    const cases: CaseSpec[] = layers.map((l, i) =>
+      convCase({
+        id: `conv/${l.layer}`,
+        suite: 'conv',
+        layer: l.layer,
+        description: `synthetic case ${l.layer}`,
+        shape: l.shape,
+        seed: 1000 + i,
+        distribution: 'uniform(-1,1)',
+        tags: ['synthetic'],
+      }),
+    );
     const runLevel = Math.exp(runSigma * z());
     const results: CaseResult[] = [];
     if (!failed) {
