@@ -48,6 +48,7 @@ export const UNIT = [
   'test/sparse-reference.test.ts',
   'test/spmm.test.ts',
   'test/stats.test.ts',
+  'test/threads.test.ts',
   'test/winograd-conv.test.ts',
   'test/winograd-transforms.test.ts',
   'test/zoo.test.ts',

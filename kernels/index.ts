@@ -584,6 +584,8 @@ export interface F32Buffer {
 export interface Kernels {
   /** The memory every module imports. */
   readonly memory: WebAssembly.Memory;
+  /** The compiled modules by name (scalar, simd, ...), for worker threads over a shared memory (harness/threads). */
+  readonly modules?: Readonly<Record<string, WebAssembly.Module>>;
   readonly scalar: ScalarKernels;
   /** null where the runtime has no WebAssembly SIMD (see simdUnavailable). */
   readonly simd: SimdKernels | null;
@@ -767,8 +769,8 @@ function checkExports<T extends object>(name: string, instance: WebAssembly.Inst
   return ex as unknown as T;
 }
 
-async function compile(wasmDir: string, name: string): Promise<WebAssembly.Module> {
-  const path = join(wasmDir, `${name}.wasm`);
+async function compileModule(wasmDir: string, name: string, flavour = ''): Promise<WebAssembly.Module> {
+  const path = join(wasmDir, `${name}${flavour}.wasm`);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = new Uint8Array(await readFile(path));
@@ -778,13 +780,30 @@ async function compile(wasmDir: string, name: string): Promise<WebAssembly.Modul
   return WebAssembly.compile(bytes);
 }
 
+/** The maximum (in 64 KiB pages) of a shared memory made by loadKernels({ shared: true }) unless told: 1 GiB. */
+export const SHARED_MEMORY_MAX_PAGES = 16384;
+
+export interface LoadOptions {
+  /**
+   * Load the shared-memory flavour (<name>.mt.wasm, built with threads and a shared memory) over a
+   * WebAssembly.Memory({ shared: true }) of at most maxPages pages (default SHARED_MEMORY_MAX_PAGES),
+   * for the threaded kernels (harness/threads): worker threads instantiate the same modules over it.
+   */
+  shared?: boolean | { maxPages: number };
+}
+
 /**
  * Loads scalar.wasm and, where SIMD is supported, simd.wasm from `wasmDir`,
- * instantiated over one shared memory.
+ * instantiated over one memory (shared between threads with `opts.shared`).
  */
-export async function loadKernels(wasmDir: string): Promise<Kernels> {
-  const memory = new WebAssembly.Memory({ initial: 16 });
+export async function loadKernels(wasmDir: string, opts: LoadOptions = {}): Promise<Kernels> {
+  const maxPages = typeof opts.shared === 'object' ? opts.shared.maxPages : SHARED_MEMORY_MAX_PAGES;
+  const memory = opts.shared ? new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true }) : new WebAssembly.Memory({ initial: 16 });
   const imports = { env: { memory } };
+  const flavour = opts.shared ? '.mt' : '';
+  // The compiled modules, by name: worker threads instantiate the same ones over the shared memory.
+  const modules: Record<string, WebAssembly.Module> = {};
+  const compile = async (dir: string, name: string) => (modules[name] = await compileModule(dir, name, flavour));
 
   const scalarModule = await compile(wasmDir, 'scalar');
   const scalar = checkExports<ScalarKernels>('scalar', await WebAssembly.instantiate(scalarModule, imports), SCALAR_EXPORTS);
@@ -853,6 +872,7 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
 
   const kernels: Kernels = {
     memory,
+    modules,
     scalar,
     simd,
     fft,
