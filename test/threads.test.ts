@@ -159,7 +159,10 @@ describe('thread pool', () => {
     const trap = pool.register([[], [{ module: 'simd', fn: 'copy_f32x4', args: [0x7ffffff0, 0, 16, 1] }]]);
     expect(() => pool.run(trap)).toThrow(/thread 1: .*(out of bounds|RuntimeError)/i);
     pool.release(trap);
-    const ok = pool.register([[{ module: 'scalar', fn: 'peak_f32_flops_per_iter', args: [] }], [{ module: 'scalar', fn: 'peak_f32_flops_per_iter', args: [] }]]);
+    const ok = pool.register([
+      [{ module: 'scalar', fn: 'peak_f32_flops_per_iter', args: [] }],
+      [{ module: 'scalar', fn: 'peak_f32_flops_per_iter', args: [] }],
+    ]);
     pool.run(ok);
     expect(pool.lastResults[1]).toBe(pool.lastResults[0]);
     expect(pool.lastResults[0]).toBeGreaterThan(0);

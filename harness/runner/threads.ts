@@ -223,7 +223,10 @@ export class ThreadPool {
       throw new Error(`threads: ${programs.length} program(s) for a pool of ${this.threads} thread(s); give one per thread (an empty one is allowed)`);
     }
     const id = this.nextId++;
-    this.mainPrograms.set(id, (programs[0] ?? []).map((c) => resolveCall(this.kernels, c)));
+    this.mainPrograms.set(
+      id,
+      (programs[0] ?? []).map((c) => resolveCall(this.kernels, c)),
+    );
     for (let slot = 1; slot < this.threads; slot++) {
       this.ports[slot - 1]?.postMessage({ id, calls: programs[slot] });
     }

@@ -90,9 +90,7 @@ export function splitChannels(shape: ConvShape, threads: number): (ThreadBlock |
     }
     const k0 = u0 * unit;
     const k1 = Math.min(k, u1 * unit);
-    const sub: ConvShape = grouped
-      ? { ...shape, n: 1, groups: share, c: (c / groups) * share, k: k1 - k0 }
-      : { ...shape, n: 1, k: k1 - k0 };
+    const sub: ConvShape = grouped ? { ...shape, n: 1, groups: share, c: (c / groups) * share, k: k1 - k0 } : { ...shape, n: 1, k: k1 - k0 };
     out.push({ thread: t, k0, k1, shape: sub, xOffset: grouped ? u0 * (c / groups) * h * w : 0 });
     u0 = u1;
   }
