@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * `npm test` runs both.
  */
 export const UNIT = [
+  'test/analyze-chains.test.ts',
   'test/boundary.test.ts',
   'test/cases.test.ts',
   'test/chain-traffic.test.ts',
@@ -40,6 +41,7 @@ export const UNIT = [
   'test/quick-coverage.test.ts',
   'test/reference.test.ts',
   'test/runtime.test.ts',
+  'test/session.test.ts',
   'test/report-accuracy.test.ts',
   'test/report-facts.test.ts',
   'test/report-layout.test.ts',

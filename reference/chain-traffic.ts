@@ -267,7 +267,7 @@ export function chainTraffic(chain: Chain, model: TrafficModel, schedule: ChainS
 }
 
 /** Every square tile side from 1 to the output's larger side (or the given sides), modeled; the best is the one with
- * the fewest off-chip bytes that fits, ties to fewer executed FLOPs. */
+ * the fewest off-chip bytes that fits, ties to fewer executed FLOPs, then to fewer (larger) tiles. */
 export function tileSweep(
   chain: Chain,
   model: TrafficModel,
@@ -279,6 +279,6 @@ export function tileSweep(
   const all = sides ?? Array.from({ length: Math.max(last.hout, last.wout) }, (_, i) => i + 1);
   const results = all.map((t) => chainTraffic(chain, model, { kind: 'tiled', tileH: t, tileW: t, halo }));
   const fitting = results.filter((r) => r.fits);
-  const best = fitting.sort((a, b) => a.offChipBytes - b.offChipBytes || a.executedFlops - b.executedFlops)[0];
+  const best = fitting.sort((a, b) => a.offChipBytes - b.offChipBytes || a.executedFlops - b.executedFlops || a.tiles - b.tiles)[0];
   return { results, best };
 }

@@ -2,6 +2,7 @@
  * npm run analyze: the roofline analysis of whole networks, no device needed.
  *
  *   npm run analyze -- --model mobilenet_v1[,vgg16,...|all|path/to/net.onnx|path/to/net.yaml] [--device rpi3] [--out DIR] [--json]
+ *   npm run analyze -- --chain vgg16:conv3_1..conv3_3 [--device rpi3] [--json]
  *
  * Prints a summary and writes a self-contained HTML report (and analysis.json).
  * Exit codes: 0 done, 2 bad usage or input (unknown model or device, a file
@@ -10,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadDevices } from '../devices.js';
+import { ConfigError, didYouMean, loadDevices } from '../devices.js';
 import { GraphError } from '../../core/graph.js';
 import { historyPath } from '../history/store.js';
 import { ImportError, importOnnx } from '../../core/onnx.js';
@@ -18,6 +19,7 @@ import { ROOT } from '../payload.js';
 import { ModelError } from '../../suites/models/format.js';
 import { loadModelFile, loadZooModel, UnknownModelError, zooNames } from '../../suites/models/zoo.js';
 import { CeilingsError, resolveCeilings } from './ceilings.js';
+import { analyzeChain, ChainError, chainFromGraph, chainText, deviceCaches, parseChainSpec } from './chains.js';
 import { analyze, type ModelInput } from './model.js';
 import { analysisText, writeAnalysis } from './render.js';
 
@@ -34,6 +36,9 @@ usage:
   --devices FILE     the device registry (default: devices.yaml in the repository)
   --history FILE     the history store to read measured ceilings from (default reports/history.sqlite,
                      or $ROOFBENCH_HISTORY); opened read-only
+  --chain M:A..B     the modeled memory traffic of the conv chain from node A to node B of model M
+                     (e.g. vgg16:conv3_1..conv3_3), layer by layer and tile by tile, against the
+                     device's cache sizes (docs/tiling.md); repeatable; --model is then optional
   --quick            the networks at their reduced --quick resolution
   --out DIR          where to write index.html and analysis.json (default reports/analyze/<models>)
   --json             print the analysis as JSON instead of the summary
@@ -102,6 +107,27 @@ function loadModel(spec: string, quick: boolean): ModelInput {
   };
 }
 
+/** --chain: each chain's modeled traffic against the device's caches, as text or JSON (no report file). */
+function analyzeChains(specs: string[], values: { devices?: string; history?: string; device?: string; quick: boolean; json: boolean }): number {
+  const registry = loadDevices(values.devices ?? join(ROOT, 'devices.yaml'));
+  const device = values.device ?? 'local';
+  if (!registry.devices.has(device) && !registry.profiles.has(device)) {
+    const hint = didYouMean(device, [...registry.devices.keys(), ...registry.profiles.keys()]);
+    throw new CeilingsError(
+      `unknown device "${device}"${hint ? ` (did you mean "${hint}"?)` : ''}: devices ${[...registry.devices.keys()].join(', ')}; profiles ${[...registry.profiles.keys()].join(', ')}`,
+    );
+  }
+  const { caches, source } = deviceCaches(registry, historyPath(values.history ?? null), device);
+  const analyses = specs.map((spec) => {
+    const { model, first, last } = parseChainSpec(spec);
+    const m = loadZooModel(model, { quick: values.quick, weights: false });
+    const { chain, fused } = chainFromGraph(m.graph, m.shapes, first, last, spec);
+    return analyzeChain(spec, chain, fused, caches, `${source}; device ${device}`);
+  });
+  process.stdout.write(values.json ? `${JSON.stringify(analyses)}\n` : `${analyses.map(chainText).join('\n\n')}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let values;
   try {
@@ -111,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: false,
       options: {
         model: { type: 'string', multiple: true },
+        chain: { type: 'string', multiple: true },
         device: { type: 'string' },
         devices: { type: 'string' },
         history: { type: 'string' },
@@ -133,7 +160,12 @@ export async function main(argv: string[]): Promise<number> {
       .flatMap((m) => m.split(','))
       .map((s) => s.trim())
       .filter(Boolean);
-    if (specs.length === 0) throw new Usage(`--model is required: a zoo name (${zooNames().join(', ')}), all, or a path to an .onnx file`);
+    const chains = values.chain ?? [];
+    if (specs.length === 0 && chains.length === 0) {
+      throw new Usage(`--model is required: a zoo name (${zooNames().join(', ')}), all, or a path to an .onnx file (or --chain MODEL:FIRST..LAST)`);
+    }
+    if (specs.length === 0) return analyzeChains(chains, values);
+    if (chains.length > 0) throw new Usage('--chain and --model are separate analyses: run them one at a time');
     const expanded = specs.flatMap((s) => (s === 'all' ? zooNames() : [s]));
     const models = expanded.map((s) => loadModel(s, values.quick));
     const registry = loadDevices(values.devices ?? join(ROOT, 'devices.yaml'));
@@ -157,6 +189,7 @@ export async function main(argv: string[]): Promise<number> {
       e instanceof ImportError ||
       e instanceof GraphError ||
       e instanceof CeilingsError ||
+      e instanceof ChainError ||
       e instanceof ConfigError
     ) {
       process.stderr.write(`error: ${e.message}\n`);

@@ -276,7 +276,9 @@ export function runSession(start: (sink: SessionSink) => SessionIo | null, plan:
     };
     const arm = () => {
       if (timer) clearTimeout(timer);
-      if (o.abort?.aborted) return;
+      // Output can still arrive after the session ended (a lost connection flushes what it buffered): a watchdog armed
+      // then would never be cleared and would keep the process alive for the whole case timeout.
+      if (done || o.abort?.aborted) return;
       timer = setTimeout(() => {
         hung = lastCase;
         if (runnerPid !== null) io?.killRunner(runnerPid);
