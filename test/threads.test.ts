@@ -11,6 +11,7 @@ import { ThreadPool, type ThreadProgram } from '../harness/runner/threads.js';
 import { firstBitDifference, prepareThreaded, splitChannels, threadable } from '../suites/conv/threaded.js';
 import { convVariants } from '../suites/conv/variants.js';
 import { makeConvInputs } from '../reference/random.js';
+import { measureThreadedCeilings, threadsDisagree } from '../harness/runner/threaded-ceilings.js';
 import { convOutputSize } from '../reference/conv.js';
 
 const sh = (n: number, c: number, h: number, w: number, k: number, r: number, stride: number, pad: number, groups = 1): ConvShape => ({
@@ -174,5 +175,29 @@ describe('thread pool', () => {
     expect(() => pool.register([[]])).toThrow(/1 program\(s\) for a pool of 2/);
     await expect(ThreadPool.start(single, 2)).rejects.toThrow(/shared: true/);
     expect(convOutputSize(SHAPES[0]!).ho).toBe(11);
+  });
+});
+
+describe('threaded ceilings', () => {
+  it('measure the peak and the bandwidth sweep on all threads, with every sample kept', async () => {
+    const pool = pools.get(2)!;
+    const c = await measureThreadedCeilings(pool, { quick: true, cacheSizes: { l2: 256 * 1024 } });
+    expect(c.peakSamples).toHaveLength(5);
+    expect(c.peakGflops).toBe(Math.max(...c.peakSamples));
+    expect(c.peakMethod).toMatch(/on 2 thread\(s\)/);
+    for (const kernel of ['copy', 'triad'] as const) {
+      const pts = c.bandwidth.filter((p) => p.kernel === kernel);
+      expect(pts.length).toBeGreaterThanOrEqual(3);
+      // Each thread streams a multiple of 16 floats of each array.
+      for (const p of pts) expect(p.bytes % (2 * 16 * 4 * (kernel === 'copy' ? 2 : 3))).toBe(0);
+    }
+    expect(c.dramGbps).toBeGreaterThan(0);
+    expect(threadsDisagree(pool.lastResults)).toBeNull();
+  }, 60_000);
+
+  it('a thread that did not run the same loop is caught (injected fault)', () => {
+    expect(threadsDisagree(Float64Array.of(12.5, 12.5, 12.5))).toBeNull();
+    expect(threadsDisagree(Float64Array.of(12.5, 0, 12.5))).toMatch(/thread 1's .*not every thread ran/);
+    expect(threadsDisagree(Float64Array.of(Number.NaN, Number.NaN))).toMatch(/not a finite value/);
   });
 });

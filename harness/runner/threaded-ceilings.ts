@@ -46,6 +46,19 @@ function pooled(pool: ThreadPool, calls: (count: number, thread: number) => Thre
   };
 }
 
+/**
+ * Every thread ran the same peak loop with the same arguments, so each returns the same chain sum: a thread
+ * that did not run (or ran a different count) shows here. null when they agree, else what is wrong.
+ */
+export function threadsDisagree(results: ArrayLike<number>): string | null {
+  const first = results[0];
+  if (first === undefined || !Number.isFinite(first)) return `thread 0's peak loop returned ${String(first)}, not a finite value`;
+  for (let t = 1; t < results.length; t++) {
+    if (results[t] !== first) return `thread ${t}'s peak loop returned ${String(results[t])}, thread 0's ${first}: not every thread ran the same loop`;
+  }
+  return null;
+}
+
 /** Measures the SIMD peak and the bandwidth sweep on all of the pool's threads at once. */
 export async function measureThreadedCeilings(pool: ThreadPool, opts: CeilingOptions): Promise<MeasuredCeilings> {
   const k = pool.kernels;
@@ -62,7 +75,8 @@ export async function measureThreadedCeilings(pool: ThreadPool, opts: CeilingOpt
     peak.done();
     const vFlops = simd.peak_f32x4_flops_per_iter();
     const samples = v.ms.map((ms) => (n * vFlops * v.count) / (ms * 1e6));
-    if (![...pool.lastResults].every(Number.isFinite)) throw new Error('threaded ceilings: the peak loops produced a non-finite value');
+    const disagree = threadsDisagree(pool.lastResults);
+    if (disagree !== null) throw new Error(`threaded ceilings: ${disagree}`);
 
     const bandwidth: BandwidthPoint[] = [];
     for (const kernel of ['copy', 'triad'] as const) {
