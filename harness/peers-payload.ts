@@ -49,7 +49,13 @@ export async function buildPeersPayload(opts: { root?: string } = {}): Promise<P
     platform: 'node',
     format: 'esm',
     target: 'node18',
-    banner: { js: "import { createRequire as __rbCreateRequire } from 'node:module'; const require = __rbCreateRequire(import.meta.url);" },
+    // CommonJS parts (tfjs-backend-wasm's Emscripten glue) use require, __filename and __dirname: an ES module has none.
+    banner: {
+      js:
+        "import { createRequire as __rbCreateRequire } from 'node:module'; import { fileURLToPath as __rbPath } from 'node:url'; " +
+        "import { dirname as __rbDir } from 'node:path'; const require = __rbCreateRequire(import.meta.url); " +
+        'const __filename = __rbPath(import.meta.url); const __dirname = __rbDir(__filename);',
+    },
     legalComments: 'none',
     logLevel: 'silent',
     outfile: 'peers.mjs',

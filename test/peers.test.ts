@@ -5,10 +5,13 @@
  * A peer that cannot load reports why (never throws); a tampered peers part is refused before anything runs;
  * a peer whose output is wrong (injected fault, test only) fails the check.
  */
+import { execFile } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ConvVariant, Prepared } from '../core/contracts.js';
 import { buildPeersPayload, type PeersPayload } from '../harness/peers-payload.js';
 import { convKit } from '../suites/conv/kit.js';
@@ -48,6 +51,15 @@ describe('WebAssembly peers', () => {
       expect(out.filter((o) => o.variant === v && o.state === 'passed').length, v).toBeGreaterThanOrEqual(3);
     for (const o of out.filter((x) => x.state === 'skipped')) expect(o.detail).toMatch(/grouped|not depthwise|apply/);
   }, 180_000);
+
+  it('both peers load and run in a plain Node process, as on a device (no test runner globals)', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/peers-node.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(peers), inject('kernelsDir')], {
+      timeout: 120_000,
+    });
+    // Interior output of a 3x3 conv of 0.5 x 0.25 over 3 channels with padding: the corner sees 2x2 taps x 3 channels.
+    expect(JSON.parse(stdout)).toEqual({ 'conv-onnxruntime-web-f32': 0.5 * 0.25 * 4 * 3, 'conv-tfjs-xnnpack-f32': 0.5 * 0.25 * 4 * 3 });
+  }, 150_000);
 
   it('a wrong peer output fails the same check (injected fault)', async () => {
     const ort = makeOnnxruntimeWebConv(peers, 1);
