@@ -11,7 +11,7 @@
  * without it, so it loads on engines without SIMD), and --enable relaxed-simd
  * for relaxed.wasm alone (loaded only where the runtime validates it).
  *
- * Every module is also built a second time as kernels/build/<name>.mt.wasm
+ * The modules the threaded kernels use (KERNEL_MODULES' `threads`) are also built as kernels/build/<name>.mt.wasm
  * for the threaded kernels (harness/threads): the same source with
  * --enable threads --sharedMemory --maximumMemory 65536, so it imports a
  * *shared* env.memory that N worker threads instantiate the module over
@@ -149,7 +149,16 @@ export async function buildKernels(opts: { outDir?: string } = {}): Promise<stri
   const outDir = resolve(opts.outDir ?? DEFAULT_OUT_DIR);
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
-  for (const [mod, shared] of KERNEL_MODULES.flatMap((m) => [[m, false] as const, [m, true] as const])) {
+  type Mod = (typeof KERNEL_MODULES)[number];
+  const builds: [Mod, boolean][] = KERNEL_MODULES.flatMap((m): [Mod, boolean][] =>
+    'threads' in m && m.threads
+      ? [
+          [m, false],
+          [m, true],
+        ]
+      : [[m, false]],
+  );
+  for (const [mod, shared] of builds) {
     const { simd } = mod;
     const name = shared ? `${mod.name}.mt` : mod.name;
     // A module may name its entry file (kernels/assembly/<entry>.ts) when it differs from <name>.ts.

@@ -45,12 +45,13 @@ import { join } from 'node:path';
 
 /** The compiled modules: name (kernels/assembly/<name>.ts -> <name>.wasm) and whether it needs Wasm SIMD. */
 export const KERNEL_MODULES = [
-  { name: 'scalar', simd: false },
-  { name: 'simd', simd: true },
+  // threads: also built as <name>.mt.wasm over a shared memory, for the threaded kernels (docs/threads.md).
+  { name: 'scalar', simd: false, threads: true },
+  { name: 'simd', simd: true, threads: true },
   // fft.wasm: the tiled FFT convolution (kernels/assembly/fft.ts), built from the entry fft_simd.ts.
   { name: 'fft', simd: true, entry: 'fft_simd' },
   // winograd.wasm: Winograd F(m x m, 3 x 3) conv (kernels/assembly/winograd.ts), built from the entry winograd_simd.ts.
-  { name: 'winograd', simd: true, entry: 'winograd_simd' },
+  { name: 'winograd', simd: true, entry: 'winograd_simd', threads: true },
   // quant.wasm: the int8 kernels (qgemm.ts, qdepthwise.ts, qwinograd.ts) and the int8 ceiling, entry quant_simd.ts.
   { name: 'quant', simd: true, entry: 'quant_simd' },
   // f16.wasm: the fp16-storage kernels (hgemm.ts, depthwise.ts on halves, f16.ts), entry f16_simd.ts.
@@ -824,12 +825,14 @@ export async function loadKernels(wasmDir: string, opts: LoadOptions = {}): Prom
   } else {
     simdUnavailable = 'no WebAssembly SIMD on this runtime';
   }
+  // The shared flavour holds only the modules the threaded kernels use (KERNEL_MODULES' threads); the others are null.
+  const has = (name: KernelModuleName): boolean => !opts.shared || KERNEL_MODULES.some((m) => m.name === name && 'threads' in m && m.threads);
   let fft: FftKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('fft')) {
     fft = checkExports<FftKernels>('fft', await WebAssembly.instantiate(await compile(wasmDir, 'fft'), imports), FFT_EXPORTS);
   }
   let winograd: WinogradKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('winograd')) {
     const wgModule = await compile(wasmDir, 'winograd');
     winograd = checkExports<WinogradKernels>('winograd', await WebAssembly.instantiate(wgModule, imports), WINOGRAD_EXPORTS);
     const tile = [winograd.winograd_tile(0), winograd.winograd_tile(1)];
@@ -845,7 +848,9 @@ export async function loadKernels(wasmDir: string, opts: LoadOptions = {}): Prom
   let f16: F16Kernels | null = null;
   let relaxed: RelaxedKernels | null = null;
   let relaxedUnavailable: string | undefined;
-  if (simd !== null) {
+  if (simd !== null && opts.shared) {
+    relaxedUnavailable = 'the shared-memory (threaded) kernels hold no relaxed-SIMD module';
+  } else if (simd !== null) {
     quant = checkExports<QuantKernels>('quant', await WebAssembly.instantiate(await compile(wasmDir, 'quant'), imports), QUANT_EXPORTS);
     f16 = checkExports<F16Kernels>('f16', await WebAssembly.instantiate(await compile(wasmDir, 'f16'), imports), F16_EXPORTS);
     if (wasmRelaxedSimdSupported()) {
@@ -858,11 +863,11 @@ export async function loadKernels(wasmDir: string, opts: LoadOptions = {}): Prom
   }
 
   let sparse: SparseKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('sparse')) {
     sparse = checkExports<SparseKernels>('sparse', await WebAssembly.instantiate(await compile(wasmDir, 'sparse'), imports), SPARSE_EXPORTS);
   }
   let graph: GraphKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('graph')) {
     graph = checkExports<GraphKernels>('graph', await WebAssembly.instantiate(await compile(wasmDir, 'graph'), imports), GRAPH_EXPORTS);
   }
 
