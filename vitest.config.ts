@@ -1,8 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
  * Two tiers (README "Tests"):
- * - unit: pure modules and the kernels, in-process, no network, no devices (npm run test:unit, < 30 s);
+ * - unit: pure modules and the kernels, in-process, no network, no devices (npm run test:unit, < 30 s;
+ *   what spawns Node processes, measures the machine or loads heavy tooling is in the system tier, e.g.
+ *   test/precision-kernels-full.test.ts, test/conformance-relaxed.test.ts, test/ceilings.test.ts, test/lint.test.ts);
  * - system: the command line end to end, SSH against real OpenSSH servers, the emulated ARM boards,
  *   the dashboard in headless Chromium.
  * `npm test` runs both.
@@ -28,9 +31,7 @@ export const UNIT = [
   'test/graph-cost.test.ts',
   'test/graph-reference.test.ts',
   'test/graph.test.ts',
-  'test/history.test.ts',
   'test/kernels.test.ts',
-  'test/lint.test.ts',
   'test/measure-policies.test.ts',
   'test/npy.test.ts',
   'test/onnxruntime.test.ts',
@@ -70,8 +71,23 @@ export default defineConfig({
     // Once per run (not per tier): compiles the kernels; sends every report and history store to a temporary directory.
     globalSetup: ['test/setup/global.ts'],
     projects: [
-      // Pure and in-process: the files may share the two cores.
-      { test: { ...shared, name: 'unit', include: UNIT, fileParallelism: true, sequence: { groupOrder: 0 } } },
+      // Pure and in-process: the files share the cores (vitest's default is one worker fewer than the
+      // cores, so one on a 2-core machine; here at least two), and a worker keeps its imported modules from
+      // one file to the next (isolate: false: re-importing vega, zod, the kernels' loaders and the report for
+      // every file was a third of the tier's time). These files leave no global state behind (one that swaps
+      // a kit's object puts it back in a finally); what must be isolated (a child process, a test store, the
+      // environment) is in the files of the system tier.
+      {
+        test: {
+          ...shared,
+          name: 'unit',
+          include: UNIT,
+          fileParallelism: true,
+          maxWorkers: Math.max(2, availableParallelism() - 1),
+          isolate: false,
+          sequence: { groupOrder: 0 },
+        },
+      },
       // Kernel timing is not asserted anywhere, but these spawn real runs (with case timeouts): after the
       // unit tier (a later group), one file at a time on 2 cores.
       { test: { ...shared, name: 'system', include: ['test/**/*.test.ts'], exclude: UNIT, fileParallelism: false, sequence: { groupOrder: 1 } } },

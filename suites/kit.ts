@@ -22,7 +22,9 @@ export interface CaseTensors {
 
 /**
  * The variants the report's accuracy decision compares a fast algorithm with, by role:
- * the accuracy anchor (fp32 direct), the speed baseline, and the library peer a user would pick instead.
+ * the accuracy anchor (e.g. fp32 direct), the speed baseline, and the library peer a user would pick instead;
+ * and the suite's words for them. The report names no variant and no algorithm of its own: what it says of a
+ * suite's candidates comes from here (the conv suite's: suites/conv/decision.ts).
  */
 export interface DecisionRoles {
   anchor: string;
@@ -30,8 +32,21 @@ export interface DecisionRoles {
   peer?: string;
   /** Algorithms whose results the decision weighs against the references (e.g. winograd, fft). */
   fastAlgorithms: readonly string[];
-  /** Short labels of the reference variants in the decision's tables (e.g. 'fp32 direct'). */
+  /** Short labels of the reference variants in the decision's prose and tables (e.g. 'fp32 direct'); every role has one. */
   labels: Readonly<Record<string, string>>;
+  /** The section's heading after "Accuracy decision: " (e.g. 'fast convolution algorithms'). */
+  title: string;
+  /** The question the section answers, its first sentence (e.g. 'Is a Winograd tile size ... and what does it buy?'). */
+  question: string;
+  /**
+   * A candidate's tile: the label its facts or name give ('F(4x4,3x3)', '16x16') and the size that orders the
+   * candidates of one algorithm (smaller first); undefined where the algorithm has no tiles.
+   */
+  tile?(r: { variant: string; algorithm: string; info?: Readonly<Record<string, number | string>> }): { label: string; size: number } | undefined;
+  /** A candidate's short label in the charts, from its algorithm and tile label (e.g. 'F(4x4)', 'FFT 8x8'), or undefined. */
+  chartLabel?(algorithm: string, tile: string): string | undefined;
+  /** Multiplies per output of a candidate whose stored facts do not say, from its algorithm, tile size and shape. */
+  multsPerOutput?(algorithm: string, tileSize: number, shape: ConvShape): number | undefined;
 }
 
 /** An awkward shape every registered variant is checked on against the reference (test/conformance.test.ts). */

@@ -1,7 +1,8 @@
 /**
  * The accuracy-decision section of the one-run report (harness/report/accuracy.ts,
  * templates/accuracy.njk): Winograd / FFT variants against fp32 direct (the
- * accuracy anchor) and im2col (the speed baseline), with the user's budget.
+ * accuracy anchor) and im2col (the speed baseline), with the user's budget; every
+ * word about the suite from its kit (another kit's decision: none of conv's words).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isTimed, type TimedResult as Timed, RunResults, type Float } from '../core/contracts.js';
 import { ACC_POINT_CLASS, accuracyChartSvgs, buildAccuracyView, hasAccuracySection, ratioText, times, type AccuracyView } from '../harness/report/accuracy.js';
 import { renderReport } from '../harness/report/render.js';
+import { convKit } from '../suites/conv/kit.js';
+import { kitOf } from '../suites/kits.js';
 import { reportScratch } from './helpers/report.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
@@ -316,7 +319,7 @@ describe('renderReport: the accuracy section', () => {
     expect(section).toContain('no: rel L2 8.6e-6 &gt; 5e-6');
     expect(section).toContain('2.25 vs 9: 4.0× fewer');
     expect(section).toContain('<td class="num acc-tone-partial">2 of 4</td>');
-    expect(section).toContain('vs ONNX RT');
+    expect(section).toContain('vs ONNX Runtime');
     expect(section).toContain('Cases where no fast variant ran');
     expect(section).toContain('<a href="#case-5">#5</a>');
   });
@@ -520,5 +523,85 @@ describe('formatting', () => {
     expect(ratioText(0)).toBe('0× (exact)');
     expect(ratioText(Infinity)).toBe('∞');
     expect(ratioText(NaN)).toBe('NaN');
+  });
+});
+
+describe("the section's words come from the suite kit (suites/<op>/kit.ts decision)", () => {
+  /**
+   * The section with every variant name of the run taken out, the bare names the charts label points with
+   * (conv3x3-winograd-f2x2-f32 -> winograd-f2x2) and the skip reasons the variants gave: those are the results'
+   * data; the words around them are the report's.
+   */
+  const wordsOf = (section: string, run: RunResults) =>
+    [
+      ...new Set(
+        run.results.flatMap((r) => [r.variant, r.variant.replace(/^[a-z0-9]+-/, '').replace(/-f32$/, ''), ...(r.state === 'skipped' ? [r.reason] : [])]),
+      ),
+    ]
+      .sort((a, b) => b.length - a.length)
+      .reduce((s, v) => s.split(v).join(''), section);
+  const CONV_WORDS = /fp32 direct|im2col|ONNX|Winograd|FFT|convolution/i;
+
+  it("the conv kit's: its references' labels, title and question", async () => {
+    const run = fixture('winograd-decision');
+    const section = accuracySection(await render(run));
+    expect(section).toContain('Accuracy decision: fast convolution algorithms');
+    expect(section).toContain('Is a Winograd tile size or an FFT path accurate enough');
+    for (const label of ['fp32 direct', 'im2col', 'ONNX Runtime']) expect(wordsOf(section, run)).toContain(label);
+  });
+
+  it("another kit's decision on the same results: its words everywhere, none of conv's (the kit's object swapped, test-only)", async () => {
+    const run = fixture('winograd-decision');
+    const own = convKit.decision!;
+    convKit.decision = {
+      anchor: own.anchor,
+      speedBaseline: own.speedBaseline,
+      ...(own.peer ? { peer: own.peer } : {}),
+      fastAlgorithms: own.fastAlgorithms,
+      labels: { [own.anchor]: 'the plain loop', [own.speedBaseline]: 'the dense kernel', ...(own.peer ? { [own.peer]: 'the library' } : {}) },
+      title: 'quick kernels',
+      question: 'Are the quick kernels close enough?',
+    };
+    try {
+      const view = buildAccuracyView(run);
+      const section = accuracySection(await render(run));
+      const words = wordsOf(section, run);
+      expect(section).toContain('Accuracy decision: quick kernels');
+      expect(section).toContain('Are the quick kernels close enough?');
+      for (const label of ['error vs<br>the plain loop', 'speedup over the dense kernel', 'vs the library', 'the dense kernel speed (1×)'])
+        expect(words).toContain(label);
+      expect(words.match(CONV_WORDS)).toBeNull();
+      // The verdicts, context lines and chart hover titles too (plain text in the view).
+      const prose = [
+        ...(view?.verdicts.map((v) => v.text) ?? []),
+        ...(view?.context ?? []),
+        ...(view?.charts.flatMap((c) => c.tips.flatMap((t) => t.lines)) ?? []),
+      ].join('\n');
+      expect(prose).toContain('error');
+      expect(wordsOf(prose, run).match(CONV_WORDS)).toBeNull();
+      expect(svgsIn(section)[0]).toContain('speedup over the dense kernel (log)');
+    } finally {
+      convKit.decision = own;
+    }
+  });
+
+  it('a suite without a decision (sparse: exact SpMM against its dense baseline) has no section, and leaves the other cases their own', () => {
+    const run = fixture('winograd-decision');
+    const toSparse = (id: string) => id.replace(/^conv\//, 'sparse/');
+    const sparse = copy(run);
+    for (const c of sparse.cases) Object.assign(c, { id: toSparse(c.id), suite: 'sparse' });
+    for (const r of sparse.results) r.caseId = toSparse(r.caseId);
+    expect(kitOf('sparse')?.decision).toBeUndefined();
+    expect(hasAccuracySection(sparse)).toBe(false);
+    expect(buildAccuracyView(sparse)).toBeNull();
+    // Half the cases in the sparse suite: the section covers the conv cases only, in conv's words.
+    const mixed = copy(run);
+    const moved = new Set(mixed.cases.slice(0, 2).map((c) => c.id));
+    for (const c of mixed.cases) if (moved.has(c.id)) Object.assign(c, { id: toSparse(c.id), suite: 'sparse' });
+    for (const r of mixed.results) if (moved.has(r.caseId)) r.caseId = toSparse(r.caseId);
+    const view = buildAccuracyView(mixed);
+    expect(view?.cases.length).toBeGreaterThan(0);
+    expect(view?.cases.every((c) => c.id.startsWith('conv/'))).toBe(true);
+    expect(view?.anchorLabel).toBe('fp32 direct');
   });
 });

@@ -1,15 +1,16 @@
 /**
- * The accuracy decision of the one-run report: whether a fast convolution
- * algorithm (a Winograd tile size, an FFT path, any variant held to an
- * approximate relative-L2 tolerance) is accurate enough to adopt on the run's
- * layer shapes, and what it buys.
+ * The accuracy decision of the one-run report: whether a fast algorithm (one
+ * its suite names, or any variant held to an approximate relative-L2
+ * tolerance) is accurate enough to adopt on the run's layer shapes, and what
+ * it buys.
  *
- * Three reference points per case:
- * - conv-direct-naive-f32, fp32 direct: the accuracy anchor (every error is
- *   also given as a multiple of its error against the float64 reference);
- * - conv-im2col-gemm-f32: the speed baseline (speedup = its median time / the
- *   variant's median time);
- * - conv-onnxruntime-f32: what a user would pick instead (a second speedup).
+ * Three reference points per case, from its suite kit (suites/<op>/kit.ts `decision`),
+ * which also gives their labels, the section's wording and the candidates' tiles
+ * (this module names no variant and no algorithm):
+ * - the accuracy anchor (every error is also given as a multiple of its error
+ *   against the float64 reference);
+ * - the speed baseline (speedup = its median time / the variant's median time);
+ * - the library peer, what a user would pick instead (a second speedup).
  *
  * buildAccuracyView is pure (the view model, plain text: the templates escape
  * it); accuracyChartSvgs renders its speed-vs-accuracy charts to SVG with a
@@ -23,12 +24,17 @@ import type { DecisionRoles } from '../../suites/kit.js';
 import * as f from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
 
-// The decision's references come from each case's suite kit (suites/<op>/kit.ts `decision`): for conv,
-// fp32 direct (the accuracy anchor), im2col (the speed baseline every speedup is measured against),
-// ONNX Runtime (the library peer: a second speedup column), and the algorithms that trade accuracy
-// for speed (the section's candidates, with any approximate-tolerance result). A --filter run adds
-// the references back for this decision.
-const NO_ROLES: DecisionRoles = { anchor: '', speedBaseline: '', fastAlgorithms: [], labels: {} };
+// The decision's references come from each case's suite kit (suites/<op>/kit.ts `decision`): the
+// accuracy anchor, the speed baseline every speedup is measured against, the library peer (a second
+// speedup column), and the algorithms that trade accuracy for speed (the section's candidates, with
+// any approximate-tolerance result). A --filter run adds the references back for this decision.
+const NO_ROLES: DecisionRoles = { anchor: '', speedBaseline: '', fastAlgorithms: [], labels: {}, title: 'approximate variants', question: '' };
+
+/** A reference variant's label in the decision's prose (its kit's, else its name). */
+const labelOf = (roles: DecisionRoles, variant: string | undefined): string => (variant === undefined ? '' : (roles.labels[variant] ?? variant));
+
+/** A variant's name without its operator and fp32 dtype, for chart labels: conv3x3-winograd-f4x4-f32 -> winograd-f4x4. */
+const bareName = (variant: string): string => variant.replace(/^[a-z0-9]+-/, '').replace(/-f32$/, '');
 import { isDecisive, speedupOf, speedupText, times, type Speedup } from './speedup.js';
 
 /** Class of a point of a speed-vs-accuracy chart (one per timed result plotted). */
@@ -38,7 +44,7 @@ const CHART_WIDTH = 520;
 const CHART_HEIGHT = 250;
 const LABEL_FONT = 10;
 
-/** A Winograd or FFT result (any state). */
+/** A result of one of its suite's fast algorithms (any state). */
 export function isFastResult(r: CaseResult): boolean {
   return decisionOfResult(r)?.fastAlgorithms.includes(r.algorithm) ?? false;
 }
@@ -48,14 +54,18 @@ export function isApproximateResult(r: CaseResult): boolean {
   return isTimed(r) && r.accuracy.tolerance.metric === 'relL2';
 }
 
-/** A result the accuracy decision is about: fast or approximate. */
+/**
+ * A result the accuracy decision is about: fast or approximate, in a suite whose kit names the decision's
+ * references (a suite without them has nothing to decide against: its approximate results are judged by
+ * their own tolerance in the per-case tables).
+ */
 export function isCandidate(r: CaseResult): boolean {
-  return isFastResult(r) || isApproximateResult(r);
+  return decisionOfResult(r) !== undefined && (isFastResult(r) || isApproximateResult(r));
 }
 
 /**
  * Whether the report shows the accuracy-decision section: the run has a timed
- * Winograd, FFT or approximate result. Fast variants that were only skipped
+ * fast (its suite's fast algorithms) or approximate result. Fast variants that were only skipped
  * (e.g. on 1x1 layers) or errored leave nothing to decide on; the summary's
  * skipped and problem lists already say why.
  */
@@ -76,7 +86,7 @@ export interface DecisionRow {
   state: CaseResult['state'];
   /** anchor | baseline | peer | reference | candidate */
   role: string;
-  /** "fp32 direct · accuracy anchor", "speed baseline", ... ('' for candidates). */
+  /** "<anchor label> · accuracy anchor", "speed baseline", ... ('' for candidates). */
   roleLabel: string;
   /** Tile and interpolation points, e.g. "F(4x4,3x3) · points 0,1,-1,2,-2,inf". */
   detail: string;
@@ -92,7 +102,7 @@ export interface DecisionRow {
   relL2: string;
   maxAbs: string;
   sqnr: string;
-  /** rel L2 as a multiple of fp32 direct's on the same case, e.g. "31×". */
+  /** rel L2 as a multiple of the anchor's on the same case, e.g. "31×". */
   errorRatio: string;
   mults: string;
   cond: string;
@@ -111,6 +121,10 @@ export interface DecisionCase {
   layer: string;
   shape: string;
   hasPeer: boolean;
+  /** The labels of the case's references (its suite kit's), for its table's heads. */
+  anchorLabel: string;
+  baselineLabel: string;
+  peerLabel: string;
   rows: DecisionRow[];
   notes: string[];
 }
@@ -148,6 +162,8 @@ export interface AccuracyChart {
   yDomain: [number, number];
   /** The user's rel L2 budget, drawn as a vertical rule. */
   budget: number | null;
+  /** The speed baseline's label (the y axis: speedup over it). */
+  baselineLabel: string;
   /** Points drawn at an axis edge, or left out, and why. */
   notes: string[];
 }
@@ -166,7 +182,7 @@ export interface SummaryRow {
   worstCase: string;
   worstRatio: string;
   medianRatio: string;
-  /** Speedup over im2col, "min – median – max". */
+  /** Speedup over the speed baseline, "min – median – max". */
   speedup: string;
   withinBudget: string;
   budgetTone: Tone;
@@ -196,9 +212,16 @@ export interface AccuracyView {
   anchorVariant: string;
   baselineVariant: string;
   peerVariant: string;
+  /** The references' labels (the kit's: e.g. fp32 direct, im2col, ONNX Runtime). */
+  anchorLabel: string;
+  baselineLabel: string;
+  peerLabel: string;
+  /** The section's heading after "Accuracy decision: " and its question (the kit's). */
+  title: string;
+  question: string;
   verdicts: Verdict[];
   summary: SummaryRow[];
-  /** Context lines under the summary (fp32 direct's own error, ONNX Runtime's speed). */
+  /** Context lines under the summary (the anchor's own error, the peer's speed). */
   context: string[];
   charts: AccuracyChart[];
   /** Why a case with fast variants has no chart. */
@@ -295,20 +318,9 @@ function infoStr(r: CaseResult, key: string): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 }
 
-/** Tile of a fast variant: its label ("F(4x4,3x3)", "16x16") and output tile size for ordering. */
+/** Tile of a fast variant (its suite's reading of its facts or name): its label ("F(4x4,3x3)", "16x16") and size for ordering. */
 function tileOf(r: CaseResult): { label: string; size: number } {
-  const tile = infoStr(r, 'tile');
-  if (r.algorithm === 'winograd') {
-    const m = /F\((\d+)/.exec(tile ?? '') ?? /-f(\d+)x\d+/.exec(r.variant);
-    const size = m?.[1] !== undefined ? Number(m[1]) : Infinity;
-    return { label: tile ?? (Number.isFinite(size) ? `F(${size}x${size},3x3)` : ''), size };
-  }
-  if (r.algorithm === 'fft') {
-    const m = /^(\d+)/.exec(tile ?? '') ?? /-t(\d+)/.exec(r.variant);
-    const size = m?.[1] !== undefined ? Number(m[1]) : Infinity;
-    return { label: tile ?? (Number.isFinite(size) ? `${size}x${size}` : ''), size };
-  }
-  return { label: tile ?? '', size: Infinity };
+  return decisionOfResult(r)?.tile?.(r) ?? { label: infoStr(r, 'tile') ?? '', size: Infinity };
 }
 
 function candidateOrder(a: CaseResult, b: CaseResult): number {
@@ -322,12 +334,10 @@ function candidateOrder(a: CaseResult, b: CaseResult): number {
 
 /** Short chart label of a variant. */
 function shortLabel(r: CaseResult): string {
-  const label = decisionOfResult(r)?.labels[r.variant];
+  const d = decisionOfResult(r);
+  const label = d?.labels[r.variant];
   if (label !== undefined) return label;
-  const t = tileOf(r);
-  if (r.algorithm === 'winograd' && t.label) return t.label.replace(/,\s*3x3\)$/, ')');
-  if (r.algorithm === 'fft' && t.label) return `FFT ${t.label}`;
-  return r.variant.replace(/^conv[^-]*-/, '').replace(/-f32$/, '');
+  return d?.chartLabel?.(r.algorithm, tileOf(r).label) ?? bareName(r.variant);
 }
 
 function shapeText(s: CaseSpec['shape']): string {
@@ -387,11 +397,8 @@ function multsText(r: CaseResult, spec: CaseSpec | undefined): string {
   const fast = isCandidate(r);
   const d = infoNum(r, 'directMultsPerOutput') ?? (spec ? spec.shape.r * spec.shape.s : undefined);
   let m = infoNum(r, 'multsPerOutput');
-  // Winograd F(m x m, r x r) does alpha^2 / m^2 multiplies per output (alpha = m + r - 1), whatever its points.
-  const tile = tileOf(r).size;
-  if (m === undefined && r.algorithm === 'winograd' && isTimed(r) && spec && spec.shape.r === spec.shape.s && Number.isFinite(tile) && tile > 0) {
-    m = (tile + spec.shape.r - 1) ** 2 / tile ** 2;
-  }
+  // What the stored facts do not say, the suite may know from the algorithm and its tile.
+  if (m === undefined && isTimed(r) && spec) m = decisionOfResult(r)?.multsPerOutput?.(r.algorithm, tileOf(r).size, spec.shape);
   if (!fast) return d !== undefined ? `${d} (direct)` : f.DASH;
   if (m !== undefined && d !== undefined && m > 0) {
     const k = d / m;
@@ -432,7 +439,9 @@ function decisionRow(r: CaseResult, ctx: CaseCtx, colors: ReadonlyMap<string, st
   const role =
     r.variant === d.anchor ? 'anchor' : r.variant === d.speedBaseline ? 'baseline' : r.variant === d.peer ? 'peer' : isCandidate(r) ? 'candidate' : 'reference';
   const roleLabel =
-    { anchor: 'fp32 direct · accuracy anchor', baseline: 'speed baseline', peer: 'library peer', reference: 'exact algorithm', candidate: '' }[role] ?? '';
+    { anchor: `${labelOf(d, d.anchor)} · accuracy anchor`, baseline: 'speed baseline', peer: 'library peer', reference: 'exact algorithm', candidate: '' }[
+      role
+    ] ?? '';
   const t = tileOf(r);
   const points = infoStr(r, 'points');
   const detail = [t.label, points !== undefined ? `points ${points}` : ''].filter((x) => x).join(' · ');
@@ -590,6 +599,9 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
   });
   // The references the section's prose names: those of the first case whose suite has a decision.
   const roles = ctxs.find((c) => c.roles !== NO_ROLES)?.roles ?? NO_ROLES;
+  const anchorLabel = labelOf(roles, roles.anchor);
+  const baseLabel = labelOf(roles, roles.speedBaseline);
+  const peerLabel = labelOf(roles, roles.peer);
   const layerOf = (c: CaseCtx) => c.spec?.layer ?? c.id;
 
   // Decision tables: cases with a timed candidate. Cases whose candidates all failed to run: listed with the reasons.
@@ -612,7 +624,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const others = c.results.filter((r): r is Timed => isTimed(r) && !isCandidate(r) && !refs.includes(r));
     const rows = [...refs, ...others, ...cands].map((r) => decisionRow(r, c, colors, budgets, budgetGiven));
     const notes: string[] = [];
-    if (!c.anchor) notes.push(`${c.roles.anchor} has no timed result on this case: no "error vs fp32 direct".`);
+    if (!c.anchor) notes.push(`${c.roles.anchor} has no timed result on this case: no "error vs ${labelOf(c.roles, c.roles.anchor)}".`);
     else if (!finitePos(relL2Of(c.anchor)))
       notes.push(`${c.roles.anchor}'s rel L2 is ${f.sci(relL2Of(c.anchor), 1)} on this case: error ratios against it are undefined.`);
     if (!c.base) notes.push(`${c.roles.speedBaseline} has no timed result on this case: no speedups.`);
@@ -624,12 +636,15 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       layer: layerOf(c),
       shape: c.spec ? shapeText(c.spec.shape) : 'shape unknown',
       hasPeer: c.peer !== undefined,
+      anchorLabel: labelOf(c.roles, c.roles.anchor),
+      baselineLabel: labelOf(c.roles, c.roles.speedBaseline),
+      peerLabel: labelOf(c.roles, c.roles.peer),
       rows,
       notes,
     });
   }
 
-  // Speed-vs-accuracy charts: one per case with a timed candidate and a timed im2col baseline.
+  // Speed-vs-accuracy charts: one per case with a timed candidate and a timed speed baseline.
   const chartNotes: string[] = [];
   const raw: { c: CaseCtx; pts: RawPoint[]; notes: string[] }[] = [];
   for (const c of ctxs) {
@@ -660,7 +675,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
         speedup,
         ratio: r === c.anchor ? 1 : errorRatioOf(r, c.anchor),
         speedupVsPeer: r === c.peer ? undefined : speedupOver(r, c.peer),
-        label: (labels.get(l) ?? 0) > 1 ? r.variant.replace(/^conv[^-]*-/, '').replace(/-f32$/, '') : l,
+        label: (labels.get(l) ?? 0) > 1 ? bareName(r.variant) : l,
       });
     }
     raw.push({ c, pts, notes });
@@ -701,16 +716,17 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       const own = overOwnTolerance(r);
       const why = [outcome && !outcome.ok ? `over budget: ${outcome.violations.join(', ')}` : '', own ?? ''].filter((s) => s);
       const tile = tileOf(r).label;
+      const [anchorL, baseL, peerL] = [c.roles.anchor, c.roles.speedBaseline, c.roles.peer].map((v) => labelOf(c.roles, v));
       const lines = [
         `#${c.no} ${c.id}`,
         `variant: ${r.variant}${tile ? ` (${tile})` : ''}`,
-        `speedup: ${r === c.base ? '1× (im2col baseline)' : `${speedupText(speedupOf(r, c.base))} over im2col`}${p.speedupVsPeer !== undefined ? `, ${speedupText(speedupOf(r, c.peer))} over ONNX Runtime` : ''}`,
+        `speedup: ${r === c.base ? `1× (${baseL} baseline)` : `${speedupText(speedupOf(r, c.base))} over ${baseL}`}${p.speedupVsPeer !== undefined ? `, ${speedupText(speedupOf(r, c.peer))} over ${peerL}` : ''}`,
         `rel L2: ${f.sci(p.relL2, 2)}${where}`,
         r === c.anchor
-          ? 'error: fp32 direct (the accuracy anchor)'
+          ? `error: ${anchorL} (the accuracy anchor)`
           : p.ratio === undefined
-            ? 'error vs fp32 direct: not available'
-            : `error ${ratioText(p.ratio)} fp32 direct`,
+            ? `error vs ${anchorL}: not available`
+            : `error ${ratioText(p.ratio)} ${anchorL}`,
         `state: ${r.state}${why.length ? ` (${why.join('; ')})` : ''}`,
       ];
       if (outcome) lines.push(`budget: ${outcome.ok ? 'met' : 'exceeded'}`);
@@ -742,6 +758,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       xDomain,
       yDomain,
       budget: maxRelL2,
+      baselineLabel: labelOf(c.roles, c.roles.speedBaseline),
       notes,
     });
   }
@@ -816,18 +833,18 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     // Only decisive speedups (clean timings, interval clear of 1x) make a faster/slower claim.
     const decisive = stats.filter(isDecisive);
     const slower = decisive.length > 0 && indicative.length === 0 && decisive.every((s) => s.high < 1);
-    if (speedups.length === 0) speed = `no speedup over im2col (${roles.speedBaseline} not timed on these cases)`;
-    else if (indicative.length === 0 && decisive.every((s) => s.low > 1)) speed = `${timesRange(speedups)} faster than im2col`;
-    else if (slower) speed = `slower than im2col (${timesRange(speedups)} its speed)`;
-    else if (indicative.length === 0) speed = `${timesRange(speedups)} the speed of im2col`;
+    if (speedups.length === 0) speed = `no speedup over ${baseLabel} (${roles.speedBaseline} not timed on these cases)`;
+    else if (indicative.length === 0 && decisive.every((s) => s.low > 1)) speed = `${timesRange(speedups)} faster than ${baseLabel}`;
+    else if (slower) speed = `slower than ${baseLabel} (${timesRange(speedups)} its speed)`;
+    else if (indicative.length === 0) speed = `${timesRange(speedups)} the speed of ${baseLabel}`;
     else {
       const noisy = indicative.filter((s) => s.noisy).length;
       const why = [noisy ? `noisy timing on ${noisy}` : '', indicative.length - noisy ? `an interval that includes 1× on ${indicative.length - noisy}` : '']
         .filter((x) => x)
         .join(', ');
-      speed = `${timesRange(speedups)} the speed of im2col, not conclusive (${why} of ${speedups.length})`;
+      speed = `${timesRange(speedups)} the speed of ${baseLabel}, not conclusive (${why} of ${speedups.length})`;
     }
-    const err = ratios.length ? `error ${ratioRange(ratios)} fp32 direct` : 'no fp32 direct error to compare with';
+    const err = ratios.length ? `error ${ratioRange(ratios)} ${anchorLabel}` : `no ${anchorLabel} error to compare with`;
     const notAll = speedups.length > 0 && speedups.length < n ? ` (speedup on ${casesWord(speedups.length)})` : '';
     const tail = casesNote ? `; ${casesNote}` : '';
     if (budgetGiven && checked.length > 0) {
@@ -840,7 +857,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
       verdicts.push({
         variant: v,
         text: `${meets}, ${slower && k > 0 ? 'but ' : ''}${speed}${notAll}; ${err}${overText}${tail}.`,
-        // Accurate enough but no faster than im2col: nothing to adopt, so not green.
+        // Accurate enough but no faster than the speed baseline: nothing to adopt, so not green.
         tone: budgetTone === 'ok' && slower ? 'info' : budgetTone,
       });
     } else {
@@ -860,10 +877,10 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     const lo = [...anchors].sort(compareErr)[0];
     const hi = [...anchors].sort(compareErr).at(-1);
     context.push(
-      `fp32 direct (${roles.anchor}) itself: rel L2 ${f.sci(lo, 1) === f.sci(hi, 1) ? f.sci(lo, 1) : `${f.sci(lo, 1)}–${f.sci(hi, 1)}`} against the float64 reference on these cases: "error N× fp32 direct" is relative to that.`,
+      `${anchorLabel} (${roles.anchor}) itself: rel L2 ${f.sci(lo, 1) === f.sci(hi, 1) ? f.sci(lo, 1) : `${f.sci(lo, 1)}–${f.sci(hi, 1)}`} against the float64 reference on these cases: "error N× ${anchorLabel}" is relative to that.`,
     );
   } else {
-    context.push(`${roles.anchor} was not timed on these cases: no error ratios against fp32 direct.`);
+    context.push(`${roles.anchor} was not timed on these cases: no error ratios against ${anchorLabel}.`);
   }
   const peerStats = ctxs
     .filter((c) => c.peer && cases.some((d) => d.id === c.id))
@@ -873,7 +890,7 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
   const peerUnclear = peerStats.filter((x) => !isDecisive(x)).length;
   if (peerSp.length) {
     context.push(
-      `ONNX Runtime (${roles.peer ?? ''}) runs at ${timesRange(peerSp)} the speed of im2col on these cases${peerUnclear ? ` (${peerUnclear} of ${peerSp.length} noisy or not clear of 1×)` : ''}: the tables' "× ONNX RT" column is the fast variant's speedup over it.`,
+      `${peerLabel} (${roles.peer ?? ''}) runs at ${timesRange(peerSp)} the speed of ${baseLabel} on these cases${peerUnclear ? ` (${peerUnclear} of ${peerSp.length} noisy or not clear of 1×)` : ''}: the tables' "vs ${peerLabel}" column is the fast variant's speedup over it.`,
     );
   }
   context.push(
@@ -895,6 +912,11 @@ export function buildAccuracyView(run: RunResults): AccuracyView | null {
     anchorVariant: roles.anchor,
     baselineVariant: roles.speedBaseline,
     peerVariant: roles.peer ?? '',
+    anchorLabel,
+    baselineLabel: baseLabel,
+    peerLabel,
+    title: roles.title,
+    question: roles.question,
     verdicts,
     summary,
     context,
@@ -942,7 +964,7 @@ export function accuracyChartSpec(ch: AccuracyChart, colors: { variant: string; 
     field: 'y',
     type: 'quantitative' as const,
     scale: { type: 'log' as const, domain: ch.yDomain, nice: false },
-    axis: { title: 'speedup over im2col (log)', values: logTicks(ch.yDomain, 2), labelExpr: "format(datum.value, '~g') + '×'", grid: true },
+    axis: { title: `speedup over ${ch.baselineLabel} (log)`, values: logTicks(ch.yDomain, 2), labelExpr: "format(datum.value, '~g') + '×'", grid: true },
   };
   const color = {
     field: 'variant',

@@ -177,7 +177,7 @@ export interface ReportView {
     hasCacheSlopes: boolean;
   };
   suites: SuiteView[];
-  /** The accuracy decision for fast (Winograd, FFT) and approximate variants; null when the run has none. */
+  /** The accuracy decision for fast (the suite's, e.g. Winograd, FFT) and approximate variants; null when the run has none. */
   accuracy: AccuracyView | null;
   stderr: string[];
 }

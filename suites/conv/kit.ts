@@ -9,7 +9,8 @@ import { conv2dRef } from '../../reference/conv.js';
 import { makeConvInputs } from '../../reference/random.js';
 import { pruneConvWeights, pruningLoss, sparsityInfo } from '../../reference/sparse.js';
 import type { CaseTensors, ConformanceShape, SuiteKit } from '../kit.js';
-import { ANCHOR_VARIANT, FAST_ALGORITHMS, PEER_VARIANT, SPEED_BASELINE_VARIANT } from './baselines.js';
+import { ANCHOR_VARIANT } from './baselines.js';
+import { convDecision } from './decision.js';
 import { convVariants } from './variants.js';
 
 /**
@@ -51,12 +52,6 @@ export const convKit: SuiteKit = {
   variants: convVariants,
   caseTensors: convCaseTensors,
   tableBaseline: ANCHOR_VARIANT,
-  decision: {
-    anchor: ANCHOR_VARIANT,
-    speedBaseline: SPEED_BASELINE_VARIANT,
-    peer: PEER_VARIANT,
-    fastAlgorithms: FAST_ALGORITHMS,
-    labels: { [ANCHOR_VARIANT]: 'fp32 direct', [SPEED_BASELINE_VARIANT]: 'im2col', [PEER_VARIANT]: 'ONNX Runtime' },
-  },
+  decision: convDecision,
   conformance: CONV_CONFORMANCE,
 };

@@ -67,3 +67,22 @@ export async function runConformance(
   }
   return out;
 }
+
+/** A variant that needs relaxed SIMD (run in a Node started with --experimental-wasm-relaxed-simd). */
+export const needsRelaxed = (v: ConvVariant): boolean => v.needs.wasmRelaxedSimd === true;
+
+/** The failed outcomes, one line each. */
+export const failures = (out: ConformanceOutcome[]): string[] =>
+  out.filter((o) => o.state === 'failed').map((o) => `${o.suite} ${o.variant} on ${o.shape}: ${o.detail}`);
+
+/** Every variant ran (passed) on at least one shape: a variant that applies to none of its kit's shapes is a gap in the shapes. */
+export function unexercised(
+  out: ConformanceOutcome[],
+  kits: readonly SuiteKit[],
+  which: (v: ConvVariant) => boolean = () => true,
+  ran: ConformanceOutcome['state'][] = ['passed'],
+): string[] {
+  return kits
+    .flatMap((k) => k.variants.filter(which).map((v) => `${k.name} ${v.name}`))
+    .filter((key) => !out.some((o) => `${o.suite} ${o.variant}` === key && ran.includes(o.state)));
+}

@@ -5,10 +5,8 @@
  * borders need no scalar path; 3x3 stride 1/2 keep the 9 weights in registers
  * (kernels/assembly/depthwise.ts).
  */
-import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
-import { convBytes, convFlops } from '../../../reference/cost.js';
-import { shapeProblem } from '../../../reference/conv.js';
-import { checkConvArrays, preparedFromLayer } from './layer.js';
+import type { ConvShape, KernelContext, LayerKernel } from '../../../core/contracts.js';
+import { convVariant } from '../variant.js';
 
 const NAME = 'conv-depthwise-simd-f32';
 
@@ -20,25 +18,15 @@ export function notDepthwise(shape: ConvShape): string | null {
   return null;
 }
 
-export const convDepthwiseSimdF32: ConvVariant = {
+export const convDepthwiseSimdF32 = convVariant({
   name: NAME,
-  op: 'conv',
   algorithm: 'depthwise',
-  dtype: 'f32',
   description:
     'Depthwise conv, WebAssembly SIMD across the output width (4 outputs per f32x4); each channel copied into a ' +
     'zero-bordered plane so borders need no scalar path; 3x3 weights kept in registers.',
   needs: { wasmSimd: true },
-  applies(shape: ConvShape): true | string {
-    return shapeProblem(shape) ?? notDepthwise(shape) ?? true;
-  },
-  flops: (s) => convFlops(s),
-  bytes: (s) => convBytes(s),
-  accuracy: { kind: 'exact' },
+  cannot: notDepthwise,
   layer(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel {
-    const applies = convDepthwiseSimdF32.applies(shape);
-    if (applies !== true) throw new Error(`${NAME}: ${applies}`);
-    checkConvArrays(NAME, shape, null, w);
     const { n, c, h, w: wd, r, s, stride, pad } = shape;
     const kern = ctx.kernels;
     const simd = kern.requireSimd(NAME);
@@ -55,7 +43,4 @@ export const convDepthwiseSimdF32: ConvVariant = {
       note: `no weight transform; workspace ${wsFloats * 4} bytes (one zero-bordered input plane, reused per channel)`,
     };
   },
-  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-    return preparedFromLayer(ctx, shape, x, w, NAME, (c, sh, wt) => convDepthwiseSimdF32.layer!(c, sh, wt));
-  },
-};
+});

@@ -83,8 +83,8 @@
  */
 import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
 import type { FftKernels } from '../../../kernels/index.js';
-import { convBytes, convFlops } from '../../../reference/cost.js';
-import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
+import { convOutputSize } from '../../../reference/conv.js';
+import { convVariant, disposedTo } from '../variant.js';
 
 export type FftTile = 8 | 16;
 
@@ -358,21 +358,18 @@ const MAX_MEMORY_BYTES = 2 ** 32 - 2 ** 16;
 
 function makeFftVariant(t: FftTile): ConvVariant {
   const name = `conv3x3-fft-t${t}-f32`;
-  const variant: ConvVariant = {
+  return convVariant({
     name,
-    op: 'conv',
     algorithm: 'fft',
     info: () => ({ tile: `${t}x${t}`, outputsPerTile: (t - 2) * (t - 2), method: 'overlap-save' }),
-    dtype: 'f32',
     description:
       `Tiled real-input FFT conv (NNPACK-style overlap-save): ${t}x${t} input tiles at stride ${t - 2} give ` +
       `${t - 2}x${t - 2} outputs each; 2D real FFTs by pairs of rows + Hermitian-packed columns (${(t * t) / 2} complex ` +
       'slots), 4 channels per f32x4; per-slot complex channel reduction (4 out channels x 1 tile micro-kernel, ' +
       'f32x4 over input channels, 4 mul + 4 add per complex MAC); filter spectra prepared in float64.',
     needs: { wasmSimd: true },
-    applies(shape: ConvShape): true | string {
-      const bad = shapeProblem(shape);
-      if (bad !== null) return bad;
+    // Checked after the shape itself (convVariant).
+    cannot(shape: ConvShape): string | null {
       if (shape.r !== 3 || shape.s !== 3) return `FFT conv is implemented for 3x3 kernels only (this layer is ${shape.r}x${shape.s})`;
       if (shape.stride !== 1) return `FFT conv needs stride 1 (this layer has stride ${shape.stride})`;
       if (shape.groups !== 1) return `FFT conv needs groups = 1 (this layer has ${shape.groups} groups)`;
@@ -380,19 +377,13 @@ function makeFftVariant(t: FftTile): ConvVariant {
       if (floats * 4 > MAX_MEMORY_BYTES) {
         return `needs ${((floats * 4) / 2 ** 30).toFixed(2)} GiB of buffers, more than a 32-bit WebAssembly memory holds`;
       }
-      return true;
+      return null;
     },
-    flops: (s) => convFlops(s),
-    bytes: (s) => convBytes(s),
     executedFlops: (s) => fftExecutedFlops(s, t),
     accuracy: { kind: 'approximate', maxRelL2: FFT_MAX_REL_L2[t] },
     prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-      const applies = variant.applies(shape);
-      if (applies !== true) throw new Error(`${name}: ${applies}`);
       const { n, c, h, w: wd, k, pad } = shape;
       const sizes = fftBufferFloats(shape, t);
-      if (x.length !== sizes.x) throw new Error(`${name}: x has ${x.length} floats, the shape needs ${sizes.x}`);
-      if (w.length !== k * c * 9) throw new Error(`${name}: w has ${w.length} floats, the shape needs ${k * c * 9}`);
       const kern = ctx.kernels;
       kern.requireSimd(name);
       const fft: FftKernels | null = kern.fft;
@@ -409,7 +400,6 @@ function makeFftVariant(t: FftTile): ConvVariant {
       const yt = kern.alloc(sizes.yt);
       const yb = kern.alloc(sizes.y);
       const ws = kern.alloc(sizes.ws);
-      const top = kern.mark();
       xb.view().set(x);
       transformFilters(w, k, c, t, wt.view());
       fillFftPlan(kern.memory, plan.ptr, t);
@@ -418,8 +408,7 @@ function makeFftVariant(t: FftTile): ConvVariant {
       const preparedBytes = sizes.wt * 4;
       const g = fftGeometry(shape, t);
       const mb = (floats: number) => `${((floats * 4) / 1e6).toFixed(2)} MB`;
-      let disposed = false;
-      return {
+      return disposedTo(kern, mark, {
         run(): void {
           conv(xp, yp, xip, xtp, wtp, ytp, pp, wsp, n, c, h, wd, k, pad, t);
         },
@@ -430,15 +419,9 @@ function makeFftVariant(t: FftTile): ConvVariant {
           `layout [slot][K/4][C/4][4][re4,im4] (${mb(sizes.wt)}); plan (twiddles, bit reversal) ${sizes.plan * 4} bytes. ` +
           `${g.tilesY}x${g.tilesX} tiles per image; workspaces: interleaved zero-bordered input ${mb(sizes.xi)}, ` +
           `input spectra ${mb(sizes.xt)}, output spectra ${mb(sizes.yt)}`,
-        dispose(): void {
-          if (disposed) return;
-          disposed = true;
-          if (kern.mark() === top) kern.release(mark);
-        },
-      };
+      });
     },
-  };
-  return variant;
+  });
 }
 
 export const convFftT8F32: ConvVariant = makeFftVariant(8);

@@ -9,12 +9,13 @@
  * tolerance on the half-rounded inputs, then one rounding to half
  * (reference/fp16-check.ts); the scheme loss: against float64 on the original floats.
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
+import type { ConvShape, KernelContext, Prepared } from '../../../core/contracts.js';
 import type { F16Kernels, F32Buffer, Kernels } from '../../../kernels/index.js';
 import { GEMM_TILE } from '../../../kernels/index.js';
-import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
-import { convBytes, convFlops } from '../../../reference/cost.js';
+import { convOutputSize } from '../../../reference/conv.js';
+import { convBytes } from '../../../reference/cost.js';
 import { fromF16Bits } from '../../../reference/fp16.js';
+import { convVariant, disposedTo } from '../variant.js';
 import { copyIn, halfConv, halfKernelChecks, viewOf, type HalfConv } from './lowp.js';
 
 const NAME = 'conv-im2col-gemm-f16';
@@ -31,17 +32,13 @@ export function halfOutput(kern: Kernels, shape: ConvShape, h: HalfConv, yb: F32
   return { output: values, kernelCheck: () => halfKernelChecks(shape, h, values()) };
 }
 
-export const convIm2colGemmF16: ConvVariant = {
+export const convIm2colGemmF16 = convVariant({
   name: NAME,
-  op: 'conv',
   algorithm: 'im2col-gemm-fp16',
-  dtype: 'f16',
   description:
     `fp16 storage, im2col + packed GEMM: half input, weights and output, f32 arithmetic in the ${GEMM_TILE.mr}x${GEMM_TILE.nr} ` +
     'f32x4 micro-kernel; halves converted to f32 per weight block and as im2col packs the input, the result rounded to half.',
   needs: { wasmSimd: true },
-  applies: (shape: ConvShape): true | string => shapeProblem(shape) ?? true,
-  flops: (s) => convFlops(s),
   bytes: (s) => convBytes(s, 2),
   executedFlops(s) {
     const { ho, wo } = convOutputSize(s);
@@ -52,8 +49,6 @@ export const convIm2colGemmF16: ConvVariant = {
   info: () => ({ scheme: 'fp16', rounding: 'round half to even (reference/fp16.ts)' }),
   accuracy: { kind: 'scheme', scheme: { kind: 'fp16-storage' } },
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-    const bad = shapeProblem(shape);
-    if (bad !== null) throw new Error(`${NAME}: ${bad}`);
     const kern = ctx.kernels;
     const hk = requireF16(kern, NAME);
     const h = halfConv(shape, x, w);
@@ -72,11 +67,9 @@ export const convIm2colGemmF16: ConvVariant = {
     const yb = kern.allocBytes(ny * 2);
     const wsBytes = hk.hgemm_workspace_bytes(k, groups);
     const ws = kern.allocBytes(wsBytes);
-    const top = kern.mark();
     const conv = hk.conv_im2col_hgemm;
     const out = halfOutput(kern, shape, h, yb, ny);
-    let disposed = false;
-    return {
+    return disposedTo(kern, mark, {
       run(): void {
         conv(xb.ptr, wp.ptr, yb.ptr, ws.ptr, n, c, hh, wd, k, r, s, stride, pad, groups);
       },
@@ -85,11 +78,6 @@ export const convIm2colGemmF16: ConvVariant = {
       prepareNote:
         `input and weights rounded to half outside the timed region; weights packed as halves into ${GEMM_TILE.mr}-row panels ` +
         `(${packedBytes} bytes); workspace ${wsBytes} bytes (f32 weight block, packed im2col block, f32 output block)`,
-      dispose(): void {
-        if (disposed) return;
-        disposed = true;
-        if (kern.mark() === top) kern.release(mark);
-      },
-    };
+    });
   },
-};
+});

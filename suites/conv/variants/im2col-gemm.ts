@@ -7,11 +7,10 @@
  * NR-column panels, one KC x NC block at a time, so the full im2col matrix is
  * never materialised. Groups are looped (depthwise works, slowly).
  */
-import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
-import { convBytes, convFlops } from '../../../reference/cost.js';
-import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
+import type { ConvShape, KernelContext, LayerKernel } from '../../../core/contracts.js';
+import { convOutputSize } from '../../../reference/conv.js';
 import { GEMM_TILE } from '../../../kernels/index.js';
-import { checkConvArrays, preparedFromLayer } from './layer.js';
+import { convVariant } from '../variant.js';
 
 const NAME = 'conv-im2col-gemm-f32';
 
@@ -25,23 +24,16 @@ function executedFlops(shape: ConvShape): number {
   return 2 * shape.n * shape.groups * mp * np * kd;
 }
 
-export const convIm2colGemmF32: ConvVariant = {
+export const convIm2colGemmF32 = convVariant({
   name: NAME,
-  op: 'conv',
   algorithm: 'im2col-gemm',
-  dtype: 'f32',
   description:
     `im2col + packed SIMD GEMM: ${GEMM_TILE.mr}x${GEMM_TILE.nr} f32x4 micro-kernel (mul+add), ` +
     `KC=${GEMM_TILE.kc} NC=${GEMM_TILE.nc} MC=${GEMM_TILE.mc} blocking, weights pre-packed, ` +
     'im2col fused into the packing of B panels.',
   needs: { wasmSimd: true },
-  applies: (shape: ConvShape): true | string => shapeProblem(shape) ?? true,
-  flops: (s) => convFlops(s),
-  bytes: (s) => convBytes(s),
   executedFlops,
-  accuracy: { kind: 'exact' },
   layer(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel {
-    checkConvArrays(NAME, shape, null, w);
     const { n, c, h, w: wd, k, r, s, stride, pad, groups } = shape;
     const kd = (c / groups) * r * s;
     const kern = ctx.kernels;
@@ -68,7 +60,4 @@ export const convIm2colGemmF32: ConvVariant = {
         'im2col runs inside the timed region',
     };
   },
-  prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-    return preparedFromLayer(ctx, shape, x, w, NAME, (c, sh, wt) => convIm2colGemmF32.layer!(c, sh, wt));
-  },
-};
+});

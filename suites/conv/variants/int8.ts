@@ -15,10 +15,11 @@
  */
 import type { ConvShape, ConvVariant, KernelContext, Prepared, RuntimeFeatures } from '../../../core/contracts.js';
 import type { Kernels, QuantKernels } from '../../../kernels/index.js';
-import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
-import { convBytesAt, convFlops } from '../../../reference/cost.js';
+import { convOutputSize } from '../../../reference/conv.js';
+import { convBytesAt } from '../../../reference/cost.js';
 import { int8ReductionLimit } from '../../../reference/quant.js';
 import { describeScheme, schemeDtype, schemeLabel, type Int8Scheme } from '../../../reference/quant-scheme.js';
+import { convVariant, disposedTo } from '../variant.js';
 import { bitExactCheck, copyIn, outputValues, quantizeConv, requireCaseData, viewOf, type QuantizedConv } from './lowp.js';
 
 /** The arguments of one int8 kernel call (byte pointers into the kernels' memory). */
@@ -74,29 +75,23 @@ export function int8Variant(spec: Int8VariantSpec): ConvVariant {
   const name = `${spec.stem}-${schemeLabel(scheme)}-${dtype}`;
   const mode = scheme.output === 'dequantize' ? 0 : scheme.activations === 'uint8' ? 2 : 1;
   const limit = int8ReductionLimit(scheme.activations);
-  const applies = (shape: ConvShape): true | string => {
-    const bad = shapeProblem(shape);
-    if (bad !== null) return bad;
+  // Checked after the shape itself (convVariant).
+  const cannot = (shape: ConvShape): string | null => {
     const kd = (shape.c / shape.groups) * shape.r * shape.s;
     if (kd > limit) return `a reduction of ${kd} terms may overflow int32 accumulation (at most ${limit} for ${scheme.activations} activations)`;
-    return spec.cannot(shape) ?? true;
+    return spec.cannot(shape);
   };
-  const variant: ConvVariant = {
+  return convVariant({
     name,
-    op: 'conv',
     algorithm: spec.algorithm,
-    dtype,
     description: `${spec.description} Scheme: ${describeScheme(scheme)}.`,
     needs: spec.needs,
-    applies,
-    flops: (s) => convFlops(s),
+    cannot,
     bytes: (s) => convBytesAt(s, { input: 1, weights: 1, output: mode === 0 ? 4 : 1 }),
     executedFlops: spec.executedFlops,
     info: () => ({ scheme: schemeLabel(scheme), rounding: 'round half to even (reference/quant.ts)' }),
     accuracy: { kind: 'scheme', scheme },
     prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array, data): Prepared {
-      const ok = applies(shape);
-      if (ok !== true) throw new Error(`${name}: ${ok}`);
       const d = requireCaseData(name, data);
       const kern = ctx.kernels;
       requireQuant(kern, name);
@@ -111,7 +106,6 @@ export function int8Variant(spec: Int8VariantSpec): ConvVariant {
       const pb = kern.allocCopy(params);
       const yb = kern.allocBytes(ny * (mode === 0 ? 4 : 1));
       const ws = kern.allocBytes(spec.workspaceBytes(kern, shape));
-      const top = kern.mark();
       const call: Int8Call = {
         x: xb.ptr,
         xUnsigned: scheme.activations === 'uint8' ? 1 : 0,
@@ -126,8 +120,7 @@ export function int8Variant(spec: Int8VariantSpec): ConvVariant {
       const got = () => (mode === 0 ? viewOf(kern, yb, Float32Array, ny) : mode === 2 ? viewOf(kern, yb, Uint8Array, ny) : viewOf(kern, yb, Int8Array, ny));
       const nonPortable = spec.nonPortable?.(q);
       const fmt = (v: number) => v.toPrecision(4);
-      let disposed = false;
-      return {
+      return disposedTo(kern, mark, {
         run(): void {
           spec.run(kern, call, shape);
         },
@@ -146,15 +139,9 @@ export function int8Variant(spec: Int8VariantSpec): ConvVariant {
           `quantized outside the timed region: input ${scheme.activations} scale ${fmt(q.xParams.scale)} zero point ${q.xParams.zeroPoint}, ` +
           `output scale ${fmt(q.yParams.scale)} zero point ${q.yParams.zeroPoint} (both calibrated by ${scheme.calibration.method} on inputs of seed ${d.seed} + 0x9e3779b9), ` +
           `weights ${scheme.weights} [-127, 127]; ${packed.note}; workspace ${spec.workspaceBytes(kern, shape)} bytes`,
-        dispose(): void {
-          if (disposed) return;
-          disposed = true;
-          if (kern.mark() === top) kern.release(mark);
-        },
-      };
+      });
     },
-  };
-  return variant;
+  });
 }
 
 /** Packs the weights with a kernel packing function: the raw int8 copy on top, released after packing. */

@@ -32,9 +32,9 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
-import { convBytes, convFlops } from '../../../reference/cost.js';
 import { convOutputSize } from '../../../reference/conv.js';
 import { CONV_MODEL_IO, ONNX_OPSET, encodeConvModel } from '../onnx-model.js';
+import { convVariant } from '../variant.js';
 
 type Ort = typeof import('onnxruntime-node');
 type OrtTensor = import('onnxruntime-node').Tensor;
@@ -110,8 +110,6 @@ export function makeConvOnnxruntimeF32(fromUrl: string, threads = 1): ConvVarian
     const { ort } = l;
     const { ho, wo } = convOutputSize(shape);
     const { n, c, h, w: wd, k } = shape;
-    const xLen = n * c * h * wd;
-    if (x.length !== xLen) throw new Error(`${NAME}: x has ${x.length} floats, the shape needs ${xLen}`);
     const model = encodeConvModel(shape, w);
     let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
     try {
@@ -162,36 +160,26 @@ export function makeConvOnnxruntimeF32(fromUrl: string, threads = 1): ConvVarian
     };
   }
 
-  return {
+  return convVariant({
     name: NAME,
-    op: 'conv',
     algorithm: 'onnxruntime',
     // Read by the report: native code is not bound by the WebAssembly SIMD roof measured on the device.
     info: () => ({ code: 'native', library: 'ONNX Runtime CPU (MLAS)' }),
-    dtype: 'f32',
     description:
       `ONNX Runtime's CPU Conv (onnxruntime-node, MLAS), ${threads === 1 ? 'single thread' : `${threads} intra-op threads`}, graph optimisation 'all': ` +
       'a peer reference for what a user would pick instead. Not in the payload: needs onnxruntime-node installed on the device.',
-    needs: {},
     // Native MLAS code, CPU-specific paths (AVX-512 NCHWc here, NEON elsewhere): outputs are not bit-identical across devices.
     nativeCode: true,
-    applies(shape: ConvShape): true | string {
-      try {
-        convOutputSize(shape);
-      } catch (e) {
-        return errText(e);
-      }
+    // Checked after the shape itself (convVariant): whether ONNX Runtime loads here.
+    cannot(): string | null {
       const l = load();
-      return l.ok ? true : l.reason;
+      return l.ok ? null : l.reason;
     },
-    flops: (s) => convFlops(s),
-    bytes: (s) => convBytes(s),
-    accuracy: { kind: 'exact' },
     prepare(): Prepared {
       throw new Error(`${NAME}: ONNX Runtime's session creation is asynchronous: use prepareAsync()`);
     },
     prepareAsync,
-  };
+  });
 }
 
 export const convOnnxruntimeF32: ConvVariant = makeConvOnnxruntimeF32(import.meta.url);

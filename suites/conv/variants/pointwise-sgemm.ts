@@ -6,7 +6,7 @@
  * A and B blocks inside the timed run. The 1x1 layers of MobileNet-style networks (pointwise) are this shape.
  */
 import type { ConvShape, KernelContext, Prepared } from '../../../core/contracts.js';
-import { checkTensors, convVariant, inArena } from '../variant.js';
+import { convVariant, inArena } from '../variant.js';
 
 const NAME = 'conv-pointwise-sgemm-f32';
 
@@ -22,9 +22,6 @@ export const convPointwiseSgemmF32 = convVariant({
       ? null
       : `not a pointwise layer (needs 1x1, stride 1, no padding; got ${s.r}x${s.s} stride ${s.stride} pad ${s.pad})`,
   prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-    const applies = convPointwiseSgemmF32.applies(shape);
-    if (applies !== true) throw new Error(`${NAME}: ${applies}`);
-    checkTensors(NAME, shape, x, w);
     const { n, c, h, w: wd, k, groups } = shape;
     const kern = ctx.kernels;
     const simd = kern.requireSimd(NAME);

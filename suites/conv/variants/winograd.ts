@@ -73,12 +73,11 @@
  * pins every budget from both sides; test/winograd-conv.test.ts checks every
  * tile size on awkward shapes.
  */
-import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared } from '../../../core/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, LayerKernel } from '../../../core/contracts.js';
 import { GEMM_TILE, type WinogradKernels } from '../../../kernels/index.js';
 import { fnv1a64Hex } from '../../../reference/checksum.js';
-import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
-import { convBytes, convFlops } from '../../../reference/cost.js';
-import { checkConvArrays, preparedFromLayer } from './layer.js';
+import { convOutputSize } from '../../../reference/conv.js';
+import { convVariant } from '../variant.js';
 import {
   DEFAULT_POINTS,
   cookToom,
@@ -251,9 +250,8 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
   const nnzBT = nonZeros(tf.BT.data);
   const nnzAT = nonZeros(tf.AT.data);
 
-  const applies = (shape: ConvShape): true | string => {
-    const bad = shapeProblem(shape);
-    if (bad !== null) return bad;
+  // Checked after the shape itself (convVariant).
+  const cannot = (shape: ConvShape): string | null => {
     const why: string[] = [];
     if (shape.r !== R || shape.s !== R) why.push(`this layer is ${shape.r}x${shape.s}`);
     if (shape.stride !== 1) why.push(`this layer has stride ${shape.stride}`);
@@ -264,7 +262,7 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
           : `this layer is grouped (groups = ${shape.groups})`,
       );
     }
-    if (why.length === 0) return true;
+    if (why.length === 0) return null;
     return `Winograd ${label} applies to 3x3 stride-1 ungrouped convolutions; ${why.join(', ')}`;
   };
 
@@ -299,26 +297,19 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
     transforms: defect ?? 'verified exactly (rational arithmetic)',
   };
 
-  const variant: ConvVariant = {
+  return convVariant({
     name,
-    op: 'conv',
     algorithm: 'winograd',
     info: () => info,
-    dtype: 'f32',
     description:
       `Winograd ${label} on points ${exact.points.join(', ')}${options.transforms ? ' (explicit transforms)' : ''}: ` +
       `input/output transforms f32x4 across 4 tiles, ${alpha * alpha} batched GEMMs with the packed ` +
       `${GEMM_TILE.mr}x${GEMM_TILE.nr} SIMD micro-kernel, filter transform packed in prepare.`,
     needs: { wasmSimd: true },
-    applies,
-    flops: (s) => convFlops(s),
-    bytes: (s) => convBytes(s),
+    cannot,
     executedFlops,
     accuracy: { kind: 'approximate', maxRelL2, ...(defect !== undefined ? { defect } : {}) },
     layer(ctx: KernelContext, shape: ConvShape, w: Float32Array): LayerKernel {
-      const ok = applies(shape);
-      if (ok !== true) throw new Error(`${name}: ${ok}`);
-      checkConvArrays(name, shape, null, w);
       const { n, c, h, w: wd, k, pad } = shape;
       const wLen = k * c * R * R;
       const kern = ctx.kernels;
@@ -364,11 +355,7 @@ export function winogradVariant(m: number, points?: string[], options: WinogradV
           `${pb} tiles per block; workspace ${wsFloats * 4} bytes (padded input, one block of V and M)`,
       };
     },
-    prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-      return preparedFromLayer(ctx, shape, x, w, name, (cx, sh, wt) => variant.layer!(cx, sh, wt));
-    },
-  };
-  return variant;
+  });
 }
 
 /** Winograd F(2x2, 3x3): 16 multiplies per 4 outputs (2.25x fewer than direct). */

@@ -25,8 +25,8 @@
  * (pruneLayout), the same on every device.
  */
 import type { CaseParams, ConvShape, ConvVariant, KernelContext, Prepared } from '../../../core/contracts.js';
-import { convElements, convFlops } from '../../../reference/cost.js';
-import { convOutputSize, shapeProblem } from '../../../reference/conv.js';
+import { convElements } from '../../../reference/cost.js';
+import { convOutputSize } from '../../../reference/conv.js';
 import { pruneLayout, weightDims } from '../../../reference/sparse.js';
 import {
   byteIncrements,
@@ -40,6 +40,7 @@ import {
   type FormatCounts,
   type SparseFormat,
 } from '../../../reference/sparse-format.js';
+import { convVariant, disposedTo } from '../../conv/variant.js';
 
 const GROUPED_REASON =
   'sparse grouped and depthwise convolution is not worth it: a depthwise layer has R*S weights per channel and is ' +
@@ -83,16 +84,13 @@ export function spmmVariant(format: SparseFormat): ConvVariant {
       : `XNNPACK-style blocks of ${format.block} output channel(s): per block the nonzero input rows' weights and one ` +
         `signed byte increment of the input pointer per nonzero block (no index read in the loop); ` +
         `${format.block === 1 ? 32 : format.block === 2 ? 16 : 8}-pixel tiles, rows left over (K mod ${format.block}) as single rows`;
-  const variant: ConvVariant = {
+  return convVariant({
     name,
-    op: 'conv',
     algorithm: 'spmm',
-    dtype: 'f32',
     description: `Sparse x dense SpMM on pruned weights, channels-first, 4 pixels per f32x4 (mul+add): ${what}; 3x3, strided or padded layers via im2col.`,
     needs: { wasmSimd: true },
-    applies(shape: ConvShape, params?: CaseParams): true | string {
-      const bad = shapeProblem(shape);
-      if (bad !== null) return bad;
+    // Checked after the shape itself (convVariant).
+    cannot(shape: ConvShape, params?: CaseParams): string | null {
       if (shape.groups !== 1) return `${GROUPED_REASON} (this layer has groups = ${shape.groups})`;
       const sp = params?.sparsity;
       if (sp) {
@@ -104,9 +102,8 @@ export function spmmVariant(format: SparseFormat): ConvVariant {
           return e instanceof Error ? e.message : String(e);
         }
       }
-      return true;
+      return null;
     },
-    flops: (s) => convFlops(s),
     executedFlops: (s, params) => 2 * s.n * pixels(s) * storage(format, s, params).values,
     bytes(s, params): number {
       const e = convElements(s);
@@ -124,15 +121,10 @@ export function spmmVariant(format: SparseFormat): ConvVariant {
         path: isDirect(s) ? '1x1: SpMM on the input' : 'im2col + SpMM',
       };
     },
-    accuracy: { kind: 'exact' },
     prepare(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: Float32Array): Prepared {
-      const applies = variant.applies(shape);
-      if (applies !== true) throw new Error(`${name}: ${applies}`);
       const { n, c, h, w: wd, k, r, s, stride, pad } = shape;
       const p = pixels(shape);
       const cols = c * r * s;
-      if (x.length !== n * c * h * wd) throw new Error(`${name}: x has ${x.length} floats, the shape needs ${n * c * h * wd}`);
-      if (w.length !== k * cols) throw new Error(`${name}: w has ${w.length} floats, the shape needs ${k * cols}`);
       const kern = ctx.kernels;
       const simd = kern.requireSimd(name);
       const sparse = kern.sparse;
@@ -178,16 +170,14 @@ export function spmmVariant(format: SparseFormat): ConvVariant {
       const xb = kern.allocCopy(x);
       const yb = kern.alloc(n * k * p);
       const colBuf = direct ? null : kern.alloc(cols * p);
-      const top = kern.mark();
       const im2col = simd.im2col_f32;
       const xImage = c * h * wd * 4;
       const yImage = k * p * 4;
       const xp = xb.ptr;
       const yp = yb.ptr;
       const colp = colBuf?.ptr ?? 0;
-      let disposed = false;
       const total = k * cols;
-      return {
+      return disposedTo(kern, mark, {
         run(): void {
           for (let img = 0; img < n; img++) {
             const xi = xp + img * xImage;
@@ -204,15 +194,9 @@ export function spmmVariant(format: SparseFormat): ConvVariant {
           `weights encoded as ${tag}: ${stored.values} stored values of ${total} (${((1 - stored.values / total) * 100).toFixed(1)}% ` +
           `not stored), ${stored.indices} index entries, ${stored.map} map entries: ${stored.bytes} bytes against ${total * 4} dense` +
           (direct ? '' : `; im2col workspace ${cols * p * 4} bytes, im2col inside the timed region`),
-        dispose(): void {
-          if (disposed) return;
-          disposed = true;
-          if (kern.mark() === top) kern.release(mark);
-        },
-      };
+      });
     },
-  };
-  return variant;
+  });
 }
 
 export const convSpmmCsrF32 = spmmVariant({ kind: 'csr' });
