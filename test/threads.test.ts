@@ -2,7 +2,8 @@
  * The threaded kernels (suites/conv/threaded.ts on harness/runner/threads.ts): every threaded variant's
  * output on 1, 2 and 3 threads is bit-identical to the single-thread variant on the ordinary (unshared)
  * kernels, on awkward shapes; a thread computing a wrong block fails that check; the pool reports errors
- * of a worker instead of hanging; the threaded ceilings run and count their work.
+ * of a worker instead of hanging; the threaded ceilings' agreement check fails when a thread did not run
+ * (the measurement itself, which loads the machine, is in test/threaded-ceilings.test.ts, system tier).
  */
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { ConvShape, ConvVariant } from '../core/contracts.js';
@@ -11,7 +12,7 @@ import { ThreadPool, type ThreadProgram } from '../harness/runner/threads.js';
 import { firstBitDifference, prepareThreaded, splitChannels, threadable } from '../suites/conv/threaded.js';
 import { convVariants } from '../suites/conv/variants.js';
 import { makeConvInputs } from '../reference/random.js';
-import { measureThreadedCeilings, threadsDisagree } from '../harness/runner/threaded-ceilings.js';
+import { threadsDisagree } from '../harness/runner/threaded-ceilings.js';
 import { convOutputSize } from '../reference/conv.js';
 
 const sh = (n: number, c: number, h: number, w: number, k: number, r: number, stride: number, pad: number, groups = 1): ConvShape => ({
@@ -179,22 +180,6 @@ describe('thread pool', () => {
 });
 
 describe('threaded ceilings', () => {
-  it('measure the peak and the bandwidth sweep on all threads, with every sample kept', async () => {
-    const pool = pools.get(2)!;
-    const c = await measureThreadedCeilings(pool, { quick: true, cacheSizes: { l2: 256 * 1024 } });
-    expect(c.peakSamples).toHaveLength(5);
-    expect(c.peakGflops).toBe(Math.max(...c.peakSamples));
-    expect(c.peakMethod).toMatch(/on 2 thread\(s\)/);
-    for (const kernel of ['copy', 'triad'] as const) {
-      const pts = c.bandwidth.filter((p) => p.kernel === kernel);
-      expect(pts.length).toBeGreaterThanOrEqual(3);
-      // Each thread streams a multiple of 16 floats of each array.
-      for (const p of pts) expect(p.bytes % (2 * 16 * 4 * (kernel === 'copy' ? 2 : 3))).toBe(0);
-    }
-    expect(c.dramGbps).toBeGreaterThan(0);
-    expect(threadsDisagree(pool.lastResults)).toBeNull();
-  }, 60_000);
-
   it('a thread that did not run the same loop is caught (injected fault)', () => {
     expect(threadsDisagree(Float64Array.of(12.5, 12.5, 12.5))).toBeNull();
     expect(threadsDisagree(Float64Array.of(12.5, 0, 12.5))).toMatch(/thread 1's .*not every thread ran/);
