@@ -49,6 +49,7 @@ export const UNIT = [
   'test/report.test.ts',
   'test/shell.test.ts',
   'test/sparse-reference.test.ts',
+  'test/sparse-suite.test.ts',
   'test/spmm.test.ts',
   'test/stats.test.ts',
   'test/threads.test.ts',

@@ -33,6 +33,7 @@ import { loadKernelsFile, type KernelsFile } from './external-file.js';
 import { bundleKernels } from './external-bundle.js';
 import { nativeArch, timingProtocol } from '../core/external.js';
 import type { NativeFile } from './payload.js';
+import { parseSweepOptions } from '../suites/sparse/cases.js';
 
 const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline
 
@@ -51,6 +52,10 @@ bench options:
                        a model file in the zoo's YAML format or an ONNX file (its own weights)
   --policy P           the models suite's light runtime: im2col (every conv on the im2col GEMM) or best (per
                        layer shape the fastest conv variant that passes, timed in the same run); default both
+  --pattern P[,P]      the sparse suite's pruning patterns: unstructured, blocks such as 1x2 1x4 4x1 8x1,
+                       N:M such as 2:4 (default: suites/sparse/sweep.yaml's)
+  --sparsity F[,F]     the sparse suite's sparsities, fractions or percentages: 0.5,0.9 or 50%,90%
+                       (default 50,70,80,90,95%; an N:M pattern runs at its own 1 - N/M)
   --filter REGEX       keep case x variant pairs whose "<case id> <variant>" or tags match (case-insensitive)
   --variant NAME[,..]  only these variants
   --no-baselines       with --filter / --variant, do not add the reference variants the accuracy decision of a
@@ -113,6 +118,15 @@ function num(name: string, v: string | undefined, fallback: number, integer = fa
     throw new UsageError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
   }
   return n;
+}
+
+/** --pattern / --sparsity for the sparse suite; either one alone selects that suite. */
+function sparseSweepOptions(pattern: string | undefined, sparsity: string | undefined): { patterns?: string[]; fractions?: number[] } {
+  try {
+    return parseSweepOptions(pattern, sparsity);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" */
@@ -219,6 +233,8 @@ const BENCH_OPTIONS = {
   model: { type: 'string', multiple: true },
   policy: { type: 'string' },
   winograd: { type: 'string', multiple: true },
+  pattern: { type: 'string' },
+  sparsity: { type: 'string' },
   case: { type: 'string' },
   quick: { type: 'boolean', default: false },
   out: { type: 'string' },
@@ -364,11 +380,13 @@ async function bench(argv: string[]): Promise<number> {
     throw new UsageError(`unknown --policy "${policy}"${suggestion(policy, Object.keys(MODEL_POLICIES))}; valid: ${Object.keys(MODEL_POLICIES).join(', ')}`);
   }
   const models = (values.model ?? []).flatMap((m) => list(m) ?? []);
+  const sparse = sparseSweepOptions(values.pattern, values.sparsity);
   const items = selectItems({
+    ...sparse,
     extraVariants,
     ...(models.length ? { models } : {}),
     ...(policy !== undefined ? { policy } : {}),
-    suites: list(values.suite),
+    suites: list(values.suite) ?? (values.pattern !== undefined || values.sparsity !== undefined ? ['sparse'] : undefined),
     variants: list(values.variant),
     cases: list(values.case),
     filter: values.filter ?? null,

@@ -364,7 +364,11 @@ const DeviceSchema = z.strictObject(
       .string(want('a login name', 'the user to log in as on the device, e.g. pi'))
       .regex(USER_PATTERN, want('a login name', 'letters, digits, . _ - and not starting with -'))
       .optional(),
-    identityFile: z.string(want('a path to a private key file', 'e.g. ~/.ssh/id_ed25519')).min(1, want('a path to a private key file')).optional(),
+    // A wrong value here is never quoted: it may be a key pasted by mistake.
+    identityFile: z
+      .string(want('a path to a private key file', 'e.g. ~/.ssh/id_ed25519', true))
+      .min(1, want('a path to a private key file', undefined, true))
+      .optional(),
     agent: z.boolean(want('true or false', 'true: authenticate with the SSH agent at SSH_AUTH_SOCK')).optional(),
     passwordEnv: z
       .string(want('the NAME of an environment variable holding the password', 'e.g. RPI3_PASSWORD', true))
@@ -756,6 +760,17 @@ export function parseDevices(text: string, file: string): DeviceRegistry {
     throw new ConfigError([problem(1, 1, '', `invalid YAML: ${(e as Error).message}`)], { cause: e });
   }
 
+  // Key material anywhere is refused before anything else looks at (or quotes) the file's values.
+  const keys = keyMaterial(raw, []);
+  if (keys.length > 0) {
+    throw new ConfigError(
+      keys.map((f) => {
+        const { line, column } = position(doc, lc, f);
+        return problem(line, column, formatField(f.path), f.message);
+      }),
+    );
+  }
+
   const result = FileSchema.safeParse(raw);
   // One message per field: a value failing several checks (type, range) is reported once.
   const fields = new Set<string>();
@@ -780,6 +795,29 @@ export function parseDevices(text: string, file: string): DeviceRegistry {
     throw new ConfigError(problems);
   }
   return buildRegistry(result.data, doc, lc, file);
+}
+
+/** A private key's text (PEM or OpenSSH armour, or the base64 of an OpenSSH key's "openssh-key-v1" header). */
+const KEY_MATERIAL = /PRIVATE KEY-----|b3BlbnNzaC1rZXktdjE/;
+
+/** Every string value of `v` that is key material, never quoted: a key pasted where its path belongs. */
+function keyMaterial(v: unknown, path: (string | number)[]): Finding[] {
+  if (typeof v === 'string') {
+    return KEY_MATERIAL.test(v)
+      ? [
+          {
+            path,
+            at: 'value',
+            message:
+              'this is a private key itself (not shown): secrets never go in devices.yaml (it is shared and committed). ' +
+              'Save the key in a file only you can read (chmod 600) and give its path, e.g. identityFile: ~/.ssh/id_ed25519',
+          },
+        ]
+      : [];
+  }
+  if (Array.isArray(v)) return v.flatMap((x, i) => keyMaterial(x, [...path, i]));
+  if (v !== null && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => keyMaterial(x, [...path, k]));
+  return [];
 }
 
 /** Keys that appear twice in one mapping (each after its first), with both offsets. Linear in the document's size. */

@@ -23,6 +23,9 @@ export interface Selection {
   models?: string[];
   /** The models suite's conv policy (--policy im2col|best). */
   policy?: string;
+  /** The sparse suite's patterns and fractions (--pattern, --sparsity). */
+  patterns?: string[];
+  fractions?: number[];
   /**
    * When --filter or --variant keeps a variant whose accuracy decision compares it with reference
    * variants (a Winograd tile with fp32 direct, im2col and ONNX Runtime), run those too (default true).
@@ -110,7 +113,15 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
   const allCaseIds: string[] = [];
   const allLayers: string[] = [];
   for (const suite of active) {
-    const caseOpts = { quick: sel.quick, seed: sel.seed, distribution: sel.distribution, models: sel.models, policy: sel.policy };
+    const caseOpts = {
+      quick: sel.quick,
+      seed: sel.seed,
+      distribution: sel.distribution,
+      models: sel.models,
+      policy: sel.policy,
+      patterns: sel.patterns,
+      fractions: sel.fractions,
+    };
     let cases: CaseSpec[];
     try {
       cases = suite.cases(caseOpts);
@@ -149,7 +160,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
       }
     }
   }
-  const badCases = (sel.cases ?? []).filter((n) => !allCaseIds.some((id) => id === n || id.endsWith(`/${n}`)));
+  const badCases = (sel.cases ?? []).filter((n) => !allCaseIds.some((id) => id === n || id.endsWith(`/${n}`)) && !allLayers.includes(n));
   if (badCases.length) throw unknown('case', badCases, allCaseIds, allLayers);
   if (items.length === 0) {
     throw new UsageError(

@@ -5,6 +5,8 @@ import { convKit } from './conv/kit.js';
 import { decisionBaselines } from './kit.js';
 import { modelVariants } from './models/variants.js';
 import { modelCases } from './models/suite.js';
+import { sparseKit } from './sparse/kit.js';
+import { sparseCases } from './sparse/cases.js';
 
 export interface CaseOptions {
   quick: boolean;
@@ -14,6 +16,10 @@ export interface CaseOptions {
   models?: readonly string[] | undefined;
   /** The models suite: the light runtime's conv policy (`--policy im2col|best`); absent: both. */
   policy?: string | undefined;
+  /** The sparse suite: fractions of the weights pruned (`--sparsity`); absent: suites/sparse/sweep.yaml's. */
+  fractions?: readonly number[] | undefined;
+  /** The sparse suite: pruning patterns (`--pattern`); absent: sweep.yaml's. */
+  patterns?: readonly string[] | undefined;
 }
 
 /** A suite on the host: its cases (read from data) and variants; a kit's (suites/<op>/kit.ts) or its own. */
@@ -44,6 +50,14 @@ export const suites: readonly Suite[] = [
     decisionBaselines: (algorithm) => decisionBaselines(convKit, algorithm),
   },
   modelsSuite(),
+  {
+    name: sparseKit.name,
+    description: `${sparseKit.description}; a sweep of layer x pattern x sparsity (suites/sparse/sweep.yaml, --pattern, --sparsity)`,
+    cases: sparseCases,
+    variants: sparseKit.variants,
+    // Hundreds of cases at full size: run when named (--suite sparse).
+    optIn: true,
+  },
 ];
 
 /** POLICY -> the light runtime's variant of that policy (--policy). */

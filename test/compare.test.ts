@@ -247,6 +247,26 @@ describe('compareRuns on resampled fixtures', () => {
     expect(unchanged).toBeGreaterThan(0); // the comparison did look at the series
   });
 
+  it('an interrupted newer run that measured nothing is "nothing compared", not a pass', () => {
+    const a = resample(rpi3, 4000);
+    const b = structuredClone(a);
+    b.runId = 'interrupted-run';
+    b.startedAt = new Date(Date.parse(a.startedAt) + 3_600_000).toISOString();
+    b.status = 'interrupted';
+    b.statusDetail = 'interrupted by SIGINT';
+    b.results = b.results.map((r) => {
+      const { caseId, variant, algorithm, dtype, cost } = r;
+      return { caseId, variant, algorithm, dtype, cost, state: 'skipped' as const, reason: 'not measured: the run was interrupted (SIGINT)' };
+    });
+    const c = compareRuns({ run: a }, { run: RunResults.parse(b) });
+    expect(c.regressions).toBe(0);
+    expect(c.nothingCompared).toMatch(/the newer run measured none of the older run's \d+ series \(it is interrupted: interrupted by SIGINT\)/);
+    expect(formatTable(c)).toMatch(/NOTHING COMPARED: .*; not a pass\n$/);
+    expect(formatMarkdown(c)).toMatch(/^### 🔴 roofbench: .*nothing compared/);
+    // a run that did measure is judged as before
+    expect(compareRuns({ run: a }, { run: resample(rpi3, 4001) }).nothingCompared).toBeNull();
+  });
+
   it('finds a 10% slowdown injected into one variant, and only there', () => {
     for (let k = 0; k < 5; k++) {
       const a = resample(rpi3, 2000 + k);

@@ -249,6 +249,19 @@ describe('parseDevices', () => {
     expect(errorOf('devices:\n  local: { transport: telnet }\n')).toContain('"telnet"');
   });
 
+  it('refuses a private key pasted where its path belongs, anywhere in the file, without showing it', () => {
+    const key = '-----BEGIN OPENSSH PRIVATE KEY-----b3BlbnNzaC1rZXktdjEAAAAABG5vbmU';
+    const text = `devices:\n  rpi:\n    transport: ssh\n    host: 127.0.0.1\n    user: pi\n    identityFile: "${key}"\n    description: "b3BlbnNzaC1rZXktdjEAAAA"\n`;
+    const msg = errorOf(text);
+    expect(msg).toMatch(/^inline\.yaml:6:19: devices\.rpi\.identityFile: this is a private key itself \(not shown\)/);
+    expect(msg).toMatch(/inline\.yaml:7:18: devices\.rpi\.description: this is a private key itself/);
+    expect(msg).not.toContain('BEGIN');
+    expect(msg).not.toContain('b3BlbnNz');
+    // a wrong key path is not quoted either
+    const wrong = errorOf('devices:\n  rpi:\n    transport: ssh\n    host: h\n    user: pi\n    identityFile: 42\n');
+    expect(wrong).toMatch(/identityFile: expected a path to a private key file .*got something else \(not shown: it may be a secret\)/);
+  });
+
   it('reports duplicate keys with their line', () => {
     expect(errorOf('devices:\n  local: {}\n  local: {}\n')).toMatch(/^inline\.yaml:3:3: invalid YAML: Map keys must be unique/);
   });

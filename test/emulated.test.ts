@@ -4,15 +4,15 @@
  * like any board. The payload must run there and give bit-identical outputs.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunResults } from '../core/contracts.js';
 import { convVariants } from '../suites/conv/variants.js';
 import { compareChecksums, describeMismatches } from '../harness/portability.js';
-import { bench, jsonLines, ROOT } from './helpers/cli.js';
+import { bench, jsonLines } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
-import { armNode, sshdDevice } from './helpers/boards.js';
+import { emulatedBoardsFile, runsByDevice } from './helpers/boards.js';
 
 // A reduced quick set: a 3x3 conv, a depthwise layer and a grouped 5x5 with odd sizes.
 const CASES = 'resnet50.res2b.branch2b,mobilenet_v1.conv_dw_3,alexnet.conv2';
@@ -26,20 +26,14 @@ let result: Awaited<ReturnType<typeof bench>>;
 
 beforeAll(async () => {
   const work = mkdtempSync(join(tmpdir(), 'roofbench-emu-'));
-  const [armhf, arm64] = [armNode('armhf', join(work, 'armhf')), armNode('arm64', join(work, 'arm64'))];
   sshd = await startSshd();
-  const board = (name: string, node: string, profile: string | null) => sshdDevice(sshd, work, name, node, { profile, emulated: true });
-  devicesFile = join(work, 'devices.yaml');
-  const shipped = readFileSync(join(ROOT, 'devices.yaml'), 'utf8');
   // The shipped profiles, plus the two emulated boards.
-  writeFileSync(devicesFile, `${shipped}\n${board('emu-rpi3', armhf, 'rpi3')}\n${board('emu-arm64', arm64, null)}\n`);
+  devicesFile = emulatedBoardsFile(sshd, work);
   result = await bench(
     ['--devices', devicesFile, '--device', 'local,emu-rpi3,emu-arm64', '--quick', '--case', CASES, '--target-ms', '50', '--min-samples', '3', '--json'],
     { timeoutMs: 600_000 },
   );
-  for (const e of jsonLines(result.stdout).filter((x) => x.type === 'run-complete')) {
-    runs[String(e.device)] = RunResults.parse(JSON.parse(readFileSync(join(String(e.dir), 'results.json'), 'utf8')));
-  }
+  Object.assign(runs, runsByDevice(result.stdout));
 }, 900_000);
 
 afterAll(async () => {

@@ -153,6 +153,11 @@ describe('a kernel that breaks the protocol is errored, naming the variant and t
       'timing',
       /reports .* ms of kernel time, but the whole command took .* ms \(timed by the harness\): the timings cannot be right \(check time_unit/,
     ],
+    [
+      'too-fast',
+      'timing',
+      /reports .* ms per iteration for 1\.296e\+4 FLOPs: .* GFLOP\/s, more than this machine's \d+ cores can do .*: the timings cannot be right/,
+    ],
     ['gb-error', 'timing', /reported an error: workspace allocation failed/],
     ['two-names', 'timing', /the timings hold 2 different benchmarks \(BM_Conv\/this, BM_Conv\/other\)/],
   ];

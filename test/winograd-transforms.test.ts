@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { INF, Rational, parsePoint, parsePointList } from '../reference/rational.js';
 import {
@@ -11,7 +10,6 @@ import {
   defaultTransforms,
   perturb,
   singularValues,
-  statsMarkdownTable,
   tileError,
   toF32,
   toF64,
@@ -492,24 +490,7 @@ describe('transformStats', () => {
     const fro = f.data.reduce((a, x) => a + x * x, 0);
     expect(singularValues(f).reduce((a, x) => a + x * x, 0)).toBeCloseTo(fro, 8);
   });
-
-  it('docs/winograd.md carries the tables this code computes', () => {
-    const doc = readFileSync(new URL('../docs/winograd.md', import.meta.url), 'utf8');
-    expect(doc).toContain(statsMarkdownTable(DEFAULT_TILES.map(([m, r]) => defaultTransforms(m, r))));
-    expect(doc).toContain(statsMarkdownTable(F8_CANDIDATES.map((p) => cookToom(8, 3, p))));
-  });
 });
-
-/** The F(8,3) candidates compared in docs/winograd.md (the default is the ±3/4 row). */
-const F8_CANDIDATES = [
-  '0,1,-1,2,-2,1/2,-1/2,3/4,-3/4,inf',
-  '0,1,-1,2,-2,1/2,-1/2,4/3,-3/4,inf',
-  '0,1,-1,2,-2,1/2,-1/2,4/3,-4/3,inf',
-  '0,1,-1,2,-2,1/2,-1/2,4,-1/4,inf',
-  '0,1,-1,2,-2,1/2,-1/2,3,-3,inf',
-  '0,1,-1,2,-2,1/2,-1/2,4,-4,inf',
-  '0,1,-1,2,-2,1/2,-1/2,1/4,-1/4,inf',
-];
 
 function relL2(y: Float64Array, ref: Float64Array): number {
   let e = 0;

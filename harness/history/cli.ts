@@ -82,8 +82,9 @@ ${COMMON_HELP}`,
   latest~N, a run id, #ROWID (with --device for the store's), or a results.json / run directory.
   \`previous\` is the newest earlier complete run that measured the same thing as the other run (same
   options, size, cases and variants), else the newest earlier complete one, and the output says how they
-  differ. Exit 1 when anything regressed; a contended run or noisy series gives no timing verdict (exit 0
-  for that reason alone, saying why).
+  differ. Exit 1 when anything regressed, or when the newer run measured none of the older run's series
+  (an interrupted run: nothing compared is not a pass); a contended run or noisy series gives no timing
+  verdict (exit 0 for that reason alone, saying why).
 
   e.g. npm run compare -- latest previous --device rpi3 --format markdown --out comment.md
 
@@ -376,11 +377,13 @@ function cmdCompare(argv: string[]): number {
           : formatTable(cmp, { all: values.all });
     if (values.out) {
       writeFileSync(values.out, text);
-      process.stdout.write(`wrote ${values.out}: ${cmp.regressions > 0 ? `${cmp.regressions} regressed` : 'no regression'}\n`);
+      const verdict =
+        cmp.regressions > 0 ? `${cmp.regressions} regressed` : cmp.nothingCompared ? `nothing compared (${cmp.nothingCompared})` : 'no regression';
+      process.stdout.write(`wrote ${values.out}: ${verdict}\n`);
     } else {
       process.stdout.write(text);
     }
-    return cmp.regressions > 0 ? 1 : 0;
+    return cmp.regressions > 0 || cmp.nothingCompared ? 1 : 0;
   } finally {
     (store as HistoryStore | null)?.close();
   }

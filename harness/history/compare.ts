@@ -474,6 +474,11 @@ export interface RunComparison {
   counts: Record<SeriesState, number>;
   /** Regressions not acknowledged by an annotation between the runs. */
   regressions: number;
+  /**
+   * Why nothing could be judged, or null: the newer run measured none of the older run's series (an interrupted or
+   * failed run). Not a pass: the command exits 1.
+   */
+  nothingCompared: string | null;
 }
 
 export function runRef(run: RunResults, extra: { commit?: string | null; rowId?: number; file?: string } = {}): RunRef {
@@ -605,6 +610,12 @@ export function compareRuns(
   for (const s of series) counts[s.state]++;
   const acknowledged = (s: SeriesComparison) => deviceWide.length > 0 || annotations.some((a) => a.seriesKey === s.key);
   const regressions = series.filter((s) => s.state === 'regressed' && !acknowledged(s)).length;
+  const judged = counts.regressed + counts.improved + counts.noisy + counts.unchanged;
+  const nothingCompared =
+    judged === 0 && counts.gone > 0
+      ? `the newer run measured none of the older run's ${counts.gone} series` +
+        (head.run.status !== 'complete' ? ` (it is ${head.run.status}${head.run.statusDetail ? `: ${head.run.statusDetail}` : ''})` : '')
+      : null;
   return {
     base: base.ref ?? runRef(base.run),
     head: head.ref ?? runRef(head.run),
@@ -620,6 +631,7 @@ export function compareRuns(
     series,
     counts,
     regressions,
+    nothingCompared,
   };
 }
 
@@ -769,11 +781,13 @@ export function formatTable(c: RunComparison, opts: { all?: boolean } = {}): str
   lines.push(
     c.regressions > 0
       ? `REGRESSED: ${c.regressions} series`
-      : c.counts.regressed > 0
-        ? `no unacknowledged regression (${c.counts.regressed} regressed across an annotation)`
-        : c.withheld
-          ? 'no regression found, and no timing verdict possible: a run was contended (see the note)'
-          : 'no regression',
+      : c.nothingCompared
+        ? `NOTHING COMPARED: ${c.nothingCompared}; not a pass`
+        : c.counts.regressed > 0
+          ? `no unacknowledged regression (${c.counts.regressed} regressed across an annotation)`
+          : c.withheld
+            ? 'no regression found, and no timing verdict possible: a run was contended (see the note)'
+            : 'no regression',
   );
   return `${lines.map((l, i) => (i < 3 || l.startsWith('note: ') ? visible(l) : l)).join('\n')}\n`;
 }
@@ -797,8 +811,16 @@ export function formatMarkdown(c: RunComparison, opts: { all?: boolean } = {}): 
   const out: string[] = [];
   const icon = c.regressions > 0 ? '🔴' : c.counts.improved > 0 ? '🟢' : '⚪';
   const verdict =
-    c.regressions > 0 ? `${c.regressions} regression${c.regressions === 1 ? '' : 's'}` : c.withheld ? 'no timing verdict (contended run)' : 'no regression';
-  out.push(`### ${c.withheld && c.regressions === 0 ? '🟡' : icon} roofbench: ${mdEscape(c.head.device)}: ${verdict}`);
+    c.regressions > 0
+      ? `${c.regressions} regression${c.regressions === 1 ? '' : 's'}`
+      : c.nothingCompared
+        ? `nothing compared: ${mdEscape(c.nothingCompared)}`
+        : c.withheld
+          ? 'no timing verdict (contended run)'
+          : 'no regression';
+  out.push(
+    `### ${c.nothingCompared && c.regressions === 0 ? '🔴' : c.withheld && c.regressions === 0 ? '🟡' : icon} roofbench: ${mdEscape(c.head.device)}: ${verdict}`,
+  );
   out.push('');
   out.push(`- base: ${mdCode(runLine(c.base))}`);
   out.push(`- head: ${mdCode(runLine(c.head))}`);

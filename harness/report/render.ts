@@ -14,6 +14,7 @@ import { accuracyChartSvgs } from './accuracy.js';
 import { runFacts } from './facts.js';
 import { errorGrowthSvg } from './network.js';
 import { samplesSvg } from './samples.js';
+import { sparseSection } from './sparse.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
 export { buildView } from './model.js';
@@ -40,13 +41,14 @@ export async function reportCss(): Promise<nunjucks.runtime.SafeString> {
 /** Render the report of `run` to a string (index.html's content). */
 export async function renderReportHtml(run: RunResults): Promise<string> {
   const view = buildView(run);
-  const [roofline, sweep, css, accuracySvgs, samples, growth] = await Promise.all([
+  const [roofline, sweep, css, accuracySvgs, samples, growth, sparse] = await Promise.all([
     rooflineSvg(run),
     bandwidthSweepSvg(run),
     reportCss(),
     view.accuracy ? accuracyChartSvgs(view.accuracy) : Promise.resolve([]),
     caseSamplesSvgs(run),
     errorGrowthSvgs(run),
+    sparseSection(run),
   ]);
   try {
     return environment().render('report.njk', {
@@ -60,6 +62,12 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       samples,
       // Case anchor -> a network's error-growth chart (Vega escapes its text).
       growth,
+      // The sparse suite's view (templates/sparse.njk; its SVGs escaped by Vega and attachTitles).
+      sparse: sparse.sparse,
+      sparseSvgs: sparse.sparseSvgs.map((s) => ({
+        speedup: new nunjucks.runtime.SafeString(s.speedup),
+        roofline: new nunjucks.runtime.SafeString(s.roofline),
+      })),
       css,
       nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && (r.info?.code === 'native' || r.external !== undefined)).map((r) => r.variant))],
       nativeRoofColour: NATIVE_ROOF_COLOUR,

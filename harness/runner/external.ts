@@ -23,6 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -84,6 +85,10 @@ export interface ExternalCaseInput {
    * kernel runs on the same emulated CPU; empty natively.
    */
   launcher?: readonly string[];
+  /** The machine's cores, for the plausibility bound of the reported speed (default: os.cpus()). */
+  cores?: number;
+  /** The native roof this run measured (the kernels file's ceilings probe), GFLOP/s, where there is one. */
+  nativePeakGflops?: number;
 }
 
 /** One repeat as the command reported it. */
@@ -118,6 +123,17 @@ const STDERR_LINES = 20;
 const STDERR_KEEP_BYTES = 64 * 1024;
 /** stdout beyond this is not read (a timings document is a few KiB). */
 const MAX_STDOUT_BYTES = 4 * 1024 * 1024;
+/**
+ * The most any CPU core does per second, by dtype: 64 f32 FLOP per cycle (two 512-bit FMA units) at 6 GHz; int8
+ * dot-product units 4x that, fp16 2x. A native kernel reporting more than the machine's cores can do (or 4x its own
+ * measured roof, when that is higher: an accelerator) reports impossible timings.
+ */
+const CORE_GFLOPS = 64 * 6;
+const DTYPE_FACTOR: Record<string, number> = { i8: 4, u8: 4, f16: 2 };
+export function plausibleGflops(dtype: string, cores: number, nativePeakGflops?: number): number {
+  return Math.max(cores * CORE_GFLOPS * (DTYPE_FACTOR[dtype] ?? 1), 4 * (nativePeakGflops ?? 0));
+}
+
 /** Reported kernel time may exceed the wall time by clock granularity only. */
 const WALL_SLACK = { ratio: 1.001, ms: 0.5 };
 /** A repeat may fall short of minRepeatMs by the rounding of the printed figures only. */
@@ -434,6 +450,18 @@ export async function runExternalCase(input: ExternalCaseInput): Promise<Externa
       r.stderrTail,
     );
   }
+  const perIteration = t.repeats.map((x) => x.realMs).sort((a, b) => a - b)[t.repeats.length >> 1]!;
+  const gflops = base.cost.flops / (perIteration / 1e3) / 1e9;
+  const bound = plausibleGflops(spec.dtype, input.cores ?? cpus().length, input.nativePeakGflops);
+  if (!(gflops <= bound)) {
+    return errored(
+      'timing',
+      `reports ${perIteration.toPrecision(4)} ms per iteration for ${base.cost.flops.toPrecision(4)} FLOPs: ${gflops.toPrecision(4)} GFLOP/s, more than ` +
+        `this machine's ${input.cores ?? cpus().length} cores can do (at most ${bound.toPrecision(4)} GFLOP/s: 64 FLOP per cycle at 6 GHz per core): ` +
+        'the timings cannot be right (check time_unit, and that iterations and real_time describe the runs that were timed)',
+      r.stderrTail,
+    );
+  }
   return { ...base, state: 'measured', output: out.data, repeats: t.repeats, wallMs: r.wallMs, reportedMs, stderrTail: r.stderrTail, workDir: work };
 }
 
@@ -575,6 +603,7 @@ export class ExternalKernels {
       workRoot: this.opts.workRoot,
       timeoutMs: this.plan.timeoutMs,
       launcher: this.launcher,
+      ...(this.native ? { nativePeakGflops: this.native.peakGflops } : {}),
     });
     if (r.state !== 'measured') return { ...r, external: k.spec.source };
     const base = { caseId: c.id, variant: k.spec.name, algorithm: k.spec.algorithm, dtype: k.spec.dtype, cost: r.cost, external: k.spec.source };

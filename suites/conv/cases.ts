@@ -15,7 +15,7 @@ const WinogradEntry = z.strictObject({
 });
 
 /** Read a YAML data file and validate it; errors name the file and the entry. */
-function readData<T>(file: string, what: string, schema: z.ZodType<T>): T {
+export function readData<T>(file: string, what: string, schema: z.ZodType<T>): T {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -1,8 +1,8 @@
 /**
  * The sparse suite's kit (suites/kit.ts): the SpMM variants and their dense baseline on the same pruned
  * weights, with the conv suite's tensors (a case's CaseSpec.sparsity prunes the weights before the
- * reference and every variant). Its cases (the sparsity sweep) are not registered on the host yet;
- * scripts/sparse-speedup.ts builds them.
+ * reference and every variant). Its cases, the sweep of layer x pattern x sparsity, are read on the
+ * host from sweep.yaml (cases.ts, registered in suites/index.ts).
  */
 import type { ConvShape } from '../../core/contracts.js';
 import { convCaseTensors } from '../conv/kit.js';

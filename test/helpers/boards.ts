@@ -1,7 +1,9 @@
 /** Devices for the system tests: Node for the emulated ARM boards, and devices.yaml entries reaching the test sshd. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './cli.js';
+import { RunResults } from '../../core/contracts.js';
+import { jsonLines, ROOT } from './cli.js';
 import type { SshdInfo } from './sshd.js';
 
 const CACHE = process.env.ROOFBENCH_ARM_CACHE ?? '/tmp/roofbench-arm-cache';
@@ -32,4 +34,23 @@ export function sshdDevice(sshd: SshdInfo, work: string, name: string, node: str
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** The shipped devices.yaml plus the two emulated boards (emu-rpi3: armhf, the rpi3 profile; emu-arm64) over `sshd`: its path. */
+export function emulatedBoardsFile(sshd: SshdInfo, work: string): string {
+  const [armhf, arm64] = [armNode('armhf', join(work, 'armhf')), armNode('arm64', join(work, 'arm64'))];
+  const board = (name: string, node: string, profile: string | null) => sshdDevice(sshd, work, name, node, { profile, emulated: true });
+  const file = join(work, 'devices.yaml');
+  const shipped = readFileSync(join(ROOT, 'devices.yaml'), 'utf8');
+  writeFileSync(file, `${shipped}\n${board('emu-rpi3', armhf, 'rpi3')}\n${board('emu-arm64', arm64, null)}\n`);
+  return file;
+}
+
+/** Each device's results.json of a --json run, by device name. */
+export function runsByDevice(stdout: string): Record<string, RunResults> {
+  const runs: Record<string, RunResults> = {};
+  for (const e of jsonLines(stdout).filter((x) => x.type === 'run-complete')) {
+    runs[String(e.device)] = RunResults.parse(JSON.parse(readFileSync(join(String(e.dir), 'results.json'), 'utf8')));
+  }
+  return runs;
 }
