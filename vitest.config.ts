@@ -58,6 +58,7 @@ export const UNIT = [
   'test/spmm.test.ts',
   'test/stats.test.ts',
   'test/tiling-executor.test.ts',
+  'test/threads.test.ts',
   'test/winograd-conv.test.ts',
   'test/winograd-transforms.test.ts',
   'test/zoo.test.ts',

@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { nativeArch, type NativeArch } from '../core/external.js';
+import { verifyDir } from './runner/verify-dir.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const KERNEL_SRC = join(ROOT, 'kernels', 'assembly');
@@ -72,27 +73,7 @@ export function expectedFiles(p: Payload): Record<string, string> {
  * missing, differ, or should not be there. Empty when the directory is intact.
  */
 export function checkPayloadDir(dir: string, expected: Readonly<Record<string, string>>): string[] {
-  const bad: string[] = [];
-  for (const [path, hash] of Object.entries(expected)) {
-    let data: Buffer;
-    try {
-      data = readFileSync(join(dir, path));
-    } catch {
-      bad.push(`${path} (missing)`);
-      continue;
-    }
-    if (sha256(data) !== hash) bad.push(path);
-  }
-  const walk = (rel: string) => {
-    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(p);
-      // A name anyone could have chosen: shown with its control characters neutralised.
-      else if (!(p in expected)) bad.push(`${p.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')} (unexpected)`);
-    }
-  };
-  if (existsSync(dir)) walk('');
-  return bad;
+  return verifyDir(dir, expected);
 }
 
 function newestMtime(dir: string, suffix: string): number {

@@ -11,6 +11,12 @@
  * without it, so it loads on engines without SIMD), and --enable relaxed-simd
  * for relaxed.wasm alone (loaded only where the runtime validates it).
  *
+ * The modules the threaded kernels use (KERNEL_MODULES' `threads`) are also built as kernels/build/<name>.mt.wasm
+ * for the threaded kernels (harness/threads): the same source with
+ * --enable threads --sharedMemory --maximumMemory 65536, so it imports a
+ * *shared* env.memory that N worker threads instantiate the module over
+ * (see docs/threads.md). The code is otherwise identical.
+ *
  * Each binary is checked before it is written: it must import exactly
  * env.memory (nothing else) and carry no data segment (the JS allocator owns
  * all of memory above the heap base).
@@ -26,7 +32,7 @@ export const ASSEMBLY_DIR = join(HERE, 'assembly');
 export const DEFAULT_OUT_DIR = join(HERE, 'build');
 
 /** The asc command line for one entry (exported for the docs and tests). */
-export function ascArgs(entry: string, outFile: string, simd: boolean, relaxed = false): string[] {
+export function ascArgs(entry: string, outFile: string, simd: boolean, relaxed = false, shared = false): string[] {
   return [
     entry,
     '--outFile',
@@ -44,6 +50,9 @@ export function ascArgs(entry: string, outFile: string, simd: boolean, relaxed =
     '--importMemory',
     ...(simd ? ['--enable', 'simd'] : []),
     ...(relaxed ? ['--enable', 'relaxed-simd'] : []),
+    // The shared flavour: a shared memory needs a declared maximum (4 GiB, the most a 32-bit memory can be;
+    // the host chooses its own, smaller, maximum when it creates the memory: SHARED_MEMORY_MAX_PAGES).
+    ...(shared ? ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'] : []),
   ];
 }
 
@@ -140,13 +149,23 @@ export async function buildKernels(opts: { outDir?: string } = {}): Promise<stri
   const outDir = resolve(opts.outDir ?? DEFAULT_OUT_DIR);
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
-  for (const mod of KERNEL_MODULES) {
-    const { name, simd } = mod;
+  type Mod = (typeof KERNEL_MODULES)[number];
+  const builds: [Mod, boolean][] = KERNEL_MODULES.flatMap((m): [Mod, boolean][] =>
+    'threads' in m && m.threads
+      ? [
+          [m, false],
+          [m, true],
+        ]
+      : [[m, false]],
+  );
+  for (const [mod, shared] of builds) {
+    const { simd } = mod;
+    const name = shared ? `${mod.name}.mt` : mod.name;
     // A module may name its entry file (kernels/assembly/<entry>.ts) when it differs from <name>.ts.
-    const entry = join(ASSEMBLY_DIR, `${'entry' in mod ? mod.entry : name}.ts`);
+    const entry = join(ASSEMBLY_DIR, `${'entry' in mod ? mod.entry : mod.name}.ts`);
     const outFile = join(outDir, `${name}.wasm`);
     let binary: Uint8Array | null = null;
-    const { error, stderr } = await asc.main(ascArgs(entry, outFile, simd, 'relaxed' in mod && mod.relaxed), {
+    const { error, stderr } = await asc.main(ascArgs(entry, outFile, simd, 'relaxed' in mod && mod.relaxed, shared), {
       // Keep the binary in memory: it is checked before it is written.
       writeFile(filename: string, contents: Uint8Array | string) {
         if (filename.endsWith('.wasm') && typeof contents !== 'string') binary = contents;

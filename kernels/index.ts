@@ -48,12 +48,13 @@ import { join } from 'node:path';
 
 /** The compiled modules: name (kernels/assembly/<name>.ts -> <name>.wasm) and whether it needs Wasm SIMD. */
 export const KERNEL_MODULES = [
-  { name: 'scalar', simd: false },
-  { name: 'simd', simd: true },
+  // threads: also built as <name>.mt.wasm over a shared memory, for the threaded kernels (docs/threads.md).
+  { name: 'scalar', simd: false, threads: true },
+  { name: 'simd', simd: true, threads: true },
   // fft.wasm: the tiled FFT convolution (kernels/assembly/fft.ts), built from the entry fft_simd.ts.
   { name: 'fft', simd: true, entry: 'fft_simd' },
   // winograd.wasm: Winograd F(m x m, 3 x 3) conv (kernels/assembly/winograd.ts), built from the entry winograd_simd.ts.
-  { name: 'winograd', simd: true, entry: 'winograd_simd' },
+  { name: 'winograd', simd: true, entry: 'winograd_simd', threads: true },
   // quant.wasm: the int8 kernels (qgemm.ts, qdepthwise.ts, qwinograd.ts) and the int8 ceiling, entry quant_simd.ts.
   { name: 'quant', simd: true, entry: 'quant_simd' },
   // f16.wasm: the fp16-storage kernels (hgemm.ts, depthwise.ts on halves, f16.ts), entry f16_simd.ts.
@@ -648,6 +649,8 @@ export interface F32Buffer {
 export interface Kernels {
   /** The memory every module imports. */
   readonly memory: WebAssembly.Memory;
+  /** The compiled modules by name (scalar, simd, ...), for worker threads over a shared memory (harness/threads). */
+  readonly modules?: Readonly<Record<string, WebAssembly.Module>>;
   readonly scalar: ScalarKernels;
   /** null where the runtime has no WebAssembly SIMD (see simdUnavailable). */
   readonly simd: SimdKernels | null;
@@ -833,8 +836,8 @@ function checkExports<T extends object>(name: string, instance: WebAssembly.Inst
   return ex as unknown as T;
 }
 
-async function compile(wasmDir: string, name: string): Promise<WebAssembly.Module> {
-  const path = join(wasmDir, `${name}.wasm`);
+async function compileModule(wasmDir: string, name: string, flavour = ''): Promise<WebAssembly.Module> {
+  const path = join(wasmDir, `${name}${flavour}.wasm`);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = new Uint8Array(await readFile(path));
@@ -844,13 +847,30 @@ async function compile(wasmDir: string, name: string): Promise<WebAssembly.Modul
   return WebAssembly.compile(bytes);
 }
 
+/** The maximum (in 64 KiB pages) of a shared memory made by loadKernels({ shared: true }) unless told: 1 GiB. */
+export const SHARED_MEMORY_MAX_PAGES = 16384;
+
+export interface LoadOptions {
+  /**
+   * Load the shared-memory flavour (<name>.mt.wasm, built with threads and a shared memory) over a
+   * WebAssembly.Memory({ shared: true }) of at most maxPages pages (default SHARED_MEMORY_MAX_PAGES),
+   * for the threaded kernels (harness/threads): worker threads instantiate the same modules over it.
+   */
+  shared?: boolean | { maxPages: number };
+}
+
 /**
  * Loads scalar.wasm and, where SIMD is supported, simd.wasm from `wasmDir`,
- * instantiated over one shared memory.
+ * instantiated over one memory (shared between threads with `opts.shared`).
  */
-export async function loadKernels(wasmDir: string): Promise<Kernels> {
-  const memory = new WebAssembly.Memory({ initial: 16 });
+export async function loadKernels(wasmDir: string, opts: LoadOptions = {}): Promise<Kernels> {
+  const maxPages = typeof opts.shared === 'object' ? opts.shared.maxPages : SHARED_MEMORY_MAX_PAGES;
+  const memory = opts.shared ? new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true }) : new WebAssembly.Memory({ initial: 16 });
   const imports = { env: { memory } };
+  const flavour = opts.shared ? '.mt' : '';
+  // The compiled modules, by name: worker threads instantiate the same ones over the shared memory.
+  const modules: Record<string, WebAssembly.Module> = {};
+  const compile = async (dir: string, name: string) => (modules[name] = await compileModule(dir, name, flavour));
 
   const scalarModule = await compile(wasmDir, 'scalar');
   const scalar = checkExports<ScalarKernels>('scalar', await WebAssembly.instantiate(scalarModule, imports), SCALAR_EXPORTS);
@@ -871,12 +891,14 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
   } else {
     simdUnavailable = 'no WebAssembly SIMD on this runtime';
   }
+  // The shared flavour holds only the modules the threaded kernels use (KERNEL_MODULES' threads); the others are null.
+  const has = (name: KernelModuleName): boolean => !opts.shared || KERNEL_MODULES.some((m) => m.name === name && 'threads' in m && m.threads);
   let fft: FftKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('fft')) {
     fft = checkExports<FftKernels>('fft', await WebAssembly.instantiate(await compile(wasmDir, 'fft'), imports), FFT_EXPORTS);
   }
   let winograd: WinogradKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('winograd')) {
     const wgModule = await compile(wasmDir, 'winograd');
     winograd = checkExports<WinogradKernels>('winograd', await WebAssembly.instantiate(wgModule, imports), WINOGRAD_EXPORTS);
     const tile = [winograd.winograd_tile(0), winograd.winograd_tile(1)];
@@ -892,7 +914,9 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
   let f16: F16Kernels | null = null;
   let relaxed: RelaxedKernels | null = null;
   let relaxedUnavailable: string | undefined;
-  if (simd !== null) {
+  if (simd !== null && opts.shared) {
+    relaxedUnavailable = 'the shared-memory (threaded) kernels hold no relaxed-SIMD module';
+  } else if (simd !== null) {
     quant = checkExports<QuantKernels>('quant', await WebAssembly.instantiate(await compile(wasmDir, 'quant'), imports), QUANT_EXPORTS);
     f16 = checkExports<F16Kernels>('f16', await WebAssembly.instantiate(await compile(wasmDir, 'f16'), imports), F16_EXPORTS);
     if (wasmRelaxedSimdSupported()) {
@@ -905,11 +929,11 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
   }
 
   let sparse: SparseKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('sparse')) {
     sparse = checkExports<SparseKernels>('sparse', await WebAssembly.instantiate(await compile(wasmDir, 'sparse'), imports), SPARSE_EXPORTS);
   }
   let graph: GraphKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('graph')) {
     graph = checkExports<GraphKernels>('graph', await WebAssembly.instantiate(await compile(wasmDir, 'graph'), imports), GRAPH_EXPORTS);
   }
 
@@ -924,6 +948,7 @@ export async function loadKernels(wasmDir: string): Promise<Kernels> {
 
   const kernels: Kernels = {
     memory,
+    modules,
     scalar,
     simd,
     fft,

@@ -103,6 +103,23 @@ describe('conv-onnxruntime-f32 against the float64 reference', () => {
     });
   }
 
+  it('on 2 intra-op threads (conv-onnxruntime-t2-f32): the same reference check', async () => {
+    const v = makeConvOnnxruntimeF32(import.meta.url, 2);
+    expect(v.name).toBe('conv-onnxruntime-t2-f32');
+    const s = shape({ n: 2, c: 64, h: 10, w: 9, k: 48, r: 3, s: 3, pad: 1 });
+    const { x, w } = makeConvInputs(s, 99, 'uniform(-1,1)');
+    const ref = conv2dRef(s, x, w);
+    const p = await v.prepareAsync!(ctx, s, x, w);
+    try {
+      await p.runAsync!();
+      const y = Float32Array.from(p.output());
+      expect(exactToleranceCheck(y, ref.y, ref.absBound, s.c * 9).ok).toBe(true);
+      expect(p.prepareNote).toMatch(/2 intra-op/);
+    } finally {
+      p.dispose();
+    }
+  });
+
   it('does not apply to an invalid shape, and says why', () => {
     expect(convOnnxruntimeF32.applies(shape({ h: 2, w: 2, r: 3, s: 3 }))).toMatch(/output size/);
   });

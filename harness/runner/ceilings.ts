@@ -54,7 +54,7 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
  * sample's duration in ms. The first calls also warm the code up (V8 tiers
  * a hot Wasm function up from Liftoff to TurboFan after its first call).
  */
-function sampleCalibrated(fn: (count: number) => void, start: number, minMs: number, samples: number): { count: number; ms: number[] } {
+export function sampleCalibrated(fn: (count: number) => void, start: number, minMs: number, samples: number): { count: number; ms: number[] } {
   fn(start); // warm-up (tier-up, caches, page faults)
   let count = start;
   for (;;) {

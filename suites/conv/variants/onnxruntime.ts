@@ -40,7 +40,6 @@ type Ort = typeof import('onnxruntime-node');
 type OrtTensor = import('onnxruntime-node').Tensor;
 type OrtSessionOptions = import('onnxruntime-node').InferenceSession.SessionOptions;
 
-const NAME = 'conv-onnxruntime-f32';
 const PACKAGE = 'onnxruntime-node';
 
 export type OrtLoad = { ok: true; ort: Ort; path: string } | { ok: false; reason: string };
@@ -98,7 +97,10 @@ export const ORT_SESSION_OPTIONS: OrtSessionOptions = {
  * first time applies() or prepare needs it; the outcome is cached).
  * `convOnnxruntimeF32` below resolves from this module itself.
  */
-export function makeConvOnnxruntimeF32(fromUrl: string): ConvVariant {
+export function makeConvOnnxruntimeF32(fromUrl: string, threads = 1): ConvVariant {
+  // N threads (docs/threads.md): ORT's own intra-op pool of N threads, named conv-onnxruntime-t<N>-f32.
+  const NAME = threads === 1 ? 'conv-onnxruntime-f32' : `conv-onnxruntime-t${threads}-f32`;
+  const sessionOptions: OrtSessionOptions = { ...ORT_SESSION_OPTIONS, intraOpNumThreads: threads };
   let loaded: OrtLoad | undefined;
   const load = (): OrtLoad => (loaded ??= loadOnnxruntime(fromUrl));
 
@@ -111,7 +113,7 @@ export function makeConvOnnxruntimeF32(fromUrl: string): ConvVariant {
     const model = encodeConvModel(shape, w);
     let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
     try {
-      session = await ort.InferenceSession.create(model, ORT_SESSION_OPTIONS);
+      session = await ort.InferenceSession.create(model, sessionOptions);
     } catch (e) {
       throw new Error(`${NAME}: ONNX Runtime rejected the Conv model (opset ${ONNX_OPSET}, ${model.length} bytes)`, { cause: e });
     }
@@ -143,7 +145,7 @@ export function makeConvOnnxruntimeF32(fromUrl: string): ConvVariant {
       preparedBytes: model.length,
       prepareNote:
         `onnxruntime-node ${version}: session created from an in-memory one-node Conv model (opset ${ONNX_OPSET}, ` +
-        `${model.length} bytes, weights as an initializer); CPU EP, 1 intra-op + 1 inter-op thread, sequential, ` +
+        `${model.length} bytes, weights as an initializer); CPU EP, ${threads} intra-op + 1 inter-op thread, sequential, ` +
         "graph optimisation 'all' (ORT may re-lay out the weights, e.g. NCHWc on AVX2/AVX-512 x64; its internal copies are not " +
         "visible from JS, preparedBytes counts the model bytes); timed: session.run() including the binding's output copy",
       dispose(): void {
@@ -164,7 +166,7 @@ export function makeConvOnnxruntimeF32(fromUrl: string): ConvVariant {
     // Read by the report: native code is not bound by the WebAssembly SIMD roof measured on the device.
     info: () => ({ code: 'native', library: 'ONNX Runtime CPU (MLAS)' }),
     description:
-      "ONNX Runtime's CPU Conv (onnxruntime-node, MLAS), single thread, graph optimisation 'all': " +
+      `ONNX Runtime's CPU Conv (onnxruntime-node, MLAS), ${threads === 1 ? 'single thread' : `${threads} intra-op threads`}, graph optimisation 'all': ` +
       'a peer reference for what a user would pick instead. Not in the payload: needs onnxruntime-node installed on the device.',
     // Native MLAS code, CPU-specific paths (AVX-512 NCHWc here, NEON elsewhere): outputs are not bit-identical across devices.
     nativeCode: true,
