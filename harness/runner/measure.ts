@@ -7,14 +7,7 @@
  * 4. summarise (summarise.ts): raw samples, statistics, roofline and accuracy into the stored result.
  * Every failure becomes a result; nothing here stops the other variants.
  */
-import {
-  erroredResult,
-  type CaseResult,
-  type CaseSpec,
-  type ConvVariant,
-  type Cost,
-  type RuntimeFeatures,
-} from '../../core/contracts.js';
+import { erroredResult, type CaseResult, type CaseSpec, type ConvVariant, type Cost, type RuntimeFeatures } from '../../core/contracts.js';
 import { RELAXED_UNAVAILABLE } from '../../kernels/index.js';
 import type { CaseTensors, KitMeasureEnv } from '../../suites/kit.js';
 import { requireKit } from '../../suites/kits.js';
