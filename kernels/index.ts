@@ -672,7 +672,7 @@ export interface Kernels {
   readonly sparse: SparseKernels | null;
   /** graph.wasm (the light runtime's element-wise kernels); null where simd is (it needs WebAssembly SIMD too). */
   readonly graph: GraphKernels | null;
-  /** fusion.wasm (conv + epilogue, fused depthwise + pointwise); null where simd is (it needs WebAssembly SIMD too). */
+  /** fusion.wasm (conv + epilogue, fused depthwise + pointwise); null where simd is (it needs WebAssembly SIMD too), and in the shared (threaded) flavour. */
   readonly fusion: FusionKernels | null;
   /** The SIMD kernels, or an Error naming `who` needs them. */
   requireSimd(who: string): SimdKernels;
@@ -938,7 +938,7 @@ export async function loadKernels(wasmDir: string, opts: LoadOptions = {}): Prom
   }
 
   let fusion: FusionKernels | null = null;
-  if (simd !== null) {
+  if (simd !== null && has('fusion')) {
     fusion = checkExports<FusionKernels>('fusion', await WebAssembly.instantiate(await compile(wasmDir, 'fusion'), imports), FUSION_EXPORTS);
   }
 
