@@ -328,11 +328,16 @@ export function summaryTable(run: RunResults, width = 80): string {
   );
   if (nativeShown) legend.push("n: a native kernel's share of the native roof its device's probe measured.");
   legend.push('rel L2: relative L2 error against the float64 reference.');
-  if (skipped.length) {
+  // Pairs the run never reached (interrupted) are not 'not applicable': say which is which.
+  const counted = (list: typeof skipped) => {
     const byVariant = new Map<string, number>();
-    for (const r of skipped) byVariant.set(r.variant, (byVariant.get(r.variant) ?? 0) + 1);
-    legend.push(`skipped (not applicable; reasons in the report): ${[...byVariant].map(([v, n]) => `${v} x${n}`).join(', ')}`);
-  }
+    for (const r of list) byVariant.set(r.variant, (byVariant.get(r.variant) ?? 0) + 1);
+    return [...byVariant].map(([v, n]) => `${v} x${n}`).join(', ');
+  };
+  const unreached = skipped.filter((r) => r.reason.startsWith('not measured:'));
+  const notApplicable = skipped.filter((r) => !r.reason.startsWith('not measured:'));
+  if (unreached.length) legend.push(`not measured (the run stopped before them): ${counted(unreached)}`);
+  if (notApplicable.length) legend.push(`skipped (not applicable; reasons in the report): ${counted(notApplicable)}`);
   out.push('', ...legend.flatMap((l) => wrap(l, width)));
   return out.join('\n');
 }

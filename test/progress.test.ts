@@ -111,6 +111,19 @@ describe('summary table', () => {
     expect(text).toContain("n: a native kernel's share of the native roof");
   });
 
+  it('pairs an interrupted run never reached are "not measured", not "not applicable"', () => {
+    const run = fixture('rpi3-complete');
+    const [first, second] = run.results;
+    run.results = [
+      { ...first!, cost: first!.cost, state: 'skipped', reason: 'not measured: the run was interrupted (SIGINT)' },
+      { ...second!, cost: second!.cost, state: 'skipped', reason: 'needs groups = 1' },
+    ] as typeof run.results;
+    const text = summaryTable(run, 200);
+    expect(text).toContain(`not measured (the run stopped before them): ${first!.variant} x1`);
+    expect(text).toContain(`skipped (not applicable; reasons in the report): ${second!.variant} x1`);
+    expect(text).not.toMatch(new RegExp(`not applicable[^\n]*${first!.variant}`));
+  });
+
   it('a long variant name is shortened in the middle to fit, never pushing the columns out', () => {
     const run = fixture('rpi3-complete');
     const r = run.results.find((x) => x.state === 'passed')!;
