@@ -325,6 +325,9 @@ async function bench(argv: string[]): Promise<number> {
       ? null
       : loadRunKernels(kernelsPath, values.list ? [] : deviceNames.flatMap((n) => (registry.devices.has(n) ? [registry.devices.get(n)!] : [])));
   if (values.list) {
+    if (values.model !== undefined) {
+      throw new UsageError('--list lists the suites, cases, variants and the model zoo; it takes no --model (run the model with bench -- --model NAME)');
+    }
     printList(registry, kernelsFile);
     return 0;
   }
@@ -393,6 +396,9 @@ async function bench(argv: string[]): Promise<number> {
     throw new UsageError(`unknown --policy "${policy}"${suggestion(policy, Object.keys(MODEL_POLICIES))}; valid: ${Object.keys(MODEL_POLICIES).join(', ')}`);
   }
   const models = (values.model ?? []).flatMap((m) => list(m) ?? []);
+  if (values.model !== undefined && models.length === 0) {
+    throw new UsageError('--model needs a zoo name, a .onnx or a zoo-format .yaml file (got nothing); npm run bench -- --list shows the zoo');
+  }
   const sparse = sparseSweepOptions(values.pattern, values.sparsity);
   const items = selectItems({
     ...sparse,

@@ -150,6 +150,7 @@ describe('bad --model input', () => {
     ['a file that is not ONNX', 'not.onnx', /not\.onnx/],
     ['a truncated ONNX file', 'truncated.onnx', /truncated\.onnx/],
     ['an unsupported operator', 'upsample.onnx', /upsample\.onnx: \d+ unsupported operators?:\s+node 0 "stem" \(Upsample\)/],
+    ['an empty name (not the default suite run instead)', '', /--model needs a zoo name, a \.onnx or a zoo-format \.yaml file \(got nothing\)/],
   ])('%s: exit 2, naming the file (and node)', async (_what, name, message) => {
     const dir = mkdtempSync(join(work, 'bad-'));
     writeFileSync(join(dir, 'not.onnx'), 'name: not a network\n');
@@ -158,6 +159,12 @@ describe('bad --model input', () => {
     m.graph!.node![0]!.opType = 'Upsample';
     writeFileSync(join(dir, 'upsample.onnx'), onnxProto.onnx.ModelProto.encode(m).finish());
     const file = name.endsWith('.onnx') ? join(dir, name) : name;
+    if (name === '') {
+      // --list with a --model is refused too (it used to list and exit 0)
+      const l = await bench(['--list', '--model', 'mobilnet_v1']);
+      expect(l.code).toBe(2);
+      expect(l.stderr).toMatch(/--list .* takes no --model/);
+    }
     const r = await bench(['--model', file, '--quick', '--no-ceilings', '--out', outDir()]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
