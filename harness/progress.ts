@@ -335,8 +335,10 @@ export function summaryTable(run: RunResults, width = 80): string {
     return [...byVariant].map(([v, n]) => `${v} x${n}`).join(', ');
   };
   const unreached = skipped.filter((r) => r.reason.startsWith('not measured:'));
-  const notApplicable = skipped.filter((r) => !r.reason.startsWith('not measured:'));
+  const accuracyOnly = skipped.filter((r) => r.reason.startsWith('accuracy only'));
+  const notApplicable = skipped.filter((r) => !r.reason.startsWith('not measured:') && !r.reason.startsWith('accuracy only'));
   if (unreached.length) legend.push(`not measured (the run stopped before them): ${counted(unreached)}`);
+  if (accuracyOnly.length) legend.push(`accuracy only, not timed (checked; in the report): ${counted(accuracyOnly)}`);
   if (notApplicable.length) legend.push(`skipped (not applicable; reasons in the report): ${counted(notApplicable)}`);
   out.push('', ...legend.flatMap((l) => wrap(l, width)));
   return out.join('\n');

@@ -117,11 +117,13 @@ describe('summary table', () => {
     run.results = [
       { ...first!, cost: first!.cost, state: 'skipped', reason: 'not measured: the run was interrupted (SIGINT)' },
       { ...second!, cost: second!.cost, state: 'skipped', reason: 'needs groups = 1' },
+      { ...second!, variant: 'conv-emulated-fp16arith-f16', state: 'skipped', reason: 'accuracy only: fp16 arithmetic emulated' },
     ] as typeof run.results;
     const text = summaryTable(run, 200);
     expect(text).toContain(`not measured (the run stopped before them): ${first!.variant} x1`);
     expect(text).toContain(`skipped (not applicable; reasons in the report): ${second!.variant} x1`);
     expect(text).not.toMatch(new RegExp(`not applicable[^\n]*${first!.variant}`));
+    expect(text).toContain('accuracy only, not timed (checked; in the report): conv-emulated-fp16arith-f16 x1');
   });
 
   it('a long variant name is shortened in the middle to fit, never pushing the columns out', () => {
