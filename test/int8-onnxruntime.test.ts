@@ -5,15 +5,14 @@
  * onnxruntime-node is a dev dependency: a run where it does not load fails here (no silent skip).
  */
 import { describe, expect, it } from 'vitest';
-import type { ConvShape } from '../core/contracts.js';
 import { measureCase } from '../harness/runner/measure.js';
 import { int8Scheme } from '../reference/quant-scheme.js';
 import { int8OnnxruntimeVariant } from '../suites/conv/variants/int8-onnxruntime.js';
 import { useKernels } from './helpers/kernels.js';
 import { convCase, SHORT_OPTIONS } from './helpers/measure.js';
+import { convShape as shape } from './helpers/shapes.js';
 
 const kernels = useKernels();
-const shape = (p: Partial<ConvShape>): ConvShape => ({ n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p });
 
 describe('ONNX Runtime QLinearConv peer (int8)', () => {
   const pc = int8Scheme({ weights: 'per-channel', activations: 'int8' });

@@ -18,20 +18,7 @@ import { convIm2colGemmF32 } from '../suites/conv/variants/im2col-gemm.js';
 import { convDepthwiseSimdF32 } from '../suites/conv/variants/depthwise-simd.js';
 import { bandwidthSizes } from '../harness/runner/ceilings.js';
 import { readFile } from 'node:fs/promises';
-
-const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1,
-  c: 1,
-  h: 1,
-  w: 1,
-  k: 1,
-  r: 1,
-  s: 1,
-  stride: 1,
-  pad: 0,
-  groups: 1,
-  ...p,
-});
+import { convShape as shape } from './helpers/shapes.js';
 
 const { mr: MR, nr: NR, kc: KC, nc: NC, mc: MC } = GEMM_TILE;
 

@@ -23,20 +23,7 @@ import { exactToleranceCheck } from '../reference/tolerance.js';
 import { encodeConvModel } from '../suites/conv/onnx-model.js';
 import { convVariants } from '../suites/conv/variants.js';
 import { convOnnxruntimeF32, loadOnnxruntime, makeConvOnnxruntimeF32 } from '../suites/conv/variants/onnxruntime.js';
-
-const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1,
-  c: 1,
-  h: 1,
-  w: 1,
-  k: 1,
-  r: 1,
-  s: 1,
-  stride: 1,
-  pad: 0,
-  groups: 1,
-  ...p,
-});
+import { convShape as shape } from './helpers/shapes.js';
 
 /** The variant ignores the WebAssembly kernels; measureCase only passes the context through. */
 const ctx: KernelContext = { kernels: {} as Kernels };

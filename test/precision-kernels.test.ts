@@ -29,9 +29,9 @@ import { convDepthwiseF16 } from '../suites/conv/variants/fp16-depthwise.js';
 import { halfConv, halfKernelChecks, quantizeConv } from '../suites/conv/variants/lowp.js';
 import { useKernels } from './helpers/kernels.js';
 import { convCase, SHORT_OPTIONS } from './helpers/measure.js';
+import { convShape as shape } from './helpers/shapes.js';
 
 const kernels = useKernels();
-const shape = (p: Partial<ConvShape>): ConvShape => ({ n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p });
 const DATA: CaseData = { seed: 5, distribution: 'uniform(-1,1)' };
 
 /** Prepares, runs once and returns the variant's kernel checks and output (disposed). */

@@ -37,8 +37,7 @@ import { RMSE_SCALE_IDEAL, schemeLoss } from '../reference/scheme-loss.js';
 import { winogradF2x2Int8Domain, winogradIntegerBounds } from '../reference/winograd-int.js';
 import { makeRng } from '../reference/random.js';
 import { errorMetrics } from '../reference/metrics.js';
-
-const shape = (p: Partial<ConvShape>): ConvShape => ({ n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p });
+import { convShape as shape } from './helpers/shapes.js';
 
 describe('fp16 conversion', () => {
   it('gives the known bit patterns, ties to even, subnormals and overflow', () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isTimed, type ConvShape } from '../core/contracts.js';
+import { isTimed } from '../core/contracts.js';
 import { selectItems } from '../harness/plan.js';
 import { measureCase } from '../harness/runner/measure.js';
 import { conv2dRef } from '../reference/conv.js';
@@ -20,6 +20,7 @@ import { buildExtraVariant } from '../suites/variants.js';
 import { FP16_ARITH_NOT_TIMED, fp16ArithCheck, fp16ArithVariant } from '../suites/conv/variants/fp16-arith.js';
 import { useKernels } from './helpers/kernels.js';
 import { convCase, SHORT_OPTIONS } from './helpers/measure.js';
+import { convShape as shape } from './helpers/shapes.js';
 
 const kernels = useKernels();
 const dir = mkdtempSync(join(tmpdir(), 'rb-schemes-'));
@@ -29,7 +30,6 @@ function yamlFile(text: string): string {
   writeFileSync(f, text);
   return f;
 }
-const shape = (p: Partial<ConvShape>): ConvShape => ({ n: 1, c: 1, h: 1, w: 1, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1, ...p });
 
 describe('schemes as data and on the command line', () => {
   it("the suite's schemes.yaml covers the issue's table and builds its variants", () => {

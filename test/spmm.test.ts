@@ -23,22 +23,9 @@ import { sparseVariants } from '../suites/sparse/variants.js';
 import { measureCase } from '../harness/runner/measure.js';
 import type { Kernels } from '../kernels/index.js';
 import { useKernels } from './helpers/kernels.js';
+import { convShape as shape } from './helpers/shapes.js';
 
 const kernels = useKernels();
-
-const shape = (p: Partial<ConvShape>): ConvShape => ({
-  n: 1,
-  c: 1,
-  h: 1,
-  w: 1,
-  k: 1,
-  r: 1,
-  s: 1,
-  stride: 1,
-  pad: 0,
-  groups: 1,
-  ...p,
-});
 
 const SPARSE = [convSpmmCsrF32, convSpmmB1x1F32, convSpmmB1x2F32, convSpmmB1x4F32];
 
