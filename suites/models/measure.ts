@@ -156,6 +156,24 @@ interface Sampled {
   samplesPerRound: number[];
 }
 
+/** The timing record of a network variant's samples (one inference each), and their statistics. */
+function networkTiming(s: Sampled, resolution: number, cvTarget: number) {
+  const stats = computeStatistics(s.samples, 0.99);
+  return {
+    stats,
+    timing: {
+      samples: s.samples,
+      repsPerSample: 1,
+      samplesPerRound: s.samplesPerRound,
+      sampleDurationMs: stats.median,
+      timerResolutionMs: resolution,
+      warmupMs: s.warmupMs,
+      stats,
+      noisy: isNoisy(stats, cvTarget),
+    },
+  };
+}
+
 /**
  * A variant of the network, prepared and checked, waiting for its turns: the variants of a network take
  * turns in interleaved rounds (the order rotated each round, as the conv cases' variants do:
@@ -508,7 +526,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                 const pct = env.ceilings && r.flops > 0 && ms > 0 ? computePerf(lc, ms, env.ceilings, null).pctMeasured : undefined;
                 return { ...r, ms, calls: s.profiled, gflops: ms > 0 ? r.flops / ms / 1e6 : 0, ...(pct !== undefined ? { pctRoof: pct } : {}) };
               });
-              const stats = computeStatistics(s.samples, 0.99);
+              const { stats, timing } = networkTiming(s, resolution, env.options.cvTarget);
               const meanE2e = stats.mean;
               const layerSum = layers.reduce((a, r) => a + r.ms, 0);
               const bestSum = selection
@@ -534,16 +552,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
               return {
                 ...base(name, v),
                 state: acc.ok ? 'passed' : 'inaccurate',
-                timing: {
-                  samples: s.samples,
-                  repsPerSample: 1,
-                  samplesPerRound: s.samplesPerRound,
-                  sampleDurationMs: stats.median,
-                  timerResolutionMs: resolution,
-                  warmupMs: s.warmupMs,
-                  stats,
-                  noisy: isNoisy(stats, env.options.cvTarget),
-                },
+                timing,
                 perf: computePerf(cost, stats.median, env.ceilings, null, 'f32'),
                 accuracy: acc.accuracy,
                 prepare: {
@@ -608,23 +617,14 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                   },
                 ];
                 const acc = accuracyOf(checked, refOut, checks, "the network's output against the float64 forward pass");
-                const stats = computeStatistics(s.samples, 0.99);
+                const { stats, timing } = networkTiming(s, resolution, env.options.cvTarget);
                 const sorted = [...s.samples].sort((a, b) => a - b);
                 const agree = runtimeOutput ? errorMetrics(checked, runtimeOutput.y) : null;
                 return {
                   ...base(name, v),
                   info: { ...base(name, v).info, code: 'native', library: 'ONNX Runtime CPU (MLAS)' },
                   state: acc.ok ? 'passed' : 'inaccurate',
-                  timing: {
-                    samples: s.samples,
-                    repsPerSample: 1,
-                    samplesPerRound: s.samplesPerRound,
-                    sampleDurationMs: stats.median,
-                    timerResolutionMs: resolution,
-                    warmupMs: s.warmupMs,
-                    stats,
-                    noisy: isNoisy(stats, env.options.cvTarget),
-                  },
+                  timing,
                   perf: computePerf(cost, stats.median, env.ceilings, null, 'f32'),
                   accuracy: { ...acc.accuracy, nonPortable: 'native code (ONNX Runtime): CPU-specific kernels' },
                   prepare: {
