@@ -10,13 +10,12 @@
  *
  * The test fault `deviceMemoryBytes` (ROOFBENCH_TEST_FAULTS) stands for the device's memory here too.
  */
-import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import Database from 'better-sqlite3';
 import { Probe, type CaseResult, type Plan } from '../core/contracts.js';
 import { graphCost } from '../reference/graph-cost.js';
 import { memorySkipReason } from '../suites/models/memory.js';
 import type { Device } from './devices.js';
+import { newestRunWith } from './history/newest.js';
 
 export interface DeviceMemory {
   bytes: number;
@@ -26,31 +25,12 @@ export interface DeviceMemory {
 
 /** The memory probed in `device`'s latest run in the history store at `file` that recorded a probe, or null. */
 export function probedMemory(file: string, device: string): DeviceMemory | null {
-  if (!existsSync(file)) return null;
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const rows = db
-      .prepare('SELECT run_id, started_at, probe_json FROM runs WHERE device = ? AND probe_json IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 20')
-      .all(device) as { run_id: string; started_at: string; probe_json: string }[];
-    for (const r of rows) {
-      let json: unknown;
-      try {
-        json = JSON.parse(r.probe_json);
-      } catch {
-        continue;
-      }
-      const p = Probe.safeParse(json);
-      if (p.success && p.data.memory.totalBytes > 0) {
-        return { bytes: p.data.memory.totalBytes, source: `probed in its run ${r.run_id} of ${r.started_at.slice(0, 10)}, from the history` };
-      }
-    }
-    return null;
-  } catch {
-    return null; // an unreadable store: no host check (the device still checks)
-  } finally {
-    db?.close();
-  }
+  // An unreadable store: no host check (the device still checks).
+  const { found } = newestRunWith(file, device, 'probe_json', (json) => {
+    const p = Probe.safeParse(json);
+    return p.success && p.data.memory.totalBytes > 0 ? p.data.memory.totalBytes : null;
+  });
+  return found && { bytes: found.value, source: `probed in its run ${found.runId} of ${found.startedAt.slice(0, 10)}, from the history` };
 }
 
 /** What the host knows of the device's memory (see the module comment), or null. */

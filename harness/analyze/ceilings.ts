@@ -14,9 +14,8 @@
  * `device`, `emulated`, `started_at`, `run_id` and `ceilings_json` columns, as
  * docs/history.md documents them.
  */
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { MeasuredCeilings } from '../../core/contracts.js';
+import { newestRunWith } from '../history/newest.js';
 import { DEFAULT_DEVICE, didYouMean, type DeviceRegistry, type Profile } from '../devices.js';
 import type { Ceilings } from './model.js';
 
@@ -40,30 +39,17 @@ export interface LatestMeasured {
  * exist or holds none; `note` says why a store could not be read.
  */
 export function latestMeasured(file: string, device: string): { found: LatestMeasured | null; note: string | null } {
-  if (!existsSync(file)) return { found: null, note: null };
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const rows = db
-      .prepare('SELECT run_id, started_at, ceilings_json FROM runs WHERE device = ? AND emulated = 0 ORDER BY started_at DESC, id DESC')
-      .all(device) as { run_id: string; started_at: string; ceilings_json: string }[];
-    for (const r of rows) {
-      let json: unknown;
-      try {
-        json = JSON.parse(r.ceilings_json);
-      } catch {
-        continue;
-      }
+  const { found, error } = newestRunWith(
+    file,
+    device,
+    'ceilings_json',
+    (json) => {
       const m = MeasuredCeilings.safeParse((json as { measured?: unknown } | null)?.measured);
-      if (m.success && m.data.peakGflops > 0 && m.data.dramGbps > 0)
-        return { found: { runId: r.run_id, startedAt: r.started_at, measured: m.data }, note: null };
-    }
-    return { found: null, note: null };
-  } catch (e) {
-    return { found: null, note: `could not read the history store ${file} (${(e as Error).message.split('\n')[0]})` };
-  } finally {
-    db?.close();
-  }
+      return m.success && m.data.peakGflops > 0 && m.data.dramGbps > 0 ? m.data : null;
+    },
+    { nativeOnly: true },
+  );
+  return { found: found && { runId: found.runId, startedAt: found.startedAt, measured: found.value }, note: error };
 }
 
 function fromProfile(p: Profile, why: string): Ceilings {

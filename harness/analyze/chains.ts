@@ -7,12 +7,11 @@
  * fused (they add no traffic, as the counting rule says). Branches (add, concat) and anything else end the chain
  * with an error naming the node.
  */
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import type { Graph, GraphNode } from '../../core/graph.js';
 import { chainShapes, chainTraffic, tileSweep, type Chain, type ChainLayer, type ChainTraffic, type TrafficModel } from '../../reference/chain-traffic.js';
 import { Probe } from '../../core/contracts.js';
 import type { DeviceRegistry } from '../devices.js';
+import { newestRunWith } from '../history/newest.js';
 import { bytesBinary, sig } from '../report/format.js';
 
 export class ChainError extends Error {
@@ -148,27 +147,21 @@ export function parseChainSpec(spec: string): { model: string; first: string; la
 
 /** The per-core cache sizes of `device`: from its latest probed run in the history, else its profile. */
 export function deviceCaches(registry: DeviceRegistry, historyFile: string, device: string): { caches: CacheLevel[]; source: string } {
-  if (existsSync(historyFile)) {
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(historyFile, { readonly: true, fileMustExist: true });
-      const rows = db.prepare('SELECT run_id, probe_json FROM runs WHERE device = ? AND emulated = 0 ORDER BY started_at DESC, id DESC').all(device) as {
-        run_id: string;
-        probe_json: string | null;
-      }[];
-      for (const r of rows) {
-        const p = Probe.safeParse(r.probe_json ? JSON.parse(r.probe_json) : null);
-        if (!p.success) continue;
-        const c = p.data.cpu.cache;
-        const caches = (['l1d', 'l2', 'l3'] as const).flatMap((level) => (c[level] ? [{ level, bytes: c[level] }] : []));
-        if (caches.length) return { caches, source: `probed on ${device} in its latest run ${r.run_id} (per core for L1d and L2)` };
-      }
-    } catch {
-      // fall through to the profile
-    } finally {
-      db?.close();
-    }
-  }
+  // From the probe of its latest native run; an unreadable store falls through to the profile.
+  const { found } = newestRunWith(
+    historyFile,
+    device,
+    'probe_json',
+    (json) => {
+      const p = Probe.safeParse(json);
+      if (!p.success) return null;
+      const c = p.data.cpu.cache;
+      const caches = (['l1d', 'l2', 'l3'] as const).flatMap((level) => (c[level] ? [{ level, bytes: c[level] }] : []));
+      return caches.length ? caches : null;
+    },
+    { nativeOnly: true },
+  );
+  if (found) return { caches: found.value, source: `probed on ${device} in its latest run ${found.runId} (per core for L1d and L2)` };
   const profile = registry.devices.get(device)?.profile ?? registry.profiles.get(device);
   const caches = profile ? (['l1d', 'l2', 'l3'] as const).flatMap((level) => (profile.caches[level] ? [{ level, bytes: profile.caches[level] }] : [])) : [];
   if (caches.length) return { caches, source: `profile "${profile!.name}" in devices.yaml` };
