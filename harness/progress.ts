@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import { isTimed as timed, decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
+import { NOT_MEASURED } from './results.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
 
@@ -334,9 +335,10 @@ export function summaryTable(run: RunResults, width = 80): string {
     for (const r of list) byVariant.set(r.variant, (byVariant.get(r.variant) ?? 0) + 1);
     return [...byVariant].map(([v, n]) => `${v} x${n}`).join(', ');
   };
-  const unreached = skipped.filter((r) => r.reason.startsWith('not measured:'));
-  const accuracyOnly = skipped.filter((r) => r.reason.startsWith('accuracy only'));
-  const notApplicable = skipped.filter((r) => !r.reason.startsWith('not measured:') && !r.reason.startsWith('accuracy only'));
+  // An accuracy-only variant's result is skipped (never timed) but carries its accuracy.
+  const unreached = skipped.filter((r) => r.reason.startsWith(NOT_MEASURED));
+  const accuracyOnly = skipped.filter((r) => r.accuracy !== undefined);
+  const notApplicable = skipped.filter((r) => !unreached.includes(r) && !accuracyOnly.includes(r));
   if (unreached.length) legend.push(`not measured (the run stopped before them): ${counted(unreached)}`);
   if (accuracyOnly.length) legend.push(`accuracy only, not timed (checked; in the report): ${counted(accuracyOnly)}`);
   if (notApplicable.length) legend.push(`skipped (not applicable; reasons in the report): ${counted(notApplicable)}`);

@@ -31,6 +31,9 @@ export interface RunMeta {
   theoretical: TheoreticalCeilings | null;
 }
 
+/** How the reason (or error) of a pair the run never reached begins (the terminal summary lists these apart). */
+export const NOT_MEASURED = 'not measured: ';
+
 export class RunWriter {
   readonly run: RunResults;
   private readonly expected: { caseId: string; variant: string; algorithm: string; dtype: string }[];
@@ -170,7 +173,7 @@ export class RunWriter {
       const total = this.expected.length;
       const measured = total - missing.length;
       for (const m of missing) {
-        this.run.results.push({ ...m, cost: { ...NO_COST }, state: 'skipped', reason: `not measured: the run was interrupted (${interruptedBy})` });
+        this.run.results.push({ ...m, cost: { ...NO_COST }, state: 'skipped', reason: `${NOT_MEASURED}the run was interrupted (${interruptedBy})` });
       }
       this.run.status = 'interrupted';
       // What the run was doing when it was stopped (e.g. waiting for the lock), when the transport said.
@@ -185,7 +188,7 @@ export class RunWriter {
     } else if (failure !== null || missing.length > 0) {
       const cause = failure ?? 'the runner finished without reporting this result';
       for (const m of missing) {
-        this.run.results.push(erroredResult(m, 'transport', `not measured: ${cause}`));
+        this.run.results.push(erroredResult(m, 'transport', `${NOT_MEASURED}${cause}`));
       }
       this.run.status = 'incomplete';
       this.run.statusDetail = [this.run.statusDetail, cause].filter(Boolean).join('; ');
