@@ -122,4 +122,13 @@ describe('npm run analyze -- --chain', () => {
     const both = await run(['--chain', 'vgg16:conv3_1', '--model', 'vgg16']);
     expect(both.code).toBe(2);
   });
+
+  it('a mistyped option exits 2 with "did you mean", as the bench CLI does', async () => {
+    const typo = await run(['--modle', 'vgg16']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown option --modle \(did you mean --model\?\)/);
+    const far = await run(['--zzzzzz']);
+    expect(far.code).toBe(2);
+    expect(far.stderr).toMatch(/Unknown option '--zzzzzz'/);
+  });
 });

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../suggest.js';
 import { ConfigError, didYouMean, loadDevices } from '../devices.js';
 import { GraphError } from '../../core/graph.js';
 import { historyPath } from '../history/store.js';
