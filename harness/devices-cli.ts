@@ -3,7 +3,6 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
 import { loadDevices, withDeviceFields, withoutDevice, type Device } from './devices.js';
 import { connect, DEFAULT_STEP_TIMEOUT_MS, fetchHostKey, fingerprintOf, knownHostKeys, resolveRemoteNode } from './transport/ssh.js';
@@ -11,6 +10,9 @@ import { addDevice } from './devices-add.js';
 import { buildPayload, ROOT } from './payload.js';
 import { localWorkDir } from './transport/local.js';
 import { UsageError } from './plan.js';
+import { parseArgs, suggestion } from './suggest.js';
+
+const COMMANDS = ['list', 'add', 'remove', 'check', 'trust'];
 
 const HELP = `usage:
   npm run devices -- list                       the registered devices and profiles
@@ -263,7 +265,7 @@ async function main(): Promise<number> {
       if (!arg) throw new UsageError('trust needs a device name');
       return trust(file, registry.get(arg), values.replace, values.yes);
     default:
-      throw new UsageError(`unknown devices command "${cmd}"; commands: list, add, remove, check, trust`);
+      throw new UsageError(`unknown devices command "${cmd}"${suggestion(cmd, COMMANDS)}; commands: ${COMMANDS.join(', ')}`);
   }
 }
 
@@ -272,7 +274,10 @@ main().then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`roofbench devices: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = e instanceof UsageError || (e as Error).name === 'ConfigError' ? 2 : 1;
+    // As the bench CLI: a malformed command line (parseArgs' ERR_PARSE_ARGS_*) is a usage error, exit 2.
+    const err = e as Error & { code?: string };
+    const parse = err.code?.startsWith('ERR_PARSE_ARGS') === true;
+    process.stderr.write(`roofbench devices: ${e instanceof Error ? e.message : String(e)}${parse ? '\nrun with --help for the options' : ''}\n`);
+    process.exitCode = e instanceof UsageError || parse || err.name === 'ConfigError' ? 2 : 1;
   },
 );

@@ -45,6 +45,19 @@ describe('the roofbench bin', () => {
     expect(sub.code).toBe(2);
   });
 
+  it('devices: the same "did you mean" and exit 2 for a mistyped command or option, and for a malformed one', async () => {
+    const cmd = await bin(['devices', 'lsit']);
+    expect(cmd.stderr).toContain('unknown devices command "lsit" (did you mean "list"?); commands: list, add, remove, check, trust');
+    expect(cmd.code).toBe(2);
+    const opt = await bin(['devices', 'list', '--devics', 'x.yaml']);
+    expect(opt.stderr).toContain('unknown option --devics (did you mean --devices?)');
+    expect(opt.stderr).toContain('run with --help for the options');
+    expect(opt.code).toBe(2);
+    const value = await bin(['devices', 'list', '--devices']);
+    expect(value.stderr).toContain("Option '--devices <value>' argument missing");
+    expect(value.code).toBe(2);
+  });
+
   it('gives compare, dashboard and history each their own help, naming no internal path', async () => {
     const compare = await bin(['compare', '--help']);
     const dashboard = await bin(['dashboard', '--help']);
