@@ -76,7 +76,7 @@ bench options:
   --quick              small shapes and short sampling: finishes in well under a minute
   --out DIR            write the run here (default: reports/<device>/<run-id>, or under $ROOFBENCH_REPORTS)
   --json               JSON lines on stdout instead of the progress bar and table
-  --seed N             base seed of the input generator (default 1)
+  --seed N             base seed of the input generator, 1 to 4294967295 (default 1)
   --distribution D     input distribution: ${Distribution.options.join(', ')} (default uniform(-1,1))
   --target-ms MS       sampling time per variant and case (default 1000, quick 150)
   --min-samples N      at least this many samples per variant (default 8, quick 5; the median's interval
@@ -122,6 +122,21 @@ function num(name: string, v: string | undefined, fallback: number, integer = fa
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+  }
+  return n;
+}
+
+/**
+ * The largest --seed: the suites derive each case's seed from it modulo 2^32 (suites/conv/cases.ts), so a
+ * larger one would silently repeat a smaller one's inputs (and past 2^53 it is not even read exactly).
+ */
+const MAX_SEED = 2 ** 32 - 1;
+
+function seedOption(v: string | undefined): number {
+  if (v === undefined) return 1;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_SEED) {
+    throw new UsageError(`--seed expects an integer from 1 to ${MAX_SEED}, got "${v}"`);
   }
   return n;
 }
@@ -375,7 +390,7 @@ async function bench(argv: string[]): Promise<number> {
     minSqnrDb: optNum('min-sqnr-db', values['min-sqnr-db'], true),
   };
   if (hasBudget(budgets)) options.budgets = budgets;
-  const seed = num('seed', values.seed, 1, true);
+  const seed = seedOption(values.seed);
   let commit: string | null = null;
   try {
     if (values.commit !== undefined) commit = checkCommit(values.commit);

@@ -110,6 +110,16 @@ describe('flags that contradict each other are errors, not silently one of them'
   }
 });
 
+describe('--seed out of range is refused with the range, not silently rounded or wrapped', () => {
+  for (const v of ['9007199254740993', '4294967296', '0', '1.5']) {
+    it(`--seed ${v}`, async () => {
+      const r = await bench([...ONE, '--seed', v]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--seed expects an integer from 1 to 4294967295, got "${v}"`);
+    });
+  }
+});
+
 describe('results.json values no run can produce are refused at load, naming the field', () => {
   function edited(edit: (run: RunResults) => void): string {
     const dir = mkdtempSync(join(work, 'edited-'));
