@@ -12,7 +12,10 @@ export function fmtMs(ms: number): string {
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
   if (ms >= 10) return `${ms.toFixed(1)} ms`;
   if (ms >= 0.1) return `${ms.toFixed(3)} ms`;
-  return `${(ms * 1000).toFixed(1)} us`;
+  if (ms >= 0.001) return `${(ms * 1000).toFixed(1)} us`;
+  // Under a microsecond (a small kernel on a fast core): ns, so it never reads "0.0 us".
+  const ns = ms * 1e6;
+  return `${ns >= 10 ? ns.toFixed(0) : ns.toFixed(2)} ns`;
 }
 
 export function fmtNum(x: number, digits = 3): string {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RunResults, type CaseResult, type RunnerEvent } from '../core/contracts.js';
-import { caseLine, clock, Progress, summaryTable } from '../harness/progress.js';
+import { caseLine, clock, fmtMs, Progress, summaryTable } from '../harness/progress.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const fixture = (name: string) => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
@@ -63,6 +63,19 @@ describe('plain output (CI logs): one short line per case', () => {
     const out = sink();
     new Progress('plain', 'pi', out.stream).event({ type: 'ceilings', measured: { peakGflops: 12.34, dramGbps: 3.21 } } as RunnerEvent, null);
     expect(out.text()).toBe('[pi] measured peak 12.3 GFLOP/s (f32 SIMD, 1 thread), DRAM 3.2 GB/s\n');
+  });
+});
+
+describe('durations on the terminal', () => {
+  it('a time under a microsecond is shown in ns, never as 0.0 us', () => {
+    expect(fmtMs(0.00004)).toBe('40 ns');
+    expect(fmtMs(0.0000004)).toBe('0.40 ns');
+    expect(fmtMs(0.0004)).toBe('400 ns');
+    expect(fmtMs(0.0025)).toBe('2.5 us');
+    expect(fmtMs(0.05)).toBe('50.0 us');
+    expect(fmtMs(0.5)).toBe('0.500 ms');
+    expect(fmtMs(2500)).toBe('2.50 s');
+    for (const ms of [1e-5, 4e-5, 1e-7, 4.9e-5]) expect(fmtMs(ms)).not.toMatch(/^0\.0 /);
   });
 });
 
