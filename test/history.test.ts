@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunResults } from '../core/contracts.js';
 import { deviceIdentity, seriesOf } from '../harness/history/identity.js';
-import { importRuns } from '../harness/history/importer.js';
+import { ImportPathError, importRuns } from '../harness/history/importer.js';
 import { checkCommit, gitCommitOf, recordRun } from '../harness/history/record.js';
 import { CURRENT_SCHEMA_VERSION } from '../harness/history/schema.js';
 import { historyPath, HistoryStore } from '../harness/history/store.js';
@@ -73,6 +73,37 @@ describe('history store', () => {
       const a = store.db.prepare('SELECT sqnr_db, max_rel FROM accuracy ORDER BY result_id LIMIT 1').get() as { sqnr_db: number; max_rel: number | null };
       expect(a.sqnr_db).toBe(Infinity);
       expect(a.max_rel).toBeNull();
+    } finally {
+      store.close();
+    }
+  });
+
+  it('import looks two directory levels down (reports/<device>/<run>/), no deeper unless recursive, and refuses an empty find', () => {
+    const top = join(work, 'depth');
+    const place = (rel: string, name: 'rpi3-complete' | 'minimal-incomplete' | 'injection') => {
+      mkdirSync(join(top, rel), { recursive: true });
+      writeFileSync(join(top, rel, 'results.json'), readFileSync(fixtureFile(name)));
+    };
+    place('rpi3/run-a', 'rpi3-complete');
+    // Someone else's test run, deep inside a scratch tree under the same directory.
+    place('rpi3/run-a/scratch/tmp/x/reports/lab/run', 'injection');
+    const store = HistoryStore.open(db('import-depth'));
+    try {
+      const s = importRuns(store, [top]);
+      expect([s.stored, s.failed]).toEqual([1, 0]);
+      expect(s.lines[0]).toBe(`found    1 results.json in ${top} (itself, its subdirectories and theirs; --recursive to look deeper)`);
+      const deep = importRuns(store, [top], { recursive: true });
+      expect([deep.stored, deep.already]).toEqual([1, 1]);
+      expect(deep.lines[0]).toBe(`found    2 results.json in ${top} (recursively)`);
+      // Nothing within reach: an error that says where it looked and what to do, and nothing is stored.
+      mkdirSync(join(top, 'empty', 'a', 'b', 'c'), { recursive: true });
+      place('empty/a/b/c', 'minimal-incomplete');
+      const before = store.counts().runs;
+      expect(() => importRuns(store, [top, join(top, 'empty')])).toThrow(ImportPathError);
+      expect(() => importRuns(store, [join(top, 'empty')])).toThrow(
+        `import: no results.json in ${join(top, 'empty')}, its subdirectories or theirs (a run directory, or reports/ with its <device>/<run-id>/ directories); give one of those, or --recursive to look deeper`,
+      );
+      expect(store.counts().runs).toBe(before);
     } finally {
       store.close();
     }

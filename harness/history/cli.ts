@@ -67,13 +67,15 @@ commands:
 Each command's options: npm run history -- <command> --help
 
 ${COMMON_HELP}`,
-  import: `usage: npm run history -- import <dir|results.json>... [--commit SHA] [--include-running]
+  import: `usage: npm run history -- import <dir|results.json>... [--commit SHA] [--include-running] [--recursive]
 
-  store existing runs (directories are searched for results.json); a run already stored
-  (same device and run id) is skipped.
+  store existing runs; a run already stored (same device and run id) is skipped. A directory
+  is searched for results.json in itself, its subdirectories and theirs (a run directory,
+  reports/<device>/, reports/); a directory with none there is an error.
 
   --commit SHA         the commit under test (filled in on runs stored without one)
   --include-running    also store runs still marked running
+  --recursive          search directories at any depth
 
 ${COMMON_HELP}`,
   compare: `usage: npm run compare -- <run> <run> [options]      (npx roofbench compare ...)
@@ -209,7 +211,7 @@ function cmdImport(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...COMMON, 'include-running': { type: 'boolean', default: false }, commit: { type: 'string' } },
+    options: { ...COMMON, 'include-running': { type: 'boolean', default: false }, recursive: { type: 'boolean', default: false }, commit: { type: 'string' } },
   });
   if (values.help) return help('import');
   if (positionals.length === 0) throw new UsageError('import: give one or more run directories or results.json files (e.g. reports/)');
@@ -225,7 +227,7 @@ function cmdImport(argv: string[]): number {
   try {
     let s: ImportSummary;
     try {
-      s = importRuns(store, positionals, { includeRunning: values['include-running'], commit });
+      s = importRuns(store, positionals, { includeRunning: values['include-running'], commit, recursive: values.recursive });
     } catch (e) {
       if (e instanceof ImportPathError) throw new UsageError(e.message);
       throw e;

@@ -16,21 +16,36 @@ export function rel(p: string): string {
   return p.startsWith(`${cwd}/`) ? p.slice(cwd.length + 1) : p;
 }
 
-/** Every results.json under `p` (p itself if it is one). */
-export function findResultFiles(p: string): string[] {
+/**
+ * How deep import looks without --recursive: DIR/results.json, DIR/x/results.json and DIR/x/y/results.json,
+ * which covers a run directory, reports/<device>/ and reports/ (reports/<device>/<run-id>/). Deeper trees
+ * (a scratch copy, someone else's test runs) are not swept in unless asked for.
+ */
+export const IMPORT_DEPTH = 2;
+
+/** Every results.json in `p` (p itself if it is one), at most IMPORT_DEPTH directories down unless `recursive`. */
+export function findResultFiles(p: string, recursive = false): string[] {
   const abs = resolve(p);
   if (!existsSync(abs)) throw new ImportPathError(`import: ${p} does not exist`);
   if (statSync(abs).isFile()) return [abs];
   const out: string[] = [];
-  const walk = (dir: string) => {
+  const walk = (dir: string, depth: number) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (e.name === 'node_modules' || e.name === '.git' || e.name === 'dashboard') continue;
       const full = join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.isFile() && e.name === RESULTS_FILE) out.push(full);
+      if (e.isDirectory()) {
+        if (recursive || depth < IMPORT_DEPTH) walk(full, depth + 1);
+      } else if (e.isFile() && e.name === RESULTS_FILE) out.push(full);
     }
   };
-  walk(abs);
+  walk(abs, 0);
+  if (out.length === 0) {
+    throw new ImportPathError(
+      recursive
+        ? `import: no ${RESULTS_FILE} anywhere under ${p}; give a run directory or reports/`
+        : `import: no ${RESULTS_FILE} in ${p}, its subdirectories or theirs (a run directory, or reports/ with its <device>/<run-id>/ directories); give one of those, or --recursive to look deeper`,
+    );
+  }
   return out.sort();
 }
 
@@ -43,10 +58,19 @@ export interface ImportSummary {
 }
 
 /** Import results.json files into the store (idempotent by device and run id). */
-export function importRuns(store: HistoryStore, paths: string[], opts: { includeRunning?: boolean; commit?: string | null } = {}): ImportSummary {
+export function importRuns(
+  store: HistoryStore,
+  paths: string[],
+  opts: { includeRunning?: boolean; commit?: string | null; recursive?: boolean } = {},
+): ImportSummary {
   const s: ImportSummary = { stored: 0, already: 0, skipped: 0, failed: 0, lines: [] };
-  const found = paths.map((p) => ({ p, files: findResultFiles(p) }));
-  for (const f of found) if (f.files.length === 0) s.lines.push(`note     no ${RESULTS_FILE} under ${f.p}`);
+  // Every path is searched before anything is stored: one that holds no run is an error, not a silent no-op.
+  const found = paths.map((p) => ({ p, files: findResultFiles(p, opts.recursive) }));
+  for (const f of found) {
+    if (statSync(f.p).isFile()) continue;
+    const how = opts.recursive ? 'recursively' : 'itself, its subdirectories and theirs; --recursive to look deeper';
+    s.lines.push(`found    ${f.files.length} ${RESULTS_FILE} in ${rel(resolve(f.p))} (${how})`);
+  }
   const files = [...new Set(found.flatMap((f) => f.files))];
   const loaded: { file: string; run: RunResults }[] = [];
   for (const file of files) {
