@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type Device, type DeviceRegistry } from './devices.js';
-import { selectItems, makePlan, extraVariantsFor, UsageError } from './plan.js';
+import { selectItems, makePlan, extraVariantsFor, unselectedKernels, UsageError } from './plan.js';
 import { schemesOption } from '../suites/conv/schemes.js';
 import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
 import { localWorkDir } from './transport/local.js';
@@ -432,6 +432,9 @@ async function bench(argv: string[]): Promise<number> {
     ...(kernelsFile ? { external: kernelsFile.kernels.map((k) => ({ name: k.spec.name, cases: k.cases })) } : {}),
   });
   options.suites = [...new Set(items.map((i) => i.suite.name))];
+  // A kernel of the --kernels file the selection leaves out is named, with why (not dropped silently).
+  const kernelNames = (kernelsFile?.kernels ?? []).map((k) => ({ name: k.spec.name }));
+  for (const note of unselectedKernels(kernelNames, items, list(values.variant))) process.stderr.write(`roofbench: ${note}\n`);
   const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
   if (baselinesAdded.length) options.baselinesAdded = baselinesAdded;
   const runId = testRunId() ?? newRunId();

@@ -199,3 +199,29 @@ export function makePlan(runId: string, options: RunOptions, items: PlannedItem[
     items: items.map((i) => ({ caseSpec: i.caseSpec, variants: i.variants, ...(i.weights ? { weights: i.weights } : {}) })),
   };
 }
+
+/**
+ * The kernels of a --kernels file that the selection leaves out, as notes saying which and why: --variant
+ * keeps only the variants it names (built-in, parametrised or native alike), and --suite / --case /
+ * --filter / --model can leave a kernel none of its cases. Nothing is dropped without a word.
+ */
+export function unselectedKernels(external: readonly { name: string }[], items: readonly PlannedItem[], variants: readonly string[] = []): string[] {
+  const used = new Set(items.flatMap((i) => i.variants));
+  const left = external.map((k) => k.name).filter((n) => !used.has(n));
+  const named = variants;
+  const byVariant = named.length ? left.filter((n) => !named.includes(n)) : [];
+  const byCases = left.filter((n) => !byVariant.includes(n));
+  const notes: string[] = [];
+  if (byVariant.length) {
+    notes.push(
+      `--kernels: ${byVariant.join(', ')} not run: --variant ${named.join(',')} does not name ${byVariant.length > 1 ? 'them' : 'it'} ` +
+        `(--variant keeps only the variants it names, the kernels file's included: add ${byVariant.length > 1 ? 'them' : 'it'} to --variant to run ${byVariant.length > 1 ? 'them' : 'it'})`,
+    );
+  }
+  if (byCases.length) {
+    notes.push(
+      `--kernels: ${byCases.join(', ')} not run: none of ${byCases.length > 1 ? 'their' : 'its'} cases is in the selection (--suite, --case, --filter, --model)`,
+    );
+  }
+  return notes;
+}

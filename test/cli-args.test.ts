@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { didYouMean, parseArgs, suggestion } from '../harness/suggest.js';
 import { npmSwallowedOptions, swallowedMessage } from '../harness/npm-args.js';
-import { selectItems } from '../harness/plan.js';
+import { selectItems, unselectedKernels } from '../harness/plan.js';
 
 const BENCH = {
   device: { type: 'string' },
@@ -96,5 +96,33 @@ describe("--filter / --variant keep the references a fast variant's accuracy dec
     expect(selectItems({ ...sel, variants: ['conv-im2col-gemm-f32'], cases: ['vgg16.conv3_2'] })[0]?.baselinesAdded).toBeUndefined();
     // Without a narrowing selection every variant runs anyway: nothing is "added".
     expect(selectItems(sel).some((i) => i.baselinesAdded)).toBe(false);
+  });
+});
+
+describe('--kernels with --variant / --case: the kernels the selection leaves out are named, with why', () => {
+  const sel = { quick: true, seed: 1, distribution: 'uniform(-1,1)' as const };
+  const external = [
+    { name: 'conv-mine-a-f32', cases: 'all' as const },
+    { name: 'conv-mine-b-f32', cases: 'all' as const },
+    { name: 'conv-mine-c-f32', cases: ['mobilenet_v1.conv_pw_3'] },
+  ];
+
+  it('--variant naming one kernel: the others are not run, and the note says --variant left them out', () => {
+    const s = { ...sel, external, variants: ['conv-mine-a-f32'], cases: ['vgg16.conv3_2'] };
+    const items = selectItems(s);
+    expect(items.flatMap((i) => i.variants)).toContain('conv-mine-a-f32');
+    expect(unselectedKernels(external, items, s.variants)).toEqual([
+      '--kernels: conv-mine-b-f32, conv-mine-c-f32 not run: --variant conv-mine-a-f32 does not name them ' +
+        "(--variant keeps only the variants it names, the kernels file's included: add them to --variant to run them)",
+    ]);
+  });
+
+  it('a kernel whose cases the selection left out is named with that reason; none left out: no note', () => {
+    const s = { ...sel, external, cases: ['vgg16.conv3_2'] };
+    expect(unselectedKernels(external, selectItems(s))).toEqual([
+      '--kernels: conv-mine-c-f32 not run: none of its cases is in the selection (--suite, --case, --filter, --model)',
+    ]);
+    const all = { ...sel, external };
+    expect(unselectedKernels(external, selectItems(all))).toEqual([]);
   });
 });
