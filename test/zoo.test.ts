@@ -4,7 +4,8 @@
  * errors carry file:line, and the trained entry's real weights load offline
  * from node_modules (with the tfjs weights parser tested on hand-made data).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { numel } from '../core/graph.js';
@@ -35,7 +36,7 @@ describe('the zoo', () => {
   for (const name of PAPER_NETWORKS) {
     it(`${name}: MACs and parameters match its published figures`, () => {
       const m = loadZooModel(name);
-      expect(m.meta.source.paper.length).toBeGreaterThan(20);
+      expect(m.meta.source?.paper.length).toBeGreaterThan(20);
       const checks = checkPublished(m.graph, m.meta.published);
       expect(
         checks.some((c) => c.entry.what === 'macs'),
@@ -117,15 +118,15 @@ input: { shape: [1, 3, 8, 8], quick: [1, 3, 4, 4] }
     throw new Error('parseModel accepted a bad file');
   };
   const cases: [string, string, number | null, RegExp][] = [
-    ['not YAML', 'layers: [ { op: conv\n', null, /not valid YAML/],
+    ['not YAML', 'layers: [ { op: conv\n', 6, /invalid YAML/],
     [
       'an unknown op, with did-you-mean',
       'layers:\n  - { op: conv, out: 4, kernel: 3 }\n  - { op: rlu }\n',
       7,
-      /layers\[1\]: unknown op "rlu" \(did you mean "relu"\?\)/,
+      /layers\[1\]\.op: unknown op "rlu" \(did you mean "relu"\?\)/,
     ],
     ['an unknown key', 'layers:\n  - { op: conv, out: 4, kernel: 3, strde: 2 }\n', 6, /unknown key "strde" \(did you mean "stride"\?\); valid keys for conv:/],
-    ['a bad value', 'layers:\n  - { op: conv, out: -4, kernel: 3 }\n', 6, /layers\[0\]: layer: out:/],
+    ['a bad value', 'layers:\n  - { op: conv, out: -4, kernel: 3 }\n', 6, /layers\[0\]\.out: /],
     [
       'a layer that does not fit',
       'layers:\n  - { op: relu }\n  - { op: conv, name: big, out: 4, kernel: 9 }\n',
@@ -163,7 +164,7 @@ input: { shape: [1, 3, 8, 8], quick: [1, 3, 4, 4] }
       9,
       /blocks\.b\.layers\[0\] \(in block instance "inst" at line 11\): node 0 "inst\.conv" \(conv\): output size/,
     ],
-    ['an unknown top-level key', 'layrs: []\nlayers:\n  - { op: relu }\n', 5, /unknown key\(s\) "layrs" \(did you mean "layers"\?\)/],
+    ['an unknown top-level key', 'layrs: []\nlayers:\n  - { op: relu }\n', 5, /unknown key "layrs" \(did you mean "layers"\?\)/],
     ['weights without a weights source', 'layers:\n  - { op: conv, out: 4, kernel: 1, weights: { w: "x" } }\n', 6, /the file has no top-level weights/],
     ['a duplicate name', 'layers:\n  - { op: relu, name: a }\n  - { op: relu, name: a }\n', 7, /name "a" is already used by an earlier layer/],
   ];
@@ -175,6 +176,50 @@ input: { shape: [1, 3, 8, 8], quick: [1, 3, 4, 4] }
       if (line !== null) expect(e.line).toBe(line);
     });
   }
+
+  it("a user's own file needs no citation; every problem is reported at once, each with file:line:column", () => {
+    const user = 'name: mine\ninput: { shape: [1, 3, 8, 8], quick: [1, 3, 4, 4] }\n';
+    const ok = parseModel(`${user}layers:\n  - { op: conv, out: 4, kernel: 3 }\n`, 'mine.yaml');
+    expect(ok.meta.title).toBe('mine');
+    expect(ok.meta.source).toBeUndefined();
+    let e: unknown;
+    try {
+      parseModel(
+        `${user}titel: x\nlayers:\n  - { op: conv, out: -4, kernel: 3 }\n  - { op: rlu }\n  - { op: conv, out: 4, kernel: 3, strde: 2 }\nblocks:\n  b: { layers: [ { op: relu, nme: x } ] }\n`,
+        'mine.yaml',
+      );
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(ModelError);
+    expect((e as ModelError).message.split('\n')).toEqual([
+      'mine.yaml:3:1: titel: unknown key "titel" (did you mean "title"?); valid: ' +
+        'name, title, source, input, published, weights, defaults, blocks, layers, outputs',
+      'mine.yaml:5:22: layers[0].out: Too small: expected number to be >0',
+      'mine.yaml:6:11: layers[1].op: unknown op "rlu" (did you mean "relu"?); ops: ' +
+        'conv, fc, bias, batchnorm, relu, relu6, maxpool, avgpool, globalavgpool, add, concat, channelshuffle, flatten, reshape, softmax',
+      'mine.yaml:7:36: layers[2].strde: unknown key "strde" (did you mean "stride"?); valid keys for conv: ' +
+        'op, name, in, weights, out, kernel, stride, pad, dilation, groups, depthwise, bias',
+      'mine.yaml:9:30: blocks.b.layers[0].nme: unknown key "nme" (did you mean "name"?); valid keys for relu: op, name, in, weights',
+    ]);
+    expect((e as ModelError).line).toBe(3);
+  });
+
+  it('the shipped zoo keeps its citation required (a zoo entry without source: is refused)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roofbench-zoo-'));
+    try {
+      const text = readFileSync(join(ZOO_DIR, 'alexnet.yaml'), 'utf8');
+      expect(text).toMatch(/^source:/m);
+      writeFileSync(join(dir, 'alexnet.yaml'), text.replace(/^source:.*\n(?:[ \t]+.*\n)*/m, ''));
+      expect(() => loadZooModel('alexnet', { dir, weights: false })).toThrow(
+        /alexnet\.yaml:2:1: source: a zoo entry cites its source: add source: \{ paper: \.\.\., table: \.\.\. \}/,
+      );
+      // The same file as the user's own: accepted.
+      expect(parseModel(readFileSync(join(dir, 'alexnet.yaml'), 'utf8'), 'alexnet.yaml').meta.name).toBe('alexnet');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("names of unnamed layers follow the last named one; SAME padding is TensorFlow's", () => {
     const m = parseModel(

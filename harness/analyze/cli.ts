@@ -64,7 +64,7 @@ function loadModel(spec: string, quick: boolean): ModelInput {
       name: m.meta.name,
       title: m.meta.title,
       origin: `zoo: suites/models/${basename(m.meta.file)}`,
-      source: `${m.meta.source.paper}; ${m.meta.source.table}`,
+      source: m.meta.source ? `${m.meta.source.paper}; ${m.meta.source.table}` : null,
       quick,
       weightsNote: m.meta.weights
         ? `trained weights from ${m.meta.weights.package} (${m.meta.weights.license})`
@@ -82,7 +82,7 @@ function loadModel(spec: string, quick: boolean): ModelInput {
       name: m.meta.name,
       title: m.meta.title,
       origin: `model file ${spec}`,
-      source: m.meta.source.paper,
+      source: m.meta.source?.paper ?? null,
       quick,
       weightsNote: null,
     };

@@ -25,7 +25,8 @@
  */
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
-import { didYouMean } from '../../harness/devices.js';
+import { ConfigError, didYouMean, type Finding } from '../../harness/devices.js';
+import { parseYamlConfig } from '../../harness/config-yaml.js';
 import { GraphError, ShapeChecker, type Graph, type GraphNode, type Init, type Param, type Shapes } from '../../core/graph.js';
 
 // ---------------------------------------------------------------------------
@@ -42,6 +43,13 @@ export class ModelError extends Error {
     options?: ErrorOptions,
   ) {
     super(`${file}${line !== null ? `:${line}` : ''}: ${message}`, options);
+  }
+
+  /** Every problem of a file at once (from parseYamlConfig), one per line, each with file:line:column. */
+  static ofConfig(e: ConfigError): ModelError {
+    const m = new ModelError('', e.file, e.line, { cause: e });
+    m.message = e.message;
+    return m;
   }
 }
 
@@ -91,14 +99,20 @@ const BlockDef = z.strictObject({
   layers: z.array(z.unknown()).min(1),
 });
 
+const SourceSchema = z.strictObject({
+  paper: z.string().min(1),
+  table: z.string().min(1),
+  notes: z.string().optional(),
+});
+
+/**
+ * The file. `title` and `source` (the citation) are optional for the user's own file; a zoo entry must
+ * have both (parseModel's `zoo` option).
+ */
 const FileSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, . _ - (it is the zoo name users type)'),
-  title: z.string().min(1),
-  source: z.strictObject({
-    paper: z.string().min(1),
-    table: z.string().min(1),
-    notes: z.string().optional(),
-  }),
+  title: z.string().min(1).optional(),
+  source: SourceSchema.optional(),
   input: z.strictObject({
     name: z.string().min(1).default('data'),
     shape: Dims,
@@ -191,8 +205,10 @@ export interface WeightSource {
 
 export interface ModelMeta {
   name: string;
+  /** The file's title, else its name. */
   title: string;
-  source: { paper: string; table: string; notes?: string };
+  /** The citation: always there for a zoo entry, optional in the user's own file. */
+  source?: { paper: string; table: string; notes?: string };
   published: Published[];
   weights?: WeightsSpec;
   file: string;
@@ -211,14 +227,90 @@ export interface ParsedModel {
   weightSources: Map<string, WeightSource>;
 }
 
-/** One model from the text of its zoo file; `quick` builds it at the reduced resolution. */
-export function parseModel(text: string, file: string, opts: { quick?: boolean } = {}): ParsedModel {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    throw new ModelError(`not valid YAML: ${e.message.split('\n')[0]}`, file, e.linePos?.[0]?.line ?? null);
+/** The valid keys of the file's mappings, for "unknown key" messages. */
+function fileKeysAt(path: readonly PropertyKey[]): { keys: readonly string[]; what: string } {
+  const shapes: Record<string, z.core.$ZodLooseShape> = { '': FileSchema.shape, source: SourceSchema.shape, input: FileSchema.shape.input.shape };
+  const key = path.length === 0 ? '' : path.length === 1 ? String(path[0]) : path[0] === 'published' ? 'published' : null;
+  if (key === 'published') return { keys: ['what', 'value', 'counts', 'digits', 'source', 'note'], what: 'key' };
+  const shape = key === null ? undefined : shapes[key];
+  return { keys: shape ? Object.keys(shape) : [], what: 'key' };
+}
+
+/**
+ * The layers' problems, found before anything is built so that all come at once: every top-level layer
+ * against its op's schema (or the block use's), and the block templates' ops and keys (their values may
+ * be "$arg" until an instance substitutes them, so they are checked when built).
+ */
+function layerFindings(raw: unknown, zoo: boolean): Finding[] {
+  if (!isObj(raw)) return [];
+  const out: Finding[] = [];
+  if (zoo) {
+    for (const [k, what] of [
+      ['source', 'a zoo entry cites its source: add source: { paper: ..., table: ... }'],
+      ['title', 'a zoo entry has a title: add title: "..."'],
+    ] as const)
+      if (!(k in raw)) out.push({ path: [k], at: 'value', message: what });
   }
+  const check = (l: unknown, path: PropertyKey[], template: boolean) => {
+    if (!isObj(l)) {
+      out.push({ path, at: 'value', message: `expected a layer mapping such as { op: conv, out: 64, kernel: 3 }, got ${JSON.stringify(l)}` });
+      return;
+    }
+    if ('block' in l && !template) {
+      for (const f of issueFindings(BlockUse.safeParse(l).error, path, Object.keys(BlockUse.shape), 'block use')) out.push(f);
+      return;
+    }
+    const op = l.op;
+    if (op === undefined) {
+      out.push({ path, at: 'value', message: `a layer needs op: (one of ${LAYER_OPS.join(', ')}) or block: (a template under blocks:)` });
+      return;
+    }
+    if (typeof op !== 'string' || !(op in LAYER_SCHEMAS)) {
+      out.push({ path: [...path, 'op'], at: 'value', message: `unknown op ${JSON.stringify(op)}${sugg(String(op), LAYER_OPS)}; ops: ${LAYER_OPS.join(', ')}` });
+      return;
+    }
+    const schema = LAYER_SCHEMAS[op as LayerOp];
+    const issues = issueFindings(schema.safeParse(l).error, path, Object.keys(schema.shape), op);
+    out.push(...(template ? issues.filter((f) => f.at === 'key') : issues));
+  };
+  if (Array.isArray(raw.layers)) raw.layers.forEach((l, i) => check(l, ['layers', i], false));
+  if (isObj(raw.blocks)) {
+    for (const [name, def] of Object.entries(raw.blocks)) {
+      if (isObj(def) && Array.isArray(def.layers)) def.layers.forEach((l, j) => check(l, ['blocks', name, 'layers', j], true));
+    }
+  }
+  return out;
+}
+
+/** A layer's schema issues as findings: unknown keys at the key, with the valid ones; the rest at the value. */
+function issueFindings(err: z.ZodError | undefined, path: PropertyKey[], valid: string[], what: string): Finding[] {
+  return (err?.issues ?? []).flatMap((issue): Finding[] =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => ({
+          path: [...path, ...issue.path, k],
+          at: 'key' as const,
+          message: `unknown key "${k}"${sugg(k, valid)}; valid keys for ${what}: ${valid.join(', ')}`,
+        }))
+      : [{ path: [...path, ...issue.path], at: 'value' as const, message: issue.message }],
+  );
+}
+
+/**
+ * One model from the text of its file; `quick` builds it at the reduced resolution, `zoo` holds it to
+ * the shipped zoo's rules (a title and a cited source). Every problem of the file's fields and layers is
+ * reported at once, each with file:line:column (the devices.yaml way, harness/config-yaml.ts); a network
+ * that does not fit together (shapes, references) stops at its first problem.
+ */
+export function parseModel(text: string, file: string, opts: { quick?: boolean; zoo?: boolean } = {}): ParsedModel {
+  let data: z.output<typeof FileSchema>;
+  try {
+    data = parseYamlConfig(text, file, FileSchema, { validKeysAt: fileKeysAt, crossChecks: (raw) => layerFindings(raw, opts.zoo ?? false) }).data;
+  } catch (e) {
+    if (e instanceof ConfigError) throw ModelError.ofConfig(e);
+    throw e;
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true });
   const lineAt = (path: readonly (string | number)[]): number | null => {
     let node: unknown = doc.getIn(path, true);
     // a scalar or collection node has a range
@@ -229,19 +321,6 @@ export function parseModel(text: string, file: string, opts: { quick?: boolean }
     const r = (node as Node | undefined)?.range;
     return r ? lc.linePos(r[0]).line : null;
   };
-  const raw = doc.toJS() as unknown;
-  const top = FileSchema.safeParse(raw);
-  if (!top.success) {
-    const issue = top.error.issues[0]!;
-    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-    const keyHint =
-      issue.code === 'unrecognized_keys'
-        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}${sugg(issue.keys[0]!, Object.keys(FileSchema.shape))}`
-        : issue.message;
-    const at = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0]!] : path;
-    throw new ModelError(`${fieldPath(path) || 'the file'}: ${keyHint}`, file, lineAt(at));
-  }
-  const data = top.data;
   const quick = opts.quick ?? false;
   const inputShape = quick ? data.input.quick : data.input.shape;
   const b = new Builder(data.name, file, data.defaults.bnEps ?? 1e-5, data.weights !== undefined);
@@ -317,8 +396,8 @@ export function parseModel(text: string, file: string, opts: { quick?: boolean }
     weightSources: b.weightSources,
     meta: {
       name: data.name,
-      title: data.title,
-      source: data.source,
+      title: data.title ?? data.name,
+      ...(data.source ? { source: data.source } : {}),
       published: data.published,
       ...(data.weights ? { weights: data.weights } : {}),
       file,

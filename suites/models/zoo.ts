@@ -43,7 +43,7 @@ export interface LoadOptions {
 }
 
 /** Read and build a model file (zoo entry or the user's own YAML), with its real weights if it has any. */
-export function loadModelFile(file: string, opts: LoadOptions = {}): ZooModel {
+export function loadModelFile(file: string, opts: LoadOptions & { zoo?: boolean } = {}): ZooModel {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -66,7 +66,7 @@ export function loadZooModel(name: string, opts: LoadOptions & { dir?: string } 
       `unknown model "${name}"${s ? ` (did you mean "${s}"?)` : ''}; the zoo has: ${names.join(', ')} (or give a path to an .onnx file)`,
     );
   }
-  const m = loadModelFile(join(dir, `${name}.yaml`), opts);
+  const m = loadModelFile(join(dir, `${name}.yaml`), { ...opts, zoo: true });
   if (m.meta.name !== name) {
     throw new ModelError(`name: "${m.meta.name}" differs from the file name "${name}": make them equal`, m.meta.file, null);
   }
