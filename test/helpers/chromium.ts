@@ -24,8 +24,12 @@ export function chromium(): string | null {
 }
 
 /** The DOM of `file` after Chromium loaded it. */
-export function dumpDom(file: string): { status: number | null; dom: string; stderr: string } {
-  const r = spawnSync(CHROMIUM, [...FLAGS, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 120_000, maxBuffer: 512 * 1024 * 1024 });
+export function dumpDom(file: string, size?: string): { status: number | null; dom: string; stderr: string } {
+  const r = spawnSync(CHROMIUM, [...FLAGS, ...(size ? [`--window-size=${size}`] : []), '--dump-dom', `file://${file}`], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 512 * 1024 * 1024,
+  });
   return { status: r.status, dom: r.stdout, stderr: r.stderr };
 }
 
