@@ -826,6 +826,8 @@ export const RunResultsCurrent = z.object({
   finishedAt: IsoTime.nullable(),
   status: RunStatus,
   statusDetail: z.string().optional(),
+  /** --wait: how long the run waited for the device lock before its runner started (not part of the run's time). */
+  lockWaitMs: z.number().nonnegative().optional(),
   harness: z.object({ version: z.string(), gitCommit: z.string().nullable(), gitDirty: z.boolean().nullable() }),
   payloadHash: z.string(),
   device: z.object({

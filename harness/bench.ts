@@ -142,6 +142,10 @@ export async function runOnDevice(args: {
           progress.event(e, result);
         },
         onStderr: (line) => writer.stderr(line),
+        onLockWait: (ms) => {
+          writer.run.lockWaitMs = Math.round(ms);
+          progress.lockWaited(ms);
+        },
         ...(abort ? { abort } : {}),
       });
       failure = outcome.failure ?? (sawDone ? null : 'the runner stopped before it finished the plan');

@@ -68,7 +68,10 @@ export class Progress {
   private bar: cliProgress.SingleBar | null = null;
   private current: { caseId: string; index: number; total: number } | null = null;
   private pending: CaseResult[] = [];
-  private readonly t0 = Date.now();
+  private t0 = Date.now();
+  /** The wait for the device lock already taken out of the elapsed time; said with the runner's first event. */
+  private lockWaitMs = 0;
+  private lockWaitSaid = false;
   /** When the first case started (the estimate of the time left counts from there). */
   private casesStart: number | null = null;
   /** Weight of each planned case (its variant count: sampling time is per variant); [] = equal. */
@@ -100,6 +103,15 @@ export class Progress {
 
   private totalWeight(total: number): number {
     return this.weights.length === total ? this.weights.reduce((a, b) => a + b, 0) : total;
+  }
+
+  /**
+   * The run has waited this long for the device lock (--wait; given before each new try, the total so
+   * far): not counted in the elapsed time, and said once, when the runner's first event shows it started.
+   */
+  lockWaited(ms: number): void {
+    this.t0 += ms - this.lockWaitMs;
+    this.lockWaitMs = ms;
   }
 
   /** "1:23 elapsed, ~2:10 left" (the estimate once a case has finished: measured time per planned variant). */
@@ -161,6 +173,10 @@ export class Progress {
   }
 
   event(e: RunnerEvent, result: CaseResult | null): void {
+    if (this.lockWaitMs > 0 && !this.lockWaitSaid) {
+      this.lockWaitSaid = true;
+      this.info(`waited ${clock(this.lockWaitMs)} for the device lock (not counted in the elapsed time)`);
+    }
     if (this.mode === 'json') {
       process.stdout.write(`${JSON.stringify({ device: this.device, ...e, ...(result ? { result } : {}) })}\n`);
       return;

@@ -79,6 +79,29 @@ describe('durations on the terminal', () => {
   });
 });
 
+describe('elapsed time and the device lock', () => {
+  it('a wait for the lock is said once and not counted in the elapsed time', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const out = sink();
+      const p = new Progress('plain', 'board', out.stream);
+      // Told before each new try: the total so far.
+      vi.setSystemTime(1_000_000 + 60_000);
+      p.lockWaited(60_000);
+      vi.setSystemTime(1_000_000 + 95_000);
+      p.lockWaited(90_000);
+      expect(p.timeText()).toBe('0:05 elapsed');
+      expect(out.text()).toBe('');
+      p.event({ type: 'phase', phase: 'probe' }, null);
+      p.event({ type: 'phase', phase: 'ceilings' }, null);
+      expect(out.text().match(/waited/g)).toHaveLength(1);
+      expect(out.text()).toContain('[board] waited 1:30 for the device lock (not counted in the elapsed time)');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('time left', () => {
   it('is estimated from the time per planned variant once a case has finished', () => {
     vi.useFakeTimers({ now: 0 });

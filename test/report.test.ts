@@ -273,6 +273,19 @@ describe('renderReport: a minimal incomplete run', () => {
   });
 });
 
+describe('a run that waited for the device lock', () => {
+  it('shows the run time without the wait, and the wait separately', () => {
+    const run = fixture('rpi3-complete');
+    const start = Date.parse(run.startedAt);
+    const waited = { ...run, finishedAt: new Date(start + 200_000).toISOString(), lockWaitMs: 150_000 };
+    const finished = buildView(waited).meta.find((m) => m.key === 'finished')!.value;
+    expect(finished).toContain('(50.0 s; before it, 2 min 30 s waiting for the device lock)');
+    const plain = buildView({ ...waited, lockWaitMs: undefined }).meta.find((m) => m.key === 'finished')!.value;
+    expect(plain).toContain('(3 min 20 s)');
+    expect(plain).not.toContain('lock');
+  });
+});
+
 describe('renderCombinedIndex', () => {
   it('links every device report by relative path, with status and counts, escaped', async () => {
     const complete = fixture('rpi3-complete');

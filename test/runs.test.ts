@@ -236,6 +236,7 @@ describe('two local runs at once', () => {
     const to = () => ['--out', join(mkdtempSync(join(work, 'run-')), 'r')];
     let second: ReturnType<typeof bench> | null = null;
     let waiting: ReturnType<typeof bench> | null = null;
+    const waitedOut = to();
     const first = startBench(
       [
         '--quick',
@@ -253,7 +254,7 @@ describe('two local runs at once', () => {
       (line) => {
         if (!second && line.includes('"type":"case-start"')) {
           second = bench([...ONE, ...to()], { env });
-          waiting = bench([...ONE, '--wait', '--json', ...to()], { env });
+          waiting = bench([...ONE, '--wait', '--json', ...waitedOut], { env });
         }
       },
       { env },
@@ -265,6 +266,9 @@ describe('two local runs at once', () => {
     expect(r2.stdout).toMatch(/device local is busy: locked by \S+ run \S+ device local started .*--wait/);
     const r3 = await waiting!;
     expect(r3.code).toBe(0);
+    // The wait is recorded and said apart from the run's own time.
+    expect(readRun(waitedOut[1]!).lockWaitMs).toBeGreaterThan(0);
+    expect(r3.stdout).toMatch(/waited \d+:\d\d for the device lock \(not counted in the elapsed time\)/);
     // Ctrl-C while waiting for the lock stops at once, and the run says what it was doing.
     const holder = startBench([...ONE, '--target-ms', '3000', '--json', ...to()], () => {}, { env });
     await until(() => existsSync(join(lock, 'lock', 'pid')), 30_000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../core/contracts.js';
-import { runSession, type SessionSink } from '../harness/transport/session.js';
+import { runLocked, runSession, type SessionResult, type SessionSink } from '../harness/transport/session.js';
 
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -25,5 +25,39 @@ describe('runner session', () => {
     sink!.stdout('{"type":"case-start","caseId":"conv/x"}\n');
     sink!.close(null, null);
     expect(timeouts()).toBe(before);
+  });
+});
+
+describe('waiting for the device lock', () => {
+  it('reports how long the run waited before its session got the lock (kept apart from the run time)', async () => {
+    const tries: SessionResult[] = [
+      { kind: 'lock-held', owner: 'someone run x' },
+      { kind: 'lock-held', owner: 'someone run x' },
+      { kind: 'done', outcome: { exitCode: 0, signal: null, failure: null } },
+    ];
+    const waits: number[] = [];
+    const logs: string[] = [];
+    const out = await runLocked(
+      async () => tries.shift()!,
+      async () => undefined,
+      { device: 'board', lockPath: '/x/lock', waitForLock: true, lockPollMs: 20, log: (m) => logs.push(m), onLockWait: (ms) => waits.push(ms) },
+    );
+    expect(out.exitCode).toBe(0);
+    expect(tries).toHaveLength(0);
+    // Once before each retry, the time since the lock was first found held: the last is the whole wait.
+    expect(waits).toHaveLength(2);
+    expect(waits[1]!).toBeGreaterThanOrEqual(waits[0]!);
+    expect(waits[0]!).toBeGreaterThanOrEqual(15);
+    expect(logs[0]).toMatch(/device board is locked by someone run x; waiting/);
+  });
+
+  it('a lock found free at once: no wait reported', async () => {
+    const waits: number[] = [];
+    await runLocked(
+      async () => ({ kind: 'done', outcome: { exitCode: 0, signal: null, failure: null } }),
+      async () => undefined,
+      { device: 'board', lockPath: '/x/lock', waitForLock: true, lockPollMs: 20, log: () => undefined, onLockWait: (ms) => waits.push(ms) },
+    );
+    expect(waits).toEqual([]);
   });
 });

@@ -625,7 +625,13 @@ export function buildView(run: RunResults): ReportView {
   });
 
   const o = run.options;
-  const dur = f.elapsed(run.startedAt, run.finishedAt);
+  // The run's own time; a wait for the device lock (--wait) is shown apart from it.
+  const wait = run.lockWaitMs ?? 0;
+  const total = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : Number.NaN;
+  const dur =
+    wait > 0 && total >= wait
+      ? `${f.duration(total - wait)}; before it, ${f.duration(wait)} waiting for the device lock`
+      : f.elapsed(run.startedAt, run.finishedAt);
   const statusOk = run.status === 'complete';
   const plotted = run.results.filter(isPlottable).length;
   return {

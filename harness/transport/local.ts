@@ -124,6 +124,7 @@ export class LocalTransport implements Transport {
         lockPollMs: this.opts.lockPollMs,
         abort: h.abort,
         log: this.opts.log ?? (() => {}),
+        ...(h.onLockWait ? { onLockWait: (ms: number) => h.onLockWait?.(ms) } : {}),
       },
     );
   }

@@ -393,6 +393,8 @@ export interface LockedRunOptions {
   lockWaitMaxMs?: number;
   abort?: AbortSignal;
   log: (msg: string) => void;
+  /** Before each retry after the lock was found held: the time since then (the last call gives the whole wait). */
+  onLockWait?: (waitedMs: number) => void;
 }
 
 /**
@@ -402,7 +404,9 @@ export interface LockedRunOptions {
 export async function runLocked(session: () => Promise<SessionResult>, repair: (files: string[]) => Promise<void>, o: LockedRunOptions): Promise<RunOutcome> {
   const waitUntil = Date.now() + (o.lockWaitMaxMs ?? 6 * 3600_000);
   let repaired = false;
+  let heldSince: number | null = null;
   for (;;) {
+    if (heldSince !== null) o.onLockWait?.(Date.now() - heldSince);
     const r = await session();
     if (r.kind === 'done') return r.outcome;
     if (r.kind === 'payload-mismatch') {
@@ -429,6 +433,7 @@ export async function runLocked(session: () => Promise<SessionResult>, repair: (
     if (Date.now() > waitUntil) {
       return { exitCode: LOCK_HELD_EXIT, signal: null, failure: `gave up waiting for the lock on device ${o.device} (held by ${holder})` };
     }
+    heldSince ??= Date.now();
     o.log(`device ${o.device} is locked by ${holder}; waiting`);
     const aborted = await sleep(o.lockPollMs ?? 5_000, o.abort);
     if (aborted) return { exitCode: null, signal: null, failure: `interrupted while waiting for the lock on device ${o.device}`, interrupted: true };

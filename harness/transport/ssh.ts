@@ -752,6 +752,7 @@ export class SshTransport implements Transport {
           lockWaitMaxMs: this.opts.lockWaitMaxMs,
           abort,
           log,
+          ...(h.onLockWait ? { onLockWait: (ms: number) => h.onLockWait?.(ms) } : {}),
         },
       );
     } catch (e) {

@@ -7,6 +7,8 @@ export interface RunHandlers {
   onStderr(line: string): void;
   /** Stop the run (Ctrl-C, SIGTERM ...): the runner is stopped, the device lock released, results so far kept. */
   abort?: AbortSignal;
+  /** The run is waiting for the device lock (--wait): how long so far; called before each new try. */
+  onLockWait?(waitedMs: number): void;
 }
 
 export interface RunOutcome {
