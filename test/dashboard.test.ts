@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunResults } from '../core/contracts.js';
-import { CHANGEPOINT_CLASS, ANNOTATION_CLASS, SPARK_CLASS, THROTTLE_CLASS, timeTicks } from '../harness/history/charts.js';
+import { CHANGEPOINT_CLASS, ANNOTATION_CLASS, SPARK_CLASS, sparklineSvg, THROTTLE_CLASS, timeTicks } from '../harness/history/charts.js';
 import { devicePageName, renderDashboard, seriesAnchor, type DashboardOutput } from '../harness/history/dashboard.js';
 import { HistoryStore } from '../harness/history/store.js';
 import { synthRuns } from './helpers/synthetic.js';
@@ -224,4 +224,35 @@ describe('dashboard', () => {
     expect(shot.status, shot.stderr).toBe(0);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
   }, 900_000);
+});
+
+describe('sparklines drawn from one compiled spec', () => {
+  it('each render gets its own colour, time domain, values and change points (nothing carries over from the last)', async () => {
+    const domain = { start: '2025-01-01T00:00:00Z', end: '2025-01-11T00:00:00Z' };
+    const pts = (v: (i: number) => number) =>
+      Array.from({ length: 10 }, (_, i) => ({ t: new Date(Date.parse(domain.start) + (i + 1) * 86_400_000).toISOString(), value: v(i) }));
+    const a = await sparklineSvg(
+      pts((i) => 1 + i),
+      { domain, colour: '#ff0000', title: ['a'], idPrefix: 'a', markers: [pts(() => 0)[4]!.t] },
+    );
+    const b = await sparklineSvg(
+      pts((i) => 10 - i),
+      { domain: { ...domain, end: '2025-01-21T00:00:00Z' }, colour: '#00ff00', title: ['b'], idPrefix: 'b' },
+    );
+    expect(a).toContain('stroke="#ff0000"');
+    expect(a).not.toContain('#00ff00');
+    expect(b).toContain('stroke="#00ff00"');
+    expect(b).not.toContain('#ff0000');
+    // a's change point is a rule; b has none.
+    expect(a).toMatch(/<g class="mark-rule[^"]*"[^>]*><line /);
+    expect(b).not.toMatch(/<g class="mark-rule[^"]*"[^>]*><line /);
+    // The last point: at the right edge for a (its domain ends with it), halfway for b (twice as long a domain).
+    const lastX = (svg: string) => Number(/<g class="mark-symbol[^>]*><path transform="translate\(([\d.]+),/.exec(svg)![1]);
+    expect(lastX(a!)).toBeCloseTo(150, 0);
+    expect(lastX(b!)).toBeCloseTo(75, 0);
+    // Rising in a, falling in b: the last point high (small y) in a, low (large y) in b.
+    const lastY = (svg: string) => Number(/<g class="mark-symbol[^>]*><path transform="translate\([\d.]+,([\d.]+)\)/.exec(svg)![1]);
+    expect(lastY(a!)).toBeLessThan(10);
+    expect(lastY(b!)).toBeGreaterThan(18);
+  });
 });

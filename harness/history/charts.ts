@@ -7,7 +7,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { decodeThrottled } from '../report/model.js';
 import { sig } from '../report/format.js';
-import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from '../report/svg.js';
+import { attachTitles, CHART_CONFIG, tipToken, vegaLiteTemplate, vegaLiteToSvg, type Tip } from '../report/svg.js';
 import type { AnnotationRow, PointRow } from './store.js';
 
 export const SERIES_POINT_CLASS = 'rb-hist-point';
@@ -74,69 +74,43 @@ export async function seriesChartSvg(input: SeriesChartInput, idPrefix: string):
   const { points, domain } = input;
   const tips: Tip[] = [];
   const rows = points.map((p) => ({ t: p.started_at, m: p.median, lo: p.ci_low ?? p.median, hi: p.ci_high ?? p.median }));
-  const layers: object[] = [
-    {
-      data: { values: rows },
-      mark: { type: 'area', fill: '#4c78a8', opacity: 0.18, aria: false },
-      encoding: { y: { field: 'lo', type: 'quantitative', scale: { zero: false }, axis: { title: 'ms', tickCount: 4 } }, y2: { field: 'hi' } },
-    },
-    {
-      data: { values: rows },
-      mark: { type: 'line', stroke: '#2f5fa7', strokeWidth: 1.3, aria: false },
-      encoding: { y: { field: 'm', type: 'quantitative' } },
-    },
-  ];
-  if (points.length <= MAX_POINT_MARKS) {
-    const marks = points.map((p) => {
-      const tip = tipToken(tips.length);
-      tips.push({
-        lines: [
-          `run ${p.run_id}`,
-          `median ${sig(p.median, 4)} ms${p.ci_low !== null && p.ci_high !== null ? ` (CI ${sig(p.ci_low, 4)}..${sig(p.ci_high, 4)})` : ''}`,
-          `${p.state}${input.commitOf(p.run_row) ? `, commit ${shortSha(input.commitOf(p.run_row))}` : ''}`,
-        ],
-        className: SERIES_POINT_CLASS,
-      });
-      return { t: p.started_at, m: p.median, tip };
-    });
-    layers.push({
-      data: { values: marks },
-      mark: { type: 'point', filled: true, size: 16, color: '#2f5fa7', opacity: 0.9 },
-      encoding: { y: { field: 'm', type: 'quantitative' }, description: { field: 'tip' } },
-    });
-  }
+  const marks =
+    points.length <= MAX_POINT_MARKS
+      ? points.map((p) => {
+          const tip = tipToken(tips.length);
+          tips.push({
+            lines: [
+              `run ${p.run_id}`,
+              `median ${sig(p.median, 4)} ms${p.ci_low !== null && p.ci_high !== null ? ` (CI ${sig(p.ci_low, 4)}..${sig(p.ci_high, 4)})` : ''}`,
+              `${p.state}${input.commitOf(p.run_row) ? `, commit ${shortSha(input.commitOf(p.run_row))}` : ''}`,
+            ],
+            className: SERIES_POINT_CLASS,
+          });
+          return { t: p.started_at, m: p.median, tip };
+        })
+      : [];
   // Segment levels between change points (and annotations, which also start segments).
   const starts = [0, ...input.changepoints.map((c) => c.idx)].sort((a, b) => a - b);
-  if (input.changepoints.length) {
-    // Each segment's level as a two-point line (an x2 rule would conflict with the fixed time domain in Vega-Lite).
-    const levels = starts.flatMap((s, i) => {
-      const e = (starts[i + 1] ?? points.length) - 1;
-      const seg = points
-        .slice(s, e + 1)
-        .map((p) => p.median)
-        .sort((a, b) => a - b);
-      const mid = seg.length % 2 ? seg[seg.length >> 1]! : (seg[seg.length / 2 - 1]! + seg[seg.length / 2]!) / 2;
-      return [
-        { t: points[s]!.started_at, m: mid, seg: i },
-        { t: points[e]!.started_at, m: mid, seg: i },
-      ];
-    });
-    layers.push({
-      data: { values: levels },
-      mark: { type: 'line', stroke: '#b42318', strokeWidth: 1.6, opacity: 0.75, aria: false },
-      encoding: { y: { field: 'm', type: 'quantitative' }, detail: { field: 'seg', type: 'nominal' } },
-    });
-    const cps = input.changepoints.map((c) => {
-      const tip = tipToken(tips.length);
-      tips.push({ lines: [c.text], className: CHANGEPOINT_CLASS });
-      return { t: points[c.idx]!.started_at, tip };
-    });
-    layers.push({
-      data: { values: cps },
-      mark: { type: 'rule', stroke: '#b42318', strokeWidth: 1.2, strokeDash: [4, 3] },
-      encoding: { description: { field: 'tip' } },
-    });
-  }
+  // Each segment's level as a two-point line (an x2 rule would conflict with the fixed time domain in Vega-Lite).
+  const levels = input.changepoints.length
+    ? starts.flatMap((s, i) => {
+        const e = (starts[i + 1] ?? points.length) - 1;
+        const seg = points
+          .slice(s, e + 1)
+          .map((p) => p.median)
+          .sort((a, b) => a - b);
+        const mid = seg.length % 2 ? seg[seg.length >> 1]! : (seg[seg.length / 2 - 1]! + seg[seg.length / 2]!) / 2;
+        return [
+          { t: points[s]!.started_at, m: mid, seg: i },
+          { t: points[e]!.started_at, m: mid, seg: i },
+        ];
+      })
+    : [];
+  const cps = input.changepoints.map((c) => {
+    const tip = tipToken(tips.length);
+    tips.push({ lines: [c.text], className: CHANGEPOINT_CLASS });
+    return { t: points[c.idx]!.started_at, tip };
+  });
   const anns = input.annotations
     .filter((a) => a.at >= domain.start && a.at <= domain.end)
     .map((a) => {
@@ -147,16 +121,63 @@ export async function seriesChartSvg(input: SeriesChartInput, idPrefix: string):
       });
       return { t: a.at, tip };
     });
-  if (anns.length) {
-    layers.push({
-      data: { values: anns },
-      mark: { type: 'rule', stroke: '#8a5a00', strokeWidth: 1.4, strokeDash: [2, 2] },
-      encoding: { description: { field: 'tip' } },
-    });
-  }
-  const spec = { $schema: SCHEMA, width: 560, height: 130, config: CHART_CONFIG, encoding: { x: xAxis(domain) }, layer: layers } as TopLevelSpec;
-  return attachTitles(await vegaLiteToSvg(spec, idPrefix), tips);
+  const ticks = timeTicks(domain);
+  const key = JSON.stringify(ticks);
+  let template = seriesTemplates.get(key);
+  if (!template) seriesTemplates.set(key, (template = vegaLiteTemplate(seriesChartSpec(ticks))));
+  const svg = await template({ rows, marks, levels, cps, anns }, idPrefix, { x0: Date.parse(domain.start), x1: Date.parse(domain.end) });
+  return attachTitles(svg, tips);
 }
+
+/**
+ * The series chart's spec, compiled once per time-axis style (vegaLiteTemplate; a dashboard draws one
+ * per series): the data are named datasets (an empty one draws nothing), the time domain is a param.
+ */
+function seriesChartSpec(ticks: ReturnType<typeof timeTicks>): TopLevelSpec {
+  const x = {
+    field: 't',
+    type: 'temporal' as const,
+    scale: { domain: [{ expr: 'x0' }, { expr: 'x1' }] },
+    axis: { title: null, format: ticks.format, labelOverlap: true, tickCount: ticks.tickCount, grid: true },
+  };
+  return {
+    $schema: SCHEMA,
+    width: 560,
+    height: 130,
+    config: CHART_CONFIG,
+    params: [
+      { name: 'x0', value: 0 },
+      { name: 'x1', value: 1 },
+    ],
+    encoding: { x },
+    layer: [
+      {
+        data: { name: 'rows' },
+        mark: { type: 'area', fill: '#4c78a8', opacity: 0.18, aria: false },
+        encoding: { y: { field: 'lo', type: 'quantitative', scale: { zero: false }, axis: { title: 'ms', tickCount: 4 } }, y2: { field: 'hi' } },
+      },
+      {
+        data: { name: 'rows' },
+        mark: { type: 'line', stroke: '#2f5fa7', strokeWidth: 1.3, aria: false },
+        encoding: { y: { field: 'm', type: 'quantitative' } },
+      },
+      {
+        data: { name: 'marks' },
+        mark: { type: 'point', filled: true, size: 16, color: '#2f5fa7', opacity: 0.9 },
+        encoding: { y: { field: 'm', type: 'quantitative' }, description: { field: 'tip' } },
+      },
+      {
+        data: { name: 'levels' },
+        mark: { type: 'line', stroke: '#b42318', strokeWidth: 1.6, opacity: 0.75, aria: false },
+        encoding: { y: { field: 'm', type: 'quantitative' }, detail: { field: 'seg', type: 'nominal' } },
+      },
+      { data: { name: 'cps' }, mark: { type: 'rule', stroke: '#b42318', strokeWidth: 1.2, strokeDash: [4, 3] }, encoding: { description: { field: 'tip' } } },
+      { data: { name: 'anns' }, mark: { type: 'rule', stroke: '#8a5a00', strokeWidth: 1.4, strokeDash: [2, 2] }, encoding: { description: { field: 'tip' } } },
+    ],
+  } as TopLevelSpec;
+}
+
+const seriesTemplates = new Map<string, ReturnType<typeof vegaLiteTemplate>>();
 
 export interface SparkPoint {
   t: string;
@@ -180,42 +201,53 @@ export async function sparklineSvg(
   const hi = Math.max(...rows.map((r) => r.hi));
   const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.05 || 1;
   // zero: the scale starts at 0 (a share, whose level matters more than its wiggle).
-  const yDomain = opts.zero ? [0, hi * 1.1 || 1] : [lo - pad, hi + pad];
-  const x = { field: 't', type: 'temporal' as const, scale: { domain: [Date.parse(opts.domain.start), Date.parse(opts.domain.end)] }, axis: null };
-  const y = { field: 'v', type: 'quantitative' as const, scale: { domain: yDomain, nice: false, zero: false }, axis: null };
-  const tips: Tip[] = [{ lines: opts.title, className: SPARK_CLASS }];
-  const last = rows[rows.length - 1]!;
-  const layers: object[] = [
-    {
-      data: { values: rows },
-      mark: { type: 'area', fill: opts.colour, opacity: 0.22, aria: false },
-      encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
-    },
-    // The line is one path: it carries the chart's hover label.
-    {
-      data: { values: rows.map((r) => ({ ...r, tip: tipToken(0) })) },
-      mark: { type: 'line', stroke: opts.colour, strokeWidth: 1.4 },
-      encoding: { y, description: { field: 'tip' } },
-    },
-    { data: { values: [last] }, mark: { type: 'circle', size: 18, color: opts.colour, opacity: 1, aria: false }, encoding: { y } },
-  ];
-  if (opts.markers?.length) {
-    layers.splice(2, 0, {
-      data: { values: opts.markers.map((t) => ({ t })) },
-      mark: { type: 'rule', stroke: '#b42318', strokeWidth: 1, strokeDash: [2, 2], aria: false },
-    });
-  }
-  const spec = {
+  const [y0, y1] = opts.zero ? [0, hi * 1.1 || 1] : [lo - pad, hi + pad];
+  const size = `${opts.width ?? 150}x${opts.height ?? 28}`;
+  let template = sparkTemplates.get(size);
+  if (!template) sparkTemplates.set(size, (template = vegaLiteTemplate(sparklineSpec(opts.width ?? 150, opts.height ?? 28))));
+  const svg = await template(
+    { rows, line: rows.map((r) => ({ ...r, tip: tipToken(0) })), last: [rows[rows.length - 1]!], markers: (opts.markers ?? []).map((t) => ({ t })) },
+    opts.idPrefix,
+    { x0: Date.parse(opts.domain.start), x1: Date.parse(opts.domain.end), y0, y1, colour: opts.colour },
+  );
+  return attachTitles(svg, [{ lines: opts.title, className: SPARK_CLASS }]);
+}
+
+/**
+ * The sparkline's spec, compiled once per size (vegaLiteTemplate): a dashboard draws two per series,
+ * and compiling and parsing a Vega-Lite spec for each was most of its time on a large history
+ * (scripts/dashboard-timing.ts). The data are named datasets; the domains and the colour are params.
+ */
+function sparklineSpec(width: number, height: number): TopLevelSpec {
+  const x = { field: 't', type: 'temporal' as const, scale: { domain: [{ expr: 'x0' }, { expr: 'x1' }] }, axis: null };
+  const y = { field: 'v', type: 'quantitative' as const, scale: { domain: [{ expr: 'y0' }, { expr: 'y1' }], nice: false, zero: false }, axis: null };
+  const colour = { expr: 'colour' };
+  return {
     $schema: SCHEMA,
-    width: opts.width ?? 150,
-    height: opts.height ?? 28,
+    width,
+    height,
     padding: 2,
     config: { ...CHART_CONFIG, view: { stroke: null } },
+    params: [
+      { name: 'x0', value: 0 },
+      { name: 'x1', value: 1 },
+      { name: 'y0', value: 0 },
+      { name: 'y1', value: 1 },
+      { name: 'colour', value: '#000000' },
+    ],
     encoding: { x },
-    layer: layers,
+    layer: [
+      { data: { name: 'rows' }, mark: { type: 'area', fill: colour, opacity: 0.22, aria: false }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
+      // The line is one path: it carries the chart's hover label.
+      { data: { name: 'line' }, mark: { type: 'line', stroke: colour, strokeWidth: 1.4 }, encoding: { y, description: { field: 'tip' } } },
+      // Change points: thin rules (an empty dataset draws none).
+      { data: { name: 'markers' }, mark: { type: 'rule', stroke: '#b42318', strokeWidth: 1, strokeDash: [2, 2], aria: false } },
+      { data: { name: 'last' }, mark: { type: 'circle', size: 18, color: colour, opacity: 1, aria: false }, encoding: { y } },
+    ],
   } as TopLevelSpec;
-  return attachTitles(await vegaLiteToSvg(spec, opts.idPrefix), tips);
 }
+
+const sparkTemplates = new Map<string, ReturnType<typeof vegaLiteTemplate>>();
 
 export interface HealthPoint {
   at: string;

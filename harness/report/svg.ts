@@ -84,17 +84,21 @@ export async function vegaLiteToSvg(spec: TopLevelSpec, idPrefix: string): Promi
  * the Vega-Lite spec names its datasets (`data: { name }`) instead of holding values, and is
  * compiled and parsed once; each render fills the datasets of a fresh view and draws it.
  */
-export function vegaLiteTemplate(spec: TopLevelSpec): (datasets: Record<string, object[]>, idPrefix: string) => Promise<string> {
+export function vegaLiteTemplate(
+  spec: TopLevelSpec,
+): (datasets: Record<string, object[]>, idPrefix: string, signals?: Record<string, unknown>) => Promise<string> {
   let runtime: ReturnType<typeof vega.parse>;
   try {
     runtime = vega.parse(compile(spec, { logger: chartLogger }).spec);
   } catch (cause) {
     throw new Error('report chart: Vega-Lite could not compile the chart spec (a bug in harness/report)', { cause });
   }
-  return async (datasets, idPrefix) => {
+  return async (datasets, idPrefix, signals = {}) => {
     const view = new vega.View(runtime, { renderer: 'none' });
     try {
       for (const [name, values] of Object.entries(datasets)) view.data(name, values);
+      // The spec's params (scale domains, a colour) for this render.
+      for (const [name, value] of Object.entries(signals)) view.signal(name, value);
       return scopeIds(await view.toSVG(), idPrefix);
     } finally {
       view.finalize();
