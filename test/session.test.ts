@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../core/contracts.js';
+import { firstLineReader } from '../harness/runner/first-line.js';
 import { runLocked, runSession, type SessionResult, type SessionSink } from '../harness/transport/session.js';
 
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -59,5 +60,23 @@ describe('waiting for the device lock', () => {
       { device: 'board', lockPath: '/x/lock', waitForLock: true, lockPollMs: 20, log: () => undefined, onLockWait: (ms) => waits.push(ms) },
     );
     expect(waits).toEqual([]);
+  });
+});
+
+describe("the runner's plan line", () => {
+  it('is the text up to the first newline, however the chunks cut it; without a newline, all of it', () => {
+    const plan = `{"a":"${'x'.repeat(1000)}"}`;
+    for (const size of [1, 7, 64, 999, 5000]) {
+      const text = `${plan}\n{"ignored":true}\n`;
+      const r = firstLineReader();
+      let line: string | null = null;
+      for (let i = 0; i < text.length && line === null; i += size) line = r.push(text.slice(i, i + size));
+      expect(line, `chunks of ${size}`).toBe(plan);
+    }
+    const r = firstLineReader();
+    expect(r.push('{"a":')).toBeNull();
+    expect(r.push('1}')).toBeNull();
+    expect(r.rest()).toBe('{"a":1}');
+    expect(firstLineReader().push('\n')).toBe('');
   });
 });

@@ -27,6 +27,7 @@ import { ExternalKernels } from './external.js';
 import { PlanExternal } from '../../core/external.js';
 import { faultyWinogradGenerator } from './faults.js';
 import { LoadTracker } from './load.js';
+import { firstLineReader } from './first-line.js';
 
 export const RUNNER_VERSION = '1';
 
@@ -52,22 +53,21 @@ function stopped(why: string): never {
  */
 function readPlan(): Promise<string> {
   return new Promise((resolvePlan, reject) => {
-    let buf = '';
+    const reader = firstLineReader();
     let got = false;
     process.stdin.setEncoding('utf8');
     process.stdin.on('data', (chunk: string) => {
       if (got) return;
-      buf += chunk;
-      const i = buf.indexOf('\n');
-      if (i >= 0) {
+      const line = reader.push(chunk);
+      if (line !== null) {
         got = true;
-        resolvePlan(buf.slice(0, i));
+        resolvePlan(line);
       }
     });
     process.stdin.on('end', () => {
       if (!got) {
         got = true;
-        resolvePlan(buf);
+        resolvePlan(reader.rest());
       } else {
         stopped('the host closed its connection');
       }
