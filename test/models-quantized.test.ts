@@ -18,6 +18,7 @@ import { loadModelCase } from '../suites/models/suite.js';
 import { measureModelCase } from '../suites/models/measure.js';
 import { mixedPlan, netBudget, top1Agree, TOP1_INPUTS, TOP1_INPUTS_QUICK } from '../suites/models/quantized.js';
 import { makeResolver } from '../suites/variants.js';
+import { quantizedNetworksView } from '../harness/report/quantized-networks.js';
 import { bench } from './helpers/cli.js';
 import { useKernels } from './helpers/kernels.js';
 import { SHORT_OPTIONS } from './helpers/measure.js';
@@ -135,6 +136,18 @@ describe('whole-network quantization (every-op)', () => {
     expect(judged.get(MIXED)!.state).toBe('passed');
     const unjudged = await run({ budgets: { minSqnrDb: (s0 + s1) / 2 } });
     expect(quantOf(unjudged, INT8).budget.meets).toBe(true);
+    // The report's section says the same, plainly.
+    const view = quantizedNetworksView({ results: [...judged.values()] } as unknown as RunResults)!;
+    expect(view).toHaveLength(1);
+    expect(view[0]!.verdict).toMatch(
+      /^every_op, pc-i8: all-int8: .* misses the budget; mixed plan \(1 layer\(s\) fallen back to fp32\): .* meets the budget\.$/,
+    );
+    const [all, mixed] = view[0]!.rows;
+    expect([all!.meets, mixed!.meets]).toEqual([false, true]);
+    expect(all!.worst).toMatch(/^grouped /);
+    expect(all!.fp32).toMatch(/asym: no int8 kernel/);
+    expect(mixed!.plan).toMatch(/^grouped \(alone/);
+    expect(mixed!.fp32).toMatch(/grouped: the mixed-precision plan fell it back to fp32/);
   }, 240_000);
 
   it('a mixed plan stopped before the budget is met is not reported as meeting it', async () => {
@@ -195,5 +208,8 @@ describe('the CLI: --schemes with --model', () => {
     expect(names).toEqual(expect.arrayContaining([FP32, INT8, MIXED]));
     const q = run.results.find((x) => x.variant === INT8);
     expect(q && isTimed(q) && q.model?.quantization?.top1.quick).toBe(true);
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('Whole-network quantization');
+    expect(html).toMatch(/every_op, pc-i8: all-int8: /);
   }, 240_000);
 });

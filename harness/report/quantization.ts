@@ -121,7 +121,10 @@ function geomean(xs: number[]): number | null {
 
 /** The decision for `run`, or null when the run has no low-precision result. */
 export function quantizationDecision(run: RunResults): QuantDecision | null {
-  const lowp = run.results.filter((r) => (isTimed(r) && r.accuracy.schemeLoss !== undefined) || (!isTimed(r) && /-(i8|u8|f16)$/.test(r.variant)));
+  // Whole networks have their own section (quantized-networks.ts).
+  const lowp = run.results.filter(
+    (r) => (isTimed(r) && r.accuracy.schemeLoss !== undefined) || (!isTimed(r) && /-(i8|u8|f16)$/.test(r.variant) && !r.variant.startsWith('model-')),
+  );
   if (lowp.length === 0) return null;
   // Skipped accuracy-only results count (they carry a scheme loss); other skipped ones alone do not make a section.
   const budgets = run.options.budgets ?? {};
