@@ -779,6 +779,8 @@ export const TheoreticalCeilings = z.object({
   peakGflops: z.record(z.string(), z.number()),
   dramGbps: z.number(),
   caches: z.record(z.string(), z.number()).optional(),
+  /** Dtypes the profile's datasheet gives no peak for, with why. */
+  noPeak: z.record(z.string(), z.string()).optional(),
 });
 export type TheoreticalCeilings = z.infer<typeof TheoreticalCeilings>;
 

@@ -101,6 +101,8 @@ export interface QuantDecision {
   fp32PeakGflops: number | null;
   /** The device profile's theoretical peaks per dtype (GFLOP/s; int8 in GOP/s), where it has one. */
   theoreticalPeaks: { dtype: string; peak: number }[];
+  /** The dtypes the device profile gives no peak for, with why. */
+  missingPeaks: { dtype: string; why: string }[];
 }
 
 /** The scheme key of a low-precision result: its label and storage dtype (pc-i8), or null for an fp32 result. */
@@ -278,5 +280,6 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     int8PeakGops: measured?.int8PeakGops ?? null,
     fp32PeakGflops: measured?.peakGflops ?? null,
     theoreticalPeaks: theo ? Object.entries(theo.peakGflops).map(([dtype, peak]) => ({ dtype, peak })) : [],
+    missingPeaks: Object.entries(theo?.noPeak ?? {}).map(([dtype, why]) => ({ dtype, why })),
   };
 }
