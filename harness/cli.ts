@@ -417,6 +417,12 @@ async function bench(argv: string[]): Promise<number> {
     ...(kernelsFile ? { external: kernelsFile.kernels.map((k) => ({ name: k.spec.name, cases: k.cases })) } : {}),
   });
   options.suites = [...new Set(items.map((i) => i.suite.name))];
+  // The models suite quantizes whole networks by int8 schemes only: a run of networks alone given only fp16 schemes would quantize nothing.
+  if (schemes && items.length > 0 && items.every((i) => i.suite.name === 'models') && !schemes.extras.some((e) => e.suite === 'models')) {
+    throw new UsageError(
+      `--schemes ${values.schemes!.join(';')}: the models suite quantizes whole networks by int8 schemes only (e.g. --schemes "int8:pc"); fp16 schemes run on the conv suite (--suite conv)`,
+    );
+  }
   const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
   if (baselinesAdded.length) options.baselinesAdded = baselinesAdded;
   const runId = testRunId() ?? newRunId();

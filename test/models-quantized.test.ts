@@ -212,4 +212,10 @@ describe('the CLI: --schemes with --model', () => {
     expect(html).toContain('Whole-network quantization');
     expect(html).toMatch(/every_op, pc-i8: all-int8: /);
   }, 240_000);
+
+  it('refuses fp16 schemes for a run of networks alone (they would quantize nothing), naming what to do', async () => {
+    const r = await bench(['--model', EVERY_OP, '--quick', '--no-ceilings', '--schemes', 'fp16']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--schemes fp16: the models suite quantizes whole networks by int8 schemes only \(e\.g\. --schemes "int8:pc"\)/);
+  }, 120_000);
 });
