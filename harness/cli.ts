@@ -67,7 +67,9 @@ bench options:
                        --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
   --schemes S          the low-precision schemes to run instead of suites/conv/schemes.yaml's (repeatable, or
                        several separated by ';'): int8[:opts] (pt|pc, s8|u8, minmax|percentile[=P]|mse|entropy,
-                       rq|dq), fp16, fp16-arith[:acc32]; e.g. --schemes "int8:pc,mse;fp16" (docs/precision.md)
+                       rq|dq), fp16, fp16-arith[:acc32]; e.g. --schemes "int8:pc,mse;fp16" (docs/precision.md).
+                       With --model / --suite models, each int8 scheme also runs the whole network in int8 and
+                       its mixed-precision plan (model-runtime-int8-<scheme>, model-runtime-mixed-<scheme>)
   --case NAME[,..]     only these cases (id or layer name)
   --kernels FILE       also run your native kernels, declared in FILE (docs/native-kernels.md): built for each
                        device's architecture, uploaded with the payload, checked and placed like the built-in ones
