@@ -563,6 +563,8 @@ export const ModelRun = z.object({
       scheme: z.string(),
       /** Calibration: method, how many inputs, their seeds' rule. */
       calibration: z.object({ method: z.string(), inputs: z.number().int().positive(), seeds: z.string() }),
+      /** The tensor the final loss is of: the network's output, or the logits where it ends in a softmax (suites/models/quantized.ts lossTensor). */
+      finalTensor: z.string(),
       /** The final output against the float64 network on the original floats (the evaluated input). */
       finalSqnrDb: Float,
       finalRelL2: Float,

@@ -85,6 +85,8 @@ describe('whole-network quantization (every-op)', () => {
       expect(row.check.ok, row.check.detail).toBe(true);
       expect(row.check.detail).toMatch(/equal the exact integer reference/);
     }
+    // The final loss is of the logits: every-op ends in a softmax (a normalisation that quantizes nothing).
+    expect(q.finalTensor).toBe('"reshaped", the logits (the input of the final softmax "prob")');
     // The final output's loss is the result's accuracy (what budgets and --gate read).
     expect(decodeFloat(q.finalSqnrDb)).toBe(decodeFloat(r.accuracy.sqnrDb));
     expect(decodeFloat(q.finalSqnrDb)).toBeGreaterThan(20);

@@ -38,6 +38,8 @@ export interface QuantNetView {
   scheme: string;
   fp32: string;
   calibration: string;
+  /** What the final SQNR is of. */
+  finalTensor: string;
   rows: QuantNetRow[];
   verdict: string;
 }
@@ -110,6 +112,7 @@ export function quantizedNetworksView(run: RunResults): QuantNetView[] | null {
             ? 'no passed fp32 im2col network in this run: no speedup'
             : `fp32 im2col network ${ms(fp32Ms)}${bestMs !== null ? `, best fp32 ${ms(bestMs)}` : ''}`,
         calibration: `${q0.calibration.method} on ${q0.calibration.inputs} input(s): ${q0.calibration.seeds}`,
+        finalTensor: q0.finalTensor,
         rows: rows.map(({ x: _x, ...r }) => r),
         verdict: `${network}, ${scheme}: ${rows.map(say).join('; ')}.`,
       });

@@ -71,6 +71,7 @@ import {
   top1Agree,
   topClasses,
   withScratchNetwork,
+  lossTensor,
   TOP1_INPUTS,
   TOP1_INPUTS_QUICK,
   type CalibrationCache,
@@ -453,7 +454,7 @@ function quantizedLoss(
         local.set(n.name, errorMetrics(cg.tensor(n.outputs[0]), ev.values.get(n.outputs[0])!).sqnrDb);
       });
     } else cg.run();
-    return { local, final: finalLoss(cg.tensor(g.outputs[0]!), refOut) };
+    return { local, final: finalLoss(cg.tensor(lossTensor(g).name), refOut) };
   });
 }
 
@@ -524,12 +525,13 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
             quant = { q, fp32: new Set(), plan: null };
             if (v.policy === 'mixed') {
               env.onPhase?.('prepare', `${v.name}: the mixed-precision plan (falling back the worst layers until the budget is met)`);
-              const start = quantizedLoss(env, g, shapes, params, runParams, inputs, refOut, q, quant.fp32, true);
+              const refLoss = ref.values.get(lossTensor(g).name)!;
+              const start = quantizedLoss(env, g, shapes, params, runParams, inputs, refLoss, q, quant.fp32, true);
               const m = mixedPlan(
                 start.local,
                 start.final,
                 netBudget(env.options),
-                (fp32) => quantizedLoss(env, g, shapes, params, runParams, inputs, refOut, q, fp32, false).final,
+                (fp32) => quantizedLoss(env, g, shapes, params, runParams, inputs, refLoss, q, fp32, false).final,
                 env.faults?.mixedPlanMaxFallbacks ?? Infinity,
               );
               quant.fp32 = m.fp32;
@@ -645,12 +647,13 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                   detail: stable ? 'timed runs left the checked output' : 'the output changed between the checked run and the timed runs',
                 },
               ];
+              const lt = quant ? lossTensor(g) : null;
               const acc = accuracyOf(
-                y,
-                refOut,
+                lt ? cg.tensor(lt.name) : y,
+                lt ? ref.values.get(lt.name)! : refOut,
                 checks,
-                quant
-                  ? 'every int8 layer bit-exact against the exact integer reference of its own quantized input, every other layer checked alone against float64 of its own inputs (per-layer table); the final output against the float64 network on the original floats is the scheme loss: --min-sqnr-db / --max-rel-l2 and --gate apply to it'
+                lt
+                  ? `every int8 layer bit-exact against the exact integer reference of its own quantized input, every other layer checked alone against float64 of its own inputs (per-layer table); the scheme loss is the final output ${lt.note} against the float64 network on the original floats: --min-sqnr-db / --max-rel-l2 and --gate apply to it`
                   : 'every layer checked alone against float64 of its own inputs (per-layer table); the output against the float64 forward pass is reported, gate it with --max-rel-l2',
               );
               const layerMs = s.layerMs!;
@@ -686,6 +689,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                   ? {
                       quantization: {
                         scheme: quant.q.label,
+                        finalTensor: lt!.note,
                         calibration: quant.q.calibration,
                         finalSqnrDb: encodeFloat(acc.metrics.sqnrDb),
                         finalRelL2: encodeFloat(acc.metrics.relL2),
