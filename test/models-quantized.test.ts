@@ -215,6 +215,14 @@ describe('the CLI: --schemes with --model', () => {
     expect(html).toMatch(/every_op, pc-i8: all-int8: /);
   }, 240_000);
 
+  it('--variant on a quantized network runs the fp32 im2col network along (its speedup baseline)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'roofbench-mq-')), 'r');
+    const r = await bench(['--model', EVERY_OP, '--quick', '--no-ceilings', '--schemes', SCHEME, '--variant', INT8, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(run.results.map((x) => x.variant).sort()).toEqual([FP32, INT8]);
+  }, 120_000);
+
   it('refuses fp16 schemes for a run of networks alone (they would quantize nothing), naming what to do', async () => {
     const r = await bench(['--model', EVERY_OP, '--quick', '--no-ceilings', '--schemes', 'fp16']);
     expect(r.code).not.toBe(0);
