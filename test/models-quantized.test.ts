@@ -16,7 +16,20 @@ import { decodeFloat, isTimed, RunResults, type CaseResult, type ExtraVariant, t
 import { applyBudget } from '../harness/budget.js';
 import { loadModelCase } from '../suites/models/suite.js';
 import { measureModelCase } from '../suites/models/measure.js';
-import { mixedPlan, netBudget, top1Agree, TOP1_INPUTS, TOP1_INPUTS_QUICK } from '../suites/models/quantized.js';
+import {
+  calSeed,
+  evalSeed,
+  mixedPlan,
+  netBudget,
+  quantizeNetwork,
+  top1Agree,
+  CALIBRATION_INPUTS,
+  TOP1_INPUTS,
+  TOP1_INPUTS_QUICK,
+} from '../suites/models/quantized.js';
+import { inferShapes } from '../core/graph.js';
+import { makeGraphParams } from '../reference/graph-init.js';
+import { parseScheme, type Int8Scheme } from '../reference/quant-scheme.js';
 import { makeResolver } from '../suites/variants.js';
 import { quantizedNetworksView } from '../harness/report/quantized-networks.js';
 import { bench } from './helpers/cli.js';
@@ -163,6 +176,29 @@ describe('whole-network quantization (every-op)', () => {
     expect(q.budget.meets).toBe(false);
     expect(m.get(MIXED)!.state).toBe('inaccurate');
   }, 120_000);
+});
+
+describe('calibration', () => {
+  it('draws calibration inputs never evaluated, and calibrates each conv by the scheme (method and activation type)', () => {
+    for (const seed of [0, 1, 0x7fffffff, 0xffffffff]) {
+      const evaluated = new Set(Array.from({ length: TOP1_INPUTS }, (_, i) => evalSeed(seed, i)));
+      for (let j = 0; j < CALIBRATION_INPUTS; j++) expect(evaluated.has(calSeed(seed, j))).toBe(false);
+    }
+    const c = loadModelCase(EVERY_OP, { quick: true, seed: 11, distribution: 'uniform(-1,1)' }).caseSpec;
+    const shapes = inferShapes(c.graph);
+    const params = makeGraphParams(c.graph, c.seed);
+    const ctx = { kernels: kernels() };
+    const cache = {};
+    const net = (text: string) => quantizeNetwork(ctx, c.graph, shapes, params, c, parseScheme(text) as Int8Scheme, SHORT_OPTIONS, cache);
+    const scale = (text: string, node: string) => net(text).layers.get(node)!.int8!.x;
+    // minmax's range covers every calibration value, a lower percentile clips: a smaller scale.
+    expect(scale('int8:pc,percentile=90', 'wino').scale).toBeLessThan(scale('int8:pc,minmax', 'wino').scale);
+    // uint8 activations get a zero point and [0, 255]; int8 are symmetric.
+    expect(scale('int8:pt,u8,minmax', 'stem')).toMatchObject({ qmin: 0, qmax: 255 });
+    expect(scale('int8:pt,s8,minmax', 'stem')).toMatchObject({ qmin: -128, qmax: 127, zeroPoint: 0 });
+    // The fallback layer has no int8 quantization, only its reason.
+    expect(net('int8:pc').layers.get('asym')).toMatchObject({ int8: null, reason: expect.stringMatching(/no int8 kernel/) });
+  });
 });
 
 describe('the mixed plan and the top-1 count (pure)', () => {
