@@ -335,7 +335,10 @@ export interface ModelVariant {
    * shape the fastest variant that passes its accuracy check, measured in the same run); onnxruntime: the peer.
    */
   engine: 'runtime' | 'onnxruntime';
-  policy?: 'im2col' | 'best';
+  /** int8 / mixed: every conv quantized by `scheme` (mixed: the worst layers fallen back to fp32 until the budget is met; suites/models/quantized.ts). */
+  policy?: 'im2col' | 'best' | 'int8' | 'mixed';
+  /** int8 / mixed: the scheme (its text form, reference/quant-scheme.ts parseScheme). */
+  scheme?: import('../reference/quant-scheme.js').Int8Scheme;
 }
 
 /** Any variant a suite lists. */
@@ -554,6 +557,39 @@ export const ModelRun = z.object({
   weightBytes: z.number().nullable(),
   /** Output agreement with the light runtime's output (a peer's line), relative L2 and max abs. */
   agreement: z.object({ with: z.string(), relL2: Float, maxAbs: Float }).nullable(),
+  /** int8 / mixed policies: the whole-network quantization (suites/models/quantized.ts, docs/precision.md). */
+  quantization: z
+    .object({
+      scheme: z.string(),
+      /** Calibration: method, how many inputs, their seeds' rule. */
+      calibration: z.object({ method: z.string(), inputs: z.number().int().positive(), seeds: z.string() }),
+      /** The tensor the final loss is of: the network's output, or the logits where it ends in a softmax (suites/models/quantized.ts lossTensor). */
+      finalTensor: z.string(),
+      /** The final output against the float64 network on the original floats (the evaluated input). */
+      finalSqnrDb: Float,
+      finalRelL2: Float,
+      /** Top-1 agreement with the fp32 network (conv-im2col-gemm-f32 everywhere) over `inputs` inputs; `quick`: fewer than 256 (--quick). */
+      top1: z.object({ agree: z.number().int().nonnegative(), inputs: z.number().int().positive(), quick: z.boolean() }),
+      /** The budget the final output was held to, and whether it meets it. */
+      budget: z.object({ text: z.string(), meets: z.boolean() }),
+      /** Per conv layer: its kernel, its loss through the network (vs the float64 network's tensor) and alone (vs float64 of its own inputs). */
+      layers: z.array(
+        z.object({
+          node: z.string(),
+          kernel: z.string(),
+          precision: z.enum(['int8', 'fp32']),
+          /** Why the layer runs in fp32 (a layer the int8 kernels cannot take, or the mixed plan's fallback). */
+          reason: z.string().optional(),
+          inputScale: z.number().optional(),
+          inputZeroPoint: z.number().optional(),
+          sqnrDb: Float,
+          localSqnrDb: Float,
+        }),
+      ),
+      /** mixed: the layers fallen back to fp32, in order, with the final SQNR after each. */
+      plan: z.array(z.object({ node: z.string(), localSqnrDb: Float, finalSqnrDb: Float, finalRelL2: Float })).optional(),
+    })
+    .optional(),
 });
 export type ModelRun = z.infer<typeof ModelRun>;
 
@@ -745,6 +781,8 @@ export const TheoreticalCeilings = z.object({
   peakGflops: z.record(z.string(), z.number()),
   dramGbps: z.number(),
   caches: z.record(z.string(), z.number()).optional(),
+  /** Dtypes the profile's datasheet gives no peak for, with why. */
+  noPeak: z.record(z.string(), z.string()).optional(),
 });
 export type TheoreticalCeilings = z.infer<typeof TheoreticalCeilings>;
 
@@ -899,6 +937,10 @@ export const TestFaults = z.object({
   winogradKernelError: z.number().optional(),
   /** The light runtime computes one node of a network with its first parameter off by a relative x (suites/models/measure.ts). */
   modelLayerError: z.object({ node: z.string(), relError: z.number() }).optional(),
+  /** The quantized networks compute one conv's input with its calibrated activation scale multiplied by `factor` (suites/models/quantized.ts). */
+  quantScaleError: z.object({ node: z.string(), factor: z.number().positive() }).optional(),
+  /** The mixed-precision plan stops after this many fallbacks, whether or not the budget is met (it must then not be reported as meeting it). */
+  mixedPlanMaxFallbacks: z.number().int().nonnegative().optional(),
   /** The device reports this much memory (bytes) instead of its own: a small board, to prove models are skipped. */
   deviceMemoryBytes: z.number().positive().optional(),
 });
@@ -920,7 +962,14 @@ export const ExtraVariant = z.discriminatedUnion('kind', [
     points: z.array(z.string()),
   }),
   /** A low-precision scheme (its text form, reference/quant-scheme.ts parseScheme) on one kernel (--schemes, suites/conv/schemes.yaml). */
-  z.object({ suite: z.string(), kind: z.literal('scheme'), scheme: z.string(), kernel: z.enum(SCHEME_KERNELS) }),
+  z.object({
+    suite: z.string(),
+    kind: z.literal('scheme'),
+    scheme: z.string(),
+    kernel: z.enum(SCHEME_KERNELS),
+    /** models suite: the whole network quantized (all) or the mixed-precision plan (mixed). */
+    network: z.enum(['all', 'mixed']).optional(),
+  }),
 ]);
 export type ExtraVariant = z.infer<typeof ExtraVariant>;
 

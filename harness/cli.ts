@@ -67,7 +67,9 @@ bench options:
                        --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" (repeatable; see suites/conv/winograd.yaml)
   --schemes S          the low-precision schemes to run instead of suites/conv/schemes.yaml's (repeatable, or
                        several separated by ';'): int8[:opts] (pt|pc, s8|u8, minmax|percentile[=P]|mse|entropy,
-                       rq|dq), fp16, fp16-arith[:acc32]; e.g. --schemes "int8:pc,mse;fp16" (docs/precision.md)
+                       rq|dq), fp16, fp16-arith[:acc32]; e.g. --schemes "int8:pc,mse;fp16" (docs/precision.md).
+                       With --model / --suite models, each int8 scheme also runs the whole network in int8 and
+                       its mixed-precision plan (model-runtime-int8-<scheme>, model-runtime-mixed-<scheme>)
   --case NAME[,..]     only these cases (id or layer name)
   --kernels FILE       also run your native kernels, declared in FILE (docs/native-kernels.md): built for each
                        device's architecture, uploaded with the payload, checked and placed like the built-in ones
@@ -435,6 +437,12 @@ async function bench(argv: string[]): Promise<number> {
   // A kernel of the --kernels file the selection leaves out is named, with why (not dropped silently).
   const kernelNames = (kernelsFile?.kernels ?? []).map((k) => ({ name: k.spec.name }));
   for (const note of unselectedKernels(kernelNames, items, list(values.variant))) process.stderr.write(`roofbench: ${note}\n`);
+  // The models suite quantizes whole networks by int8 schemes only: a run of networks alone given only fp16 schemes would quantize nothing.
+  if (schemes && items.length > 0 && items.every((i) => i.suite.name === 'models') && !schemes.extras.some((e) => e.suite === 'models')) {
+    throw new UsageError(
+      `--schemes ${values.schemes!.join(';')}: the models suite quantizes whole networks by int8 schemes only (e.g. --schemes "int8:pc"); fp16 schemes run on the conv suite (--suite conv)`,
+    );
+  }
   const baselinesAdded = [...new Set(items.flatMap((i) => i.baselinesAdded ?? []))];
   if (baselinesAdded.length) options.baselinesAdded = baselinesAdded;
   const runId = testRunId() ?? newRunId();

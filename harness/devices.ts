@@ -49,6 +49,8 @@ export interface Profile {
   description: string;
   /** Peak throughput per dtype, GFLOP/s (GOP/s for integer dtypes). At least one entry. */
   peakGflops: Partial<Record<PeakDType, number>>;
+  /** Dtypes the datasheet gives no peak for, with why (never an invented number). */
+  noPeak: Partial<Record<PeakDType, string>>;
   /** DRAM bandwidth, GB/s (1e9 bytes per second). */
   dramGbps: number;
   /** Cache sizes in bytes (l1d/l1i per core, l2/l3 as the profile's comment says). */
@@ -295,6 +297,13 @@ const PeakSchema = z.strictObject(
   wantMapping('a mapping of dtype to peak GFLOP/s', `e.g. { f32: 38.4 }; dtypes: ${PEAK_DTYPES.join(', ')}`),
 );
 
+const noPeakField = z.string(want('a string saying why no figure is given', 'e.g. "the product brief gives none"')).min(1).optional();
+/** Dtypes a profile has no datasheet peak for, each with why (the profile says so instead of inventing a number). */
+const NoPeakSchema = z.strictObject(
+  Object.fromEntries(PEAK_DTYPES.map((d) => [d, noPeakField])) as Record<PeakDType, typeof noPeakField>,
+  wantMapping('a mapping of dtype to why the datasheet gives no peak', `e.g. { int8: "the product brief gives none" }; dtypes: ${PEAK_DTYPES.join(', ')}`),
+);
+
 const cacheField = sizeField.optional();
 const CachesSchema = z.strictObject(
   Object.fromEntries(CACHE_LEVELS.map((c) => [c, cacheField])) as Record<CacheLevel, typeof cacheField>,
@@ -305,6 +314,7 @@ const ProfileSchema = z.strictObject(
   {
     description: z.string(want('a string describing the hardware')).min(1, want('a non-empty string describing the hardware')),
     peakGflops: PeakSchema,
+    noPeak: NoPeakSchema.optional(),
     dramGbps: positive('a positive number', 'DRAM bandwidth in GB/s'),
     caches: CachesSchema.optional(),
     source: z
@@ -555,6 +565,15 @@ function crossChecks(raw: unknown): Finding[] {
   if (isRecord(raw.profiles)) {
     for (const [name, p] of Object.entries(raw.profiles)) {
       if (!NAME_PATTERN.test(name)) out.push({ path: ['profiles', name], at: 'key', message: badName('profile', name) });
+      if (isRecord(p) && isRecord(p.peakGflops) && isRecord(p.noPeak)) {
+        for (const d of Object.keys(p.noPeak).filter((k) => isRecord(p.peakGflops) && k in p.peakGflops)) {
+          out.push({
+            path: ['profiles', name, 'noPeak', d],
+            at: 'key',
+            message: `${d} has a peak under peakGflops and a reason for none under noPeak: keep one`,
+          });
+        }
+      }
       if (isRecord(p) && isRecord(p.peakGflops) && Object.keys(p.peakGflops).length === 0) {
         out.push({
           path: ['profiles', name, 'peakGflops'],
@@ -899,7 +918,12 @@ function resolveProfile(name: string, p: ParsedProfile, file: string, line: numb
     const v = p.caches?.[c];
     if (v !== undefined) caches[c] = v;
   }
-  return { name, description: p.description, peakGflops, dramGbps: p.dramGbps, caches, source: p.source, detect: p.detect ?? [], file, line };
+  const noPeak: Partial<Record<PeakDType, string>> = {};
+  for (const d of PEAK_DTYPES) {
+    const v = p.noPeak?.[d];
+    if (v !== undefined) noPeak[d] = v;
+  }
+  return { name, description: p.description, peakGflops, noPeak, dramGbps: p.dramGbps, caches, source: p.source, detect: p.detect ?? [], file, line };
 }
 
 const isShip = (argv: readonly string[]) => argv.length === 1 && argv[0] === NODE_SHIP;
@@ -950,6 +974,9 @@ export function theoreticalCeilings(p: Profile): TheoreticalCeilings {
   for (const [k, v] of Object.entries(p.caches)) if (v !== undefined) caches[k] = v;
   const out: TheoreticalCeilings = { source: `profile ${p.name} (${p.file}): ${p.source}`, peakGflops, dramGbps: p.dramGbps };
   if (Object.keys(caches).length > 0) out.caches = caches;
+  const noPeak: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p.noPeak)) if (v !== undefined) noPeak[k] = v;
+  if (Object.keys(noPeak).length > 0) out.noPeak = noPeak;
   return out;
 }
 

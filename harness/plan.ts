@@ -80,8 +80,8 @@ export interface PlannedItem {
 
 /** A variant kept by --schemes: not low precision, or of one of the schemes. */
 function keepsScheme(v: AnyVariant | undefined, keys: readonly string[]): boolean {
-  const a = v?.op === 'conv' ? v.accuracy : undefined;
-  return a?.kind !== 'scheme' || keys.includes(schemeKey(a.scheme));
+  const scheme = v?.op === 'conv' ? (v.accuracy.kind === 'scheme' ? v.accuracy.scheme : undefined) : v?.scheme;
+  return scheme === undefined || keys.includes(schemeKey(scheme));
 }
 
 function unknown(kind: string, bad: string[], valid: string[], alsoValid: string[] = []): UsageError {

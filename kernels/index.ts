@@ -406,6 +406,11 @@ export interface QuantKernels {
   /** int8 ceiling: `iters` iterations of 12 chains acc = dot_i16x8(acc, m) + c; returns a hash of the chains. */
   peak_dot_i16x8(iters: number, m: number, c: number): number;
   peak_dot_i16x8_ops_per_iter(): number;
+  /** int8 ceiling, GEMM-shaped: acc += dot_i16x8_s(a, b) into a 4x8 tile, operands loaded from an L1 buffer; returns a hash. */
+  peak_madd_dot_i16x8(iters: number, buf: number, bufBytes: number): number;
+  peak_madd_dot_i16x8_ops_per_iter(): number;
+  /** n f32 values at x to int8 (qmin < 0) / uint8 codes at q: clamp(rhe(x / scale) + zp, qmin, qmax), x / scale in float64 (reference/quant.ts). */
+  quantize_f32(x: number, q: number, n: number, scale: number, zp: number, qmin: number, qmax: number): void;
 }
 const QUANT_EXPORTS = [
   'heap_base',
@@ -421,6 +426,9 @@ const QUANT_EXPORTS = [
   'conv_qwinograd_f2',
   'peak_dot_i16x8',
   'peak_dot_i16x8_ops_per_iter',
+  'peak_madd_dot_i16x8',
+  'peak_madd_dot_i16x8_ops_per_iter',
+  'quantize_f32',
 ] as const satisfies readonly (keyof QuantKernels)[];
 const quantComplete: [Exclude<keyof QuantKernels, (typeof QUANT_EXPORTS)[number]>] extends [never] ? true : never = true;
 void quantComplete;

@@ -75,6 +75,8 @@ function modelsSuite(): Suite {
       return built.map((b) => b.caseSpec);
     },
     variants: modelsKit.variants,
+    // A quantized network's speedup is over the fp32 im2col network of the same run: run it along.
+    decisionBaselines: (algorithm) => (algorithm === 'runtime-int8' || algorithm === 'runtime-mixed' ? [MODEL_POLICIES.im2col!] : []),
     optIn: true,
     caseWeights: (id) => weights.get(id) ?? null,
     narrow(names, opts) {

@@ -7,6 +7,7 @@ import { winogradVariant, type WinogradVariantOptions } from './conv/variants/wi
 import { allKits } from './kits.js';
 import { schemeVariant } from './conv/scheme-variants.js';
 import { parseScheme } from '../reference/quant-scheme.js';
+import { modelQuantVariant } from './models/variants.js';
 
 export const suiteVariants: ReadonlyMap<string, readonly AnyVariant[]> = new Map<string, readonly AnyVariant[]>(
   allKits.map((k): [string, readonly AnyVariant[]] => [k.name, k.variants]),
@@ -19,12 +20,18 @@ export interface BuildOptions {
 }
 
 /** Build a parametrised variant (the same factory on host and device, so the names agree). */
-export function buildExtraVariant(e: ExtraVariant, opts: BuildOptions = {}): ConvVariant {
+export function buildExtraVariant(e: ExtraVariant, opts: BuildOptions = {}): AnyVariant {
   switch (e.kind) {
     case 'winograd':
       return winogradVariant(e.m, e.points, opts.winogradGenerator ? { generator: opts.winogradGenerator } : {});
-    case 'scheme':
-      return schemeVariant(parseScheme(e.scheme), e.kernel);
+    case 'scheme': {
+      const s = parseScheme(e.scheme);
+      if (e.suite === 'models') {
+        if (s.kind !== 'int8') throw new RangeError(`the models suite quantizes whole networks with int8 schemes only, not ${e.scheme}`);
+        return modelQuantVariant(s, e.network ?? 'all');
+      }
+      return schemeVariant(s, e.kernel);
+    }
   }
 }
 

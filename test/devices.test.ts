@@ -83,6 +83,7 @@ describe('the shipped devices.yaml', () => {
       peakGflops: { f32: 38.4 },
       dramGbps: 3.6,
       caches: { l1d: 32768, l2: 524288 },
+      noPeak: { int8: expect.stringMatching(/brief gives none/), f16: expect.stringMatching(/brief gives none/) },
     });
     expect(t.source).toMatch(/^profile rpi3 \(/);
   });
@@ -308,6 +309,22 @@ describe('parseDevices', () => {
       'inline.yaml:4:17: profiles.p.peakGflops: expected at least one dtype, e.g. { f32: 38.4 } (dtypes: f64, f32, f16, bf16, int8)',
     );
     expect(parse(profile('{ bf16: 2, f64: 1 }')).profiles.get('p')?.peakGflops).toEqual({ f64: 1, bf16: 2 });
+  });
+
+  it('says which peaks a datasheet does not give (noPeak), never both a peak and a reason for none', () => {
+    // The shipped profiles: every int8 / f16 peak is either a datasheet figure or a stated absence.
+    const registry = loadDevices(path.join(ROOT, 'devices.yaml'));
+    for (const p of registry.profiles.values()) {
+      for (const d of ['int8', 'f16'] as const) expect(p.peakGflops[d] !== undefined || (p.noPeak[d]?.length ?? 0) > 0, `${p.name} ${d}`).toBe(true);
+    }
+    expect(registry.profiles.get('v100')?.noPeak.int8).toMatch(/no int8 figure/);
+    const profile = (extra: string) =>
+      `profiles:\n  p:\n    description: d\n    peakGflops: { f32: 1, int8: 2 }\n${extra}    dramGbps: 1\n    source: s\ndevices:\n  local: {}\n`;
+    expect(errorOf(profile('    noPeak: { int8: "none given" }\n'))).toMatch(
+      /profiles\.p\.noPeak\.int8: int8 has a peak under peakGflops and a reason for none under noPeak: keep one/,
+    );
+    expect(errorOf(profile('    noPeak: { in8: "x" }\n'))).toMatch(/noPeak/);
+    expect(parse(profile('    noPeak: { f16: "the brief gives none" }\n')).profiles.get('p')?.noPeak).toEqual({ f16: 'the brief gives none' });
   });
 
   it('accepts a user-set profile on local', () => {

@@ -20,6 +20,7 @@ import { convBytes } from '../reference/cost.js';
 import { f16Bits, f16Value, roundF16 } from '../reference/fp16.js';
 import { int8Scheme, type Int8Scheme } from '../reference/quant-scheme.js';
 import { makeConvInputs, makeRng } from '../reference/random.js';
+import { quantizeTensor } from '../reference/quant.js';
 import { int8GemmVariant } from '../suites/conv/variants/int8-im2col-gemm.js';
 import { int8DepthwiseVariant } from '../suites/conv/variants/int8-depthwise.js';
 import { int8WinogradVariant } from '../suites/conv/variants/int8-winograd.js';
@@ -349,5 +350,68 @@ describe('the int8 ceiling', () => {
     };
     for (const iters of [0, 1, 3, 7]) expect(q.peak_dot_i16x8(iters, 3, 1)).toBe(emulate(iters, 3, 1));
     expect(q.peak_dot_i16x8_ops_per_iter()).toBe(12 * 16);
+  });
+});
+
+describe('the int8 GEMM-shaped ceiling loop and the static activation quantizer', () => {
+  it('peak_madd_dot_i16x8 computes the 4x8 tile of dot products it counts (a JavaScript emulation)', () => {
+    const k = kernels();
+    const q = k.quant!;
+    const bytes = 256;
+    // The loop walks the buffer cyclically by 48 bytes and reads 48 from there: up to 48 bytes past `bytes`.
+    const buf = k.allocBytes(bytes + 48, 64);
+    const h = new Int16Array(k.memory.buffer, buf.ptr, (bytes + 48) / 2);
+    const rng = makeRng(7);
+    for (let i = 0; i < h.length; i++) h[i] = Math.floor(rng.next() * 65536) - 32768;
+    const emulate = (iters: number): number => {
+      const c = Array.from({ length: 8 }, () => new Int32Array(4));
+      const mem = new DataView(k.memory.buffer, buf.ptr, bytes + 48);
+      let off = 0;
+      const i16 = (o: number) => mem.getInt16(o, true);
+      for (let it = 0; it < iters; it++) {
+        for (let r = 0; r < 4; r++) {
+          const a0 = i16(off + 32 + 4 * r);
+          const a1 = i16(off + 34 + 4 * r);
+          for (let half = 0; half < 2; half++) {
+            for (let j = 0; j < 4; j++) {
+              const b = off + 16 * half + 4 * j;
+              c[2 * r + half]![j] = (c[2 * r + half]![j]! + (a0 * i16(b) + a1 * i16(b + 2))) | 0;
+            }
+          }
+        }
+        off = (off + 48) & (bytes - 1);
+      }
+      const s = new Int32Array(4);
+      for (const a of c) for (let j = 0; j < 4; j++) s[j] = (s[j]! + a[j]!) | 0;
+      return s[0]! ^ s[1]! ^ s[2]! ^ s[3]!;
+    };
+    for (const iters of [0, 1, 5, 11]) expect(q.peak_madd_dot_i16x8(iters, buf.ptr, bytes)).toBe(emulate(iters));
+    expect(q.peak_madd_dot_i16x8_ops_per_iter()).toBe(8 * 16);
+  });
+
+  it('quantize_f32 gives reference/quant.ts quantizeTensor codes: ties to even, -128, saturation, uint8 zero points, the scalar tail', () => {
+    const k = kernels();
+    const q = k.quant!;
+    const s = 0.5;
+    // Ties (x / s = k + 0.5), exact -128 and beyond, saturation both ways, -0, subnormal, and a tail of 3 after 4 lanes x 4.
+    const x = Float32Array.from([1.25, 1.75, -1.25, -1.75, 0.25, -0.25, -64, -64.5, -1e30, 1e30, 63.5, 63.75, -0, 1e-40, 0.75, 2.25, -63.25, 127.5, 3.3]);
+    for (const p of [
+      { scale: s, zeroPoint: 0, qmin: -128, qmax: 127 },
+      { scale: s, zeroPoint: 128, qmin: 0, qmax: 255 },
+      { scale: Math.fround(0.1), zeroPoint: 3, qmin: 0, qmax: 255 },
+    ]) {
+      const xb = k.allocCopy(x);
+      const qb = k.allocBytes(x.length);
+      q.quantize_f32(xb.ptr, qb.ptr, x.length, p.scale, p.zeroPoint, p.qmin, p.qmax);
+      const got = p.qmin < 0 ? new Int8Array(k.memory.buffer, qb.ptr, x.length) : new Uint8Array(k.memory.buffer, qb.ptr, x.length);
+      expect(Array.from(got)).toEqual(Array.from(quantizeTensor(x, p)));
+    }
+    // A fault must show: a scale off by one ulp of f32 moves some code (the check compares codes, not closeness).
+    const xb = k.allocCopy(Float32Array.from({ length: 64 }, (_, i) => (i + 0.5) * 0.5));
+    const qb = k.allocBytes(64);
+    q.quantize_f32(xb.ptr, qb.ptr, 64, 0.5 * (1 + 2 ** -23), 0, -128, 127);
+    expect(Array.from(new Int8Array(k.memory.buffer, qb.ptr, 64))).not.toEqual(
+      Array.from(quantizeTensor(new Float32Array(k.memory.buffer, xb.ptr, 64), { scale: 0.5, zeroPoint: 0, qmin: -128, qmax: 127 })),
+    );
   });
 });

@@ -206,6 +206,11 @@ describe('quantization decision', () => {
       { dtype: 'int8', peak: 153.6 },
       { dtype: 'f16', peak: 76.8 },
     ]);
+    // A profile without a datasheet figure says why (devices.yaml noPeak), and the decision's roof note shows it.
+    run.ceilings.theoretical!.peakGflops = { f32: 38.4 };
+    run.ceilings.theoretical!.noPeak = { int8: 'the product brief gives none' };
+    expect(quantizationDecision(run)!.missingPeaks).toEqual([{ dtype: 'int8', why: 'the product brief gives none' }]);
+    expect(rooflineData(run).theoreticalRoof.some((p) => p.id === 'int8')).toBe(false);
     delete run.ceilings.measured!.int8PeakGops;
     expect(rooflineData(run).int8Roof).toEqual([]);
   });

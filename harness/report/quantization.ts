@@ -101,6 +101,8 @@ export interface QuantDecision {
   fp32PeakGflops: number | null;
   /** The device profile's theoretical peaks per dtype (GFLOP/s; int8 in GOP/s), where it has one. */
   theoreticalPeaks: { dtype: string; peak: number }[];
+  /** The dtypes the device profile gives no peak for, with why. */
+  missingPeaks: { dtype: string; why: string }[];
 }
 
 /** The scheme key of a low-precision result: its label and storage dtype (pc-i8), or null for an fp32 result. */
@@ -121,7 +123,10 @@ function geomean(xs: number[]): number | null {
 
 /** The decision for `run`, or null when the run has no low-precision result. */
 export function quantizationDecision(run: RunResults): QuantDecision | null {
-  const lowp = run.results.filter((r) => (isTimed(r) && r.accuracy.schemeLoss !== undefined) || (!isTimed(r) && /-(i8|u8|f16)$/.test(r.variant)));
+  // Whole networks have their own section (quantized-networks.ts).
+  const lowp = run.results.filter(
+    (r) => (isTimed(r) && r.accuracy.schemeLoss !== undefined) || (!isTimed(r) && /-(i8|u8|f16)$/.test(r.variant) && !r.variant.startsWith('model-')),
+  );
   if (lowp.length === 0) return null;
   // Skipped accuracy-only results count (they carry a scheme loss); other skipped ones alone do not make a section.
   const budgets = run.options.budgets ?? {};
@@ -275,5 +280,6 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     int8PeakGops: measured?.int8PeakGops ?? null,
     fp32PeakGflops: measured?.peakGflops ?? null,
     theoreticalPeaks: theo ? Object.entries(theo.peakGflops).map(([dtype, peak]) => ({ dtype, peak })) : [],
+    missingPeaks: Object.entries(theo?.noPeak ?? {}).map(([dtype, why]) => ({ dtype, why })),
   };
 }

@@ -38,3 +38,41 @@ export function peak_dot_i16x8(iters: i32, m: i32, c: i32): i32 {
 export function peak_dot_i16x8_ops_per_iter(): i32 {
   return 192;
 }
+
+/**
+ * The int8 GEMM micro-kernel's instruction mix without its memory hierarchy (qgemm.ts qukernel):
+ * `acc += dot_i16x8_s(a, b)` into 8 int32x4 accumulators (a 4x8 tile over pairs of the reduction)
+ * with the operands loaded each step (2 v128 loads of b, 4 load32_splat of a) from an L1-resident
+ * buffer of `bufBytes` bytes (a power of two >= 64, 16-byte aligned) walked cyclically. Per iteration:
+ * 8 dots of 8 int16 multiply-adds = 64 multiply-adds = 128 operations (counted as the chains are).
+ */
+export function peak_madd_dot_i16x8(iters: i32, buf: usize, bufBytes: i32): i32 {
+  let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
+  let c4 = i32x4.splat(0), c5 = i32x4.splat(0), c6 = i32x4.splat(0), c7 = i32x4.splat(0);
+  const mask = bufBytes - 1;
+  let off: i32 = 0;
+  for (let i = 0; i < iters; i++) {
+    const p = buf + <usize>off;
+    const b0 = v128.load(p);
+    const b1 = v128.load(p, 16);
+    let a = v128.load32_splat(p, 32);
+    c0 = i32x4.add(c0, i32x4.dot_i16x8_s(a, b0)); c1 = i32x4.add(c1, i32x4.dot_i16x8_s(a, b1));
+    a = v128.load32_splat(p, 36);
+    c2 = i32x4.add(c2, i32x4.dot_i16x8_s(a, b0)); c3 = i32x4.add(c3, i32x4.dot_i16x8_s(a, b1));
+    a = v128.load32_splat(p, 40);
+    c4 = i32x4.add(c4, i32x4.dot_i16x8_s(a, b0)); c5 = i32x4.add(c5, i32x4.dot_i16x8_s(a, b1));
+    a = v128.load32_splat(p, 44);
+    c6 = i32x4.add(c6, i32x4.dot_i16x8_s(a, b0)); c7 = i32x4.add(c7, i32x4.dot_i16x8_s(a, b1));
+    off = (off + 48) & mask;
+  }
+  const s = i32x4.add(
+    i32x4.add(i32x4.add(c0, c1), i32x4.add(c2, c3)),
+    i32x4.add(i32x4.add(c4, c5), i32x4.add(c6, c7)),
+  );
+  return i32x4.extract_lane(s, 0) ^ i32x4.extract_lane(s, 1) ^ i32x4.extract_lane(s, 2) ^ i32x4.extract_lane(s, 3);
+}
+
+/** Operations per iteration of peak_madd_dot_i16x8. */
+export function peak_madd_dot_i16x8_ops_per_iter(): i32 {
+  return 128;
+}

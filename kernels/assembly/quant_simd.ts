@@ -10,7 +10,8 @@
 export { qgemm_tile, qgemm_packed_a_bytes, qgemm_workspace_bytes, qpack_weights, conv_im2col_qgemm } from './qgemm';
 export { qdw_workspace_bytes, conv_depthwise_q } from './qdepthwise';
 export { qwinograd_packed_u_bytes, qwinograd_workspace_bytes, conv_qwinograd_f2 } from './qwinograd';
-export { peak_dot_i16x8, peak_dot_i16x8_ops_per_iter } from './ceilings_int8';
+export { peak_dot_i16x8, peak_dot_i16x8_ops_per_iter, peak_madd_dot_i16x8, peak_madd_dot_i16x8_ops_per_iter } from './ceilings_int8';
+export { quantize_f32 } from './qquantize';
 
 /** End of this module's static data: the JS allocator starts at or above it. */
 export function heap_base(): usize {

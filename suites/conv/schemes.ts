@@ -108,7 +108,11 @@ export function schemesOption(values: readonly string[]): { extras: ExtraVariant
   const keys: string[] = [];
   for (const t of texts) {
     extras.push(...schemeExtras(t, undefined, `--schemes "${t}"`));
-    keys.push(schemeKey(schemeFromText(t, `--schemes "${t}"`)));
+    const s = schemeFromText(t, `--schemes "${t}"`);
+    keys.push(schemeKey(s));
+    // The models suite quantizes whole networks by the int8 schemes: all-int8 and the mixed-precision plan (suites/models/quantized.ts).
+    if (s.kind === 'int8')
+      for (const network of ['all', 'mixed'] as const) extras.push({ suite: 'models', kind: 'scheme', scheme: t, kernel: 'im2col-gemm', network });
   }
   return { extras, keys };
 }

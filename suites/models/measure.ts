@@ -59,6 +59,26 @@ import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/ru
 import { memorySkipReason } from './memory.js';
 import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
+import { bitExactCheck } from '../conv/variants/lowp.js';
+import { dequantScales, dequantizeAccRef, qconvRef, quantizeTensor, quantizeWeights } from '../../reference/quant.js';
+import {
+  finalLoss,
+  fp32Chooser,
+  mixedPlan,
+  netBudget,
+  quantChooser,
+  quantizeNetwork,
+  top1Agree,
+  topClasses,
+  withScratchNetwork,
+  lossTensor,
+  TOP1_INPUTS,
+  TOP1_INPUTS_QUICK,
+  type CalibrationCache,
+  type PlanStep,
+  type QuantizedNetwork,
+  type QuantLayerPlan,
+} from './quantized.js';
 
 /** What the runner hands the kit (suites/kit.ts KitMeasureEnv): weights are a network's real weights shipped with the plan item. */
 export type ModelEnv = KitMeasureEnv;
@@ -378,6 +398,66 @@ function faultyParams(g: Graph, params: Map<string, Float32Array>, faults: TestF
   return out;
 }
 
+/**
+ * The kernel check of an int8 layer in a network: its output bit for bit against the exact integer
+ * reference (reference/quant.ts) of its own input quantized with the layer's static scale, the true
+ * weights quantized by the scheme, dequantized, plus the bias in f32 (what the runtime adds).
+ */
+function int8LayerCheck(
+  l: NonNullable<QuantLayerPlan['int8']>,
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  y: Float32Array,
+): { ok: boolean; detail: string } {
+  const { shape } = l;
+  const xq = quantizeTensor(x, l.x);
+  const wq = quantizeWeights(w, shape.k, l.spec.scheme.weights);
+  const acc = qconvRef(shape, xq, l.x.zeroPoint, wq.q);
+  const plane = acc.length / (shape.n * shape.k);
+  const want = dequantizeAccRef(acc, shape.k, plane, dequantScales(l.x.scale, wq.scales));
+  if (b) for (let i = 0; i < want.length; i++) want[i] = want[i]! + b[Math.floor(i / plane) % shape.k]!;
+  const c = bitExactCheck(y, want, 'int8 layer: input quantized with its static scale, int32 accumulation, f32(f32(acc) x D_k) + bias');
+  return { ok: c.ok, detail: c.detail };
+}
+
+/** Per case: the calibration data, the fp32 network's top-1 classes and the quantized networks, shared by the int8 and mixed variants. */
+interface QuantCaseState {
+  cal: CalibrationCache;
+  fp32Tops: Int32Array[] | null;
+  nets: Map<string, QuantizedNetwork>;
+}
+
+/** The loss of a quantized network on the evaluated input: each int8 conv's SQNR alone, and the final output's. */
+function quantizedLoss(
+  env: ModelEnv,
+  g: Graph,
+  shapes: Shapes,
+  params: Map<string, Float32Array>,
+  runParams: Map<string, Float32Array>,
+  inputs: Map<string, Float32Array>,
+  refOut: Float64Array,
+  q: QuantizedNetwork,
+  fp32: ReadonlySet<string>,
+  withLocal: boolean,
+): { local: Map<string, number>; final: { sqnrDb: number; relL2: number } } {
+  return withScratchNetwork(env.ctx, () => {
+    const cg = compileGraph(env.ctx, g, runParams, quantChooser(q, fp32));
+    cg.setInputs(inputs);
+    const local = new Map<string, number>();
+    if (withLocal) {
+      cg.runVisiting((i) => {
+        const n = g.nodes[i]!;
+        if (n.op !== 'conv' || !q.layers.get(n.name)?.int8 || fp32.has(n.name)) return;
+        const sub = nodeGraph(g, n, shapes);
+        const ev = evaluateGraph(sub, new Map(sub.inputs.map((t) => [t.name, cg.tensor(t.name)])), params);
+        local.set(n.name, errorMetrics(cg.tensor(n.outputs[0]), ev.values.get(n.outputs[0])!).sqnrDb);
+      });
+    } else cg.run();
+    return { local, final: finalLoss(cg.tensor(lossTensor(g).name), refOut) };
+  });
+}
+
 export async function measureModelCase(c: CaseSpec, variantNames: string[], env: ModelEnv): Promise<CaseResult[]> {
   const m: ModelCase = c.model!;
   const g = c.graph;
@@ -408,6 +488,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   const outName = g.outputs[0]!;
   const refOut = ref.values.get(outName)!;
   const results: CaseResult[] = [];
+  const quantState: QuantCaseState = { cal: {}, fp32Tops: null, nets: new Map() };
   let runtimeOutput: { variant: string; y: Float32Array } | null = null;
   const resolution = timerResolutionMs();
 
@@ -435,6 +516,36 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           const runParams = faultyParams(g, params, env.faults);
           let choose: ConvChooser = () => convIm2colGemmF32;
           let selection: ReturnType<typeof selectKernels> | null = null;
+          let quant: { q: QuantizedNetwork; fp32: Set<string>; plan: { steps: PlanStep[]; meets: boolean } | null } | null = null;
+          if ((v.policy === 'int8' || v.policy === 'mixed') && v.scheme) {
+            const key = JSON.stringify(v.scheme);
+            env.onPhase?.('prepare', `${v.name}: calibrating every conv input on other inputs`);
+            let q = quantState.nets.get(key);
+            if (!q) quantState.nets.set(key, (q = quantizeNetwork(env.ctx, g, shapes, runParams, c, v.scheme, env.options, quantState.cal, env.faults)));
+            quant = { q, fp32: new Set(), plan: null };
+            if (v.policy === 'mixed') {
+              env.onPhase?.('prepare', `${v.name}: the mixed-precision plan (falling back the worst layers until the budget is met)`);
+              const refLoss = ref.values.get(lossTensor(g).name)!;
+              const start = quantizedLoss(env, g, shapes, params, runParams, inputs, refLoss, q, quant.fp32, true);
+              const m = mixedPlan(
+                start.local,
+                start.final,
+                netBudget(env.options),
+                (fp32) => quantizedLoss(env, g, shapes, params, runParams, inputs, refLoss, q, fp32, false).final,
+                env.faults?.mixedPlanMaxFallbacks ?? Infinity,
+              );
+              quant.fp32 = m.fp32;
+              quant.plan = { steps: m.steps, meets: m.meets };
+            }
+            choose = quantChooser(q, quant.fp32);
+            if (!quantState.fp32Tops) {
+              env.onPhase?.('prepare', `${v.name}: the fp32 network's top-1 classes`);
+              const count = env.options.quick ? TOP1_INPUTS_QUICK : TOP1_INPUTS;
+              quantState.fp32Tops = withScratchNetwork(env.ctx, () =>
+                topClasses(compileGraph(env.ctx, g, params, fp32Chooser), g, c.seed, c.distribution, count),
+              );
+            }
+          }
           if (v.policy === 'best') {
             // Choosing the kernels is part of preparing the network (ErrorPhase has no phase of its own for it).
             selection = selectKernels(env, g, shapes, runParams, ref);
@@ -444,11 +555,17 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           env.onPhase?.('prepare', `${v.name}: compiling ${g.nodes.length} nodes`);
           const t0 = hrtimeNow();
           const cg: CompiledGraph = compileGraph(env.ctx, g, runParams, choose);
-          cg.setInputs(inputs);
           const prepareMs = hrtimeNow() - t0;
+          let top1: { agree: number; inputs: number } | null = null;
+          if (quant) {
+            env.onPhase?.('check', `${v.name}: top-1 agreement with the fp32 network over ${quantState.fp32Tops!.length} inputs`);
+            top1 = top1Agree(quantState.fp32Tops!, topClasses(cg, g, c.seed, c.distribution, quantState.fp32Tops!.length));
+          }
+          cg.setInputs(inputs);
           phase = 'check';
           env.onPhase?.('check', `${v.name}: every layer against float64`);
           const rows: Omit<LayerRow, 'ms' | 'calls' | 'gflops' | 'pctRoof'>[] = [];
+          const qLayers: NonNullable<ModelRun['quantization']>['layers'] = [];
           cg.runVisiting((i) => {
             const n = g.nodes[i]!;
             const l = cg.layers[i]!;
@@ -459,6 +576,20 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
             const local = evaluateGraph(sub, new Map(sub.inputs.map((t) => [t.name, cg.tensor(t.name)])), params);
             const nc = nodeCost(n, shapes);
             const cands = selection?.byNode.get(n.name);
+            const ql = quant && n.op === 'conv' ? quant.q.layers.get(n.name) : undefined;
+            const int8 = ql?.int8 && !quant!.fp32.has(n.name) ? ql.int8 : null;
+            if (ql) {
+              const reason = ql.reason ?? (int8 ? undefined : 'the mixed-precision plan fell it back to fp32');
+              qLayers.push({
+                node: n.name,
+                kernel: l.kernel,
+                precision: int8 ? 'int8' : 'fp32',
+                ...(reason !== undefined ? { reason } : {}),
+                ...(int8 ? { inputScale: int8.x.scale, inputZeroPoint: int8.x.zeroPoint } : {}),
+                sqnrDb: encodeFloat(grown.sqnrDb),
+                localSqnrDb: encodeFloat(errorMetrics(y, local.values.get(l.output)!).sqnrDb),
+              });
+            }
             rows.push({
               node: n.name,
               op: n.op,
@@ -468,13 +599,16 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
               bytes: nc.bytes,
               relL2: encodeFloat(grown.relL2),
               maxAbs: encodeFloat(grown.maxAbs),
-              check: checkLayer(n, l.kernel, y, local, shapes),
+              check: int8
+                ? int8LayerCheck(int8, cg.tensor(n.inputs[0]!), params.get(n.params[0]!)!, n.params[1] ? params.get(n.params[1])! : null, y)
+                : checkLayer(n, l.kernel, y, local, shapes),
               ...(cands ? { candidates: cands } : {}),
             });
           });
           const y = Float32Array.from(cg.tensor(outName));
           const checkedSum = checksumF32(y);
-          runtimeOutput ??= { variant: v.name, y };
+          // The peer's agreement is with an fp32 network, never a quantized one.
+          if (!quant) runtimeOutput ??= { variant: v.name, y };
           contenders.push({
             name,
             v,
@@ -513,11 +647,14 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                   detail: stable ? 'timed runs left the checked output' : 'the output changed between the checked run and the timed runs',
                 },
               ];
+              const lt = quant ? lossTensor(g) : null;
               const acc = accuracyOf(
-                y,
-                refOut,
+                lt ? cg.tensor(lt.name) : y,
+                lt ? ref.values.get(lt.name)! : refOut,
                 checks,
-                'every layer checked alone against float64 of its own inputs (per-layer table); the output against the float64 forward pass is reported, gate it with --max-rel-l2',
+                lt
+                  ? `every int8 layer bit-exact against the exact integer reference of its own quantized input, every other layer checked alone against float64 of its own inputs (per-layer table); the scheme loss is the final output ${lt.note} against the float64 network on the original floats: --min-sqnr-db / --max-rel-l2 and --gate apply to it`
+                  : 'every layer checked alone against float64 of its own inputs (per-layer table); the output against the float64 forward pass is reported, gate it with --max-rel-l2',
               );
               const layerMs = s.layerMs!;
               const layers: LayerRow[] = rows.map((r, i) => {
@@ -548,6 +685,33 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                 naiveArenaBytes: cg.plan.naiveBytes,
                 weightBytes: cg.weightBytes,
                 agreement: null,
+                ...(quant && top1
+                  ? {
+                      quantization: {
+                        scheme: quant.q.label,
+                        finalTensor: lt!.note,
+                        calibration: quant.q.calibration,
+                        finalSqnrDb: encodeFloat(acc.metrics.sqnrDb),
+                        finalRelL2: encodeFloat(acc.metrics.relL2),
+                        top1: { ...top1, quick: top1.inputs < TOP1_INPUTS },
+                        budget: (() => {
+                          const b = netBudget(env.options);
+                          return { text: b.text, meets: b.meets(acc.metrics.sqnrDb, acc.metrics.relL2) };
+                        })(),
+                        layers: qLayers,
+                        ...(quant.plan
+                          ? {
+                              plan: quant.plan.steps.map((p) => ({
+                                node: p.node,
+                                localSqnrDb: encodeFloat(p.localSqnrDb),
+                                finalSqnrDb: encodeFloat(p.finalSqnrDb),
+                                finalRelL2: encodeFloat(p.finalRelL2),
+                              })),
+                            }
+                          : {}),
+                      },
+                    }
+                  : {}),
               };
               return {
                 ...base(name, v),
@@ -561,9 +725,12 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                   note:
                     `compiled once: arena ${cg.plan.bytes} bytes for every activation (${cg.plan.naiveBytes} without reuse), ` +
                     `${cg.weightBytes} bytes of packed / transformed weights, ${cg.scratchBytes} bytes of shared scratch; ` +
-                    (selection
-                      ? 'conv kernels chosen per layer shape by timing every applicable variant in this run (see candidates)'
-                      : 'every conv layer on conv-im2col-gemm-f32'),
+                    (quant
+                      ? `every conv quantized by ${quant.q.label} where an int8 kernel takes it (${quant.fp32.size} fallen back to fp32 by the mixed plan), ` +
+                        `activations with a static scale per conv calibrated by ${quant.q.calibration.method} on ${quant.q.calibration.inputs} other inputs, output dequantized to f32`
+                      : selection
+                        ? 'conv kernels chosen per layer shape by timing every applicable variant in this run (see candidates)'
+                        : 'every conv layer on conv-im2col-gemm-f32'),
                 },
                 model,
               };

@@ -5,6 +5,7 @@
 import type { CaseParams, ConvShape, ModelVariant } from '../../core/contracts.js';
 import { defineVariants } from '../define.js';
 import { convOnnxruntimeF32 } from '../conv/variants/onnxruntime.js';
+import { describeScheme, schemeDtype, schemeLabel, type Int8Scheme } from '../../reference/quant-scheme.js';
 
 const modelOnly = (_shape: ConvShape, params?: CaseParams): true | string => (params?.model ? true : 'runs whole networks: a case of the models suite');
 
@@ -53,5 +54,30 @@ export const modelOnnxruntimeF32: ModelVariant = {
   },
   engine: 'onnxruntime',
 };
+
+/**
+ * A whole network quantized by an int8 scheme (suites/models/quantized.ts): `all`, every conv in int8
+ * (model-runtime-int8-<scheme>), or `mixed`, the mixed-precision plan (model-runtime-mixed-<scheme>).
+ * Made per run from --schemes (ExtraVariant kind scheme, suite models).
+ */
+export function modelQuantVariant(scheme: Int8Scheme, network: 'all' | 'mixed'): ModelVariant {
+  const label = `${schemeLabel(scheme)}-${schemeDtype(scheme)}`;
+  return {
+    name: `model-runtime-${network === 'all' ? 'int8' : 'mixed'}-${label}`,
+    op: 'model',
+    algorithm: network === 'all' ? 'runtime-int8' : 'runtime-mixed',
+    dtype: schemeDtype(scheme) as 'i8' | 'u8',
+    description:
+      (network === 'all'
+        ? 'The light runtime with every conv quantized'
+        : 'The mixed-precision plan: every conv quantized, then the layers with the lowest SQNR alone fallen back to fp32 one at a time until the final output meets the budget') +
+      ` (int8 im2col GEMM, int8 depthwise on depthwise layers; activations with a static scale per conv calibrated on other inputs; output dequantized to f32). Scheme: ${describeScheme(scheme)}.`,
+    needs: { wasmSimd: true },
+    applies: modelOnly,
+    engine: 'runtime',
+    policy: network === 'all' ? 'int8' : 'mixed',
+    scheme,
+  };
+}
 
 export const modelVariants = defineVariants('models', [modelRuntimeIm2colF32, modelRuntimeBestF32, modelOnnxruntimeF32]);

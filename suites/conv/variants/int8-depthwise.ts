@@ -9,12 +9,17 @@ import type { ConvVariant } from '../../../core/contracts.js';
 import { convFlops } from '../../../reference/cost.js';
 import { int8Scheme, type Int8Scheme } from '../../../reference/quant-scheme.js';
 import { copyIn } from './lowp.js';
-import { int8Variant, requireQuant } from './int8.js';
+import { int8Variant, requireQuant, type Int8VariantSpec } from './int8.js';
 import { notDepthwise } from './depthwise-simd.js';
 
 /** The int8 depthwise variant for a scheme. */
 export function int8DepthwiseVariant(scheme: Int8Scheme): ConvVariant {
-  return int8Variant({
+  return int8Variant(int8DepthwiseSpec(scheme));
+}
+
+/** The int8 depthwise kernel for a scheme (the variant's, and the light runtime's quantized layers': int8.ts int8Layer). */
+export function int8DepthwiseSpec(scheme: Int8Scheme): Int8VariantSpec {
+  return {
     stem: 'conv-depthwise',
     algorithm: 'depthwise-int8',
     description:
@@ -33,7 +38,7 @@ export function int8DepthwiseVariant(scheme: Int8Scheme): ConvVariant {
     run(kern, a, s) {
       kern.quant!.conv_depthwise_q(a.x, a.xUnsigned, a.zpx, a.w, a.y, a.ws, a.params, a.mode, a.zpy, s.n, s.c, s.h, s.w, s.r, s.s, s.stride, s.pad);
     },
-  });
+  };
 }
 
 /** int8 depthwise, per-channel weights, int8 activations, requantized. */

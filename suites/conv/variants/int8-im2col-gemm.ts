@@ -10,7 +10,7 @@
 import type { ConvShape, ConvVariant } from '../../../core/contracts.js';
 import { convOutputSize } from '../../../reference/conv.js';
 import { int8Scheme, type Int8Scheme } from '../../../reference/quant-scheme.js';
-import { int8Variant, packWith, requireQuant } from './int8.js';
+import { int8Variant, packWith, requireQuant, type Int8VariantSpec } from './int8.js';
 
 /** Multiply-adds really performed, x2: rows rounded up to 4 (MR), output positions to 8 (NR), the reduction to `align`. */
 export function int8GemmExecutedFlops(shape: ConvShape, align: number): number {
@@ -22,7 +22,12 @@ export function int8GemmExecutedFlops(shape: ConvShape, align: number): number {
 
 /** The int8 im2col GEMM variant for a scheme. `paramError`: test-only fault injection (int8.ts). */
 export function int8GemmVariant(scheme: Int8Scheme, opts: { paramError?: number } = {}): ConvVariant {
-  return int8Variant({
+  return int8Variant(int8GemmSpec(scheme, opts));
+}
+
+/** The int8 im2col GEMM kernel for a scheme (the variant's, and the light runtime's quantized layers': int8.ts int8Layer). */
+export function int8GemmSpec(scheme: Int8Scheme, opts: { paramError?: number } = {}): Int8VariantSpec {
+  return {
     stem: 'conv-im2col-gemm',
     algorithm: 'im2col-gemm-int8',
     description:
@@ -64,7 +69,7 @@ export function int8GemmVariant(scheme: Int8Scheme, opts: { paramError?: number 
       );
     },
     ...(opts.paramError !== undefined ? { paramError: opts.paramError } : {}),
-  });
+  };
 }
 
 /** int8 per-channel weights, int8 activations (percentile 99.99), requantized to int8: the headline int8 scheme. */

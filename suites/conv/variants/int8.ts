@@ -13,11 +13,11 @@
  * storage width: input and weights 1 byte, output 1 (requantized) or 4
  * (dequantized to f32).
  */
-import type { ConvShape, ConvVariant, KernelContext, Prepared, RuntimeFeatures } from '../../../core/contracts.js';
+import type { ConvShape, ConvVariant, KernelContext, LayerKernel, Prepared, RuntimeFeatures } from '../../../core/contracts.js';
 import type { Kernels, QuantKernels } from '../../../kernels/index.js';
 import { convOutputSize } from '../../../reference/conv.js';
 import { convBytesAt } from '../../../reference/cost.js';
-import { int8ReductionLimit } from '../../../reference/quant.js';
+import { dequantScales, int8ReductionLimit, quantizeWeights, type QuantParams } from '../../../reference/quant.js';
 import { describeScheme, schemeDtype, schemeLabel, type Int8Scheme } from '../../../reference/quant-scheme.js';
 import { convVariant, disposedTo } from '../variant.js';
 import { bitExactCheck, copyIn, outputValues, quantizeConv, requireCaseData, viewOf, type QuantizedConv } from './lowp.js';
@@ -51,7 +51,7 @@ export interface Int8VariantSpec {
   cannot(shape: ConvShape): string | null;
   executedFlops(shape: ConvShape): number;
   /** Packs the quantized weights into the kernels' memory (kept until dispose): the pointer, its bytes and what was done. */
-  pack(kern: Kernels, q: QuantizedConv, shape: ConvShape): { ptr: number; bytes: number; note: string };
+  pack(kern: Kernels, q: Pick<QuantizedConv, 'w'>, shape: ConvShape): { ptr: number; bytes: number; note: string };
   workspaceBytes(kern: Kernels, shape: ConvShape): number;
   /** The timed kernel call. */
   run(kern: Kernels, call: Int8Call, shape: ConvShape): void;
@@ -74,13 +74,8 @@ export function int8Variant(spec: Int8VariantSpec): ConvVariant {
   if (dtype === 'f16') throw new Error('int8Variant: needs an int8 scheme');
   const name = `${spec.stem}-${schemeLabel(scheme)}-${dtype}`;
   const mode = scheme.output === 'dequantize' ? 0 : scheme.activations === 'uint8' ? 2 : 1;
-  const limit = int8ReductionLimit(scheme.activations);
   // Checked after the shape itself (convVariant).
-  const cannot = (shape: ConvShape): string | null => {
-    const kd = (shape.c / shape.groups) * shape.r * shape.s;
-    if (kd > limit) return `a reduction of ${kd} terms may overflow int32 accumulation (at most ${limit} for ${scheme.activations} activations)`;
-    return spec.cannot(shape);
-  };
+  const cannot = (shape: ConvShape): string | null => int8LayerProblem(spec, shape);
   return convVariant({
     name,
     algorithm: spec.algorithm,
@@ -145,11 +140,56 @@ export function int8Variant(spec: Int8VariantSpec): ConvVariant {
 }
 
 /** Packs the weights with a kernel packing function: the raw int8 copy on top, released after packing. */
-export function packWith(kern: Kernels, q: QuantizedConv, bytes: number, pack: (raw: number, dst: number) => void): number {
+export function packWith(kern: Kernels, q: Pick<QuantizedConv, 'w'>, bytes: number, pack: (raw: number, dst: number) => void): number {
   const dst = kern.allocBytes(bytes);
   const rawMark = kern.mark();
   const raw = copyIn(kern, q.w.q);
   pack(raw.ptr, dst.ptr);
   kern.release(rawMark);
   return dst.ptr;
+}
+
+/**
+ * An int8 kernel bound to one layer of a network (the light runtime's quantized conv layers,
+ * suites/models/quantized.ts): weights quantized by the scheme's granularity and packed once; the
+ * input activations quantized in the run with a STATIC scale (`x`, calibrated beforehand) by
+ * quant.wasm's quantize_f32 (reference/quant.ts's rule: x / s in float64, round half to even, clamp); int32
+ * accumulation; the output dequantized to f32 (y = f32(f32(acc) x D_k), D_k = f32(s_x s_w,k)) into
+ * the runtime's arena. The int8 bytes of the input are the layer's own buffer. Throws where the
+ * kernel cannot take the shape (the caller falls the layer back to fp32 with that reason).
+ */
+export function int8Layer(spec: Int8VariantSpec, ctx: KernelContext, shape: ConvShape, w: Float32Array, x: QuantParams): LayerKernel {
+  const kern = ctx.kernels;
+  // kernels/assembly/qquantize.ts: reference/quant.ts quantizeTensor's rule, in the timed inference.
+  const quantize = requireQuant(kern, spec.stem).quantize_f32;
+  const bad = int8LayerProblem(spec, shape);
+  if (bad !== null) throw new RangeError(bad);
+  const wq = quantizeWeights(w, shape.k, spec.scheme.weights);
+  const packed = spec.pack(kern, { w: wq }, shape);
+  const params = kern.allocCopy(dequantScales(x.scale, wq.scales));
+  const nx = shape.n * shape.c * shape.h * shape.w;
+  const xq = kern.allocBytes(nx);
+  const wsBytes = spec.workspaceBytes(kern, shape);
+  const ws = kern.allocBytes(wsBytes);
+  const call: Int8Call = { x: xq.ptr, xUnsigned: x.qmin < 0 ? 0 : 1, zpx: x.zeroPoint, w: packed.ptr, y: 0, ws: ws.ptr, params: params.ptr, mode: 0, zpy: 0 };
+  return {
+    run(xp: number, yp: number): void {
+      quantize(xp, xq.ptr, nx, x.scale, x.zeroPoint, x.qmin, x.qmax);
+      call.y = yp;
+      spec.run(kern, call, shape);
+    },
+    scratchFloats: 0,
+    preparedBytes: packed.bytes + nx + wsBytes + shape.k * 4,
+    note:
+      `int8 (${schemeLabel(spec.scheme)}): input quantized in the run with a static scale ${x.scale.toPrecision(4)} zero point ${x.zeroPoint}, ` +
+      `weights ${spec.scheme.weights} [-127, 127]; ${packed.note}; int32 accumulation, output dequantized to f32`,
+  };
+}
+
+/** Why the int8 kernel cannot take this layer (its reduction could overflow int32, or the kernel's own limits), or null. */
+export function int8LayerProblem(spec: Int8VariantSpec, shape: ConvShape): string | null {
+  const kd = (shape.c / shape.groups) * shape.r * shape.s;
+  const limit = int8ReductionLimit(spec.scheme.activations);
+  if (kd > limit) return `a reduction of ${kd} terms may overflow int32 accumulation (at most ${limit} for ${spec.scheme.activations} activations)`;
+  return spec.cannot(shape);
 }

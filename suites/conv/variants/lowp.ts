@@ -93,7 +93,8 @@ function calibration(ctx: KernelContext, shape: ConvShape, x: Float32Array, w: F
   return e.calib;
 }
 
-function activationParams(values: Float32Array, s: Int8Scheme): QuantParams {
+/** The activation quantization a scheme's calibration gives on `values` (int8 symmetric or uint8 asymmetric). */
+export function activationParams(values: Float32Array, s: Int8Scheme): QuantParams {
   if (s.activations === 'uint8') {
     const [lo, hi] = calibrateAsymmetric(values, s.calibration);
     return uint8AsymmetricParams(lo, hi);
