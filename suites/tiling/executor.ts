@@ -25,7 +25,14 @@ export interface ChainConvLayer {
   pad: number;
   cout: number;
   act: Activation;
-  /** Weights cout x cin x k x k and bias cout. */
+  /** Conv groups (1 by default; cin for a depthwise layer): cin and cout must both divide by it. */
+  groups?: number;
+  /**
+   * Adds the chain input to this layer's output before the activation (a residual block's shortcut, in the
+   * epilogue): the layer's output must have the chain input's shape.
+   */
+  residual?: boolean;
+  /** Weights cout x (cin / groups) x k x k and bias cout. */
   w: ArrayLike<number>;
   b: ArrayLike<number>;
 }
@@ -67,14 +74,23 @@ export function chainDims(chain: ConvChain): LayerDims[] {
     if (![l.k, l.stride, l.cout].every((v) => Number.isInteger(v) && v > 0) || !(Number.isInteger(l.pad) && l.pad >= 0)) {
       throw new Error(`${where}: k, stride and cout must be positive integers and pad a non-negative integer`);
     }
-    if (l.w.length !== l.cout * c * l.k * l.k)
-      throw new Error(`${where}: ${l.w.length} weights, a ${l.k}x${l.k} conv ${c}->${l.cout} needs ${l.cout * c * l.k * l.k}`);
+    const g = l.groups ?? 1;
+    if (!(Number.isInteger(g) && g > 0 && c % g === 0 && l.cout % g === 0)) {
+      throw new Error(`${where}: groups ${g} must be a positive integer dividing both ${c} input and ${l.cout} output channels`);
+    }
+    if (l.w.length !== (l.cout * c * l.k * l.k) / g)
+      throw new Error(`${where}: ${l.w.length} weights, a ${l.k}x${l.k} conv ${c}->${l.cout} (groups ${g}) needs ${(l.cout * c * l.k * l.k) / g}`);
     if (l.b.length !== l.cout) throw new Error(`${where}: ${l.b.length} biases, cout is ${l.cout}`);
     let d: LayerDims;
     try {
       d = { cin: c, hin: h, win: w, hout: convOut(h, l.k, l.stride, l.pad), wout: convOut(w, l.k, l.stride, l.pad) };
     } catch (e) {
       throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
+    }
+    if (l.residual && (l.cout !== chain.c || d.hout !== chain.h || d.wout !== chain.w)) {
+      throw new Error(
+        `${where}: a residual adds the chain input (${chain.c}x${chain.h}x${chain.w}), the layer's output is ${l.cout}x${d.hout}x${d.wout}`,
+      );
     }
     [c, h, w] = [l.cout, d.hout, d.wout];
     return d;
@@ -88,7 +104,7 @@ export function trafficChain(chain: ConvChain): Chain {
     h: chain.h,
     w: chain.w,
     c: chain.c,
-    layers: chain.layers.map((l) => ({ name: l.name, op: 'conv', k: l.k, stride: l.stride, pad: l.pad, cout: l.cout })),
+    layers: chain.layers.map((l) => ({ name: l.name, op: 'conv', k: l.k, stride: l.stride, pad: l.pad, cout: l.cout, groups: l.groups ?? 1 })),
   };
 }
 
@@ -146,11 +162,12 @@ export function prepareChain(kern: Kernels, chain: ConvChain, plan: TilePlan): P
   const dims = chainDims(chain);
   const L = dims.length;
   const packed = chain.layers.map((l, i) => {
-    const kd = dims[i]!.cin * l.k * l.k;
+    const groups = l.groups ?? 1;
+    const kd = (dims[i]!.cin / groups) * l.k * l.k;
     const wb = kern.allocCopy(l.w);
-    const wp = kern.alloc(simd.gemm_packed_a_floats(l.cout, kd, 1));
-    simd.pack_weights(wb.ptr, wp.ptr, l.cout, kd, 1);
-    return { wp, bias: kern.allocCopy(l.b), act: ACT_CODE[l.act] };
+    const wp = kern.alloc(simd.gemm_packed_a_floats(l.cout, kd, groups));
+    simd.pack_weights(wb.ptr, wp.ptr, l.cout, kd, groups);
+    return { wp, bias: kern.allocCopy(l.b), act: ACT_CODE[l.act], groups };
   });
   const last = dims[L - 1]!;
   const outLen = chain.layers[L - 1]!.cout * last.hout * last.wout;
@@ -177,6 +194,8 @@ export function prepareChain(kern: Kernels, chain: ConvChain, plan: TilePlan): P
   }
   const wins = winMax.map((n) => kern.alloc(n));
   const outs = outMax.map((n) => kern.alloc(n));
+  // A residual layer's shortcut, tiled: the chain input's values over the layer's output region.
+  const resBufs = chain.layers.map((l, i) => (l.residual ? kern.alloc(outMax[i]!) : null));
 
   const layerByLayer = (): void => {
     let src = x;
@@ -184,7 +203,8 @@ export function prepareChain(kern: Kernels, chain: ConvChain, plan: TilePlan): P
       const d = dims[i]!;
       const dst = i === L - 1 ? yLayer : mids[i]!;
       const p = packed[i]!;
-      fusion.conv_epi_f32(src.ptr, p.wp.ptr, dst.ptr, ws.ptr, 1, d.cin, d.hin, d.win, l.cout, l.k, l.k, l.stride, l.pad, 1, p.bias.ptr, 0, p.act);
+      const res = l.residual ? x.ptr : 0;
+      fusion.conv_epi_f32(src.ptr, p.wp.ptr, dst.ptr, ws.ptr, 1, d.cin, d.hin, d.win, l.cout, l.k, l.k, l.stride, l.pad, p.groups, p.bias.ptr, res, p.act);
       src = dst;
     });
   };
@@ -224,7 +244,20 @@ export function prepareChain(kern: Kernels, chain: ConvChain, plan: TilePlan): P
         }
         const out = outs[i]!.ptr;
         const p = packed[i]!;
-        fusion.conv_epi_f32(wins[i]!.ptr, p.wp.ptr, out, ws.ptr, 1, d.cin, wh, ww, l.cout, l.k, l.k, l.stride, 0, 1, p.bias.ptr, 0, p.act);
+        const rb = resBufs[i];
+        if (rb) {
+          // The shortcut over this layer's output region (its output has the chain input's shape).
+          const rh = r.y1 - r.y0;
+          const rw = r.x1 - r.x0;
+          const R = rb.ptr >> 2;
+          for (let ch = 0; ch < l.cout; ch++) {
+            for (let row = 0; row < rh; row++) {
+              const s0 = X + (ch * chain.h + r.y0 + row) * chain.w + r.x0;
+              mem.copyWithin(R + (ch * rh + row) * rw, s0, s0 + rw);
+            }
+          }
+        }
+        fusion.conv_epi_f32(wins[i]!.ptr, p.wp.ptr, out, ws.ptr, 1, d.cin, wh, ww, l.cout, l.k, l.k, l.stride, 0, p.groups, p.bias.ptr, rb ? rb.ptr : 0, p.act);
         src = out >> 2;
         srcR = r;
       }
