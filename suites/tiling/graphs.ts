@@ -123,14 +123,20 @@ const conv3 = (name: string, cout: number, stride = 1): ChainLayerSpec => ({ nam
  * whose intermediates (3.2 MB each) exceed any L2 here or on a Raspberry Pi.
  */
 export const MEASURED_CHAINS = {
-  vgg16_conv3: () => seededChain('vgg16-conv3_1-3_3', 128, 56, 56, [conv3('conv3_1', 256), conv3('conv3_2', 256), conv3('conv3_3', 256)]),
-  resnet_basic: () =>
-    seededChain('resnet18-conv2_x-basic-block', 64, 56, 56, [conv3('conv1', 64), { ...conv3('conv2', 64), residual: true }]),
-  mobilenet_v2_block: () =>
-    seededChain('mobilenet_v2-block3-inverted-residual', 24, 56, 56, [
-      { name: 'expand', k: 1, stride: 1, pad: 0, cout: 144, act: 'relu6' },
-      { name: 'dw', k: 3, stride: 1, pad: 1, cout: 144, act: 'relu6', groups: 144 },
-      { name: 'project', k: 1, stride: 1, pad: 0, cout: 24, act: 'none', residual: true },
-    ]),
-  chain112: () => seededChain('3x3-chain-112', 32, 112, 112, [conv3('c1', 64), conv3('c2', 64), conv3('c3', 64)]),
+  vgg16_conv3: (seed = 1) => seededChain('vgg16-conv3_1-3_3', 128, 56, 56, [conv3('conv3_1', 256), conv3('conv3_2', 256), conv3('conv3_3', 256)], seed),
+  resnet_basic: (seed = 1) => seededChain('resnet18-conv2_x-basic-block', 64, 56, 56, [conv3('conv1', 64), { ...conv3('conv2', 64), residual: true }], seed),
+  mobilenet_v2_block: (seed = 1) =>
+    seededChain(
+      'mobilenet_v2-block3-inverted-residual',
+      24,
+      56,
+      56,
+      [
+        { name: 'expand', k: 1, stride: 1, pad: 0, cout: 144, act: 'relu6' },
+        { name: 'dw', k: 3, stride: 1, pad: 1, cout: 144, act: 'relu6', groups: 144 },
+        { name: 'project', k: 1, stride: 1, pad: 0, cout: 24, act: 'none', residual: true },
+      ],
+      seed,
+    ),
+  chain112: (seed = 1) => seededChain('3x3-chain-112', 32, 112, 112, [conv3('c1', 64), conv3('c2', 64), conv3('c3', 64)], seed),
 };
