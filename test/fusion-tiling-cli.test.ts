@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { isTimed, RunResults, type CaseResult } from '../core/contracts.js';
+import { buildFusionView, buildTilingView } from '../harness/report/graph-pairs.js';
 import { bench } from './helpers/cli.js';
 
 let work: string;
@@ -36,7 +37,15 @@ describe('listing and bad input', () => {
   it('--list --suite fusion,tiling lists their cases and variants, and only theirs', async () => {
     const r = await bench(['--list', '--suite', 'fusion,tiling']);
     expect(r.code, r.stderr).toBe(0);
-    for (const s of ['suite fusion:', 'suite tiling:', 'fusion-fused-f32', 'fusion-ort-all-f32', 'tiling-tiled-16-f32', 'fusion/mobilenet_v1.block.1.dw-pw', 'tiling/chain112']) {
+    for (const s of [
+      'suite fusion:',
+      'suite tiling:',
+      'fusion-fused-f32',
+      'fusion-ort-all-f32',
+      'tiling-tiled-16-f32',
+      'fusion/mobilenet_v1.block.1.dw-pw',
+      'tiling/chain112',
+    ]) {
       expect(r.stdout).toContain(s);
     }
     expect(r.stdout).not.toContain('suite conv:');
@@ -88,6 +97,24 @@ describe('a real quick run of both suites', () => {
     expect(Number(t8.info?.recomputeOverhead)).toBeGreaterThan(0);
     expect(t8.cost.executedFlops).toBeGreaterThan(t8.cost.flops);
 
+    // The report's views: per pair and per chain, with real SVG charts; every text escaped.
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    const section = (id: string) => html.slice(html.indexOf(`<section id="${id}"`), html.indexOf('</section>', html.indexOf(`<section id="${id}"`)));
+    const fusion = section('fusion');
+    const tiling = section('tiling');
+    expect(fusion).toContain('fusion/mobilenet_v1.block.3.dw-pw');
+    expect(fusion).toMatch(/fused [~]?[\d.]+× .*the unfused way, [\d.]+x fewer modeled bytes/);
+    expect(fusion.match(/<svg/g)?.length).toBe(1);
+    expect(tiling).toMatch(/best tile on this device: (8x8|28x28)/);
+    expect(tiling).toMatch(/cache sizes marked: L1D/);
+    expect(tiling.match(/<svg/g)?.length).toBe(1 + 2); // the chains' roofline, then time and model per chain
+    expect(tiling).toContain('64x56x56 -&gt; 64x56x56');
+    expect(tiling).not.toContain('64x56x56 -> 64x56x56');
+    const view = buildTilingView(run)!;
+    expect(view[0]!.series.map((x) => x.tile)).toEqual([8, 28]);
+    expect(view[0]!.roof.map((p) => p.series)).toEqual(['layer by layer', 'best tile']);
+    expect(buildFusionView(run)!.pairs.map((p) => p.caseId).sort()).toEqual(['fusion/mobilenet_v1.block.3.dw-pw', 'fusion/mobilenet_v1.conv_pw_4.bn-relu']);
+
     const faulty = outDir();
     const f = await bench([...args, '--out', faulty], {
       timeoutMs: 300_000,
@@ -106,5 +133,8 @@ describe('a real quick run of both suites', () => {
     // The faults touch nothing else.
     for (const v of ['fusion-unfused-f32']) expect(failedChecks(find(bad, 'fusion/mobilenet_v1.block.3.dw-pw', v))).toEqual([]);
     expect(failedChecks(find(bad, 'tiling/resnet_basic', 'tiling-layer-by-layer-f32'))).toEqual([]);
+    // A schedule that failed its checks is never the best tile, nor a fused way that failed a speedup.
+    expect(buildTilingView(bad)![0]!.best).toBe('no tiled schedule passed its checks: no best tile');
+    expect(buildFusionView(bad)!.pairs.every((p) => p.summary.startsWith('no speedup: fused inaccurate'))).toBe(true);
   }, 600_000);
 });

@@ -88,9 +88,7 @@ export function chainDims(chain: ConvChain): LayerDims[] {
       throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
     }
     if (l.residual && (l.cout !== chain.c || d.hout !== chain.h || d.wout !== chain.w)) {
-      throw new Error(
-        `${where}: a residual adds the chain input (${chain.c}x${chain.h}x${chain.w}), the layer's output is ${l.cout}x${d.hout}x${d.wout}`,
-      );
+      throw new Error(`${where}: a residual adds the chain input (${chain.c}x${chain.h}x${chain.w}), the layer's output is ${l.cout}x${d.hout}x${d.wout}`);
     }
     [c, h, w] = [l.cout, d.hout, d.wout];
     return d;
