@@ -28,6 +28,8 @@ export interface FusionCaseDef {
   pair: () => FusionPair;
   /** In the `--quick` subset. */
   quick: boolean;
+  /** Small and awkward: run by --quick only (odd sizes, stride 2; fast enough for the emulated boards). */
+  quickOnly?: boolean;
 }
 
 const slug = (layer: string): string =>
@@ -68,6 +70,20 @@ export const FUSION_CASES: readonly FusionCaseDef[] = [
     pair: () => dwPwPair(layer, { ...spec, rows: bandRows(spec, DWPW_BAND_CACHE_BYTES) }),
     quick: layer.includes('block 3'),
   })),
+  {
+    layer: 'awkward.conv3x3s2.bias-add-relu6',
+    title: 'awkward: 5->12 3x3 stride 2 at 17x13, bias + residual + ReLU6',
+    pair: () => convBiasActPair('awkward 5->12 3x3/2 @17x13', { c: 5, h: 17, w: 13, k: 12, r: 3, stride: 2, pad: 1, act: 'relu6', residual: true }),
+    quick: true,
+    quickOnly: true,
+  },
+  {
+    layer: 'awkward.dw-pw.s2',
+    title: 'awkward: depthwise 3x3 stride 2 + pointwise 7->10 at 15x11, bands of 3 rows',
+    pair: () => dwPwPair('awkward 7->10 @15x11 /2', { c: 7, h: 15, w: 11, k: 10, stride: 2, act: 'relu', rows: 3 }),
+    quick: true,
+    quickOnly: true,
+  },
 ];
 
 const byLayer = new Map(FUSION_CASES.map((d) => [d.layer, d]));
@@ -84,7 +100,7 @@ export function firstConvShape(g: Graph): ConvShape {
 
 /** The suite's cases (the --quick subset: one of each kind). */
 export function fusionCases(o: { quick: boolean; seed: number; distribution: Distribution }): CaseSpec[] {
-  return FUSION_CASES.filter((d) => !o.quick || d.quick).map((d) => {
+  return FUSION_CASES.filter((d) => (o.quick ? d.quick : !d.quickOnly)).map((d) => {
     const pair = d.pair();
     const graph = pair.graph();
     return {

@@ -139,4 +139,6 @@ export const MEASURED_CHAINS = {
       seed,
     ),
   chain112: (seed = 1) => seededChain('3x3-chain-112', 32, 112, 112, [conv3('c1', 64), conv3('c2', 64), conv3('c3', 64)], seed),
+  /** Small and awkward (odd sizes, stride 2 inside the chain, ReLU6, tiles that do not divide the output): --quick runs only. */
+  awkward_odd: (seed = 1) => seededChain('odd-27x23-stride2-inside', 3, 27, 23, [conv3('a', 5), conv3('b', 7, 2), { ...conv3('c', 4), act: 'relu6' }], seed),
 };
