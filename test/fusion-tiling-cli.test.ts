@@ -31,7 +31,7 @@ const find = (run: RunResults, caseId: string, variant: string): CaseResult => {
 const failedChecks = (r: CaseResult) => (isTimed(r) ? (r.accuracy.checks ?? []).filter((c) => !c.ok).map((c) => c.name) : [`not timed: ${r.state}`]);
 
 const FUSION_CASES = 'mobilenet_v1.block.3.dw-pw,mobilenet_v1.conv_pw_4.bn-relu';
-const WAYS = 'fusion-unfused-f32,fusion-fused-f32,tiling-layer-by-layer-f32,tiling-tiled-8-f32,tiling-tiled-28-f32';
+const WAYS = 'fusion-unfused-f32,fusion-fused-f32,tiling-layer-by-layer-f32,tiling-tiled-8-f32,tiling-tiled-28-f32,tiling-cached-8-f32';
 
 describe('listing and bad input', () => {
   it('--list --suite fusion,tiling lists their cases and variants, and only theirs', async () => {
@@ -75,7 +75,7 @@ describe('a real quick run of both suites', () => {
     const r = await bench([...args, '--out', out], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
     const run = readRun(out);
-    expect(run.results.length).toBe(2 * 2 + 3);
+    expect(run.results.length).toBe(2 * 2 + 4);
     for (const x of run.results) expect(failedChecks(x), `${x.caseId} ${x.variant}`).toEqual([]);
     // The bit-identity check ran where the ways do the same operations in the same order (not for folded BN).
     const names = (c: string, v: string) => {
@@ -96,6 +96,11 @@ describe('a real quick run of both suites', () => {
     expect(t8.info?.modeledBytes).toBe(t8.cost.bytes);
     expect(Number(t8.info?.recomputeOverhead)).toBeGreaterThan(0);
     expect(t8.cost.executedFlops).toBeGreaterThan(t8.cost.flops);
+    // Halos cached: nothing recomputed, and no more modeled bytes than recomputing them.
+    const c8 = find(run, 'tiling/resnet_basic', 'tiling-cached-8-f32');
+    expect(c8.info?.halo).toBe('cached');
+    expect(c8.cost.executedFlops).toBeLessThanOrEqual(c8.cost.flops);
+    expect(names('tiling/resnet_basic', 'tiling-cached-8-f32')).toEqual(['per-element bound', 'bit-identical', 'stable output']);
 
     // The report's views: per pair and per chain, with real SVG charts; every text escaped.
     const html = readFileSync(join(out, 'index.html'), 'utf8');
@@ -111,7 +116,7 @@ describe('a real quick run of both suites', () => {
     expect(tiling).toContain('64x56x56 -&gt; 64x56x56');
     expect(tiling).not.toContain('64x56x56 -> 64x56x56');
     const view = buildTilingView(run)!;
-    expect(view[0]!.series.map((x) => x.tile)).toEqual([8, 28]);
+    expect(view[0]!.series.map((x) => `${x.halo} ${x.tile}`).sort()).toEqual(['cached 8', 'recomputed 28', 'recomputed 8']);
     expect(view[0]!.roof.map((p) => p.series)).toEqual(['layer by layer', 'best tile']);
     expect(buildFusionView(run)!.pairs.map((p) => p.caseId).sort()).toEqual(['fusion/mobilenet_v1.block.3.dw-pw', 'fusion/mobilenet_v1.conv_pw_4.bn-relu']);
 
@@ -127,7 +132,7 @@ describe('a real quick run of both suites', () => {
     expect(failedChecks(find(bad, 'fusion/mobilenet_v1.block.3.dw-pw', 'fusion-fused-f32'))).toEqual(['per-element bound', 'bit-identical']);
     expect(failedChecks(find(bad, 'fusion/mobilenet_v1.conv_pw_4.bn-relu', 'fusion-fused-f32'))).toEqual(['per-element bound']);
     // A halo one row short: both checks fail for every tiled schedule with more than one tile row.
-    for (const v of ['tiling-tiled-8-f32', 'tiling-tiled-28-f32']) {
+    for (const v of ['tiling-tiled-8-f32', 'tiling-tiled-28-f32', 'tiling-cached-8-f32']) {
       expect(failedChecks(find(bad, 'tiling/resnet_basic', v)), v).toEqual(['per-element bound', 'bit-identical']);
     }
     // The faults touch nothing else.

@@ -17,7 +17,7 @@ import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 import { benchOnBoards, expectBitIdenticalOnBoards } from './helpers/boards.js';
 
 const CASES = 'awkward.conv3x3s2.bias-add-relu6,awkward.dw-pw.s2,awkward_odd';
-const WAYS = ['fusion-unfused-f32', 'fusion-fused-f32', 'tiling-layer-by-layer-f32', 'tiling-tiled-8-f32', 'tiling-tiled-28-f32'];
+const WAYS = ['fusion-unfused-f32', 'fusion-fused-f32', 'tiling-layer-by-layer-f32', 'tiling-tiled-8-f32', 'tiling-tiled-28-f32', 'tiling-cached-8-f32'];
 
 let sshd: SshdInfo | undefined;
 let runs: Record<string, RunResults> = {};
@@ -47,7 +47,7 @@ describe('fusion.wasm and the tiled executor on the emulated boards', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(Object.keys(runs).sort()).toEqual(['emu-arm64', 'emu-rpi3', 'local']);
     const local = runs.local!;
-    expect(passed(local).map((r) => `${r.caseId} ${r.variant}`)).toHaveLength(2 * 2 + 3);
+    expect(passed(local).map((r) => `${r.caseId} ${r.variant}`)).toHaveLength(2 * 2 + 4);
     for (const name of ['emu-rpi3', 'emu-arm64']) {
       const run = runs[name]!;
       expect(run.device).toMatchObject({ name, emulated: true });

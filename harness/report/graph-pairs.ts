@@ -107,6 +107,12 @@ export function buildFusionView(run: RunResults): { pairs: PairView[]; points: O
   return { pairs, points };
 }
 
+/** A tiled result's schedule in words: "28x28" (halos recomputed) or "strips of 8 rows, halos cached". */
+function tileName(r: CaseResult): string {
+  const t = num(r, 'tile');
+  return r.info?.halo === 'cached' ? `strips of ${t} rows, halos cached` : `${t}x${t}`;
+}
+
 export interface TileRow {
   variant: string;
   tile: string;
@@ -127,7 +133,17 @@ export interface ChainView {
   best: string;
   cacheNote: string;
   /** For the charts. */
-  series: { tile: number; ms: number | null; low: number | null; high: number | null; bytes: number; recompute: number; ws: number }[];
+  /** Per tiled schedule (halos recomputed: square tiles; cached: full-width strips of `tile` rows). */
+  series: {
+    tile: number;
+    halo: 'recomputed' | 'cached';
+    ms: number | null;
+    low: number | null;
+    high: number | null;
+    bytes: number;
+    recompute: number;
+    ws: number;
+  }[];
   layerMs: number | null;
   layerBytes: number | null;
   caches: { level: string; bytes: number; tile: number | null }[];
@@ -163,6 +179,7 @@ export function buildTilingView(run: RunResults): ChainView[] | null {
       .map((r) => {
         const t = isTimed(r) && r.state === 'passed' ? r : undefined;
         return {
+          halo: r.info?.halo === 'cached' ? ('cached' as const) : ('recomputed' as const),
           tile: num(r, 'tile')!,
           ms: t ? t.timing.stats.median : null,
           low: t ? t.timing.stats.ciLow : null,
@@ -182,7 +199,7 @@ export function buildTilingView(run: RunResults): ChainView[] | null {
         const rc = num(r, 'recomputeOverhead');
         return {
           variant: r.variant,
-          tile: r === layer ? 'whole image' : `${num(r, 'tile') ?? '?'}`,
+          tile: r === layer ? 'whole image' : tileName(r),
           tiles: `${num(r, 'tiles') ?? '—'}`,
           median: t ? `${ms(t.timing.stats.median)} ms` : '—',
           speedup: r === layer ? 'baseline' : sp ? speedupText(sp) : '—',
@@ -194,7 +211,7 @@ export function buildTilingView(run: RunResults): ChainView[] | null {
         };
       });
     const cacheMarks = caches.map((c) => {
-      const fit = series.filter((s) => s.ws > 0 && s.ws <= c.bytes).map((s) => s.tile);
+      const fit = series.filter((s) => s.halo === 'recomputed' && s.ws > 0 && s.ws <= c.bytes).map((s) => s.tile);
       return { level: c.level, bytes: c.bytes, tile: fit.length ? Math.max(...fit) : null };
     });
     const modelCache = rs.find((r) => r.info?.cacheSource !== undefined)?.info;
@@ -202,14 +219,13 @@ export function buildTilingView(run: RunResults): ChainView[] | null {
     const chain = caseId.replace(/^tiling\//, '');
     if (passed(layer) && layer.cost.intensity > 0)
       roof.push({ series: 'layer by layer', pair: chain, x: layer.cost.intensity, y: layer.perf.gflops, label: 'untiled' });
-    if (best && best.cost.intensity > 0)
-      roof.push({ series: 'best tile', pair: chain, x: best.cost.intensity, y: best.perf.gflops, label: `${num(best, 'tile')}x${num(best, 'tile')}` });
+    if (best && best.cost.intensity > 0) roof.push({ series: 'best tile', pair: chain, x: best.cost.intensity, y: best.perf.gflops, label: tileName(best) });
     return {
       caseId,
       title: caseTitle(run, caseId),
       rows,
       best: best
-        ? `best tile on this device: ${num(best, 'tile')}x${num(best, 'tile')} (${ms(best.timing.stats.median)} ms, ${layerT ? `${speedupText(speedupOf(best, layerT))} layer by layer` : 'no layer-by-layer time'}; modeled bytes ${layer && layer.cost.bytes > 0 ? `${sig(layer.cost.bytes / best.cost.bytes)}x fewer` : '—'})`
+        ? `best tile on this device: ${tileName(best)} (${ms(best.timing.stats.median)} ms, ${layerT ? `${speedupText(speedupOf(best, layerT))} layer by layer` : 'no layer-by-layer time'}; modeled bytes ${layer && layer.cost.bytes > 0 ? `${sig(layer.cost.bytes / best.cost.bytes)}x fewer` : '—'})`
         : 'no tiled schedule passed its checks: no best tile',
       cacheNote:
         `Modeled bytes are the traffic model's (reference/chain-traffic.ts) for ${modelCache ? `${bytesBinary(Number(modelCache.cacheBytes))} (${String(modelCache.cacheSource)})` : "the run's L2"}; ` +
@@ -280,12 +296,17 @@ async function tileTimeSvg(c: ChainView, id: string): Promise<string | null> {
   const tips: Tip[] = [];
   const values = pts.map((s) => {
     tips.push({
-      lines: [`${s.tile}x${s.tile} tiles`, `median ${ms(s.ms)} ms (99% CI ${ms(s.low)}–${ms(s.high)} ms)`, `working set ${bytesBinary(s.ws)}`],
+      lines: [
+        s.halo === 'cached' ? `strips of ${s.tile} rows, halos cached` : `${s.tile}x${s.tile} tiles`,
+        `median ${ms(s.ms)} ms (99% CI ${ms(s.low)}–${ms(s.high)} ms)`,
+        `working set ${bytesBinary(s.ws)}`,
+      ],
       className: 'rb-tile-point',
     });
     return { ...s, tip: tipToken(tips.length - 1) };
   });
-  const x = { field: 'tile', type: 'quantitative', title: 'tile (output pixels per side)', scale: { type: 'log', base: 2 } } as const;
+  const x = { field: 'tile', type: 'quantitative', title: 'tile (output pixels per side; cached: strip rows)', scale: { type: 'log', base: 2 } } as const;
+  const halo = { field: 'halo', type: 'nominal', title: 'halos' } as const;
   // One mark per tile: levels whose largest fitting tile is the same share it (e.g. L2 and L3 both fit every tile).
   const byTile = new Map<number, string[]>();
   for (const k of c.caches) if (k.tile !== null) byTile.set(k.tile, [...(byTile.get(k.tile) ?? []), `${k.level} ${bytesBinary(k.bytes)}`]);
@@ -327,9 +348,12 @@ async function tileTimeSvg(c: ChainView, id: string): Promise<string | null> {
       {
         data: { values },
         layer: [
-          { mark: { type: 'rule' }, encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
-          { mark: { type: 'line', point: false }, encoding: { x, y: { field: 'ms', type: 'quantitative', title: 'median time (ms)' } } },
-          { mark: { type: 'point', filled: true, size: 50 }, encoding: { x, y: { field: 'ms', type: 'quantitative' }, description: { field: 'tip' } } },
+          { mark: { type: 'rule' }, encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: halo } },
+          { mark: { type: 'line', point: false }, encoding: { x, y: { field: 'ms', type: 'quantitative', title: 'median time (ms)' }, color: halo } },
+          {
+            mark: { type: 'point', filled: true, size: 50 },
+            encoding: { x, y: { field: 'ms', type: 'quantitative' }, color: halo, description: { field: 'tip' } },
+          },
         ],
       },
     ],
@@ -339,9 +363,10 @@ async function tileTimeSvg(c: ChainView, id: string): Promise<string | null> {
 
 /** A chain's modeled bytes and recompute overhead against tile size (two panels). */
 async function tileModelSvg(c: ChainView, id: string): Promise<string | null> {
-  if (c.series.length === 0) return null;
+  const recomputed = c.series.filter((s) => s.halo === 'recomputed');
+  if (recomputed.length === 0) return null;
   const tips: Tip[] = [];
-  const values = c.series.flatMap((s) => {
+  const values = recomputed.flatMap((s) => {
     tips.push({ lines: [`${s.tile}x${s.tile} tiles`, `modeled bytes ${bytesDecimal(s.bytes)}`], className: 'rb-tile-model' });
     const a = { tile: s.tile, value: s.bytes / 1e6, panel: 'modeled off-chip MB', tip: tipToken(tips.length - 1) };
     tips.push({ lines: [`${s.tile}x${s.tile} tiles`, `recomputed FLOPs ${s.recompute.toFixed(1)}% of the chain's`], className: 'rb-tile-model' });

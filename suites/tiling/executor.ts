@@ -149,10 +149,39 @@ export interface PreparedChain {
   layerByLayer(): void;
   /** Runs the plan given to prepareChain. */
   tiled(): void;
+  /** Runs the strips given to prepareChain (halos cached), into yTiled; throws when none were given. */
+  cachedStrips(): void;
 }
 
-/** Packs every layer's weights and allocates both schedules' buffers (the tiled ones sized for `plan`). */
-export function prepareChain(kern: Kernels, chain: ConvChain, plan: TilePlan): PreparedChain {
+/** For each strip, each layer's output rows [from, to) computed in it (full width; an empty range: none). */
+export type StripPlan = [number, number][][];
+
+/**
+ * Full-width strips of `rows` rows of the last layer's output, with halos cached instead of recomputed: in each
+ * strip every layer computes only the output rows no earlier strip computed and the next layer needs (rows an
+ * earlier strip computed stay where they were written, so the overlap is read again from cache, not recomputed).
+ */
+export function planStrips(chain: ConvChain, rows: number): StripPlan {
+  if (!(Number.isInteger(rows) && rows > 0)) throw new Error(`chain ${chain.name}: strip rows must be a positive integer, got ${rows}`);
+  const dims = chainDims(chain);
+  const L = dims.length;
+  const done = dims.map(() => 0);
+  const plan: StripPlan = [];
+  for (let ty = 0; ty < dims[L - 1]!.hout; ty += rows) {
+    const need = new Array<number>(L);
+    need[L - 1] = Math.min(dims[L - 1]!.hout, ty + rows);
+    for (let i = L - 1; i > 0; i--) {
+      const l = chain.layers[i]!;
+      need[i - 1] = Math.min(dims[i - 1]!.hout, Math.max(done[i - 1]!, (need[i]! - 1) * l.stride - l.pad + l.k));
+    }
+    plan.push(need.map((n, i) => [done[i]!, Math.max(done[i]!, n)] as [number, number]));
+    need.forEach((n, i) => (done[i] = Math.max(done[i]!, n)));
+  }
+  return plan;
+}
+
+/** Packs every layer's weights and allocates both schedules' buffers (the tiled ones sized for `plan`, the cached strips' for `strips`). */
+export function prepareChain(kern: Kernels, chain: ConvChain, plan: TilePlan, strips?: StripPlan): PreparedChain {
   const who = `chain ${chain.name}`;
   const simd = kern.requireSimd(who);
   const fusion = kern.fusion;
@@ -271,5 +300,81 @@ export function prepareChain(kern: Kernels, chain: ConvChain, plan: TilePlan): P
       }
     }
   };
-  return { x, yLayer, yTiled, layerByLayer, tiled };
+  // Cached strips: per layer, the largest full-width input window and output rows of any strip.
+  const stripWin = chain.layers.map((l, i) => {
+    const d = dims[i]!;
+    const rows = Math.max(0, ...(strips ?? []).map((s) => s[i]![1] - s[i]![0]));
+    const ww = (d.wout - 1) * l.stride + l.k;
+    return {
+      win: rows ? kern.alloc(d.cin * ((rows - 1) * l.stride + l.k) * ww) : null,
+      out: rows ? kern.alloc(l.cout * rows * d.wout) : null,
+      res: rows && l.residual ? kern.alloc(l.cout * rows * d.wout) : null,
+      ww,
+    };
+  });
+  // The strips' own intermediates (rows written once, read by the next layer's later strips: the cached halos).
+  const stripMids = strips ? dims.slice(0, -1).map((d, i) => kern.alloc(chain.layers[i]!.cout * d.hout * d.wout)) : [];
+  const cachedStrips = (): void => {
+    if (!strips) throw new Error(`${who}: no strips were planned`);
+    const mem = new Float32Array(kern.memory.buffer);
+    for (const strip of strips) {
+      for (let i = 0; i < L; i++) {
+        const [a, b] = strip[i]!;
+        if (b <= a) continue;
+        const l = chain.layers[i]!;
+        const d = dims[i]!;
+        const { win, out, res, ww } = stripWin[i]!;
+        const src = (i === 0 ? x.ptr : stripMids[i - 1]!.ptr) >> 2;
+        const dst = (i === L - 1 ? yTiled.ptr : stripMids[i]!.ptr) >> 2;
+        const wy0 = a * l.stride - l.pad;
+        const wh = (b - a - 1) * l.stride + l.k;
+        const W = win!.ptr >> 2;
+        mem.fill(0, W, W + d.cin * wh * ww);
+        const y0 = Math.max(0, wy0);
+        const y1 = Math.min(d.hin, wy0 + wh);
+        for (let ch = 0; ch < d.cin; ch++) {
+          for (let row = y0; row < y1; row++) {
+            const s0 = src + (ch * d.hin + row) * d.win;
+            const n = Math.min(d.win, ww - l.pad);
+            mem.copyWithin(W + (ch * wh + row - wy0) * ww + l.pad, s0, s0 + n);
+          }
+        }
+        const rows = b - a;
+        const rb = res;
+        if (rb) {
+          // The shortcut over these rows (the layer's output has the chain input's shape).
+          const R = rb.ptr >> 2;
+          for (let ch = 0; ch < l.cout; ch++) {
+            const s0 = (x.ptr >> 2) + (ch * chain.h + a) * chain.w;
+            mem.copyWithin(R + ch * rows * chain.w, s0, s0 + rows * chain.w);
+          }
+        }
+        const p = packed[i]!;
+        fusion.conv_epi_f32(
+          win!.ptr,
+          p.wp.ptr,
+          out!.ptr,
+          ws.ptr,
+          1,
+          d.cin,
+          wh,
+          ww,
+          l.cout,
+          l.k,
+          l.k,
+          l.stride,
+          0,
+          p.groups,
+          p.bias.ptr,
+          rb ? rb.ptr : 0,
+          p.act,
+        );
+        const O = out!.ptr >> 2;
+        for (let ch = 0; ch < l.cout; ch++) {
+          mem.copyWithin(dst + (ch * d.hout + a) * d.wout, O + ch * rows * d.wout, O + (ch + 1) * rows * d.wout);
+        }
+      }
+    }
+  };
+  return { x, yLayer, yTiled, layerByLayer, tiled, cachedStrips };
 }

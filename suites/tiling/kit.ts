@@ -14,9 +14,10 @@ import { defineVariants } from '../define.js';
 import { firstConvShape } from '../fusion/kit.js';
 import { measureWays, timedPrepare, type PreparedWay } from '../fusion/ways.js';
 import type { GraphKit, KitMeasureEnv } from '../kit.js';
-import { chainDims, planTiles, prepareChain, type ConvChain, type PreparedChain, type TilePlan } from './executor.js';
+import { chainTraffic } from '../../reference/chain-traffic.js';
+import { chainDims, planStrips, planTiles, prepareChain, trafficChain, type ConvChain, type PreparedChain, type TilePlan } from './executor.js';
 import { chainGraph, chainReference, MEASURED_CHAINS } from './graphs.js';
-import { chainScheduleVariants } from './variants.js';
+import { chainScheduleVariants, trafficModel } from './variants.js';
 
 /** The square tile sizes the suite sweeps (output pixels per side; past the output: one tile). */
 export const TILE_SWEEP: readonly number[] = [4, 8, 16, 28, 56, 112];
@@ -75,11 +76,26 @@ export const tilingLayerByLayerF32: GraphVariant = {
   applies: () => true,
 };
 
-/** The tile size of a tiled variant's name, or undefined. */
+/** The tile size (a cached variant: strip rows) of a tiled variant's name, or undefined. */
 export function tileOfVariant(name: string): number | undefined {
-  const m = /^tiling-tiled-(\d+)-f32$/.exec(name);
+  const m = /^tiling-(?:tiled|cached)-(\d+)-f32$/.exec(name);
   return m ? Number(m[1]) : undefined;
 }
+
+/** The strip heights the halos-cached schedule runs (full-width strips of this many output rows). */
+export const CACHED_STRIPS: readonly number[] = [8, 28];
+
+const cachedVariant = (t: number): GraphVariant => ({
+  name: `tiling-cached-${t}-f32`,
+  op: 'graph',
+  algorithm: 'tiled-cached',
+  dtype: 'f32',
+  description:
+    `Full-width strips of ${t} output rows through the chain, halos cached: each layer computes only rows no earlier ` +
+    'strip computed; the overlap is read again from the rows the previous strip left (in cache), not recomputed.',
+  needs: { wasmSimd: true },
+  applies: () => true,
+});
 
 const tiledVariant = (t: number): GraphVariant => ({
   name: `tiling-tiled-${t}-f32`,
@@ -93,7 +109,7 @@ const tiledVariant = (t: number): GraphVariant => ({
   applies: () => true,
 });
 
-export const tilingVariants = defineVariants('tiling', [tilingLayerByLayerF32, ...TILE_SWEEP.map(tiledVariant)]);
+export const tilingVariants = defineVariants('tiling', [tilingLayerByLayerF32, ...TILE_SWEEP.map(tiledVariant), ...CACHED_STRIPS.map(cachedVariant)]);
 
 /** The plan with the first layer's region one row short at the bottom on every tile that has rows below it (test fault). */
 function haloShort(plan: TilePlan, hin: number): TilePlan {
@@ -128,6 +144,44 @@ async function measureTilingCase(c: CaseSpec, variantNames: string[], env: KitMe
   });
   const kern = env.ctx.kernels;
   const effective = (t: number) => Math.min(t, Math.max(last.hout, last.wout));
+  const cachedTraffic = (rows: number) =>
+    chainTraffic(trafficChain(chain), trafficModel(cache.bytes), { kind: 'tiled', tileH: rows, tileW: last.wout, halo: 'cache' });
+  /** Full-width strips of `rows` rows, halos cached (executor.ts planStrips). */
+  const prepareCached = async (rows: number): Promise<PreparedWay> => {
+    const traffic = cachedTraffic(Math.min(rows, last.hout));
+    const { value: p, ms } = await timedPrepare(() => {
+      const strips = planStrips(chain, rows);
+      // Test-only fault: the first layer computes one row less in every strip but the last (rows never computed).
+      const plan = env.faults?.tiledHaloShort
+        ? strips.map((s, t) => (t < strips.length - 1 ? s.map((r, l) => (l === 0 && r[1] > r[0] ? ([r[0], r[1] - 1] as [number, number]) : r)) : s))
+        : strips;
+      return prepareChain(kern, chain, planTiles(chain, last.hout, last.wout), plan);
+    });
+    p.x.view().set(x);
+    return {
+      run: p.cachedStrips,
+      output: () => p.yTiled.view(),
+      cost: costOf(traffic),
+      info: {
+        chain: chain.name,
+        cacheBytes: cache.bytes,
+        cacheSource: cache.source,
+        outH: last.hout,
+        outW: last.wout,
+        tile: Math.min(rows, last.hout),
+        halo: 'cached',
+        tiles: traffic.tiles,
+        modeledBytes: traffic.offChipBytes,
+        modeledBytesLayer: layerTraffic.offChipBytes,
+        workingSet: traffic.peakWorkingSet,
+        fits: traffic.fits ? 'yes' : 'no',
+        recomputeOverhead: traffic.recomputeOverhead,
+      },
+      prepareMs: ms,
+      prepareBytes: 0,
+      note: `weights packed once; ${traffic.tiles} full-width strips planned, every layer's rows computed once`,
+    };
+  };
   return measureWays(c, variantNames, env, {
     ref,
     allow,
@@ -135,9 +189,10 @@ async function measureTilingCase(c: CaseSpec, variantNames: string[], env: KitMe
       'every element against the float64 evaluation of the chain, within the exact-fp32 allowance carried through the layers (reference/layer-tolerance.ts)',
     cost: costOf(layerTraffic),
     info: { chain: chain.name, cacheBytes: cache.bytes, cacheSource: cache.source, outH: last.hout, outW: last.wout },
-    bitIdenticalTo: (v) => (v.algorithm === 'tiled-recompute' ? tilingLayerByLayerF32.name : undefined),
+    bitIdenticalTo: (v) => (v.algorithm.startsWith('tiled-') ? tilingLayerByLayerF32.name : undefined),
     async prepare(v): Promise<PreparedWay | string> {
       const tile = tileOfVariant(v.name);
+      if (v.algorithm === 'tiled-cached') return prepareCached(tile!);
       if (tile !== undefined && effective(tile) !== tile && variantNames.some((n) => tileOfVariant(n) === effective(tile))) {
         return `a ${tile}x${tile} tile covers the whole ${last.hout}x${last.wout} output: the same schedule as tiling-tiled-${effective(tile)}-f32`;
       }
