@@ -110,7 +110,7 @@ describe('a real quick run of both suites', () => {
     expect(fusion).toContain('fusion/mobilenet_v1.block.3.dw-pw');
     expect(fusion).toMatch(/fused [~]?[\d.]+× .*the unfused way, [\d.]+x fewer modeled bytes/);
     expect(fusion.match(/<svg/g)?.length).toBe(1);
-    expect(tiling).toMatch(/best tile on this device: (8x8|28x28)/);
+    expect(tiling).toMatch(/best tile on this device: (8x8|28x28|strips of 8 rows, halos cached) \(/);
     expect(tiling).toMatch(/cache sizes marked: L1D/);
     expect(tiling.match(/<svg/g)?.length).toBe(1 + 2); // the chains' roofline, then time and model per chain
     expect(tiling).toContain('64x56x56 -&gt; 64x56x56');
