@@ -10,7 +10,8 @@
  * with pad 0 on it: the same products in the same order as the padded layer over the whole image, so the outputs
  * are bit-identical to layer by layer (tested). The plan (which region each layer computes for each tile) is
  * data, made by planTiles; a wrong plan (a halo one row short) gives wrong outputs, which the tests show.
- * Halos cached instead of recomputed exist in the traffic model (reference/chain-traffic.ts) only.
+ * Halos cached instead of recomputed: full-width strips (planStrips, cachedStrips), each layer's rows computed once
+ * and the overlap read back from the rows the previous strip wrote (square tiles with cached halos: the model only).
  * Payload-safe.
  */
 import type { F32Buffer, Kernels } from '../../kernels/index.js';
