@@ -118,14 +118,21 @@ describe('a real quick run of both suites', () => {
     const view = buildTilingView(run)!;
     expect(view[0]!.series.map((x) => `${x.halo} ${x.tile}`).sort()).toEqual(['cached 8', 'recomputed 28', 'recomputed 8']);
     expect(view[0]!.roof.map((p) => p.series)).toEqual(['layer by layer', 'best tile']);
-    expect(buildFusionView(run)!.pairs.map((p) => p.caseId).sort()).toEqual(['fusion/mobilenet_v1.block.3.dw-pw', 'fusion/mobilenet_v1.conv_pw_4.bn-relu']);
+    expect(
+      buildFusionView(run)!
+        .pairs.map((p) => p.caseId)
+        .sort(),
+    ).toEqual(['fusion/mobilenet_v1.block.3.dw-pw', 'fusion/mobilenet_v1.conv_pw_4.bn-relu']);
 
     const faulty = outDir();
-    const f = await bench([...args, '--out', faulty], {
+    const f = await bench([...args, '--gate', '--out', faulty], {
       timeoutMs: 300_000,
       env: { ROOFBENCH_TEST_FAULTS: JSON.stringify({ fusedBiasShift: true, tiledHaloShort: true }) },
     });
-    expect(f.code, f.stderr).toBe(0);
+    // --gate fails the run on them, naming the worst.
+    expect(f.code, f.stderr).toBe(1);
+    expect(f.stderr).toMatch(/--gate: 5 inaccurate result\(s\) on local; worst:\n {2}(fusion-fused-f32|tiling-(tiled|cached)-\d+-f32) on /);
+    expect(f.stderr).toMatch(/exceeds its own tolerance \(maxAbs <= /);
     const bad = readRun(faulty);
     // A wrong epilogue: off the float64 graph (and, where bit-identity is claimed, off the unfused bits).
     expect(find(bad, 'fusion/mobilenet_v1.block.3.dw-pw', 'fusion-fused-f32').state).toBe('inaccurate');

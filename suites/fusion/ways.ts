@@ -71,6 +71,8 @@ export async function measureWays(c: CaseSpec, variantNames: string[], env: KitM
   });
   const results: CaseResult[] = [];
   const resolution = timerResolutionMs();
+  let maxAllow = 0;
+  for (const a of setup.allow) if (a > maxAllow) maxAllow = a;
   interface Way {
     v: GraphVariant;
     p: PreparedWay;
@@ -159,6 +161,8 @@ export async function measureWays(c: CaseSpec, variantNames: string[], env: KitM
               },
             ];
             const acc = accuracyOf(way.checked, setup.ref, all, setup.source);
+            // The stored tolerance: the per-element allowance (as the conv suite's exact bound), its largest element as the limit.
+            acc.accuracy.tolerance = { ...acc.accuracy.tolerance, metric: 'maxAbs', limit: maxAllow };
             const { stats, timing } = networkTiming(s, resolution, env.options.cvTarget);
             return {
               ...base(name, v, way.p.cost, way.p.info),
