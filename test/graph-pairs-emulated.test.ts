@@ -14,7 +14,7 @@ import type { RunResults } from '../core/contracts.js';
 import { compareChecksums, describeMismatches } from '../harness/portability.js';
 import { jsonLines } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
-import { benchOnBoards, expectBitIdenticalOnBoards } from './helpers/boards.js';
+import { benchOnBoards, expectBitIdenticalOnBoards, expectSamePassedOnBoards } from './helpers/boards.js';
 
 const CASES = 'awkward.conv3x3s2.bias-add-relu6,awkward.dw-pw.s2,awkward_odd';
 const WAYS = ['fusion-unfused-f32', 'fusion-fused-f32', 'tiling-layer-by-layer-f32', 'tiling-tiled-8-f32', 'tiling-tiled-28-f32', 'tiling-cached-8-f32'];
@@ -48,19 +48,7 @@ describe('fusion.wasm and the tiled executor on the emulated boards', () => {
     expect(Object.keys(runs).sort()).toEqual(['emu-arm64', 'emu-rpi3', 'local']);
     const local = runs.local!;
     expect(passed(local).map((r) => `${r.caseId} ${r.variant}`)).toHaveLength(2 * 2 + 4);
-    for (const name of ['emu-rpi3', 'emu-arm64']) {
-      const run = runs[name]!;
-      expect(run.device).toMatchObject({ name, emulated: true });
-      expect(
-        passed(run)
-          .map((r) => `${r.caseId} ${r.variant}`)
-          .sort(),
-      ).toEqual(
-        passed(local)
-          .map((r) => `${r.caseId} ${r.variant}`)
-          .sort(),
-      );
-    }
+    expectSamePassedOnBoards(runs);
   });
 
   it('outputs are bit-identical to this machine for every fused, unfused and tiled result', () => {

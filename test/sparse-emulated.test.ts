@@ -12,7 +12,7 @@ import { RunResults } from '../core/contracts.js';
 import { compareChecksums, describeMismatches } from '../harness/portability.js';
 import { jsonLines } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
-import { benchOnBoards, expectBitIdenticalOnBoards } from './helpers/boards.js';
+import { benchOnBoards, expectBitIdenticalOnBoards, expectSamePassedOnBoards } from './helpers/boards.js';
 
 // A 1x1 layer (SpMM on the input) and a 3x3 one (im2col + SpMM), unstructured and in 1x4 blocks, at 90%.
 const LAYERS = 'mobilenet_v1.conv4.pw,resnet50_v1.5.conv3_2.conv2';
@@ -51,19 +51,7 @@ describe('sparse kernels on the emulated boards', () => {
     expect(local.cases).toHaveLength(4);
     // Every SpMM format ran somewhere here (b1x2 / b1x4 on the 1x4 cases), and the dense baseline in every case.
     for (const v of [...SPMM, 'conv-im2col-gemm-f32']) expect(passed(local).some((r) => r.variant === v)).toBe(true);
-    for (const name of ['emu-rpi3', 'emu-arm64']) {
-      const run = runs[name]!;
-      expect(run.device).toMatchObject({ name, emulated: true });
-      expect(
-        passed(run)
-          .map((r) => `${r.caseId} ${r.variant}`)
-          .sort(),
-      ).toEqual(
-        passed(local)
-          .map((r) => `${r.caseId} ${r.variant}`)
-          .sort(),
-      );
-    }
+    expectSamePassedOnBoards(runs);
   });
 
   it('outputs are bit-identical to this machine for every sparse case and format', () => {

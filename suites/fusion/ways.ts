@@ -26,7 +26,7 @@ import { timerResolutionMs } from '../../harness/runner/calibrate.js';
 import { checksumF32 } from '../../reference/checksum.js';
 import { allowanceCheck } from '../../reference/layer-tolerance.js';
 import type { KitMeasureEnv } from '../kit.js';
-import { accuracyOf, networkTiming, notRunnable, sampledOf, sampleRounds, warmUp, type Contender } from '../models/measure.js';
+import { accuracyOf, disposeAll, finishAll, inPlanOrder, networkTiming, notRunnable, sampleRounds, warmUp, type Contender } from '../models/measure.js';
 
 /** One way, prepared: its timed run, its output after a run, its cost and facts. */
 export interface PreparedWay {
@@ -192,26 +192,12 @@ export async function measureWays(c: CaseSpec, variantNames: string[], env: KitM
     }
     env.onPhase?.('timing', `${contenders.length - failed.size} way(s) interleaved in ${Math.max(1, env.options.rounds)} rounds`);
     await sampleRounds(contenders, env.options, failed, (a, e) => results.push(erroredResult(base(a.name, a.v.v, a.v.p.cost), 'timing', errMsg(e))));
-    for (const a of contenders) {
-      if (failed.has(a)) continue;
-      try {
-        results.push(a.finish(sampledOf(a)));
-      } catch (e) {
-        results.push(erroredResult(base(a.name, a.v.v, a.v.p.cost), 'stats', errMsg(e)));
-      }
-    }
+    finishAll(contenders, failed, results, (a, e) => erroredResult(base(a.name, a.v.v, a.v.p.cost), 'stats', errMsg(e)));
   } finally {
-    for (const a of contenders) {
-      try {
-        await a.dispose();
-      } catch {
-        /* a peer's session that will not close: nothing measured depends on it */
-      }
-    }
+    await disposeAll(contenders);
     env.ctx.kernels.release(mark);
   }
-  const order = new Map(variantNames.map((n, i) => [n, i]));
-  return results.sort((p, q) => (order.get(p.variant) ?? 0) - (order.get(q.variant) ?? 0));
+  return inPlanOrder(results, variantNames);
 }
 
 /** Milliseconds `f` takes (preparation, outside any timed region). */

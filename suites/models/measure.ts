@@ -698,25 +698,44 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
     }
     env.onPhase?.('timing', `${contenders.length - failed.size} variant(s) interleaved in ${Math.max(1, env.options.rounds)} rounds`);
     await sampleRounds(contenders, env.options, failed, (a, e) => results.push(erroredResult(base(a.name, a.v), 'timing', errMsg(e))));
-    for (const a of contenders) {
-      if (failed.has(a)) continue;
-      try {
-        results.push(a.finish(sampledOf(a)));
-      } catch (e) {
-        results.push(erroredResult(base(a.name, a.v), 'stats', errMsg(e)));
-      }
-    }
+    finishAll(contenders, failed, results, (a, e) => erroredResult(base(a.name, a.v), 'stats', errMsg(e)));
   } finally {
-    for (const a of contenders) {
-      try {
-        await a.dispose();
-      } catch {
-        /* a peer's session that will not close: nothing measured depends on it */
-      }
-    }
+    await disposeAll(contenders);
     env.ctx.kernels.release(mark);
   }
-  // Keep the plan's variant order.
+  return inPlanOrder(results, variantNames);
+}
+
+/** Each contender that did not fail: its result from its samples (a throw: `onError`'s result). */
+export function finishAll<V>(
+  cs: readonly Contender<V>[],
+  failed: Set<Contender<V>>,
+  results: CaseResult[],
+  onError: (a: Contender<V>, e: unknown) => CaseResult,
+): void {
+  for (const a of cs) {
+    if (failed.has(a)) continue;
+    try {
+      results.push(a.finish(sampledOf(a)));
+    } catch (e) {
+      results.push(onError(a, e));
+    }
+  }
+}
+
+/** Every contender disposed (a peer's session that will not close is left: nothing measured depends on it). */
+export async function disposeAll(cs: readonly Contender<unknown>[]): Promise<void> {
+  for (const a of cs) {
+    try {
+      await a.dispose();
+    } catch {
+      /* nothing measured depends on it */
+    }
+  }
+}
+
+/** The results in the plan's variant order. */
+export function inPlanOrder(results: CaseResult[], variantNames: readonly string[]): CaseResult[] {
   const order = new Map(variantNames.map((n, i) => [n, i]));
   return results.sort((p, q) => (order.get(p.variant) ?? 0) - (order.get(q.variant) ?? 0));
 }

@@ -14,7 +14,7 @@ import { defineVariants } from '../define.js';
 import { firstConvShape } from '../fusion/kit.js';
 import { measureWays, timedPrepare, type PreparedWay } from '../fusion/ways.js';
 import type { GraphKit, KitMeasureEnv } from '../kit.js';
-import { chainTraffic } from '../../reference/chain-traffic.js';
+import { chainTraffic, type ChainTraffic } from '../../reference/chain-traffic.js';
 import { chainDims, planStrips, planTiles, prepareChain, trafficChain, type ConvChain, type PreparedChain, type TilePlan } from './executor.js';
 import { chainGraph, chainReference, MEASURED_CHAINS } from './graphs.js';
 import { chainScheduleVariants, trafficModel } from './variants.js';
@@ -144,6 +144,18 @@ async function measureTilingCase(c: CaseSpec, variantNames: string[], env: KitMe
   });
   const kern = env.ctx.kernels;
   const effective = (t: number) => Math.min(t, Math.max(last.hout, last.wout));
+  const caseInfo = { chain: chain.name, cacheBytes: cache.bytes, cacheSource: cache.source, outH: last.hout, outW: last.wout };
+  /** A schedule's facts: the case's, its tile (0: the whole image) and its modeled traffic. */
+  const trafficInfo = (tile: number, t: ChainTraffic) => ({
+    ...caseInfo,
+    tile,
+    tiles: t.tiles,
+    modeledBytes: t.offChipBytes,
+    modeledBytesLayer: layerTraffic.offChipBytes,
+    workingSet: t.peakWorkingSet,
+    fits: t.fits ? 'yes' : 'no',
+    recomputeOverhead: t.recomputeOverhead,
+  });
   const cachedTraffic = (rows: number) =>
     chainTraffic(trafficChain(chain), trafficModel(cache.bytes), { kind: 'tiled', tileH: rows, tileW: last.wout, halo: 'cache' });
   /** Full-width strips of `rows` rows, halos cached (executor.ts planStrips). */
@@ -162,21 +174,7 @@ async function measureTilingCase(c: CaseSpec, variantNames: string[], env: KitMe
       run: p.cachedStrips,
       output: () => p.yTiled.view(),
       cost: costOf(traffic),
-      info: {
-        chain: chain.name,
-        cacheBytes: cache.bytes,
-        cacheSource: cache.source,
-        outH: last.hout,
-        outW: last.wout,
-        tile: Math.min(rows, last.hout),
-        halo: 'cached',
-        tiles: traffic.tiles,
-        modeledBytes: traffic.offChipBytes,
-        modeledBytesLayer: layerTraffic.offChipBytes,
-        workingSet: traffic.peakWorkingSet,
-        fits: traffic.fits ? 'yes' : 'no',
-        recomputeOverhead: traffic.recomputeOverhead,
-      },
+      info: { ...trafficInfo(Math.min(rows, last.hout), traffic), halo: 'cached' },
       prepareMs: ms,
       prepareBytes: 0,
       note: `weights packed once; ${traffic.tiles} full-width strips planned, every layer's rows computed once`,
@@ -188,7 +186,7 @@ async function measureTilingCase(c: CaseSpec, variantNames: string[], env: KitMe
     source:
       'every element against the float64 evaluation of the chain, within the exact-fp32 allowance carried through the layers (reference/layer-tolerance.ts)',
     cost: costOf(layerTraffic),
-    info: { chain: chain.name, cacheBytes: cache.bytes, cacheSource: cache.source, outH: last.hout, outW: last.wout },
+    info: caseInfo,
     bitIdenticalTo: (v) => (v.algorithm.startsWith('tiled-') ? tilingLayerByLayerF32.name : undefined),
     async prepare(v): Promise<PreparedWay | string> {
       const tile = tileOfVariant(v.name);
@@ -210,20 +208,7 @@ async function measureTilingCase(c: CaseSpec, variantNames: string[], env: KitMe
         run,
         output: () => (tile === undefined ? p.yLayer : p.yTiled).view(),
         cost: costOf(traffic),
-        info: {
-          chain: chain.name,
-          cacheBytes: cache.bytes,
-          cacheSource: cache.source,
-          outH: last.hout,
-          outW: last.wout,
-          tile: tile === undefined ? 0 : effective(tile),
-          tiles: traffic.tiles,
-          modeledBytes: traffic.offChipBytes,
-          modeledBytesLayer: layerTraffic.offChipBytes,
-          workingSet: traffic.peakWorkingSet,
-          fits: traffic.fits ? 'yes' : 'no',
-          recomputeOverhead: traffic.recomputeOverhead,
-        },
+        info: trafficInfo(tile === undefined ? 0 : effective(tile), traffic),
         prepareMs: ms,
         prepareBytes: 0,
         note:

@@ -97,3 +97,16 @@ export function expectBitIdenticalOnBoards(result: { stdout: string }, runs: Rec
     ['emu-arm64', n, 0],
   ]);
 }
+
+/** Asserts both boards ran as emulated devices and passed exactly the case x variant pairs that passed here. */
+export function expectSamePassedOnBoards(runs: Record<string, RunResults>): void {
+  const passed = (run: RunResults) =>
+    run.results
+      .filter((r) => r.state === 'passed')
+      .map((r) => `${r.caseId} ${r.variant}`)
+      .sort();
+  for (const name of ['emu-rpi3', 'emu-arm64']) {
+    expect(runs[name]!.device).toMatchObject({ name, emulated: true });
+    expect(passed(runs[name]!)).toEqual(passed(runs.local!));
+  }
+}
