@@ -34,7 +34,10 @@ describe('suite kits', () => {
     for (const s of ['fusion', 'tiling']) {
       const kit = kitOf(s)!;
       expect(measuresItself(kit), s).toBe(true);
-      expect(kit.variants.every((v) => v.op === 'graph'), s).toBe(true);
+      expect(
+        kit.variants.every((v) => v.op === 'graph'),
+        s,
+      ).toBe(true);
     }
   });
 
