@@ -341,8 +341,15 @@ export interface ModelVariant {
   scheme?: import('../reference/quant-scheme.js').Int8Scheme;
 }
 
+/**
+ * A variant of a graph-pair suite (fusion, tiling: suites/fusion, suites/tiling): one way of computing the case's
+ * graph (fused or unfused, layer by layer or tiled, ONNX Runtime at an optimisation level), measured by the suite's
+ * kit against the float64 evaluation of the graph.
+ */
+export type GraphVariant = Omit<ModelVariant, 'op' | 'engine' | 'policy'> & { op: 'graph' };
+
 /** Any variant a suite lists. */
-export type AnyVariant = ConvVariant | ModelVariant;
+export type AnyVariant = ConvVariant | ModelVariant | GraphVariant;
 
 // ---------------------------------------------------------------------------
 // Measurements (the stored run)
@@ -943,6 +950,10 @@ export const TestFaults = z.object({
   mixedPlanMaxFallbacks: z.number().int().nonnegative().optional(),
   /** The device reports this much memory (bytes) instead of its own: a small board, to prove models are skipped. */
   deviceMemoryBytes: z.number().positive().optional(),
+  /** The fusion suite's fused variant runs its epilogue with the bias one channel off (suites/fusion/measure.ts). */
+  fusedBiasShift: z.boolean().optional(),
+  /** The tiling suite's tiled variants run a plan whose first layer's halo is one row short on every inner tile. */
+  tiledHaloShort: z.boolean().optional(),
 });
 export type TestFaults = z.infer<typeof TestFaults>;
 

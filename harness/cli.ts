@@ -37,6 +37,7 @@ import { bundleKernels } from './external-bundle.js';
 import { nativeArch, timingProtocol } from '../core/external.js';
 import type { NativeFile } from './payload.js';
 import { parseSweepOptions } from '../suites/sparse/cases.js';
+import { QUICK_TILES, TILE_SWEEP } from '../suites/tiling/kit.js';
 
 const HELP = `roofbench: kernel benchmarks checked against float64, placed on the device's roofline
 
@@ -59,6 +60,8 @@ bench options:
                        N:M such as 2:4 (default: suites/sparse/sweep.yaml's)
   --sparsity F[,F]     the sparse suite's sparsities, fractions or percentages: 0.5,0.9 or 50%,90%
                        (default 50,70,80,90,95%; an N:M pattern runs at its own 1 - N/M)
+  --tile T[,T]         the tiling suite's square tile sizes, output pixels per side (of its sweep:
+                       ${TILE_SWEEP.join(', ')}; default all, --quick ${QUICK_TILES.join(', ')})
   --filter REGEX       keep case x variant pairs whose "<case id> <variant>" or tags match (case-insensitive)
   --variant NAME[,..]  only these variants
   --no-baselines       with --filter / --variant, do not add the reference variants the accuracy decision of a
@@ -152,6 +155,24 @@ function sparseSweepOptions(pattern: string | undefined, sparsity: string | unde
   }
 }
 
+/** --tile 8,16: tile sizes of the tiling suite's sweep (a size off the sweep or not a positive integer: a usage error). */
+export function parseTileOption(v: string): number[] {
+  const parts = v.split(',').map((p) => p.trim());
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^\d+$/.test(p) || Number(p) < 1) {
+      throw new UsageError(`--tile "${p}" is not a tile size: give square tile sizes in output pixels per side, positive integers such as 8,16`);
+    }
+    const t = Number(p);
+    if (!TILE_SWEEP.includes(t)) {
+      const near = [...TILE_SWEEP].sort((a, b) => Math.abs(a - t) - Math.abs(b - t))[0];
+      throw new UsageError(`--tile ${t} is not in the tiling suite's sweep (did you mean ${near}?); valid: ${TILE_SWEEP.join(', ')}`);
+    }
+    out.push(t);
+  }
+  return [...new Set(out)];
+}
+
 /** --winograd "8:0,1,-1,2,-2,1/2,-1/2,3,-3,inf" */
 function parseWinogradOption(v: string): ExtraVariant {
   const m = /^\s*(\d+)\s*:(.+)$/.exec(v);
@@ -209,7 +230,7 @@ function optNum(name: string, v: string | undefined, allowNegative = false): num
   return n;
 }
 
-function printList(registry: DeviceRegistry, kernels: KernelsFile | null): void {
+function printList(registry: DeviceRegistry, kernels: KernelsFile | null, only?: readonly string[]): void {
   const lines: string[] = ['devices:'];
   for (const d of registry.devices.values()) {
     const where = d.transport === 'local' ? 'this machine' : `${d.user ?? '?'}@${d.host ?? '?'}:${d.port}`;
@@ -217,7 +238,12 @@ function printList(registry: DeviceRegistry, kernels: KernelsFile | null): void 
   }
   const hostless = [...registry.profiles.keys()].filter((p) => ![...registry.devices.values()].some((d) => d.profileName === p));
   if (hostless.length) lines.push(`profiles without a host (add one in devices.yaml to use them): ${hostless.join(', ')}`);
-  for (const s of suites) {
+  const bad = (only ?? []).filter((n) => !suites.some((s) => s.name === n));
+  if (bad.length) {
+    const names = suites.map((s) => s.name);
+    throw new UsageError(`unknown suite ${bad.map((b) => `${b}${suggestion(b, names)}`).join(', ')}; valid suites: ${names.join(', ')}`);
+  }
+  for (const s of suites.filter((x) => !only?.length || only.includes(x.name))) {
     lines.push('', `suite ${s.name}: ${s.description}`, '  variants:');
     for (const v of s.variants) lines.push(`    ${v.name.padEnd(30)} ${v.description}`);
     for (const k of kernels?.kernels ?? []) {
@@ -258,6 +284,7 @@ const BENCH_OPTIONS = {
   winograd: { type: 'string', multiple: true },
   pattern: { type: 'string' },
   sparsity: { type: 'string' },
+  tile: { type: 'string' },
   schemes: { type: 'string', multiple: true },
   case: { type: 'string' },
   quick: { type: 'boolean', default: false },
@@ -345,7 +372,7 @@ async function bench(argv: string[]): Promise<number> {
     if (values.model !== undefined) {
       throw new UsageError('--list lists the suites, cases, variants and the model zoo; it takes no --model (run the model with bench -- --model NAME)');
     }
-    printList(registry, kernelsFile);
+    printList(registry, kernelsFile, list(values.suite));
     return 0;
   }
   if (deviceNames.length === 0) throw new UsageError('--device needs at least one device name');
@@ -417,13 +444,16 @@ async function bench(argv: string[]): Promise<number> {
     throw new UsageError('--model needs a zoo name, a .onnx or a zoo-format .yaml file (got nothing); npm run bench -- --list shows the zoo');
   }
   const sparse = sparseSweepOptions(values.pattern, values.sparsity);
+  const tiles = values.tile !== undefined ? parseTileOption(values.tile) : undefined;
   const items = selectItems({
     ...sparse,
+    ...(tiles ? { tiles } : {}),
     extraVariants,
     ...(schemes ? { schemes: schemes.keys } : {}),
     ...(models.length ? { models } : {}),
     ...(policy !== undefined ? { policy } : {}),
-    suites: list(values.suite) ?? (values.pattern !== undefined || values.sparsity !== undefined ? ['sparse'] : undefined),
+    suites:
+      list(values.suite) ?? (values.pattern !== undefined || values.sparsity !== undefined ? ['sparse'] : values.tile !== undefined ? ['tiling'] : undefined),
     variants: list(values.variant),
     cases: list(values.case),
     filter: values.filter ?? null,

@@ -32,6 +32,8 @@ export interface Selection {
   /** The sparse suite's patterns and fractions (--pattern, --sparsity). */
   patterns?: string[];
   fractions?: number[];
+  /** The tiling suite's tile sizes (--tile). */
+  tiles?: number[];
   /**
    * When --filter or --variant keeps a variant whose accuracy decision compares it with reference
    * variants (a Winograd tile with fp32 direct, im2col and ONNX Runtime), run those too (default true).
@@ -134,6 +136,7 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
       policy: sel.policy,
       patterns: sel.patterns,
       fractions: sel.fractions,
+      tiles: sel.tiles,
     };
     let cases: CaseSpec[];
     try {

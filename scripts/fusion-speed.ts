@@ -7,7 +7,9 @@
  *     pointwise layers (goal >= 1.2x);
  *   - depthwise + pointwise in cache-sized bands vs two layers, MobileNet v1 blocks at 112x112 and 56x56 (goal >= 1.3x);
  *   - the best tiled schedule vs layer by layer on a 3-layer 3x3 chain at 112x112 whose intermediates exceed L2
- *     (goal >= 1.25x, modeled off-chip bytes cut >= 3x), and VGG-16 conv3_1 -> conv3_3 at 56x56.
+ *     (goal >= 1.25x, modeled off-chip bytes cut >= 3x), and VGG-16 conv3_1 -> conv3_3 at 56x56;
+ *   - ONNX Runtime on each pair's unfused graph, graphOptimizationLevel 'disabled' vs 'all' (its own fusions), the
+ *     native baseline, where onnxruntime-node loads (else the reason is printed).
  *
  *   npx tsx scripts/fusion-speed.ts [--quick] [--json out.json]
  *
@@ -25,6 +27,8 @@ import { ROOT } from '../harness/payload.js';
 import { bandRows } from '../suites/fusion/ops.js';
 import { convBiasActPair, dwPwPair, MOBILENET_BLOCKS, POINTWISE_LAYERS, type FusionPair } from '../suites/fusion/variants.js';
 import { MEASURED_CHAINS } from '../suites/tiling/graphs.js';
+import { loadOnnxruntime } from '../suites/conv/variants/onnxruntime.js';
+import { ortGraphSession } from '../suites/fusion/ort.js';
 import { chainScheduleVariants } from '../suites/tiling/variants.js';
 
 /** The L2 size of cpu0 in bytes (Linux sysfs), or 1 MiB when it cannot be read. */
@@ -52,6 +56,39 @@ interface Row {
   speedupHigh: number;
   goal: number | null;
   extra?: Record<string, number | string>;
+}
+
+/** The async twin of interleave (ONNX Runtime's session.run): ms per call, order alternating each round. */
+async function interleaveAsync(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  rounds: number,
+  targetMs: number,
+): Promise<{ sa: number[]; sb: number[] }> {
+  for (let i = 0; i < 2; i++) {
+    await a();
+    await b();
+  }
+  const t0 = performance.now();
+  await a();
+  const reps = Math.max(1, Math.round(targetMs / Math.max(performance.now() - t0, 1e-3)));
+  const time = async (f: () => Promise<unknown>) => {
+    const s = performance.now();
+    for (let i = 0; i < reps; i++) await f();
+    return (performance.now() - s) / reps;
+  };
+  const sa: number[] = [];
+  const sb: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      sa.push(await time(a));
+      sb.push(await time(b));
+    } else {
+      sb.push(await time(b));
+      sa.push(await time(a));
+    }
+  }
+  return { sa, sb };
 }
 
 /** Times a() and b() interleaved: `rounds` rounds, each a batch of `reps` calls of each (order alternating); ms per call. */
@@ -134,7 +171,9 @@ async function main(): Promise<void> {
   const load0 = loadavg();
 
   console.log(`L2 ${l2 >> 10} KiB; ${rounds} interleaved rounds per pair\n`);
-  const measurePair = (pair: FusionPair, a: string, b: string, goal: number, extra: Row['extra'] = {}) => {
+  const ort = loadOnnxruntime(import.meta.url);
+  if (!ort.ok) console.log(`ONNX Runtime baseline skipped: ${ort.reason}\n`);
+  const measurePair = async (pair: FusionPair, a: string, b: string, goal: number, extra: Row['extra'] = {}) => {
     const mark = kern.mark();
     const p = pair.prepare(kern);
     p.fused();
@@ -144,11 +183,28 @@ async function main(): Promise<void> {
     rows.push(row(pair.name, a, b, sa, sb, goal, { ...extra, modeledBytesCut: pair.bytes.unfused / pair.bytes.fused }));
     print(rows.at(-1)!);
     kern.release(mark);
+    if (!ort.ok) return;
+    // The native baseline: the same unfused graph and data (prepare's seed 1) at both optimisation levels.
+    const d = pair.data(1);
+    const params = new Map(Object.entries(d.params));
+    const off = await ortGraphSession(pair.graph(), params, d.inputs, 'disabled');
+    const all = await ortGraphSession(pair.graph(), params, d.inputs, 'all');
+    try {
+      const o = await interleaveAsync(off.run, all.run, rounds, targetMs);
+      const r = row(`${pair.name}: ONNX Runtime`, "ort 'disabled'", "ort 'all'", o.sa, o.sb, null, {
+        ortAllMsOverFusedMs: sb.length ? computeStatistics(o.sb).median / computeStatistics(sb).median : NaN,
+      });
+      rows.push(r);
+      print(r);
+    } finally {
+      await off.release();
+      await all.release();
+    }
   };
-  for (const { layer, spec } of POINTWISE_LAYERS) measurePair(convBiasActPair(layer, spec), 'unfused', 'fused', 1.2);
+  for (const { layer, spec } of POINTWISE_LAYERS) await measurePair(convBiasActPair(layer, spec), 'unfused', 'fused', 1.2);
   for (const { layer, spec } of MOBILENET_BLOCKS) {
     const rowsPerBand = bandRows(spec, l2 / 2);
-    measurePair(dwPwPair(layer, { ...spec, rows: rowsPerBand }), 'two layers', 'fused bands', 1.3, { rowsPerBand });
+    await measurePair(dwPwPair(layer, { ...spec, rows: rowsPerBand }), 'two layers', 'fused bands', 1.3, { rowsPerBand });
   }
   const chains = [
     { chain: MEASURED_CHAINS.chain112(), tiles: quick ? [14, 28] : [7, 14, 28, 56], goal: 1.25 },

@@ -8,6 +8,8 @@ import { modelsKit } from './models/kit.js';
 import { modelCases } from './models/suite.js';
 import { sparseKit } from './sparse/kit.js';
 import { sparseCases } from './sparse/cases.js';
+import { fusionCases, fusionKit } from './fusion/kit.js';
+import { QUICK_TILES, tileOfVariant, tilingCases, tilingKit } from './tiling/kit.js';
 
 export interface CaseOptions {
   quick: boolean;
@@ -21,6 +23,8 @@ export interface CaseOptions {
   fractions?: readonly number[] | undefined;
   /** The sparse suite: pruning patterns (`--pattern`); absent: sweep.yaml's. */
   patterns?: readonly string[] | undefined;
+  /** The tiling suite: the tile sizes to run (`--tile`); absent: the sweep (--quick: a small subset). */
+  tiles?: readonly number[] | undefined;
 }
 
 /** A suite on the host: its cases (read from data) and variants; a kit's (suites/<op>/kit.ts) or its own. */
@@ -58,6 +62,25 @@ export const suites: readonly Suite[] = [
     variants: sparseKit.variants,
     // Hundreds of cases at full size: run when named (--suite sparse).
     optIn: true,
+  },
+  {
+    name: fusionKit.name,
+    description: fusionKit.description,
+    cases: fusionCases,
+    variants: fusionKit.variants,
+    // Whole layers, every way timed interleaved: run when named (--suite fusion).
+    optIn: true,
+  },
+  {
+    name: tilingKit.name,
+    description: `${tilingKit.description}; --tile T[,T] picks tile sizes`,
+    cases: tilingCases,
+    variants: tilingKit.variants,
+    optIn: true,
+    narrow(names, opts) {
+      const keep = opts.tiles ?? (opts.quick ? QUICK_TILES : undefined);
+      return keep ? names.filter((n) => tileOfVariant(n) === undefined || keep.includes(tileOfVariant(n)!)) : names;
+    },
   },
 ];
 

@@ -14,6 +14,7 @@ import type {
   ConvVariant,
   KernelContext,
   MeasuredCeilings,
+  Probe,
   RunOptions,
   RuntimeFeatures,
   Sparsity,
@@ -96,6 +97,8 @@ export interface KitMeasureEnv {
   weights?: Record<string, string>;
   /** Test-only fault injection, from the plan (never set by the CLI). */
   faults?: TestFaults;
+  /** The device's probe of this run (its cache sizes size the tiling suite's traffic model). */
+  probe?: Probe;
 }
 
 /**

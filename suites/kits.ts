@@ -5,13 +5,15 @@
 import { convKit } from './conv/kit.js';
 import { sparseKit } from './sparse/kit.js';
 import { modelsKit } from './models/kit.js';
+import { fusionKit } from './fusion/kit.js';
+import { tilingKit } from './tiling/kit.js';
 import type { AnyKit, GraphKit, SuiteKit } from './kit.js';
 
 /** Operator kits: the runner measures their cases (harness/runner/measure.ts) on the tensors the kit makes. */
 export const suiteKits: readonly SuiteKit[] = [convKit, sparseKit];
 
 /** Kits that measure whole graphs themselves (GraphKit.measure). */
-export const graphKits: readonly GraphKit[] = [modelsKit];
+export const graphKits: readonly GraphKit[] = [modelsKit, fusionKit, tilingKit];
 
 /** Every kit. */
 export const allKits: readonly AnyKit[] = [...suiteKits, ...graphKits];

@@ -30,6 +30,15 @@ describe('suite kits', () => {
     expect(measuresItself(kitOf('models')!)).toBe(true);
     expect(measuresItself(kitOf('conv')!)).toBe(false);
     expect(measuresItself(kitOf('sparse')!)).toBe(false);
+    // The fusion and tiling suites measure the ways of one graph themselves (suites/fusion/ways.ts).
+    for (const s of ['fusion', 'tiling']) {
+      const kit = kitOf(s)!;
+      expect(measuresItself(kit), s).toBe(true);
+      expect(
+        kit.variants.every((v) => v.op === 'graph'),
+        s,
+      ).toBe(true);
+    }
   });
 
   it('the runner and the report import no suite folder and read no models-suite field of a case', () => {

@@ -10,47 +10,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunResults } from '../core/contracts.js';
 import { compareChecksums, describeMismatches } from '../harness/portability.js';
-import { bench, jsonLines } from './helpers/cli.js';
+import { jsonLines } from './helpers/cli.js';
 import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
-import { emulatedBoardsFile, runsByDevice } from './helpers/boards.js';
+import { benchOnBoards, expectBitIdenticalOnBoards, expectSamePassedOnBoards } from './helpers/boards.js';
 
 // A 1x1 layer (SpMM on the input) and a 3x3 one (im2col + SpMM), unstructured and in 1x4 blocks, at 90%.
 const LAYERS = 'mobilenet_v1.conv4.pw,resnet50_v1.5.conv3_2.conv2';
 const SPMM = ['conv-spmm-csr-f32', 'conv-spmm-b1x1-f32', 'conv-spmm-b1x2-f32', 'conv-spmm-b1x4-f32'];
 
 let sshd: SshdInfo | undefined;
-const runs: Record<string, RunResults> = {};
-let result: Awaited<ReturnType<typeof bench>>;
+let runs: Record<string, RunResults> = {};
+let result: { stdout: string; stderr: string; code: number | null };
 
 beforeAll(async () => {
-  const work = mkdtempSync(join(tmpdir(), 'roofbench-sparse-emu-'));
   sshd = await startSshd();
-  const devicesFile = emulatedBoardsFile(sshd, work);
-  result = await bench(
-    [
-      '--devices',
-      devicesFile,
-      '--device',
-      'local,emu-rpi3,emu-arm64',
-      '--suite',
-      'sparse',
-      '--quick',
-      '--case',
-      LAYERS,
-      '--pattern',
-      'unstructured,1x4',
-      '--sparsity',
-      '90%',
-      '--target-ms',
-      '20',
-      '--min-samples',
-      '3',
-      '--no-ceilings',
-      '--json',
-    ],
-    { timeoutMs: 600_000 },
-  );
-  Object.assign(runs, runsByDevice(result.stdout));
+  ({ result, runs } = await benchOnBoards(sshd, mkdtempSync(join(tmpdir(), 'roofbench-sparse-emu-')), [
+    '--suite',
+    'sparse',
+    '--case',
+    LAYERS,
+    '--pattern',
+    'unstructured,1x4',
+    '--sparsity',
+    '90%',
+  ]));
 }, 900_000);
 
 afterAll(async () => {
@@ -68,34 +51,13 @@ describe('sparse kernels on the emulated boards', () => {
     expect(local.cases).toHaveLength(4);
     // Every SpMM format ran somewhere here (b1x2 / b1x4 on the 1x4 cases), and the dense baseline in every case.
     for (const v of [...SPMM, 'conv-im2col-gemm-f32']) expect(passed(local).some((r) => r.variant === v)).toBe(true);
-    for (const name of ['emu-rpi3', 'emu-arm64']) {
-      const run = runs[name]!;
-      expect(run.device).toMatchObject({ name, emulated: true });
-      expect(
-        passed(run)
-          .map((r) => `${r.caseId} ${r.variant}`)
-          .sort(),
-      ).toEqual(
-        passed(local)
-          .map((r) => `${r.caseId} ${r.variant}`)
-          .sort(),
-      );
-    }
+    expectSamePassedOnBoards(runs);
   });
 
   it('outputs are bit-identical to this machine for every sparse case and format', () => {
     const n = passed(runs.local!).length;
     expect(n).toBeGreaterThanOrEqual(4 * 3);
-    for (const name of ['emu-rpi3', 'emu-arm64']) {
-      const p = compareChecksums(runs.local!, runs[name]!);
-      expect(describeMismatches(p.mismatches)).toBe('');
-      expect(p.compared).toBe(n);
-    }
-    const lines = jsonLines(result.stdout).filter((e) => e.type === 'portability');
-    expect(lines.map((l) => [l.b, l.compared, (l.mismatches as unknown[]).length])).toEqual([
-      ['emu-rpi3', n, 0],
-      ['emu-arm64', n, 0],
-    ]);
+    expectBitIdenticalOnBoards(result, runs, n);
   });
 
   it('fault: one sparse output changed on the board is named', () => {

@@ -8,12 +8,11 @@
  * model's recompute (reference/chain-traffic.ts). No speed is asserted.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluateGraph } from '../reference/graph.js';
 import { chainTraffic } from '../reference/chain-traffic.js';
-import { allowanceCheck, convAllowance, convGeometry } from '../reference/layer-tolerance.js';
+import { allowanceCheck } from '../reference/layer-tolerance.js';
 import { makeRng } from '../reference/random.js';
-import { chainDims, planTiles, prepareChain, trafficChain, type ConvChain, type TilePlan } from '../suites/tiling/executor.js';
-import { chainGraph, seededChain } from '../suites/tiling/graphs.js';
+import { chainDims, planStrips, planTiles, prepareChain, trafficChain, type ConvChain, type TilePlan } from '../suites/tiling/executor.js';
+import { chainReference, seededChain } from '../suites/tiling/graphs.js';
 import { chainScheduleVariants } from '../suites/tiling/variants.js';
 import { convBiasActPair, convBnActPair, dwPwPair } from '../suites/fusion/variants.js';
 import { useKernels } from './helpers/kernels.js';
@@ -41,24 +40,20 @@ const CHAINS: ConvChain[] = [
     ],
     2,
   ),
+  // A MobileNet v2 inverted residual in miniature: grouped (depthwise) layer, linear projection with the shortcut.
+  seededChain('inverted-residual-odd', 4, 9, 7, [
+    { name: 'expand', k: 1, stride: 1, pad: 0, cout: 12, act: 'relu6' },
+    { name: 'dw', k: 3, stride: 1, pad: 1, cout: 12, act: 'relu6', groups: 12 },
+    { name: 'project', k: 1, stride: 1, pad: 0, cout: 4, act: 'none', residual: true },
+  ]),
+  // A ResNet basic block: the shortcut added in the second conv's epilogue, then ReLU.
+  seededChain('basic-block-odd', 5, 7, 10, [
+    { name: 'conv1', k: 3, stride: 1, pad: 1, cout: 5 },
+    { name: 'conv2', k: 3, stride: 1, pad: 1, cout: 5, residual: true },
+  ]),
 ];
 
-function reference(chain: ConvChain, x: Float32Array): { ref: Float64Array; allow: Float64Array } {
-  const params: Record<string, ArrayLike<number>> = {};
-  for (const l of chain.layers) {
-    params[`${l.name}.w`] = l.w;
-    params[`${l.name}.b`] = l.b;
-  }
-  const ev = evaluateGraph(chainGraph(chain), { x }, params);
-  const dims = chainDims(chain);
-  let allow: Float64Array | undefined;
-  chain.layers.forEach((l, i) => {
-    const d = dims[i]!;
-    const convOut = l.act === 'none' ? (i === chain.layers.length - 1 ? 'y' : l.name) : `${l.name}.conv`;
-    allow = convAllowance(convGeometry(d.cin, d.hin, d.win, l.cout, l.k, l.stride, l.pad), l.w, ev.absBound.get(convOut)!, d.cin * l.k * l.k + 1, allow);
-  });
-  return { ref: ev.values.get('y')!, allow: allow! };
-}
+const reference = chainReference;
 
 describe('tiled vs layer by layer on awkward chains', () => {
   for (const chain of CHAINS) {
@@ -198,5 +193,60 @@ describe('the schedule and pair variant objects (phase 2 registers them)', () =>
       if (pair.kind !== 'conv-bn-act') expect(bitsEqual(p.yFused.view().slice(), p.yUnfused.view().slice()), pair.name).toBe(true);
       kern.release(mark);
     }
+  });
+});
+
+describe('halos cached: full-width strips through the chain, each row computed once', () => {
+  for (const chain of CHAINS) {
+    it(`${chain.name}: every strip height bit-identical to layer by layer and within the tolerance`, () => {
+      const kern = kernels();
+      const rng = makeRng(11);
+      const x = Float32Array.from({ length: chain.c * chain.h * chain.w }, () => rng.normal());
+      const { ref, allow } = reference(chain, x);
+      const dims = chainDims(chain);
+      const last = dims.at(-1)!;
+      for (const rows of [1, 2, 3, last.hout - 1 || 1, last.hout + 5]) {
+        const mark = kern.mark();
+        const strips = planStrips(chain, rows);
+        // Every output row of every layer computed exactly once over the strips (nothing recomputed).
+        dims.forEach((d, i) =>
+          expect(
+            strips.reduce((n, s) => n + (s[i]![1] - s[i]![0]), 0),
+            `layer ${i}`,
+          ).toBe(d.hout),
+        );
+        const p = prepareChain(kern, chain, planTiles(chain, last.hout, last.wout), strips);
+        p.x.view().set(x);
+        p.layerByLayer();
+        const yl = p.yLayer.view().slice();
+        p.yTiled.view().fill(NaN);
+        p.cachedStrips();
+        expect(bitsEqual(p.yTiled.view().slice(), yl), `strips of ${rows}`).toBe(true);
+        expect(allowanceCheck(p.yTiled.view(), ref, allow).ok, `strips of ${rows}`).toBe(true);
+        kern.release(mark);
+      }
+    });
+  }
+
+  it('a strip plan one row short in a middle layer fails both checks (injected fault)', () => {
+    const kern = kernels();
+    const chain = CHAINS[0]!;
+    const rng = makeRng(12);
+    const x = Float32Array.from({ length: chain.c * chain.h * chain.w }, () => rng.normal());
+    const { ref, allow } = reference(chain, x);
+    const good = planStrips(chain, 3);
+    // Layer 0 computes one row less in the first strip and the next strip starts where the good one did: a row never computed.
+    const bad = good.map((s, t) => (t === 0 ? s.map((r, l) => (l === 0 ? ([r[0], r[1] - 1] as [number, number]) : r)) : s));
+    const mark = kern.mark();
+    const last = chainDims(chain).at(-1)!;
+    const p = prepareChain(kern, chain, planTiles(chain, last.hout, last.wout), bad);
+    p.x.view().set(x);
+    p.layerByLayer();
+    const yl = p.yLayer.view().slice();
+    p.yTiled.view().fill(0);
+    p.cachedStrips();
+    expect(bitsEqual(p.yTiled.view().slice(), yl)).toBe(false);
+    expect(allowanceCheck(p.yTiled.view(), ref, allow).ok).toBe(false);
+    kern.release(mark);
   });
 });

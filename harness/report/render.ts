@@ -15,6 +15,7 @@ import { runFacts } from './facts.js';
 import { errorGrowthSvg } from './network.js';
 import { samplesSvg } from './samples.js';
 import { sparseSection } from './sparse.js';
+import { graphPairSections } from './graph-pairs.js';
 import { quantizationDecision } from './quantization.js';
 import { quantizedNetworksView } from './quantized-networks.js';
 
@@ -43,7 +44,7 @@ export async function reportCss(): Promise<nunjucks.runtime.SafeString> {
 /** Render the report of `run` to a string (index.html's content). */
 export async function renderReportHtml(run: RunResults): Promise<string> {
   const view = buildView(run);
-  const [roofline, sweep, css, accuracySvgs, samples, growth, sparse] = await Promise.all([
+  const [roofline, sweep, css, accuracySvgs, samples, growth, sparse, graphPairs] = await Promise.all([
     rooflineSvg(run),
     bandwidthSweepSvg(run),
     reportCss(),
@@ -51,6 +52,7 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
     caseSamplesSvgs(run),
     errorGrowthSvgs(run),
     sparseSection(run),
+    graphPairSections(run),
   ]);
   try {
     return environment().render('report.njk', {
@@ -70,6 +72,8 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
         speedup: new nunjucks.runtime.SafeString(s.speedup),
         roofline: new nunjucks.runtime.SafeString(s.roofline),
       })),
+      // The fusion and tiling suites' views (templates/graph-pairs.njk; SVGs marked safe in graph-pairs.ts: Vega and attachTitles escape).
+      graphPairs,
       css,
       quantization: quantizationDecision(run),
       quantizedNetworks: quantizedNetworksView(run),

@@ -167,6 +167,7 @@ async function main(): Promise<void> {
               ceilings,
               onPhase,
               resolveVariant: findVariant,
+              probe,
               ...(item.weights ? { weights: item.weights } : {}),
               ...(plan.faults ? { faults: plan.faults } : {}),
             })

@@ -6,6 +6,8 @@
  */
 import type { Graph } from '../../core/graph.js';
 import type { Kernels } from '../../kernels/index.js';
+import type { GraphEvaluation } from '../../reference/graph.js';
+import { convAllowance, convGeometry } from '../../reference/layer-tolerance.js';
 import { makeRng } from '../../reference/random.js';
 import { convBnGraph, convEpiGraph, dwPwGraph } from './graphs.js';
 import { convOut, prepareConvBn, prepareConvEpi, prepareDwPw, type ConvEpiSpec, type DwPwSpec, type PreparedPair } from './ops.js';
@@ -18,9 +20,36 @@ export interface FusionPair {
   graph(): Graph;
   /** Allocates seeded weights and inputs in the arena and returns the pair. */
   prepare(kern: Kernels, seed?: number): PreparedPair;
+  /** The seeded graph inputs and parameters (by the graph's names) prepare() uses. */
+  data(seed?: number): PairData;
+  /** The pair on the given data (e.g. a test fault's altered parameters for one side). */
+  prepareWith(kern: Kernels, d: PairData): PreparedPair;
+  /**
+   * The allowance each output element is held to against the float64 evaluation `ev` of graph() on `d`
+   * (reference/layer-tolerance.ts: the reduction plus the epilogue's roundings, carried through the layers).
+   */
+  allowance(ev: GraphEvaluation, d: PairData): Float64Array;
+  /** The parameter holding the epilogue's per-channel bias (or shift): what the wrong-epilogue fault shifts. */
+  biasParam: string;
+  /** Whether fused and unfused give the same bits (the same operations per element in the same order). */
+  bitIdentical: boolean;
   flops: number;
   /** Modeled off-chip bytes (fp32, each pass reads its inputs and writes its output once). */
   bytes: { fused: number; unfused: number };
+}
+
+export interface PairData {
+  inputs: Record<string, Float32Array>;
+  params: Record<string, Float32Array>;
+}
+
+/** `d` with parameter `name` rolled by one channel (element i gets i+1's): the wrong-epilogue test fault. */
+export function shiftedParam(d: PairData, name: string): PairData {
+  const p = d.params[name];
+  if (!p) throw new Error(`no parameter "${name}" to shift`);
+  const q = new Float32Array(p.length);
+  for (let i = 0; i < p.length; i++) q[i] = p[(i + 1) % p.length]!;
+  return { inputs: d.inputs, params: { ...d.params, [name]: q } };
 }
 
 const rngArray = (n: number, seed: number, scale: number): Float32Array => {
@@ -41,12 +70,27 @@ export function convBiasActPair(layer: string, s: ConvEpiSpec): FusionPair {
     name: `conv${s.r}x${s.r}-bias${s.residual ? '-add' : ''}-${s.act}/${layer}`,
     kind: 'conv-bias-act',
     graph: () => convEpiGraph(s),
-    prepare(kern, seed = 1) {
-      const p = prepareConvEpi(kern, s, rngArray(s.k * kd, seed, Math.sqrt(2 / kd)), rngArray(s.k, seed + 1, 0.1));
-      p.x.view().set(rngArray(s.c * s.h * s.w, seed + 2, 1));
-      p.res?.view().set(rngArray(s.k * ho * wo, seed + 3, 1));
+    data: (seed = 1) => ({
+      inputs: { x: rngArray(s.c * s.h * s.w, seed + 2, 1), ...(s.residual ? { res: rngArray(s.k * ho * wo, seed + 3, 1) } : {}) },
+      params: { w: rngArray(s.k * kd, seed, Math.sqrt(2 / kd)), b: rngArray(s.k, seed + 1, 0.1) },
+    }),
+    prepareWith(kern, d) {
+      const p = prepareConvEpi(kern, s, d.params.w!, d.params.b!);
+      p.x.view().set(d.inputs.x!);
+      if (p.res) p.res.view().set(d.inputs.res!);
       return p;
     },
+    prepare(kern, seed = 1) {
+      return this.prepareWith(kern, this.data(seed));
+    },
+    allowance(ev, d) {
+      const abs = Float64Array.from(ev.absBound.get(s.residual || s.act !== 'none' ? 'c' : 'y')!);
+      const res = d.inputs.res;
+      if (res) for (let i = 0; i < abs.length; i++) abs[i]! += Math.abs(res[i]!);
+      return convAllowance(convGeometry(s.c, s.h, s.w, s.k, s.r, s.stride, s.pad), d.params.w!, abs, kd + 1 + (s.residual ? 1 : 0));
+    },
+    biasParam: 'b',
+    bitIdentical: true,
     flops: 2 * s.k * kd * ho * wo + passes * s.k * ho * wo,
     bytes: { fused: x + w + y + (s.residual ? y : 0), unfused: x + w + y + passes * 2 * y + (s.residual ? y : 0) },
   };
@@ -64,19 +108,43 @@ export function convBnActPair(layer: string, s: Omit<ConvEpiSpec, 'residual'>): 
     name: `conv${s.r}x${s.r}-bn-${s.act}/${layer}`,
     kind: 'conv-bn-act',
     graph: () => convBnGraph(s, eps),
-    prepare(kern, seed = 1) {
+    data(seed = 1) {
       const rng = makeRng(seed + 10);
-      const bn = {
-        scale: Float32Array.from({ length: s.k }, () => 0.5 + rng.next()),
-        shift: rngArray(s.k, seed + 11, 0.1),
-        mean: rngArray(s.k, seed + 12, 0.1),
-        variance: Float32Array.from({ length: s.k }, () => 0.5 + rng.next()),
-        eps,
+      return {
+        inputs: { x: rngArray(s.c * s.h * s.w, seed + 2, 1) },
+        params: {
+          w: rngArray(s.k * kd, seed, Math.sqrt(2 / kd)),
+          scale: Float32Array.from({ length: s.k }, () => 0.5 + rng.next()),
+          shift: rngArray(s.k, seed + 11, 0.1),
+          mean: rngArray(s.k, seed + 12, 0.1),
+          var: Float32Array.from({ length: s.k }, () => 0.5 + rng.next()),
+        },
       };
-      const p = prepareConvBn(kern, s, rngArray(s.k * kd, seed, Math.sqrt(2 / kd)), bn);
-      p.x.view().set(rngArray(s.c * s.h * s.w, seed + 2, 1));
+    },
+    prepareWith(kern, d) {
+      const { w, scale, shift, mean, var: variance } = d.params as Record<string, Float32Array>;
+      const p = prepareConvBn(kern, s, w!, { scale: scale!, shift: shift!, mean: mean!, variance: variance!, eps });
+      p.x.view().set(d.inputs.x!);
       return p;
     },
+    prepare(kern, seed = 1) {
+      return this.prepareWith(kern, this.data(seed));
+    },
+    allowance(ev, d) {
+      // The bound of a * conv + t: |a| * sum|x*w| + |t|; four more roundings (the affine and the fold).
+      const { w, scale, shift, mean, var: variance } = d.params as Record<string, Float32Array>;
+      const convAbs = ev.absBound.get('c')!;
+      const plane = convAbs.length / s.k;
+      const abs = new Float64Array(convAbs.length);
+      for (let k = 0; k < s.k; k++) {
+        const a = scale![k]! / Math.sqrt(variance![k]! + eps);
+        const t = shift![k]! - mean![k]! * a;
+        for (let i = 0; i < plane; i++) abs[k * plane + i] = Math.abs(a) * convAbs[k * plane + i]! + Math.abs(t);
+      }
+      return convAllowance(convGeometry(s.c, s.h, s.w, s.k, s.r, s.stride, s.pad), w!, abs, kd + 4);
+    },
+    biasParam: 'shift',
+    bitIdentical: false,
     flops: 2 * s.k * kd * ho * wo,
     bytes: { fused: io, unfused: io + (s.act === 'none' ? 2 : 4) * y },
   };
@@ -92,16 +160,29 @@ export function dwPwPair(layer: string, s: DwPwSpec): FusionPair {
     name: `dw3x3s${s.stride}-pw-${s.act}-rows${s.rows}/${layer}`,
     kind: 'dw-pw',
     graph: () => dwPwGraph(s),
-    prepare(kern, seed = 1) {
-      const p = prepareDwPw(kern, s, {
+    data: (seed = 1) => ({
+      inputs: { x: rngArray(s.c * s.h * s.w, seed + 4, 1) },
+      params: {
         dw: rngArray(s.c * 9, seed, Math.sqrt(2 / 9)),
-        dwBias: rngArray(s.c, seed + 1, 0.1),
+        dwb: rngArray(s.c, seed + 1, 0.1),
         pw: rngArray(s.k * s.c, seed + 2, Math.sqrt(2 / s.c)),
-        pwBias: rngArray(s.k, seed + 3, 0.1),
-      });
-      p.x.view().set(rngArray(s.c * s.h * s.w, seed + 4, 1));
+        pwb: rngArray(s.k, seed + 3, 0.1),
+      },
+    }),
+    prepareWith(kern, d) {
+      const p = prepareDwPw(kern, s, { dw: d.params.dw!, dwBias: d.params.dwb!, pw: d.params.pw!, pwBias: d.params.pwb! });
+      p.x.view().set(d.inputs.x!);
       return p;
     },
+    prepare(kern, seed = 1) {
+      return this.prepareWith(kern, this.data(seed));
+    },
+    allowance(ev, d) {
+      const dwAllow = convAllowance(convGeometry(s.c, s.h, s.w, s.c, 3, s.stride, 1, s.c), d.params.dw!, ev.absBound.get(s.act === 'none' ? 'd' : 'dc')!, 10);
+      return convAllowance(convGeometry(s.c, ho, wo, s.k, 1, 1, 0), d.params.pw!, ev.absBound.get(s.act === 'none' ? 'y' : 'pc')!, s.c + 1, dwAllow);
+    },
+    biasParam: 'dwb',
+    bitIdentical: true,
     flops: 2 * ho * wo * s.c * (9 + s.k),
     // Unfused: the depthwise output written, read and written by bias and ReLU, read by the pointwise GEMM;
     // the pointwise output read and written by its bias and ReLU passes.

@@ -25,6 +25,8 @@ import { quantileSorted } from 'simple-statistics';
 import {
   encodeFloat,
   erroredResult,
+  NO_COST,
+  type AnyVariant,
   type Accuracy,
   type AccuracyCheck,
   type CaseResult,
@@ -142,7 +144,12 @@ function checkLayer(n: GraphNode, kernel: string, y: Float32Array, local: GraphE
   return { ok, detail: `relL2 ${sci(m.relL2)} vs ${sci(SIMPLE_OP_REL_L2)} (a few fp32 roundings per element)` };
 }
 
-function accuracyOf(y: Float32Array, ref: Float64Array, checks: AccuracyCheck[], source: string): { accuracy: Accuracy; metrics: ErrorMetrics; ok: boolean } {
+export function accuracyOf(
+  y: Float32Array,
+  ref: Float64Array,
+  checks: AccuracyCheck[],
+  source: string,
+): { accuracy: Accuracy; metrics: ErrorMetrics; ok: boolean } {
   const metrics = errorMetrics(y, ref);
   const ok = checks.every((c) => c.ok);
   const failed = checks.filter((c) => !c.ok);
@@ -166,8 +173,28 @@ function accuracyOf(y: Float32Array, ref: Float64Array, checks: AccuracyCheck[],
   };
 }
 
+/**
+ * The result of a variant that does not run here, or null: not in the payload (or not of kind `op`), needing
+ * WebAssembly SIMD this runtime lacks, or not applying to the case (its reason). Shared by the kits that
+ * measure their cases themselves.
+ */
+export function notRunnable(
+  c: CaseSpec,
+  name: string,
+  v: AnyVariant | undefined,
+  op: AnyVariant['op'],
+  env: Pick<KitMeasureEnv, 'features'>,
+  cost: Cost = NO_COST,
+): CaseResult | null {
+  const id = { caseId: c.id, variant: name, algorithm: v?.algorithm ?? 'unknown', dtype: v?.dtype ?? 'unknown', cost };
+  if (!v || v.op !== op) return erroredResult(id, 'resolve', `unknown ${c.suite} variant "${name}" in the payload (host and payload out of sync?)`);
+  if (v.needs.wasmSimd && !env.features.wasmSimd) return { ...id, state: 'skipped', reason: 'no WebAssembly SIMD on this runtime' };
+  const applies = v.applies(c.shape, c);
+  return applies === true ? null : { ...id, state: 'skipped', reason: applies };
+}
+
 /** Samples end to end and, for the runtime, per node: alternating, so drift hits both alike. */
-interface Sampled {
+export interface Sampled {
   samples: number[];
   /** Mean per node over the profiled inferences (runtime only). */
   layerMs: Float64Array | null;
@@ -177,7 +204,7 @@ interface Sampled {
 }
 
 /** The timing record of a network variant's samples (one inference each), and their statistics. */
-function networkTiming(s: Sampled, resolution: number, cvTarget: number) {
+export function networkTiming(s: Sampled, resolution: number, cvTarget: number) {
   const stats = computeStatistics(s.samples, 0.99);
   return {
     stats,
@@ -199,9 +226,9 @@ function networkTiming(s: Sampled, resolution: number, cvTarget: number) {
  * turns in interleaved rounds (the order rotated each round, as the conv cases' variants do:
  * harness/runner/sampling.ts), so drift and other processes' load hit them alike.
  */
-interface Contender {
+export interface Contender<V = ModelVariant> {
   name: string;
-  v: ModelVariant;
+  v: V;
   /** One end-to-end inference. */
   run: () => void | Promise<void>;
   /** One profiled inference (clock read between nodes), per-node ms into the array; null for a peer engine. */
@@ -225,7 +252,7 @@ function inferenceCount(perInferenceMs: number, o: RunOptions): number {
 }
 
 /** Warm-up: at least 2 inferences and a tenth of the budget (JIT, caches, page faults of the arena); sets how many inferences to take. */
-async function warmUp(a: Contender, o: RunOptions): Promise<void> {
+export async function warmUp(a: Contender<unknown>, o: RunOptions): Promise<void> {
   const w0 = hrtimeNow();
   let last = 0;
   for (let i = 0; i < 2 || hrtimeNow() - w0 < o.targetMs / 10; i++) {
@@ -239,7 +266,7 @@ async function warmUp(a: Contender, o: RunOptions): Promise<void> {
 }
 
 /** `k` end-to-end inferences, each followed by a profiled one where the variant has them. */
-async function takeSamples(a: Contender, k: number): Promise<void> {
+async function takeSamples(a: Contender<unknown>, k: number): Promise<void> {
   const one = new Float64Array(a.layers);
   for (let i = 0; i < k; i++) {
     const t = hrtimeNow();
@@ -253,7 +280,12 @@ async function takeSamples(a: Contender, k: number): Promise<void> {
 }
 
 /** The interleaved rounds; a variant whose inference throws is taken out and reported through onError, the others go on. */
-async function sampleRounds(cs: readonly Contender[], o: RunOptions, failed: Set<Contender>, onError: (a: Contender, e: unknown) => void): Promise<void> {
+export async function sampleRounds<V>(
+  cs: readonly Contender<V>[],
+  o: RunOptions,
+  failed: Set<Contender<V>>,
+  onError: (a: Contender<V>, e: unknown) => void,
+): Promise<void> {
   const rounds = Math.max(1, o.rounds);
   for (let round = 0; round < rounds; round++) {
     for (const a of roundOrder(
@@ -272,7 +304,7 @@ async function sampleRounds(cs: readonly Contender[], o: RunOptions, failed: Set
   }
 }
 
-function sampledOf(a: Contender): Sampled {
+export function sampledOf(a: Contender<unknown>): Sampled {
   const n = a.samples.length;
   return {
     samples: a.samples,
@@ -497,17 +529,9 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   const mark = env.ctx.kernels.mark();
   try {
     for (const { name, v } of variants) {
-      if (!v || v.op !== 'model') {
-        results.push(erroredResult(base(name, v), 'resolve', `unknown model variant "${name}" in the payload (host and payload out of sync?)`));
-        continue;
-      }
-      if (v.needs.wasmSimd && !env.features.wasmSimd) {
-        results.push({ ...base(name, v), state: 'skipped', reason: 'no WebAssembly SIMD on this runtime' });
-        continue;
-      }
-      const applies = v.applies(c.shape, c);
-      if (applies !== true) {
-        results.push({ ...base(name, v), state: 'skipped', reason: applies });
+      const not = notRunnable(c, name, v, 'model', env);
+      if (not || v?.op !== 'model') {
+        results.push(not ?? erroredResult(base(name, v), 'resolve', 'not a model variant'));
         continue;
       }
       let phase: ErrorPhase = 'prepare';
@@ -841,25 +865,44 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
     }
     env.onPhase?.('timing', `${contenders.length - failed.size} variant(s) interleaved in ${Math.max(1, env.options.rounds)} rounds`);
     await sampleRounds(contenders, env.options, failed, (a, e) => results.push(erroredResult(base(a.name, a.v), 'timing', errMsg(e))));
-    for (const a of contenders) {
-      if (failed.has(a)) continue;
-      try {
-        results.push(a.finish(sampledOf(a)));
-      } catch (e) {
-        results.push(erroredResult(base(a.name, a.v), 'stats', errMsg(e)));
-      }
-    }
+    finishAll(contenders, failed, results, (a, e) => erroredResult(base(a.name, a.v), 'stats', errMsg(e)));
   } finally {
-    for (const a of contenders) {
-      try {
-        await a.dispose();
-      } catch {
-        /* a peer's session that will not close: nothing measured depends on it */
-      }
-    }
+    await disposeAll(contenders);
     env.ctx.kernels.release(mark);
   }
-  // Keep the plan's variant order.
+  return inPlanOrder(results, variantNames);
+}
+
+/** Each contender that did not fail: its result from its samples (a throw: `onError`'s result). */
+export function finishAll<V>(
+  cs: readonly Contender<V>[],
+  failed: Set<Contender<V>>,
+  results: CaseResult[],
+  onError: (a: Contender<V>, e: unknown) => CaseResult,
+): void {
+  for (const a of cs) {
+    if (failed.has(a)) continue;
+    try {
+      results.push(a.finish(sampledOf(a)));
+    } catch (e) {
+      results.push(onError(a, e));
+    }
+  }
+}
+
+/** Every contender disposed (a peer's session that will not close is left: nothing measured depends on it). */
+export async function disposeAll(cs: readonly Contender<unknown>[]): Promise<void> {
+  for (const a of cs) {
+    try {
+      await a.dispose();
+    } catch {
+      /* nothing measured depends on it */
+    }
+  }
+}
+
+/** The results in the plan's variant order. */
+export function inPlanOrder(results: CaseResult[], variantNames: readonly string[]): CaseResult[] {
   const order = new Map(variantNames.map((n, i) => [n, i]));
   return results.sort((p, q) => (order.get(p.variant) ?? 0) - (order.get(q.variant) ?? 0));
 }

@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunResults } from '../../core/contracts.js';
-import { jsonLines, ROOT } from './cli.js';
+import { expect } from 'vitest';
+import { compareChecksums, describeMismatches } from '../../harness/portability.js';
+import { bench, jsonLines, ROOT } from './cli.js';
 import type { SshdInfo } from './sshd.js';
 
 const CACHE = process.env.ROOFBENCH_ARM_CACHE ?? '/tmp/roofbench-arm-cache';
@@ -53,4 +55,58 @@ export function runsByDevice(stdout: string): Record<string, RunResults> {
     runs[String(e.device)] = RunResults.parse(JSON.parse(readFileSync(join(String(e.dir), 'results.json'), 'utf8')));
   }
   return runs;
+}
+
+/** A quick --json bench of `selection` (suite, cases, variants ...) here and on both emulated boards over `sshd`, short sampling, no ceilings. */
+export async function benchOnBoards(
+  sshd: SshdInfo,
+  work: string,
+  selection: string[],
+): Promise<{ result: Awaited<ReturnType<typeof bench>>; runs: Record<string, RunResults> }> {
+  const devicesFile = emulatedBoardsFile(sshd, work);
+  const result = await bench(
+    [
+      '--devices',
+      devicesFile,
+      '--device',
+      'local,emu-rpi3,emu-arm64',
+      ...selection,
+      '--quick',
+      '--target-ms',
+      '20',
+      '--min-samples',
+      '3',
+      '--no-ceilings',
+      '--json',
+    ],
+    { timeoutMs: 600_000 },
+  );
+  return { result, runs: runsByDevice(result.stdout) };
+}
+
+/** Asserts every passed result here has the same output bits on both boards: `n` compared each, as the run's portability lines say. */
+export function expectBitIdenticalOnBoards(result: { stdout: string }, runs: Record<string, RunResults>, n: number): void {
+  for (const name of ['emu-rpi3', 'emu-arm64']) {
+    const p = compareChecksums(runs.local!, runs[name]!);
+    expect(describeMismatches(p.mismatches)).toBe('');
+    expect(p.compared).toBe(n);
+  }
+  const lines = jsonLines(result.stdout).filter((e) => e.type === 'portability');
+  expect(lines.map((l) => [l.b, l.compared, (l.mismatches as unknown[]).length])).toEqual([
+    ['emu-rpi3', n, 0],
+    ['emu-arm64', n, 0],
+  ]);
+}
+
+/** Asserts both boards ran as emulated devices and passed exactly the case x variant pairs that passed here. */
+export function expectSamePassedOnBoards(runs: Record<string, RunResults>): void {
+  const passed = (run: RunResults) =>
+    run.results
+      .filter((r) => r.state === 'passed')
+      .map((r) => `${r.caseId} ${r.variant}`)
+      .sort();
+  for (const name of ['emu-rpi3', 'emu-arm64']) {
+    expect(runs[name]!.device).toMatchObject({ name, emulated: true });
+    expect(passed(runs[name]!)).toEqual(passed(runs.local!));
+  }
 }
