@@ -67,6 +67,15 @@ describe('measureCase at --threads 1,2', () => {
     expect(results.filter((r) => !r.variant.includes('@t')).every((r) => r.threads === 1)).toBe(true);
   });
 
+  it('ONNX Runtime native runs at 2 threads on its own intra-op pool (intraOpNumThreads = 2), checked against the same reference', async () => {
+    const results = await measureCase(CASE, ['conv-onnxruntime-f32'], env([2], 2));
+    const r = results[0]!;
+    expect(r.variant).toBe('conv-onnxruntime-f32@t2');
+    expect(r.state, JSON.stringify(r)).toBe('passed');
+    expect(r.threads).toBe(2);
+    if (r.state === 'passed') expect(r.prepare.note).toMatch(/2 intra-op/);
+  });
+
   it('a count above the device cores is run and marked oversubscribed', async () => {
     const results = await measureCase(CASE, [IM2COL], env([2], 1));
     expect(results).toHaveLength(1);

@@ -10,6 +10,7 @@
  */
 import { threadedVariantName, type ConvVariant, type Prepared, type TestFaults } from '../../core/contracts.js';
 import { prepareThreaded, threadable } from '../../suites/conv/threaded.js';
+import { convOnnxruntimeF32, makeConvOnnxruntimeF32 } from '../../suites/conv/variants/onnxruntime.js';
 import type { ThreadPool } from './threads.js';
 
 /** What the runner gives measureCase for `--threads`: the counts (ascending) and one started pool per count > 1. */
@@ -32,6 +33,8 @@ export function threadFields(threads: number, cores: number): { threads: number;
 export function atThreads(v: ConvVariant, threads: number, pool: ThreadPool | undefined, faults?: TestFaults): ConvVariant | { skip: string; name: string } {
   if (threads === 1) return v;
   const name = threadedVariantName(v.name, threads);
+  // ONNX Runtime native: its own intra-op pool of N threads (intraOpNumThreads = N), resolved as the runner resolves it.
+  if (v.name === convOnnxruntimeF32.name) return { ...makeConvOnnxruntimeF32(import.meta.url, threads), name };
   const ok = threadable(v);
   if (ok !== true) return { skip: `not run on ${threads} threads: ${ok}`, name };
   if (!pool) return { skip: `not run on ${threads} threads: the runner has no pool of ${threads} threads`, name };
