@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTimed, RunResults } from '../core/contracts.js';
 import { bench } from './helpers/cli.js';
-import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
+import { loopbackDeviceLines, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 
 let sshd: SshdInfo;
 let work: string;
@@ -40,22 +40,7 @@ describe('--threads on the command line', () => {
 
   it('--threads 1,2 over SSH: threaded variants on the device pool, bit-identical to one thread, the rest skipped with the reason, ceilings on 2 threads, a scaling view', async () => {
     const devices = join(work, 'devices.yaml');
-    writeFileSync(
-      devices,
-      [
-        '# test registry',
-        'devices:',
-        '  loopback:',
-        '    host: 127.0.0.1',
-        `    port: ${sshd.port}`,
-        `    user: ${sshd.user}`,
-        `    identityFile: ${JSON.stringify(sshd.identityFile)}`,
-        `    node: ${JSON.stringify(sshd.node ?? 'node')}`,
-        `    workDir: ${JSON.stringify(join(sshd.dir, 'remote cache'))}`,
-        `    hostKey: ${JSON.stringify(sshd.hostKeyFingerprint)}`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(devices, ['# test registry', 'devices:', ...loopbackDeviceLines(sshd), ''].join('\n'));
     const out = join(work, 'run');
     const variants = 'conv-im2col-gemm-f32,conv3x3-winograd-f4x4-f32,conv3x3-fft-t8-f32';
     const r = await bench(
