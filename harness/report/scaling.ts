@@ -96,25 +96,28 @@ export function scalingView(run: RunResults): ScalingView | null {
   const layers = picked.map((c): ScalingLayer => {
     const rs = run.results.filter((r) => r.caseId === c.id);
     const bases = [...new Set(rs.filter((r) => resultThreads(r) > 1).map((r) => baseVariantName(r.variant).base))];
-    const rows = bases.map((variant) => {
-      const one = rs.find((r) => r.variant === variant);
-      const base = isTimed(one) ? one : undefined;
-      const cells = counts.map((threads): ScalingCell => {
-        const r = rs.find((x) => baseVariantName(x.variant).base === variant && resultThreads(x) === threads);
-        const missing = !r ? 'not run' : r.state === 'skipped' ? `skipped: ${r.reason}` : r.state === 'errored' ? `errored: ${r.error}` : '';
-        const t = isTimed(r) ? r : undefined;
-        const s = t && base && threads > 1 ? speedupOf(t, base) : undefined;
-        return {
-          threads,
-          medianText: t ? `${ms(t.timing.stats.median)} ms` : '\u2014',
-          speedupText: threads === 1 ? (t ? '1×' : '\u2014') : speedupText(s),
-          efficiencyText: s ? `${Math.round((100 * s.value) / threads)}%` : '\u2014',
-          oversubscribed: r?.oversubscribed === true,
-          missing,
-        };
-      });
-      return { variant, cells };
-    });
+    const rows = bases
+      .map((variant) => {
+        const one = rs.find((r) => r.variant === variant);
+        const base = isTimed(one) ? one : undefined;
+        const cells = counts.map((threads): ScalingCell => {
+          const r = rs.find((x) => baseVariantName(x.variant).base === variant && resultThreads(x) === threads);
+          const missing = !r ? 'not run' : r.state === 'skipped' ? `skipped: ${r.reason}` : r.state === 'errored' ? `errored: ${r.error}` : '';
+          const t = isTimed(r) ? r : undefined;
+          const s = t && base && threads > 1 ? speedupOf(t, base) : undefined;
+          return {
+            threads,
+            medianText: t ? `${ms(t.timing.stats.median)} ms` : '\u2014',
+            speedupText: threads === 1 ? (t ? '1×' : '\u2014') : speedupText(s),
+            efficiencyText: s ? `${Math.round((100 * s.value) / threads)}%` : '\u2014',
+            oversubscribed: r?.oversubscribed === true,
+            missing,
+          };
+        });
+        return { variant, cells };
+      })
+      // Variants with no figure at any count > 1 (skipped or not applicable there) are named in a note, not tabled.
+      .filter((row) => row.cells.some((x) => x.threads > 1 && x.missing === ''));
     const s = c.shape;
     return {
       caseId: c.id,
@@ -124,5 +127,13 @@ export function scalingView(run: RunResults): ScalingView | null {
       rows,
     };
   });
+  const untimed = [
+    ...new Set(
+      run.results
+        .filter((r) => resultThreads(r) > 1 && r.state === 'skipped' && r.reason.startsWith('not run on '))
+        .map((r) => baseVariantName(r.variant).base),
+    ),
+  ];
+  if (untimed.length > 0) notes.push(`Not run on more than one thread (each result says why): ${untimed.join(', ')}.`);
   return { counts, cores, layers, omitted: candidates.length - picked.length, notes };
 }
