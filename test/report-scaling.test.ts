@@ -55,6 +55,22 @@ describe('scaling view', () => {
     expect(v.layers[0]!.rows[0]!.cells[1]!.oversubscribed).toBe(true);
   });
 
+  it('the header names the thread counts and flags an oversubscribed count (also without a scaling view)', async () => {
+    const r = run();
+    expect(await renderReportHtml(r)).toMatch(/threads <strong>1, 2<\/strong>/);
+    expect(await renderReportHtml(r)).not.toContain('oversubscribed:');
+    const twoOnOne: RunResults = {
+      ...r,
+      probe: { ...r.probe!, cpu: { ...r.probe!.cpu, cores: 1 } },
+      results: r.results.filter((x) => x.threads === 2).map((x) => ({ ...x, oversubscribed: true })),
+    };
+    const html = await renderReportHtml(twoOnOne);
+    expect(html).not.toContain('<section id="scaling"');
+    expect(html).toContain('oversubscribed: 2 threads on 1 cores');
+    // A one-thread run's header is as before.
+    expect(await renderReportHtml({ ...r, results: r.results.filter((x) => x.threads === 1) })).not.toMatch(/threads <strong>/);
+  });
+
   it('renders in the report, escaped', async () => {
     const r = run();
     const html = await renderReportHtml(r);

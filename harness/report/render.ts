@@ -16,7 +16,7 @@ import { errorGrowthSvg } from './network.js';
 import { samplesSvg } from './samples.js';
 import { sparseSection } from './sparse.js';
 import { quantizationDecision } from './quantization.js';
-import { scalingView } from './scaling.js';
+import { scalingView, threadsSummary } from './scaling.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
 export { buildView } from './model.js';
@@ -73,6 +73,7 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       css,
       quantization: quantizationDecision(run),
       scaling: scalingView(run),
+      threads: threadsSummary(run),
       nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && (r.info?.code === 'native' || r.external !== undefined)).map((r) => r.variant))],
       nativeRoofColour: NATIVE_ROOF_COLOUR,
       int8RoofColour: INT8_ROOF_COLOUR,

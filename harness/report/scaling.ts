@@ -137,3 +137,10 @@ export function scalingView(run: RunResults): ScalingView | null {
   if (untimed.length > 0) notes.push(`Not run on more than one thread (each result says why): ${untimed.join(', ')}.`);
   return { counts, cores, layers, omitted: candidates.length - picked.length, notes };
 }
+
+/** The run's thread counts for the report's header, and the counts above the device's cores (oversubscribed). */
+export function threadsSummary(run: RunResults): { counts: number[]; oversubscribed: number[]; cores: number | null } {
+  const counts = [...new Set(run.results.map(resultThreads))].sort((a, b) => a - b);
+  const oversubscribed = [...new Set(run.results.filter((r) => r.oversubscribed === true).map(resultThreads))].sort((a, b) => a - b);
+  return { counts: counts.length > 0 ? counts : [1], oversubscribed, cores: run.probe?.cpu.cores ?? null };
+}
