@@ -24,6 +24,8 @@ export const UNIT = [
   'test/cost.test.ts',
   'test/devices.test.ts',
   'test/devices-add-unit.test.ts',
+  'test/threads-option.test.ts',
+  'test/threads-runner.test.ts',
   'test/export.test.ts',
   'test/external-file.test.ts',
   'test/fast-budgets.test.ts',

@@ -15,10 +15,48 @@ import type { PlanExternal } from './external.js';
 
 /**
  * The results schema version. 2: every case carries its graph (CaseSpec.graph; a conv case is a one-node
- * graph), and a models-suite case's graph moved there from `model.graph`. Version-1 files still load:
- * RunResults migrates them (migrateRunJson below), keeping every id and history series.
+ * graph), and a models-suite case's graph moved there from `model.graph`. 3: every result records the
+ * thread count it ran at (`threads`, `oversubscribed`) and the options the counts asked for
+ * (`options.threads`). Version-1 and -2 files still load: RunResults migrates them (migrateRunJson below,
+ * one thread), keeping every id and history series.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+
+/** The largest thread count `--threads` accepts (a sane cap: far above any board's cores, below a typo's 1000). */
+export const MAX_THREADS = 64;
+
+/** One thread count of `--threads`: a number of threads, or `all` (the device's core count, as the device reports it). */
+export const ThreadCount = z.union([z.number().int().min(1).max(MAX_THREADS), z.literal('all')]);
+export type ThreadCount = z.infer<typeof ThreadCount>;
+
+/**
+ * The variant name a result at `threads` threads is stored under: the variant's own name at one thread,
+ * `<name>@t<N>` at N > 1, so every per-variant view (tables, charts, history series) keeps the counts apart;
+ * the result's `threads` field is the count itself.
+ */
+export function threadedVariantName(name: string, threads: number): string {
+  return threads === 1 ? name : `${name}@t${threads}`;
+}
+
+/**
+ * The thread counts `--threads` asked for, as numbers: `all` is `cores` (the device's core count as its probe
+ * reports it; dropped while it is unknown), duplicates removed, ascending.
+ */
+export function resolveThreadCounts(requested: readonly ThreadCount[] | undefined, cores: number | null): number[] {
+  const counts = (requested ?? [1]).flatMap((t) => (t === 'all' ? (cores !== null && cores >= 1 ? [Math.min(cores, MAX_THREADS)] : []) : [t]));
+  return [...new Set(counts)].sort((a, b) => a - b);
+}
+
+/** The thread count of a result: its `threads` field, else what its name says (threadedVariantName). */
+export function resultThreads(r: { variant: string; threads?: number | undefined }): number {
+  return r.threads ?? baseVariantName(r.variant).threads;
+}
+
+/** The variant a (possibly threaded) result name stands for, and its thread count: the inverse of threadedVariantName. */
+export function baseVariantName(name: string): { base: string; threads: number } {
+  const m = /^(.*)@t([1-9][0-9]*)$/.exec(name);
+  return m ? { base: m[1]!, threads: Number(m[2]) } : { base: name, threads: 1 };
+}
 
 /**
  * A point in time as stored: an ISO 8601 date-time with its offset
@@ -156,13 +194,26 @@ export function migrateCaseJson(c: unknown): unknown {
  */
 export function migrateRunJson(json: unknown): unknown {
   if (typeof json !== 'object' || json === null) return json;
-  const run = json as { schemaVersion?: unknown; cases?: unknown };
-  if (run.schemaVersion !== 1) return json;
-  return { ...run, schemaVersion: 2, cases: Array.isArray(run.cases) ? run.cases.map(migrateCaseJson) : run.cases };
+  let run = json as { schemaVersion?: unknown; cases?: unknown; options?: unknown; results?: unknown };
+  if (run.schemaVersion === 1) run = { ...run, schemaVersion: 2, cases: Array.isArray(run.cases) ? run.cases.map(migrateCaseJson) : run.cases };
+  if (run.schemaVersion === 2) run = migrateV2Threads(run);
+  return run === json ? json : run;
+}
+
+/**
+ * Version 2 -> 3: every run before `--threads` ran on one thread: `options.threads` = [1] and each result
+ * `threads: 1`. Nothing measured changes; the history series of a one-thread result is keyed as before.
+ */
+function migrateV2Threads(run: { options?: unknown; results?: unknown }): typeof run & { schemaVersion: 3 } {
+  const options = typeof run.options === 'object' && run.options !== null ? { ...run.options, threads: [1] } : run.options;
+  const results = Array.isArray(run.results)
+    ? run.results.map((r: unknown) => (typeof r === 'object' && r !== null && !('threads' in r) ? { ...r, threads: 1 } : r))
+    : run.results;
+  return { ...run, schemaVersion: 3, options, results };
 }
 
 /** The versions of results.json this roofbench reads (older ones through migrateRunJson). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, SCHEMA_VERSION];
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, SCHEMA_VERSION];
 
 /**
  * What a case adds to its shape that a variant's applicability, cost or info
@@ -607,6 +658,13 @@ const ResultBase = z.object({
   dtype: z.string(),
   /** A native kernel of the run's kernels file (--kernels): where it is declared, `file:line`. */
   external: z.string().optional(),
+  /**
+   * The threads it ran on (`--threads`; 1 for every run before schema 3). Every stored result has it: the
+   * runner writes it, the host stamps the results it makes itself (resultThreads), the migration sets 1.
+   */
+  threads: z.number().int().min(1).max(MAX_THREADS).optional(),
+  /** Set when `threads` exceeds the device's cores: threads queue for a core, so the figure is not the device's at N cores. */
+  oversubscribed: z.boolean().optional(),
   cost: Cost,
   /**
    * What the variant declares about its algorithm on this shape, e.g. for
@@ -811,6 +869,11 @@ export const RunOptions = z.object({
   budgets: z.object({ maxRelL2: z.number().optional(), maxAbs: z.number().optional(), minSqnrDb: z.number().optional() }).optional(),
   /** Variants run although --filter / --variant left them out, because the accuracy decision compares with them. */
   baselinesAdded: z.array(z.string()).optional(),
+  /**
+   * `--threads`: the thread counts every case runs at, in one run (`all`: the device's cores). The CLI always
+   * writes it ([1] by default) and the v2 -> v3 migration sets [1]; absent (a plan built by a script) means [1].
+   */
+  threads: z.array(ThreadCount).min(1).optional(),
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
@@ -900,6 +963,8 @@ export const RunResultsCurrent = z.object({
     theoretical: TheoreticalCeilings.nullable(),
     /** Measured by the native ceilings probe of the run's kernels file (--kernels), where it has one. */
     native: NativeCeilings.nullable().optional(),
+    /** `--threads` N > 1: the same peak and bandwidth measured on N threads at once (harness/runner/threaded-ceilings.ts). */
+    threaded: z.array(z.object({ threads: z.number().int().min(2), measured: MeasuredCeilings })).optional(),
   }),
   cases: z.array(CaseSpec),
   results: z.array(CaseResult),
@@ -954,6 +1019,8 @@ export const TestFaults = z.object({
   fusedBiasShift: z.boolean().optional(),
   /** The tiling suite's tiled variants run a plan whose first layer's halo is one row short on every inner tile. */
   tiledHaloShort: z.boolean().optional(),
+  /** The threaded variant of this name (`<name>@t<N>`) flips one output bit after each run: the bit-identity check must fail it. */
+  threadedOutputBitFlip: z.string().optional(),
 });
 export type TestFaults = z.infer<typeof TestFaults>;
 
@@ -1016,7 +1083,8 @@ export const RunnerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('probe'), probe: Probe }),
   z.object({ type: z.literal('health'), health: Health }),
   z.object({ type: z.literal('phase'), phase: z.string(), detail: z.string().optional() }),
-  z.object({ type: z.literal('ceilings'), measured: MeasuredCeilings }),
+  /** `threads` absent: the single-thread ceilings; N > 1: measured on N threads at once. */
+  z.object({ type: z.literal('ceilings'), measured: MeasuredCeilings, threads: z.number().int().min(2).optional() }),
   z.object({ type: z.literal('native-ceilings'), measured: NativeCeilings }),
   z.object({ type: z.literal('case-start'), caseId: z.string(), index: z.number(), total: z.number() }),
   z.object({ type: z.literal('result'), result: CaseResult }),

@@ -194,5 +194,6 @@ export function defaultRunOptions(quick: boolean): RunOptions {
     minSampleMs: quick ? 2 : 5,
     cvTarget: 0.05,
     rounds: quick ? 3 : 5,
+    threads: [1],
   };
 }

@@ -22,7 +22,8 @@ import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
 import { historyPath } from './history/store.js';
 import { deviceMemory } from './device-memory.js';
 import { outputWidth, Progress, summaryTable } from './progress.js';
-import { Distribution, TestFaults, type ExtraVariant, type RunOptions } from '../core/contracts.js';
+import { Distribution, TestFaults, type ExtraVariant, type RunOptions, type ThreadCount } from '../core/contracts.js';
+import { parseThreadsOption } from './threads-option.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
 import { EXPORT_FORMATS, runToCsv, runToMarkdown, type ExportFormat } from './report/export.js';
@@ -79,6 +80,9 @@ bench options:
   --native-example     the same with the repository's example (examples/native-conv/kernels.yaml; build it first
                        with scripts/build-native.sh ARCH)
   --quick              small shapes and short sampling: finishes in well under a minute
+  --threads N|all[,..] run every case on N threads (default 1; all = the device's cores; a count above them
+                       is allowed, marked oversubscribed); several, e.g. 1,2, measure each case at each count
+                       in the same rounds and add the scaling view to the report (docs/threads.md)
   --out DIR            write the run here (default: reports/<device>/<run-id>, or under $ROOFBENCH_REPORTS)
   --json               JSON lines on stdout instead of the progress bar and table
   --seed N             base seed of the input generator, 1 to 4294967295 (default 1)
@@ -108,6 +112,14 @@ bench options:
 Ctrl-C (or SIGTERM, SIGHUP, timeout) stops the run: the runner is stopped, the run marked interrupted,
 its report and history written, exit code 130. A second Ctrl-C exits at once.
 `;
+
+function threadsOption(text: string | undefined): ThreadCount[] {
+  try {
+    return parseThreadsOption(text);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
 
 /** Where runs go without --out: $ROOFBENCH_REPORTS (the tests set it to a temporary directory), else reports/. */
 function reportsDir(): string {
@@ -288,6 +300,7 @@ const BENCH_OPTIONS = {
   schemes: { type: 'string', multiple: true },
   case: { type: 'string' },
   quick: { type: 'boolean', default: false },
+  threads: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   list: { type: 'boolean', default: false },
@@ -412,6 +425,7 @@ async function bench(argv: string[]): Promise<number> {
     targetMs: num('target-ms', values['target-ms'], base.targetMs),
     minSamples: num('min-samples', values['min-samples'], base.minSamples, true),
     cvTarget: num('cv-target', values['cv-target'], base.cvTarget),
+    threads: threadsOption(values.threads),
   };
   const budgets = {
     maxRelL2: optNum('max-rel-l2', values['max-rel-l2']),

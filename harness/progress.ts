@@ -61,7 +61,7 @@ export function caseLine(results: readonly CaseResult[]): string {
 }
 
 function ceilingsLine(e: Extract<RunnerEvent, { type: 'ceilings' }>): string {
-  return `measured peak ${e.measured.peakGflops.toFixed(1)} GFLOP/s (f32 SIMD, 1 thread), DRAM ${e.measured.dramGbps.toFixed(1)} GB/s`;
+  return `measured peak ${e.measured.peakGflops.toFixed(1)} GFLOP/s (f32 SIMD, ${e.threads ?? 1} thread${e.threads ? 's' : ''}), DRAM ${e.measured.dramGbps.toFixed(1)} GB/s`;
 }
 
 export class Progress {

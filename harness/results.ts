@@ -9,10 +9,14 @@ import {
   erroredResult,
   isTimed,
   NO_COST,
+  resolveThreadCounts,
+  resultThreads,
+  threadedVariantName,
   READABLE_SCHEMA_VERSIONS,
   RunResults,
   SCHEMA_VERSION,
   type CaseResult,
+  type MeasuredCeilings,
   type Plan,
   type RunnerEvent,
   type TheoreticalCeilings,
@@ -36,7 +40,8 @@ export const NOT_MEASURED = 'not measured: ';
 
 export class RunWriter {
   readonly run: RunResults;
-  private readonly expected: { caseId: string; variant: string; algorithm: string; dtype: string }[];
+  /** The planned pairs at one thread; `expected` adds the other thread counts of `--threads`. */
+  private readonly planned: { caseId: string; variant: string; algorithm: string; dtype: string }[];
 
   constructor(
     readonly dir: string,
@@ -62,8 +67,35 @@ export class RunWriter {
       results: [],
       stderr: [],
     };
-    this.expected = plan.items.flatMap((i) => i.variants.map((variant) => ({ caseId: i.caseSpec.id, variant, ...variantInfo(i.caseSpec.suite, variant) })));
+    this.planned = plan.items.flatMap((i) => i.variants.map((variant) => ({ caseId: i.caseSpec.id, variant, ...variantInfo(i.caseSpec.suite, variant) })));
     this.save();
+  }
+
+  /** Every planned pair at every thread count (`all` counts once the device's probe said its cores). */
+  private get expected(): { caseId: string; variant: string; algorithm: string; dtype: string; threads: number }[] {
+    const counts = resolveThreadCounts(this.run.options.threads, this.run.probe?.cpu.cores ?? null);
+    return counts.flatMap((threads) => this.planned.map((p) => ({ ...p, variant: threadedVariantName(p.variant, threads), threads })));
+  }
+
+  /** The measured ceilings a result at `threads` threads is drawn against: the single-thread ones, or those measured on as many threads. */
+  private measuredAt(threads: number): MeasuredCeilings | null {
+    if (threads === 1) return this.run.ceilings.measured;
+    return this.run.ceilings.threaded?.find((t) => t.threads === threads)?.measured ?? null;
+  }
+
+  /**
+   * The device's theoretical ceilings for `threads` threads. A profile's peaks are the whole chip's (all its
+   * cores, docs/devices.md): a run on N threads can reach N / cores of them (never more than all); DRAM
+   * bandwidth is shared and does not scale. Unscaled while the device's core count is unknown.
+   */
+  private theoreticalAt(threads: number): TheoreticalCeilings | null {
+    const t = this.run.ceilings.theoretical;
+    const cores = this.run.probe?.cpu.cores;
+    if (!t || !cores) return t;
+    const used = Math.min(threads, cores);
+    if (used === cores) return t;
+    const peakGflops = Object.fromEntries(Object.entries(t.peakGflops).map(([k, v]) => [k, (v * used) / cores]));
+    return { ...t, source: `${t.source}; ${used} of its ${cores} cores`, peakGflops };
   }
 
   get file(): string {
@@ -82,13 +114,20 @@ export class RunWriter {
         this.run.health.push(e.health);
         break;
       case 'ceilings':
-        this.run.ceilings.measured = e.measured;
+        if (e.threads === undefined) this.run.ceilings.measured = e.measured;
+        else
+          this.run.ceilings.threaded = [
+            ...(this.run.ceilings.threaded ?? []).filter((t) => t.threads !== e.threads),
+            { threads: e.threads, measured: e.measured },
+          ];
         break;
       case 'native-ceilings':
         this.run.ceilings.native = e.measured;
         break;
       case 'result': {
-        result = e.result;
+        // Every stored result says its thread count (a runner before schema 3 wrote none: one thread).
+        result = { ...e.result, threads: resultThreads(e.result) };
+        const threads = resultThreads(result);
         if (isTimed(result) && this.run.device.emulated) {
           // An emulator's timings say nothing about the hardware: no roofline percentages.
           result = { ...result, perf: computePerf(result.cost, result.timing.stats.median, null, null, result.dtype) };
@@ -99,8 +138,8 @@ export class RunWriter {
             perf: computePerf(
               result.cost,
               result.timing.stats.median,
-              this.run.ceilings.measured,
-              this.run.ceilings.theoretical,
+              this.measuredAt(threads),
+              this.theoreticalAt(threads),
               result.dtype,
               // A native kernel is also placed under the native roof its kernels file's probe measured.
               result.external !== undefined ? (this.run.ceilings.native ?? null) : null,
@@ -221,7 +260,7 @@ export function readRun(dirOrFile: string): RunResults {
   if (typeof v !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(v)) {
     const newer = typeof v === 'number' && v > SCHEMA_VERSION;
     throw new Error(
-      `${file} has schema version ${String(v)}; this roofbench reads versions ${READABLE_SCHEMA_VERSIONS.join(' and ')} ` +
+      `${file} has schema version ${String(v)}; this roofbench reads versions ${READABLE_SCHEMA_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_SCHEMA_VERSIONS.at(-1)} ` +
         `(older ones are migrated on load)${newer ? ': update roofbench to read it' : ''}`,
     );
   }

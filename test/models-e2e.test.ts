@@ -17,7 +17,7 @@ import { exportOnnx } from '../core/onnx.js';
 import { makeGraphParams } from '../reference/graph-init.js';
 import { loadModelFile } from '../suites/models/zoo.js';
 import { bench } from './helpers/cli.js';
-import { startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
+import { loopbackDeviceLines, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
 
 const EVERY_OP = 'test/fixtures/every-op.yaml';
 const RUNTIME = 'model-runtime-im2col-f32';
@@ -44,23 +44,7 @@ afterAll(async () => {
 describe('models suite end to end', () => {
   it('every-op and squeezenet at --quick: every layer checked, same outputs on local and over SSH', async () => {
     const devices = join(mkdtempSync(join(work, 'devices-')), 'devices.yaml');
-    writeFileSync(
-      devices,
-      [
-        'devices:',
-        '  local:',
-        '    transport: local',
-        '  loopback:',
-        '    host: 127.0.0.1',
-        `    port: ${sshd.port}`,
-        `    user: ${sshd.user}`,
-        `    identityFile: ${JSON.stringify(sshd.identityFile)}`,
-        `    node: ${JSON.stringify(sshd.node ?? 'node')}`,
-        `    workDir: ${JSON.stringify(join(sshd.dir, 'remote cache'))}`,
-        `    hostKey: ${JSON.stringify(sshd.hostKeyFingerprint)}`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(devices, ['devices:', '  local:', '    transport: local', ...loopbackDeviceLines(sshd), ''].join('\n'));
     const args = ['--model', `${EVERY_OP},squeezenet_1.1`, '--quick', '--policy', 'im2col', '--no-ceilings', '--devices', devices];
     const localOut = outDir();
     const sshOut = outDir();

@@ -31,15 +31,15 @@ describe('results schema 2: a case is a graph', () => {
   it('the fixture really is version 1 (no graph on its cases; the network keeps its graph under model)', () => {
     const raw = v1Json();
     expect(raw.schemaVersion).toBe(1);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
     expect(raw.cases.map((c) => 'graph' in c)).toEqual([false, false]);
     expect((raw.cases[1]!.model as { graph?: unknown }).graph).toBeDefined();
   });
 
-  it('a v1 file loads as version 2: the conv case becomes its one-node graph, the network keeps its graph; ids, results and samples unchanged', () => {
+  it('a v1 file loads as version 3 (through 2): the conv case becomes its one-node graph, the network keeps its graph; ids, results and samples unchanged', () => {
     const raw = v1Json();
     const run = readRun(V1_FILE);
-    expect(run.schemaVersion).toBe(2);
+    expect(run.schemaVersion).toBe(3);
     expect(run.cases.map((c) => c.id)).toEqual([CONV, NET]);
     const conv = run.cases[0]!;
     expect(conv.graph).toEqual(convCaseGraph(conv.shape, 'vgg16.conv3_2'));
@@ -49,12 +49,15 @@ describe('results schema 2: a case is a graph', () => {
     expect(net.graph).toEqual((raw.cases[1]!.model as { graph: unknown }).graph);
     expect(net.model && 'graph' in net.model).toBe(false);
     expect(inferShapes(net.graph).size).toBeGreaterThan(net.graph.nodes.length);
-    // Nothing measured is touched.
-    expect(JSON.parse(JSON.stringify(run.results))).toEqual(raw.results);
+    // Nothing measured is touched (version 3 adds one thread to every result and to the options).
+    expect(run.results.every((r) => r.threads === 1)).toBe(true);
+    expect(run.options.threads).toEqual([1]);
+    const noThreads = (v: unknown) => JSON.parse(JSON.stringify(v, (k, x: unknown) => (k === 'threads' ? undefined : x))) as unknown;
+    expect(noThreads(run.results)).toEqual(raw.results);
     // Everything but the cases and the version is the file's own.
     const { cases: _c, schemaVersion: _v, ...rest } = run;
     const { cases: _rc, schemaVersion: _rv, ...rawRest } = raw as unknown as RunResults;
-    expect(JSON.parse(JSON.stringify(rest))).toEqual(rawRest);
+    expect(noThreads(rest)).toEqual(rawRest);
   });
 
   it('the migrated conv case is exactly the case the conv suite plans today (same graph, shape, tags): one contract', () => {
@@ -67,9 +70,9 @@ describe('results schema 2: a case is a graph', () => {
 
   it('refuses a version it does not know, naming the file, the version and what it reads; a v2 file that lacks a graph is refused', () => {
     const raw = v1Json();
-    const f3 = join(work, 'v3.json');
-    writeFileSync(f3, JSON.stringify({ ...raw, schemaVersion: 3 }));
-    expect(() => readRun(f3)).toThrow(/v3\.json has schema version 3; this roofbench reads versions 1 and 2 .*update roofbench/);
+    const f3 = join(work, 'v4.json');
+    writeFileSync(f3, JSON.stringify({ ...raw, schemaVersion: 4 }));
+    expect(() => readRun(f3)).toThrow(/v4\.json has schema version 4; this roofbench reads versions 1, 2 and 3 .*update roofbench/);
     const f2 = join(work, 'v2-no-graph.json');
     writeFileSync(f2, JSON.stringify({ ...raw, schemaVersion: 2 }));
     expect(() => readRun(f2)).toThrow(/v2-no-graph\.json does not match the results schema:\n {2}cases\.0\.graph/);

@@ -7,7 +7,10 @@
  * SIMD support and whether the device is emulated. Its hash names it.
  *
  * A *series* is one (device identity, case, variant, input distribution, size,
- * shape) combination over time. A change of any of these starts a new series:
+ * shape, thread count) combination over time. The thread count (`--threads`)
+ * is keyed only when it is not 1, so the series of every one-thread result,
+ * stored before or after threads existed, keeps its key; a 2-thread series is
+ * never compared or gated against a 1-thread one. A change of any of these starts a new series:
  * a new Node version, another CPU or a `--quick` run never gets compared with
  * the old numbers as if nothing had changed.
  *
@@ -19,7 +22,7 @@
  * Pure functions (no I/O).
  */
 import { createHash } from 'node:crypto';
-import type { CaseResult, CaseSpec, RunResults } from '../../core/contracts.js';
+import { resultThreads, type CaseResult, type CaseSpec, type RunResults } from '../../core/contracts.js';
 
 /** Total memory is compared in 64 MiB units, so a few KiB reserved by a new kernel do not split a series. */
 export const MEMORY_UNIT_BYTES = 64 * 1024 * 1024;
@@ -116,6 +119,8 @@ export interface SeriesFields {
   size: RunSize;
   /** Canonical JSON of the case's shape. */
   shape: string;
+  /** The threads the result ran on (`--threads`); absent for one thread (the key every older series has). */
+  threads?: number;
 }
 
 export interface SeriesId {
@@ -142,6 +147,8 @@ export function seriesOf(identity: DeviceIdentity, run: RunResults, result: Case
     size,
     shape: spec ? canonicalJson(spec.shape) : 'unknown',
   };
+  const threads = resultThreads(result);
+  if (threads !== 1) fields.threads = threads;
   return { key: shortHash(canonicalJson(fields)), fields, label: seriesLabel(fields) };
 }
 

@@ -18,6 +18,7 @@ import { sparseSection } from './sparse.js';
 import { graphPairSections } from './graph-pairs.js';
 import { quantizationDecision } from './quantization.js';
 import { quantizedNetworksView } from './quantized-networks.js';
+import { scalingView, threadsSummary } from './scaling.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
 export { buildView } from './model.js';
@@ -77,6 +78,8 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       css,
       quantization: quantizationDecision(run),
       quantizedNetworks: quantizedNetworksView(run),
+      scaling: scalingView(run),
+      threads: threadsSummary(run),
       nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && (r.info?.code === 'native' || r.external !== undefined)).map((r) => r.variant))],
       nativeRoofColour: NATIVE_ROOF_COLOUR,
       int8RoofColour: INT8_ROOF_COLOUR,

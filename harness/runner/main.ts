@@ -15,7 +15,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { erroredResult, Plan, type RunnerEvent, type RuntimeFeatures } from '../../core/contracts.js';
+import { erroredResult, Plan, resolveThreadCounts, threadedVariantName, type RunnerEvent, type RuntimeFeatures } from '../../core/contracts.js';
 import { loadKernels } from '../../kernels/index.js';
 import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
@@ -28,6 +28,9 @@ import { PlanExternal } from '../../core/external.js';
 import { faultyWinogradGenerator } from './faults.js';
 import { LoadTracker } from './load.js';
 import { firstLineReader } from './first-line.js';
+import { ThreadPool } from './threads.js';
+import { measureThreadedCeilings } from './threaded-ceilings.js';
+import { threadFields, type RunThreads } from './threaded-variants.js';
 
 export const RUNNER_VERSION = '1';
 
@@ -106,6 +109,21 @@ async function main(): Promise<void> {
   const kernels = await loadKernels(wasmDir);
   const features: RuntimeFeatures = { wasmSimd: probe.runtime.wasmSimd, wasmRelaxedSimd: kernels.relaxed !== null };
 
+  // --threads: one pool per count > 1, started once for the whole run, over the shared-memory kernels.
+  const counts = resolveThreadCounts(plan.options.threads, probe.cpu.cores);
+  const threads: RunThreads = { counts, pools: new Map(), cores: probe.cpu.cores };
+  if (counts.some((n) => n > 1)) {
+    const shared = await loadKernels(wasmDir, { shared: true });
+    for (const n of counts.filter((n) => n > 1)) {
+      emit({
+        type: 'phase',
+        phase: 'threads',
+        detail: `starting ${n - 1} worker thread(s) for ${n} threads${n > probe.cpu.cores ? ` (oversubscribed: the device reports ${probe.cpu.cores} cores)` : ''}`,
+      });
+      (threads.pools as Map<number, ThreadPool>).set(n, await ThreadPool.start(shared, n));
+    }
+  }
+
   // The user's native kernels (--kernels): their files are in this payload, verified with it.
   let external: ExternalKernels | undefined;
   if (plan.external) {
@@ -123,6 +141,19 @@ async function main(): Promise<void> {
       emit({ type: 'ceilings', measured: ceilings });
     } catch (e) {
       emit({ type: 'log', level: 'warn', message: `measuring the ceilings failed: ${String(e)}; continuing without a measured roofline` });
+    }
+    // The roofline at N threads: the same loops on N threads at once.
+    for (const [n, pool] of threads.pools) {
+      emit({ type: 'phase', phase: 'ceilings', detail: `measuring peak and bandwidth on ${n} threads` });
+      try {
+        emit({ type: 'ceilings', threads: n, measured: await measureThreadedCeilings(pool, { quick: plan.options.quick, cacheSizes: probe.cpu.cache }) });
+      } catch (e) {
+        emit({
+          type: 'log',
+          level: 'warn',
+          message: `measuring the ceilings on ${n} threads failed: ${String(e)}; its results are drawn without a measured roofline`,
+        });
+      }
     }
     if (external) {
       emit({ type: 'phase', phase: 'ceilings', detail: 'measuring the native peak and bandwidth (kernels file probe)' });
@@ -159,18 +190,21 @@ async function main(): Promise<void> {
       const kit = kitOf(item.caseSpec.suite);
       results =
         kit && measuresItself(kit)
-          ? // A kit whose variants run whole graphs measures the case itself (suites/kit.ts GraphKit).
-            await kit.measure(item.caseSpec, item.variants, {
-              ctx: { kernels },
-              features,
-              options: plan.options,
-              ceilings,
-              onPhase,
-              resolveVariant: findVariant,
-              probe,
-              ...(item.weights ? { weights: item.weights } : {}),
-              ...(plan.faults ? { faults: plan.faults } : {}),
-            })
+          ? // A kit whose variants run whole graphs measures the case itself (suites/kit.ts GraphKit), on one thread.
+            [
+              ...(await kit.measure(item.caseSpec, item.variants, {
+                ctx: { kernels },
+                features,
+                options: plan.options,
+                ceilings,
+                onPhase,
+                resolveVariant: findVariant,
+                probe,
+                ...(item.weights ? { weights: item.weights } : {}),
+                ...(plan.faults ? { faults: plan.faults } : {}),
+              })),
+              ...notThreaded(item.caseSpec.id, item.variants, counts, probe.cpu.cores),
+            ]
           : await measureCase(item.caseSpec, item.variants, {
               ctx: { kernels },
               features,
@@ -180,32 +214,55 @@ async function main(): Promise<void> {
               resolveVariant: (suite, name) => asConvVariant(findVariant(suite, name)),
               slowdown: plan.faults?.slowdown,
               faults: plan.faults,
+              threads,
               ...(external ? { external } : {}),
             });
     } catch (e) {
       // Inputs or reference failed: every variant of the case is errored, the run goes on.
       const error = e instanceof Error ? e.message : String(e);
-      results = item.variants.map((variant) =>
-        erroredResult(
-          {
-            caseId: item.caseSpec.id,
-            variant,
-            algorithm: findVariant(item.caseSpec.suite, variant)?.algorithm ?? 'unknown',
-            dtype: findVariant(item.caseSpec.suite, variant)?.dtype ?? 'unknown',
-          },
-          'case',
-          error,
-        ),
-      );
+      results = counts
+        .flatMap((n) => item.variants.map((variant) => [n, variant] as const))
+        .map(([n, variant]) =>
+          erroredResult(
+            {
+              caseId: item.caseSpec.id,
+              variant: threadedVariantName(variant, n),
+              algorithm: findVariant(item.caseSpec.suite, variant)?.algorithm ?? 'unknown',
+              dtype: findVariant(item.caseSpec.suite, variant)?.dtype ?? 'unknown',
+            },
+            'case',
+            error,
+          ),
+        );
     } finally {
       kernels.reset();
+      for (const pool of threads.pools.values()) pool.kernels.reset();
       load.caseFinished(item.caseSpec.id);
     }
     for (const result of results) emit({ type: 'result', result });
   }
   external?.cleanup();
+  for (const pool of threads.pools.values()) await pool.close();
   emit({ type: 'health', health: healthSnapshot('after', load.take()) });
   emit({ type: 'done' });
+}
+
+/** A whole-network kit's variants at the counts > 1: skipped with the reason (they run on one thread). */
+function notThreaded(caseId: string, variants: string[], counts: readonly number[], cores: number) {
+  return counts
+    .filter((n) => n > 1)
+    .flatMap((n) =>
+      variants.map((v) => ({
+        caseId,
+        variant: threadedVariantName(v, n),
+        algorithm: 'network',
+        dtype: 'unknown',
+        ...threadFields(n, cores),
+        cost: { flops: 0, bytes: 0, intensity: 0 },
+        state: 'skipped' as const,
+        reason: `not run on ${n} threads: the whole-network variants run their layers on one thread (the models suite is not threaded yet)`,
+      })),
+    );
 }
 
 main()

@@ -7,7 +7,7 @@
  * 4. summarise (summarise.ts): raw samples, statistics, roofline and accuracy into the stored result.
  * Every failure becomes a result; nothing here stops the other variants.
  */
-import { erroredResult, type CaseResult, type CaseSpec, type ConvVariant, type Cost, type RuntimeFeatures } from '../../core/contracts.js';
+import { baseVariantName, erroredResult, type CaseResult, type CaseSpec, type ConvVariant, type Cost, type RuntimeFeatures } from '../../core/contracts.js';
 import { RELAXED_UNAVAILABLE } from '../../kernels/index.js';
 import type { CaseTensors, KitMeasureEnv } from '../../suites/kit.js';
 import { requireKit } from '../../suites/kits.js';
@@ -16,6 +16,8 @@ import { timerResolutionMs, warmUpAndCalibrate } from './calibrate.js';
 import { sampleInterleaved } from './sampling.js';
 import { accuracyOnlyResult, summarise } from './summarise.js';
 import type { ExternalKernels } from './external.js';
+import { atThreads, bitIdentityError, threadFields, type RunThreads } from './threaded-variants.js';
+import { checksumF32 } from '../../reference/checksum.js';
 
 export { accuracyChecks, accuracyRecord, type Checked } from './check.js';
 export { calibrate, CALIBRATION_MARGIN, timerResolutionMs } from './calibrate.js';
@@ -29,6 +31,8 @@ export interface MeasureEnv extends Omit<KitMeasureEnv, 'resolveVariant' | 'weig
   caseTensors?: (c: CaseSpec, onPhase?: (phase: string, detail?: string) => void) => CaseTensors;
   /** The run's native kernels (--kernels): run once per case on the same inputs, checked against the same reference. */
   external?: ExternalKernels;
+  /** `--threads`: every variant at each count (threaded-variants.ts); absent: one thread. */
+  threads?: RunThreads;
 }
 
 export async function measureCase(c: CaseSpec, variantNames: string[], env: MeasureEnv): Promise<CaseResult[]> {
@@ -43,12 +47,37 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       info = undefined;
     }
     if (tensors.info) info = { ...tensors.info, ...info };
-    return { caseId: c.id, variant: v.name, algorithm: v.algorithm, dtype: v.dtype, cost, ...(info ? { info } : {}) };
+    const threads = threadFields(baseVariantName(v.name).threads, env.threads?.cores ?? Infinity);
+    return { caseId: c.id, variant: v.name, algorithm: v.algorithm, dtype: v.dtype, ...threads, cost, ...(info ? { info } : {}) };
   };
 
-  // 1. Prepare and check.
+  // 1. Prepare and check, at each thread count (--threads), the counts' variants side by side in the same rounds.
   const active: Active[] = [];
-  for (const name of variantNames) {
+  for (const [threads, name] of (env.threads?.counts ?? [1]).flatMap((t) => variantNames.map((n) => [t, n] as const))) {
+    if (threads > 1) {
+      const one = env.resolveVariant(c.suite, name);
+      const at = one && !env.external?.has(name) ? atThreads(one, threads, env.threads?.pools.get(threads), env.faults) : undefined;
+      if (at === undefined || 'skip' in at) {
+        const reason = at?.skip ?? `not run on ${threads} threads: ${one ? 'a native kernel of the kernels file runs on one thread' : 'not in this payload'}`;
+        const id = { name: at?.name ?? `${name}@t${threads}`, algorithm: one?.algorithm ?? 'unknown', dtype: one?.dtype ?? 'unknown' };
+        results.push({ ...base(id, one ? costOf(one, c) : { flops: 0, bytes: 0, intensity: 0 }), state: 'skipped', reason });
+        continue;
+      }
+      const skip = skipReason(at, c, env.features);
+      if (skip !== null) {
+        results.push({ ...base(at, costOf(at, c)), state: 'skipped', reason: skip });
+        continue;
+      }
+      const checked = await prepareAndCheck(at, c, tensors, env);
+      // The WebAssembly variants' split must not change a bit; a native engine's own pool may (its reduction order is its own).
+      const identical = checked.ok && !one!.nativeCode ? await sameAsOneThread(checked.active, one!, c, tensors, env, active) : null;
+      if (checked.ok && identical === null) active.push(checked.active);
+      else if (checked.ok) {
+        checked.active.prepared.dispose();
+        results.push(erroredResult(base(at, costOf(at, c)), 'check', identical!));
+      } else results.push(erroredResult(base(at, costOf(at, c)), checked.phase, checked.error));
+      continue;
+    }
     if (env.external?.has(name)) {
       env.onPhase?.('native', name);
       results.push(await env.external.measure(c, name, { x: tensors.x, w: tensors.w, ref: tensors.ref, reduction: tensors.reduction }, options, env.ceilings));
@@ -111,9 +140,53 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
       a.prepared.dispose();
     }
   }
-  // Keep the plan's variant order.
+  // Keep the plan's variant order, one thread count after the other.
   const order = new Map(variantNames.map((n, i) => [n, i]));
-  return results.sort((p, q) => (order.get(p.variant) ?? 0) - (order.get(q.variant) ?? 0));
+  const rank = (r: CaseResult) => {
+    const { base: b, threads } = baseVariantName(r.variant);
+    return threads * variantNames.length + (order.get(b) ?? 0);
+  };
+  return results.sort((p, q) => rank(p) - rank(q));
+}
+
+/**
+ * Null when the threaded output is bit-identical to the same variant's on one thread, else the error. The
+ * one-thread hash is the one this case already checked (count 1 in the same run), or a one-thread run made
+ * now (prepared, run once, hashed, freed; untimed).
+ */
+async function sameAsOneThread(
+  threaded: Active,
+  one: ConvVariant,
+  c: CaseSpec,
+  t: CaseTensors,
+  env: MeasureEnv,
+  active: readonly Active[],
+): Promise<string | null> {
+  const { threads } = baseVariantName(threaded.v.name);
+  let hash = active.find((a) => a.v.name === one.name)?.checksum;
+  if (hash === undefined) {
+    try {
+      hash = await oneThreadHash(one, c, t, env);
+    } catch (e) {
+      return `the one-thread output of ${one.name}, to compare the ${threads}-thread output with, could not be computed: ${errMsg(e)}`;
+    }
+  }
+  return bitIdentityError(one.name, threads, threaded.checksum, hash);
+}
+
+async function oneThreadHash(one: ConvVariant, c: CaseSpec, t: CaseTensors, env: MeasureEnv): Promise<string> {
+  {
+    const p = one.prepareAsync
+      ? await one.prepareAsync(env.ctx, c.shape, t.x, t.w, { seed: c.seed, distribution: c.distribution })
+      : one.prepare(env.ctx, c.shape, t.x, t.w, { seed: c.seed, distribution: c.distribution });
+    try {
+      if (p.runAsync) await p.runAsync();
+      else p.run();
+      return checksumF32(p.output());
+    } finally {
+      p.dispose();
+    }
+  }
 }
 
 /** Why a variant is skipped on this runtime or case (the runtime lacks what it needs, or it does not apply), or null. */

@@ -259,3 +259,17 @@ export function deviceEntry(info: SshdInfo, o: { name?: string; workDir?: string
     `    workDir: ${JSON.stringify(o.workDir ?? join(info.dir, 'remote cache'))}`,
   ].join('\n');
 }
+
+/** The devices.yaml lines of a device `loopback` on this sshd: pinned host key, the sshd's key file, its own work dir. */
+export function loopbackDeviceLines(info: SshdInfo): string[] {
+  return [
+    '  loopback:',
+    '    host: 127.0.0.1',
+    `    port: ${info.port}`,
+    `    user: ${info.user}`,
+    `    identityFile: ${JSON.stringify(info.identityFile)}`,
+    `    node: ${JSON.stringify(info.node ?? 'node')}`,
+    `    workDir: ${JSON.stringify(join(info.dir, 'remote cache'))}`,
+    `    hostKey: ${JSON.stringify(info.hostKeyFingerprint)}`,
+  ];
+}

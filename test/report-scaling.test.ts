@@ -1,0 +1,85 @@
+/**
+ * The report's scaling view (harness/report/scaling.ts) on a real --threads 1,2 run
+ * (test/fixtures/results/v3-threads-1-2.json: vgg16.conv3_2, im2col, Winograd F(4x4), FFT, made by
+ * `npm run bench -- --quick --threads 1,2 ...` on the shared 2-core VM under load: its 2-thread figures are
+ * slower than one thread, which is what that machine gave; the view states it, it does not judge it).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { isTimed, RunResults } from '../core/contracts.js';
+import { scalingView } from '../harness/report/scaling.js';
+import { renderReportHtml } from '../harness/report/render.js';
+import { readRun } from '../harness/results.js';
+
+const FILE = fileURLToPath(new URL('./fixtures/results/v3-threads-1-2.json', import.meta.url));
+const run = () => readRun(FILE);
+
+describe('scaling view', () => {
+  it('per variant: the median at 1 and 2 threads, the speedup of this run and the efficiency; the FFT says why it has no 2-thread figure', () => {
+    const r = run();
+    const v = scalingView(r)!;
+    expect(v.counts).toEqual([1, 2]);
+    expect(v.layers.map((l) => l.layer)).toEqual(['vgg16.conv3_2']);
+    const rows = new Map(v.layers[0]!.rows.map((x) => [x.variant, x.cells]));
+    for (const name of ['conv-im2col-gemm-f32', 'conv3x3-winograd-f4x4-f32']) {
+      const one = r.results.find((x) => x.variant === name)!;
+      const two = r.results.find((x) => x.variant === `${name}@t2`)!;
+      if (!isTimed(one) || !isTimed(two)) throw new Error('fixture: both timed');
+      const speedup = one.timing.stats.median / two.timing.stats.median;
+      const cells = rows.get(name)!;
+      expect(cells[1]!.speedupText).toContain(`${Number(speedup.toPrecision(3))}×`);
+      expect(cells[1]!.efficiencyText).toBe(`${Math.round((100 * speedup) / 2)}%`);
+    }
+    // The FFT has no 2-thread figure: not tabled, named in a note (its result says why).
+    expect(rows.has('conv3x3-fft-t8-f32')).toBe(false);
+    expect(v.notes.join(' ')).toMatch(/Not run on more than one thread \(each result says why\): conv3x3-fft-t8-f32\./);
+    expect(v.notes.join(' ')).toMatch(/measured side by side in the same interleaved rounds of this run/);
+  });
+
+  it('a one-count run has no view; a run without one thread says how to get speedups; a count above the cores is flagged', () => {
+    const r = run();
+    expect(scalingView({ ...r, results: r.results.filter((x) => !x.variant.includes('@t')) })).toBeNull();
+    expect(scalingView({ ...r, results: r.results.filter((x) => x.variant.includes('@t')) })).toBeNull();
+    const two = r.results.filter((x) => x.variant.includes('@t'));
+    const noOne = scalingView({ ...r, results: [...two, ...two.map((x) => ({ ...x, variant: x.variant.replace('@t2', '@t3'), threads: 3 }))] })!;
+    expect(noOne.layers).toEqual([]);
+    expect(noOne.notes.join(' ')).toMatch(/no one-thread results \(--threads 2,3\): run --threads 1,2,3/);
+    const small: RunResults = {
+      ...r,
+      probe: { ...r.probe!, cpu: { ...r.probe!.cpu, cores: 1 } },
+      results: r.results.map((x) => (x.threads === 2 ? { ...x, oversubscribed: true } : x)),
+    };
+    const v = scalingView(small)!;
+    expect(v.notes.join(' ')).toMatch(/Oversubscribed: 2 threads on a device reporting 1 cores/);
+    expect(v.layers[0]!.rows[0]!.cells[1]!.oversubscribed).toBe(true);
+  });
+
+  it('the header names the thread counts and flags an oversubscribed count (also without a scaling view)', async () => {
+    const r = run();
+    expect(await renderReportHtml(r)).toMatch(/threads <strong>1, 2<\/strong>/);
+    expect(await renderReportHtml(r)).not.toContain('oversubscribed:');
+    const twoOnOne: RunResults = {
+      ...r,
+      probe: { ...r.probe!, cpu: { ...r.probe!.cpu, cores: 1 } },
+      results: r.results.filter((x) => x.threads === 2).map((x) => ({ ...x, oversubscribed: true })),
+    };
+    const html = await renderReportHtml(twoOnOne);
+    expect(html).not.toContain('<section id="scaling"');
+    expect(html).toContain('oversubscribed: 2 threads on 1 cores');
+    // A one-thread run's header is as before.
+    expect(await renderReportHtml({ ...r, results: r.results.filter((x) => x.threads === 1) })).not.toMatch(/threads <strong>/);
+  });
+
+  it('renders in the report, escaped', async () => {
+    const r = run();
+    const html = await renderReportHtml(r);
+    expect(html).toContain('<section id="scaling"');
+    expect(html).toContain('conv-im2col-gemm-f32@t2');
+    const evil = { ...r, cases: r.cases.map((c) => ({ ...c, layer: '<script>x</script>' })) };
+    const out = await renderReportHtml(evil);
+    expect(out).not.toContain('<script>x</script>');
+    expect(out).toContain('&lt;script&gt;x&lt;/script&gt;');
+    expect(JSON.parse(readFileSync(FILE, 'utf8')).schemaVersion).toBe(3);
+  });
+});
