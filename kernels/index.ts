@@ -306,6 +306,30 @@ export interface WinogradKernels {
     alpha: number,
     pb: number,
   ): number;
+  /** Bytes of the scratch conv_winograd_f16 needs: one widened U[xi] and the block's V as halves. */
+  winograd_f16_scratch_bytes(k: number, c: number, alpha: number, pb: number): number;
+  /**
+   * fp16 storage: as conv_winograd_f32 with U (u16) stored as halves in the same packed layout and
+   * V stored as halves after the block's input transform; both widened to f32 per alpha^2 GEMM.
+   */
+  conv_winograd_f16(
+    x: number,
+    u16: number,
+    y: number,
+    ws: number,
+    hs: number,
+    n: number,
+    c: number,
+    h: number,
+    wd: number,
+    k: number,
+    pad: number,
+    m: number,
+    alpha: number,
+    pb: number,
+  ): number;
+  /** dst[i] = the half (round to nearest even) of the f32 src[i], i < n (f16.ts). */
+  f32_to_f16(src: number, dst: number, n: number): void;
 }
 const WINOGRAD_EXPORTS = [
   'heap_base',
@@ -315,6 +339,9 @@ const WINOGRAD_EXPORTS = [
   'winograd_filter_transform',
   'winograd_prepare',
   'conv_winograd_f32',
+  'winograd_f16_scratch_bytes',
+  'conv_winograd_f16',
+  'f32_to_f16',
 ] as const satisfies readonly (keyof WinogradKernels)[];
 const winogradComplete: [Exclude<keyof WinogradKernels, (typeof WINOGRAD_EXPORTS)[number]>] extends [never] ? true : never = true;
 void winogradComplete;

@@ -27,6 +27,7 @@ import { int8WinogradVariant } from '../suites/conv/variants/int8-winograd.js';
 import { int8RelaxedVariant } from '../suites/conv/variants/int8-relaxed.js';
 import { convIm2colGemmF16 } from '../suites/conv/variants/fp16-im2col-gemm.js';
 import { convDepthwiseF16 } from '../suites/conv/variants/fp16-depthwise.js';
+import { halfWinogradVariant, winogradF4x4F16, winogradF6x6F16 } from '../suites/conv/variants/fp16-winograd.js';
 import { halfConv, halfKernelChecks, quantizeConv } from '../suites/conv/variants/lowp.js';
 import { useKernels } from './helpers/kernels.js';
 import { convCase, SHORT_OPTIONS } from './helpers/measure.js';
@@ -413,5 +414,89 @@ describe('the int8 GEMM-shaped ceiling loop and the static activation quantizer'
     expect(Array.from(new Int8Array(k.memory.buffer, qb.ptr, 64))).not.toEqual(
       Array.from(quantizeTensor(new Float32Array(k.memory.buffer, xb.ptr, 64), { scale: 0.5, zeroPoint: 0, qmin: -128, qmax: 127 })),
     );
+  });
+});
+
+describe('fp16-stored Winograd (conv3x3-winograd-f4x4-f16, -f6x6-f16)', () => {
+  it("winograd.wasm's f32 -> f16 store is bit-identical to reference/fp16.ts (ties to even, subnormals, overflow, NaN)", () => {
+    const k = kernels();
+    const wg = k.winograd!;
+    const rng = makeRng(13);
+    const xs = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e6, -1e6, Infinity, -Infinity, NaN, 2 ** -14, 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -26,
+      1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -11 + 2 ** -20, 2049, 2051, 6.1e-5, -3.3e-7];
+    for (let i = 0; i < 4000; i++) xs.push((rng.next() * 2 - 1) * 2 ** Math.floor(rng.next() * 40 - 26));
+    const src = Float32Array.from(xs);
+    const mark = k.mark();
+    try {
+      const a = k.allocCopy(src);
+      const b = k.allocBytes(src.length * 2);
+      wg.f32_to_f16(a.ptr, b.ptr, src.length);
+      const got = new Uint16Array(k.memory.buffer as ArrayBuffer, b.ptr, src.length);
+      const want = Uint16Array.from(src, (v) => f16Bits(v));
+      const bad = [...want.keys()].filter((i) => got[i] !== want[i]).map((i) => `${src[i]}: ${got[i]!.toString(16)} vs ${want[i]!.toString(16)}`);
+      expect(bad).toEqual([]);
+      expect(got[src.indexOf(1 + 2 ** -11)]).toBe(0x3c00); // a tie rounds to the even 1.0
+      expect(got[src.indexOf(1 + 3 * 2 ** -11)]).toBe(0x3c02);
+    } finally {
+      k.release(mark);
+    }
+  });
+
+  const SHAPES: { why: string; s: ConvShape }[] = [
+    { why: 'odd sizes, n=2, pad 1', s: shape({ n: 2, c: 3, h: 7, w: 9, k: 5, r: 3, s: 3, pad: 1 }) },
+    { why: 'pad 0, one partial tile', s: shape({ c: 2, h: 5, w: 6, k: 3, r: 3, s: 3 }) },
+    { why: 'K past MC (261), C 70, tiles past one block', s: shape({ c: 70, h: 13, w: 27, k: 261, r: 3, s: 3, pad: 1 }) },
+  ];
+  for (const v of [winogradF4x4F16, winogradF6x6F16]) {
+    for (const { why, s } of SHAPES) {
+      it(`${v.name} passes its kernel check: ${why}`, () => {
+        const { x, w } = makeConvInputs(s, 3, 'uniform(-1,1)');
+        const r = runOnce(v, s, x, w);
+        expect(r.checks.map((c) => c.name)).toEqual(['kernel: error norm']);
+        expectKernelChecksPass(r.checks, `${v.name} ${why}`);
+      });
+    }
+  }
+
+  it('an injected fault in the stored U fails the kernel check: one element doubled, or every element one ulp toward zero', () => {
+    const s = shape({ c: 16, h: 12, w: 12, k: 8, r: 3, s: 3, pad: 1 });
+    const { x, w } = makeConvInputs(s, 4, 'uniform(-1,1)');
+    for (const m of [4, 6] as const) {
+      // Test-only faults in the stored operand (options.corruptU), never in a production path.
+      const one = halfWinogradVariant(m, { corruptU: (u) => void (u[5] = u[5]! + 0x400) });
+      const trunc = halfWinogradVariant(m, { corruptU: (u) => u.forEach((b, i) => void (u[i] = (b & 0x7fff) !== 0 ? b - 1 : b)) });
+      for (const bad of [one, trunc]) {
+        const c = runOnce(bad, s, x, w).checks[0]!;
+        expect(c.ok, c.detail).toBe(false);
+        expect(c.detail).toMatch(/half-rounded U and V/);
+      }
+    }
+  });
+
+  it('the scheme loss is reported apart from the kernel check (against float64 on the original floats)', async () => {
+    const s = shape({ c: 24, h: 14, w: 14, k: 16, r: 3, s: 3, pad: 1 });
+    const variants = [winogradF4x4F16, winogradF6x6F16];
+    const results = await measureCase(
+      convCase('test.wf16', s, 7),
+      variants.map((v) => v.name),
+      {
+        ctx: { kernels: kernels() },
+        features: { wasmSimd: true, wasmRelaxedSimd: false },
+        options: SHORT_OPTIONS,
+        ceilings: null,
+        resolveVariant: (_suite, name) => variants.find((v) => v.name === name),
+      },
+    );
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      expect(r.state, JSON.stringify(r)).toBe('passed');
+      if (r.state !== 'passed') continue;
+      expect(r.dtype).toBe('f16');
+      expect(r.accuracy.checks?.map((c) => c.name)).toEqual(['kernel: error norm']);
+      const sqnr = Number(r.accuracy.schemeLoss?.sqnrDb);
+      // fp16 storage of U and V: 45-50 dB here (F(6x6) lower), far below f32 Winograd's ~100 dB.
+      expect(sqnr).toBeGreaterThan(35);
+      expect(sqnr).toBeLessThan(80);
+    }
   });
 });

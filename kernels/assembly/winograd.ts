@@ -50,6 +50,7 @@
  * layout is fixed by winograd_workspace_floats.
  */
 import { MR, NR, ukernel } from './gemm';
+import { f16_to_f32, f32_to_f16 } from './f16';
 
 /** Reduction (C) slice and row (K) block of the batched GEMMs: a KC x MC block of U is 256 KiB (L2). */
 const KC: i32 = 256;
@@ -540,6 +541,38 @@ export function conv_winograd_f32(
   x: usize, u: usize, y: usize, ws: usize,
   n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32,
 ): i32 {
+  return convWinograd(x, u, y, ws, 0, n, c, h, wd, k, pad, m, alpha, pb);
+}
+
+/**
+ * Bytes of the half scratch conv_winograd_f16 needs: one widened U[xi] (K
+ * rounded up to MR, times C, f32) and the block's V stored as halves (alpha^2
+ * matrices of C x pb, at the f32 matrices' stride halved).
+ */
+export function winograd_f16_scratch_bytes(k: i32, c: i32, alpha: i32, pb: i32): i32 {
+  return (up(k, MR) * c << 2) + alpha * alpha * (xiFloats(c * up(pb, NR)) << 1);
+}
+
+/**
+ * fp16 storage: as conv_winograd_f32, but U (u16: halves, packed exactly as
+ * winograd_packed_u_floats' f32 layout) and V are stored as IEEE half (round
+ * to nearest even, f16.ts f2h4), arithmetic in f32. V is transformed in f32 and
+ * stored as halves at the end of the block's input transform; each of the
+ * alpha^2 GEMMs widens its U[xi] (from 2-byte storage) and V[xi] to f32 and
+ * runs the f32 micro-kernel. hs: winograd_f16_scratch_bytes bytes.
+ */
+export function conv_winograd_f16(
+  x: usize, u16: usize, y: usize, ws: usize, hs: usize,
+  n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32,
+): i32 {
+  return convWinograd(x, u16, y, ws, hs, n, c, h, wd, k, pad, m, alpha, pb);
+}
+
+/** The convolution: f32 U when hs == 0, else half U (u) and half-stored V with scratch hs (conv_winograd_f16). */
+function convWinograd(
+  x: usize, u: usize, y: usize, ws: usize, hs: usize,
+  n: i32, c: i32, h: i32, wd: i32, k: i32, pad: i32, m: i32, alpha: i32, pb: i32,
+): i32 {
   if (load<i32>(ws + (<usize>PREP_MAGIC << 2)) != MAGIC || load<i32>(ws + (<usize>PREP_M << 2)) != m ||
     load<i32>(ws + (<usize>PREP_ALPHA << 2)) != alpha) return -1;
   const r = alpha - m + 1;
@@ -639,10 +672,23 @@ export function conv_winograd_f32(
       }
     }
 
+    // fp16 storage: the block's V stored as halves (v16, at half the f32 matrices' stride).
+    const vUsed = npan * c * NR;
+    const v16 = hs + uXi;
+    if (hs != 0) {
+      for (let xi = 0; xi < a2; xi++) f32_to_f16(vbuf + <usize>xi * vXi, v16 + (<usize>xi * vXi >> 1), vUsed);
+    }
+
     // 2. alpha^2 GEMMs M[xi] (kp x pbb) = U[xi] (kp x c) * V[xi] (c x pbb).
     for (let xi = 0; xi < a2; xi++) {
-      const ua = u + <usize>xi * uXi;
+      let ua = u + <usize>xi * uXi;
       const vb = vbuf + <usize>xi * vXi;
+      if (hs != 0) {
+        // Widen this position's stored halves to f32: U[xi] into hs, V[xi] over its f32 staging.
+        f16_to_f32(u + (<usize>xi * uXi >> 1), hs, kp * c);
+        f16_to_f32(v16 + (<usize>xi * vXi >> 1), vb, vUsed);
+        ua = hs;
+      }
       const mb = mbuf + <usize>xi * mXi;
       for (let pc = 0; pc < c; pc += KC) {
         const kc = imin(KC, c - pc);

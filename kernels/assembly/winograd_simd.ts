@@ -13,7 +13,10 @@ export {
   winograd_filter_transform,
   winograd_prepare,
   conv_winograd_f32,
+  winograd_f16_scratch_bytes,
+  conv_winograd_f16,
 } from './winograd';
+export { f32_to_f16 } from './f16';
 
 /** End of this module's static data: the JS allocator starts at or above it. */
 export function heap_base(): usize {

@@ -11,6 +11,7 @@ import { convDepthwisePcI8 } from './variants/int8-depthwise.js';
 import { convIm2colGemmRelaxedPcI8, convIm2colGemmRelaxed16PcI8 } from './variants/int8-relaxed.js';
 import { convIm2colGemmF16 } from './variants/fp16-im2col-gemm.js';
 import { convDepthwiseF16 } from './variants/fp16-depthwise.js';
+import { winogradF4x4F16, winogradF6x6F16 } from './variants/fp16-winograd.js';
 import { convPointwiseSgemmF32 } from './variants/pointwise-sgemm.js';
 import { convOnnxruntimeQlinearPcI8, convOnnxruntimeQlinearPtU8 } from './variants/int8-onnxruntime.js';
 
@@ -36,6 +37,8 @@ export const convVariants = defineVariants('conv', [
   convIm2colGemmRelaxed16PcI8,
   convIm2colGemmF16,
   convDepthwiseF16,
+  winogradF4x4F16,
+  winogradF6x6F16,
   convOnnxruntimeF32,
   convOnnxruntimeQlinearPcI8,
   convOnnxruntimeQlinearPtU8,
