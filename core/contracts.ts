@@ -1030,7 +1030,7 @@ export type TestFaults = z.infer<typeof TestFaults>;
  * command line or the suite's data. Host and runner build it with the same factory.
  */
 /** The kernels a low-precision scheme can run on (suites/conv/schemes.ts; fp16-arith only `emulated`). */
-export const SCHEME_KERNELS = ['im2col-gemm', 'depthwise', 'winograd-f2x2', 'relaxed', 'relaxed16', 'emulated'] as const;
+export const SCHEME_KERNELS = ['im2col-gemm', 'depthwise', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f6x6', 'relaxed', 'relaxed16', 'emulated'] as const;
 
 export const ExtraVariant = z.discriminatedUnion('kind', [
   z.object({

@@ -70,6 +70,13 @@ describe('schemes as data and on the command line', () => {
     expect(() => schemesOption(['fp16-arith:acc64'])).toThrow('fp16-arith takes acc16');
     expect(() => schemesOption([' ; '])).toThrow('--schemes: no scheme given');
     expect(() => schemeExtras('fp16', ['winograd-f2x2'], 'here')).toThrow('here: scheme fp16 does not run on the winograd-f2x2 kernel');
+    // fp16 storage on Winograd F(4x4)/F(6x6) (U and V stored as half); int8 is not offered on those tiles.
+    expect(schemeExtras('fp16', ['winograd-f4x4', 'winograd-f6x6'], 'here').map((e) => buildExtraVariant(e).name)).toEqual([
+      'conv3x3-winograd-f4x4-f16',
+      'conv3x3-winograd-f6x6-f16',
+    ]);
+    expect(() => schemeExtras('int8:pc', ['winograd-f4x4'], 'here')).toThrow('here: scheme pc does not run on the winograd-f4x4 kernel');
+    expect(() => schemeExtras('fp16', ['winograd-f8x8'], 'here')).toThrow('here: unknown kernel "winograd-f8x8"');
   });
 
   it('--schemes selects the low-precision variants: other schemes are left out, fp32 stays', () => {
