@@ -90,6 +90,23 @@ describe('emulated boards over SSH', () => {
     ]);
   });
 
+  it('the int8 and fp16-storage kernels are among the outputs compared bit for bit', () => {
+    // Issue 13: int8 outputs bit-identical on x86 and the emulated ARM boards. Each of these must have passed on
+    // every device (so its checksum was compared above), not merely been skipped there.
+    const lowp = [
+      'conv-im2col-gemm-pc-i8',
+      'conv-im2col-gemm-pt-u8',
+      'conv3x3-winograd-f2x2-pc-i8',
+      'conv-depthwise-pc-i8',
+      'conv-im2col-gemm-f16',
+      'conv-depthwise-f16',
+    ];
+    for (const name of ['local', 'emu-rpi3', 'emu-arm64']) {
+      const passed = new Set(runs[name]!.results.filter((r) => r.state === 'passed').map((r) => r.variant));
+      expect(lowp.filter((v) => !passed.has(v))).toEqual([]);
+    }
+  });
+
   it('the report says timings are not meaningful and draws no roofline', () => {
     const done = jsonLines(result.stdout).find((e) => e.type === 'run-complete' && e.device === 'emu-rpi3');
     const html = readFileSync(String(done?.report), 'utf8');

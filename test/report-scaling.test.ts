@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isTimed, RunResults } from '../core/contracts.js';
 import { scalingView } from '../harness/report/scaling.js';
+import { POINT_CLASS, rooflineData, rooflineSvg } from '../harness/report/charts.js';
 import { renderReportHtml } from '../harness/report/render.js';
 import { readRun } from '../harness/results.js';
 
@@ -81,5 +82,40 @@ describe('scaling view', () => {
     expect(out).not.toContain('<script>x</script>');
     expect(out).toContain('&lt;script&gt;x&lt;/script&gt;');
     expect(JSON.parse(readFileSync(FILE, 'utf8')).schemaVersion).toBe(3);
+  });
+
+  it('the roofline draws the roof at 2 threads (ceilings.threaded) and measures the @t2 points against it; without threaded ceilings nothing of it', async () => {
+    const r = run();
+    const t2 = r.ceilings.threaded!.find((t) => t.threads === 2)!.measured;
+    const d = rooflineData(r);
+    // One line for the 2-thread count: up the 2-thread bandwidth slope to its ridge, then flat at its peak.
+    expect(new Set(d.threadedRoofs.map((p) => p.id))).toEqual(new Set(['t2']));
+    expect(d.threadedRoofs.some((p) => Math.abs(p.y - t2.peakGflops) < 1e-9)).toBe(true);
+    const ridge = d.threadedRoofs.find((p) => p.seq === 1)!;
+    expect(ridge.y / ridge.x).toBeCloseTo(t2.dramGbps, 6);
+    const label = `2 threads: peak ${Number(t2.peakGflops.toPrecision(3))} GFLOP/s (measured)`;
+    expect(d.labels.map((l) => l.text)).toContain(label);
+    // The y domain covers the 2-thread peak (above the one-thread one in this fixture).
+    expect(d.yDomain[1]).toBeGreaterThan(t2.peakGflops);
+    // Each @t2 point's tip says which roof its % is against; one-thread points do not.
+    const tipOf = (variant: string) => d.tips.find((t) => t.className === POINT_CLASS && t.lines.includes(`variant: ${variant}`))!.lines.join('\n');
+    expect(tipOf('conv-im2col-gemm-f32@t2')).toContain('measured against the 2-thread roof');
+    expect(tipOf('conv-im2col-gemm-f32')).not.toContain('thread roof');
+    const svg = await rooflineSvg(r);
+    expect(svg).toContain(label);
+    // Fault: a different 2-thread peak changes the drawn roof and its label (the chart reads the run's figure).
+    const doubled = { ...r, ceilings: { ...r.ceilings, threaded: [{ threads: 2, measured: { ...t2, peakGflops: t2.peakGflops * 2 } }] } };
+    const dd = rooflineData(doubled);
+    expect(dd.labels.map((l) => l.text)).not.toContain(label);
+    expect(Math.max(...dd.threadedRoofs.map((p) => p.y))).toBeCloseTo(t2.peakGflops * 2, 6);
+    // Without threaded ceilings: no N-thread roof, label or tip line; the one-thread roof is unchanged.
+    const { threaded: _t, ...single } = r.ceilings;
+    const plain = { ...r, ceilings: single };
+    const dp = rooflineData(plain);
+    expect(dp.threadedRoofs).toEqual([]);
+    expect(dp.labels.some((l) => /threads/.test(l.text))).toBe(false);
+    expect(dp.tips.some((t) => t.lines.join(' ').includes('thread roof'))).toBe(false);
+    expect(dp.measuredRoof.filter((p) => p.seq === 1)).toEqual(d.measuredRoof.filter((p) => p.seq === 1));
+    expect(await rooflineSvg(plain)).not.toMatch(/\d threads: /);
   });
 });

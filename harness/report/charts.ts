@@ -8,7 +8,7 @@
  * escapeXml (titles).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { isTimed, type TimedResult as Timed, type CaseResult, type RunResults } from '../../core/contracts.js';
+import { isTimed, resultThreads, type TimedResult as Timed, type CaseResult, type RunResults } from '../../core/contracts.js';
 import { ridgePoint } from '../../core/roofline.js';
 import { bytesBinary, flopCount, ms, niceDown, niceUp, pct, sig } from './format.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
@@ -133,6 +133,11 @@ export interface RooflineData {
   measuredRoof: LinePoint[];
   /** The native roof its kernels file's probe measured (--kernels), where the run has one. */
   nativeRoof: LinePoint[];
+  /**
+   * `--threads` N > 1: the device's roof measured on N threads at once (ceilings.threaded), one line per
+   * count (`id` "t<N>"), labelled "N threads"; `<variant>@t<N>` points are measured against their count's roof.
+   */
+  threadedRoofs: LinePoint[];
   /** The measured int8 roof (GOP/s, the runner's i32x4.dot_i16x8_s probe) at the measured bandwidth: int8 points' roof. */
   int8Roof: LinePoint[];
   cacheSlopes: LinePoint[];
@@ -161,6 +166,10 @@ export function rooflineData(run: RunResults): RooflineData {
   const tMain = theoPeaks.find(([k]) => k === 'f32') ?? theoPeaks[0];
   const tBw = theo && pos(theo.dramGbps) ? theo.dramGbps : undefined;
   const levels = mPeak !== undefined ? cacheBandwidthLevels(run) : [];
+  const threaded = (run.ceilings.threaded ?? [])
+    .filter((t) => t.threads > 1 && pos(t.measured.peakGflops))
+    .map((t) => ({ threads: t.threads, peak: t.measured.peakGflops, bw: pos(t.measured.dramGbps) ? t.measured.dramGbps : undefined }))
+    .sort((a, b) => a.threads - b.threads);
 
   const timed = run.results.filter(isTimed);
   const plotted = timed.filter(isPlottable);
@@ -189,6 +198,10 @@ export function rooflineData(run: RunResults): RooflineData {
     if (r.external !== undefined) lines.push(`native kernel: ${r.external}`);
     if (r.perf.pctTheoretical !== undefined) {
       lines.push(`${pct(r.perf.pctTheoretical)} of theoretical roofline (attainable ${sig(r.perf.attainableTheoretical, 3)} GFLOP/s)`);
+    }
+    const rThreads = resultThreads(r);
+    if (rThreads > 1 && r.perf.pctMeasured !== undefined && threaded.some((t) => t.threads === rThreads)) {
+      lines.push(`(measured against the ${rThreads}-thread roof)`);
     }
     lines.push(`median ${ms(r.timing.stats.median)} ms`);
     points.push({
@@ -236,11 +249,18 @@ export function rooflineData(run: RunResults): RooflineData {
   const mRidge = mPeak !== undefined && mBw !== undefined ? ridgePoint(mPeak, mBw) : undefined;
   const tRidge = tMain && tBw !== undefined ? ridgePoint(tMain[1], tBw) : undefined;
   const nRidge = nPeak !== undefined && nBw !== undefined ? ridgePoint(nPeak, nBw) : undefined;
-  const xs = [...points.map((p) => p.x), ...[mRidge, tRidge, nRidge].filter(pos)];
-  const ys = [...points.map((p) => p.y), ...executed.map((p) => p.y), ...[mPeak, nPeak, iPeak].filter(pos), ...theoPeaks.map(([, v]) => v)];
+  const tRidges = threaded.map((t) => (t.bw !== undefined ? ridgePoint(t.peak, t.bw) : undefined));
+  const xs = [...points.map((p) => p.x), ...[mRidge, tRidge, nRidge, ...tRidges].filter(pos)];
+  const ys = [
+    ...points.map((p) => p.y),
+    ...executed.map((p) => p.y),
+    ...[mPeak, nPeak, iPeak].filter(pos),
+    ...theoPeaks.map(([, v]) => v),
+    ...threaded.map((t) => t.peak),
+  ];
   let x0 = xs.length ? niceDown(Math.min(...xs) / 2) : 0.1;
   let x1 = xs.length ? niceUp(Math.max(...xs) * 2.5) : 1000;
-  const ridgeMin = Math.min(...[mRidge, tRidge, nRidge].filter(pos));
+  const ridgeMin = Math.min(...[mRidge, tRidge, nRidge, ...tRidges].filter(pos));
   if (Number.isFinite(ridgeMin)) x0 = Math.min(x0, niceDown(ridgeMin / 8)); // let the slopes show as slopes
   if (x1 / x0 < 100) x1 = niceUp(x0 * 100);
   let y1 = ys.length ? niceUp(Math.max(...ys) * 2) : 100;
@@ -326,6 +346,7 @@ export function rooflineData(run: RunResults): RooflineData {
   const measuredRoof: LinePoint[] = [];
   const nativeRoof: LinePoint[] = [];
   const int8Roof: LinePoint[] = [];
+  const threadedRoofs: LinePoint[] = [];
   const cacheSlopes: LinePoint[] = [];
   const theoreticalRoof: LinePoint[] = [];
   const ridges: RooflineData['ridges'] = [];
@@ -364,6 +385,19 @@ export function rooflineData(run: RunResults): RooflineData {
     nativeRoof.push({ id: 'n', seq: 0, x: x0, y: nPeak }, { id: 'n', seq: 1, x: x1, y: nPeak });
     peakLabel(nPeak, undefined, `native peak ${sig(nPeak, 3)} GFLOP/s (measured)`);
   }
+  // The roof at N threads, one per count the run measured (ceilings.threaded).
+  threaded.forEach((t, i) => {
+    const id = `t${t.threads}`;
+    const ridge = tRidges[i];
+    if (t.bw !== undefined && ridge !== undefined) {
+      threadedRoofs.push({ id, seq: 0, x: x0, y: t.bw * x0 }, { id, seq: 1, x: ridge, y: t.peak }, { id, seq: 2, x: x1, y: t.peak });
+      peakLabel(t.peak, ridge, `${t.threads} threads: peak ${sig(t.peak, 3)} GFLOP/s (measured)`);
+      slopeLabel(t.bw, ridge, `${t.threads} threads: DRAM ${sig(t.bw, 3)} GB/s (measured)`, true);
+    } else {
+      threadedRoofs.push({ id, seq: 0, x: x0, y: t.peak }, { id, seq: 1, x: x1, y: t.peak });
+      peakLabel(t.peak, undefined, `${t.threads} threads: peak ${sig(t.peak, 3)} GFLOP/s (measured)`);
+    }
+  });
   if (iPeak !== undefined) {
     const iRidge = mBw !== undefined ? ridgePoint(iPeak, mBw) : undefined;
     int8Roof.push(
@@ -434,6 +468,7 @@ export function rooflineData(run: RunResults): RooflineData {
     measuredRoof,
     nativeRoof,
     int8Roof,
+    threadedRoofs,
     cacheSlopes,
     theoreticalRoof,
     ridges,
@@ -447,6 +482,9 @@ export function rooflineData(run: RunResults): RooflineData {
 
 /** The measured int8 roof's line (long dashes), drawn where the runner measured an int8 peak. */
 export const INT8_ROOF_COLOUR = '#a0522d';
+
+/** The N-thread roofs' lines (short dashes, one per thread count of ceilings.threaded). */
+export const THREADED_ROOF_COLOUR = '#2f6f5e';
 
 /** The native roof's line: solid like the measured WebAssembly one, in a colour of its own. */
 export const NATIVE_ROOF_COLOUR = '#b4561a';
@@ -515,6 +553,13 @@ export function rooflineSpec(d: RooflineData): TopLevelSpec {
       data: { values: d.nativeRoof },
       mark: { type: 'line', clip: true, stroke: NATIVE_ROOF_COLOUR, strokeWidth: 2.2, aria: false },
       encoding: { order: { field: 'seq', type: 'quantitative' } },
+    });
+  }
+  if (d.threadedRoofs.length) {
+    layers.push({
+      data: { values: d.threadedRoofs },
+      mark: { type: 'line', clip: true, stroke: THREADED_ROOF_COLOUR, strokeWidth: 1.8, strokeDash: [4, 2], aria: false },
+      encoding: { detail: { field: 'id' }, order: { field: 'seq', type: 'quantitative' } },
     });
   }
   if (d.int8Roof.length) {
