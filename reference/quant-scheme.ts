@@ -4,7 +4,7 @@
  * region ("dtypes are a property of a variant" in the design; docs/precision.md).
  *
  * - `fp16-storage`: weights and activations stored as IEEE half, arithmetic in
- *   fp32 (WebAssembly has no fp16 arithmetic); the output stored as half.
+ *   fp32 (WebAssembly has no fp16 arithmetic); which tensors are half is the kernel's (describeScheme).
  * - `fp16-arith`: every product and sum rounded to half, emulated exactly
  *   (reference/fp16.ts). Accuracy only: its timings measure nothing.
  * - `int8`: weights symmetric in [-127, 127], per tensor or per output channel,
@@ -124,7 +124,7 @@ export function schemeDtype(s: Scheme): 'f16' | 'i8' | 'u8' {
 export function describeScheme(s: Scheme): string {
   switch (s.kind) {
     case 'fp16-storage':
-      return 'fp16 storage: weights and activations stored as IEEE half (round to nearest even), arithmetic in fp32, output stored as half';
+      return "fp16 storage: operands stored as IEEE half (round to nearest even), arithmetic in fp32; which tensors are half is the kernel's (the GEMM and depthwise store weights, input and output as half; the Winograd F(4x4)/F(6x6) kernels the transformed weights and input tiles, input and output f32)";
     case 'fp16-arith':
       return `fp16 arithmetic, emulated: every product${s.accumulate === 'f32' ? ' exact, every sum rounded to fp32' : ' and every sum rounded to half'}; accuracy only`;
     case 'int8': {

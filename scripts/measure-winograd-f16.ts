@@ -15,6 +15,11 @@ const { x, w } = makeConvInputs(s, 1, 'uniform(-1,1)');
 const vs = [winogradF4x4, winogradF4x4F16, winogradF6x6, winogradF6x6F16];
 const ps = vs.map((v) => v.prepare({ kernels: k }, s, x, w, { seed: 1, distribution: 'uniform(-1,1)' }));
 const t: number[][] = vs.map(() => []);
-for (let round = 0; round < 7; round++) for (let i = 0; i < vs.length; i++) { const t0 = performance.now(); ps[i]!.run(); t[i]!.push(performance.now() - t0); }
+for (let round = 0; round < 7; round++)
+  for (let i = 0; i < vs.length; i++) {
+    const t0 = performance.now();
+    ps[i]!.run();
+    t[i]!.push(performance.now() - t0);
+  }
 const med = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
 for (let i = 0; i < vs.length; i++) console.log(vs[i]!.name, 'median of 7 (interleaved):', med(t[i]!).toFixed(1), 'ms; min', Math.min(...t[i]!).toFixed(1));

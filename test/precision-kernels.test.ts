@@ -422,8 +422,32 @@ describe('fp16-stored Winograd (conv3x3-winograd-f4x4-f16, -f6x6-f16)', () => {
     const k = kernels();
     const wg = k.winograd!;
     const rng = makeRng(13);
-    const xs = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e6, -1e6, Infinity, -Infinity, NaN, 2 ** -14, 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -26,
-      1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -11 + 2 ** -20, 2049, 2051, 6.1e-5, -3.3e-7];
+    const xs = [
+      0,
+      -0,
+      1,
+      -1,
+      65504,
+      65519.99,
+      65520,
+      1e6,
+      -1e6,
+      Infinity,
+      -Infinity,
+      NaN,
+      2 ** -14,
+      2 ** -24,
+      2 ** -25,
+      3 * 2 ** -26,
+      2 ** -26,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      1 + 2 ** -11 + 2 ** -20,
+      2049,
+      2051,
+      6.1e-5,
+      -3.3e-7,
+    ];
     for (let i = 0; i < 4000; i++) xs.push((rng.next() * 2 - 1) * 2 ** Math.floor(rng.next() * 40 - 26));
     const src = Float32Array.from(xs);
     const mark = k.mark();

@@ -58,24 +58,28 @@ export function halfWinogradRef(shape: ConvShape, x: ArrayLike<number>, w: Array
   const a2 = a * a;
   const { n, c, h, w: wd, k, pad } = shape;
   const { ho, wo } = convOutputSize(shape);
-  const G = t.G.data, BT = t.BT.data, AT = t.AT.data;
+  const G = t.G.data,
+    BT = t.BT.data,
+    AT = t.AT.data;
   // U[k][c][xi] = half(G g G^T).
   const U = new Float64Array(k * c * a2);
   const gg = new Float64Array(a * R);
   for (let kk = 0; kk < k; kk++) {
     for (let cc = 0; cc < c; cc++) {
       const g = (kk * c + cc) * R * R;
-      for (let i = 0; i < a; i++) for (let j = 0; j < R; j++) {
-        let s = 0;
-        for (let l = 0; l < R; l++) s += G[i * R + l]! * Number(w[g + l * R + j]);
-        gg[i * R + j] = s;
-      }
+      for (let i = 0; i < a; i++)
+        for (let j = 0; j < R; j++) {
+          let s = 0;
+          for (let l = 0; l < R; l++) s += G[i * R + l]! * Number(w[g + l * R + j]);
+          gg[i * R + j] = s;
+        }
       const base = (kk * c + cc) * a2;
-      for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) {
-        let s = 0;
-        for (let l = 0; l < R; l++) s += gg[i * R + l]! * G[j * R + l]!;
-        U[base + i * a + j] = roundF16(s);
-      }
+      for (let i = 0; i < a; i++)
+        for (let j = 0; j < a; j++) {
+          let s = 0;
+          for (let l = 0; l < R; l++) s += gg[i * R + l]! * G[j * R + l]!;
+          U[base + i * a + j] = roundF16(s);
+        }
     }
   }
   const y = new Float64Array(n * k * ho * wo);
@@ -88,32 +92,38 @@ export function halfWinogradRef(shape: ConvShape, x: ArrayLike<number>, w: Array
     for (let ty = 0; ty * m < ho; ty++) {
       for (let tx = 0; tx * m < wo; tx++) {
         for (let cc = 0; cc < c; cc++) {
-          for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) {
-            const r = ty * m + i - pad, q = tx * m + j - pad;
-            d[i * a + j] = r >= 0 && r < h && q >= 0 && q < wd ? Number(x[((img * c + cc) * h + r) * wd + q]) : 0;
-          }
-          for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) {
-            let s = 0;
-            for (let l = 0; l < a; l++) s += BT[i * a + l]! * d[l * a + j]!;
-            e[i * a + j] = s;
-          }
-          for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) {
-            let s = 0;
-            for (let l = 0; l < a; l++) s += e[i * a + l]! * BT[j * a + l]!;
-            V[cc * a2 + i * a + j] = roundF16(s);
-          }
+          for (let i = 0; i < a; i++)
+            for (let j = 0; j < a; j++) {
+              const r = ty * m + i - pad,
+                q = tx * m + j - pad;
+              d[i * a + j] = r >= 0 && r < h && q >= 0 && q < wd ? Number(x[((img * c + cc) * h + r) * wd + q]) : 0;
+            }
+          for (let i = 0; i < a; i++)
+            for (let j = 0; j < a; j++) {
+              let s = 0;
+              for (let l = 0; l < a; l++) s += BT[i * a + l]! * d[l * a + j]!;
+              e[i * a + j] = s;
+            }
+          for (let i = 0; i < a; i++)
+            for (let j = 0; j < a; j++) {
+              let s = 0;
+              for (let l = 0; l < a; l++) s += e[i * a + l]! * BT[j * a + l]!;
+              V[cc * a2 + i * a + j] = roundF16(s);
+            }
         }
         for (let kk = 0; kk < k; kk++) {
           M.fill(0);
           for (let cc = 0; cc < c; cc++) {
-            const ub = (kk * c + cc) * a2, vb = cc * a2;
+            const ub = (kk * c + cc) * a2,
+              vb = cc * a2;
             for (let xi = 0; xi < a2; xi++) M[xi] = M[xi]! + U[ub + xi]! * V[vb + xi]!;
           }
-          for (let i = 0; i < m; i++) for (let j = 0; j < a; j++) {
-            let s = 0;
-            for (let l = 0; l < a; l++) s += AT[i * a + l]! * M[l * a + j]!;
-            am[i * a + j] = s;
-          }
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < a; j++) {
+              let s = 0;
+              for (let l = 0; l < a; l++) s += AT[i * a + l]! * M[l * a + j]!;
+              am[i * a + j] = s;
+            }
           for (let i = 0; i < m && ty * m + i < ho; i++) {
             for (let j = 0; j < m && tx * m + j < wo; j++) {
               let s = 0;
@@ -130,7 +140,8 @@ export function halfWinogradRef(shape: ConvShape, x: ArrayLike<number>, w: Array
 
 /** The kernel check: relL2 of the output against halfWinogradRef, at most `limit`. */
 export function halfWinogradCheck(got: ArrayLike<number>, ref: Float64Array, limit: number): AccuracyCheck {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < ref.length; i++) {
     const diff = Number(got[i]) - ref[i]!;
     num += diff * diff;
