@@ -140,6 +140,19 @@ describe('history store', () => {
       // Importing it again with the commit under test fills the commit in.
       store.insertRun(clash, { commit: 'abc1234' });
       expect(store.run(o.runRowId)?.commit_sha).toBe('abc1234');
+      // Two runs started in the same millisecond in one second (the host gave them <id> and <id>-2), stored -2 first:
+      // the second is a different run (it finished at another time), not the first stored again.
+      const twinA = fixture('rpi3-complete');
+      twinA.runId = '2031-01-01T00-00-00Z';
+      twinA.startedAt = '2031-01-01T00:00:00.123Z';
+      twinA.finishedAt = '2031-01-01T00:00:09.000Z';
+      const twinB: RunResults = { ...twinA, runId: `${twinA.runId}-2`, finishedAt: '2031-01-01T00:00:09.500Z' };
+      expect(store.insertRun(twinB).inserted).toBe(true);
+      const a = store.insertRun(twinA);
+      expect([a.inserted, a.storedRunId]).toEqual([true, twinA.runId]);
+      // Storing either again is recognised as already stored.
+      expect(store.insertRun(twinA).inserted).toBe(false);
+      expect(store.insertRun(twinB).inserted).toBe(false);
     } finally {
       store.close();
     }

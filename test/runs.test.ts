@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { RunResults } from '../core/contracts.js';
 import { HistoryStore } from '../harness/history/store.js';
 import { synthRuns } from './helpers/synthetic.js';
-import { bench, ROOT, runProcess, startBench, until } from './helpers/cli.js';
+import { bench, jsonLines, ROOT, runProcess, startBench, until } from './helpers/cli.js';
 
 const ONE = ['--quick', '--case', 'mobilenet_v1.conv_dw_3', '--no-ceilings'];
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'results');
@@ -116,6 +116,9 @@ describe('runs started in the same second', () => {
         bench(['--devices', devices, '--device', name, ...ONE, '--json'], { env }),
       ]);
       expect([r1.code, r2.code]).toEqual([0, 0]);
+      // Each says it stored its run (a store that failed only warns: its reason would be here).
+      const storedMsgs = [r1, r2].map((r) => jsonLines(r.stdout).find((e) => e.type === 'run-complete')?.history);
+      expect(storedMsgs.filter((m) => !String(m).startsWith('stored in '))).toEqual([]);
       const dirs = readdirSync(join(process.env.ROOFBENCH_REPORTS!, name)).sort();
       expect(dirs).toEqual(['2030-01-01T00-00-00Z', '2030-01-01T00-00-00Z-2']);
       for (const d of dirs) {

@@ -344,9 +344,13 @@ export class HistoryStore {
     const refresh = opts.refresh ?? true;
     const tx = this.db.transaction((): InsertOutcome => {
       const existing = this.db
-        .prepare('SELECT id, run_id, started_at FROM runs WHERE device = ? AND (run_id = ? OR run_id LIKE ?) ORDER BY id')
-        .all(run.device.name, run.runId, `${run.runId}-%`) as { id: number; run_id: string; started_at: string }[];
-      const same = existing.find((e) => e.started_at === run.startedAt && (e.run_id === run.runId || /-\d+$/.test(e.run_id)));
+        .prepare('SELECT id, run_id, started_at, finished_at FROM runs WHERE device = ? AND (run_id = ? OR run_id LIKE ?) ORDER BY id')
+        .all(run.device.name, run.runId, `${run.runId}-%`) as { id: number; run_id: string; started_at: string; finished_at: string | null }[];
+      // The same run stored before (under its id, or under the -N the store gave it). Two runs started in the same
+      // millisecond under one id (parallel runs in one second) are told apart by when they finished.
+      const same = existing.find(
+        (e) => e.started_at === run.startedAt && (e.run_id === run.runId || (/-\d+$/.test(e.run_id) && e.finished_at === (run.finishedAt ?? null))),
+      );
       if (same) {
         // Storing again with the commit under test fills it in when the first store did not know it.
         if (opts.commit) this.db.prepare('UPDATE runs SET commit_sha = ? WHERE id = ? AND commit_sha IS NULL').run(opts.commit, same.id);
