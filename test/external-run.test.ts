@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { CaseSpec, ConvShape } from '../core/contracts.js';
 import { CaseFile, PROTOCOL, type ExternalVariantSpec, type TimingProtocol } from '../core/external.js';
 import { decodeNpy } from '../core/npy.js';
+import { isRunning } from './helpers/process.js';
 import { parseTimings, runExternalCase, runNativeCeilings, type ExternalOutcome, type ExternalMeasured } from '../harness/runner/external.js';
 import { conv2dRef } from '../reference/conv.js';
 import { makeConvInputs } from '../reference/random.js';
@@ -117,25 +118,9 @@ describe('a kernel that follows the protocol', () => {
     const m = measured((await run('leave-child')).outcome);
     const pid = Number(readFileSync(join(m.workDir, 'child.pid'), 'utf8'));
     expect(pid).toBeGreaterThan(0);
-    // A killed process whose new parent has not reaped it yet (PID 1 in a
-    // container often never does) is a zombie: kill(pid, 0) still succeeds on
-    // it, but it runs nothing. Dead means gone or in state Z.
-    const running = (): boolean => {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        return false;
-      }
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-      } catch {
-        return process.platform !== 'linux';
-      }
-    };
     let alive = true;
-    for (let i = 0; i < 40 && alive; i++) {
-      alive = running();
+    for (let i = 0; i < 200 && alive; i++) {
+      alive = isRunning(pid);
       if (alive) await new Promise((r) => setTimeout(r, 50));
     }
     expect(alive, `process ${pid} left by the kernel still runs`).toBe(false);

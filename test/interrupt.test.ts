@@ -15,6 +15,7 @@ import { RunResults } from '../core/contracts.js';
 import { HistoryStore } from '../harness/history/store.js';
 import { jsonLines, ROOT, startBench, until, type CliResult } from './helpers/cli.js';
 import { deviceEntry, startSshd, stopSshd, type SshdInfo } from './helpers/sshd.js';
+import { isRunning } from './helpers/process.js';
 
 const CASES = ['--case', 'vgg16.conv5_1,mobilenet_v1.conv_dw_3,resnet50.res2b.branch2a,resnet50.res2b.branch2c'];
 // The fp32 variants only: the int8 / fp16 ones would make the runs before the signal long on a busy machine, and add nothing here.
@@ -32,14 +33,7 @@ const SLOW = [
 let work: string;
 let sshd: SshdInfo;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = isRunning;
 
 /** The runner's pid, from the hello event the host recorded. */
 function runnerPid(out: string): number {
