@@ -589,6 +589,8 @@ export const LayerRow = z.object({
   maxAbs: Float,
   /** The layer checked alone: its output against the reference of this node on the runtime's own inputs. */
   check: z.object({ ok: z.boolean(), detail: z.string() }),
+  /** Threads it ran on, where more than one (a network at N threads: its conv layers through the pool; absent: thread 0). */
+  threads: z.number().int().min(2).optional(),
   /** best policy: the candidates timed for this layer's shape (ms per run, or why not chosen). */
   candidates: z.array(z.object({ variant: z.string(), ms: z.number().nullable(), ok: z.boolean(), detail: z.string().optional() })).optional(),
 });

@@ -63,8 +63,9 @@ export const KERNEL_MODULES = [
   { name: 'relaxed', simd: true, relaxed: true, entry: 'relaxed_simd' },
   // sparse.wasm: SpMM for sparse convolution (kernels/assembly/spmm.ts), built from the entry sparse_simd.ts.
   { name: 'sparse', simd: true, entry: 'sparse_simd' },
-  // graph.wasm: the light runtime's element-wise kernels (kernels/assembly/graphops.ts), entry graph_simd.ts.
-  { name: 'graph', simd: true, entry: 'graph_simd' },
+  // graph.wasm: the light runtime's element-wise kernels (kernels/assembly/graphops.ts), entry graph_simd.ts; threaded:
+  // a network at N threads runs them on thread 0 over the shared memory (suites/models/threaded.ts).
+  { name: 'graph', simd: true, entry: 'graph_simd', threads: true },
   // fusion.wasm: conv + epilogue and the fused depthwise + pointwise block (kernels/assembly/fused.ts), entry fusion_simd.ts.
   { name: 'fusion', simd: true, entry: 'fusion_simd' },
 ] as const;

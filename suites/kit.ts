@@ -20,6 +20,7 @@ import type {
   Sparsity,
   TestFaults,
 } from '../core/contracts.js';
+import type { RunThreads } from '../harness/runner/threaded-variants.js';
 
 /** A case's tensors as every variant gets them, and their float64 reference (built on the device, untimed). */
 export interface CaseTensors {
@@ -99,6 +100,8 @@ export interface KitMeasureEnv {
   faults?: TestFaults;
   /** The device's probe of this run (its cache sizes size the tiling suite's traffic model). */
   probe?: Probe;
+  /** `--threads`: the counts and the run's pools, for a kit that runs its variants at N threads (GraphKit.threads). */
+  threads?: RunThreads;
 }
 
 /**
@@ -115,6 +118,11 @@ export interface GraphKit {
   measure(c: CaseSpec, variantNames: string[], env: KitMeasureEnv): Promise<CaseResult[]>;
   tableBaseline?: string;
   decision?: DecisionRoles;
+  /**
+   * `true`: `measure` runs the variants at every count of env.threads itself (results `<variant>@t<N>`, or
+   * skipped at N with the reason). Otherwise the runner reports its variants skipped at every count > 1.
+   */
+  threads?: true;
 }
 
 /** Any kit suites/kits.ts registers. */

@@ -21,7 +21,7 @@ import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
 import { measureCeilings } from './ceilings.js';
 import { measureCase, timerResolutionMs } from './measure.js';
-import { kitOf } from '../../suites/kits.js';
+import { kitOf, suiteOfCase } from '../../suites/kits.js';
 import { measuresItself } from '../../suites/kit.js';
 import { ExternalKernels } from './external.js';
 import { PlanExternal } from '../../core/external.js';
@@ -190,7 +190,8 @@ async function main(): Promise<void> {
       const kit = kitOf(item.caseSpec.suite);
       results =
         kit && measuresItself(kit)
-          ? // A kit whose variants run whole graphs measures the case itself (suites/kit.ts GraphKit), on one thread.
+          ? // A kit whose variants run whole graphs measures the case itself (suites/kit.ts GraphKit): at every
+            // count where it runs threaded (GraphKit.threads), else on one thread and skipped at the others.
             [
               ...(await kit.measure(item.caseSpec, item.variants, {
                 ctx: { kernels },
@@ -202,8 +203,9 @@ async function main(): Promise<void> {
                 probe,
                 ...(item.weights ? { weights: item.weights } : {}),
                 ...(plan.faults ? { faults: plan.faults } : {}),
+                ...(kit.threads ? { threads } : {}),
               })),
-              ...notThreaded(item.caseSpec.id, item.variants, counts, probe.cpu.cores),
+              ...(kit.threads ? [] : notThreaded(item.caseSpec.id, item.variants, counts, probe.cpu.cores)),
             ]
           : await measureCase(item.caseSpec, item.variants, {
               ctx: { kernels },
@@ -260,7 +262,7 @@ function notThreaded(caseId: string, variants: string[], counts: readonly number
         ...threadFields(n, cores),
         cost: { flops: 0, bytes: 0, intensity: 0 },
         state: 'skipped' as const,
-        reason: `not run on ${n} threads: the whole-network variants run their layers on one thread (the models suite is not threaded yet)`,
+        reason: `not run on ${n} threads: the ${suiteOfCase(caseId)} suite's whole-graph variants run on one thread (not threaded yet)`,
       })),
     );
 }

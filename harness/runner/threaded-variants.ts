@@ -60,7 +60,8 @@ export function atThreads(v: ConvVariant, threads: number, pool: ThreadPool | un
   };
 }
 
-function flipLowestBit(y: Float32Array): void {
+/** Test-only fault (plan.faults threadedOutputBitFlip): the lowest bit of the first output value flipped. */
+export function flipLowestBit(y: Float32Array): void {
   const u = new Uint32Array(y.buffer, y.byteOffset, Math.min(y.length, 1));
   if (u.length > 0) u[0] = u[0]! ^ 1;
 }

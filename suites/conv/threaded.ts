@@ -190,44 +190,79 @@ export interface ThreadedConv {
 }
 
 /**
- * Prepares `variant` on `shape` for the pool's threads: copies x, allocates y, builds one layer per
- * thread on its channel block, records and registers each thread's kernel calls.
+ * A conv layer split across the pool's threads, its kernel calls not yet recorded: each thread's layer is
+ * built (weights packed / transformed for its channel block, in the pool's shared memory), and `register`
+ * records and registers the calls once the input, output and scratch pointers are known. prepareThreaded
+ * (one conv layer) and the models suite's networks at N threads (suites/models/threaded.ts: a network's
+ * buffers live in an arena planned after every layer is built) both use it: one split.
  */
-export function prepareThreaded(pool: ThreadPool, variant: ConvVariant, shape: ConvShape, x: Float32Array, w: Float32Array): ThreadedConv {
+export interface SplitConv {
+  readonly blocks: readonly (ThreadBlock | null)[];
+  /** Floats of scratch each thread's kernel needs (0 for a thread without a block). */
+  readonly scratchFloats: readonly number[];
+  /** What prepare did, for the report. */
+  readonly note: string;
+  /**
+   * Records each thread's calls for the input at byte pointer `x` and the output at `y` (N images, NCHW, in
+   * the shared memory) with thread t's scratch at `scratch[t]`, and registers them with the pool.
+   */
+  register(x: number, y: number, scratch: readonly number[]): ProgramHandle;
+}
+
+/** Splits `variant` on `shape` across the pool's threads (see SplitConv); throws why it cannot. */
+export function splitConv(pool: ThreadPool, variant: ConvVariant, shape: ConvShape, w: Float32Array): SplitConv {
   const ok = threadable(variant);
   if (ok !== true) throw new Error(`threads: ${variant.name}: ${ok}`);
   const applies = variant.applies(shape);
   if (applies !== true) throw new Error(`threads: ${variant.name}: ${applies}`);
-  const kern = pool.kernels;
   const { n, c, h, w: wd, k, r, s, groups } = shape;
   const { ho, wo } = convOutputSize(shape);
-  if (x.length !== n * c * h * wd) throw new Error(`threads: ${variant.name}: x has ${x.length} floats, the shape needs ${n * c * h * wd}`);
   const kdPerK = (c / groups) * r * s;
   if (w.length !== k * kdPerK) throw new Error(`threads: ${variant.name}: w has ${w.length} floats, the shape needs ${k * kdPerK}`);
-  const mark = kern.mark();
   const blocks = splitChannels(shape, pool.threads);
-  const rec = recordingContext(kern);
+  const rec = recordingContext(pool.kernels);
   const make = layerOf(variant);
+  const layers = blocks.map((b) => (b === null ? null : make(rec.ctx, b.shape, w.subarray(b.k0 * kdPerK, b.k1 * kdPerK))));
+  const first = layers.find((l) => l !== null);
+  const busy = blocks.filter((b) => b !== null).length;
+  return {
+    blocks,
+    scratchFloats: layers.map((l) => l?.scratchFloats ?? 0),
+    note:
+      `${busy} of ${pool.threads} thread(s) busy, output channels split in blocks of ` +
+      `${blocks.map((b) => (b ? b.k1 - b.k0 : 0)).join('/')}; per thread: ${first?.note ?? ''}`,
+    register(x: number, y: number, scratch: readonly number[]): ProgramHandle {
+      const programs: ThreadProgram[] = blocks.map((b, t) => {
+        const lk = layers[t];
+        if (b === null || !lk) return [];
+        return rec.capture(() => {
+          for (let i = 0; i < n; i++) lk.run(x + (i * c * h * wd + b.xOffset) * 4, y + (i * k + b.k0) * ho * wo * 4, scratch[t] ?? 0);
+        });
+      });
+      return pool.register(programs);
+    },
+  };
+}
+
+/**
+ * Prepares `variant` on `shape` for the pool's threads: copies x, allocates y, builds one layer per
+ * thread on its channel block, records and registers each thread's kernel calls.
+ */
+export function prepareThreaded(pool: ThreadPool, variant: ConvVariant, shape: ConvShape, x: Float32Array, w: Float32Array): ThreadedConv {
+  const kern = pool.kernels;
+  const { n, c, h, w: wd, k } = shape;
+  const { ho, wo } = convOutputSize(shape);
+  if (x.length !== n * c * h * wd) throw new Error(`threads: ${variant.name}: x has ${x.length} floats, the shape needs ${n * c * h * wd}`);
+  const mark = kern.mark();
   let handle: ProgramHandle;
   let yb: ReturnType<Kernels['alloc']>;
-  const notes: string[] = [];
+  let split: SplitConv;
   try {
+    split = splitConv(pool, variant, shape, w);
     const xb = kern.allocCopy(x);
     yb = kern.alloc(n * k * ho * wo);
-    const programs: ThreadProgram[] = blocks.map((b) => {
-      if (b === null) return [];
-      const lk = make(rec.ctx, b.shape, w.subarray(b.k0 * kdPerK, b.k1 * kdPerK));
-      if (notes.length === 0) notes.push(lk.note);
-      const scratch = lk.scratchFloats > 0 ? kern.alloc(lk.scratchFloats).ptr : 0;
-      return rec.capture(() => {
-        for (let i = 0; i < n; i++) {
-          const xp = xb.ptr + (i * c * h * wd + b.xOffset) * 4;
-          const yp = yb.ptr + (i * k + b.k0) * ho * wo * 4;
-          lk.run(xp, yp, scratch);
-        }
-      });
-    });
-    handle = pool.register(programs);
+    const scratch = split.scratchFloats.map((f) => (f > 0 ? kern.alloc(f).ptr : 0));
+    handle = split.register(xb.ptr, yb.ptr, scratch);
   } catch (e) {
     kern.release(mark);
     throw e;
@@ -235,17 +270,14 @@ export function prepareThreaded(pool: ThreadPool, variant: ConvVariant, shape: C
   const top = kern.mark();
   let disposed = false;
   const y = yb;
-  const busy = blocks.filter((b) => b !== null).length;
   return {
     variant: variant.name,
     threads: pool.threads,
-    blocks,
+    blocks: split.blocks,
     handle,
     run: () => pool.run(handle),
     output: () => y.view(),
-    note:
-      `${busy} of ${pool.threads} thread(s) busy, output channels split in blocks of ` +
-      `${blocks.map((b) => (b ? b.k1 - b.k0 : 0)).join('/')}; per thread: ${notes[0] ?? ''}`,
+    note: split.note,
     dispose(): void {
       if (disposed) return;
       disposed = true;

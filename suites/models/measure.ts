@@ -23,8 +23,10 @@ import { totalmem } from 'node:os';
 import { hrtimeNow } from 'tinybench';
 import { quantileSorted } from 'simple-statistics';
 import {
+  baseVariantName,
   encodeFloat,
   erroredResult,
+  threadedVariantName,
   NO_COST,
   type AnyVariant,
   type Accuracy,
@@ -61,6 +63,8 @@ import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/ru
 import { memorySkipReason } from './memory.js';
 import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
+import { bitIdentityError, flipLowestBit, threadFields } from '../../harness/runner/threaded-variants.js';
+import { modelThreadable, pooledNetwork, type PooledNetwork } from './threaded.js';
 import { bitExactCheck } from '../conv/variants/lowp.js';
 import { dequantScales, dequantizeAccRef, qconvRef, quantizeTensor, quantizeWeights } from '../../reference/quant.js';
 import {
@@ -491,6 +495,7 @@ function quantizedLoss(
 }
 
 export async function measureModelCase(c: CaseSpec, variantNames: string[], env: ModelEnv): Promise<CaseResult[]> {
+  const cores = env.threads?.cores ?? Infinity;
   const m: ModelCase = c.model!;
   const g = c.graph;
   const shapes = inferShapes(g);
@@ -502,6 +507,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
     variant: name,
     algorithm: v?.algorithm ?? 'unknown',
     dtype: v?.dtype ?? 'unknown',
+    ...threadFields(baseVariantName(name).threads, cores),
     cost,
     info: { model: m.source, weights: m.weights === 'seeded' ? `seeded He-scaled (seed ${c.seed})` : `real: ${m.weightsFrom ?? 'shipped'}` },
   });
@@ -510,7 +516,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   // (The host checked it before shipping where it knew the device's memory; this is the device's own figure.)
   const fault = env.faults?.deviceMemoryBytes;
   const reason = memorySkipReason(g.name, m.memory, fault ?? totalmem(), fault ? 'test fault deviceMemoryBytes' : 'probed on the device');
-  if (reason !== null) return variants.map(({ name, v }) => ({ ...base(name, v), state: 'skipped' as const, reason }));
+  // --threads: every variant at each count (ascending: the one-thread networks first, whose outputs the N-thread ones must equal).
+  const counts = env.threads?.counts ?? [1];
+  const atCounts = counts.flatMap((threads) => variants.map(({ name, v }) => ({ threads, name: threadedVariantName(name, threads), v })));
+  if (reason !== null) return atCounts.map(({ name, v }) => ({ ...base(name, v), state: 'skipped' as const, reason }));
 
   env.onPhase?.('inputs', c.id);
   const params = env.weights ? makeGraphParams(g, c.seed, decodeWeights(env.weights)) : makeGraphParams(g, c.seed);
@@ -527,16 +536,35 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   // 1. Prepare and check every variant (compiled networks and the peer's session stay alive for the rounds).
   const contenders: Contender[] = [];
   const mark = env.ctx.kernels.mark();
+  const pools = [...(env.threads?.pools.values() ?? [])].map((p) => ({ p, mark: p.kernels.mark() }));
+  const pooledNets: PooledNetwork[] = [];
+  // The one-thread network's output hash per variant (an N-thread network must equal it bit for bit), and the best policy's choice (made once, on one thread).
+  const oneThreadSums = new Map<string, string>();
+  let bestSelection: ReturnType<typeof selectKernels> | null = null;
   try {
-    for (const { name, v } of variants) {
+    for (const { threads, name, v } of atCounts) {
       const not = notRunnable(c, name, v, 'model', env);
       if (not || v?.op !== 'model') {
-        results.push(not ?? erroredResult(base(name, v), 'resolve', 'not a model variant'));
+        results.push(not ? { ...not, ...threadFields(threads, cores) } : erroredResult(base(name, v), 'resolve', 'not a model variant'));
         continue;
+      }
+      const pool = threads > 1 ? env.threads?.pools.get(threads) : undefined;
+      if (threads > 1) {
+        const ok = modelThreadable(v);
+        const why = ok !== true ? ok : v.engine === 'runtime' && !pool ? `the runner has no pool of ${threads} threads` : null;
+        if (why !== null) {
+          results.push({ ...base(name, v), state: 'skipped', reason: `not run on ${threads} threads: ${why}` });
+          continue;
+        }
       }
       let phase: ErrorPhase = 'prepare';
       try {
         if (v.engine === 'runtime') {
+          // At N threads: compiled over the pool's shared memory, its conv layers through the pool (suites/models/threaded.ts).
+          const ctx = pool ? { kernels: pool.kernels } : env.ctx;
+          const pooled = pool ? pooledNetwork(pool) : null;
+          if (pooled) pooledNets.push(pooled);
+          const flip = env.faults?.threadedOutputBitFlip === name;
           const runParams = faultyParams(g, params, env.faults);
           let choose: ConvChooser = () => convIm2colGemmF32;
           let selection: ReturnType<typeof selectKernels> | null = null;
@@ -572,13 +600,14 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           }
           if (v.policy === 'best') {
             // Choosing the kernels is part of preparing the network (ErrorPhase has no phase of its own for it).
-            selection = selectKernels(env, g, shapes, runParams, ref);
+            // Once per case, timed on one thread: the N-thread networks run the same kernels (so the same bits).
+            selection = bestSelection ??= selectKernels(env, g, shapes, runParams, ref);
             choose = selection.choose;
           }
           phase = 'prepare';
           env.onPhase?.('prepare', `${v.name}: compiling ${g.nodes.length} nodes`);
           const t0 = hrtimeNow();
-          const cg: CompiledGraph = compileGraph(env.ctx, g, runParams, choose);
+          const cg: CompiledGraph = compileGraph(ctx, g, runParams, choose, pooled?.options);
           const prepareMs = hrtimeNow() - t0;
           let top1: { agree: number; inputs: number } | null = null;
           if (quant) {
@@ -623,20 +652,41 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
               bytes: nc.bytes,
               relL2: encodeFloat(grown.relL2),
               maxAbs: encodeFloat(grown.maxAbs),
+              ...(l.threads !== undefined ? { threads: l.threads } : {}),
               check: int8
                 ? int8LayerCheck(int8, cg.tensor(n.inputs[0]!), params.get(n.params[0]!)!, n.params[1] ? params.get(n.params[1])! : null, y)
                 : checkLayer(n, l.kernel, y, local, shapes),
               ...(cands ? { candidates: cands } : {}),
             });
           });
+          // Test-only (plan.faults): one thread writes one wrong bit of the output, as a race or a wrong block would.
+          if (flip) flipLowestBit(cg.view(outName));
           const y = Float32Array.from(cg.tensor(outName));
           const checkedSum = checksumF32(y);
+          if (pool) {
+            // The split must change nothing but the time: the output equals the one-thread network's bit for bit.
+            const one =
+              oneThreadSums.get(v.name) ??
+              withScratchNetwork(env.ctx, () => {
+                const one = compileGraph(env.ctx, g, runParams, choose);
+                one.setInputs(inputs);
+                one.run();
+                return checksumF32(one.tensor(outName));
+              });
+            const err = bitIdentityError(v.name, threads, checkedSum, one);
+            if (err !== null) throw new Error(err);
+          } else oneThreadSums.set(v.name, checkedSum);
           // The peer's agreement is with an fp32 network, never a quantized one.
-          if (!quant) runtimeOutput ??= { variant: v.name, y };
+          if (!quant) runtimeOutput ??= { variant: name, y };
           contenders.push({
             name,
             v,
-            run: () => cg.run(),
+            run: flip
+              ? () => {
+                  cg.run();
+                  flipLowestBit(cg.view(outName));
+                }
+              : () => cg.run(),
             profiled: (ms) => cg.runProfiled(ms, hrtimeNow),
             layers: g.nodes.length,
             wanted: 0,
@@ -684,13 +734,15 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
               const layers: LayerRow[] = rows.map((r, i) => {
                 const ms = layerMs[i]!;
                 const lc: Cost = { flops: r.flops, bytes: r.bytes, intensity: r.bytes > 0 ? r.flops / r.bytes : 0 };
-                const pct = env.ceilings && r.flops > 0 && ms > 0 ? computePerf(lc, ms, env.ceilings, null).pctMeasured : undefined;
+                // Against the one-thread roof: a layer on N threads has no figure here (the run's N-thread roof is the host's).
+                const pct = env.ceilings && r.flops > 0 && ms > 0 && r.threads === undefined ? computePerf(lc, ms, env.ceilings, null).pctMeasured : undefined;
                 return { ...r, ms, calls: s.profiled, gflops: ms > 0 ? r.flops / ms / 1e6 : 0, ...(pct !== undefined ? { pctRoof: pct } : {}) };
               });
               const { stats, timing } = networkTiming(s, resolution, env.options.cvTarget);
               const meanE2e = stats.mean;
               const layerSum = layers.reduce((a, r) => a + r.ms, 0);
-              const bestSum = selection
+              // The chosen kernels' one-thread times: no sum to compare with on N threads.
+              const bestSum = selection && !pool
                 ? layers.reduce((a, r) => a + (r.op === 'conv' && selection.bestMs.has(r.node) ? selection.bestMs.get(r.node)! : r.ms), 0)
                 : null;
               const sorted = [...s.samples].sort((a, b) => a - b);
@@ -749,6 +801,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                   note:
                     `compiled once: arena ${cg.plan.bytes} bytes for every activation (${cg.plan.naiveBytes} without reuse), ` +
                     `${cg.weightBytes} bytes of packed / transformed weights, ${cg.scratchBytes} bytes of shared scratch; ` +
+                    (pool
+                      ? `on ${threads} threads: every conv layer through the run's pool, split by output channels as the conv variants at N threads are ` +
+                        `(suites/conv/threaded.ts), the other operators on thread 0, all buffers in the pool's shared memory; output bit-identical to the one-thread network's; `
+                      : '') +
                     (quant
                       ? `every conv quantized by ${quant.q.label} where an int8 kernel takes it (${quant.fp32.size} fallen back to fp32 by the mixed plan), ` +
                         `activations with a static scale per conv calibrated by ${quant.q.calibration.method} on ${quant.q.calibration.inputs} other inputs, output dequantized to f32`
@@ -766,7 +822,8 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           const { ort } = l;
           const bytes = exportOnnx(g, params);
           const t0 = hrtimeNow();
-          const session = await ort.InferenceSession.create(bytes, ORT_SESSION_OPTIONS);
+          // At N threads: ONNX Runtime's own intra-op pool of N threads, as for the conv peer.
+          const session = await ort.InferenceSession.create(bytes, { ...ORT_SESSION_OPTIONS, intraOpNumThreads: threads });
           const prepareMs = hrtimeNow() - t0;
           let kept = false;
           try {
@@ -821,7 +878,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                   prepare: {
                     ms: prepareMs,
                     bytes: bytes.length,
-                    note: `the network exported to ONNX in memory (${bytes.length} bytes, opset 17, same weights); session: CPU EP, 1 intra-op + 1 inter-op thread, sequential, graph optimisation all`,
+                    note: `the network exported to ONNX in memory (${bytes.length} bytes, opset 17, same weights); session: CPU EP, ${threads} intra-op + 1 inter-op thread, sequential, graph optimisation all`,
                   },
                   model: {
                     engine: 'onnxruntime',
@@ -868,7 +925,9 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
     finishAll(contenders, failed, results, (a, e) => erroredResult(base(a.name, a.v), 'stats', errMsg(e)));
   } finally {
     await disposeAll(contenders);
+    for (const p of pooledNets) p.dispose();
     env.ctx.kernels.release(mark);
+    for (const { p, mark: m } of pools) p.kernels.release(m);
   }
   return inPlanOrder(results, variantNames);
 }
@@ -901,8 +960,12 @@ export async function disposeAll(cs: readonly Contender<unknown>[]): Promise<voi
   }
 }
 
-/** The results in the plan's variant order. */
+/** The results in the plan's variant order, one thread count after the other. */
 export function inPlanOrder(results: CaseResult[], variantNames: readonly string[]): CaseResult[] {
   const order = new Map(variantNames.map((n, i) => [n, i]));
-  return results.sort((p, q) => (order.get(p.variant) ?? 0) - (order.get(q.variant) ?? 0));
+  const rank = (r: CaseResult) => {
+    const { base, threads } = baseVariantName(r.variant);
+    return threads * variantNames.length + (order.get(base) ?? 0);
+  };
+  return results.sort((p, q) => rank(p) - rank(q));
 }

@@ -24,6 +24,27 @@ import * as ops from './ops.js';
  */
 export type ConvChooser = (node: NodeOf<'conv'>, shape: ConvShape | null, index: number) => ConvVariant | null;
 
+/**
+ * A conv layer the runtime runs on several threads (suites/models/threaded.ts), given the chosen variant:
+ * built at compile time (weights split and packed per thread), its calls bound once the arena is placed.
+ * null: the layer runs on the calling thread as usual.
+ */
+export interface PooledConv {
+  /** Threads the layer runs on. */
+  threads: number;
+  /** Floats of scratch each thread needs; the runtime gives each thread one buffer shared by all pooled layers (thread 0's is the runtime's scratch). */
+  scratchFloats: readonly number[];
+  /** What the layer's split is, for the layer table. */
+  note: string;
+  /** Binds the layer to its input and output (byte pointers) and each thread's scratch: one run of it on every thread. */
+  bind(x: number, y: number, scratch: readonly number[]): () => void;
+}
+
+export interface CompileOptions {
+  /** Runs a conv layer through a thread pool (its kernels over the memory of the context compiled in), or null. */
+  pooledConv?: (v: ConvVariant, shape: ConvShape, w: Float32Array) => PooledConv | null;
+}
+
 /** The runtime's own general conv, named like a variant in the layer table. */
 export const GENERAL_CONV = 'runtime-direct-general-f32';
 
@@ -34,8 +55,10 @@ export interface CompiledLayer {
   /** What runs it: a conv variant's name, GENERAL_CONV, `wasm-sgemm`, `wasm-simd` (graph.wasm), `js` (the loops of ops.ts) or `view`. */
   kernel: string;
   output: string;
-  /** Why the node runs the general conv, where it does. */
+  /** Why the node runs the general conv, where it does; how a pooled layer is split. */
   note?: string;
+  /** Threads it runs on, where more than one (a conv layer through the pool: CompileOptions.pooledConv). */
+  threads?: number;
 }
 
 export interface CompiledGraph {
@@ -45,7 +68,7 @@ export interface CompiledGraph {
   layers: CompiledLayer[];
   /** Bytes of parameters held by the runtime (copies, packed and transformed weights, private workspaces). */
   weightBytes: number;
-  /** Bytes of the shared scratch buffer. */
+  /** Bytes of the shared scratch buffer (and, with pooled conv layers, the other threads' scratch buffers). */
   scratchBytes: number;
   /** Copy the graph inputs into the arena (before run). */
   setInputs(inputs: ReadonlyMap<string, Float32Array>): void;
@@ -57,6 +80,8 @@ export interface CompiledGraph {
   runVisiting(after: (i: number) => void): void;
   /** A copy of a tensor's current values. */
   tensor(name: string): Float32Array;
+  /** A live view of a tensor in the arena (valid until something else is allocated in the memory). */
+  view(name: string): Float32Array;
 }
 
 /** A compile failure names the graph and the node. */
@@ -64,7 +89,13 @@ export class RuntimeError extends Error {
   override name = 'RuntimeError';
 }
 
-export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<string, Float32Array>, choose: ConvChooser): CompiledGraph {
+export function compileGraph(
+  ctx: KernelContext,
+  g: Graph,
+  params: ReadonlyMap<string, Float32Array>,
+  choose: ConvChooser,
+  opts: CompileOptions = {},
+): CompiledGraph {
   const kern = ctx.kernels;
   const shapes = inferShapes(g);
   const plan = planArena(g, shapes);
@@ -76,6 +107,9 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
   };
   const before = kern.bytesInUse();
   let scratchFloats = 0;
+  // Pooled conv layers: each thread's scratch (shared by the layers), and the bindings made once the arena is placed.
+  const poolScratch: number[] = [];
+  const binds: (() => void)[] = [];
   // Each node becomes a closure over arena offsets (floats); `heap` is the memory's current view.
   type Step = () => void;
   const steps: Step[] = [];
@@ -107,6 +141,7 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
     const os = dims(out);
     let kernel = 'js';
     let note: string | undefined;
+    let threads: number | undefined;
     let step: Step;
     const where = `graph "${g.name}", node ${index} "${n.name}" (${n.op})`;
     try {
@@ -116,7 +151,31 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
           const v = choose(n, cs.ok ? cs.shape : null, index);
           const w = param(n, 0);
           const b = n.params[1] ? param(n, 1) : null;
-          if (v && cs.ok && v.layer) {
+          const pooled = v && cs.ok && v.layer && opts.pooledConv ? opts.pooledConv(v, cs.shape, w) : null;
+          if (v && pooled) {
+            pooled.scratchFloats.forEach((f, t) => (poolScratch[t] = Math.max(poolScratch[t] ?? 0, f)));
+            const K = os[1]!;
+            const N = os[0]!;
+            kernel = v.name;
+            note = pooled.note;
+            threads = pooled.threads;
+            const addBias = b ? perChannel(null, b, N, K, numel(os.slice(2))) : null;
+            let runPooled: () => void = () => {
+              throw new RuntimeError(`${where}: run before the arena was placed`);
+            };
+            binds.push(() => {
+              const scratches = poolScratch.map((_, t) => (t === 0 ? scratch : threadScratch[t]!));
+              runPooled = pooled.bind(off(x0) << 2, off(out) << 2, scratches);
+            });
+            // The bias (a cheap per-channel add) on the calling thread once every thread is done.
+            step = addBias
+              ? () => {
+                  runPooled();
+                  const y = off(out);
+                  addBias(y, y);
+                }
+              : () => runPooled();
+          } else if (v && cs.ok && v.layer) {
             const lk = v.layer(ctx, cs.shape, w);
             scratchFloats = Math.max(scratchFloats, lk.scratchFloats);
             const run = lk.run;
@@ -306,12 +365,15 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
       throw new RuntimeError(`${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }
     steps.push(step);
-    layers.push({ index, node: n.name, op: n.op, kernel, output: out, ...(note !== undefined ? { note } : {}) });
+    layers.push({ index, node: n.name, op: n.op, kernel, output: out, ...(note !== undefined ? { note } : {}), ...(threads !== undefined ? { threads } : {}) });
   }
   const weightBytes = kern.bytesInUse() - before;
   const arenaBuf = kern.allocBytes(plan.bytes, ARENA_ALIGN);
   arena = arenaBuf.ptr;
+  scratchFloats = Math.max(scratchFloats, poolScratch[0] ?? 0);
   scratch = scratchFloats > 0 ? kern.alloc(scratchFloats).ptr : 0;
+  const threadScratch = poolScratch.map((f, t) => (t > 0 && f > 0 ? kern.alloc(f).ptr : 0));
+  for (const bind of binds) bind();
   heap = new Float32Array(kern.memory.buffer);
   const fresh = (): void => {
     // The memory grows only when something allocates after compile (a later graph): re-view it then.
@@ -323,7 +385,7 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
     plan,
     layers,
     weightBytes,
-    scratchBytes: scratchFloats * 4,
+    scratchBytes: (scratchFloats + poolScratch.reduce((a, f, t) => a + (t > 0 ? f : 0), 0)) * 4,
     setInputs(inputs) {
       fresh();
       for (const inp of g.inputs) {
@@ -360,6 +422,11 @@ export function compileGraph(ctx: KernelContext, g: Graph, params: ReadonlyMap<s
       fresh();
       const o = off(name);
       return heap.slice(o, o + numel(dims(name)));
+    },
+    view(name) {
+      fresh();
+      const o = off(name);
+      return heap.subarray(o, o + numel(dims(name)));
     },
   };
 }
