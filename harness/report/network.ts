@@ -7,7 +7,7 @@
  * through the network. Every value is text the template escapes.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { decodeFloat, isTimed, type CaseResult, type CaseSpec } from '../../core/contracts.js';
+import { decodeFloat, isTimed, resultThreads, type CaseResult, type CaseSpec, type ModelRun } from '../../core/contracts.js';
 import { variantColour } from './colours.js';
 import { bytesBinary, fixed, flopCount, ms, sci, sig } from './format.js';
 import { CHART_CONFIG, vegaLiteToSvg } from './svg.js';
@@ -17,6 +17,8 @@ export interface LayerCells {
   node: string;
   op: string;
   kernel: string;
+  /** "on N threads" for a conv layer of a network at N threads, '' on thread 0. */
+  threads: string;
   note: string;
   ms: string;
   pct: string;
@@ -36,6 +38,8 @@ export interface LayerCells {
 export interface NetworkRun {
   variant: string;
   engine: string;
+  /** The threads it ran on and, for a network whose conv layers ran on the pool, the share of its layer time spent on one thread. */
+  threads: string;
   p50: string;
   p90: string;
   p99: string;
@@ -70,6 +74,7 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
     runs.push({
       variant: r.variant,
       engine: mr.engine + (mr.policy ? ` (${mr.policy})` : ''),
+      threads: threadsText(resultThreads(r), mr, r.oversubscribed === true),
       p50: ms(mr.p50),
       p90: ms(mr.p90),
       p99: ms(mr.p99),
@@ -88,6 +93,7 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
           node: l.node,
           op: l.op,
           kernel: l.kernel,
+          threads: l.threads === undefined ? '' : `on ${l.threads} threads`,
           note: l.note ?? '',
           ms: fixed(l.ms, 4),
           pct: total > 0 ? fixed((100 * l.ms) / total, 1) : '—',
@@ -115,6 +121,18 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
     nodes: c.graph.nodes.length,
     runs,
   };
+}
+
+/** "1", or "2" with what ran on the threads: the conv layers (and the share of the layer time left on thread 0), or the engine's own pool. */
+export function threadsText(threads: number, mr: ModelRun, oversubscribed: boolean): string {
+  const over = oversubscribed ? ', oversubscribed' : '';
+  if (threads === 1) return '1';
+  if (mr.layers.length === 0) return `${threads} (the engine's own intra-op pool${over})`;
+  const total = mr.layers.reduce((s, l) => s + l.ms, 0);
+  const serial = mr.layers.filter((l) => l.threads === undefined).reduce((s, l) => s + l.ms, 0);
+  const pooled = mr.layers.filter((l) => l.threads !== undefined).length;
+  const share = total > 0 ? `; ${fixed((100 * serial) / total, 1)}% of the layer time on thread 0` : '';
+  return `${threads} (${pooled} conv layer${pooled === 1 ? '' : 's'} on ${threads} threads${share}${over})`;
 }
 
 /** Error growth: each layer's relative L2 error against the float64 forward pass, in graph order, one line per runtime variant. */

@@ -1,5 +1,6 @@
 /**
- * The report's scaling view (`--threads 1,2,...`): per variant, on a few representative layers, the speedup
+ * The report's scaling view (`--threads 1,2,...`): per variant, on a few representative layers (and every
+ * whole network of the models suite), the speedup
  * of N threads over one thread and the efficiency (speedup / N). Every ratio is measured in ONE run: the
  * runner times a case's variants at every thread count in the same interleaved rounds (harness/runner/
  * measure.ts), so a ratio never mixes two moments of a noisy machine; the view does not pull other runs
@@ -39,8 +40,12 @@ export interface ScalingView {
   notes: string[];
 }
 
-/** The kinds of layer the view picks one of each (the one with the most FLOPs). */
+/** A whole network (the models suite): every one is shown, not one per kind. */
+const isNetwork = (c: CaseSpec): boolean => c.suite === 'models';
+
+/** The kinds of layer the view picks one of each (the one with the most FLOPs); a network is its own kind. */
 function kindOf(c: CaseSpec): string {
+  if (isNetwork(c)) return `network ${c.id}`;
   const s = c.shape;
   if (s.groups > 1 && s.groups === s.c) return 'depthwise';
   if (s.r === 1 && s.s === 1) return 'pointwise 1x1';
@@ -80,7 +85,7 @@ export function scalingView(run: RunResults): ScalingView | null {
   for (const r of run.results) if (isTimed(r)) byCase.set(r.caseId, [...(byCase.get(r.caseId) ?? []), r]);
   const candidates = run.cases.filter((c) => {
     const rs = byCase.get(c.id) ?? [];
-    return c.suite === 'conv' && rs.some((r) => resultThreads(r) > 1 && rs.some((o) => o.variant === baseVariantName(r.variant).base));
+    return (c.suite === 'conv' || isNetwork(c)) && rs.some((r) => resultThreads(r) > 1 && rs.some((o) => o.variant === baseVariantName(r.variant).base));
   });
   const flops = (c: CaseSpec) => {
     const { ho, wo } = convOutputSize(c.shape);
@@ -122,8 +127,10 @@ export function scalingView(run: RunResults): ScalingView | null {
     return {
       caseId: c.id,
       layer: c.layer,
-      kind: kindOf(c),
-      shapeText: `N${s.n} C${s.c} ${s.h}x${s.w} K${s.k} ${s.r}x${s.s}/${s.stride}${s.groups > 1 ? ` g${s.groups}` : ''}`,
+      kind: isNetwork(c) ? 'whole network' : kindOf(c),
+      shapeText: isNetwork(c)
+        ? `${c.graph.nodes.length} nodes, input ${c.graph.inputs[0]?.shape.join('x') ?? '?'}; conv layers on N threads, the other operators on thread 0`
+        : `N${s.n} C${s.c} ${s.h}x${s.w} K${s.k} ${s.r}x${s.s}/${s.stride}${s.groups > 1 ? ` g${s.groups}` : ''}`,
       rows,
     };
   });
