@@ -54,8 +54,8 @@ describe('a network compiled over a pool: conv layers on N threads', () => {
     ['im2col', im2col],
     ['winograd + depthwise', mixed],
   ] as const) {
-    it(`every-op (${label}): the output is bit-identical to one thread at 2 and 3 threads`, () => {
-      const { caseSpec: c } = loadModelCase(EVERY_OP, { quick: false, seed: 7, distribution: 'uniform(-1,1)' });
+    it.each([false, true])(`every-op (${label}, quick %s): every tensor bit-identical to one thread at 2 and 3 threads`, (quick) => {
+      const { caseSpec: c } = loadModelCase(EVERY_OP, { quick, seed: 7, distribution: 'uniform(-1,1)' });
       const g = c.graph;
       const params = makeGraphParams(g, c.seed);
       const inputs = makeGraphInputs(g, c.seed, c.distribution);
@@ -78,8 +78,11 @@ describe('a network compiled over a pool: conv layers on N threads', () => {
           expect(pooled.every((l) => l.threads === n)).toBe(true);
           expect(cg.layers.find((l) => l.node === 'asym')!.threads).toBeUndefined();
           if (label === 'winograd + depthwise') expect(cg.layers.find((l) => l.node === 'wino')!.kernel).toBe('conv3x3-winograd-f4x4-f32');
-          // The 1x1 to 8 channels: two MR blocks, so at 3 threads one thread has none.
-          expect(cg.layers.find((l) => l.node === 'mpool_pw')!.note).toMatch(n === 3 ? /^on 3 threads: 2 of 3 thread\(s\) busy/ : /^on 2 threads: 2 of 2/);
+          // The GEMM layers split output columns where they have at least as many pixels as channels, the others channels (splitWork).
+          expect(cg.layers.find((l) => l.node === 'grouped')!.note).toMatch(/output channels split in blocks of/);
+          expect(cg.layers.find((l) => l.node === 'stem')!.note).toMatch(/output columns \(pixels\) split in blocks of/);
+          // At --quick the 1x1 after the max pool has 4x4 pixels: two NR-column blocks, so at 3 threads one thread has none.
+          if (quick && n === 3) expect(cg.layers.find((l) => l.node === 'mpool_pw')!.note).toMatch(/^on 3 threads: 2 of 3 thread\(s\) busy, output columns/);
           for (let rep = 0; rep < 2; rep++) {
             cg.setInputs(inputs);
             cg.run();
