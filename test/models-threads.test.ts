@@ -152,6 +152,19 @@ describe('measureModelCase at --threads', () => {
     else expect(ort.state, JSON.stringify(ort)).toBe('skipped');
   });
 
+  it('a device that holds the one-thread networks but not their copies at 2 threads: the @t2 networks skipped with the figures, the rest run', async () => {
+    const c = loadModelCase(EVERY_OP, { quick: true, seed: 11, distribution: 'uniform(-1,1)' }).caseSpec;
+    const mem = c.model!.memory;
+    // Halfway between what one thread needs and what 2 threads add (an arena and two packed weight copies).
+    const perCount = mem.arenaBytes + (mem.weightBytes * 2) / 3;
+    const m = await measure([1, 2], [IM2COL, ORT], { deviceMemoryBytes: Math.ceil((mem.totalBytes + perCount / 2) / 0.8) });
+    expect(timedOf(m, IM2COL).state).toBe('passed');
+    const two = m.get(`${IM2COL}@t2`)!;
+    expect(two.state === 'skipped' && two.reason).toMatch(/^not run on 2 threads: every_op at 2 threads needs about .* at 1 more thread count\(s\) the networks again/);
+    // ONNX Runtime's own pool needs no second copy of the network in the runtime's memory.
+    expect(m.get(`${ORT}@t2`)!.state).not.toMatch(/errored/);
+  });
+
   it('more threads than cores: marked oversubscribed', async () => {
     const m = await measure([1, 3], [IM2COL]);
     const r = timedOf(m, `${IM2COL}@t3`);

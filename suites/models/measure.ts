@@ -60,7 +60,8 @@ import { convVariants } from '../conv/variants.js';
 import { convIm2colGemmF32 } from '../conv/variants/im2col-gemm.js';
 import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxruntime.js';
 import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
-import { memorySkipReason } from './memory.js';
+import { memorySkipReason, withThreadedNetworks } from './memory.js';
+import { SHARED_MEMORY_MAX_PAGES } from '../../kernels/index.js';
 import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
 import { bitIdentityError, flipLowestBit, threadFields } from '../../harness/runner/threaded-variants.js';
@@ -515,9 +516,18 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   // Memory first: a network the device cannot hold is skipped, with the reason, before anything is allocated.
   // (The host checked it before shipping where it knew the device's memory; this is the device's own figure.)
   const fault = env.faults?.deviceMemoryBytes;
-  const reason = memorySkipReason(g.name, m.memory, fault ?? totalmem(), fault ? 'test fault deviceMemoryBytes' : 'probed on the device');
+  const deviceBytes = fault ?? totalmem();
+  const memorySource = fault ? 'test fault deviceMemoryBytes' : 'probed on the device';
+  const reason = memorySkipReason(g.name, m.memory, deviceBytes, memorySource);
   // --threads: every variant at each count (ascending: the one-thread networks first, whose outputs the N-thread ones must equal).
   const counts = env.threads?.counts ?? [1];
+  // The runtime's networks at N threads need their own copies: skipped (the one-thread ones still run) where they do not fit.
+  const threadedMemoryReason = memorySkipReason(
+    `${g.name} at ${counts.filter((n) => n > 1).join(', ')} threads`,
+    withThreadedNetworks(m.memory, counts.filter((n) => n > 1).length),
+    deviceBytes,
+    memorySource,
+  );
   const atCounts = counts.flatMap((threads) => variants.map(({ name, v }) => ({ threads, name: threadedVariantName(name, threads), v })));
   if (reason !== null) return atCounts.map(({ name, v }) => ({ ...base(name, v), state: 'skipped' as const, reason }));
 
@@ -551,7 +561,14 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
       const pool = threads > 1 ? env.threads?.pools.get(threads) : undefined;
       if (threads > 1) {
         const ok = modelThreadable(v);
-        const why = ok !== true ? ok : v.engine === 'runtime' && !pool ? `the runner has no pool of ${threads} threads` : null;
+        const why =
+          ok !== true
+            ? ok
+            : v.engine === 'runtime' && !pool
+              ? `the runner has no pool of ${threads} threads`
+              : v.engine === 'runtime' && threadedMemoryReason !== null
+                ? threadedMemoryReason
+                : null;
         if (why !== null) {
           results.push({ ...base(name, v), state: 'skipped', reason: `not run on ${threads} threads: ${why}` });
           continue;
@@ -607,7 +624,17 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           phase = 'prepare';
           env.onPhase?.('prepare', `${v.name}: compiling ${g.nodes.length} nodes`);
           const t0 = hrtimeNow();
-          const cg: CompiledGraph = compileGraph(ctx, g, runParams, choose, pooled?.options);
+          let cg: CompiledGraph;
+          try {
+            cg = compileGraph(ctx, g, runParams, choose, pooled?.options);
+          } catch (e) {
+            if (!pool) throw e;
+            throw new Error(
+              `compiling the network into the ${threads}-thread pool's shared memory (at most ${SHARED_MEMORY_MAX_PAGES / 16} MiB, ` +
+                'every network at that count in it): run the network at --quick resolution or with fewer --threads counts',
+              { cause: e },
+            );
+          }
           const prepareMs = hrtimeNow() - t0;
           let top1: { agree: number; inputs: number } | null = null;
           if (quant) {

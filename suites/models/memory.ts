@@ -40,6 +40,18 @@ export function memorySkipReason(what: string, need: { totalBytes: number; detai
   );
 }
 
+/**
+ * `e` with the networks at N threads (--threads, counts > 1: `extraCounts` of them): each count compiles the
+ * runtime's networks again into its pool's memory, another arena and a packed copy of the weights per policy.
+ */
+export function withThreadedNetworks(e: MemoryEstimate, extraCounts: number): { totalBytes: number; detail: string } {
+  const per = e.arenaBytes + (e.weightBytes * RUNTIME_POLICIES) / (1 + RUNTIME_POLICIES);
+  return {
+    totalBytes: e.totalBytes + extraCounts * per,
+    detail: `${e.detail}; at ${extraCounts} more thread count(s) the networks again, an arena and packed weights of ${(per / 2 ** 20).toFixed(1)} MiB each`,
+  };
+}
+
 export interface MemoryEstimate {
   arenaBytes: number;
   weightBytes: number;
