@@ -36,7 +36,7 @@ describe('models suite at --threads 1,2 (CLI)', () => {
       expect(two.threads).toBe(2);
       expect(two.state).toBe('passed');
       expect(two.accuracy.outputChecksum).toBe(one.accuracy.outputChecksum);
-      expect(two.model!.layers.filter((l) => l.threads === 2).length).toBe(5);
+      expect(two.model!.layers.filter((l) => l.threads === 2).length).toBe(6);
       // The history keeps 1- and 2-thread networks apart.
       expect(seriesOf(identity, run, two, run.cases[0]).fields.threads).toBe(2);
       expect(seriesOf(identity, run, one, run.cases[0]).fields.threads).toBeUndefined();
@@ -57,6 +57,6 @@ describe('models suite at --threads 1,2 (CLI)', () => {
     expect(html).toContain('<section id="scaling"');
     expect(html).toMatch(/<span class="mono">every_op<\/span> <span class="muted">whole network/);
     // The network table's thread column.
-    expect(html).toMatch(/<td class="left">2 \(5 conv layers on 2 threads; [0-9.]+% of the layer time on thread 0\)<\/td>/);
+    expect(html).toMatch(/<td class="left">2 \(6 layers \(conv, FC\) on 2 threads; [0-9.]+% of the layer time on thread 0\)<\/td>/);
   }, 900_000);
 });

@@ -73,8 +73,8 @@ describe('a network compiled over a pool: conv layers on N threads', () => {
         try {
           const cg = compileGraph({ kernels: pool.kernels }, g, params, choose, net.options);
           const pooled = cg.layers.filter((l) => l.threads !== undefined);
-          // Every conv layer with a kernel runs on the pool; the unequal-pad conv (general conv) and the cheap ops on thread 0.
-          expect(pooled.map((l) => l.node)).toEqual(['stem', 'dw', 'grouped', 'wino', 'mpool_pw']);
+          // Every conv layer with a kernel and the FC layer run on the pool; the unequal-pad conv (general conv) and the cheap ops on thread 0.
+          expect(pooled.map((l) => l.node)).toEqual(['stem', 'dw', 'grouped', 'wino', 'mpool_pw', 'fc1']);
           expect(pooled.every((l) => l.threads === n)).toBe(true);
           expect(cg.layers.find((l) => l.node === 'asym')!.threads).toBeUndefined();
           if (label === 'winograd + depthwise') expect(cg.layers.find((l) => l.node === 'wino')!.kernel).toBe('conv3x3-winograd-f4x4-f32');
@@ -83,6 +83,8 @@ describe('a network compiled over a pool: conv layers on N threads', () => {
           expect(cg.layers.find((l) => l.node === 'stem')!.note).toMatch(/output columns \(pixels\) split in blocks of/);
           // At --quick the 1x1 after the max pool has 4x4 pixels: two NR-column blocks, so at 3 threads one thread has none.
           if (quick && n === 3) expect(cg.layers.find((l) => l.node === 'mpool_pw')!.note).toMatch(/^on 3 threads: 2 of 3 thread\(s\) busy, output columns/);
+          // The FC layer's 10 outputs: two NR-column blocks (8 and 2), so at 3 threads one thread has none.
+          expect(cg.layers.find((l) => l.node === 'fc1')!.note).toMatch(n === 3 ? /^on 3 threads: 2 of 3 thread\(s\) busy, output columns split in blocks of 8\/2\/0/ : /^on 2 threads: 2 of 2 thread\(s\) busy, output columns split in blocks of 8\/2;/);
           for (let rep = 0; rep < 2; rep++) {
             cg.setInputs(inputs);
             cg.run();
@@ -137,10 +139,10 @@ describe('measureModelCase at --threads', () => {
       expect(two.threads).toBe(2);
       expect(two.state).toBe('passed');
       expect(two.accuracy.outputChecksum).toBe(one.accuracy.outputChecksum);
-      // The same kernel per layer as one thread (best: the one-thread choice), every conv with a kernel on 2 threads.
+      // The same kernel per layer as one thread (best: the one-thread choice), every conv with a kernel and the FC on 2 threads.
       expect(two.model!.layers.map((l) => l.kernel)).toEqual(one.model!.layers.map((l) => l.kernel));
-      expect(two.model!.layers.filter((l) => l.threads === 2).map((l) => l.node)).toEqual(['stem', 'dw', 'grouped', 'wino', 'mpool_pw']);
-      expect(two.prepare.note).toMatch(/on 2 threads: every conv layer through the run's pool/);
+      expect(two.model!.layers.filter((l) => l.threads === 2).map((l) => l.node)).toEqual(['stem', 'dw', 'grouped', 'wino', 'mpool_pw', 'fc1']);
+      expect(two.prepare.note).toMatch(/on 2 threads: every conv layer with a kernel and every fully-connected layer through the run's pool/);
     }
     const int8 = m.get(`${INT8}@t2`)!;
     expect(int8.state).toBe('skipped');

@@ -123,7 +123,7 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
   };
 }
 
-/** "1", or "2" with what ran on the threads: the conv layers (and the share of the layer time left on thread 0), or the engine's own pool. */
+/** "1", or "2" with what ran on the threads: the conv and FC layers (and the share of the layer time left on thread 0), or the engine's own pool. */
 export function threadsText(threads: number, mr: ModelRun, oversubscribed: boolean): string {
   const over = oversubscribed ? ', oversubscribed' : '';
   if (threads === 1) return '1';
@@ -132,7 +132,7 @@ export function threadsText(threads: number, mr: ModelRun, oversubscribed: boole
   const serial = mr.layers.filter((l) => l.threads === undefined).reduce((s, l) => s + l.ms, 0);
   const pooled = mr.layers.filter((l) => l.threads !== undefined).length;
   const share = total > 0 ? `; ${fixed((100 * serial) / total, 1)}% of the layer time on thread 0` : '';
-  return `${threads} (${pooled} conv layer${pooled === 1 ? '' : 's'} on ${threads} threads${share}${over})`;
+  return `${threads} (${pooled} layer${pooled === 1 ? '' : 's'} (conv, FC) on ${threads} threads${share}${over})`;
 }
 
 /** Error growth: each layer's relative L2 error against the float64 forward pass, in graph order, one line per runtime variant. */

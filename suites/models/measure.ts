@@ -829,8 +829,8 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                     `compiled once: arena ${cg.plan.bytes} bytes for every activation (${cg.plan.naiveBytes} without reuse), ` +
                     `${cg.weightBytes} bytes of packed / transformed weights, ${cg.scratchBytes} bytes of shared scratch; ` +
                     (pool
-                      ? `on ${threads} threads: every conv layer through the run's pool, split as the conv variants at N threads are ` +
-                        `(by output channels or output columns: suites/conv/threaded.ts), the other operators on thread 0, all buffers in the pool's shared memory; output bit-identical to the one-thread network's; `
+                      ? `on ${threads} threads: every conv layer with a kernel and every fully-connected layer through the run's pool, split as the conv variants ` +
+                        `at N threads are (by output channels or output columns: suites/conv/threaded.ts), the other operators on thread 0, all buffers in the pool's shared memory; output bit-identical to the one-thread network's; `
                       : '') +
                     (quant
                       ? `every conv quantized by ${quant.q.label} where an int8 kernel takes it (${quant.fp32.size} fallen back to fp32 by the mixed plan), ` +

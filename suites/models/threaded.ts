@@ -16,8 +16,8 @@
  */
 import type { ConvShape, ConvVariant, ModelVariant } from '../../core/contracts.js';
 import type { ProgramHandle, ThreadPool } from '../../harness/runner/threads.js';
-import { splitConv, threadable } from '../conv/threaded.js';
-import type { CompileOptions, PooledConv } from './runtime/runtime.js';
+import { splitConv, splitFullyConnected, threadable, type SplitConv } from '../conv/threaded.js';
+import type { CompileOptions, PooledLayer } from './runtime/runtime.js';
 
 /** `true`, or why the network variant `v` does not run on several threads. */
 export function modelThreadable(v: ModelVariant): true | string {
@@ -36,23 +36,24 @@ export interface PooledNetwork {
 
 export function pooledNetwork(pool: ThreadPool): PooledNetwork {
   const handles: ProgramHandle[] = [];
+  const onPool = (split: SplitConv): PooledLayer => ({
+    threads: pool.threads,
+    scratchFloats: split.scratchFloats,
+    note: `on ${pool.threads} threads: ${split.note}`,
+    bind(x: number, y: number, scratch: readonly number[]): () => void {
+      const h = split.register(x, y, scratch);
+      handles.push(h);
+      return () => pool.run(h);
+    },
+  });
   return {
     options: {
-      pooledConv(v: ConvVariant, shape: ConvShape, w: Float32Array): PooledConv | null {
+      pooledConv(v: ConvVariant, shape: ConvShape, w: Float32Array): PooledLayer | null {
         // A kernel that is not split (none of the fp32 networks' kernels today) runs on thread 0, unsplit.
         if (threadable(v) !== true) return null;
-        const split = splitConv(pool, v, shape, w);
-        return {
-          threads: pool.threads,
-          scratchFloats: split.scratchFloats,
-          note: `on ${pool.threads} threads: ${split.note}`,
-          bind(x: number, y: number, scratch: readonly number[]): () => void {
-            const h = split.register(x, y, scratch);
-            handles.push(h);
-            return () => pool.run(h);
-          },
-        };
+        return onPool(splitConv(pool, v, shape, w));
       },
+      pooledGemm: (m: number, k: number, f: number, wt: number): PooledLayer => onPool(splitFullyConnected(pool, m, k, f, wt)),
     },
     dispose(): void {
       for (const h of handles.splice(0)) pool.release(h);

@@ -25,11 +25,11 @@ import * as ops from './ops.js';
 export type ConvChooser = (node: NodeOf<'conv'>, shape: ConvShape | null, index: number) => ConvVariant | null;
 
 /**
- * A conv layer the runtime runs on several threads (suites/models/threaded.ts), given the chosen variant:
- * built at compile time (weights split and packed per thread), its calls bound once the arena is placed.
+ * A conv or fully-connected layer the runtime runs on several threads (suites/models/threaded.ts): built at
+ * compile time (weights split and packed per thread, or shared), its calls bound once the arena is placed.
  * null: the layer runs on the calling thread as usual.
  */
-export interface PooledConv {
+export interface PooledLayer {
   /** Threads the layer runs on. */
   threads: number;
   /** Floats of scratch each thread needs; the runtime gives each thread one buffer shared by all pooled layers (thread 0's is the runtime's scratch). */
@@ -42,7 +42,9 @@ export interface PooledConv {
 
 export interface CompileOptions {
   /** Runs a conv layer through a thread pool (its kernels over the memory of the context compiled in), or null. */
-  pooledConv?: (v: ConvVariant, shape: ConvShape, w: Float32Array) => PooledConv | null;
+  pooledConv?: (v: ConvVariant, shape: ConvShape, w: Float32Array) => PooledLayer | null;
+  /** Runs a fully-connected layer's SGEMM (y[m x k] = x[m x f] * wT, wT at byte pointer `wt`, f x k) through the pool, or null. */
+  pooledGemm?: (m: number, k: number, f: number, wt: number) => PooledLayer | null;
 }
 
 /** The runtime's own general conv, named like a variant in the layer table. */
@@ -57,7 +59,7 @@ export interface CompiledLayer {
   output: string;
   /** Why the node runs the general conv, where it does; how a pooled layer is split. */
   note?: string;
-  /** Threads it runs on, where more than one (a conv layer through the pool: CompileOptions.pooledConv). */
+  /** Threads it runs on, where more than one (a conv or FC layer through the pool: CompileOptions.pooledConv / pooledGemm). */
   threads?: number;
 }
 
@@ -110,6 +112,17 @@ export function compileGraph(
   // Pooled conv layers: each thread's scratch (shared by the layers), and the bindings made once the arena is placed.
   const poolScratch: number[] = [];
   const binds: (() => void)[] = [];
+  /** A pooled layer reading tensor `x` and writing `y`: its run, bound (with each thread's scratch) once the arena is placed. */
+  const onPool = (p: PooledLayer, x: string, y: string, where: string): (() => void) => {
+    p.scratchFloats.forEach((f, t) => (poolScratch[t] = Math.max(poolScratch[t] ?? 0, f)));
+    let run: () => void = () => {
+      throw new RuntimeError(`${where}: run before the arena was placed`);
+    };
+    binds.push(() => {
+      run = p.bind(off(x) << 2, off(y) << 2, poolScratch.map((_, t) => (t === 0 ? scratch : threadScratch[t]!)));
+    });
+    return () => run();
+  };
   // Each node becomes a closure over arena offsets (floats); `heap` is the memory's current view.
   type Step = () => void;
   const steps: Step[] = [];
@@ -153,20 +166,13 @@ export function compileGraph(
           const b = n.params[1] ? param(n, 1) : null;
           const pooled = v && cs.ok && v.layer && opts.pooledConv ? opts.pooledConv(v, cs.shape, w) : null;
           if (v && pooled) {
-            pooled.scratchFloats.forEach((f, t) => (poolScratch[t] = Math.max(poolScratch[t] ?? 0, f)));
             const K = os[1]!;
             const N = os[0]!;
             kernel = v.name;
             note = pooled.note;
             threads = pooled.threads;
             const addBias = b ? perChannel(null, b, N, K, numel(os.slice(2))) : null;
-            let runPooled: () => void = () => {
-              throw new RuntimeError(`${where}: run before the arena was placed`);
-            };
-            binds.push(() => {
-              const scratches = poolScratch.map((_, t) => (t === 0 ? scratch : threadScratch[t]!));
-              runPooled = pooled.bind(off(x0) << 2, off(out) << 2, scratches);
-            });
+            const runPooled = onPool(pooled, x0, out, where);
             // The bias (a cheap per-channel add) on the calling thread once every thread is done.
             step = addBias
               ? () => {
@@ -230,6 +236,18 @@ export function compileGraph(
           const wtp = wt.ptr;
           kernel = 'wasm-sgemm';
           const addBias = b ? perChannel(null, b, N, K, 1) : null;
+          const pooled = opts.pooledGemm ? opts.pooledGemm(N, K, Fd, wtp) : null;
+          if (pooled) {
+            note = pooled.note;
+            threads = pooled.threads;
+            const runPooled = onPool(pooled, x0, out, where);
+            // The bias on the calling thread once every thread is done.
+            step = () => {
+              runPooled();
+              if (addBias) addBias(off(out), off(out));
+            };
+            break;
+          }
           step = () => {
             const y = off(out);
             sgemm(N, K, Fd, off(x0) << 2, Fd, wtp, K, y << 2, K, scratch, 0);
