@@ -5,9 +5,10 @@
  * ThreadPool of N threads (its shared-memory kernels: every activation, weight and scratch buffer is in the
  * memory the pool's instances see). Its conv layers (the heavy part) run through the pool, split exactly as
  * the conv variants at N threads are (suites/conv/threaded.ts splitConv / splitWork: by output channels, or by
- * output columns for a GEMM layer with at least as many pixels as channels; one split for both); the cheap operators (bias, folded batch norm, ReLU, add, pooling, concat, shuffle, the
- * fully-connected GEMM, softmax) and the runtime's general conv (unequal pads) stay on thread 0, between
- * the pool runs. The per-layer profile says which layer ran on how many threads, so the report gives the
+ * output columns for a GEMM layer with at least as many pixels as channels; one split for both), and so do
+ * its fully-connected layers (splitFullyConnected: output columns). The cheap operators (bias, folded batch
+ * norm, ReLU, add, pooling, concat, shuffle, softmax) and the runtime's general conv (unequal pads) stay on
+ * thread 0, between the pool runs. The per-layer profile says which layer ran on how many threads, so the report gives the
  * share of the time spent on one thread.
  *
  * The kernel chosen for each layer is the one-thread network's (im2col everywhere, or the best policy's
