@@ -129,7 +129,7 @@ export function scalingView(run: RunResults): ScalingView | null {
       layer: c.layer,
       kind: isNetwork(c) ? 'whole network' : kindOf(c),
       shapeText: isNetwork(c)
-        ? `${c.graph.nodes.length} nodes, input ${c.graph.inputs[0]?.shape.join('x') ?? '?'}; conv layers on N threads, the other operators on thread 0`
+        ? `${c.graph.nodes.length} nodes, input ${c.graph.inputs[0]?.shape.join('x') ?? '?'}; conv and FC layers on N threads, the other operators on thread 0`
         : `N${s.n} C${s.c} ${s.h}x${s.w} K${s.k} ${s.r}x${s.s}/${s.stride}${s.groups > 1 ? ` g${s.groups}` : ''}`,
       rows,
     };
