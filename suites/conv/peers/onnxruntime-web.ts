@@ -21,8 +21,12 @@ import { CONV_MODEL_IO, ONNX_OPSET, encodeConvModel } from '../onnx-model.js';
 import type { PeersSource } from './load.js';
 import { peerVariant, type PeerVariant } from './peer.js';
 
-export function makeOnnxruntimeWebConv(src: PeersSource | null, threads = 1): PeerVariant {
-  const name = threads === 1 ? 'conv-onnxruntime-web-f32' : `conv-onnxruntime-web-t${threads}-f32`;
+/** `name`: a run names the N-thread peer `conv-onnxruntime-web-f32@t<N>` (run.ts); by default `-t<N>-` as scripts/threads-speed.ts does. */
+export function makeOnnxruntimeWebConv(
+  src: PeersSource | null,
+  threads = 1,
+  name = threads === 1 ? 'conv-onnxruntime-web-f32' : `conv-onnxruntime-web-t${threads}-f32`,
+): PeerVariant {
   return peerVariant(src, {
     name,
     algorithm: 'onnxruntime-web',
