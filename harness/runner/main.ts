@@ -292,7 +292,12 @@ async function readyPeers(plan: Plan, src: PeersSource | null, counts: readonly 
     const v = asConvVariant(find(PEER_VARIANT_NAMES[library]));
     const peer = v && peerOf(v);
     if (!peer) throw new Error(`the plan asks for the peer ${library}, which this payload does not build (host and payload out of sync?)`);
-    const ok = await peer.ready(counts);
+    let ok: true | string;
+    try {
+      ok = await peer.ready(counts);
+    } catch (e) {
+      ok = `loading it failed: ${errText(e)}`;
+    }
     if (ok !== true && load.ok) emit({ type: 'log', level: 'warn', message: `${PEER_VARIANT_NAMES[library]}: skipped in this run: ${ok}` });
   }
 }

@@ -56,8 +56,9 @@ export function runPeerVariant(library: PeerLibrary, src: PeersSource | null): C
   const peerAt = (n: number): PeerVariant => {
     let p = byCount.get(n);
     if (!p) {
-      const name = threadedVariantName(base, n);
-      p = ort ? makeOnnxruntimeWebConv(src, n, name) : makeTfjsWasmConv(src, n, name);
+      const made = ort ? makeOnnxruntimeWebConv(src, n, base) : makeTfjsWasmConv(src, n, base);
+      // Named as the run names every threaded variant (the factory needs a name ending in its dtype).
+      p = n === 1 ? made : { ...made, variant: { ...made.variant, name: threadedVariantName(base, n) } };
       byCount.set(n, p);
     }
     return p;
