@@ -26,6 +26,7 @@ export const UNIT = [
   'test/devices-add-unit.test.ts',
   'test/threads-option.test.ts',
   'test/threads-runner.test.ts',
+  'test/peers-variants.test.ts',
   'test/export.test.ts',
   'test/external-file.test.ts',
   'test/fast-budgets.test.ts',

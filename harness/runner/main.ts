@@ -14,7 +14,7 @@
  * In the payload, the bootstrap checks every file's hash before loading this.
  */
 import { renameSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   erroredResult,
@@ -278,7 +278,8 @@ async function readyPeers(plan: Plan, src: PeersSource | null, counts: readonly 
   if (!load.ok) {
     let moved = '';
     if (load.mismatched && src && plan.peers?.uploaded) {
-      const aside = `${src.dir}.damaged-${process.pid}`;
+      // Beside it, under the name the host's next upload clears (harness/transport/peers-upload.ts).
+      const aside = join(dirname(src.dir), `.damaged-${basename(src.dir)}-${process.pid}`);
       try {
         renameSync(src.dir, aside);
         moved = `; moved aside to ${aside}: the next run with --peers uploads it again`;
