@@ -385,7 +385,8 @@ export interface ModelVariant {
    * runtime: the light runtime, conv layers by `policy` (im2col: the im2col GEMM everywhere; best: per layer
    * shape the fastest variant that passes its accuracy check, measured in the same run); onnxruntime: the peer.
    */
-  engine: 'runtime' | 'onnxruntime';
+  /** onnxruntime-web / tfjs-wasm: the WebAssembly peers on whole networks (--peers, suites/models/peers.ts). */
+  engine: 'runtime' | 'onnxruntime' | 'onnxruntime-web' | 'tfjs-wasm';
   /** int8 / mixed: every conv quantized by `scheme` (mixed: the worst layers fallen back to fp32 until the budget is met; suites/models/quantized.ts). */
   policy?: 'im2col' | 'best' | 'int8' | 'mixed';
   /** int8 / mixed: the scheme (its text form, reference/quant-scheme.ts parseScheme). */

@@ -24,6 +24,7 @@ import { deviceMemory } from './device-memory.js';
 import { outputWidth, Progress, summaryTable } from './progress.js';
 import { Distribution, PEER_LIBRARIES, TestFaults, type ExtraVariant, type RunOptions, type ThreadCount } from '../core/contracts.js';
 import { PEER_VARIANT_NAMES } from '../suites/conv/peers/run.js';
+import { MODEL_PEER_NAMES } from '../suites/models/peers.js';
 import { buildPeersPayload } from './peers-payload.js';
 import { parseThreadsOption } from './threads-option.js';
 import { readRun } from './results.js';
@@ -124,16 +125,18 @@ its report and history written, exit code 130. A second Ctrl-C exits at once.
  * names one (it implies --peers, said on stderr). --peers without the conv suite is refused.
  */
 function peersOption(flag: boolean, variants: string[] | undefined, chosen: readonly { name: string }[]): ExtraVariant[] {
-  const named = (variants ?? []).filter((v) => (Object.values(PEER_VARIANT_NAMES) as string[]).includes(v));
+  const names: string[] = [...Object.values(PEER_VARIANT_NAMES), ...Object.values(MODEL_PEER_NAMES)];
+  const named = (variants ?? []).filter((v) => names.includes(v));
   if (!flag && named.length === 0) return [];
-  if (!chosen.some((s) => s.name === 'conv')) {
+  const suitesWithPeers = chosen.map((s) => s.name).filter((n) => n === 'conv' || n === 'models');
+  if (suitesWithPeers.length === 0) {
     throw new UsageError(
-      `--peers adds the WebAssembly peers to the conv suite, which this run leaves out (--suite ${chosen.map((s) => s.name).join(',')}): add conv to --suite, or leave --peers out`,
+      `--peers adds the WebAssembly peers to the conv and models suites, which this run leaves out (--suite ${chosen.map((s) => s.name).join(',')}): add conv or models to --suite, or leave --peers out`,
     );
   }
   if (!flag)
     process.stderr.write(`roofbench: --variant ${named.join(',')} implies --peers (the peers' part of the payload, about 14 MB, is loaded only on request)\n`);
-  return PEER_LIBRARIES.map((peer) => ({ suite: 'conv', kind: 'peer', peer }));
+  return suitesWithPeers.flatMap((suite) => PEER_LIBRARIES.map((peer) => ({ suite, kind: 'peer' as const, peer })));
 }
 
 function threadsOption(text: string | undefined): ThreadCount[] {

@@ -9,6 +9,7 @@ import { schemeVariant } from './conv/scheme-variants.js';
 import { parseScheme } from '../reference/quant-scheme.js';
 import { modelQuantVariant } from './models/variants.js';
 import { runPeerVariant } from './conv/peers/run.js';
+import { modelPeerVariant } from './models/peers.js';
 import type { PeersSource } from './conv/peers/load.js';
 
 export const suiteVariants: ReadonlyMap<string, readonly AnyVariant[]> = new Map<string, readonly AnyVariant[]>(
@@ -37,7 +38,7 @@ export function buildExtraVariant(e: ExtraVariant, opts: BuildOptions = {}): Any
       return schemeVariant(s, e.kernel);
     }
     case 'peer':
-      return runPeerVariant(e.peer, opts.peers ?? null);
+      return e.suite === 'models' ? modelPeerVariant(e.peer, opts.peers ?? null) : runPeerVariant(e.peer, opts.peers ?? null);
   }
 }
 

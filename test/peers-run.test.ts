@@ -160,10 +160,44 @@ describe('--peers', () => {
     expect(readdirSync(peersDir).filter((d) => d.includes('.damaged-'))).toEqual([]);
   }, 1_200_000);
 
-  it('--peers without the conv suite is refused with what to do; --list shows the peers', async () => {
+  it('on whole networks: onnxruntime-web runs the same ONNX model as the native peer, checked the same way; tfjs skipped with the reason', async () => {
+    const out = join(work, 'models');
+    const r = await bench(
+      [
+        '--peers',
+        '--quick',
+        '--model',
+        'squeezenet_1.1',
+        '--variant',
+        'model-onnxruntime-web-f32,model-onnxruntime-f32,model-tfjs-xnnpack-f32',
+        '--no-history',
+        '--no-ceilings',
+        '--out',
+        out,
+      ],
+      { timeoutMs: 300_000 },
+    );
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const by = byName(readRun(out));
+    const web = by.get('models/squeezenet_1.1 model-onnxruntime-web-f32');
+    const native = by.get('models/squeezenet_1.1 model-onnxruntime-f32');
+    expect(web?.state, JSON.stringify(web)).toBe('passed');
+    expect(web?.info).toMatchObject({ code: 'wasm', library: 'onnxruntime-web (MLAS, WebAssembly SIMD)', threads: 1 });
+    if (web && isTimed(web) && native && isTimed(native)) {
+      // The same model bytes and check: the same output check, and the two engines agree closely.
+      expect(web.accuracy.checks?.map((k) => k.name)).toEqual(native.accuracy.checks?.map((k) => k.name));
+      expect(web.accuracy.nonPortable).toBeUndefined();
+      expect(web.prepare.note).toMatch(/session: onnxruntime-web \(WebAssembly SIMD/);
+      expect(Number(web.accuracy.relL2)).toBeLessThan(1e-5);
+    }
+    const tfjs = by.get('models/squeezenet_1.1 model-tfjs-xnnpack-f32');
+    expect(tfjs?.state === 'skipped' && tfjs.reason).toMatch(/tfjs has no ONNX importer.*not done/);
+  }, 360_000);
+
+  it('--peers without the conv or models suite is refused with what to do; --list shows the peers', async () => {
     const r = await bench(['--peers', '--quick', '--suite', 'sparse', '--no-history']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--peers adds the WebAssembly peers to the conv suite, which this run leaves out \(--suite sparse\)/);
+    expect(r.stderr).toMatch(/--peers adds the WebAssembly peers to the conv and models suites, which this run leaves out \(--suite sparse\)/);
     const list = await bench(['--list', '--suite', 'conv']);
     expect(list.stdout).toMatch(/conv-onnxruntime-web-f32 .*\(with --peers\)/);
   }, 120_000);

@@ -27,6 +27,7 @@ import {
 } from '../../core/contracts.js';
 import { loadPeers, type PeersSource } from '../../suites/conv/peers/load.js';
 import { peerOf, PEER_VARIANT_NAMES } from '../../suites/conv/peers/run.js';
+import { MODEL_PEER_NAMES } from '../../suites/models/peers.js';
 import { loadKernels } from '../../kernels/index.js';
 import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
   }
 
   // --peers: every peer loaded (its part verified) before the first case, so one that cannot run is skipped with the reason.
-  await readyPeers(plan, peersSource, counts, (name) => findVariant('conv', name));
+  await readyPeers(plan, peersSource, counts, findVariant);
 
   // The user's native kernels (--kernels): their files are in this payload, verified with it.
   let external: ExternalKernels | undefined;
@@ -270,10 +271,15 @@ async function main(): Promise<void> {
  * `skipped` with the same reason. A copy the host uploaded into the work directory that fails its hashes
  * is moved aside, so the next run with --peers uploads it again.
  */
-async function readyPeers(plan: Plan, src: PeersSource | null, counts: readonly number[], find: (name: string) => AnyVariant | undefined): Promise<void> {
-  const wanted = (plan.extraVariants ?? []).flatMap((e) => (e.kind === 'peer' ? [e.peer] : []));
+async function readyPeers(
+  plan: Plan,
+  src: PeersSource | null,
+  counts: readonly number[],
+  find: (suite: string, name: string) => AnyVariant | undefined,
+): Promise<void> {
+  const wanted = (plan.extraVariants ?? []).flatMap((e) => (e.kind === 'peer' ? [e] : []));
   if (wanted.length === 0) return;
-  emit({ type: 'phase', phase: 'peers', detail: `verifying and loading the WebAssembly peers (${wanted.join(', ')})` });
+  emit({ type: 'phase', phase: 'peers', detail: `verifying and loading the WebAssembly peers (${[...new Set(wanted.map((e) => e.peer))].join(', ')})` });
   const load = await loadPeers(src);
   if (!load.ok) {
     let moved = '';
@@ -289,17 +295,18 @@ async function readyPeers(plan: Plan, src: PeersSource | null, counts: readonly 
     }
     emit({ type: 'log', level: 'warn', message: `the WebAssembly peers are skipped in this run: ${load.reason}${moved}` });
   }
-  for (const library of wanted) {
-    const v = asConvVariant(find(PEER_VARIANT_NAMES[library]));
+  for (const e of wanted) {
+    const name = (e.suite === 'models' ? MODEL_PEER_NAMES : PEER_VARIANT_NAMES)[e.peer];
+    const v = find(e.suite, name);
     const peer = v && peerOf(v);
-    if (!peer) throw new Error(`the plan asks for the peer ${library}, which this payload does not build (host and payload out of sync?)`);
+    if (!peer) throw new Error(`the plan asks for the peer ${name}, which this payload does not build (host and payload out of sync?)`);
     let ok: true | string;
     try {
       ok = await peer.ready(counts);
     } catch (e) {
       ok = `loading it failed: ${errText(e)}`;
     }
-    if (ok !== true && load.ok) emit({ type: 'log', level: 'warn', message: `${PEER_VARIANT_NAMES[library]}: skipped in this run: ${ok}` });
+    if (ok !== true && load.ok) emit({ type: 'log', level: 'warn', message: `${name}: skipped in this run: ${ok}` });
   }
 }
 

@@ -38,7 +38,7 @@ export function atThreads(v: ConvVariant, threads: number, pool: ThreadPool | un
   if (v.name === convOnnxruntimeF32.name) return { ...makeConvOnnxruntimeF32(import.meta.url, threads), name };
   // A WebAssembly peer (--peers): its library's own threads, at the count the run chose for it (suites/conv/peers/run.ts).
   const peer = peerOf(v);
-  if (peer) {
+  if (peer?.at) {
     const at = peer.at(threads);
     return 'skip' in at ? { skip: at.skip, name } : at;
   }

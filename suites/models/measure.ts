@@ -59,6 +59,7 @@ import { convIm2colGemmF32 } from '../conv/variants/im2col-gemm.js';
 import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxruntime.js';
 import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
 import { memorySkipReason } from './memory.js';
+import { asModelPeerResult, modelPeerRuntime } from './peers.js';
 import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
 import { bitExactCheck } from '../conv/variants/lowp.js';
@@ -761,7 +762,8 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
             },
           });
         } else {
-          const l = loadOnnxruntime(import.meta.url);
+          // The native peer, or onnxruntime-web (--peers) on the same model bytes through the same path (suites/models/peers.ts).
+          const l = modelPeerRuntime(v) ?? loadOnnxruntime(import.meta.url);
           if (!l.ok) throw new Error(l.reason);
           const { ort } = l;
           const bytes = exportOnnx(g, params);
@@ -870,7 +872,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
     await disposeAll(contenders);
     env.ctx.kernels.release(mark);
   }
-  return inPlanOrder(results, variantNames);
+  return inPlanOrder(
+    results.map((r) => asModelPeerResult(r, variants.find((x) => x.name === r.variant)?.v as ModelVariant | undefined)),
+    variantNames,
+  );
 }
 
 /** Each contender that did not fail: its result from its samples (a throw: `onError`'s result). */

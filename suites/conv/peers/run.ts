@@ -35,16 +35,30 @@ export interface RunPeer {
   library: PeerLibrary;
   /** Before the first case: fixes the count it runs at, verifies and loads the part; true, or why it is skipped. */
   ready(counts: readonly number[]): Promise<true | string>;
-  /** The peer at `threads` > 1: its variant `<name>@t<N>`, or why it is skipped there. */
-  at(threads: number): ConvVariant | { skip: string };
+  /** A conv peer at `threads` > 1: its variant `<name>@t<N>`, or why it is skipped there (absent for a network peer). */
+  at?(threads: number): ConvVariant | { skip: string };
 }
 
-const peers = new WeakMap<ConvVariant, RunPeer>();
+const peers = new WeakMap<object, RunPeer>();
 
-/** The run peer behind a conv variant (undefined for every other variant). */
-export function peerOf(v: ConvVariant): RunPeer | undefined {
+/** The run peer behind a variant (a conv peer here, a network peer of suites/models/peers.ts), or undefined. */
+export function peerOf(v: object): RunPeer | undefined {
   return peers.get(v);
 }
+
+/** Marks `v` as a peer of the run (its ready() is awaited before the first case). */
+export function registerPeer(v: object, p: RunPeer): void {
+  peers.set(v, p);
+}
+
+/**
+ * The one thread count onnxruntime-web runs at in a run (it fixes env.wasm.numThreads once per process):
+ * the run's highest --threads count. The reason it is skipped at another count `n`.
+ */
+export const ortWebCount = (counts: readonly number[]) => Math.max(1, ...counts);
+export const ortWebElsewhere = (runCount: number, n: number) =>
+  `onnxruntime-web fixes its thread count once per process, and this run runs it at ${runCount} thread(s) (the run's highest --threads count)` +
+  (n === 1 ? ': run with --threads 1 for its one-thread figure' : `, not ${n}`);
 
 const TFJS_ONE_THREAD = "tfjs-backend-wasm's threaded build needs browser Web Workers; in Node it runs one thread only";
 
@@ -65,9 +79,7 @@ export function runPeerVariant(library: PeerLibrary, src: PeersSource | null): C
   };
   /** The one count onnxruntime-web runs at in this process (tfjs: always 1). */
   let runCount = 1;
-  const ortElsewhere = (n: number) =>
-    `onnxruntime-web fixes its thread count once per process, and this run runs it at ${runCount} thread(s) (the run's highest --threads count)` +
-    (n === 1 ? ': run with --threads 1 for its one-thread figure' : `, not ${n}`);
+  const ortElsewhere = (n: number) => ortWebElsewhere(runCount, n);
   const one = peerAt(1).variant;
   const variant: ConvVariant = {
     ...one,
@@ -75,10 +87,10 @@ export function runPeerVariant(library: PeerLibrary, src: PeersSource | null): C
       return runCount !== 1 ? ortElsewhere(1) : one.applies(shape, params);
     },
   };
-  peers.set(variant, {
+  registerPeer(variant, {
     library,
     async ready(counts) {
-      if (ort) runCount = Math.max(1, ...counts);
+      if (ort) runCount = ortWebCount(counts);
       // tfjs runs only at 1: a run without 1 among its counts skips it at every count without loading anything.
       if (!ort && !counts.includes(1)) return `not run on ${counts.join(', ')} threads: ${TFJS_ONE_THREAD}`;
       return peerAt(runCount).ready();
