@@ -136,6 +136,12 @@ function peersOption(flag: boolean, variants: string[] | undefined, chosen: read
   }
   if (!flag)
     process.stderr.write(`roofbench: --variant ${named.join(',')} implies --peers (the peers' part of the payload, about 14 MB, is loaded only on request)\n`);
+  // --variant keeps only the variants it names: --peers then adds nothing, which is said, not silently dropped.
+  if (flag && variants?.length && named.length === 0) {
+    process.stderr.write(
+      `roofbench: --peers: no peer runs: --variant ${variants.join(',')} names none of them (add ${names.join(',')} or some of them to --variant to run them)\n`,
+    );
+  }
   return suitesWithPeers.flatMap((suite) => PEER_LIBRARIES.map((peer) => ({ suite, kind: 'peer' as const, peer })));
 }
 

@@ -198,6 +198,9 @@ describe('--peers', () => {
     const r = await bench(['--peers', '--quick', '--suite', 'sparse', '--no-history']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--peers adds the WebAssembly peers to the conv and models suites, which this run leaves out \(--suite sparse\)/);
+    const none = await bench(['--peers', '--quick', '--case', 'vgg16.conv3_2', '--variant', 'conv-direct-naive-f32', '--no-history', '--no-ceilings']);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr).toMatch(/--peers: no peer runs: --variant conv-direct-naive-f32 names none of them \(add conv-onnxruntime-web-f32,/);
     const list = await bench(['--list', '--suite', 'conv']);
     expect(list.stdout).toMatch(/conv-onnxruntime-web-f32 .*\(with --peers\)/);
   }, 120_000);
