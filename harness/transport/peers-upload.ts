@@ -26,9 +26,10 @@ export async function ensurePeers(client: Client, device: Device, peers: PeersPa
   const manifest = readFileSync(join(peers.dir, 'manifest.json'));
   const sftp = await sftpOf(client);
   try {
-    const theirs = await sftpCall<Buffer>(sftp, (cb) => sftp.readFile(`${final}/manifest.json`, cb), { ...step, what: 'reading the peers manifest' }).catch(
-      () => null,
-    );
+    /** The device's manifest of this hash, or null (no copy there). */
+    const remoteManifest = () =>
+      sftpCall<Buffer>(sftp, (cb) => sftp.readFile(`${final}/manifest.json`, cb), { ...step, what: 'reading the peers manifest' }).catch(() => null);
+    const theirs = await remoteManifest();
     if (theirs?.equals(manifest)) return { plan, uploaded: 0 };
     // Earlier copies that failed their hashes (moved aside by the runner) go; the folder is made.
     const prep = await execCollect(client, `mkdir -p ${dir.sh}/peers && rm -rf ${dir.sh}/peers/.damaged-*`, {
@@ -38,6 +39,7 @@ export async function ensurePeers(client: Client, device: Device, peers: PeersPa
     if (prep.code !== 0) throw new Error(`mkdir ${device.workDir}/peers failed: ${prep.stderr.trim().slice(0, 300)}`);
     const stamp = `${process.pid}-${Date.now()}`;
     const tmp = `${dir.sftp}/peers/.tmp-${peers.hash}-${stamp}`;
+    const rmTmp = () => execCollect(client, `rm -rf ${dir.sh}/peers/${shq(`.tmp-${peers.hash}-${stamp}`)}`, { deadlineMs: step.ms }).catch(() => undefined);
     await sftpCall<void>(sftp, (cb) => sftp.mkdir(tmp, cb), { ...step, what: `creating ${tmp} on device ${device.name}` });
     let uploaded = 0;
     try {
@@ -49,9 +51,15 @@ export async function ensurePeers(client: Client, device: Device, peers: PeersPa
       }
       // A copy whose manifest differs (an interrupted or damaged one) is replaced as a whole.
       if (theirs) await sftpCall<void>(sftp, (cb) => sftp.rename(final, `${dir.sftp}/peers/.damaged-${peers.hash}-${stamp}`, cb)).catch(() => undefined);
-      await sftpCall<void>(sftp, (cb) => sftp.rename(tmp, final, cb), { ...step, what: `renaming the peers part on device ${device.name}` });
+      await sftpCall<void>(sftp, (cb) => sftp.rename(tmp, final, cb), { ...step, what: `renaming the peers part on device ${device.name}` }).catch(
+        async (e: unknown) => {
+          // Another run put the same part there first: fine when its manifest is this one (the runner checks every file anyway).
+          if (!(await remoteManifest())?.equals(manifest)) throw e;
+          await rmTmp();
+        },
+      );
     } catch (e) {
-      await execCollect(client, `rm -rf ${dir.sh}/peers/${shq(`.tmp-${peers.hash}-${stamp}`)}`, { deadlineMs: step.ms }).catch(() => undefined);
+      await rmTmp();
       throw e;
     }
     return { plan, uploaded };
