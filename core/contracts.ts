@@ -385,7 +385,8 @@ export interface ModelVariant {
    * runtime: the light runtime, conv layers by `policy` (im2col: the im2col GEMM everywhere; best: per layer
    * shape the fastest variant that passes its accuracy check, measured in the same run); onnxruntime: the peer.
    */
-  engine: 'runtime' | 'onnxruntime';
+  /** onnxruntime-web / tfjs-wasm: the WebAssembly peers on whole networks (--peers, suites/models/peers.ts). */
+  engine: 'runtime' | 'onnxruntime' | 'onnxruntime-web' | 'tfjs-wasm';
   /** int8 / mixed: every conv quantized by `scheme` (mixed: the worst layers fallen back to fp32 until the budget is met; suites/models/quantized.ts). */
   policy?: 'im2col' | 'best' | 'int8' | 'mixed';
   /** int8 / mixed: the scheme (its text form, reference/quant-scheme.ts parseScheme). */
@@ -1034,6 +1035,9 @@ export type TestFaults = z.infer<typeof TestFaults>;
 /** The kernels a low-precision scheme can run on (suites/conv/schemes.ts; fp16-arith only `emulated`). */
 export const SCHEME_KERNELS = ['im2col-gemm', 'depthwise', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f6x6', 'relaxed', 'relaxed16', 'emulated'] as const;
 
+/** The WebAssembly peers a run can add (--peers): onnxruntime-web and XNNPACK via tfjs-backend-wasm. */
+export const PEER_LIBRARIES = ['onnxruntime-web', 'tfjs-xnnpack'] as const;
+
 export const ExtraVariant = z.discriminatedUnion('kind', [
   z.object({
     suite: z.string(),
@@ -1050,12 +1054,34 @@ export const ExtraVariant = z.discriminatedUnion('kind', [
     /** models suite: the whole network quantized (all) or the mixed-precision plan (mixed). */
     network: z.enum(['all', 'mixed']).optional(),
   }),
+  /** A WebAssembly peer (--peers): loaded on the device from the plan's peers part (suites/conv/peers/run.ts). */
+  z.object({
+    suite: z.string(),
+    kind: z.literal('peer'),
+    peer: z.enum(PEER_LIBRARIES),
+  }),
 ]);
 export type ExtraVariant = z.infer<typeof ExtraVariant>;
+
+/**
+ * Where the optional peers part of the payload (harness/peers-payload.ts) is on the device and every
+ * file's SHA-256, as the host sent it (--peers): `dir` is absolute, or relative to the device's work
+ * directory (the runner's working directory). `uploaded`: the transport put it in the device's work
+ * directory, so a copy that fails its hashes is moved aside and the next run uploads it again.
+ */
+export const PlanPeers = z.object({
+  dir: z.string().min(1),
+  hash: z.string().regex(/^[0-9a-f]{16}$/),
+  files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+  uploaded: z.boolean().optional(),
+});
+export type PlanPeers = z.infer<typeof PlanPeers>;
 
 export const Plan = z.object({
   runId: z.string(),
   extraVariants: z.array(ExtraVariant).optional(),
+  /** The peers part of the payload on the device (--peers; set by the transport). */
+  peers: PlanPeers.optional(),
   faults: TestFaults.optional(),
   /**
    * The user's native kernels (`--kernels FILE`). Its schema is PlanExternal in harness/external.ts

@@ -22,7 +22,10 @@ import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
 import { historyPath } from './history/store.js';
 import { deviceMemory } from './device-memory.js';
 import { outputWidth, Progress, summaryTable } from './progress.js';
-import { Distribution, TestFaults, type ExtraVariant, type RunOptions, type ThreadCount } from '../core/contracts.js';
+import { Distribution, PEER_LIBRARIES, TestFaults, type ExtraVariant, type RunOptions, type ThreadCount } from '../core/contracts.js';
+import { PEER_VARIANT_NAMES } from '../suites/conv/peers/run.js';
+import { MODEL_PEER_NAMES } from '../suites/models/peers.js';
+import { buildPeersPayload } from './peers-payload.js';
 import { parseThreadsOption } from './threads-option.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
@@ -83,6 +86,10 @@ bench options:
   --threads N|all[,..] run every case on N threads (default 1; all = the device's cores; a count above them
                        is allowed, marked oversubscribed); several, e.g. 1,2, measure each case at each count
                        in the same rounds and add the scaling view to the report (docs/threads.md)
+  --peers              also run the WebAssembly peers as conv variants (conv-onnxruntime-web-f32: ONNX Runtime's
+                       WebAssembly SIMD build; conv-tfjs-xnnpack-f32: XNNPACK via tfjs-backend-wasm): same cases,
+                       same reference check, same rounds. Opt-in: their part of the payload is about 14 MB to load
+                       (uploaded once per device, verified by hash); --variant naming a peer implies it (docs/threads.md)
   --out DIR            write the run here (default: reports/<device>/<run-id>, or under $ROOFBENCH_REPORTS)
   --json               JSON lines on stdout instead of the progress bar and table
   --seed N             base seed of the input generator, 1 to 4294967295 (default 1)
@@ -112,6 +119,31 @@ bench options:
 Ctrl-C (or SIGTERM, SIGHUP, timeout) stops the run: the runner is stopped, the run marked interrupted,
 its report and history written, exit code 130. A second Ctrl-C exits at once.
 `;
+
+/**
+ * The WebAssembly peers of a run (ExtraVariants of kind peer, conv suite): with --peers, or when --variant
+ * names one (it implies --peers, said on stderr). --peers without the conv suite is refused.
+ */
+function peersOption(flag: boolean, variants: string[] | undefined, chosen: readonly { name: string }[]): ExtraVariant[] {
+  const names: string[] = [...Object.values(PEER_VARIANT_NAMES), ...Object.values(MODEL_PEER_NAMES)];
+  const named = (variants ?? []).filter((v) => names.includes(v));
+  if (!flag && named.length === 0) return [];
+  const suitesWithPeers = chosen.map((s) => s.name).filter((n) => n === 'conv' || n === 'models');
+  if (suitesWithPeers.length === 0) {
+    throw new UsageError(
+      `--peers adds the WebAssembly peers to the conv and models suites, which this run leaves out (--suite ${chosen.map((s) => s.name).join(',')}): add conv or models to --suite, or leave --peers out`,
+    );
+  }
+  if (!flag)
+    process.stderr.write(`roofbench: --variant ${named.join(',')} implies --peers (the peers' part of the payload, about 14 MB, is loaded only on request)\n`);
+  // --variant keeps only the variants it names: --peers then adds nothing, which is said, not silently dropped.
+  if (flag && variants?.length && named.length === 0) {
+    process.stderr.write(
+      `roofbench: --peers: no peer runs: --variant ${variants.join(',')} names none of them (add ${names.join(',')} or some of them to --variant to run them)\n`,
+    );
+  }
+  return suitesWithPeers.flatMap((suite) => PEER_LIBRARIES.map((peer) => ({ suite, kind: 'peer' as const, peer })));
+}
 
 function threadsOption(text: string | undefined): ThreadCount[] {
   try {
@@ -266,6 +298,12 @@ function printList(registry: DeviceRegistry, kernels: KernelsFile | null, only?:
       const v = buildExtraVariant(e);
       lines.push(`    ${v.name.padEnd(30)} ${v.description} (from the suite's data)`);
     }
+    if (s.name === 'conv') {
+      for (const peer of PEER_LIBRARIES) {
+        const v = buildExtraVariant({ suite: 'conv', kind: 'peer', peer });
+        lines.push(`    ${v.name.padEnd(30)} ${v.description} (with --peers)`);
+      }
+    }
     const full = s.cases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' });
     const quickOnly = s.cases({ quick: true, seed: 1, distribution: 'uniform(-1,1)' }).filter((c) => !full.some((d) => d.id === c.id));
     for (const [title, cs] of [
@@ -301,6 +339,7 @@ const BENCH_OPTIONS = {
   case: { type: 'string' },
   quick: { type: 'boolean', default: false },
   threads: { type: 'string' },
+  peers: { type: 'boolean', default: false },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   list: { type: 'boolean', default: false },
@@ -448,7 +487,8 @@ async function bench(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const extraVariants = extraVariantsFor(chosen, [...(values.winograd ?? []).map(parseWinogradOption), ...(schemes?.extras ?? [])]);
+  const peers = peersOption(values.peers, list(values.variant), chosen);
+  const extraVariants = extraVariantsFor(chosen, [...(values.winograd ?? []).map(parseWinogradOption), ...(schemes?.extras ?? []), ...peers]);
   const policy = values.policy;
   if (policy !== undefined && !(policy in MODEL_POLICIES)) {
     throw new UsageError(`unknown --policy "${policy}"${suggestion(policy, Object.keys(MODEL_POLICIES))}; valid: ${Object.keys(MODEL_POLICIES).join(', ')}`);
@@ -526,6 +566,8 @@ async function bench(argv: string[]): Promise<number> {
     }
   });
   const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`), ...(native ? { native, arch: nativeArch(process.arch) } : {}) });
+  // --peers: the peers part (cached by hash under .cache/peers/), when a planned case runs a peer.
+  if (plan.extraVariants?.some((e) => e.kind === 'peer')) payload.peers = await buildPeersPayload();
   if (interrupt.interrupted) {
     process.stderr.write(`roofbench: interrupted (${interrupt.by}) before the run started: nothing was measured\n`);
     return INTERRUPTED_EXIT;
@@ -656,7 +698,10 @@ const NATIVE_EXAMPLE = join(ROOT, 'examples', 'native-conv', 'kernels.yaml');
  */
 function loadRunKernels(file: string, devices: readonly Device[]): KernelsFile {
   const cases = suites.flatMap((s) => [true, false].flatMap((quick) => s.cases({ quick, seed: 1, distribution: 'uniform(-1,1)' })));
-  const builtin = suites.flatMap((s) => [...s.variants.map((v) => v.name), ...extraVariantsFor([s]).map((e) => buildExtraVariant(e).name)]);
+  const builtin = [
+    ...suites.flatMap((s) => [...s.variants.map((v) => v.name), ...extraVariantsFor([s]).map((e) => buildExtraVariant(e).name)]),
+    ...Object.values(PEER_VARIANT_NAMES),
+  ];
   const here = nativeArch(process.arch);
   const localOnly = devices.length > 0 && devices.every((d) => d.transport === 'local' && d.node.length === 1 && d.node[0] === 'node');
   return loadKernelsFile(file, {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { nativeArch, type NativeArch } from '../core/external.js';
 import { verifyDir } from './runner/verify-dir.js';
+import type { PeersPayload } from './peers-payload.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const KERNEL_SRC = join(ROOT, 'kernels', 'assembly');
@@ -56,6 +57,11 @@ export interface Payload {
    * holds them for: payloadForArch() makes the payload of another device's architecture.
    */
   native?: { files: NativeFile[]; arch: NativeArch | null };
+  /**
+   * The optional peers part of the run (--peers, harness/peers-payload.ts): hashed and shipped on its own,
+   * once per device (the transports put it on the device and name it in the plan).
+   */
+  peers?: PeersPayload;
 }
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -113,7 +119,8 @@ export async function payloadForArch(p: Payload, processArch: string, log?: (msg
   if (!p.native) return p;
   const arch = nativeArch(processArch);
   if (arch === p.native.arch) return p;
-  return buildPayload({ root: dirname(p.dir), log, native: p.native.files, arch });
+  const built = await buildPayload({ root: dirname(p.dir), log, native: p.native.files, arch });
+  return p.peers ? { ...built, peers: p.peers } : built;
 }
 
 /**

@@ -60,7 +60,7 @@ export function extraVariantsFor(suites: readonly Suite[], user: ExtraVariant[] 
     try {
       name = buildExtraVariant(e).name;
     } catch (cause) {
-      const what = e.kind === 'winograd' ? `m=${e.m} points ${e.points.join(',')}` : `"${e.scheme}" on ${e.kernel}`;
+      const what = e.kind === 'winograd' ? `m=${e.m} points ${e.points.join(',')}` : e.kind === 'peer' ? e.peer : `"${e.scheme}" on ${e.kernel}`;
       throw new UsageError(`${e.kind} variant ${what}: ${(cause as Error).message}`);
     }
     if (names.has(name)) continue;

@@ -8,15 +8,20 @@ import { allKits } from './kits.js';
 import { schemeVariant } from './conv/scheme-variants.js';
 import { parseScheme } from '../reference/quant-scheme.js';
 import { modelQuantVariant } from './models/variants.js';
+import { runPeerVariant } from './conv/peers/run.js';
+import { modelPeerVariant } from './models/peers.js';
+import type { PeersSource } from './conv/peers/load.js';
 
 export const suiteVariants: ReadonlyMap<string, readonly AnyVariant[]> = new Map<string, readonly AnyVariant[]>(
   allKits.map((k): [string, readonly AnyVariant[]] => [k.name, k.variants]),
 );
 
-/** How the variants are built; only test-only fault injection (harness/runner/faults.ts) sets anything. */
+/** How the variants are built: test-only fault injection (harness/runner/faults.ts), and the peers part on the device. */
 export interface BuildOptions {
   /** Stands in for the Cook-Toom generator of every Winograd variant (a deliberately wrong one). */
   winogradGenerator?: WinogradVariantOptions['generator'];
+  /** On the device: where the peers part is (--peers); absent on the host, where nothing is loaded. */
+  peers?: PeersSource | null;
 }
 
 /** Build a parametrised variant (the same factory on host and device, so the names agree). */
@@ -32,6 +37,8 @@ export function buildExtraVariant(e: ExtraVariant, opts: BuildOptions = {}): Any
       }
       return schemeVariant(s, e.kernel);
     }
+    case 'peer':
+      return e.suite === 'models' ? modelPeerVariant(e.peer, opts.peers ?? null) : runPeerVariant(e.peer, opts.peers ?? null);
   }
 }
 

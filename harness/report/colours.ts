@@ -14,6 +14,9 @@ const FAMILIES: Record<string, { hue: number; sat: number; light: number }> = {
   winograd: { hue: 28, sat: 88, light: 50 }, // orange, by tile
   fft: { hue: 275, sat: 45, light: 52 }, // purple, by tile
   onnxruntime: { hue: 355, sat: 70, light: 48 }, // red: the library peer
+  // The WebAssembly peers (--peers): reds and pinks, lighter than the native peer's, apart from each other.
+  'onnxruntime-web': { hue: 8, sat: 75, light: 66 },
+  'tfjs-xnnpack': { hue: 325, sat: 60, light: 52 },
   // Low precision: a hue next to its fp32 family's, int8 darker and more saturated, fp16 storage lighter.
   'im2col-gemm-int8': { hue: 192, sat: 70, light: 36 },
   'im2col-gemm-relaxed-int8': { hue: 200, sat: 80, light: 28 },

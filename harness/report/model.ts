@@ -41,6 +41,8 @@ export interface VariantRow {
   messageMore: string;
   phase: string;
   costNote: string;
+  /** The library a peer variant runs (its info.library: e.g. onnxruntime-web, XNNPACK via tfjs-backend-wasm), or ''. */
+  library: string;
   timed: TimedCells | null;
 }
 
@@ -267,7 +269,8 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
 function variantRow(r: CaseResult, costVaries: boolean, baseline: CaseResult | undefined, colors: ReadonlyMap<string, string>): VariantRow {
   const costNote = costVaries ? `${f.flopCount(r.cost.flops)} · ${f.bytesDecimal(r.cost.bytes)} · ${f.sig(r.cost.intensity, 3)} FLOP/B` : '';
   const color = colors.get(r.variant) ?? '#888888';
-  const base = { variant: r.variant, algorithm: r.algorithm, color, state: r.state, costNote, message: '', messageMore: '', phase: '', timed: null };
+  const library = typeof r.info?.library === 'string' ? r.info.library : '';
+  const base = { variant: r.variant, algorithm: r.algorithm, color, state: r.state, costNote, library, message: '', messageMore: '', phase: '', timed: null };
   switch (r.state) {
     case 'errored': {
       const { first, rest } = firstLine(r.error);

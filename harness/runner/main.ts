@@ -13,9 +13,21 @@
  * stops a runner stuck in a kernel: see harness/transport/session.ts.)
  * In the payload, the bootstrap checks every file's hash before loading this.
  */
-import { dirname, join } from 'node:path';
+import { renameSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { erroredResult, Plan, resolveThreadCounts, threadedVariantName, type RunnerEvent, type RuntimeFeatures } from '../../core/contracts.js';
+import {
+  erroredResult,
+  Plan,
+  resolveThreadCounts,
+  threadedVariantName,
+  type AnyVariant,
+  type RunnerEvent,
+  type RuntimeFeatures,
+} from '../../core/contracts.js';
+import { loadPeers, type PeersSource } from '../../suites/conv/peers/load.js';
+import { peerOf, PEER_VARIANT_NAMES } from '../../suites/conv/peers/run.js';
+import { MODEL_PEER_NAMES } from '../../suites/models/peers.js';
 import { loadKernels } from '../../kernels/index.js';
 import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';
@@ -98,7 +110,9 @@ async function main(): Promise<void> {
   }
   // Test-only: a fault in the Cook-Toom generator rebuilds the Winograd variants with it (harness/runner/faults.ts).
   const generator = faultyWinogradGenerator(plan.faults);
-  const findVariant = makeResolver(plan.extraVariants, generator ? { winogradGenerator: generator } : {});
+  // --peers: the peers part, where the host put it (a relative path is in the work directory, this process's cwd).
+  const peersSource = plan.peers ? { dir: resolve(plan.peers.dir), hash: plan.peers.hash, files: plan.peers.files } : null;
+  const findVariant = makeResolver(plan.extraVariants, { ...(generator ? { winogradGenerator: generator } : {}), peers: peersSource });
   const probe = await probeDevice();
   emit({ type: 'probe', probe });
   emit({ type: 'health', health: healthSnapshot('before') });
@@ -123,6 +137,9 @@ async function main(): Promise<void> {
       (threads.pools as Map<number, ThreadPool>).set(n, await ThreadPool.start(shared, n));
     }
   }
+
+  // --peers: every peer loaded (its part verified) before the first case, so one that cannot run is skipped with the reason.
+  await readyPeers(plan, peersSource, counts, findVariant);
 
   // The user's native kernels (--kernels): their files are in this payload, verified with it.
   let external: ExternalKernels | undefined;
@@ -248,6 +265,54 @@ async function main(): Promise<void> {
   emit({ type: 'health', health: healthSnapshot('after', load.take()) });
   emit({ type: 'done' });
 }
+
+/**
+ * The run's WebAssembly peers (--peers), before the first case: the count each runs at is fixed and the
+ * peers part verified (every file against the host's SHA-256, before anything in it is imported) and
+ * loaded. A part that fails is said once here (which files, what to do); every peer result is then
+ * `skipped` with the same reason. A copy the host uploaded into the work directory that fails its hashes
+ * is moved aside, so the next run with --peers uploads it again.
+ */
+async function readyPeers(
+  plan: Plan,
+  src: PeersSource | null,
+  counts: readonly number[],
+  find: (suite: string, name: string) => AnyVariant | undefined,
+): Promise<void> {
+  const wanted = (plan.extraVariants ?? []).flatMap((e) => (e.kind === 'peer' ? [e] : []));
+  if (wanted.length === 0) return;
+  emit({ type: 'phase', phase: 'peers', detail: `verifying and loading the WebAssembly peers (${[...new Set(wanted.map((e) => e.peer))].join(', ')})` });
+  const load = await loadPeers(src);
+  if (!load.ok) {
+    let moved = '';
+    if (load.mismatched && src && plan.peers?.uploaded) {
+      // Beside it, under the name the host's next upload clears (harness/transport/peers-upload.ts).
+      const aside = join(dirname(src.dir), `.damaged-${basename(src.dir)}-${process.pid}`);
+      try {
+        renameSync(src.dir, aside);
+        moved = `; moved aside to ${aside}: the next run with --peers uploads it again`;
+      } catch (e) {
+        moved = `; could not move it aside (${errText(e)}): delete ${src.dir} on the device`;
+      }
+    }
+    emit({ type: 'log', level: 'warn', message: `the WebAssembly peers are skipped in this run: ${load.reason}${moved}` });
+  }
+  for (const e of wanted) {
+    const name = (e.suite === 'models' ? MODEL_PEER_NAMES : PEER_VARIANT_NAMES)[e.peer];
+    const v = find(e.suite, name);
+    const peer = v && peerOf(v);
+    if (!peer) throw new Error(`the plan asks for the peer ${name}, which this payload does not build (host and payload out of sync?)`);
+    let ok: true | string;
+    try {
+      ok = await peer.ready(counts);
+    } catch (e) {
+      ok = `loading it failed: ${errText(e)}`;
+    }
+    if (ok !== true && load.ok) emit({ type: 'log', level: 'warn', message: `${name}: skipped in this run: ${ok}` });
+  }
+}
+
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** A whole-network kit's variants at the counts > 1: skipped with the reason (they run on one thread). */
 function notThreaded(caseId: string, variants: string[], counts: readonly number[], cores: number) {

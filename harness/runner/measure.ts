@@ -18,6 +18,7 @@ import { accuracyOnlyResult, summarise } from './summarise.js';
 import type { ExternalKernels } from './external.js';
 import { atThreads, bitIdentityError, threadFields, type RunThreads } from './threaded-variants.js';
 import { checksumF32 } from '../../reference/checksum.js';
+import { peerOf } from '../../suites/conv/peers/run.js';
 
 export { accuracyChecks, accuracyRecord, type Checked } from './check.js';
 export { calibrate, CALIBRATION_MARGIN, timerResolutionMs } from './calibrate.js';
@@ -69,8 +70,8 @@ export async function measureCase(c: CaseSpec, variantNames: string[], env: Meas
         continue;
       }
       const checked = await prepareAndCheck(at, c, tensors, env);
-      // The WebAssembly variants' split must not change a bit; a native engine's own pool may (its reduction order is its own).
-      const identical = checked.ok && !one!.nativeCode ? await sameAsOneThread(checked.active, one!, c, tensors, env, active) : null;
+      // The WebAssembly variants' split must not change a bit; a native engine's or a peer library's own pool may (its reduction order is its own).
+      const identical = checked.ok && !one!.nativeCode && !peerOf(one!) ? await sameAsOneThread(checked.active, one!, c, tensors, env, active) : null;
       if (checked.ok && identical === null) active.push(checked.active);
       else if (checked.ok) {
         checked.active.prepared.dispose();

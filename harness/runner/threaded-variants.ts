@@ -12,6 +12,7 @@ import { threadedVariantName, type ConvVariant, type Prepared, type TestFaults }
 import { prepareThreaded, threadable } from '../../suites/conv/threaded.js';
 import { convOnnxruntimeF32, makeConvOnnxruntimeF32 } from '../../suites/conv/variants/onnxruntime.js';
 import type { ThreadPool } from './threads.js';
+import { peerOf } from '../../suites/conv/peers/run.js';
 
 /** What the runner gives measureCase for `--threads`: the counts (ascending) and one started pool per count > 1. */
 export interface RunThreads {
@@ -35,6 +36,12 @@ export function atThreads(v: ConvVariant, threads: number, pool: ThreadPool | un
   const name = threadedVariantName(v.name, threads);
   // ONNX Runtime native: its own intra-op pool of N threads (intraOpNumThreads = N), resolved as the runner resolves it.
   if (v.name === convOnnxruntimeF32.name) return { ...makeConvOnnxruntimeF32(import.meta.url, threads), name };
+  // A WebAssembly peer (--peers): its library's own threads, at the count the run chose for it (suites/conv/peers/run.ts).
+  const peer = peerOf(v);
+  if (peer?.at) {
+    const at = peer.at(threads);
+    return 'skip' in at ? { skip: at.skip, name } : at;
+  }
   const ok = threadable(v);
   if (ok !== true) return { skip: `not run on ${threads} threads: ${ok}`, name };
   if (!pool) return { skip: `not run on ${threads} threads: the runner has no pool of ${threads} threads`, name };

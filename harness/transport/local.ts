@@ -63,6 +63,9 @@ export class LocalTransport implements Transport {
     const workDir = this.opts.workDir ?? join(os.homedir(), '.cache', 'roofbench');
     const owner = lockOwner(os.userInfo().username, os.hostname(), plan.runId, device);
     let current = payload;
+    // --peers: the part runs from where the host built it (.cache/peers/<hash>), checked by the runner before anything is imported.
+    const peers = runPayload.peers;
+    const withPeers: Plan = peers ? { ...plan, peers: { dir: peers.dir, hash: peers.hash, files: peers.files } } : plan;
     const session = () =>
       runSession(
         (sink) => {
@@ -102,7 +105,7 @@ export class LocalTransport implements Transport {
           };
           return io;
         },
-        plan,
+        withPeers,
         h,
         { device, inactivityMs: this.opts.inactivityTimeoutMs ?? 600_000, abort: h.abort },
       );

@@ -17,6 +17,7 @@ import { expectedFiles, payloadForArch, type Payload } from '../payload.js';
 import { remoteDir, shJoin, shq } from './shell.js';
 import { LOCK_HELD_EXIT, LOCK_SCRIPT, lockOwner, runLocked, runSession, SHIPPED_NODE_EXIT, wrapperScript, type SessionIo } from './session.js';
 import type { RunHandlers, RunOutcome, Transport } from './types.js';
+import { ensurePeers } from './peers-upload.js';
 
 export { LOCK_HELD_EXIT };
 export const MIN_NODE_MAJOR = 18;
@@ -692,6 +693,17 @@ export class SshTransport implements Transport {
         else log(`payload ${payload.hash} already on the device`);
       };
       await upload(false);
+      // --peers: the peers part, once per device (harness/transport/peers-upload.ts), named in the plan.
+      let runPlan = plan;
+      if (payload.peers) {
+        const t0 = Date.now();
+        const peers = await ensurePeers(client, d, payload.peers, opts);
+        this.totalUploadBytes += peers.uploaded;
+        if (peers.uploaded > 0)
+          log(`uploaded the peers part ${payload.peers.hash} (${(peers.uploaded / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        else log(`peers part ${payload.peers.hash} already on the device`);
+        runPlan = { ...plan, peers: peers.plan };
+      }
       const owner = lockOwner(os.userInfo().username, os.hostname(), plan.runId, d.name);
       const command = runnerCommand(d, payload, owner, node);
       return await runLocked(
@@ -736,7 +748,7 @@ export class SshTransport implements Transport {
               };
               return io;
             },
-            plan,
+            runPlan,
             h,
             { device: d.name, inactivityMs: this.opts.inactivityTimeoutMs ?? 600_000, abort },
           ),

@@ -62,6 +62,7 @@ import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxrunti
 import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
 import { memorySkipReason, withThreadedNetworks } from './memory.js';
 import { SHARED_MEMORY_MAX_PAGES } from '../../kernels/index.js';
+import { asModelPeerResult, modelPeerRuntime } from './peers.js';
 import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
 import { bitIdentityError, flipLowestBit, threadFields } from '../../harness/runner/threaded-variants.js';
@@ -844,7 +845,8 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
             },
           });
         } else {
-          const l = loadOnnxruntime(import.meta.url);
+          // The native peer, or onnxruntime-web (--peers) on the same model bytes through the same path (suites/models/peers.ts).
+          const l = modelPeerRuntime(v) ?? loadOnnxruntime(import.meta.url);
           if (!l.ok) throw new Error(l.reason);
           const { ort } = l;
           const bytes = exportOnnx(g, params);
@@ -956,7 +958,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
     env.ctx.kernels.release(mark);
     for (const { p, mark: m } of pools) p.kernels.release(m);
   }
-  return inPlanOrder(results, variantNames);
+  return inPlanOrder(
+    results.map((r) => asModelPeerResult(r, variants.find((x) => x.name === r.variant)?.v as ModelVariant | undefined)),
+    variantNames,
+  );
 }
 
 /** Each contender that did not fail: its result from its samples (a throw: `onError`'s result). */

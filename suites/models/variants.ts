@@ -7,7 +7,7 @@ import { defineVariants } from '../define.js';
 import { convOnnxruntimeF32 } from '../conv/variants/onnxruntime.js';
 import { describeScheme, schemeDtype, schemeLabel, type Int8Scheme } from '../../reference/quant-scheme.js';
 
-const modelOnly = (_shape: ConvShape, params?: CaseParams): true | string => (params?.model ? true : 'runs whole networks: a case of the models suite');
+export const modelOnly = (_shape: ConvShape, params?: CaseParams): true | string => (params?.model ? true : 'runs whole networks: a case of the models suite');
 
 export const modelRuntimeIm2colF32: ModelVariant = {
   name: 'model-runtime-im2col-f32',

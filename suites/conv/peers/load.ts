@@ -20,7 +20,8 @@ export interface PeersSource {
 }
 
 export type PeerLibs = typeof import('./libs.js');
-export type PeersLoad = { ok: true; libs: PeerLibs; dir: string } | { ok: false; reason: string };
+/** `mismatched`: the files that failed their hashes (the part was refused before anything in it was imported). */
+export type PeersLoad = { ok: true; libs: PeerLibs; dir: string } | { ok: false; reason: string; mismatched?: string[] };
 
 const cache = new Map<string, Promise<PeersLoad>>();
 
@@ -29,7 +30,7 @@ export function loadPeers(src: PeersSource | null): Promise<PeersLoad> {
   if (src === null) {
     return Promise.resolve({
       ok: false,
-      reason: 'the WebAssembly peers are not in this payload (an optional part: build it with buildPeersPayload, harness/peers-payload.ts)',
+      reason: 'the WebAssembly peers are not in this payload (an optional part: run with --peers)',
     });
   }
   const key = `${src.dir}\0${src.hash}`;
@@ -40,7 +41,10 @@ export function loadPeers(src: PeersSource | null): Promise<PeersLoad> {
       if (bad.length > 0) {
         return {
           ok: false,
-          reason: `the peers part ${src.hash} in ${src.dir} does not match its hashes (${bad.slice(0, 5).join(', ')}): not loaded; upload it again`,
+          reason:
+            `the peers part ${src.hash} in ${src.dir} does not match its hashes (${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''}): ` +
+            'nothing in it was loaded; the next run with --peers replaces it (or delete that directory)',
+          mismatched: bad,
         };
       }
       try {

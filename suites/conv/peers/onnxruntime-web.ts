@@ -18,11 +18,15 @@
 import type { ConvShape, Prepared } from '../../../core/contracts.js';
 import { convOutputSize } from '../../../reference/conv.js';
 import { CONV_MODEL_IO, ONNX_OPSET, encodeConvModel } from '../onnx-model.js';
-import type { PeersSource } from './load.js';
+import type { PeerLibs, PeersSource } from './load.js';
 import { peerVariant, type PeerVariant } from './peer.js';
 
-export function makeOnnxruntimeWebConv(src: PeersSource | null, threads = 1): PeerVariant {
-  const name = threads === 1 ? 'conv-onnxruntime-web-f32' : `conv-onnxruntime-web-t${threads}-f32`;
+/** `name`: a run names the N-thread peer `conv-onnxruntime-web-f32@t<N>` (run.ts); by default `-t<N>-` as scripts/threads-speed.ts does. */
+export function makeOnnxruntimeWebConv(
+  src: PeersSource | null,
+  threads = 1,
+  name = threads === 1 ? 'conv-onnxruntime-web-f32' : `conv-onnxruntime-web-t${threads}-f32`,
+): PeerVariant {
   return peerVariant(src, {
     name,
     algorithm: 'onnxruntime-web',
@@ -45,14 +49,7 @@ export function makeOnnxruntimeWebConv(src: PeersSource | null, threads = 1): Pe
     },
     async prepare(libs, dir, shape: ConvShape, x: Float32Array, w: Float32Array): Promise<Prepared> {
       const { ort } = libs;
-      const env = ort.env.wasm;
-      if (!initialised) {
-        env.numThreads = threads;
-        env.simd = true;
-        env.proxy = false;
-        env.wasmPaths = `${dir}/`;
-        initialised = true;
-      }
+      const env = configureOrtWeb(libs, dir, threads);
       const { n, c, h, w: wd, k } = shape;
       const { ho, wo } = convOutputSize(shape);
       const model = encodeConvModel(shape, w);
@@ -89,3 +86,19 @@ export function makeOnnxruntimeWebConv(src: PeersSource | null, threads = 1): Pe
 
 /** ORT-web initialises its WebAssembly once per process (the thread count with it). */
 let initialised = false;
+
+/**
+ * ORT-web's settings, once per process before its first session (the conv peer and the models suite's
+ * network peer share them): SIMD build, `threads` threads, no proxy worker, its files from the peers part.
+ */
+export function configureOrtWeb(libs: PeerLibs, dir: string, threads: number): PeerLibs['ort']['env']['wasm'] {
+  const env = libs.ort.env.wasm;
+  if (!initialised) {
+    env.numThreads = threads;
+    env.simd = true;
+    env.proxy = false;
+    env.wasmPaths = `${dir}/`;
+    initialised = true;
+  }
+  return env;
+}

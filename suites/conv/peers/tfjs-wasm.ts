@@ -24,8 +24,12 @@ import { peerVariant, type PeerVariant } from './peer.js';
 
 let backendReady: Promise<void> | null = null;
 
-export function makeTfjsWasmConv(src: PeersSource | null, threads = 1): PeerVariant {
-  const name = threads === 1 ? 'conv-tfjs-xnnpack-f32' : `conv-tfjs-xnnpack-t${threads}-f32`;
+/** `name`: see makeOnnxruntimeWebConv. */
+export function makeTfjsWasmConv(
+  src: PeersSource | null,
+  threads = 1,
+  name = threads === 1 ? 'conv-tfjs-xnnpack-f32' : `conv-tfjs-xnnpack-t${threads}-f32`,
+): PeerVariant {
   return peerVariant(src, {
     name,
     algorithm: 'tfjs-xnnpack',

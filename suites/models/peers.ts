@@ -1,0 +1,114 @@
+/**
+ * The WebAssembly peers on whole networks (--peers with the models suite; docs/threads.md). Payload-safe.
+ *
+ * - model-onnxruntime-web-f32: onnxruntime-web runs the same ONNX model bytes as the native peer
+ *   (model-onnxruntime-f32: the network exported in memory, core/onnx.ts, same weights), through the same
+ *   path of suites/models/measure.ts (session created untimed, one session.run timed, the same check of the
+ *   network's output against the float64 forward pass), with ORT-web's module in place of onnxruntime-node:
+ *   the WebAssembly SIMD build, at the thread count the run chose for ORT-web (its highest --threads count,
+ *   shared with the conv peer: ORT-web fixes it once per process).
+ * - model-tfjs-xnnpack-f32: skipped with the reason. tfjs has no ONNX importer, and translating the light
+ *   runtime's graphs to tfjs ops (grouped convs, channel shuffle, concat and the pools of the zoo's networks)
+ *   is not done.
+ */
+import type { CaseParams, CaseResult, ConvShape, ModelVariant } from '../../core/contracts.js';
+import { loadPeers, type PeersLoad, type PeersSource } from '../conv/peers/load.js';
+import { configureOrtWeb } from '../conv/peers/onnxruntime-web.js';
+import { ortWebCount, ortWebElsewhere, PEER_VARIANT_NAMES, registerPeer, type PeerLibrary } from '../conv/peers/run.js';
+import type { OrtLoad } from '../conv/variants/onnxruntime.js';
+import { modelOnly } from './variants.js';
+
+/** The models suite's name of each peer. */
+export const MODEL_PEER_NAMES: Readonly<Record<PeerLibrary, string>> = {
+  'onnxruntime-web': PEER_VARIANT_NAMES['onnxruntime-web'].replace(/^conv-/, 'model-'),
+  'tfjs-xnnpack': PEER_VARIANT_NAMES['tfjs-xnnpack'].replace(/^conv-/, 'model-'),
+};
+
+const TFJS_NETWORKS =
+  'tfjs has no ONNX importer, and translating the light runtime graphs (grouped convs, channel shuffle, concat, pools) to tfjs ops is not done: XNNPACK runs on single conv layers only (conv-tfjs-xnnpack-f32)';
+
+/** What measure.ts needs of the network peer once it is ready: ORT-web's module, as the native peer's loader gives it. */
+const runtimes = new WeakMap<ModelVariant, () => OrtLoad>();
+/** The thread count ORT-web runs at in this run. */
+const threadsOf = new WeakMap<ModelVariant, () => number>();
+
+/** ORT-web's module for a network peer (the native loader's shape), or undefined for every other variant. */
+export function modelPeerRuntime(v: ModelVariant): OrtLoad | undefined {
+  return runtimes.get(v)?.();
+}
+
+/** A network peer of the run, loaded from `src` on the device (null on the host: nothing is loaded). */
+export function modelPeerVariant(library: PeerLibrary, src: PeersSource | null): ModelVariant {
+  const common = { op: 'model' as const, dtype: 'f32' as const, needs: { wasmSimd: true }, name: MODEL_PEER_NAMES[library], algorithm: library };
+  if (library === 'tfjs-xnnpack') {
+    const v: ModelVariant = {
+      ...common,
+      description: `XNNPACK via tfjs-backend-wasm on whole networks: not run (${TFJS_NETWORKS}).`,
+      applies: (shape: ConvShape, params?: CaseParams) => (modelOnly(shape, params) === true ? TFJS_NETWORKS : modelOnly(shape, params)),
+      engine: 'tfjs-wasm',
+    };
+    registerPeer(v, { library, ready: async () => TFJS_NETWORKS });
+    return v;
+  }
+  let load: PeersLoad | undefined;
+  let runCount = 1;
+  const v: ModelVariant = {
+    ...common,
+    description:
+      "ONNX Runtime's WebAssembly SIMD build (onnxruntime-web) running the same network as model-onnxruntime-f32 (exported to ONNX in memory, " +
+      'same weights), checked the same way: a peer on the same instruction set as the kernels (--peers).',
+    applies(shape: ConvShape, params?: CaseParams): true | string {
+      const m = modelOnly(shape, params);
+      if (m !== true) return m;
+      if (load && !load.ok) return load.reason;
+      return runCount === 1 ? true : ortWebElsewhere(runCount, 1);
+    },
+    engine: 'onnxruntime-web',
+  };
+  registerPeer(v, {
+    library,
+    async ready(counts) {
+      runCount = ortWebCount(counts);
+      load = await loadPeers(src);
+      if (!load.ok) return load.reason;
+      configureOrtWeb(load.libs, load.dir, runCount);
+      return runCount === 1 ? true : ortWebElsewhere(runCount, 1);
+    },
+  });
+  threadsOf.set(v, () => runCount);
+  runtimes.set(v, () => {
+    if (!load) return { ok: false, reason: `${v.name}: the peers part was not loaded before the case (the runner loads it first)` };
+    if (!load.ok) return { ok: false, reason: load.reason };
+    const { ort } = load.libs;
+    // The native peer's session options name the CPU EP and one intra-op thread: ORT-web runs on its own wasm EP, at env.wasm.numThreads.
+    const web = {
+      ...ort,
+      InferenceSession: {
+        create: (bytes: Uint8Array, o: Record<string, unknown>) =>
+          ort.InferenceSession.create(bytes, {
+            graphOptimizationLevel: o.graphOptimizationLevel as 'all',
+            executionMode: o.executionMode as 'sequential',
+            executionProviders: ['wasm'],
+          }),
+      },
+    };
+    return { ok: true, ort: web as unknown as Extract<OrtLoad, { ok: true }>['ort'], path: load.dir };
+  });
+  return v;
+}
+
+/** A network peer's result as measure.ts's ONNX Runtime path made it, told as ORT-web's (WebAssembly, its library and threads). */
+export function asModelPeerResult(r: CaseResult, v: ModelVariant | undefined): CaseResult {
+  if (v?.engine !== 'onnxruntime-web' || !('timing' in r)) return r;
+  const { nonPortable: _native, ...accuracy } = r.accuracy;
+  return {
+    ...r,
+    info: { ...r.info, code: 'wasm', library: 'onnxruntime-web (MLAS, WebAssembly SIMD)', threads: threadsOf.get(v)?.() ?? 1 },
+    accuracy,
+    prepare: {
+      ...r.prepare,
+      note: (r.prepare.note ?? '').replace(/session: CPU EP.*$/, 'session: onnxruntime-web (WebAssembly SIMD, wasm EP, proxy off), graph optimisation all'),
+    },
+    ...(r.model ? { model: { ...r.model, engine: 'onnxruntime-web' } } : {}),
+  };
+}
