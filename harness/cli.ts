@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type Device, type DeviceRegistry } from './devices.js';
-import { selectItems, makePlan, extraVariantsFor, unselectedKernels, UsageError } from './plan.js';
+import { selectItems, makePlan, extraVariantsFor, unselectedKernels, unusedSuiteOption, UsageError } from './plan.js';
 import { schemesOption } from '../suites/conv/schemes.js';
 import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
 import { localWorkDir } from './transport/local.js';
@@ -478,6 +478,12 @@ async function bench(argv: string[]): Promise<number> {
     ...(kernelsFile ? { external: kernelsFile.kernels.map((k) => ({ name: k.spec.name, cases: k.cases })) } : {}),
   });
   options.suites = [...new Set(items.map((i) => i.suite.name))];
+  // A suite's own option (--tile, --pattern, --schemes ...) with none of its suites selected is a mistake, not a no-op.
+  const unused = unusedSuiteOption(
+    (['tile', 'pattern', 'sparsity', 'policy', 'winograd', 'schemes'] as const).filter((o) => values[o] !== undefined),
+    options.suites,
+  );
+  if (unused) throw new UsageError(unused);
   // A kernel of the --kernels file the selection leaves out is named, with why (not dropped silently).
   const kernelNames = (kernelsFile?.kernels ?? []).map((k) => ({ name: k.spec.name }));
   for (const note of unselectedKernels(kernelNames, items, list(values.variant))) process.stderr.write(`roofbench: ${note}\n`);

@@ -60,6 +60,8 @@ describe('listing and bad input', () => {
       [['--tile', '8x8'], /--tile "8x8" is not a tile size/],
       [['--tile', '9'], /--tile 9 is not in the tiling suite's sweep \(did you mean 8\?\); valid: 4, 8, 16/],
       [['--suite', 'tiling', '--case', 'vgg16_conv4'], /unknown case: vgg16_conv4.*did you mean.*vgg16_conv3/s],
+      // A tile size with the tiling suite left out would change nothing: refused, saying how to run it.
+      [['--suite', 'fusion', '--tile', '8'], /--tile applies to the tiling suite, which this run leaves out \(it runs: fusion\): add tiling to --suite/],
     ] as const) {
       const r = await bench([...args, '--no-ceilings', '--out', outDir()]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
