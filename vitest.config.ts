@@ -33,6 +33,7 @@ export const UNIT = [
   'test/fusion-kernels.test.ts',
   'test/fusion-ort.test.ts',
   'test/graph-cost.test.ts',
+  'test/graph-pairs-views.test.ts',
   'test/graph-reference.test.ts',
   'test/graph.test.ts',
   'test/int8-onnxruntime.test.ts',

@@ -127,7 +127,7 @@ describe('--kernels with --variant / --case: the kernels the selection leaves ou
   });
 });
 
-describe('a suite\'s own option with none of its suites selected', () => {
+describe("a suite's own option with none of its suites selected", () => {
   it('is named with the suites it needs and what to do, instead of changing nothing', () => {
     expect(unusedSuiteOption(['tile'], ['fusion'])).toBe(
       '--tile applies to the tiling suite, which this run leaves out (it runs: fusion): add tiling to --suite (e.g. --suite fusion,tiling), or leave --tile out',

@@ -817,7 +817,8 @@ export class HistoryStore {
     if (rel || spec === 'previous') {
       const d = needDevice();
       const runs = this.runs({ device: d });
-      if (runs.length === 0) throw new NoSuchRunError(`no runs of device "${d}" in ${this.path} (devices in the store: ${this.devices().join(', ') || 'none'})`);
+      if (runs.length === 0)
+        throw new NoSuchRunError(`no runs of device "${d}" in ${this.path} (devices in the store: ${this.devices().join(', ') || 'none'})`);
       if (spec === 'previous') {
         const [, ...older] = runs;
         const prev = older.find((r) => r.status === 'complete') ?? older[0];
