@@ -131,6 +131,8 @@ export interface SimdKernels {
     pad: number,
     groups: number,
   ): void;
+  /** conv_im2col_gemm_f32 on output columns [j0, j1) (j = oh * Wo + ow) only; the rest of y untouched. */
+  conv_im2col_gemm_cols_f32(...args: [...Parameters<SimdKernels['conv_im2col_gemm_f32']>, j0: number, j1: number]): void;
   /** Plain im2col of one image/group: cols [(c*R+r)*S+s][oh*Wo+ow]. */
   im2col_f32(x: number, cols: number, c: number, h: number, wd: number, r: number, s: number, stride: number, pad: number): void;
   /** Floats of the workspace sgemm_f32 needs. */
@@ -234,6 +236,7 @@ const SIMD_EXPORTS = [
   'gemm_tile',
   'pack_weights',
   'conv_im2col_gemm_f32',
+  'conv_im2col_gemm_cols_f32',
   'im2col_f32',
   'sgemm_workspace_floats',
   'sgemm_f32',

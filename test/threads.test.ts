@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { ConvShape, ConvVariant } from '../core/contracts.js';
 import { loadKernels, type Kernels } from '../kernels/index.js';
 import { ThreadPool, type ThreadProgram } from '../harness/runner/threads.js';
-import { firstBitDifference, prepareThreaded, splitChannels, threadable } from '../suites/conv/threaded.js';
+import { firstBitDifference, prepareThreaded, splitChannels, splitColumns, splitWork, threadable } from '../suites/conv/threaded.js';
 import { convVariants } from '../suites/conv/variants.js';
 import { makeConvInputs } from '../reference/random.js';
 import { threadsDisagree } from '../harness/runner/threaded-ceilings.js';
@@ -41,6 +41,9 @@ const SHAPES: ConvShape[] = [
   sh(2, 11, 9, 8, 11, 3, 1, 1, 11),
   sh(1, 7, 13, 10, 7, 3, 2, 1, 7),
   sh(1, 40, 14, 14, 70, 3, 1, 1),
+  // Fewer output pixels than channels: the GEMM variants split channels here, columns on the shapes above.
+  sh(2, 8, 4, 5, 40, 3, 1, 1),
+  sh(1, 24, 3, 3, 30, 1, 1, 0),
 ];
 
 let single: Kernels;
@@ -101,6 +104,36 @@ describe('threaded conv variants', () => {
     }
   });
 
+  it('splits output columns into whole NR-column panels covering every pixel once, all channels each', () => {
+    for (const shape of SHAPES.filter((x) => x.groups === 1)) {
+      const { ho, wo } = convOutputSize(shape);
+      for (const t of [1, 2, 3, 5, 64]) {
+        const blocks = splitColumns(shape, t);
+        expect(blocks).toHaveLength(t);
+        let next = 0;
+        for (const b of blocks) {
+          if (b === null) continue;
+          expect([b.k0, b.k1, b.j0]).toEqual([0, shape.k, next]);
+          if (b.j1 !== ho * wo) expect(b.j1 % 8).toBe(0);
+          next = b.j1;
+        }
+        expect(next).toBe(ho * wo);
+      }
+    }
+  });
+
+  it('the GEMM variants split the columns when there are at least as many pixels as channels, else the channels', () => {
+    const im2col = convVariants.find((x) => x.name === 'conv-im2col-gemm-f32')!;
+    const pointwise = convVariants.find((x) => x.name === 'conv-pointwise-sgemm-f32')!;
+    const wino = convVariants.find((x) => x.name === 'conv3x3-winograd-f4x4-f32')!;
+    expect(splitWork(im2col, SHAPES[0]!, 2).by).toBe('columns');
+    expect(splitWork(pointwise, SHAPES[5]!, 2).by).toBe('columns');
+    expect(splitWork(im2col, sh(2, 8, 4, 5, 40, 3, 1, 1), 2).by).toBe('channels');
+    expect(splitWork(pointwise, sh(1, 24, 3, 3, 30, 1, 1, 0), 2).by).toBe('channels');
+    expect(splitWork(im2col, SHAPES[8]!, 2).by).toBe('channels'); // depthwise: whole groups
+    expect(splitWork(wino, SHAPES[0]!, 2).by).toBe('channels');
+  });
+
   for (const v of threaded) {
     it(`${v.name}: 1, 2 and 3 threads give the single thread's output bit for bit`, () => {
       let ran = 0;
@@ -136,18 +169,21 @@ describe('threaded conv variants', () => {
     try {
       tc.run();
       expect(firstBitDifference(tc.output(), want, shape)).toBeNull();
-      // The fault (test only): thread 1 runs thread 0's packed weights on its own rows: the right kernel, a wrong block.
+      // The fault (test only): thread 1 reads the input one float off: the right kernel on its own columns, wrong data.
       const [p0, p1] = tc.handle.programs as [ThreadProgram, ThreadProgram];
-      const wrong = p1.map((c, i) => ({ ...c, args: c.args.map((a, j) => (j === 1 ? (p0[i]?.args[1] ?? a) : a)) }));
+      const wrong = p1.map((c) => ({ ...c, args: c.args.map((a, j) => (j === 0 ? a + 4 : a)) }));
       const bad = pool.register([p0, wrong]);
       tc.output().fill(0);
       pool.run(bad);
       pool.release(bad);
       const diff = firstBitDifference(tc.output(), want, shape);
       expect(diff).not.toBeNull();
+      // In thread 1's block: its columns (this shape splits columns), all channels.
       const b1 = tc.blocks[1]!;
-      expect(diff!.channel).toBeGreaterThanOrEqual(b1.k0);
-      expect(diff!.channel).toBeLessThan(b1.k1);
+      const { ho, wo } = convOutputSize(shape);
+      expect(b1.j0).toBeGreaterThan(0);
+      expect(diff!.index % (ho * wo)).toBeGreaterThanOrEqual(b1.j0);
+      expect(diff!.index % (ho * wo)).toBeLessThan(b1.j1);
     } finally {
       tc.dispose();
     }

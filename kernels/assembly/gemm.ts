@@ -336,6 +336,24 @@ export function conv_im2col_gemm_f32(
 ): void {
   const ho = (h + 2 * pad - r) / stride + 1;
   const wo = (wd + 2 * pad - s) / stride + 1;
+  conv_im2col_gemm_cols_f32(x, wp, y, ws, n, c, h, wd, k, r, s, stride, pad, groups, 0, ho * wo);
+}
+
+/**
+ * conv_im2col_gemm_f32 on output columns [j0, j1) only (column j = oh * Wo + ow
+ * of every image, group and output channel); the rest of y is not touched.
+ * Every element is computed exactly as by the whole call (the same KC slices
+ * of the reduction in the same order; the micro-kernel's lanes are
+ * independent), so a split of the columns between threads is bit-identical
+ * to one thread and packs each im2col column once (suites/conv/threaded.ts).
+ */
+export function conv_im2col_gemm_cols_f32(
+  x: usize, wp: usize, y: usize, ws: usize,
+  n: i32, c: i32, h: i32, wd: i32, k: i32, r: i32, s: i32, stride: i32, pad: i32, groups: i32,
+  j0: i32, j1: i32,
+): void {
+  const ho = (h + 2 * pad - r) / stride + 1;
+  const wo = (wd + 2 * pad - s) / stride + 1;
   const cg = c / groups;
   const kg = k / groups;
   const kd = cg * r * s;
@@ -343,13 +361,14 @@ export function conv_im2col_gemm_f32(
   const mp = ((kg + MR - 1) / MR) * MR;
   const tile = ws;
   const bbuf = ws + (<usize>(MR * NR) << 2);
+  const jEnd = imin(j1, nn);
   for (let img = 0; img < n; img++) {
     for (let g = 0; g < groups; g++) {
       const xg = x + (<usize>((img * c + g * cg) * h * wd) << 2);
       const yg = y + (<usize>((img * k + g * kg) * nn) << 2);
       const ag = wp + (<usize>(g * mp * kd) << 2);
-      for (let jc = 0; jc < nn; jc += NC) {
-        const nc = imin(NC, nn - jc);
+      for (let jc = j0 < 0 ? 0 : j0; jc < jEnd; jc += NC) {
+        const nc = imin(NC, jEnd - jc);
         for (let pc = 0; pc < kd; pc += KC) {
           const kc = imin(KC, kd - pc);
           im2col_pack<f32>(xg, bbuf, h, wd, r, s, stride, pad, wo, pc, kc, jc, nc);

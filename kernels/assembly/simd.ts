@@ -11,6 +11,7 @@ export {
   gemm_tile,
   pack_weights,
   conv_im2col_gemm_f32,
+  conv_im2col_gemm_cols_f32,
   im2col_f32,
   sgemm_workspace_floats,
   sgemm_f32,

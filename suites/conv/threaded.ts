@@ -59,11 +59,16 @@ export function threadable(variant: ConvVariant): true | string {
   return 'not split across threads (phase 1 threads im2col, depthwise, pointwise and Winograd); single thread only';
 }
 
-/** One thread's share: output channels [k0, k1) and the matching groups (g0 .. g0 + groups of the sub-shape). */
+/**
+ * One thread's share: output channels [k0, k1) and the matching groups (g0 .. g0 + groups of the sub-shape), and
+ * output columns [j0, j1) (j = oh * Wo + ow; all of them in a channel split, all channels in a column split).
+ */
 export interface ThreadBlock {
   thread: number;
   k0: number;
   k1: number;
+  j0: number;
+  j1: number;
   /** The sub-problem this thread's kernel runs (n = 1: one call per image). */
   shape: ConvShape;
   /** Offset of the block's input channels in an image, in floats (non-zero for grouped convs only). */
@@ -76,6 +81,8 @@ export interface ThreadBlock {
  */
 export function splitChannels(shape: ConvShape, threads: number): (ThreadBlock | null)[] {
   const { c, h, w, k, groups } = shape;
+  const { ho, wo } = convOutputSize(shape);
+  const hw = ho * wo;
   const grouped = groups > 1;
   const unit = grouped ? k / groups : GEMM_TILE.mr;
   const units = grouped ? groups : Math.ceil(k / unit);
@@ -91,10 +98,49 @@ export function splitChannels(shape: ConvShape, threads: number): (ThreadBlock |
     const k0 = u0 * unit;
     const k1 = Math.min(k, u1 * unit);
     const sub: ConvShape = grouped ? { ...shape, n: 1, groups: share, c: (c / groups) * share, k: k1 - k0 } : { ...shape, n: 1, k: k1 - k0 };
-    out.push({ thread: t, k0, k1, shape: sub, xOffset: grouped ? u0 * (c / groups) * h * w : 0 });
+    out.push({ thread: t, k0, k1, j0: 0, j1: hw, shape: sub, xOffset: grouped ? u0 * (c / groups) * h * w : 0 });
     u0 = u1;
   }
   return out;
+}
+
+/**
+ * Splits the output columns (pixels) of an ungrouped `shape` into `threads` blocks of whole NR-column panels,
+ * every thread on all output channels. A thread may get no block.
+ */
+export function splitColumns(shape: ConvShape, threads: number): (ThreadBlock | null)[] {
+  const { ho, wo } = convOutputSize(shape);
+  const nn = ho * wo;
+  const unit = GEMM_TILE.nr;
+  const units = Math.ceil(nn / unit);
+  const out: (ThreadBlock | null)[] = [];
+  let u0 = 0;
+  for (let t = 0; t < threads; t++) {
+    const share = Math.floor(units / threads) + (t < units % threads ? 1 : 0);
+    if (share === 0) {
+      out.push(null);
+      continue;
+    }
+    const u1 = u0 + share;
+    out.push({ thread: t, k0: 0, k1: shape.k, j0: u0 * unit, j1: Math.min(nn, u1 * unit), shape: { ...shape, n: 1 }, xOffset: 0 });
+    u0 = u1;
+  }
+  return out;
+}
+
+/** The GEMM variants that can split output columns instead of channels (one packed weight copy shared by all threads). */
+const COLUMN_SPLIT = new Set(['conv-im2col-gemm-f32', 'conv-pointwise-sgemm-f32']);
+
+/**
+ * How `variant` splits `shape` over `threads`: by output columns for an ungrouped GEMM-shaped conv with at least as
+ * many output pixels as output channels (a channel split would make every thread pack the whole im2col matrix,
+ * Ho*Wo x C*R*S floats, while a column split makes every thread read the whole packed weights, K x C*R*S: the
+ * split duplicating less wins), by output channels otherwise.
+ */
+export function splitWork(variant: ConvVariant, shape: ConvShape, threads: number): { by: 'columns' | 'channels'; blocks: (ThreadBlock | null)[] } {
+  const { ho, wo } = convOutputSize(shape);
+  if (COLUMN_SPLIT.has(variant.name) && shape.groups === 1 && ho * wo >= shape.k) return { by: 'columns', blocks: splitColumns(shape, threads) };
+  return { by: 'channels', blocks: splitChannels(shape, threads) };
 }
 
 /** A kernel call recorder: a KernelContext whose exports record their call while `recording` is on. */
@@ -190,6 +236,55 @@ export interface ThreadedConv {
 }
 
 /**
+ * A column split's programs: the weights prepared ONCE (packed for im2col, copied for the pointwise SGEMM) and
+ * shared by every thread; each thread's program runs the kernel on its columns [j0, j1) of every image with its
+ * own workspace (conv_im2col_gemm_cols_f32; the SGEMM on column offsets of B and C with the full row strides).
+ */
+function columnPrograms(
+  kern: Kernels,
+  rec: ReturnType<typeof recordingContext>,
+  variant: ConvVariant,
+  shape: ConvShape,
+  w: Float32Array,
+  x: number,
+  y: number,
+): { program(b: ThreadBlock): ThreadCall[]; note: string } {
+  const { n, c, h, w: wd, k, r, s, stride, pad } = shape;
+  const simd = kern.requireSimd(variant.name);
+  const recSimd = rec.ctx.kernels.requireSimd(variant.name);
+  const { ho, wo } = convOutputSize(shape);
+  const nn = ho * wo;
+  const kd = c * r * s;
+  if (variant.name === 'conv-pointwise-sgemm-f32') {
+    const wp = kern.allocCopy(w).ptr;
+    const wsFloats = simd.sgemm_workspace_floats();
+    return {
+      program: (b) => {
+        const ws = kern.alloc(wsFloats).ptr;
+        return rec.capture(() => {
+          for (let i = 0; i < n; i++) {
+            recSimd.sgemm_f32(k, b.j1 - b.j0, c, wp, c, x + (i * c * nn + b.j0) * 4, nn, y + (i * k * nn + b.j0) * 4, nn, ws, 0);
+          }
+        });
+      },
+      note: 'weights copied once and shared; the SGEMM packs its panels of its own columns inside the timed run',
+    };
+  }
+  const packed = kern.alloc(simd.gemm_packed_a_floats(k, kd, 1));
+  const rawMark = kern.mark();
+  simd.pack_weights(kern.allocCopy(w).ptr, packed.ptr, k, kd, 1);
+  kern.release(rawMark);
+  const wsFloats = simd.conv_im2col_gemm_workspace_floats();
+  return {
+    program: (b) => {
+      const ws = kern.alloc(wsFloats).ptr;
+      return rec.capture(() => recSimd.conv_im2col_gemm_cols_f32(x, packed.ptr, y, ws, n, c, h, wd, k, r, s, stride, pad, 1, b.j0, b.j1));
+    },
+    note: `weights packed once (${packed.length * 4} bytes) and shared; each thread packs the im2col panels of its own columns`,
+  };
+}
+
+/**
  * Prepares `variant` on `shape` for the pool's threads: copies x, allocates y, builds one layer per
  * thread on its channel block, records and registers each thread's kernel calls.
  */
@@ -205,7 +300,7 @@ export function prepareThreaded(pool: ThreadPool, variant: ConvVariant, shape: C
   const kdPerK = (c / groups) * r * s;
   if (w.length !== k * kdPerK) throw new Error(`threads: ${variant.name}: w has ${w.length} floats, the shape needs ${k * kdPerK}`);
   const mark = kern.mark();
-  const blocks = splitChannels(shape, pool.threads);
+  const { by, blocks } = splitWork(variant, shape, pool.threads);
   const rec = recordingContext(kern);
   const make = layerOf(variant);
   let handle: ProgramHandle;
@@ -214,8 +309,11 @@ export function prepareThreaded(pool: ThreadPool, variant: ConvVariant, shape: C
   try {
     const xb = kern.allocCopy(x);
     yb = kern.alloc(n * k * ho * wo);
+    const columns = by === 'columns' ? columnPrograms(kern, rec, variant, shape, w, xb.ptr, yb.ptr) : null;
+    if (columns) notes.push(columns.note);
     const programs: ThreadProgram[] = blocks.map((b) => {
       if (b === null) return [];
+      if (columns) return columns.program(b);
       const lk = make(rec.ctx, b.shape, w.subarray(b.k0 * kdPerK, b.k1 * kdPerK));
       if (notes.length === 0) notes.push(lk.note);
       const scratch = lk.scratchFloats > 0 ? kern.alloc(lk.scratchFloats).ptr : 0;
@@ -244,8 +342,11 @@ export function prepareThreaded(pool: ThreadPool, variant: ConvVariant, shape: C
     run: () => pool.run(handle),
     output: () => y.view(),
     note:
-      `${busy} of ${pool.threads} thread(s) busy, output channels split in blocks of ` +
-      `${blocks.map((b) => (b ? b.k1 - b.k0 : 0)).join('/')}; per thread: ${notes[0] ?? ''}`,
+      `${busy} of ${pool.threads} thread(s) busy, ` +
+      (by === 'columns'
+        ? `output columns (pixels) split in blocks of ${blocks.map((b) => (b ? b.j1 - b.j0 : 0)).join('/')}, all channels each`
+        : `output channels split in blocks of ${blocks.map((b) => (b ? b.k1 - b.k0 : 0)).join('/')}`) +
+      `; per thread: ${notes[0] ?? ''}`,
     dispose(): void {
       if (disposed) return;
       disposed = true;
