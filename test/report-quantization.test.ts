@@ -168,6 +168,25 @@ describe('quantization decision', () => {
     expect(b.why).toContain('stay in fp32');
   });
 
+  it('with --threads 1,2, compares the one-thread int8 kernels with fp32 on one thread, not with fp32 on two', () => {
+    const run = withInt8();
+    // fp32 im2col and Winograd on 2 threads, 4x faster than on one: faster than every int8 kernel (which run on one).
+    for (const v of ['conv-im2col-gemm-f32', 'conv3x3-winograd-f4x4-f32']) {
+      const one = timed(run, B, v);
+      run.results.push({
+        ...structuredClone(one),
+        variant: `${v}@t2`,
+        threads: 2,
+        timing: { ...one.timing, stats: { ...one.timing.stats, median: one.timing.stats.median / 4 } },
+      });
+    }
+    const b = quantizationDecision(run)!.layers.find((l) => l.caseId === B)!;
+    expect(b.bestFp32Variant).toBe('conv3x3-winograd-f4x4-f32');
+    expect(b.fp32Variant).toBe('conv-im2col-gemm-f32');
+    expect(b.rows.find((r) => r.scheme === 'pc-i8')!.speedup).toBeCloseTo(2.5, 9);
+    expect(b.recommended).toBe('conv-im2col-gemm-pc-i8');
+  });
+
   it('a native int8 peer (ONNX Runtime QLinearConv) is shown as a ratio, never recommended nor in a verdict', () => {
     const run = withInt8();
     const fpA = timed(run, A, 'conv-im2col-gemm-f32').timing.stats.median;

@@ -9,7 +9,8 @@
  *
  * Definitions (docs/precision.md, "The quantization decision"):
  * - speedup = median time of conv-im2col-gemm-f32 / median time of the variant, same case, same run;
- *   "vs best fp32" uses the fastest fp32 variant that passed on that case;
+ *   "vs best fp32" uses the fastest fp32 variant that passed on that case; both at the variant's own thread count
+ *   (with --threads 1,2 an fp32 result on 2 threads is not compared with an int8 kernel on 1);
  * - budget: the user's --min-sqnr-db / --max-rel-l2 where given, else DEFAULT_MIN_SQNR_DB;
  * - a scheme meets the budget on a layer when its SQNR (and rel L2) are within it;
  * - the recommended scheme of a layer: among the low-precision results that passed their kernel
@@ -19,7 +20,16 @@
  *   the geometric mean of the speedups over fp32 im2col, the lowest SQNR, layers meeting the budget.
  * A timing on an emulated device is the emulator's: no speedup and no recommendation is drawn from it.
  */
-import { decodeFloat, isTimed, type CaseResult, type RunResults, type TimedResult } from '../../core/contracts.js';
+import {
+  baseVariantName,
+  decodeFloat,
+  isTimed,
+  resultThreads,
+  threadedVariantName,
+  type CaseResult,
+  type RunResults,
+  type TimedResult,
+} from '../../core/contracts.js';
 import { PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
 import { fixed, sig } from './format.js';
 
@@ -168,13 +178,24 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     }
     const q = timed.filter((r) => schemeKey(r) !== null);
     if (q.length === 0) continue;
-    const base = timed.find((r) => r.variant === SPEED_BASELINE_VARIANT && r.state === 'passed');
+    // Baselines at the low-precision result's own thread count (with --threads 1,2 the int8 kernels run on one
+    // thread: an fp32 result on two is not what they would replace).
+    const baseAt = (n: number) => timed.find((r) => r.variant === threadedVariantName(SPEED_BASELINE_VARIANT, n) && r.state === 'passed');
     // Roofbench's own fp32 kernels (a native peer or kernel is not what the scheme would replace).
     const fp32 = timed.filter(
-      (r) => r.dtype === 'f32' && r.state === 'passed' && r.external === undefined && r.info?.code !== 'native' && r.variant !== PEER_VARIANT,
+      (r) =>
+        r.dtype === 'f32' && r.state === 'passed' && r.external === undefined && r.info?.code !== 'native' && baseVariantName(r.variant).base !== PEER_VARIANT,
     );
-    const best = fp32.reduce<TimedResult | undefined>((b, r) => (!b || r.timing.stats.median < b.timing.stats.median ? r : b), undefined);
+    const bestAt = (n: number) =>
+      fp32
+        .filter((r) => resultThreads(r) === n)
+        .reduce<TimedResult | undefined>((b, r) => (!b || r.timing.stats.median < b.timing.stats.median ? r : b), undefined);
+    const layerThreads = resultThreads(q[0]!);
+    const base = baseAt(layerThreads);
+    const best = bestAt(layerThreads);
     const rows: QuantRow[] = q.map((r) => {
+      const rowBase = baseAt(resultThreads(r));
+      const rowBest = bestAt(resultThreads(r));
       const s = r.accuracy.schemeLoss!;
       const sqnrDb = decodeFloat(s.sqnrDb);
       const relL2 = decodeFloat(s.relL2);
@@ -194,8 +215,8 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
         description: s.description,
         dtype: r.dtype,
         ms: median,
-        speedup: base && !emulated ? base.timing.stats.median / median : null,
-        speedupBest: best && !emulated ? best.timing.stats.median / median : null,
+        speedup: rowBase && !emulated ? rowBase.timing.stats.median / median : null,
+        speedupBest: rowBest && !emulated ? rowBest.timing.stats.median / median : null,
         sqnrDb,
         relL2,
         rmseOverScale: decodeFloat(s.rmseOverScale),
