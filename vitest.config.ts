@@ -45,6 +45,7 @@ export const UNIT = [
   'test/precision-reference.test.ts',
   'test/probe.test.ts',
   'test/progress.test.ts',
+  'test/quantized-networks-view.test.ts',
   'test/quick-coverage.test.ts',
   'test/reference.test.ts',
   'test/runtime.test.ts',

@@ -75,10 +75,17 @@ function row(r: Timed, q: Quant, fp32Ms: number | null, bestMs: number | null): 
     meets: q.budget.meets,
     budget: q.budget.text,
     worst: worst || '—',
-    fp32: fallen.length ? fallen.map((l) => `${l.node}: ${l.reason ?? 'fp32'}`).join('; ') : 'none',
+    fp32: fallen.length ? fallenText(fallen) : 'none',
     plan,
     x,
   };
+}
+
+/** The layers left in fp32, grouped by reason: "conv3.dw, conv3.pw: the mixed-precision plan fell it back to fp32; asym: no int8 kernel". */
+function fallenText(fallen: readonly { node: string; reason?: string | undefined }[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const l of fallen) byReason.set(l.reason ?? 'fp32', [...(byReason.get(l.reason ?? 'fp32') ?? []), l.node]);
+  return [...byReason].map(([reason, nodes]) => `${nodes.join(', ')}: ${reason}`).join('; ');
 }
 
 /** The section's view, or null when the run has no quantized network. */
@@ -110,7 +117,7 @@ export function quantizedNetworksView(run: RunResults): QuantNetView[] | null {
         fp32:
           fp32Ms === null
             ? 'no passed fp32 im2col network in this run: no speedup'
-            : `fp32 im2col network ${ms(fp32Ms)}${bestMs !== null ? `, best fp32 ${ms(bestMs)}` : ''}`,
+            : `fp32 im2col network ${ms(fp32Ms)} ms${bestMs !== null ? `, best fp32 ${ms(bestMs)} ms` : ''}`,
         calibration: `${q0.calibration.method} on ${q0.calibration.inputs} input(s): ${q0.calibration.seeds}`,
         finalTensor: q0.finalTensor,
         rows: rows.map(({ x: _x, ...r }) => r),
