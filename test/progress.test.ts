@@ -171,6 +171,46 @@ describe('summary table', () => {
     expect(text).toContain('accuracy only, not timed (checked; in the report): conv-emulated-fp16arith-f16 x1');
   });
 
+  it('a run where every pair failed the same way (no SSH agent) says so in one line, not a row per pair', () => {
+    const run = fixture('rpi3-complete');
+    const msg = 'not measured: device closed uses the SSH agent but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add your key';
+    run.results = run.results.map((r) => ({
+      caseId: r.caseId,
+      variant: r.variant,
+      algorithm: r.algorithm,
+      dtype: r.dtype,
+      cost: r.cost,
+      state: 'errored',
+      phase: 'transport',
+      error: msg,
+    })) as typeof run.results;
+    const text = summaryTable(run, 80);
+    expect(text.split('\n').length).toBeLessThanOrEqual(3);
+    expect(text.replace(/\n\s*/g, ' ')).toBe(`  all ${run.results.length} case x variant pairs errored in transport: ${msg}`);
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it("an errored row keeps its variant and state; only the error's end is cut", () => {
+    const run = fixture('rpi3-complete');
+    const i = run.results.findIndex((x) => x.state === 'passed');
+    const r = run.results[i]!;
+    run.results[i] = {
+      caseId: r.caseId,
+      variant: r.variant,
+      algorithm: r.algorithm,
+      dtype: r.dtype,
+      cost: r.cost,
+      state: 'errored',
+      phase: 'run',
+      error: `boom ${'x'.repeat(200)}`,
+    } as (typeof run.results)[number];
+    const row = summaryTable(run, 100)
+      .split('\n')
+      .find((l) => l.includes('boom'))!;
+    expect(row).toMatch(new RegExp(`^  ${r.variant} .* errored in run: boom x+…$`));
+    expect(row.length).toBeLessThanOrEqual(100);
+  });
+
   it('a long variant name is shortened in the middle to fit, never pushing the columns out', () => {
     const run = fixture('rpi3-complete');
     const r = run.results.find((x) => x.state === 'passed')!;
