@@ -171,19 +171,14 @@ describe('summary table', () => {
     expect(text).toContain('accuracy only, not timed (checked; in the report): conv-emulated-fp16arith-f16 x1');
   });
 
+  /** The result, errored in `phase` with `error` (its identity fields kept). */
+  const erroredAs = (r: CaseResult, phase: string, error: string) =>
+    ({ caseId: r.caseId, variant: r.variant, algorithm: r.algorithm, dtype: r.dtype, cost: r.cost, state: 'errored', phase, error }) as CaseResult;
+
   it('a run where every pair failed the same way (no SSH agent) says so in one line, not a row per pair', () => {
     const run = fixture('rpi3-complete');
     const msg = 'not measured: device closed uses the SSH agent but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add your key';
-    run.results = run.results.map((r) => ({
-      caseId: r.caseId,
-      variant: r.variant,
-      algorithm: r.algorithm,
-      dtype: r.dtype,
-      cost: r.cost,
-      state: 'errored',
-      phase: 'transport',
-      error: msg,
-    })) as typeof run.results;
+    run.results = run.results.map((r) => erroredAs(r, 'transport', msg));
     const text = summaryTable(run, 80);
     expect(text.split('\n').length).toBeLessThanOrEqual(3);
     expect(text.replace(/\n\s*/g, ' ')).toBe(`  all ${run.results.length} case x variant pairs errored in transport: ${msg}`);
@@ -194,16 +189,7 @@ describe('summary table', () => {
     const run = fixture('rpi3-complete');
     const i = run.results.findIndex((x) => x.state === 'passed');
     const r = run.results[i]!;
-    run.results[i] = {
-      caseId: r.caseId,
-      variant: r.variant,
-      algorithm: r.algorithm,
-      dtype: r.dtype,
-      cost: r.cost,
-      state: 'errored',
-      phase: 'run',
-      error: `boom ${'x'.repeat(200)}`,
-    } as (typeof run.results)[number];
+    run.results[i] = erroredAs(r, 'run', `boom ${'x'.repeat(200)}`);
     const row = summaryTable(run, 100)
       .split('\n')
       .find((l) => l.includes('boom'))!;
