@@ -134,9 +134,12 @@ function list(csv: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
+/** A decimal number as people write it (1e-4, 0.05, 35): Number() alone also takes "0x10", "0b11" and "" (16, 3, 0). */
+const decimal = (v: string): number => (/^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : NaN);
+
 function num(name: string, v: string | undefined, fallback: number, integer = false): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = decimal(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
   }
@@ -235,8 +238,8 @@ function checkDistinctMachines(devices: Device[]): void {
 
 function optNum(name: string, v: string | undefined, allowNegative = false): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (!allowNegative && n <= 0)) {
+  const n = decimal(v);
+  if (!Number.isFinite(n) || (!allowNegative && n <= 0)) {
     throw new UsageError(`--${name} expects a ${allowNegative ? '' : 'positive '}number, got "${v}"`);
   }
   return n;

@@ -130,6 +130,8 @@ describe('bench selection and errors', () => {
     ['an invalid filter', ['--filter', '(['], /not a valid regular expression/],
     ['an unknown option', ['--frobnicate'], /frobnicate[\s\S]*--help/],
     ['a bad number', ['--min-samples', 'lots'], /--min-samples expects a positive integer, got "lots"/],
+    // Number("0x10") is 16: a budget in hex (or binary) is a typo, not a budget.
+    ['a budget in hex', ['--max-rel-l2', '0x10'], /--max-rel-l2 expects a positive number, got "0x10"/],
     ['an unknown distribution', ['--distribution', 'gauss'], /unknown --distribution "gauss"; valid: uniform\(-1,1\)/],
   ];
   for (const [what, args, message] of bad) {
