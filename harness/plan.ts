@@ -113,6 +113,13 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
 
   const variantNames = [...new Set(active.flatMap((s) => namesOf(s)))];
   const badVariants = (sel.variants ?? []).filter((n) => !variantNames.includes(n));
+  // A name as the tables show a threaded result (conv-im2col-gemm-f32@t2): the variant, and --threads for the count.
+  const threaded = badVariants.map((n) => /^(.+)@t([1-9]\d*)$/.exec(n)).find((m) => m !== null && variantNames.includes(m[1]!));
+  if (threaded) {
+    throw new UsageError(
+      `--variant ${threaded[0]} is ${threaded[1]} on ${threaded[2]} threads, the name of a result: select the variant and the count, --variant ${threaded[1]} --threads ${threaded[2]}`,
+    );
+  }
   if (badVariants.length) throw unknown('variant', badVariants, variantNames);
 
   let re: RegExp | null = null;

@@ -146,3 +146,14 @@ describe("a suite's own option with none of its suites selected", () => {
     expect(unusedSuiteOption(['quick', 'filter'], ['conv'])).toBeNull();
   });
 });
+
+describe('--variant with a threaded result name', () => {
+  it('says which variant and --threads count select it', () => {
+    expect(() => selectItems({ variants: ['conv-im2col-gemm-f32@t2'], quick: true, seed: 1, distribution: 'uniform(-1,1)' } as never)).toThrow(
+      '--variant conv-im2col-gemm-f32@t2 is conv-im2col-gemm-f32 on 2 threads, the name of a result: select the variant and the count, --variant conv-im2col-gemm-f32 --threads 2',
+    );
+    expect(() => selectItems({ variants: ['conv-nope@t2'], quick: true, seed: 1, distribution: 'uniform(-1,1)' } as never)).toThrow(
+      /^unknown variant: conv-nope@t2/,
+    );
+  });
+});
