@@ -563,7 +563,9 @@ async function bench(argv: string[]): Promise<number> {
       const id = outDir !== null ? runId : runIdOf(dir);
       const progress = new Progress(mode, device.name);
       progress.expect(items.map((i) => i.variants.length));
-      progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${id}`);
+      // With several thread counts each pair runs at each (or is skipped there, saying why): say so beside the count.
+      const counts = (options.threads?.length ?? 0) > 1 ? `, each at ${options.threads!.join(', ')} threads` : '';
+      progress.info(`${items.length} cases, ${pairs} case x variant pairs${counts}${values.quick ? ' (quick)' : ''}; run ${id}`);
       if (baselinesAdded.length) {
         progress.info(
           `also running ${baselinesAdded.join(', ')}: the accuracy decision compares the selected fast variants with them (--no-baselines to leave them out)`,
