@@ -234,6 +234,27 @@ describe('quantization decision', () => {
     expect(rooflineData(run).int8Roof).toEqual([]);
   });
 
+  it("the case table does not mark a passed int8 row's error against float64 as over its kernel check's tolerance (maxAbs <= 0)", async () => {
+    const rowOf = async (ok: boolean) => {
+      const run = withInt8();
+      const r = run.results.find((x) => x.caseId === A && x.variant === 'conv-im2col-gemm-pc-i8') as TimedResult;
+      r.accuracy.maxAbs = encodeFloat(0.52);
+      r.accuracy.tolerance = { metric: 'maxAbs', limit: 0, source: 'kernel check (kernel: bit-exact) against the exact reference' };
+      r.accuracy.checks = [{ name: 'kernel: bit-exact', ok, value: ok ? 0 : 3, limit: 0, detail: 'outputs against the exact integer reference' } as never];
+      const html = readFileSync(await renderReport(run, join(scratch(), `k-${ok}`)), 'utf8');
+      const cases = html.slice(html.indexOf('<section id="cases"'));
+      const at = cases.indexOf('>conv-im2col-gemm-pc-i8<');
+      return cases.slice(at, cases.indexOf('</tr>', at));
+    };
+    const passed = await rowOf(true);
+    expect(passed).toContain('kernel check: maxAbs ≤ 0');
+    expect(passed).not.toMatch(/ over"/);
+    // Injected fault: the kernel check failed: then its tolerance is marked (not the float64 error cells).
+    const failed = await rowOf(false);
+    expect(failed).toContain('<td class="left tol nowrap over"');
+    expect(failed).not.toMatch(/class="num gated/);
+  });
+
   it('renders the section, escaped, with the int8 roof in the key', async () => {
     const run = withInt8();
     const r = run.results.find((x) => x.caseId === A && x.variant === 'conv-im2col-gemm-pc-i8') as TimedResult;
