@@ -47,7 +47,10 @@ function lowp(
   r.variant = variant;
   r.dtype = dtype;
   r.algorithm = 'im2col-gemm-int8';
-  r.timing.stats.median = median;
+  // The interval and the noise flag scale with the median: a clean, clear timing unless a test says otherwise.
+  const st = r.timing.stats;
+  r.timing.stats = { ...st, median, ciLow: (st.ciLow / st.median) * median, ciHigh: (st.ciHigh / st.median) * median };
+  r.timing.noisy = false;
   const relL2 = 10 ** (-sqnrDb / 20);
   r.accuracy = {
     ...r.accuracy,
@@ -185,6 +188,18 @@ describe('quantization decision', () => {
     expect(b.fp32Variant).toBe('conv-im2col-gemm-f32');
     expect(b.rows.find((r) => r.scheme === 'pc-i8')!.speedup).toBeCloseTo(2.5, 9);
     expect(b.recommended).toBe('conv-im2col-gemm-pc-i8');
+  });
+
+  it('injected fault: a faster scheme on a noisy timing is not recommended (no clear speed-up), and the layer says why', () => {
+    const clean = quantizationDecision(withInt8())!.layers.find((l) => l.caseId === B)!;
+    expect(clean.recommended).toBe('conv-im2col-gemm-pc-i8');
+    const run = withInt8();
+    for (const r of run.results) if (r.caseId === B && isTimed(r) && r.accuracy.schemeLoss) r.timing.noisy = true;
+    const b = quantizationDecision(run)!.layers.find((l) => l.caseId === B)!;
+    expect(b.recommended).toBeNull();
+    expect(b.why).toMatch(
+      /^conv-im2col-gemm-pc-i8 measured [\d.]+× the best fp32 \(conv3x3-winograd-f4x4-f32\), but its timing is noisy or the interval holds 1×: no clear speed-up, stay in fp32/,
+    );
   });
 
   it('a native int8 peer (ONNX Runtime QLinearConv) is shown as a ratio, never recommended nor in a verdict', () => {

@@ -32,6 +32,7 @@ import {
 } from '../../core/contracts.js';
 import { PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
 import { fixed, sig } from './format.js';
+import { isDecisive, speedupOf } from './speedup.js';
 
 /** The budget the decision uses when the user gave none: a common bar for int8 (the issue's example verdict). */
 export const DEFAULT_MIN_SQNR_DB = 30;
@@ -48,6 +49,8 @@ export interface QuantRow {
   speedup: number | null;
   /** Fastest passing fp32 variant / this. */
   speedupBest: number | null;
+  /** That speedup is a clear one: neither timing noisy and its interval above 1× (speedup.ts isDecisive). */
+  speedupBestClear: boolean;
   sqnrDb: number;
   relL2: number;
   rmseOverScale: number;
@@ -217,6 +220,7 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
         ms: median,
         speedup: rowBase && !emulated ? rowBase.timing.stats.median / median : null,
         speedupBest: rowBest && !emulated ? rowBest.timing.stats.median / median : null,
+        speedupBestClear: rowBest !== undefined && !emulated && isDecisive(speedupOf(r, rowBest)) && median < rowBest.timing.stats.median,
         sqnrDb,
         relL2,
         rmseOverScale: decodeFloat(s.rmseOverScale),
@@ -228,14 +232,19 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
         note: notes.join('; '),
       };
     });
-    const candidates = rows.filter((r) => !r.peer && r.kernelOk && r.meets && !r.nonPortable && r.speedupBest !== null && r.speedupBest > 1);
+    const eligible = rows.filter((r) => !r.peer && r.kernelOk && r.meets && !r.nonPortable && r.speedupBest !== null && r.speedupBest > 1);
+    // Only a clear speed-up (clean timings, interval above 1x) is recommended, as in the accuracy decision.
+    const candidates = eligible.filter((r) => r.speedupBestClear);
+    const unclear = eligible.filter((r) => !r.speedupBestClear).sort((a, b) => b.speedupBest! - a.speedupBest!)[0];
     const pick = candidates.reduce<QuantRow | undefined>((b, r) => (!b || r.speedupBest! > b.speedupBest! ? r : b), undefined);
     let why: string;
     if (emulated) why = 'emulated device: its timings are the emulator’s, so nothing is recommended for speed';
     else if (!best) why = 'no fp32 variant passed on this layer to compare with';
     else if (pick) why = `${sig(pick.speedupBest, 3)}× faster than the best fp32 (${best.variant}), SQNR ${fixed(pick.sqnrDb, 1)} dB within the budget`;
     else if (!rows.some((r) => r.kernelOk && r.meets)) why = 'no scheme meets the budget on this layer: stay in fp32';
-    else why = `no scheme within the budget is faster than the best fp32 (${best.variant}): stay in fp32`;
+    else if (unclear) {
+      why = `${unclear.variant} measured ${sig(unclear.speedupBest, 3)}× the best fp32 (${best.variant}), but its timing is noisy or the interval holds 1×: no clear speed-up, stay in fp32 (measure again on a quiet machine)`;
+    } else why = `no scheme within the budget is faster than the best fp32 (${best.variant}): stay in fp32`;
     layers.push({
       caseId,
       fp32Variant: base?.variant ?? null,
