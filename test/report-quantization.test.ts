@@ -223,6 +223,13 @@ describe('quantization decision', () => {
     expect(q.verdicts[0]!.text).toContain('speed not measured (emulated device)');
   });
 
+  it('draws no int8 roof over a run without int8 results, even with a measured int8 peak (fp32 kernels alone)', () => {
+    const run = base();
+    run.ceilings.measured!.int8PeakGops = 14.2;
+    expect(rooflineData(run).int8Roof).toEqual([]);
+    expect(rooflineData(withInt8()).int8Roof.length).toBeGreaterThan(0);
+  });
+
   it('draws the int8 roof only where the run measured an int8 peak', () => {
     const run = withInt8();
     const d = rooflineData(run);
