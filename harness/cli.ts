@@ -21,7 +21,7 @@ import { hasBudget, worstInaccurate } from './budget.js';
 import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
 import { historyPath } from './history/store.js';
 import { deviceMemory } from './device-memory.js';
-import { outputWidth, Progress, summaryTable } from './progress.js';
+import { countsLine, outputWidth, Progress, summaryTable } from './progress.js';
 import { Distribution, TestFaults, type ExtraVariant, type RunOptions, type ThreadCount } from '../core/contracts.js';
 import { parseThreadsOption } from './threads-option.js';
 import { readRun } from './results.js';
@@ -623,9 +623,7 @@ async function bench(argv: string[]): Promise<number> {
     process.stdout.write(`\n${summaryTable(res.run, outputWidth())}\n\n`);
     const headline =
       res.run.status === 'complete' ? 'complete' : `${res.run.status === 'interrupted' ? 'INTERRUPTED' : 'INCOMPLETE'}: ${res.run.statusDetail ?? ''}`;
-    process.stdout.write(
-      `${headline} in ${secs} s: ` + `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
-    );
+    process.stdout.write(`${headline} in ${secs} s: ${countsLine(res.run.results)}\n`);
     if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
     if (res.run.contention?.contended) {
       process.stdout.write(`note: ${res.run.contention.reason}: the timings are indicative, and compare will give this run no timing verdict\n`);

@@ -267,6 +267,17 @@ function wrap(text: string, w: number, indent = '  '): string[] {
 }
 
 /**
+ * The closing counts: "12 passed, 0 inaccurate, 0 errored, 3 skipped", and the pairs an interrupted run never
+ * reached apart ("12 not measured"): they are not "skipped" (not applicable).
+ */
+export function countsLine(results: readonly CaseResult[]): string {
+  const c = { passed: 0, inaccurate: 0, errored: 0, skipped: 0 };
+  for (const r of results) c[r.state]++;
+  const unreached = results.filter((r) => r.state === 'skipped' && r.reason.startsWith(NOT_MEASURED)).length;
+  return `${c.passed} passed, ${c.inaccurate} inaccurate, ${c.errored} errored, ${c.skipped - unreached} skipped${unreached ? `, ${unreached} not measured` : ''}`;
+}
+
+/**
  * The closing summary table, grouped by case: per variant its median, GFLOP/s, % of the roofline,
  * relative L2 error and state, fitted to `width` columns (80 and up), with a legend under it.
  */

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RunResults, type CaseResult, type RunnerEvent } from '../core/contracts.js';
-import { caseLine, clock, fmtMs, Progress, summaryTable } from '../harness/progress.js';
+import { caseLine, clock, countsLine, fmtMs, Progress, summaryTable } from '../harness/progress.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const fixture = (name: string) => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
@@ -195,6 +195,17 @@ describe('summary table', () => {
       .find((l) => l.includes('boom'))!;
     expect(row).toMatch(new RegExp(`^  ${r.variant} .* errored in run: boom x+…$`));
     expect(row.length).toBeLessThanOrEqual(100);
+  });
+
+  it('the closing counts keep the pairs an interrupted run never reached apart from the skipped ones', () => {
+    const run = fixture('rpi3-complete');
+    const [a, b] = run.results;
+    const skippedAs = (r: CaseResult, reason: string) =>
+      ({ caseId: r.caseId, variant: r.variant, algorithm: r.algorithm, dtype: r.dtype, cost: r.cost, state: 'skipped', reason }) as CaseResult;
+    const passed = run.results.filter((r) => r.state === 'passed').length;
+    const line = countsLine([...run.results, skippedAs(a!, 'not measured: the run was interrupted (SIGINT)'), skippedAs(b!, 'not a depthwise layer')]);
+    expect(line).toMatch(new RegExp(`^${passed} passed, \\d+ inaccurate, \\d+ errored, \\d+ skipped, 1 not measured$`));
+    expect(countsLine([skippedAs(b!, 'not a depthwise layer')])).toBe('0 passed, 0 inaccurate, 0 errored, 1 skipped');
   });
 
   it('a long variant name is shortened in the middle to fit, never pushing the columns out', () => {
