@@ -197,6 +197,10 @@ describe('quantization decision', () => {
     for (const r of run.results) if (r.caseId === B && isTimed(r) && r.accuracy.schemeLoss) r.timing.noisy = true;
     const b = quantizationDecision(run)!.layers.find((l) => l.caseId === B)!;
     expect(b.recommended).toBeNull();
+    // The scheme's verdict says its speed-up is indicative on that layer.
+    expect(quantizationDecision(run)!.verdicts.find((v) => v.scheme === 'pc-i8')!.text).toContain(
+      '2.24× faster than fp32 im2col (1.54× the best fp32) (indicative: noisy timings on 1 of 2 layers)',
+    );
     expect(b.why).toMatch(
       /^conv-im2col-gemm-pc-i8 measured [\d.]+× the best fp32 \(conv3x3-winograd-f4x4-f32\), but its timing is noisy or the interval holds 1×: no clear speed-up, stay in fp32/,
     );

@@ -51,6 +51,8 @@ export interface QuantRow {
   speedupBest: number | null;
   /** That speedup is a clear one: neither timing noisy and its interval above 1× (speedup.ts isDecisive). */
   speedupBestClear: boolean;
+  /** Its timing, or its fp32 baselines', is noisy: its speedups are indicative. */
+  noisy: boolean;
   sqnrDb: number;
   relL2: number;
   rmseOverScale: number;
@@ -220,6 +222,7 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
         ms: median,
         speedup: rowBase && !emulated ? rowBase.timing.stats.median / median : null,
         speedupBest: rowBest && !emulated ? rowBest.timing.stats.median / median : null,
+        noisy: r.timing.noisy || rowBase?.timing.noisy === true || rowBest?.timing.noisy === true,
         speedupBestClear: rowBest !== undefined && !emulated && isDecisive(speedupOf(r, rowBest)) && median < rowBest.timing.stats.median,
         sqnrDb,
         relL2,
@@ -274,11 +277,13 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     const gb = best.length === perLayer.length ? geomean(best) : null;
     const minSqnrDb = Math.min(...perLayer.map((r) => r.sqnrDb));
     const failed = layers.flatMap((l) => l.rows).filter((r) => r.scheme === scheme && !r.kernelOk && !r.peer).length;
+    const noisy = perLayer.filter((r) => r.noisy).length;
     const speed = emulated
       ? 'speed not measured (emulated device)'
       : g === null
         ? 'speed not compared (no fp32 im2col on every layer)'
-        : `${sig(g, 3)}× ${g >= 1 ? 'faster' : 'slower'} than fp32 im2col${gb === null ? '' : ` (${sig(gb, 3)}× the best fp32)`}`;
+        : `${sig(g, 3)}× ${g >= 1 ? 'faster' : 'slower'} than fp32 im2col${gb === null ? '' : ` (${sig(gb, 3)}× the best fp32)`}` +
+          (noisy ? ` (indicative: noisy timings on ${noisy} of ${perLayer.length} layer${perLayer.length === 1 ? '' : 's'})` : '');
     const text =
       perLayer.length === 0
         ? `${scheme}: no kernel passed its kernel check (${failed} failed)`
