@@ -31,7 +31,7 @@ import {
   type TimedResult,
 } from '../../core/contracts.js';
 import { PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
-import { fixed, sig } from './format.js';
+import { duration, fixed, sig } from './format.js';
 import { isDecisive, speedupOf } from './speedup.js';
 
 /** The budget the decision uses when the user gave none: a common bar for int8 (the example verdict). */
@@ -45,6 +45,8 @@ export interface QuantRow {
   dtype: string;
   /** Median time, ms. */
   ms: number;
+  /** The same in the unit that reads best (10.4 µs, 0.506 ms). */
+  medianText: string;
   /** fp32 im2col / this, same case (null without that baseline or on an emulated device). */
   speedup: number | null;
   /** Fastest passing fp32 variant / this. */
@@ -73,6 +75,9 @@ export interface QuantLayer {
   fp32Ms: number | null;
   bestFp32Variant: string | null;
   bestFp32Ms: number | null;
+  /** fp32Ms and bestFp32Ms in the unit that reads best. */
+  fp32Text: string;
+  bestFp32Text: string;
   rows: QuantRow[];
   /** The variant the numbers recommend, or null: stay in fp32. */
   recommended: string | null;
@@ -220,6 +225,7 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
         description: s.description,
         dtype: r.dtype,
         ms: median,
+        medianText: duration(median),
         speedup: rowBase && !emulated ? rowBase.timing.stats.median / median : null,
         speedupBest: rowBest && !emulated ? rowBest.timing.stats.median / median : null,
         noisy: r.timing.noisy || rowBase?.timing.noisy === true || rowBest?.timing.noisy === true,
@@ -254,6 +260,8 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
       fp32Ms: base?.timing.stats.median ?? null,
       bestFp32Variant: best?.variant ?? null,
       bestFp32Ms: best?.timing.stats.median ?? null,
+      fp32Text: duration(base?.timing.stats.median),
+      bestFp32Text: duration(best?.timing.stats.median),
       rows,
       recommended: emulated ? null : (pick?.variant ?? null),
       why,
