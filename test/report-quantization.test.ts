@@ -298,6 +298,7 @@ describe('quantization decision', () => {
     expect(html).toContain('int8 peak 14.2 GOP/s (measured)');
     // Times in the unit that reads best, with it (the medians were "0.01" ms for 10.4 µs; the column said ms).
     expect(s).toMatch(/\(fp32 im2col \d+(\.\d+)? (µs|ms|s); best fp32 conv3x3-winograd-f4x4-f32 \d+(\.\d+)? (µs|ms|s)\)/);
-    expect(s).toMatch(/<td class="num">\d+(\.\d+)? (µs|ms|s)<\/td>/);
+    expect(s).toMatch(/<td class="num">\d+(\.\d+)? (µs|ms|s)<\/td>\s*<td class="num strong">/);
+    expect(s).not.toMatch(/<td class="num">[\d.]+<\/td>\s*<td class="num strong">/);
   });
 });
