@@ -10,12 +10,12 @@ import { quantizedNetworksView } from '../harness/report/quantized-networks.js';
 
 const PLAN = 'the mixed-precision plan fell it back to fp32';
 
-function result(variant: string, median: number, quantization?: object): object {
+function result(variant: string, median: number, quantization?: object, noisy = false): object {
   return {
     caseId: 'models/net',
     variant,
     state: 'passed',
-    timing: { stats: { median, ciLow: median, ciHigh: median }, noisy: false },
+    timing: { stats: { median, ciLow: median, ciHigh: median }, noisy },
     ...(quantization ? { model: { quantization } } : {}),
   };
 }
@@ -45,5 +45,14 @@ describe('whole-network quantization view', () => {
     const [view] = quantizedNetworksView(run as unknown as RunResults)!;
     expect(view!.fp32).toBe('fp32 im2col network 28.50 ms, best fp32 17.55 ms');
     expect(view!.rows[0]!.fp32).toBe(`conv3.dw, conv3.pw: ${PLAN}; asym: no int8 kernel`);
+  });
+
+  it('says a speed-up from noisy timings is indicative', () => {
+    const clean = [result('model-runtime-im2col-f32', 28.5), result('model-runtime-mixed-pc-i8', 20.2, quant)];
+    expect(quantizedNetworksView({ results: clean } as unknown as RunResults)![0]!.verdict).not.toContain('noisy');
+    const noisy = [result('model-runtime-im2col-f32', 28.5, undefined, true), result('model-runtime-mixed-pc-i8', 20.2, quant)];
+    expect(quantizedNetworksView({ results: noisy } as unknown as RunResults)![0]!.verdict).toContain(
+      '1.41× faster than fp32 im2col (noisy timings: indicative), final',
+    );
   });
 });

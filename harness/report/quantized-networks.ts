@@ -98,6 +98,7 @@ export function quantizedNetworksView(run: RunResults): QuantNetView[] | null {
     const median = (v: string) => here.find((r) => r.variant === v && r.state === 'passed')?.timing.stats.median ?? null;
     const fp32Ms = median(FP32);
     const bestMs = median(BEST);
+    const fp32Noisy = here.some((r) => r.variant === FP32 && r.state === 'passed' && r.timing.noisy);
     const byScheme = new Map<string, Timed[]>();
     for (const r of quant.filter((x) => x.caseId === caseId)) {
       const k = r.model!.quantization!.scheme;
@@ -108,7 +109,9 @@ export function quantizedNetworksView(run: RunResults): QuantNetView[] | null {
       const q0 = rs[0]!.model!.quantization!;
       const say = (r: (typeof rows)[number]) =>
         `${r.kind}${r.kind === 'mixed plan' ? ` (${rs.find((x) => x.variant === r.variant)!.model!.quantization!.plan!.length} layer(s) fallen back to fp32)` : ''}: ` +
-        `${r.x === null ? 'no fp32 im2col network to compare with in this run' : r.x >= 1 ? `${fixed(r.x, 2)}× faster than fp32 im2col` : `${fixed(r.x, 2)}× the speed of fp32 im2col (slower)`}, ` +
+        `${r.x === null ? 'no fp32 im2col network to compare with in this run' : r.x >= 1 ? `${fixed(r.x, 2)}× faster than fp32 im2col` : `${fixed(r.x, 2)}× the speed of fp32 im2col (slower)`}` +
+        // A speed-up from noisy timings is indicative, as everywhere in the report.
+        `${r.x !== null && (fp32Noisy || rs.find((x) => x.variant === r.variant)!.timing.noisy) ? ' (noisy timings: indicative)' : ''}, ` +
         `final ${r.sqnr}, top-1 agrees on ${r.top1}, ${r.meets ? 'meets' : 'misses'} the budget`;
       const network = caseId.replace(/^models\//, '');
       out.push({
