@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RunResults, type CaseResult } from '../core/contracts.js';
-import { buildFusionView, buildTilingView, bytesCut } from '../harness/report/graph-pairs.js';
+import { buildFusionView, buildTilingView, bytesCut, graphPairSections } from '../harness/report/graph-pairs.js';
 
 const fixture = RunResults.parse(JSON.parse(readFileSync(new URL('./fixtures/results/rpi3-complete.json', import.meta.url), 'utf8')));
 const template = fixture.results.find((r) => r.state === 'passed')!;
@@ -72,6 +72,16 @@ describe('the tiling view', () => {
     expect(buildTilingView(run([layer(48.2), tiled(48.5, 18.0e6)]))![0]!.best).toMatch(
       /^no tile clearly beats layer by layer on this device: the fastest tiled schedule, .* has no clear difference from layer by layer: speedup 0\.994× .*; the same modeled bytes$/,
     );
+  });
+});
+
+describe('the tile-time chart', () => {
+  it('marks the cache-fit tile with a short label (a long one ran past the axis and left a blank band under the chart)', async () => {
+    const small = (t: number) => way('tiling/c', `tiling-tiled-${t}-f32`, 50, 10e6, { tile: t, tiles: 4, workingSet: 16_000 });
+    const { tiling } = await graphPairSections(run([way('tiling/c', 'tiling-layer-by-layer-f32', 60, 18e6), small(8), small(28)]));
+    const svg = String((tiling as { chains: { timeSvg: unknown }[] }).chains[0]!.timeSvg);
+    expect(svg).toContain('fits L1D 32.0 KiB, L2 512 KiB');
+    expect(svg).not.toContain('largest tile fitting');
   });
 });
 

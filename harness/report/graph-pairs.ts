@@ -346,7 +346,8 @@ async function tileTimeSvg(c: ChainView, id: string): Promise<string | null> {
   // One mark per tile: levels whose largest fitting tile is the same share it (e.g. L2 and L3 both fit every tile).
   const byTile = new Map<number, string[]>();
   for (const k of c.caches) if (k.tile !== null) byTile.set(k.tile, [...(byTile.get(k.tile) ?? []), `${k.level} ${bytesBinary(k.bytes)}`]);
-  const marks = [...byTile].map(([tile, levels]) => ({ tile, label: `largest tile fitting ${levels.join(', ')}` }));
+  // Short labels ("fits L2 2.00 MiB"): the caption says what the line is; a long one ran past the axis and grew the chart.
+  const marks = [...byTile].map(([tile, levels]) => ({ tile, label: `fits ${levels.join(', ')}` }));
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 560,
