@@ -180,8 +180,10 @@ export function parseTileOption(v: string): number[] {
     }
     const t = Number(p);
     if (!TILE_SWEEP.includes(t)) {
-      const near = [...TILE_SWEEP].sort((a, b) => Math.abs(a - t) - Math.abs(b - t))[0];
-      throw new UsageError(`--tile ${t} is not in the tiling suite's sweep (did you mean ${near}?); valid: ${TILE_SWEEP.join(', ')}`);
+      const near = [...TILE_SWEEP].sort((a, b) => Math.abs(a - t) - Math.abs(b - t))[0]!;
+      // A suggestion only when it is close (9 -> 8); the size as typed (Number() prints 1e20 for twenty digits).
+      const hint = t <= 2 * near ? ` (did you mean ${near}?)` : '';
+      throw new UsageError(`--tile ${p} is not in the tiling suite's sweep${hint}; valid: ${TILE_SWEEP.join(', ')}`);
     }
     out.push(t);
   }

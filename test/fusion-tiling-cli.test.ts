@@ -59,6 +59,8 @@ describe('listing and bad input', () => {
       [['--tile', '0'], /--tile "0" is not a tile size: .*positive integers/],
       [['--tile', '8x8'], /--tile "8x8" is not a tile size/],
       [['--tile', '9'], /--tile 9 is not in the tiling suite's sweep \(did you mean 8\?\); valid: 4, 8, 16/],
+      // Far off the sweep: no "did you mean 4", and the size as typed, not 1e20 printed in full.
+      [['--tile', '99999999999999999999'], /--tile 99999999999999999999 is not in the tiling suite's sweep; valid: 4, 8, 16, 28, 56, 112$/m],
       [['--suite', 'tiling', '--case', 'vgg16_conv4'], /unknown case: vgg16_conv4.*did you mean.*vgg16_conv3/s],
       // A tile size with the tiling suite left out would change nothing: refused, saying how to run it.
       [['--suite', 'fusion', '--tile', '8'], /--tile applies to the tiling suite, which this run leaves out \(it runs: fusion\): add tiling to --suite/],
