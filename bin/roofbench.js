@@ -14,6 +14,8 @@ const ENTRIES = {
   compare: ['../harness/history/cli.ts', false],
   dashboard: ['../harness/history/cli.ts', false],
   history: ['../harness/history/cli.ts', true],
+  // analyze runs its main only when started as its own file: the bin calls it.
+  analyze: ['../harness/analyze/cli.ts', true, 'main'],
 };
 
 const HELP = `usage: roofbench <command> [options]      (or: npm run <command> -- [options])
@@ -25,6 +27,7 @@ const HELP = `usage: roofbench <command> [options]      (or: npm run <command> -
   compare     compare two stored runs (roofbench compare --help)
   dashboard   write the static history dashboard (roofbench dashboard --help)
   history     the history store: import, annotate, list, series ... (roofbench history --help)
+  analyze     whole networks and conv chains on a device's roofline, without running them (roofbench analyze --help)
 
   --version   the roofbench version and commit
 `;
@@ -39,9 +42,10 @@ if (command === '--version' || command === '-v') {
   (unknown ? process.stderr : process.stdout).write(`${unknown ? `roofbench: unknown command "${command}"\n` : ''}${HELP}`);
   process.exitCode = unknown ? 2 : 0;
 } else {
-  const [file, dropCommand] = entry;
+  const [file, dropCommand, call] = entry;
   // The entry points read process.argv; devices and history take their subcommand first.
   process.argv = [process.argv[0], process.argv[1], ...(dropCommand ? rest : [command, ...rest])];
   register();
-  await import(file);
+  const mod = await import(file);
+  if (call) process.exitCode = await mod[call](rest);
 }

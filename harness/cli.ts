@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type Device, type DeviceRegistry } from './devices.js';
-import { selectItems, makePlan, extraVariantsFor, unselectedKernels, UsageError } from './plan.js';
+import { selectItems, makePlan, extraVariantsFor, unselectedKernels, unusedSuiteOption, UsageError } from './plan.js';
 import { schemesOption } from '../suites/conv/schemes.js';
 import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
 import { localWorkDir } from './transport/local.js';
@@ -21,7 +21,7 @@ import { hasBudget, worstInaccurate } from './budget.js';
 import { checkCommit, gitCommitOf, recordRun } from './history/record.js';
 import { historyPath } from './history/store.js';
 import { deviceMemory } from './device-memory.js';
-import { outputWidth, Progress, summaryTable } from './progress.js';
+import { countsLine, outputWidth, Progress, summaryTable } from './progress.js';
 import { Distribution, PEER_LIBRARIES, TestFaults, type ExtraVariant, type RunOptions, type ThreadCount } from '../core/contracts.js';
 import { PEER_VARIANT_NAMES } from '../suites/conv/peers/run.js';
 import { MODEL_PEER_NAMES } from '../suites/models/peers.js';
@@ -166,9 +166,12 @@ function list(csv: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
+/** A decimal number as people write it (1e-4, 0.05, 35): Number() alone also takes "0x10", "0b11" and "" (16, 3, 0). */
+const decimal = (v: string): number => (/^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(v) ? Number(v) : NaN);
+
 function num(name: string, v: string | undefined, fallback: number, integer = false): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
+  const n = decimal(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
   }
@@ -209,8 +212,10 @@ export function parseTileOption(v: string): number[] {
     }
     const t = Number(p);
     if (!TILE_SWEEP.includes(t)) {
-      const near = [...TILE_SWEEP].sort((a, b) => Math.abs(a - t) - Math.abs(b - t))[0];
-      throw new UsageError(`--tile ${t} is not in the tiling suite's sweep (did you mean ${near}?); valid: ${TILE_SWEEP.join(', ')}`);
+      const near = [...TILE_SWEEP].sort((a, b) => Math.abs(a - t) - Math.abs(b - t))[0]!;
+      // A suggestion only when it is close (9 -> 8); the size as typed (Number() prints 1e20 for twenty digits).
+      const hint = t <= 2 * near ? ` (did you mean ${near}?)` : '';
+      throw new UsageError(`--tile ${p} is not in the tiling suite's sweep${hint}; valid: ${TILE_SWEEP.join(', ')}`);
     }
     out.push(t);
   }
@@ -267,8 +272,8 @@ function checkDistinctMachines(devices: Device[]): void {
 
 function optNum(name: string, v: string | undefined, allowNegative = false): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (!allowNegative && n <= 0)) {
+  const n = decimal(v);
+  if (!Number.isFinite(n) || (!allowNegative && n <= 0)) {
     throw new UsageError(`--${name} expects a ${allowNegative ? '' : 'positive '}number, got "${v}"`);
   }
   return n;
@@ -518,6 +523,12 @@ async function bench(argv: string[]): Promise<number> {
     ...(kernelsFile ? { external: kernelsFile.kernels.map((k) => ({ name: k.spec.name, cases: k.cases })) } : {}),
   });
   options.suites = [...new Set(items.map((i) => i.suite.name))];
+  // A suite's own option (--tile, --pattern, --schemes ...) with none of its suites selected is a mistake, not a no-op.
+  const unused = unusedSuiteOption(
+    (['tile', 'pattern', 'sparsity', 'policy', 'winograd', 'schemes'] as const).filter((o) => values[o] !== undefined),
+    options.suites,
+  );
+  if (unused) throw new UsageError(unused);
   // A kernel of the --kernels file the selection leaves out is named, with why (not dropped silently).
   const kernelNames = (kernelsFile?.kernels ?? []).map((k) => ({ name: k.spec.name }));
   for (const note of unselectedKernels(kernelNames, items, list(values.variant))) process.stderr.write(`roofbench: ${note}\n`);
@@ -596,7 +607,9 @@ async function bench(argv: string[]): Promise<number> {
       const id = outDir !== null ? runId : runIdOf(dir);
       const progress = new Progress(mode, device.name);
       progress.expect(items.map((i) => i.variants.length));
-      progress.info(`${items.length} cases, ${pairs} case x variant pairs${values.quick ? ' (quick)' : ''}; run ${id}`);
+      // With several thread counts each pair runs at each (or is skipped there, saying why): say so beside the count.
+      const counts = (options.threads?.length ?? 0) > 1 ? `, each at ${options.threads!.join(', ')} threads` : '';
+      progress.info(`${items.length} cases, ${pairs} case x variant pairs${counts}${values.quick ? ' (quick)' : ''}; run ${id}`);
       if (baselinesAdded.length) {
         progress.info(
           `also running ${baselinesAdded.join(', ')}: the accuracy decision compares the selected fast variants with them (--no-baselines to leave them out)`,
@@ -654,9 +667,7 @@ async function bench(argv: string[]): Promise<number> {
     process.stdout.write(`\n${summaryTable(res.run, outputWidth())}\n\n`);
     const headline =
       res.run.status === 'complete' ? 'complete' : `${res.run.status === 'interrupted' ? 'INTERRUPTED' : 'INCOMPLETE'}: ${res.run.statusDetail ?? ''}`;
-    process.stdout.write(
-      `${headline} in ${secs} s: ` + `${counts.passed} passed, ${counts.inaccurate} inaccurate, ${counts.errored} errored, ${counts.skipped} skipped\n`,
-    );
+    process.stdout.write(`${headline} in ${secs} s: ${countsLine(res.run.results)}\n`);
     if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
     if (res.run.contention?.contended) {
       process.stdout.write(`note: ${res.run.contention.reason}: the timings are indicative, and compare will give this run no timing verdict\n`);

@@ -113,6 +113,13 @@ export function selectItems(sel: Selection, suites: readonly Suite[] = allSuites
 
   const variantNames = [...new Set(active.flatMap((s) => namesOf(s)))];
   const badVariants = (sel.variants ?? []).filter((n) => !variantNames.includes(n));
+  // A name as the tables show a threaded result (conv-im2col-gemm-f32@t2): the variant, and --threads for the count.
+  const threaded = badVariants.map((n) => /^(.+)@t([1-9]\d*)$/.exec(n)).find((m) => m !== null && variantNames.includes(m[1]!));
+  if (threaded) {
+    throw new UsageError(
+      `--variant ${threaded[0]} is ${threaded[1]} on ${threaded[2]} threads, the name of a result: select the variant and the count, --variant ${threaded[1]} --threads ${threaded[2]}`,
+    );
+  }
   if (badVariants.length) throw unknown('variant', badVariants, variantNames);
 
   let re: RegExp | null = null;
@@ -227,4 +234,32 @@ export function unselectedKernels(external: readonly { name: string }[], items: 
     );
   }
   return notes;
+}
+
+/** The options only some suites read: given while the selection runs none of them, they would change nothing. */
+const SUITE_OPTIONS: Record<string, readonly string[]> = {
+  tile: ['tiling'],
+  pattern: ['sparse'],
+  sparsity: ['sparse'],
+  policy: ['models'],
+  winograd: ['conv'],
+  schemes: ['conv', 'models'],
+};
+
+/**
+ * The first suite-specific option among `given` (option names without the dashes) that none of the `selected`
+ * suites reads, as a usage error's message naming the option, the suites it needs and what to do; else null.
+ * E.g. `--suite fusion --tile 4` would measure the fusion pairs and silently ignore the tile sizes.
+ */
+export function unusedSuiteOption(given: readonly string[], selected: readonly string[]): string | null {
+  for (const o of given) {
+    const needs = SUITE_OPTIONS[o];
+    if (!needs || needs.some((s) => selected.includes(s))) continue;
+    const which = needs.length > 1 ? `the ${needs.join(' and ')} suites` : `the ${needs[0]} suite`;
+    return (
+      `--${o} applies to ${which}, which this run leaves out (it runs: ${selected.join(', ') || 'nothing'}): ` +
+      `add ${needs.join(' or ')} to --suite (e.g. --suite ${[...selected, needs[0]].join(',')}), or leave --${o} out`
+    );
+  }
+  return null;
 }

@@ -267,6 +267,17 @@ function wrap(text: string, w: number, indent = '  '): string[] {
 }
 
 /**
+ * The closing counts: "12 passed, 0 inaccurate, 0 errored, 3 skipped", and the pairs an interrupted run never
+ * reached apart ("12 not measured"): they are not "skipped" (not applicable).
+ */
+export function countsLine(results: readonly CaseResult[]): string {
+  const c = { passed: 0, inaccurate: 0, errored: 0, skipped: 0 };
+  for (const r of results) c[r.state]++;
+  const unreached = results.filter((r) => r.state === 'skipped' && r.reason.startsWith(NOT_MEASURED)).length;
+  return `${c.passed} passed, ${c.inaccurate} inaccurate, ${c.errored} errored, ${c.skipped - unreached} skipped${unreached ? `, ${unreached} not measured` : ''}`;
+}
+
+/**
  * The closing summary table, grouped by case: per variant its median, GFLOP/s, % of the roofline,
  * relative L2 error and state, fitted to `width` columns (80 and up), with a legend under it.
  */
@@ -310,6 +321,13 @@ export function summaryTable(run: RunResults, width = 80): string {
     }
   }
   const indent = '  ';
+  // Nothing measured and every pair failed the same way (no SSH agent, the device locked): one line, not a row per pair.
+  const errors = new Set(rows.map((r) => (r.cells[5] === 'errored' ? r.note : '')));
+  if (rows.length > 1 && errors.size === 1 && !errors.has('')) {
+    return wrap(`all ${rows.length} case x variant pairs errored ${[...errors][0]}`, width - indent.length)
+      .map((l) => indent + l)
+      .join('\n');
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r.cells[i] ?? '').length)));
   // Fit the width: the variant column gives way first (names are shortened in the middle).
   const fixed = widths.slice(1).reduce((a, b) => a + b, 0) + 2 * (header.length - 1) + indent.length;
@@ -335,7 +353,8 @@ export function summaryTable(run: RunResults, width = 80): string {
       lastCase = r.caseId;
     }
     const text = line(r.cells);
-    out.push(r.note ? fit(`${text} ${r.note}`, width) : text);
+    // The note is cut at its end: the row's variant and state stay readable.
+    out.push(r.note ? `${text} ${r.note}`.slice(0, width - 1) + (text.length + 1 + r.note.length > width - 1 ? '…' : '') : text);
   }
   const legend: string[] = [];
   const noisy = run.results.some((r) => timed(r) && r.timing.noisy);

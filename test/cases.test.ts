@@ -85,3 +85,16 @@ describe('winograd.yaml', () => {
     expect(() => convExtraVariants(file('- m: 0\n  points: [0, 1]\n'))).toThrow(/entry 0\.m/);
   });
 });
+
+describe('--quick case descriptions', () => {
+  it('say the case runs scaled down (the description gives the real layer: "256->256 at 56x56 (3.70 GFLOP)")', () => {
+    const full = convCases({ quick: false, seed: 1, distribution: 'uniform(-1,1)' }).find((c) => c.id === 'conv/vgg16.conv3_2')!;
+    const quick = convCases({ quick: true, seed: 1, distribution: 'uniform(-1,1)' });
+    expect(full.description).not.toContain('--quick');
+    expect(quick.find((c) => c.id === 'conv/vgg16.conv3_2')!.description).toBe(`${full.description} (--quick: channels and sizes / 4)`);
+    // A quick-only case is already small: nothing to add.
+    const only = readShapes().filter((e) => e.only === 'quick');
+    expect(only.length).toBeGreaterThan(0);
+    for (const e of only) expect(quick.find((c) => c.id === `conv/${e.layer}`)!.description).toBe(e.description);
+  });
+});

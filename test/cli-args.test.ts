@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { didYouMean, parseArgs, suggestion } from '../harness/suggest.js';
 import { npmSwallowedOptions, swallowedMessage } from '../harness/npm-args.js';
-import { selectItems, unselectedKernels } from '../harness/plan.js';
+import { selectItems, unselectedKernels, unusedSuiteOption } from '../harness/plan.js';
 
 const BENCH = {
   device: { type: 'string' },
@@ -124,5 +124,36 @@ describe('--kernels with --variant / --case: the kernels the selection leaves ou
     ]);
     const all = { ...sel, external };
     expect(unselectedKernels(external, selectItems(all))).toEqual([]);
+  });
+});
+
+describe("a suite's own option with none of its suites selected", () => {
+  it('is named with the suites it needs and what to do, instead of changing nothing', () => {
+    expect(unusedSuiteOption(['tile'], ['fusion'])).toBe(
+      '--tile applies to the tiling suite, which this run leaves out (it runs: fusion): add tiling to --suite (e.g. --suite fusion,tiling), or leave --tile out',
+    );
+    expect(unusedSuiteOption(['sparsity'], ['conv'])).toMatch(/^--sparsity applies to the sparse suite/);
+    expect(unusedSuiteOption(['policy'], ['conv', 'fusion'])).toMatch(/^--policy applies to the models suite, .*\(it runs: conv, fusion\)/);
+    expect(unusedSuiteOption(['schemes'], ['tiling'])).toMatch(/^--schemes applies to the conv and models suites, .*add conv or models to --suite/);
+    expect(unusedSuiteOption(['winograd'], ['sparse'])).toMatch(/^--winograd applies to the conv suite/);
+  });
+
+  it('is fine when one of its suites runs, or the option is not suite-specific', () => {
+    expect(unusedSuiteOption(['tile'], ['fusion', 'tiling'])).toBeNull();
+    expect(unusedSuiteOption(['schemes'], ['models'])).toBeNull();
+    expect(unusedSuiteOption(['schemes', 'policy'], ['models'])).toBeNull();
+    expect(unusedSuiteOption(['pattern', 'sparsity'], ['sparse'])).toBeNull();
+    expect(unusedSuiteOption(['quick', 'filter'], ['conv'])).toBeNull();
+  });
+});
+
+describe('--variant with a threaded result name', () => {
+  it('says which variant and --threads count select it', () => {
+    expect(() => selectItems({ variants: ['conv-im2col-gemm-f32@t2'], quick: true, seed: 1, distribution: 'uniform(-1,1)' } as never)).toThrow(
+      '--variant conv-im2col-gemm-f32@t2 is conv-im2col-gemm-f32 on 2 threads, the name of a result: select the variant and the count, --variant conv-im2col-gemm-f32 --threads 2',
+    );
+    expect(() => selectItems({ variants: ['conv-nope@t2'], quick: true, seed: 1, distribution: 'uniform(-1,1)' } as never)).toThrow(
+      /^unknown variant: conv-nope@t2/,
+    );
   });
 });

@@ -58,6 +58,16 @@ describe('the roofbench bin', () => {
     expect(value.code).toBe(2);
   });
 
+  it('runs analyze like the other commands (the README\'s "the same commands through the bin" left it out)', async () => {
+    const bad = await bin(['analyze', '--model', 'nosuch']);
+    expect(bad.stderr).toContain('unknown model "nosuch"');
+    expect(bad.code).toBe(2);
+    const help = await bin(['analyze', '--help']);
+    expect(help.stdout).toMatch(/^roofbench analyze: /);
+    expect(help.code).toBe(0);
+    expect((await bin(['--help'])).stdout).toMatch(/^ {2}analyze /m);
+  });
+
   it('gives compare, dashboard and history each their own help, naming no internal path', async () => {
     const compare = await bin(['compare', '--help']);
     const dashboard = await bin(['dashboard', '--help']);

@@ -116,6 +116,15 @@ describe('bench selection and errors', () => {
     expect(r.stdout).toMatch(/report: .*index\.html/);
   });
 
+  it('--threads 1,2: the opening line says each pair runs at both counts (it counted the pairs once)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'roofbench-cli-')), 'r');
+    const r = await bench(['--quick', '--threads', '1,2', '--case', 'vgg16.conv3_2', '--variant', 'conv-im2col-gemm-f32', '--out', out, '--no-ceilings']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/1 cases, 1 case x variant pairs, each at 1, 2 threads \(quick\)/);
+    const run = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(run.results.map((x) => x.variant)).toEqual(['conv-im2col-gemm-f32', 'conv-im2col-gemm-f32@t2']);
+  });
+
   it('--list shows devices, suites, cases and variants', async () => {
     const r = await bench(['--list']);
     expect(r.code).toBe(0);
@@ -130,6 +139,8 @@ describe('bench selection and errors', () => {
     ['an invalid filter', ['--filter', '(['], /not a valid regular expression/],
     ['an unknown option', ['--frobnicate'], /frobnicate[\s\S]*--help/],
     ['a bad number', ['--min-samples', 'lots'], /--min-samples expects a positive integer, got "lots"/],
+    // Number("0x10") is 16: a budget in hex (or binary) is a typo, not a budget.
+    ['a budget in hex', ['--max-rel-l2', '0x10'], /--max-rel-l2 expects a positive number, got "0x10"/],
     ['an unknown distribution', ['--distribution', 'gauss'], /unknown --distribution "gauss"; valid: uniform\(-1,1\)/],
   ];
   for (const [what, args, message] of bad) {

@@ -165,6 +165,23 @@ describe('history command line', () => {
     expect(existsSync(join(dash, 'index.html'))).toBe(true);
   });
 
+  it('a command that only reads never creates a store: a mistyped --history is an error (exit 2) naming it', async () => {
+    const typo = join(work, 'histroy.sqlite');
+    for (const args of [['list'], ['compare', 'latest', 'previous', '--device', 'board'], ['dashboard', '--out', join(work, 'dash-typo')], ['series']]) {
+      const r = await history([...args, '--history', typo]);
+      expect(r.code, `${args[0]}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`no history store at ${typo}: nothing was stored there yet`);
+      expect(existsSync(typo), args[0]).toBe(false);
+    }
+    // An unknown device or run names what the store has, and how to see it.
+    const dev = await history(['compare', 'latest', 'previous', '--device', 'bord', '--history', db]);
+    expect(dev.code).toBe(2);
+    expect(dev.stderr).toMatch(/no runs of device "bord" in .*\(devices in the store: board, rpi3\)/);
+    const run = await history(['compare', 'nosuchrun', 'latest', '--device', 'board', '--history', db]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('npm run history -- list shows the stored runs');
+  });
+
   it('unknown commands and options are usage errors', async () => {
     const r = await history(['frobnicate']);
     expect(r.code).toBe(2);

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RunResults, type CaseResult, type RunnerEvent } from '../core/contracts.js';
-import { caseLine, clock, fmtMs, Progress, summaryTable } from '../harness/progress.js';
+import { caseLine, clock, countsLine, fmtMs, Progress, summaryTable } from '../harness/progress.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 const fixture = (name: string) => RunResults.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')));
@@ -169,6 +169,43 @@ describe('summary table', () => {
     expect(text).toContain(`skipped (not applicable; reasons in the report): ${second!.variant} x1`);
     expect(text).not.toMatch(new RegExp(`not applicable[^\n]*${first!.variant}`));
     expect(text).toContain('accuracy only, not timed (checked; in the report): conv-emulated-fp16arith-f16 x1');
+  });
+
+  /** The result, errored in `phase` with `error` (its identity fields kept). */
+  const erroredAs = (r: CaseResult, phase: string, error: string) =>
+    ({ caseId: r.caseId, variant: r.variant, algorithm: r.algorithm, dtype: r.dtype, cost: r.cost, state: 'errored', phase, error }) as CaseResult;
+
+  it('a run where every pair failed the same way (no SSH agent) says so in one line, not a row per pair', () => {
+    const run = fixture('rpi3-complete');
+    const msg = 'not measured: device closed uses the SSH agent but SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add your key';
+    run.results = run.results.map((r) => erroredAs(r, 'transport', msg));
+    const text = summaryTable(run, 80);
+    expect(text.split('\n').length).toBeLessThanOrEqual(3);
+    expect(text.replace(/\n\s*/g, ' ')).toBe(`  all ${run.results.length} case x variant pairs errored in transport: ${msg}`);
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it("an errored row keeps its variant and state; only the error's end is cut", () => {
+    const run = fixture('rpi3-complete');
+    const i = run.results.findIndex((x) => x.state === 'passed');
+    const r = run.results[i]!;
+    run.results[i] = erroredAs(r, 'run', `boom ${'x'.repeat(200)}`);
+    const row = summaryTable(run, 100)
+      .split('\n')
+      .find((l) => l.includes('boom'))!;
+    expect(row).toMatch(new RegExp(`^  ${r.variant} .* errored in run: boom x+…$`));
+    expect(row.length).toBeLessThanOrEqual(100);
+  });
+
+  it('the closing counts keep the pairs an interrupted run never reached apart from the skipped ones', () => {
+    const run = fixture('rpi3-complete');
+    const [a, b] = run.results;
+    const skippedAs = (r: CaseResult, reason: string) =>
+      ({ caseId: r.caseId, variant: r.variant, algorithm: r.algorithm, dtype: r.dtype, cost: r.cost, state: 'skipped', reason }) as CaseResult;
+    const passed = run.results.filter((r) => r.state === 'passed').length;
+    const line = countsLine([...run.results, skippedAs(a!, 'not measured: the run was interrupted (SIGINT)'), skippedAs(b!, 'not a depthwise layer')]);
+    expect(line).toMatch(new RegExp(`^${passed} passed, \\d+ inaccurate, \\d+ errored, \\d+ skipped, 1 not measured$`));
+    expect(countsLine([skippedAs(b!, 'not a depthwise layer')])).toBe('0 passed, 0 inaccurate, 0 errored, 1 skipped');
   });
 
   it('a long variant name is shortened in the middle to fit, never pushing the columns out', () => {

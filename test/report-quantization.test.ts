@@ -47,7 +47,10 @@ function lowp(
   r.variant = variant;
   r.dtype = dtype;
   r.algorithm = 'im2col-gemm-int8';
-  r.timing.stats.median = median;
+  // The interval and the noise flag scale with the median: a clean, clear timing unless a test says otherwise.
+  const st = r.timing.stats;
+  r.timing.stats = { ...st, median, ciLow: (st.ciLow / st.median) * median, ciHigh: (st.ciHigh / st.median) * median };
+  r.timing.noisy = false;
   const relL2 = 10 ** (-sqnrDb / 20);
   r.accuracy = {
     ...r.accuracy,
@@ -168,6 +171,41 @@ describe('quantization decision', () => {
     expect(b.why).toContain('stay in fp32');
   });
 
+  it('with --threads 1,2, compares the one-thread int8 kernels with fp32 on one thread, not with fp32 on two', () => {
+    const run = withInt8();
+    // fp32 im2col and Winograd on 2 threads, 4x faster than on one: faster than every int8 kernel (which run on one).
+    for (const v of ['conv-im2col-gemm-f32', 'conv3x3-winograd-f4x4-f32']) {
+      const one = timed(run, B, v);
+      run.results.push({
+        ...structuredClone(one),
+        variant: `${v}@t2`,
+        threads: 2,
+        timing: { ...one.timing, stats: { ...one.timing.stats, median: one.timing.stats.median / 4 } },
+      });
+    }
+    const b = quantizationDecision(run)!.layers.find((l) => l.caseId === B)!;
+    expect(b.bestFp32Variant).toBe('conv3x3-winograd-f4x4-f32');
+    expect(b.fp32Variant).toBe('conv-im2col-gemm-f32');
+    expect(b.rows.find((r) => r.scheme === 'pc-i8')!.speedup).toBeCloseTo(2.5, 9);
+    expect(b.recommended).toBe('conv-im2col-gemm-pc-i8');
+  });
+
+  it('injected fault: a faster scheme on a noisy timing is not recommended (no clear speed-up), and the layer says why', () => {
+    const clean = quantizationDecision(withInt8())!.layers.find((l) => l.caseId === B)!;
+    expect(clean.recommended).toBe('conv-im2col-gemm-pc-i8');
+    const run = withInt8();
+    for (const r of run.results) if (r.caseId === B && isTimed(r) && r.accuracy.schemeLoss) r.timing.noisy = true;
+    const b = quantizationDecision(run)!.layers.find((l) => l.caseId === B)!;
+    expect(b.recommended).toBeNull();
+    // The scheme's verdict says its speed-up is indicative on that layer.
+    expect(quantizationDecision(run)!.verdicts.find((v) => v.scheme === 'pc-i8')!.text).toContain(
+      '2.24× faster than fp32 im2col (1.54× the best fp32) (indicative: noisy timings on 1 of 2 layers)',
+    );
+    expect(b.why).toMatch(
+      /^conv-im2col-gemm-pc-i8 measured [\d.]+× the best fp32 \(conv3x3-winograd-f4x4-f32\), but its timing is noisy or the interval holds 1×: no clear speed-up, stay in fp32/,
+    );
+  });
+
   it('a native int8 peer (ONNX Runtime QLinearConv) is shown as a ratio, never recommended nor in a verdict', () => {
     const run = withInt8();
     const fpA = timed(run, A, 'conv-im2col-gemm-f32').timing.stats.median;
@@ -187,6 +225,13 @@ describe('quantization decision', () => {
     const q = quantizationDecision(run)!;
     expect(q.layers.every((l) => l.recommended === null && l.rows.every((r) => r.speedup === null))).toBe(true);
     expect(q.verdicts[0]!.text).toContain('speed not measured (emulated device)');
+  });
+
+  it('draws no int8 roof over a run without int8 results, even with a measured int8 peak (fp32 kernels alone)', () => {
+    const run = base();
+    run.ceilings.measured!.int8PeakGops = 14.2;
+    expect(rooflineData(run).int8Roof).toEqual([]);
+    expect(rooflineData(withInt8()).int8Roof.length).toBeGreaterThan(0);
   });
 
   it('draws the int8 roof only where the run measured an int8 peak', () => {
@@ -215,6 +260,27 @@ describe('quantization decision', () => {
     expect(rooflineData(run).int8Roof).toEqual([]);
   });
 
+  it("the case table does not mark a passed int8 row's error against float64 as over its kernel check's tolerance (maxAbs <= 0)", async () => {
+    const rowOf = async (ok: boolean) => {
+      const run = withInt8();
+      const r = run.results.find((x) => x.caseId === A && x.variant === 'conv-im2col-gemm-pc-i8') as TimedResult;
+      r.accuracy.maxAbs = encodeFloat(0.52);
+      r.accuracy.tolerance = { metric: 'maxAbs', limit: 0, source: 'kernel check (kernel: bit-exact) against the exact reference' };
+      r.accuracy.checks = [{ name: 'kernel: bit-exact', ok, value: ok ? 0 : 3, limit: 0, detail: 'outputs against the exact integer reference' } as never];
+      const html = readFileSync(await renderReport(run, join(scratch(), `k-${ok}`)), 'utf8');
+      const cases = html.slice(html.indexOf('<section id="cases"'));
+      const at = cases.indexOf('>conv-im2col-gemm-pc-i8<');
+      return cases.slice(at, cases.indexOf('</tr>', at));
+    };
+    const passed = await rowOf(true);
+    expect(passed).toContain('kernel check: maxAbs ≤ 0');
+    expect(passed).not.toMatch(/ over"/);
+    // Injected fault: the kernel check failed: then its tolerance is marked (not the float64 error cells).
+    const failed = await rowOf(false);
+    expect(failed).toContain('<td class="left tol nowrap over"');
+    expect(failed).not.toMatch(/class="num gated/);
+  });
+
   it('renders the section, escaped, with the int8 roof in the key', async () => {
     const run = withInt8();
     const r = run.results.find((x) => x.caseId === A && x.variant === 'conv-im2col-gemm-pc-i8') as TimedResult;
@@ -230,5 +296,9 @@ describe('quantization decision', () => {
     expect(html).toContain('int8 roofline: the measured int8 peak');
     expect(s).toContain('Accuracy only, not timed: emulated fp16 arithmetic');
     expect(html).toContain('int8 peak 14.2 GOP/s (measured)');
+    // Times in the unit that reads best, with it (the medians were "0.01" ms for 10.4 µs; the column said ms).
+    expect(s).toMatch(/\(fp32 im2col \d+(\.\d+)? (µs|ms|s); best fp32 conv3x3-winograd-f4x4-f32 \d+(\.\d+)? (µs|ms|s)\)/);
+    expect(s).toMatch(/<td class="num">\d+(\.\d+)? (µs|ms|s)<\/td>\s*<td class="num strong">/);
+    expect(s).not.toMatch(/<td class="num">[\d.]+<\/td>\s*<td class="num strong">/);
   });
 });

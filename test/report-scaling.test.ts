@@ -32,6 +32,13 @@ describe('scaling view', () => {
       expect(cells[1]!.speedupText).toContain(`${Number(speedup.toPrecision(3))}×`);
       expect(cells[1]!.efficiencyText).toBe(`${Math.round((100 * speedup) / 2)}%`);
     }
+    // Medians in the unit that reads best (a 0.0995 ms median reads 99.5 µs).
+    for (const cells of rows.values()) for (const c of cells) expect(c.medianText).toMatch(/^(\d{1,3}(\.\d+)? (µs|ms|s)|\u2014)$/);
+    const tiny = scalingView({
+      ...r,
+      results: r.results.map((x) => (isTimed(x) ? { ...x, timing: { ...x.timing, stats: { ...x.timing.stats, median: 0.0995 } } } : x)),
+    })!;
+    expect(tiny.layers[0]!.rows[0]!.cells[0]!.medianText).toBe('99.5 µs');
     // The FFT has no 2-thread figure: not tabled, named in a note (its result says why).
     expect(rows.has('conv3x3-fft-t8-f32')).toBe(false);
     expect(v.notes.join(' ')).toMatch(/Not run on more than one thread \(each result says why\): conv3x3-fft-t8-f32\./);

@@ -190,6 +190,12 @@ let openedStore: string | null = null;
 /** The store; `readonly` for the commands that only read it (they work on a store the user cannot write). */
 function openStore(file: string | undefined, readonly = false): HistoryStore {
   openedStore = historyPath(file);
+  // A command that only reads never creates a store: a mistyped --history gets an error, not an empty new file.
+  if (readonly && !existsSync(openedStore)) {
+    throw new UsageError(
+      `no history store at ${openedStore}: nothing was stored there yet (npm run bench stores each run; npm run history -- import reports/ imports existing ones); check --history / ROOFBENCH_HISTORY`,
+    );
+  }
   return HistoryStore.open(openedStore, { readonly });
 }
 

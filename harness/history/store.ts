@@ -817,7 +817,8 @@ export class HistoryStore {
     if (rel || spec === 'previous') {
       const d = needDevice();
       const runs = this.runs({ device: d });
-      if (runs.length === 0) throw new NoSuchRunError(`no runs of device "${d}" in ${this.path}`);
+      if (runs.length === 0)
+        throw new NoSuchRunError(`no runs of device "${d}" in ${this.path} (devices in the store: ${this.devices().join(', ') || 'none'})`);
       if (spec === 'previous') {
         const [, ...older] = runs;
         const prev = older.find((r) => r.status === 'complete') ?? older[0];
@@ -838,7 +839,9 @@ export class HistoryStore {
     if (matches.length > 1) {
       throw new Error(`run id ${spec} exists for several devices (${matches.map((m) => m.device).join(', ')}): add --device`);
     }
-    throw new NoSuchRunError(`no run "${spec}"${device !== undefined ? ` of device "${device}"` : ''} in ${this.path}`);
+    throw new NoSuchRunError(
+      `no run "${spec}"${device !== undefined ? ` of device "${device}"` : ''} in ${this.path} (npm run history -- list shows the stored runs; or latest, previous, latest~N with --device)`,
+    );
   }
 
   /**

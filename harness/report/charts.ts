@@ -161,7 +161,6 @@ export function rooflineData(run: RunResults): RooflineData {
   const native = run.ceilings.native ?? null;
   const nPeak = native && pos(native.peakGflops) ? native.peakGflops : undefined;
   const nBw = native && pos(native.dramGbps) ? native.dramGbps : undefined;
-  const iPeak = measured && pos(measured.int8PeakGops) ? measured.int8PeakGops : undefined;
   const theoPeaks = theo ? Object.entries(theo.peakGflops).filter(([, v]) => pos(v)) : [];
   const tMain = theoPeaks.find(([k]) => k === 'f32') ?? theoPeaks[0];
   const tBw = theo && pos(theo.dramGbps) ? theo.dramGbps : undefined;
@@ -173,6 +172,10 @@ export function rooflineData(run: RunResults): RooflineData {
 
   const timed = run.results.filter(isTimed);
   const plotted = timed.filter(isPlottable);
+  // The int8 roof only where an int8 point is measured against it: above a run of fp32 kernels alone (the fusion
+  // suite) a dashed roof at twice the f32 peak reads as headroom they do not have.
+  const hasInt8 = timed.some((r) => r.dtype === 'i8' || r.dtype === 'u8');
+  const iPeak = hasInt8 && measured && pos(measured.int8PeakGops) ? measured.int8PeakGops : undefined;
   const tips: Tip[] = [];
   const points: RooflineData['points'] = [];
   const executed: RooflineData['executed'] = [];

@@ -16,8 +16,8 @@
 import nunjucks from 'nunjucks';
 import type { TopLevelSpec } from 'vega-lite';
 import { isTimed, type CaseResult, type RunResults, type TimedResult } from '../../core/contracts.js';
-import { bytesBinary, bytesDecimal, ms, sig } from './format.js';
-import { speedupOf, speedupText } from './speedup.js';
+import { bytesBinary, bytesDecimal, duration, ms, sig } from './format.js';
+import { isDecisive, speedupOf, speedupText, type Speedup } from './speedup.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
 
 const FUSED = 'fusion-fused-f32';
@@ -56,6 +56,29 @@ interface RoofPoint {
   tip: string;
 }
 
+/** Modeled bytes of `b` against `base`: "3.63x fewer", "1.06x more" or "the same" (never "0.94x fewer"). */
+export function bytesCut(base: number, b: number): string {
+  const r = base / b;
+  if (Math.abs(r - 1) < 0.005) return 'the same';
+  return r > 1 ? `${sig(r)}x fewer` : `${sig(1 / r)}x more`;
+}
+
+/** The "saved" column: "3.63x fewer (6.42 MB)", "1.06x more (+1.1 MB)", "the same". */
+function savedText(base: number, b: number): string {
+  const cut = bytesCut(base, b);
+  return cut === 'the same' ? cut : `${cut} (${base >= b ? '' : '+'}${bytesDecimal(Math.abs(base - b))})`;
+}
+
+/**
+ * A way against its baseline in words, the verdict first: "faster than X: speedup 1.12× (1.05–1.2×)", "slower than
+ * X: ...", or "no clear difference from X: speedup ~1.06× (...), noisy" when the timings are noisy or the interval
+ * holds 1× (isDecisive), so a 0.98× is never read as a speed-up.
+ */
+export function versusText(sp: Speedup, baseline: string): string {
+  const verdict = isDecisive(sp) ? `${sp.value > 1 ? 'faster' : 'slower'} than ${baseline}` : `no clear difference from ${baseline}`;
+  return `${verdict}: speedup ${speedupText(sp)}`;
+}
+
 function caseTitle(run: RunResults, caseId: string): string {
   return run.cases.find((c) => c.id === caseId)?.description ?? caseId;
 }
@@ -84,13 +107,10 @@ export function buildFusionView(run: RunResults): { pairs: PairView[]; points: O
       return {
         variant: r.variant,
         state: r.state === 'skipped' ? `skipped: ${r.reason}` : r.state === 'errored' ? `errored in ${r.phase}: ${r.error}` : r.state,
-        median: t ? `${ms(t.timing.stats.median)} ms` : '—',
+        median: t ? duration(t.timing.stats.median) : '—',
         speedup: r === base ? 'baseline' : sp ? speedupText(sp) : '—',
         bytes: r.cost.bytes > 0 ? bytesDecimal(r.cost.bytes) : '—',
-        saved:
-          base && r !== base && r.cost.bytes > 0 && base.cost.bytes > 0
-            ? `${sig(base.cost.bytes / r.cost.bytes)}x fewer (${bytesDecimal(base.cost.bytes - r.cost.bytes)})`
-            : '—',
+        saved: base && r !== base && r.cost.bytes > 0 && base.cost.bytes > 0 ? savedText(base.cost.bytes, r.cost.bytes) : '—',
         gflops: t ? sig(t.perf.gflops) : '—',
         intensity: r.cost.intensity > 0 ? sig(r.cost.intensity) : '—',
       };
@@ -98,7 +118,8 @@ export function buildFusionView(run: RunResults): { pairs: PairView[]; points: O
     const fused = rs.find((r) => r.variant === FUSED);
     let summary: string;
     if (passed(fused) && passed(base)) {
-      summary = `fused ${speedupText(speedupOf(fused, base))} the unfused way, ${sig(base.cost.bytes / fused.cost.bytes)}x fewer modeled bytes`;
+      const sp = speedupOf(fused, base);
+      summary = `fused: ${sp ? versusText(sp, 'the unfused way') : 'no speedup (a median is not a positive time)'}; ${bytesCut(base.cost.bytes, fused.cost.bytes)} modeled bytes`;
     } else {
       summary = `no speedup: ${!fused ? 'the fused way did not run' : !base ? 'the unfused way did not run' : `fused ${fused.state}, unfused ${base.state}`} (a way that fails its checks gets no speedup)`;
     }
@@ -201,7 +222,7 @@ export function buildTilingView(run: RunResults): ChainView[] | null {
           variant: r.variant,
           tile: r === layer ? 'whole image' : tileName(r),
           tiles: `${num(r, 'tiles') ?? '—'}`,
-          median: t ? `${ms(t.timing.stats.median)} ms` : '—',
+          median: t ? duration(t.timing.stats.median) : '—',
           speedup: r === layer ? 'baseline' : sp ? speedupText(sp) : '—',
           bytes: r.cost.bytes > 0 ? bytesDecimal(r.cost.bytes) : '—',
           workingSet: ws !== undefined ? bytesBinary(ws) : '—',
@@ -224,9 +245,7 @@ export function buildTilingView(run: RunResults): ChainView[] | null {
       caseId,
       title: caseTitle(run, caseId),
       rows,
-      best: best
-        ? `best tile on this device: ${tileName(best)} (${ms(best.timing.stats.median)} ms, ${layerT ? `${speedupText(speedupOf(best, layerT))} layer by layer` : 'no layer-by-layer time'}; modeled bytes ${layer && layer.cost.bytes > 0 ? `${sig(layer.cost.bytes / best.cost.bytes)}x fewer` : '—'})`
-        : 'no tiled schedule passed its checks: no best tile',
+      best: bestText(best, layer),
       cacheNote:
         `Modeled bytes are the traffic model's (reference/chain-traffic.ts) for ${modelCache ? `${bytesBinary(Number(modelCache.cacheBytes))} (${String(modelCache.cacheSource)})` : "the run's L2"}; ` +
         `cache sizes marked: ${caches.length ? caches.map((c) => `${c.level} ${bytesBinary(c.bytes)}`).join(', ') : 'none'} (${source}).`,
@@ -237,6 +256,23 @@ export function buildTilingView(run: RunResults): ChainView[] | null {
       roof,
     };
   });
+}
+
+/**
+ * The chain's verdict: the best tile only when it is faster than layer by layer (clean timings, interval above 1×);
+ * a fastest tiled schedule that is slower, or not clearly different, is named as such, never "best".
+ */
+function bestText(best: TimedResult | undefined, layer: CaseResult | undefined): string {
+  if (!best) return 'no tiled schedule passed its checks: no best tile';
+  const layerT = isTimed(layer) && layer.state === 'passed' ? layer : undefined;
+  const sp = layerT ? speedupOf(best, layerT) : undefined;
+  const bytes = layer && layer.cost.bytes > 0 && best.cost.bytes > 0 ? `${bytesCut(layer.cost.bytes, best.cost.bytes)} modeled bytes` : 'modeled bytes —';
+  const what = `${tileName(best)} (${duration(best.timing.stats.median)})`;
+  if (!sp) return `fastest tiled schedule: ${what}; no layer-by-layer time to compare with; ${bytes}`;
+  const vs = `${versusText(sp, 'layer by layer')}; ${bytes}`;
+  if (isDecisive(sp) && sp.value > 1) return `best tile on this device: ${what}, ${vs}`;
+  if (isDecisive(sp)) return `no tiled schedule beats layer by layer on this device: the fastest, ${what}, is ${vs}`;
+  return `no tile clearly beats layer by layer on this device: the fastest tiled schedule, ${what}, has ${vs}`;
 }
 
 /** The points with tip tokens, and the tips. */
@@ -310,7 +346,8 @@ async function tileTimeSvg(c: ChainView, id: string): Promise<string | null> {
   // One mark per tile: levels whose largest fitting tile is the same share it (e.g. L2 and L3 both fit every tile).
   const byTile = new Map<number, string[]>();
   for (const k of c.caches) if (k.tile !== null) byTile.set(k.tile, [...(byTile.get(k.tile) ?? []), `${k.level} ${bytesBinary(k.bytes)}`]);
-  const marks = [...byTile].map(([tile, levels]) => ({ tile, label: `largest tile fitting ${levels.join(', ')}` }));
+  // Short labels ("fits L2 2.00 MiB"): the caption says what the line is; a long one ran past the axis and grew the chart.
+  const marks = [...byTile].map(([tile, levels]) => ({ tile, label: `fits ${levels.join(', ')}` }));
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 560,

@@ -9,7 +9,8 @@
  *
  * Definitions (docs/precision.md, "The quantization decision"):
  * - speedup = median time of conv-im2col-gemm-f32 / median time of the variant, same case, same run;
- *   "vs best fp32" uses the fastest fp32 variant that passed on that case;
+ *   "vs best fp32" uses the fastest fp32 variant that passed on that case; both at the variant's own thread count
+ *   (with --threads 1,2 an fp32 result on 2 threads is not compared with an int8 kernel on 1);
  * - budget: the user's --min-sqnr-db / --max-rel-l2 where given, else DEFAULT_MIN_SQNR_DB;
  * - a scheme meets the budget on a layer when its SQNR (and rel L2) are within it;
  * - the recommended scheme of a layer: among the low-precision results that passed their kernel
@@ -19,9 +20,19 @@
  *   the geometric mean of the speedups over fp32 im2col, the lowest SQNR, layers meeting the budget.
  * A timing on an emulated device is the emulator's: no speedup and no recommendation is drawn from it.
  */
-import { decodeFloat, isTimed, type CaseResult, type RunResults, type TimedResult } from '../../core/contracts.js';
+import {
+  baseVariantName,
+  decodeFloat,
+  isTimed,
+  resultThreads,
+  threadedVariantName,
+  type CaseResult,
+  type RunResults,
+  type TimedResult,
+} from '../../core/contracts.js';
 import { PEER_VARIANT, SPEED_BASELINE_VARIANT } from '../../suites/conv/baselines.js';
-import { fixed, sig } from './format.js';
+import { duration, fixed, sig } from './format.js';
+import { isDecisive, speedupOf } from './speedup.js';
 
 /** The budget the decision uses when the user gave none: a common bar for int8 (the issue's example verdict). */
 export const DEFAULT_MIN_SQNR_DB = 30;
@@ -34,10 +45,16 @@ export interface QuantRow {
   dtype: string;
   /** Median time, ms. */
   ms: number;
+  /** The same in the unit that reads best (10.4 µs, 0.506 ms). */
+  medianText: string;
   /** fp32 im2col / this, same case (null without that baseline or on an emulated device). */
   speedup: number | null;
   /** Fastest passing fp32 variant / this. */
   speedupBest: number | null;
+  /** That speedup is a clear one: neither timing noisy and its interval above 1× (speedup.ts isDecisive). */
+  speedupBestClear: boolean;
+  /** Its timing, or its fp32 baselines', is noisy: its speedups are indicative. */
+  noisy: boolean;
   sqnrDb: number;
   relL2: number;
   rmseOverScale: number;
@@ -58,6 +75,9 @@ export interface QuantLayer {
   fp32Ms: number | null;
   bestFp32Variant: string | null;
   bestFp32Ms: number | null;
+  /** fp32Ms and bestFp32Ms in the unit that reads best. */
+  fp32Text: string;
+  bestFp32Text: string;
   rows: QuantRow[];
   /** The variant the numbers recommend, or null: stay in fp32. */
   recommended: string | null;
@@ -168,13 +188,24 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     }
     const q = timed.filter((r) => schemeKey(r) !== null);
     if (q.length === 0) continue;
-    const base = timed.find((r) => r.variant === SPEED_BASELINE_VARIANT && r.state === 'passed');
+    // Baselines at the low-precision result's own thread count (with --threads 1,2 the int8 kernels run on one
+    // thread: an fp32 result on two is not what they would replace).
+    const baseAt = (n: number) => timed.find((r) => r.variant === threadedVariantName(SPEED_BASELINE_VARIANT, n) && r.state === 'passed');
     // Roofbench's own fp32 kernels (a native peer or kernel is not what the scheme would replace).
     const fp32 = timed.filter(
-      (r) => r.dtype === 'f32' && r.state === 'passed' && r.external === undefined && r.info?.code !== 'native' && r.variant !== PEER_VARIANT,
+      (r) =>
+        r.dtype === 'f32' && r.state === 'passed' && r.external === undefined && r.info?.code !== 'native' && baseVariantName(r.variant).base !== PEER_VARIANT,
     );
-    const best = fp32.reduce<TimedResult | undefined>((b, r) => (!b || r.timing.stats.median < b.timing.stats.median ? r : b), undefined);
+    const bestAt = (n: number) =>
+      fp32
+        .filter((r) => resultThreads(r) === n)
+        .reduce<TimedResult | undefined>((b, r) => (!b || r.timing.stats.median < b.timing.stats.median ? r : b), undefined);
+    const layerThreads = resultThreads(q[0]!);
+    const base = baseAt(layerThreads);
+    const best = bestAt(layerThreads);
     const rows: QuantRow[] = q.map((r) => {
+      const rowBase = baseAt(resultThreads(r));
+      const rowBest = bestAt(resultThreads(r));
       const s = r.accuracy.schemeLoss!;
       const sqnrDb = decodeFloat(s.sqnrDb);
       const relL2 = decodeFloat(s.relL2);
@@ -194,8 +225,11 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
         description: s.description,
         dtype: r.dtype,
         ms: median,
-        speedup: base && !emulated ? base.timing.stats.median / median : null,
-        speedupBest: best && !emulated ? best.timing.stats.median / median : null,
+        medianText: duration(median),
+        speedup: rowBase && !emulated ? rowBase.timing.stats.median / median : null,
+        speedupBest: rowBest && !emulated ? rowBest.timing.stats.median / median : null,
+        noisy: r.timing.noisy || rowBase?.timing.noisy === true || rowBest?.timing.noisy === true,
+        speedupBestClear: rowBest !== undefined && !emulated && isDecisive(speedupOf(r, rowBest)) && median < rowBest.timing.stats.median,
         sqnrDb,
         relL2,
         rmseOverScale: decodeFloat(s.rmseOverScale),
@@ -207,20 +241,27 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
         note: notes.join('; '),
       };
     });
-    const candidates = rows.filter((r) => !r.peer && r.kernelOk && r.meets && !r.nonPortable && r.speedupBest !== null && r.speedupBest > 1);
+    const eligible = rows.filter((r) => !r.peer && r.kernelOk && r.meets && !r.nonPortable && r.speedupBest !== null && r.speedupBest > 1);
+    // Only a clear speed-up (clean timings, interval above 1x) is recommended, as in the accuracy decision.
+    const candidates = eligible.filter((r) => r.speedupBestClear);
+    const unclear = eligible.filter((r) => !r.speedupBestClear).sort((a, b) => b.speedupBest! - a.speedupBest!)[0];
     const pick = candidates.reduce<QuantRow | undefined>((b, r) => (!b || r.speedupBest! > b.speedupBest! ? r : b), undefined);
     let why: string;
     if (emulated) why = 'emulated device: its timings are the emulator’s, so nothing is recommended for speed';
     else if (!best) why = 'no fp32 variant passed on this layer to compare with';
     else if (pick) why = `${sig(pick.speedupBest, 3)}× faster than the best fp32 (${best.variant}), SQNR ${fixed(pick.sqnrDb, 1)} dB within the budget`;
     else if (!rows.some((r) => r.kernelOk && r.meets)) why = 'no scheme meets the budget on this layer: stay in fp32';
-    else why = `no scheme within the budget is faster than the best fp32 (${best.variant}): stay in fp32`;
+    else if (unclear) {
+      why = `${unclear.variant} measured ${sig(unclear.speedupBest, 3)}× the best fp32 (${best.variant}), but its timing is noisy or the interval holds 1×: no clear speed-up, stay in fp32 (measure again on a quiet machine)`;
+    } else why = `no scheme within the budget is faster than the best fp32 (${best.variant}): stay in fp32`;
     layers.push({
       caseId,
       fp32Variant: base?.variant ?? null,
       fp32Ms: base?.timing.stats.median ?? null,
       bestFp32Variant: best?.variant ?? null,
       bestFp32Ms: best?.timing.stats.median ?? null,
+      fp32Text: duration(base?.timing.stats.median),
+      bestFp32Text: duration(best?.timing.stats.median),
       rows,
       recommended: emulated ? null : (pick?.variant ?? null),
       why,
@@ -244,11 +285,13 @@ export function quantizationDecision(run: RunResults): QuantDecision | null {
     const gb = best.length === perLayer.length ? geomean(best) : null;
     const minSqnrDb = Math.min(...perLayer.map((r) => r.sqnrDb));
     const failed = layers.flatMap((l) => l.rows).filter((r) => r.scheme === scheme && !r.kernelOk && !r.peer).length;
+    const noisy = perLayer.filter((r) => r.noisy).length;
     const speed = emulated
       ? 'speed not measured (emulated device)'
       : g === null
         ? 'speed not compared (no fp32 im2col on every layer)'
-        : `${sig(g, 3)}× ${g >= 1 ? 'faster' : 'slower'} than fp32 im2col${gb === null ? '' : ` (${sig(gb, 3)}× the best fp32)`}`;
+        : `${sig(g, 3)}× ${g >= 1 ? 'faster' : 'slower'} than fp32 im2col${gb === null ? '' : ` (${sig(gb, 3)}× the best fp32)`}` +
+          (noisy ? ` (indicative: noisy timings on ${noisy} of ${perLayer.length} layer${perLayer.length === 1 ? '' : 's'})` : '');
     const text =
       perLayer.length === 0
         ? `${scheme}: no kernel passed its kernel check (${failed} failed)`

@@ -75,10 +75,17 @@ function row(r: Timed, q: Quant, fp32Ms: number | null, bestMs: number | null): 
     meets: q.budget.meets,
     budget: q.budget.text,
     worst: worst || '—',
-    fp32: fallen.length ? fallen.map((l) => `${l.node}: ${l.reason ?? 'fp32'}`).join('; ') : 'none',
+    fp32: fallen.length ? fallenText(fallen) : 'none',
     plan,
     x,
   };
+}
+
+/** The layers left in fp32, grouped by reason: "conv3.dw, conv3.pw: the mixed-precision plan fell it back to fp32; asym: no int8 kernel". */
+function fallenText(fallen: readonly { node: string; reason?: string | undefined }[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const l of fallen) byReason.set(l.reason ?? 'fp32', [...(byReason.get(l.reason ?? 'fp32') ?? []), l.node]);
+  return [...byReason].map(([reason, nodes]) => `${nodes.join(', ')}: ${reason}`).join('; ');
 }
 
 /** The section's view, or null when the run has no quantized network. */
@@ -91,6 +98,7 @@ export function quantizedNetworksView(run: RunResults): QuantNetView[] | null {
     const median = (v: string) => here.find((r) => r.variant === v && r.state === 'passed')?.timing.stats.median ?? null;
     const fp32Ms = median(FP32);
     const bestMs = median(BEST);
+    const fp32Noisy = here.some((r) => r.variant === FP32 && r.state === 'passed' && r.timing.noisy);
     const byScheme = new Map<string, Timed[]>();
     for (const r of quant.filter((x) => x.caseId === caseId)) {
       const k = r.model!.quantization!.scheme;
@@ -101,7 +109,9 @@ export function quantizedNetworksView(run: RunResults): QuantNetView[] | null {
       const q0 = rs[0]!.model!.quantization!;
       const say = (r: (typeof rows)[number]) =>
         `${r.kind}${r.kind === 'mixed plan' ? ` (${rs.find((x) => x.variant === r.variant)!.model!.quantization!.plan!.length} layer(s) fallen back to fp32)` : ''}: ` +
-        `${r.x === null ? 'no fp32 im2col network to compare with in this run' : r.x >= 1 ? `${fixed(r.x, 2)}× faster than fp32 im2col` : `${fixed(r.x, 2)}× the speed of fp32 im2col (slower)`}, ` +
+        `${r.x === null ? 'no fp32 im2col network to compare with in this run' : r.x >= 1 ? `${fixed(r.x, 2)}× faster than fp32 im2col` : `${fixed(r.x, 2)}× the speed of fp32 im2col (slower)`}` +
+        // A speed-up from noisy timings is indicative, as everywhere in the report.
+        `${r.x !== null && (fp32Noisy || rs.find((x) => x.variant === r.variant)!.timing.noisy) ? ' (noisy timings: indicative)' : ''}, ` +
         `final ${r.sqnr}, top-1 agrees on ${r.top1}, ${r.meets ? 'meets' : 'misses'} the budget`;
       const network = caseId.replace(/^models\//, '');
       out.push({
@@ -110,7 +120,7 @@ export function quantizedNetworksView(run: RunResults): QuantNetView[] | null {
         fp32:
           fp32Ms === null
             ? 'no passed fp32 im2col network in this run: no speedup'
-            : `fp32 im2col network ${ms(fp32Ms)}${bestMs !== null ? `, best fp32 ${ms(bestMs)}` : ''}`,
+            : `fp32 im2col network ${ms(fp32Ms)} ms${bestMs !== null ? `, best fp32 ${ms(bestMs)} ms` : ''}`,
         calibration: `${q0.calibration.method} on ${q0.calibration.inputs} input(s): ${q0.calibration.seeds}`,
         finalTensor: q0.finalTensor,
         rows: rows.map(({ x: _x, ...r }) => r),

@@ -9,6 +9,7 @@
  */
 import { baseVariantName, isTimed, resultThreads, type CaseSpec, type RunResults, type TimedResult } from '../../core/contracts.js';
 import { convOutputSize } from '../../reference/conv.js';
+import { duration } from './format.js';
 import { speedupOf, speedupText } from './speedup.js';
 
 export interface ScalingCell {
@@ -53,8 +54,6 @@ function kindOf(c: CaseSpec): string {
   if (s.r === 3 && s.s === 3) return '3x3 stride 1';
   return `${s.r}x${s.s}`;
 }
-
-const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toPrecision(3));
 
 /** The scaling view of `run`, or null when it ran at one thread count only. */
 export function scalingView(run: RunResults): ScalingView | null {
@@ -112,7 +111,7 @@ export function scalingView(run: RunResults): ScalingView | null {
           const s = t && base && threads > 1 ? speedupOf(t, base) : undefined;
           return {
             threads,
-            medianText: t ? `${ms(t.timing.stats.median)} ms` : '\u2014',
+            medianText: t ? duration(t.timing.stats.median) : '\u2014',
             speedupText: threads === 1 ? (t ? '1×' : '\u2014') : speedupText(s),
             efficiencyText: s ? `${Math.round((100 * s.value) / threads)}%` : '\u2014',
             oversubscribed: r?.oversubscribed === true,

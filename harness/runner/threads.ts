@@ -56,9 +56,38 @@ const OP_REGISTER = 2;
 const OP_EXIT = 3;
 const OP_FORGET = 4;
 
+/**
+ * How long a thread waiting for the other threads polls the control word before it sleeps (Atomics.wait), in ms.
+ * A futex wake costs tens of microseconds (more on a loaded machine, where the woken thread may wait for a time
+ * slice): as long as a whole run of a small layer (a depthwise layer at 7x7 is about 60 us). The runner calls
+ * run() back to back while it samples a variant, so a worker that polls briefly after each run catches the next
+ * one without sleeping; between variants it sleeps after SPIN_MS. pthreadpool (XNNPACK's) spins likewise before
+ * its futex wait. Bounded so idle workers do not hold a core.
+ */
+const SPIN_MS = 0.2;
+
+/**
+ * Returns when ctl[index] is no longer `old`: polls for up to spinMs, then sleeps in Atomics.wait. The same
+ * source runs in the workers (its text is put into WORKER_SOURCE; so it uses nothing but its arguments and
+ * globals) and on thread 0.
+ */
+function spinThenWait(ctl: Int32Array, index: number, old: number, spinMs: number): void {
+  let t0 = -1;
+  for (let i = 1; ; i++) {
+    if (Atomics.load(ctl, index) !== old) return;
+    if ((i & 255) === 0) {
+      const t = performance.now();
+      if (t0 < 0) t0 = t;
+      else if (t - t0 > spinMs) break;
+    }
+  }
+  while (Atomics.load(ctl, index) === old) Atomics.wait(ctl, index, old);
+}
+
 /** The worker's code (CommonJS, evaluated): instantiate the modules, then serve ops until OP_EXIT. */
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort, parentPort } = require('node:worker_threads');
+const spinThenWait = (${spinThenWait.toString()});
 const { memory, modules, ctl: ctlBuffer, results: resultsBuffer, port, slot } = workerData;
 const ctl = new Int32Array(ctlBuffer);
 const results = new Float64Array(resultsBuffer);
@@ -69,7 +98,7 @@ const programs = new Map();
 parentPort.postMessage('ready');
 let seen = 0;
 for (;;) {
-  Atomics.wait(ctl, base + ${GEN}, seen);
+  spinThenWait(ctl, base + ${GEN}, seen, ${SPIN_MS});
   const gen = Atomics.load(ctl, base + ${GEN});
   if (gen === seen) continue;
   seen = gen;
@@ -203,7 +232,7 @@ export class ThreadPool {
     const errors: string[] = [];
     for (let slot = 1; slot < this.threads; slot++) {
       const base = slot * SLOTS;
-      for (let d = Atomics.load(c, base + DONE); d !== gen; d = Atomics.load(c, base + DONE)) Atomics.wait(c, base + DONE, d);
+      for (let d = Atomics.load(c, base + DONE); d !== gen; d = Atomics.load(c, base + DONE)) spinThenWait(c, base + DONE, d, SPIN_MS);
       if (Atomics.load(c, base + STATUS) !== 0) {
         const port = this.ports[slot - 1];
         const msg = port ? receiveMessageOnPort(port) : undefined;

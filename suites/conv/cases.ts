@@ -96,7 +96,8 @@ export function convCases(opts: { quick: boolean; seed: number; distribution: Di
         id: `conv/${e.layer}`,
         suite: 'conv',
         layer: e.layer,
-        description: e.description,
+        // The description is of the real layer: a --quick case says it runs scaled down (its shape line gives the size).
+        description: opts.quick && e.only !== 'quick' ? `${e.description} (--quick: channels and sizes / 4)` : e.description,
         shape: !opts.quick || e.only === 'quick' ? e.shape : quickShape(e.shape),
         // One seed per case, derived from the run seed and the case's position in the file, stored with the result.
         seed: (opts.seed + i * 7919) >>> 0,

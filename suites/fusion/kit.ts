@@ -98,6 +98,9 @@ export function firstConvShape(g: Graph): ConvShape {
   throw new Error(`graph ${g.name} has no conv node`);
 }
 
+/** x / 1e6 to three significant digits: 110, 8.86, 0.0229. */
+const mega = (x: number): string => String(Number((x / 1e6).toPrecision(3)));
+
 /** The suite's cases (the --quick subset: one of each kind). */
 export function fusionCases(o: { quick: boolean; seed: number; distribution: Distribution }): CaseSpec[] {
   return FUSION_CASES.filter((d) => (o.quick ? d.quick : !d.quickOnly)).map((d) => {
@@ -108,7 +111,8 @@ export function fusionCases(o: { quick: boolean; seed: number; distribution: Dis
         id: `fusion/${d.layer}`,
         suite: 'fusion',
         layer: d.layer,
-        description: `${d.title} (${(pair.flops / 1e6).toFixed(0)} MFLOP; modeled bytes ${(pair.bytes.unfused / 1e6).toFixed(1)} MB unfused, ${(pair.bytes.fused / 1e6).toFixed(1)} MB fused)`,
+        // Three significant digits: the awkward quick cases are a few kFLOP and kB (toFixed printed "0 MFLOP", "0.0 MB").
+        description: `${d.title} (${mega(pair.flops)} MFLOP; modeled bytes ${mega(pair.bytes.unfused)} MB unfused, ${mega(pair.bytes.fused)} MB fused)`,
         shape: firstConvShape(graph),
         seed: o.seed,
         distribution: o.distribution,

@@ -53,7 +53,7 @@ export function tilingCases(o: { quick: boolean; seed: number; distribution: Dis
         layer: name,
         description:
           `${chain.name}: ${chain.layers.length} layers, ${chain.c}x${chain.h}x${chain.w} -> ${out.cout}x${last.hout}x${last.wout}; ` +
-          'layer by layer vs tiled through the chain (halos recomputed)',
+          'layer by layer vs tiled through the chain (halos recomputed, or cached in full-width strips)',
         shape: firstConvShape(graph),
         seed: o.seed,
         distribution: o.distribution,
