@@ -84,7 +84,11 @@ describe('a network compiled over a pool: conv layers on N threads', () => {
           // At --quick the 1x1 after the max pool has 4x4 pixels: two NR-column blocks, so at 3 threads one thread has none.
           if (quick && n === 3) expect(cg.layers.find((l) => l.node === 'mpool_pw')!.note).toMatch(/^on 3 threads: 2 of 3 thread\(s\) busy, output columns/);
           // The FC layer's 10 outputs: two NR-column blocks (8 and 2), so at 3 threads one thread has none.
-          expect(cg.layers.find((l) => l.node === 'fc1')!.note).toMatch(n === 3 ? /^on 3 threads: 2 of 3 thread\(s\) busy, output columns split in blocks of 8\/2\/0/ : /^on 2 threads: 2 of 2 thread\(s\) busy, output columns split in blocks of 8\/2;/);
+          expect(cg.layers.find((l) => l.node === 'fc1')!.note).toMatch(
+            n === 3
+              ? /^on 3 threads: 2 of 3 thread\(s\) busy, output columns split in blocks of 8\/2\/0/
+              : /^on 2 threads: 2 of 2 thread\(s\) busy, output columns split in blocks of 8\/2;/,
+          );
           for (let rep = 0; rep < 2; rep++) {
             cg.setInputs(inputs);
             cg.run();
@@ -147,7 +151,8 @@ describe('measureModelCase at --threads', () => {
     const int8 = m.get(`${INT8}@t2`)!;
     expect(int8.state).toBe('skipped');
     expect(int8.threads).toBe(2);
-    if (int8.state === 'skipped') expect(int8.reason).toMatch(/^not run on 2 threads: the int8 network's int8 kernels \(quant\.wasm\) are not among the threaded modules/);
+    if (int8.state === 'skipped')
+      expect(int8.reason).toMatch(/^not run on 2 threads: the int8 network's int8 kernels \(quant\.wasm\) are not among the threaded modules/);
     const ort = m.get(`${ORT}@t2`)!;
     expect(ort.threads).toBe(2);
     if (isTimed(ort)) expect(ort.prepare.note).toMatch(/session: CPU EP, 2 intra-op/);
@@ -162,7 +167,9 @@ describe('measureModelCase at --threads', () => {
     const m = await measure([1, 2], [IM2COL, ORT], { deviceMemoryBytes: Math.ceil((mem.totalBytes + perCount / 2) / 0.8) });
     expect(timedOf(m, IM2COL).state).toBe('passed');
     const two = m.get(`${IM2COL}@t2`)!;
-    expect(two.state === 'skipped' && two.reason).toMatch(/^not run on 2 threads: every_op at 2 threads needs about .* at 1 more thread count\(s\) the networks again/);
+    expect(two.state === 'skipped' && two.reason).toMatch(
+      /^not run on 2 threads: every_op at 2 threads needs about .* at 1 more thread count\(s\) the networks again/,
+    );
     // ONNX Runtime's own pool needs no second copy of the network in the runtime's memory.
     expect(m.get(`${ORT}@t2`)!.state).not.toMatch(/errored/);
   });

@@ -10,7 +10,8 @@ import { modelVariants } from './variants.js';
 
 export const modelsKit: GraphKit = {
   name: 'models',
-  description: 'Whole networks end to end (suites/models): the light runtime (--policy im2col|best) and ONNX Runtime, every layer checked; at --threads N the conv layers on N threads',
+  description:
+    'Whole networks end to end (suites/models): the light runtime (--policy im2col|best) and ONNX Runtime, every layer checked; at --threads N the conv layers on N threads',
   variants: modelVariants,
   measure: measureModelCase,
   // The runtime's fp32 networks run their conv layers on the run's pool; ONNX Runtime on its own (suites/models/threaded.ts).

@@ -770,9 +770,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
               const meanE2e = stats.mean;
               const layerSum = layers.reduce((a, r) => a + r.ms, 0);
               // The chosen kernels' one-thread times: no sum to compare with on N threads.
-              const bestSum = selection && !pool
-                ? layers.reduce((a, r) => a + (r.op === 'conv' && selection.bestMs.has(r.node) ? selection.bestMs.get(r.node)! : r.ms), 0)
-                : null;
+              const bestSum =
+                selection && !pool
+                  ? layers.reduce((a, r) => a + (r.op === 'conv' && selection.bestMs.has(r.node) ? selection.bestMs.get(r.node)! : r.ms), 0)
+                  : null;
               const sorted = [...s.samples].sort((a, b) => a - b);
               const model: ModelRun = {
                 engine: 'runtime',

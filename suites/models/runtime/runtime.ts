@@ -119,7 +119,11 @@ export function compileGraph(
       throw new RuntimeError(`${where}: run before the arena was placed`);
     };
     binds.push(() => {
-      run = p.bind(off(x) << 2, off(y) << 2, poolScratch.map((_, t) => (t === 0 ? scratch : threadScratch[t]!)));
+      run = p.bind(
+        off(x) << 2,
+        off(y) << 2,
+        poolScratch.map((_, t) => (t === 0 ? scratch : threadScratch[t]!)),
+      );
     });
     return () => run();
   };
