@@ -63,9 +63,12 @@ describe('results schema 2: a case is a graph', () => {
   it('the migrated conv case is exactly the case the conv suite plans today (same graph, shape, tags): one contract', () => {
     const today = convCases({ quick: true, seed: 1, distribution: 'uniform(-1,1)' }).find((c) => c.id === CONV)!;
     const migrated = readRun(V1_FILE).cases[0]!;
-    const { seed: _a, ...t } = today;
-    const { seed: _b, ...m } = migrated;
+    // The description only gained a note that a --quick case runs scaled down.
+    const { seed: _a, description: dt, ...t } = today;
+    const { seed: _b, description: dm, ...m } = migrated;
     expect(m).toEqual(t);
+    expect(dt.startsWith(dm)).toBe(true);
+    expect(dt).toMatch(/--quick/);
   });
 
   it('refuses a version it does not know, naming the file, the version and what it reads; a v2 file that lacks a graph is refused', () => {

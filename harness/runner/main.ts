@@ -26,8 +26,7 @@ import {
   type RuntimeFeatures,
 } from '../../core/contracts.js';
 import { loadPeers, type PeersSource } from '../../suites/conv/peers/load.js';
-import { peerOf, PEER_VARIANT_NAMES } from '../../suites/conv/peers/run.js';
-import { MODEL_PEER_NAMES } from '../../suites/models/peers.js';
+import { MODEL_PEER_NAMES, peerOf, PEER_VARIANT_NAMES } from '../../suites/conv/peers/run.js';
 import { loadKernels } from '../../kernels/index.js';
 import { asConvVariant, makeResolver } from '../../suites/variants.js';
 import { probeDevice, healthSnapshot } from './probe.js';

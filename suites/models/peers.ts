@@ -14,15 +14,12 @@
 import type { CaseParams, CaseResult, ConvShape, ModelVariant } from '../../core/contracts.js';
 import { loadPeers, type PeersLoad, type PeersSource } from '../conv/peers/load.js';
 import { configureOrtWeb } from '../conv/peers/onnxruntime-web.js';
-import { ortWebCount, ortWebElsewhere, PEER_VARIANT_NAMES, registerPeer, type PeerLibrary } from '../conv/peers/run.js';
+import { ortWebCount, MODEL_PEER_NAMES, ortWebElsewhere, registerPeer, type PeerLibrary } from '../conv/peers/run.js';
 import type { OrtLoad } from '../conv/variants/onnxruntime.js';
 import { modelOnly } from './variants.js';
 
-/** The models suite's name of each peer. */
-export const MODEL_PEER_NAMES: Readonly<Record<PeerLibrary, string>> = {
-  'onnxruntime-web': PEER_VARIANT_NAMES['onnxruntime-web'].replace(/^conv-/, 'model-'),
-  'tfjs-xnnpack': PEER_VARIANT_NAMES['tfjs-xnnpack'].replace(/^conv-/, 'model-'),
-};
+/** The models suite's name of each peer (defined beside the conv names, which the runner imports). */
+export { MODEL_PEER_NAMES };
 
 const TFJS_NETWORKS =
   'tfjs has no ONNX importer, and translating the light runtime graphs (grouped convs, channel shuffle, concat, pools) to tfjs ops is not done: XNNPACK runs on single conv layers only (conv-tfjs-xnnpack-f32)';

@@ -30,6 +30,12 @@ export const PEER_VARIANT_NAMES: Readonly<Record<PeerLibrary, string>> = {
   'tfjs-xnnpack': 'conv-tfjs-xnnpack-f32',
 };
 
+/** The models suite's name of each peer (here so the runner needs no import from suites/models). */
+export const MODEL_PEER_NAMES: Readonly<Record<PeerLibrary, string>> = {
+  'onnxruntime-web': PEER_VARIANT_NAMES['onnxruntime-web'].replace(/^conv-/, 'model-'),
+  'tfjs-xnnpack': PEER_VARIANT_NAMES['tfjs-xnnpack'].replace(/^conv-/, 'model-'),
+};
+
 /** A peer of the run: what the runner asks of it besides being a conv variant. */
 export interface RunPeer {
   library: PeerLibrary;
