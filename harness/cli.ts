@@ -642,7 +642,7 @@ async function bench(argv: string[]): Promise<number> {
         if (rec.identityChanged) msg += `; device identity changed (${rec.identityChanges.join('; ')}): new series start here`;
         stored.set(res.device, msg);
       } catch (e) {
-        stored.set(res.device, `NOT stored in the history: ${(e as Error).message}`);
+        stored.set(res.device, `NOT stored: ${(e as Error).message}`);
       }
     }
   }
