@@ -4,15 +4,16 @@
  *   npm run bench -- [--device NAME] [--suite S] [--filter RE] [--quick] [--out DIR] [--json] [--list]
  *   npm run report -- reports/local/<run-id>
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type Device, type DeviceRegistry } from './devices.js';
 import { selectItems, makePlan, extraVariantsFor, unselectedKernels, unusedSuiteOption, UsageError } from './plan.js';
 import { schemesOption } from '../suites/conv/schemes.js';
-import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
+import { DeviceBusyError, defaultRunOptions, newRunId, runOnDevice } from './bench.js';
 import { localWorkDir } from './transport/local.js';
 import { checkOutDir, claimDir, claimRunDir, OutPathError, runIdOf } from './rundir.js';
 import { Interrupt, INTERRUPTED_EXIT } from './interrupt.js';
+import { LOCK_HELD_EXIT } from './transport/session.js';
 import type { RunWriter } from './results.js';
 import { buildPayload } from './payload.js';
 import { renderCombinedIndex } from './report/combined.js';
@@ -601,7 +602,7 @@ async function bench(argv: string[]): Promise<number> {
   interrupt.onExit(() => {
     for (const w of writers) if (!w.finished) w.finish(null, `${interrupt.by ?? 'a signal'}, then exited at once`);
   });
-  const outcomes = await Promise.all(
+  const settled = await Promise.all(
     devices.map(async (device, i) => {
       const dir = dirs[i]!;
       const id = outDir !== null ? runId : runIdOf(dir);
@@ -627,11 +628,23 @@ async function bench(argv: string[]): Promise<number> {
         abort: interrupt.signal,
         onWriter: (w) => writers.add(w),
         memory: deviceMemory(device, historyPath(values.history), devicePlan),
+      }).catch((e: unknown) => {
+        if (!(e instanceof DeviceBusyError)) throw e;
+        // Refused before anything ran: no run directory (an --out directory is left empty), no report, no history.
+        if (outDir === null) rmSync(dir, { recursive: true, force: true });
+        return e;
       });
     }),
   );
+  const busy = settled.filter((o): o is DeviceBusyError => o instanceof DeviceBusyError);
+  const outcomes = settled.filter((o): o is Exclude<typeof o, DeviceBusyError> => !(o instanceof DeviceBusyError));
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   let exit = 0;
+  for (const b of busy) {
+    exit = DEVICE_BUSY_EXIT;
+    if (values.json) process.stdout.write(`${JSON.stringify({ type: 'device-busy', device: b.device, message: b.message })}\n`);
+    process.stderr.write(`roofbench: ${b.message}; nothing was run or stored\n`);
+  }
   // Append every run to the history store; results.json is already written, so a failing store only warns.
   const stored = new Map<string, string>();
   if (!values['no-history']) {
@@ -675,7 +688,7 @@ async function bench(argv: string[]): Promise<number> {
     process.stdout.write(`results: ${join(res.dir, 'results.json')}\nreport:  ${res.reportPath}\n`);
     if (stored.has(res.device)) process.stdout.write(`history: ${stored.get(res.device)}\n`);
   }
-  if (multi) {
+  if (multi && outcomes.length > 0) {
     // Same plan, same seeds: WebAssembly outputs must be bit-identical on every device.
     const [first, ...others] = outcomes;
     for (const other of first ? others : []) {
@@ -698,6 +711,9 @@ async function bench(argv: string[]): Promise<number> {
   interrupt.uninstall();
   return exit;
 }
+
+/** A device another run holds (without --wait): refused, nothing run or stored (EX_TEMPFAIL, the device wrapper's own code). */
+export const DEVICE_BUSY_EXIT = LOCK_HELD_EXIT;
 
 /** The repository's example kernels file (--native-example). */
 const NATIVE_EXAMPLE = join(ROOT, 'examples', 'native-conv', 'kernels.yaml');

@@ -265,8 +265,8 @@ describe('two local runs at once', () => {
     const r1 = await first.done;
     expect(r1.code).toBe(0);
     const r2 = await second!;
-    expect(r2.code).toBe(1);
-    expect(r2.stdout).toMatch(/device local is busy: locked by \S+ run \S+ device local started .*--wait/);
+    expect(r2.code).toBe(75);
+    expect(r2.stderr).toMatch(/device local is busy: locked by \S+ run \S+ device local started .*--wait.*; nothing was run or stored/);
     const r3 = await waiting!;
     expect(r3.code).toBe(0);
     // The wait is recorded and said apart from the run's own time.
