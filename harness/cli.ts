@@ -27,12 +27,12 @@ import { Distribution, PEER_LIBRARIES, TestFaults, type ExtraVariant, type RunOp
 import { PEER_VARIANT_NAMES } from '../suites/conv/peers/run.js';
 import { MODEL_PEER_NAMES } from '../suites/models/peers.js';
 import { buildPeersPayload } from './peers-payload.js';
-import { parseThreadsOption } from './threads-option.js';
+import { parseThreadsOption, threadSkipNotes } from './threads-option.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
 import { EXPORT_FORMATS, runToCsv, runToMarkdown, type ExportFormat } from './report/export.js';
 import { MODEL_POLICIES, suites } from '../suites/index.js';
-import { buildExtraVariant } from '../suites/variants.js';
+import { buildExtraVariant, makeResolver } from '../suites/variants.js';
 import { ROOT } from './payload.js';
 import { parseArgs, suggestion } from './suggest.js';
 import { npmSwallowedOptions, swallowedMessage } from './npm-args.js';
@@ -533,6 +533,15 @@ async function bench(argv: string[]): Promise<number> {
   // A kernel of the --kernels file the selection leaves out is named, with why (not dropped silently).
   const kernelNames = (kernelsFile?.kernels ?? []).map((k) => ({ name: k.spec.name }));
   for (const note of unselectedKernels(kernelNames, items, list(values.variant))) process.stderr.write(`roofbench: ${note}\n`);
+  // --threads: a count at which every selected pair is skipped is said before the run; nothing measured at any count is refused.
+  const threadNotes = threadSkipNotes(
+    options.threads ?? [1],
+    items.map((i) => ({ suite: i.suite.name, variants: i.variants })),
+    makeResolver(extraVariants),
+    new Set((kernelsFile?.kernels ?? []).map((k) => k.spec.name)),
+  );
+  if (threadNotes.nothing) throw new UsageError(threadNotes.nothing);
+  for (const w of threadNotes.warnings) process.stderr.write(`roofbench: warning: ${w}\n`);
   // The models suite quantizes whole networks by int8 schemes only: a run of networks alone given only fp16 schemes would quantize nothing.
   if (schemes && items.length > 0 && items.every((i) => i.suite.name === 'models') && !schemes.extras.some((e) => e.suite === 'models')) {
     throw new UsageError(
