@@ -62,7 +62,7 @@ import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxrunti
 import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
 import { memorySkipReason, withThreadedNetworks } from './memory.js';
 import { SHARED_MEMORY_MAX_PAGES } from '../../kernels/index.js';
-import { asModelPeerResult, modelPeerRuntime } from './peers.js';
+import { asModelPeerResult, modelPeerRuntime, modelPeerSkipAt } from './peers.js';
 import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
 import { bitIdentityError, flipLowestBit, threadFields } from '../../harness/runner/threaded-variants.js';
@@ -559,6 +559,12 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
         results.push(not ? { ...not, ...threadFields(threads, cores) } : erroredResult(base(name, v), 'resolve', 'not a model variant'));
         continue;
       }
+      // A WebAssembly peer runs at the thread count its library can (onnxruntime-web: the run's highest; tfjs: one).
+      const peerSkip = modelPeerSkipAt(v, threads);
+      if (peerSkip !== null) {
+        results.push({ ...base(name, v), state: 'skipped', reason: peerSkip });
+        continue;
+      }
       const pool = threads > 1 ? env.threads?.pools.get(threads) : undefined;
       if (threads > 1) {
         const ok = modelThreadable(v);
@@ -960,7 +966,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
     for (const { p, mark: m } of pools) p.kernels.release(m);
   }
   return inPlanOrder(
-    results.map((r) => asModelPeerResult(r, variants.find((x) => x.name === r.variant)?.v as ModelVariant | undefined)),
+    results.map((r) => asModelPeerResult(r, variants.find((x) => x.name === baseVariantName(r.variant).base)?.v as ModelVariant | undefined)),
     variantNames,
   );
 }
