@@ -45,6 +45,25 @@ describe('scaling view', () => {
     expect(v.notes.join(' ')).toMatch(/measured side by side in the same interleaved rounds of this run/);
   });
 
+  it('a variant timed at 2 threads but skipped on one (onnxruntime-web runs at the top count only) says so, and its reason is shown whole', async () => {
+    const r = run();
+    const reason =
+      "onnxruntime-web fixes its thread count once per process, and this run runs it at 2 thread(s) (the run's highest --threads count): run with --threads 1 for its one-thread figure";
+    const results = r.results.map((x) =>
+      x.variant === 'conv-im2col-gemm-f32' ? { caseId: x.caseId, variant: x.variant, algorithm: x.algorithm, dtype: x.dtype, threads: 1, cost: x.cost, state: 'skipped' as const, reason } : x,
+    );
+    const v = scalingView({ ...r, results })!;
+    const cells = v.layers[0]!.rows.find((x) => x.variant === 'conv-im2col-gemm-f32')!.cells;
+    expect(cells[1]!.speedupText).toBe('no speedup: skipped on 1 thread');
+    expect(cells[1]!.efficiencyText).toBe('');
+    const html = await renderReportHtml({ ...r, results });
+    const section = html.slice(html.indexOf('<section id="scaling"'), html.indexOf('</section>', html.indexOf('<section id="scaling"')));
+    expect(section).toContain('no speedup: skipped on 1 thread</td>');
+    expect(section).not.toContain('efficiency \u2014');
+    // The reason in full (it was cut at 60 characters: 'onnxruntime-web fixes its thread count once per...').
+    expect(section).toContain('run with --threads 1 for its one-thread figure');
+  });
+
   it('a one-count run has no view; a run without one thread says how to get speedups; a count above the cores is flagged', () => {
     const r = run();
     expect(scalingView({ ...r, results: r.results.filter((x) => !x.variant.includes('@t')) })).toBeNull();

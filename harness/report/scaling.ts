@@ -112,8 +112,9 @@ export function scalingView(run: RunResults): ScalingView | null {
           return {
             threads,
             medianText: t ? duration(t.timing.stats.median) : '\u2014',
-            speedupText: threads === 1 ? (t ? '1×' : '\u2014') : speedupText(s),
-            efficiencyText: s ? `${Math.round((100 * s.value) / threads)}%` : '\u2014',
+            // No one-thread timing of the variant (onnxruntime-web runs at the run's highest count only): said, not "—, efficiency —".
+            speedupText: threads === 1 ? (t ? '1×' : '\u2014') : t && !base ? `no speedup: ${one ? one.state : 'not run'} on 1 thread` : speedupText(s),
+            efficiencyText: s ? `${Math.round((100 * s.value) / threads)}%` : t && !base ? '' : '\u2014',
             oversubscribed: r?.oversubscribed === true,
             missing,
           };
