@@ -184,7 +184,12 @@ export class Progress {
     switch (e.type) {
       case 'phase':
         if (this.bar) this.setPhase(`${e.phase}${e.detail ? ` ${e.detail}` : ''}`);
-        else if (e.phase === 'ceilings') this.out.write(`[${this.device}] measuring the device's ceilings (peak, bandwidth sweep)\n`);
+        else if (e.phase === 'ceilings') {
+          // Each pass says which (with --threads 1,2 the line came twice, the same words both times).
+          const on = / on (\d+) threads$/.exec(e.detail ?? '');
+          const what = on ? ` on ${on[1]} threads` : /native/.test(e.detail ?? '') ? ' of the native kernels' : '';
+          this.out.write(`[${this.device}] measuring the device's ceilings${what} (peak, bandwidth sweep)\n`);
+        }
         break;
       case 'case-start':
         this.flushCase();
