@@ -123,7 +123,9 @@ export function missingValueMessage(option: string): string {
 export function parseArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof nodeParseArgs<T>> {
   const options = config.options ?? {};
   const takesValue = (a: string | undefined) => a !== undefined && /^--[^=]+$/.test(a) && options[a.slice(2)]?.type === 'string';
-  const args = config.args?.flatMap((a, i, all) => (/^-\d/.test(a) && takesValue(all[i - 1]) ? [] : takesValue(a) && /^-\d/.test(all[i + 1] ?? '') ? [`${a}=${all[i + 1]}`] : [a]));
+  const args = config.args?.flatMap((a, i, all) =>
+    /^-\d/.test(a) && takesValue(all[i - 1]) ? [] : takesValue(a) && /^-\d/.test(all[i + 1] ?? '') ? [`${a}=${all[i + 1]}`] : [a],
+  );
   try {
     return nodeParseArgs(args ? { ...config, args } : config);
   } catch (e) {

@@ -117,7 +117,9 @@ describe('--threads at which nothing would be measured', () => {
   it('is refused before anything runs (exit 2), naming each variant and why, and how to get figures', async () => {
     const r = await bench(['--quick', '--case', 'mobilenet_v1.conv_dw_3', '--variant', 'conv-direct-naive-f32', '--threads', '2', '--no-ceilings']);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/--threads 2: nothing would be measured: at 2 threads nothing is measured \(conv-direct-naive-f32: the naive direct conv .*\)\. Add 1 to the counts/);
+    expect(r.stderr).toMatch(
+      /--threads 2: nothing would be measured: at 2 threads nothing is measured \(conv-direct-naive-f32: the naive direct conv .*\)\. Add 1 to the counts/,
+    );
     expect(r.stdout).toBe('');
   });
 });

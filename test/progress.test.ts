@@ -64,7 +64,9 @@ describe('plain output (CI logs): one short line per case', () => {
     const p = new Progress('plain', 'pi', out.stream);
     p.event({ type: 'phase', phase: 'ceilings', detail: 'measuring peak and bandwidth' } as RunnerEvent, null);
     p.event({ type: 'phase', phase: 'ceilings', detail: 'measuring peak and bandwidth on 2 threads' } as RunnerEvent, null);
-    expect(out.text()).toBe("[pi] measuring the device's ceilings (peak, bandwidth sweep)\n[pi] measuring the device's ceilings on 2 threads (peak, bandwidth sweep)\n");
+    expect(out.text()).toBe(
+      "[pi] measuring the device's ceilings (peak, bandwidth sweep)\n[pi] measuring the device's ceilings on 2 threads (peak, bandwidth sweep)\n",
+    );
   });
 
   it('prints the measured ceilings line (also on a terminal, where it goes above the bar)', () => {

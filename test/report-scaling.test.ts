@@ -50,7 +50,9 @@ describe('scaling view', () => {
     const reason =
       "onnxruntime-web fixes its thread count once per process, and this run runs it at 2 thread(s) (the run's highest --threads count): run with --threads 1 for its one-thread figure";
     const results = r.results.map((x) =>
-      x.variant === 'conv-im2col-gemm-f32' ? { caseId: x.caseId, variant: x.variant, algorithm: x.algorithm, dtype: x.dtype, threads: 1, cost: x.cost, state: 'skipped' as const, reason } : x,
+      x.variant === 'conv-im2col-gemm-f32'
+        ? { caseId: x.caseId, variant: x.variant, algorithm: x.algorithm, dtype: x.dtype, threads: 1, cost: x.cost, state: 'skipped' as const, reason }
+        : x,
     );
     const v = scalingView({ ...r, results })!;
     const cells = v.layers[0]!.rows.find((x) => x.variant === 'conv-im2col-gemm-f32')!.cells;
@@ -62,6 +64,10 @@ describe('scaling view', () => {
     expect(section).not.toContain('efficiency \u2014');
     // The reason in full (it was cut at 60 characters: 'onnxruntime-web fixes its thread count once per...').
     expect(section).toContain('run with --threads 1 for its one-thread figure');
+    // Shown whole, the reason wraps in its own cell and leaves the variant names on one line (a long one squeezed
+    // them to 'model-runtime-' over 'im2col-f32').
+    expect(html).toMatch(/\.scaling-table td:first-child \{ white-space: nowrap; \}/);
+    expect(html).toMatch(/\.scaling-table td \.muted \{ display: inline-block; max-width: \d+em; \}/);
   });
 
   it('a one-count run has no view; a run without one thread says how to get speedups; a count above the cores is flagged', () => {

@@ -141,10 +141,15 @@ describe('--threads N|all[,..]', () => {
     expect(warned.nothing).toBeNull();
     expect(warned.warnings).toEqual([expect.stringMatching(/^at 2 threads nothing is measured \(conv-direct-naive-f32: .*\); the other counts run$/)]);
     // A threaded variant among them: nothing to say.
-    expect(threadSkipNotes([2], [{ suite: 'conv', variants: ['conv-direct-naive-f32', 'conv-im2col-gemm-f32'] }], resolve)).toEqual({ warnings: [], nothing: null });
+    expect(threadSkipNotes([2], [{ suite: 'conv', variants: ['conv-direct-naive-f32', 'conv-im2col-gemm-f32'] }], resolve)).toEqual({
+      warnings: [],
+      nothing: null,
+    });
     // Whole-graph suites that are not threaded, grouped by reason, the counts said once.
     const tiling = threadSkipNotes([2, 3], [{ suite: 'tiling', variants: ['tiling-layer-by-layer-f32', 'tiling-tiled-8-f32'] }], resolve);
-    expect(tiling.nothing).toMatch(/at 2, 3 threads nothing is measured \(tiling-layer-by-layer-f32, tiling-tiled-8-f32: the tiling suite's whole-graph variants run on one thread/);
+    expect(tiling.nothing).toMatch(
+      /at 2, 3 threads nothing is measured \(tiling-layer-by-layer-f32, tiling-tiled-8-f32: the tiling suite's whole-graph variants run on one thread/,
+    );
     // 'all' is resolved on the device: never refused on the host.
     expect(threadSkipNotes(['all'], naive, resolve).nothing).toBeNull();
     // The models suite runs threaded, its int8 networks do not.

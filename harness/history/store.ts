@@ -296,11 +296,16 @@ export class HistoryStore {
         db.pragma('query_only = ON');
         const v = retryBusy(() => schemaVersion(db));
         if (v > CURRENT_SCHEMA_VERSION) {
-          throw new HistoryStoreError(`the history store ${file} has schema version ${v}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`);
+          throw new HistoryStoreError(
+            `the history store ${file} has schema version ${v}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`,
+          );
         }
         if (v !== CURRENT_SCHEMA_VERSION) {
           const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-          if (v === 0 && tables.n > 0) throw new HistoryStoreError(`the history store ${file} is an SQLite database, but not a roofbench history (no schema version): give another --history file, or move this one away`);
+          if (v === 0 && tables.n > 0)
+            throw new HistoryStoreError(
+              `the history store ${file} is an SQLite database, but not a roofbench history (no schema version): give another --history file, or move this one away`,
+            );
           throw new Error(
             `the history store ${file} has schema version ${v} and needs migrating to ${CURRENT_SCHEMA_VERSION}, which needs write access: store one run in it (npm run bench, or npm run history -- import) as a user who can write it`,
           );
@@ -1053,11 +1058,16 @@ export const MIGRATIONS: Migration[] = [
 function migrate(db: Database.Database, file: string): void {
   const check = (from: number) => {
     if (from > CURRENT_SCHEMA_VERSION) {
-      throw new HistoryStoreError(`the history store ${file} has schema version ${from}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`);
+      throw new HistoryStoreError(
+        `the history store ${file} has schema version ${from}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`,
+      );
     }
     if (from === 0) {
       const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (tables.n > 0) throw new HistoryStoreError(`the history store ${file} is an SQLite database, but not a roofbench history (no schema version): give another --history file, or move this one away`);
+      if (tables.n > 0)
+        throw new HistoryStoreError(
+          `the history store ${file} is an SQLite database, but not a roofbench history (no schema version): give another --history file, or move this one away`,
+        );
     }
   };
   check(retryBusy(() => schemaVersion(db)));
@@ -1076,9 +1086,12 @@ function migrate(db: Database.Database, file: string): void {
       );
     } catch (cause) {
       if (cause instanceof HistoryStoreError) throw cause;
-      throw new Error(`migrating the history store ${file} to schema version ${m.version} (${m.description}) failed; the file is left at version ${m.version - 1}`, {
-        cause,
-      });
+      throw new Error(
+        `migrating the history store ${file} to schema version ${m.version} (${m.description}) failed; the file is left at version ${m.version - 1}`,
+        {
+          cause,
+        },
+      );
     }
   }
 }
