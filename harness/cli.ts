@@ -577,15 +577,18 @@ async function bench(argv: string[]): Promise<number> {
   const pairs = items.reduce((n, i) => n + i.variants.length, 0);
   const t0 = Date.now();
   const interrupt = new Interrupt((m) => process.stderr.write(`\n${m}\n`)).install();
-  // stdout piped into something that stopped reading (`| head -1`): stop the run in order, like a signal.
-  let stdoutGone = false;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  // stdout (or stderr: `2>&1 | head -2`) piped into something that stopped reading (`| head -1`): stop the run
+  // in order, like a signal. Without a listener on stderr its EPIPE crashed roofbench, leaving results.json 'running'.
+  let outputGone = false;
+  const onGone = (e: NodeJS.ErrnoException) => {
     // Every later write fails the same way: one stop, not a "second signal".
-    if (e.code === 'EPIPE' && !stdoutGone) {
-      stdoutGone = true;
+    if (e.code === 'EPIPE' && !outputGone) {
+      outputGone = true;
       interrupt.receive('SIGPIPE');
     }
-  });
+  };
+  process.stdout.on('error', onGone);
+  process.stderr.on('error', onGone);
   const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`), ...(native ? { native, arch: nativeArch(process.arch) } : {}) });
   // --peers: the peers part (cached by hash under .cache/peers/), when a planned case runs a peer.
   if (plan.extraVariants?.some((e) => e.kind === 'peer')) payload.peers = await buildPeersPayload();
