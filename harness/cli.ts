@@ -14,6 +14,7 @@ import { localWorkDir } from './transport/local.js';
 import { checkOutDir, claimDir, claimRunDir, OutPathError, runIdOf } from './rundir.js';
 import { Interrupt, INTERRUPTED_EXIT } from './interrupt.js';
 import { LOCK_HELD_EXIT } from './transport/session.js';
+import { threadsSummary } from './report/scaling.js';
 import type { RunWriter } from './results.js';
 import { buildPayload } from './payload.js';
 import { renderCombinedIndex } from './report/combined.js';
@@ -694,6 +695,13 @@ async function bench(argv: string[]): Promise<number> {
       res.run.status === 'complete' ? 'complete' : `${res.run.status === 'interrupted' ? 'INTERRUPTED' : 'INCOMPLETE'}: ${res.run.statusDetail ?? ''}`;
     process.stdout.write(`${headline} in ${secs} s: ${countsLine(res.run.results)}\n`);
     if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
+    // A count above the device's cores is said here too (the report's header flags it; the table's @t8 did not).
+    const threads = threadsSummary(res.run);
+    if (threads.oversubscribed.length > 0) {
+      process.stdout.write(
+        `note: oversubscribed: ${threads.oversubscribed.join(', ')} threads on a device with ${threads.cores ?? '?'} cores: threads queue for a core, so those timings say nothing of how the kernels scale\n`,
+      );
+    }
     if (res.run.contention?.contended) {
       process.stdout.write(`note: ${res.run.contention.reason}: the timings are indicative, and compare will give this run no timing verdict\n`);
     }
