@@ -66,8 +66,8 @@ describe('scaling view', () => {
     expect(section).toContain('run with --threads 1 for its one-thread figure');
     // Shown whole, the reason wraps in its own cell and leaves the variant names on one line (a long one squeezed
     // them to 'model-runtime-' over 'im2col-f32').
-    expect(html).toMatch(/\.scaling-table td:first-child \{ white-space: nowrap; \}/);
-    expect(html).toMatch(/\.scaling-table td \.muted \{ display: inline-block; max-width: \d+em; \}/);
+    expect(html).toMatch(/\.scaling-table td:first-child \{\s*white-space: nowrap;\s*\}/);
+    expect(html).toMatch(/\.scaling-table td \.muted \{\s*display: inline-block;\s*max-width: \d+em;\s*\}/);
   });
 
   it('a one-count run has no view; a run without one thread says how to get speedups; a count above the cores is flagged', () => {
@@ -99,6 +99,9 @@ describe('scaling view', () => {
     };
     const html = await renderReportHtml(twoOnOne);
     expect(html).not.toContain('<section id="scaling"');
+    // One count, no view: the header says why and how to get one (the view was just missing).
+    expect(html).toMatch(/threads <strong>2<\/strong> · no scaling view without a one-thread figure: run --threads 1,2<\/span>/);
+    expect(await renderReportHtml(r)).not.toContain('no scaling view');
     expect(html).toContain('oversubscribed: 2 threads on 1 cores');
     // A one-thread run's header is as before.
     expect(await renderReportHtml({ ...r, results: r.results.filter((x) => x.threads === 1) })).not.toMatch(/threads <strong>/);
