@@ -3,7 +3,7 @@
  * line per case when not a TTY, or the raw JSON-lines events with --json.
  */
 import cliProgress from 'cli-progress';
-import { isTimed as timed, decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
+import { isTimed as timed, decodeFloat, resultThreads, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
 import { NOT_MEASURED } from './results.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
@@ -364,10 +364,13 @@ export function summaryTable(run: RunResults, width = 80): string {
   const legend: string[] = [];
   const noisy = run.results.some((r) => timed(r) && r.timing.noisy);
   if (noisy) legend.push(`~ noisy: coefficient of variation above ${(100 * run.options.cvTarget).toFixed(0)}%; treat as indicative.`);
+  // A result on N threads (<name>@tN) is placed against the roof measured on N threads, not the one-thread roof.
+  const threaded = run.results.some((r) => resultThreads(r) > 1);
   legend.push(
     `% roof: share of the ${theoreticalOnly ? 'theoretical' : 'measured'} roofline at the case's intensity` +
+      (threaded ? ' (a @tN row: the roofline on N threads)' : '') +
       (above100
-        ? '; above 100%: faster than the single-thread WebAssembly roof (native code using wider vectors, or a fast algorithm doing fewer FLOPs than the direct count).'
+        ? `; above 100%: faster than the ${threaded ? '' : 'single-thread '}WebAssembly roof (native code using wider vectors, or a fast algorithm doing fewer FLOPs than the direct count).`
         : '.'),
   );
   if (nativeShown) legend.push("n: a native kernel's share of the native roof its device's probe measured.");

@@ -145,6 +145,13 @@ describe('summary table', () => {
     }
   }
 
+  it('a run with @tN rows says their % roof is against the roofline on N threads (it read "the single-thread roof")', () => {
+    const text = summaryTable(fixture('v3-threads-1-2'), 120);
+    expect(text).toMatch(/% roof: share of the measured roofline at the case's intensity \(a @tN row: the roofline on N threads\)/);
+    expect(text).not.toContain('single-thread WebAssembly roof');
+    expect(summaryTable(fixture('rpi3-complete'), 120)).not.toContain('@tN');
+  });
+
   it('a native kernel shows its share of the native roof, marked n and explained under the table', () => {
     const run = fixture('rpi3-complete');
     const plain = summaryTable(run, 100);
