@@ -10,7 +10,7 @@ import { loadDevices, type Device, type DeviceRegistry } from './devices.js';
 import { selectItems, makePlan, extraVariantsFor, unselectedKernels, unusedSuiteOption, UsageError } from './plan.js';
 import { schemesOption } from '../suites/conv/schemes.js';
 import { DeviceBusyError, defaultRunOptions, newRunId, runOnDevice } from './bench.js';
-import { localWorkDir } from './transport/local.js';
+import { localLockHolder, localWorkDir } from './transport/local.js';
 import { checkOutDir, claimDir, claimRunDir, OutPathError, runIdOf } from './rundir.js';
 import { Interrupt, INTERRUPTED_EXIT } from './interrupt.js';
 import { LOCK_HELD_EXIT } from './transport/session.js';
@@ -573,6 +573,27 @@ async function bench(argv: string[]): Promise<number> {
     }
   }
   const transport = { ...transportTimeouts, waitForLock: values.wait, shipNode: values['ship-node'] };
+  // A local device another run holds: refused up front, before anything is built or printed (the lock step of
+  // the run itself refuses one taken in between, as it does for an SSH device).
+  if (!values.wait) {
+    const held = devices.map((d) => {
+      const dir = d.transport === 'local' ? localWorkDir(d) : null;
+      const holder = dir ? localLockHolder(dir) : null;
+      return holder && dir
+        ? new DeviceBusyError(
+            d.name,
+            `device ${d.name} is busy: locked by ${holder}. Pass --wait to wait for it, or remove ${join(dir, 'lock')} if that run is gone`,
+          )
+        : null;
+    });
+    if (held.every((b) => b !== null)) {
+      for (const b of held) {
+        if (values.json) process.stdout.write(`${JSON.stringify({ type: 'device-busy', device: b.device, message: b.message })}\n`);
+        process.stderr.write(`roofbench: ${b.message}; nothing was run or stored\n`);
+      }
+      return DEVICE_BUSY_EXIT;
+    }
+  }
   const multi = devices.length > 1;
   const mode = multi && !values.json ? 'plain' : Progress.modeFor(values.json);
   const pairs = items.reduce((n, i) => n + i.variants.length, 0);

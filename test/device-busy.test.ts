@@ -1,7 +1,8 @@
 /**
- * A run on a device another run holds (the shared `local` device here; an SSH device goes the same way,
- * test/ssh.test.ts and test/lock.test.ts): refused before anything runs, saying who holds the lock and
- * what to do (--wait), exit code 75, with no run directory, no report and nothing in the history.
+ * A run on a device another run holds (the shared `local` device here, checked on the host before anything is
+ * built; an SSH device is refused by its lock step, test/ssh.test.ts and test/lock.test.ts): refused before
+ * anything runs, saying who holds the lock and what to do (--wait), exit code 75, with no run directory, no
+ * report and nothing in the history.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,8 @@ describe('a run on a device another run holds', () => {
     expect(r.stderr).toMatch(
       new RegExp(`roofbench: device local is busy: locked by ${OWNER} pid=\\d+\\. Pass --wait to wait for it, .*; nothing was run or stored`),
     );
+    // Up front: before the run's opening line (which names a run id) and before the payload is built.
+    expect(r.stderr).not.toMatch(/case x variant pairs|run \d{4}-/);
     // No run of errors: no summary table, no report line, no history line.
     expect(r.stdout).not.toMatch(/report:|history:|errored|INCOMPLETE/);
     expect(existsSync(join(work, 'reports', 'local')) ? readdirSync(join(work, 'reports', 'local')) : []).toEqual([]);
