@@ -70,6 +70,21 @@ describe('scaling view', () => {
     expect(html).toMatch(/\.scaling-table td \.muted \{\s*display: inline-block;\s*max-width: \d+em;\s*\}/);
   });
 
+  it('a roof on 2 threads measured under the one-thread roof is explained beside the chart, not left as a puzzle', async () => {
+    const r = run();
+    const one = r.ceilings.measured!.peakGflops;
+    const withPeak = (peak: number): RunResults => ({
+      ...r,
+      ceilings: { ...r.ceilings, threaded: r.ceilings.threaded!.map((t) => ({ ...t, measured: { ...t.measured, peakGflops: peak } })) },
+    });
+    const below = await renderReportHtml(withPeak(one * 0.75));
+    expect(below).toMatch(
+      /The roof on more threads sits under the one-thread roof: 2 threads measured a peak of [\d.]+ GFLOP\/s, below the [\d.]+ of one thread\./,
+    );
+    expect(below).toContain('the cores were busy with other work');
+    expect(await renderReportHtml(withPeak(one * 1.8))).not.toContain('The roof on more threads sits under');
+  });
+
   it('a one-count run has no view; a run without one thread says how to get speedups; a count above the cores is flagged', () => {
     const r = run();
     expect(scalingView({ ...r, results: r.results.filter((x) => !x.variant.includes('@t')) })).toBeNull();

@@ -151,3 +151,14 @@ export function threadsSummary(run: RunResults): { counts: number[]; oversubscri
   const oversubscribed = [...new Set(run.results.filter((r) => r.oversubscribed === true).map(resultThreads))].sort((a, b) => a - b);
   return { counts: counts.length > 0 ? counts : [1], oversubscribed, cores: run.probe?.cpu.cores ?? null };
 }
+
+/**
+ * The thread counts whose measured roof (ceilings.threaded) came out below the one-thread roof: N threads
+ * measuring less than one means the cores were busy with other work (or throttled) while it was measured, and
+ * the chart's dashed N-thread roof under the solid one needs saying. Empty when none, or nothing to compare.
+ */
+export function threadedRoofsBelowOne(run: RunResults): { threads: number; peak: number; one: number }[] {
+  const one = run.ceilings.measured?.peakGflops;
+  if (one === undefined) return [];
+  return (run.ceilings.threaded ?? []).filter((t) => t.measured.peakGflops < one).map((t) => ({ threads: t.threads, peak: t.measured.peakGflops, one }));
+}
