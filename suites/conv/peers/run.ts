@@ -66,7 +66,7 @@ export const ortWebElsewhere = (runCount: number, n: number) =>
   `onnxruntime-web fixes its thread count once per process, and this run runs it at ${runCount} thread(s) (the run's highest --threads count)` +
   (n === 1 ? ': run with --threads 1 for its one-thread figure' : `, not ${n}`);
 
-const TFJS_ONE_THREAD = "tfjs-backend-wasm's threaded build needs browser Web Workers; in Node it runs one thread only";
+export const TFJS_ONE_THREAD = "tfjs-backend-wasm's threaded build needs browser Web Workers; in Node it runs one thread only";
 
 /** The conv variant of a peer for a run, loaded from `src` on the device (null on the host: nothing is loaded). */
 export function runPeerVariant(library: PeerLibrary, src: PeersSource | null): ConvVariant {
