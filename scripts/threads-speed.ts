@@ -14,7 +14,8 @@
  * variants at 2 threads beside the same single-thread variants, onnxruntime-web at 2 threads; tfjs-backend-wasm
  * has no threaded build in Node, so it runs 1 thread there too, labelled so). Inside a child, every layer's
  * entries are timed in interleaved rounds (the starting entry rotates each round, so drift hits all alike),
- * after two warm-up runs each; every raw sample (ms) is kept in the JSON, the summary uses medians.
+ * after two warm-up runs each; a sample is a batch of back-to-back calls of at least 20 ms (as the runner
+ * samples), divided by the batch; every raw sample (ms per call) is kept in the JSON, the summary uses medians.
  * Threaded outputs are checked bit for bit against the single-thread variant before timing.
  * Needs the kernels built (npm run build). Quote the figures with the load average it prints.
  */
@@ -68,16 +69,36 @@ const CANDIDATES = convVariants.filter((v) => v.dtype === 'f32' && !v.nativeCode
 
 type Timed = { label: string; kind: Entry['kind']; threads: number; run: () => void | Promise<void>; dispose: () => void };
 
+/**
+ * A sample is a batch of back-to-back calls (at least MIN_SAMPLE_MS, as the runner samples: harness/runner/sampling.ts),
+ * its time divided by the batch: one call of a small layer is shorter than the pool's wake-up after another entry ran.
+ */
+const MIN_SAMPLE_MS = 20;
+
+async function batchOf(e: Timed): Promise<number> {
+  let n = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await e.run();
+    const dt = performance.now() - t0;
+    if (dt >= MIN_SAMPLE_MS) return n;
+    n = Math.max(n + 1, Math.ceil(n * Math.min(64, (1.2 * MIN_SAMPLE_MS) / Math.max(dt, 0.01))));
+  }
+}
+
 async function timeRounds(entries: Timed[], rounds: number): Promise<number[][]> {
   for (const e of entries) for (let i = 0; i < 2; i++) await e.run();
+  const batches: number[] = [];
+  for (const e of entries) batches.push(await batchOf(e));
   const samples = entries.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
     for (let j = 0; j < entries.length; j++) {
       const i = (j + r) % entries.length;
       const e = entries[i]!;
+      const n = batches[i]!;
       const t0 = performance.now();
-      await e.run();
-      samples[i]!.push(performance.now() - t0);
+      for (let k = 0; k < n; k++) await e.run();
+      samples[i]!.push((performance.now() - t0) / n);
     }
   }
   return samples;

@@ -202,6 +202,44 @@ describe('--peers', () => {
     }
   }, 360_000);
 
+  it('on whole networks at --threads 1,2: onnxruntime-web runs at 2 threads (its one count in the run), skipped at 1 with the reason; tfjs runs at 1, skipped at 2', async () => {
+    const out = join(work, 'models-threads');
+    const r = await bench(
+      [
+        '--peers',
+        '--quick',
+        '--model',
+        'test/fixtures/every-op.yaml',
+        '--variant',
+        'model-onnxruntime-web-f32,model-tfjs-xnnpack-f32,model-runtime-im2col-f32',
+        '--threads',
+        '1,2',
+        '--no-history',
+        '--no-ceilings',
+        '--out',
+        out,
+      ],
+      { timeoutMs: 300_000 },
+    );
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const by = byName(readRun(out));
+    const two = by.get('models/every_op model-onnxruntime-web-f32@t2');
+    expect(two?.state, JSON.stringify(two)).toBe('passed');
+    expect(two?.info).toMatchObject({ code: 'wasm', library: 'onnxruntime-web (MLAS, WebAssembly SIMD)', threads: 2 });
+    expect(two?.threads).toBe(2);
+    if (two && isTimed(two)) {
+      expect(two.prepare.note).toMatch(/session: onnxruntime-web \(WebAssembly SIMD, wasm EP, 2 thread\(s\)/);
+      expect(two.model?.engine).toBe('onnxruntime-web');
+    }
+    const one = by.get('models/every_op model-onnxruntime-web-f32');
+    expect(one?.state === 'skipped' && one.reason).toMatch(/this run runs it at 2 thread\(s\).*run with --threads 1 for its one-thread figure/);
+    const tfjs = by.get('models/every_op model-tfjs-xnnpack-f32@t2');
+    expect(tfjs?.state === 'skipped' && tfjs.reason).toMatch(/^not run on 2 threads: tfjs-backend-wasm's threaded build needs browser Web Workers/);
+    // At one thread it runs the network (translated to tfjs ops) and passes.
+    expect(by.get('models/every_op model-tfjs-xnnpack-f32')?.state).toBe('passed');
+    expect(by.get('models/every_op model-runtime-im2col-f32@t2')?.state).toBe('passed');
+  }, 360_000);
+
   it('--peers without the conv or models suite is refused with what to do; --list shows the peers', async () => {
     const r = await bench(['--peers', '--quick', '--suite', 'sparse', '--no-history']);
     expect(r.code).toBe(2);

@@ -66,7 +66,7 @@ import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxrunti
 import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
 import { memorySkipReason, withThreadedNetworks } from './memory.js';
 import { SHARED_MEMORY_MAX_PAGES } from '../../kernels/index.js';
-import { asModelPeerResult, modelPeerRuntime, modelPeerTfjs, TFJS_NETWORK_LIBRARY } from './peers.js';
+import { asModelPeerResult, modelPeerRuntime, modelPeerSkipAt, modelPeerTfjs, TFJS_NETWORK_LIBRARY } from './peers.js';
 import { tfjsUntranslatable, translateGraph } from './tfjs-graph.js';
 import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
@@ -638,6 +638,12 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
         results.push(not ? { ...not, ...threadFields(threads, cores) } : erroredResult(base(name, v), 'resolve', 'not a model variant'));
         continue;
       }
+      // A WebAssembly peer runs at the thread count its library can (onnxruntime-web: the run's highest; tfjs: one).
+      const peerSkip = modelPeerSkipAt(v, threads);
+      if (peerSkip !== null) {
+        results.push({ ...base(name, v), state: 'skipped', reason: peerSkip });
+        continue;
+      }
       const pool = threads > 1 ? env.threads?.pools.get(threads) : undefined;
       if (threads > 1) {
         const ok = modelThreadable(v);
@@ -1041,7 +1047,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
     for (const { p, mark: m } of pools) p.kernels.release(m);
   }
   return inPlanOrder(
-    results.map((r) => asModelPeerResult(r, variants.find((x) => x.name === r.variant)?.v as ModelVariant | undefined)),
+    results.map((r) => asModelPeerResult(r, variants.find((x) => x.name === baseVariantName(r.variant).base)?.v as ModelVariant | undefined)),
     variantNames,
   );
 }

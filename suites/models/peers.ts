@@ -41,6 +41,17 @@ export function modelPeerTfjs(v: ModelVariant): { ok: true; tf: PeerLibs['tf'] }
   return tfjsOf.get(v)?.() ?? { ok: false, reason: `${v.name}: not the tfjs network peer` };
 }
 
+/** Why a network peer does not run at a thread count (null: it runs there). */
+const elsewhere = new WeakMap<ModelVariant, (threads: number) => string | null>();
+
+/**
+ * Null when the network variant `v` runs at `threads`, else why not: onnxruntime-web runs at the one count the
+ * run chose for it (its highest --threads count: suites/conv/peers/run.ts ortWebCount), and is skipped at the others.
+ */
+export function modelPeerSkipAt(v: ModelVariant, threads: number): string | null {
+  return elsewhere.get(v)?.(threads) ?? null;
+}
+
 /** ORT-web's module for a network peer (the native loader's shape), or undefined for every other variant. */
 export function modelPeerRuntime(v: ModelVariant): OrtLoad | undefined {
   return runtimes.get(v)?.();
@@ -85,6 +96,7 @@ export function modelPeerVariant(library: PeerLibrary, src: PeersSource | null):
       if (!load.ok) return { ok: false, reason: load.reason };
       return problem === null ? { ok: true, tf: load.libs.tf } : { ok: false, reason: problem };
     });
+    elsewhere.set(v, (n) => (n === 1 ? null : `not run on ${n} threads: ${TFJS_ONE_THREAD}`));
     return v;
   }
   let load: PeersLoad | undefined;
@@ -97,8 +109,7 @@ export function modelPeerVariant(library: PeerLibrary, src: PeersSource | null):
     applies(shape: ConvShape, params?: CaseParams): true | string {
       const m = modelOnly(shape, params);
       if (m !== true) return m;
-      if (load && !load.ok) return load.reason;
-      return runCount === 1 ? true : ortWebElsewhere(runCount, 1);
+      return load && !load.ok ? load.reason : true;
     },
     engine: 'onnxruntime-web',
   };
@@ -109,10 +120,11 @@ export function modelPeerVariant(library: PeerLibrary, src: PeersSource | null):
       load = await loadPeers(src);
       if (!load.ok) return load.reason;
       configureOrtWeb(load.libs, load.dir, runCount);
-      return runCount === 1 ? true : ortWebElsewhere(runCount, 1);
+      return true;
     },
   });
   threadsOf.set(v, () => runCount);
+  elsewhere.set(v, (n) => (n === runCount ? null : `not run on ${n} thread(s): ${ortWebElsewhere(runCount, n)}`));
   runtimes.set(v, () => {
     if (!load) return { ok: false, reason: `${v.name}: the peers part was not loaded before the case (the runner loads it first)` };
     if (!load.ok) return { ok: false, reason: load.reason };
@@ -138,13 +150,17 @@ export function modelPeerVariant(library: PeerLibrary, src: PeersSource | null):
 export function asModelPeerResult(r: CaseResult, v: ModelVariant | undefined): CaseResult {
   if (v?.engine !== 'onnxruntime-web' || !('timing' in r)) return r;
   const { nonPortable: _native, ...accuracy } = r.accuracy;
+  const threads = threadsOf.get(v)?.() ?? 1;
   return {
     ...r,
-    info: { ...r.info, code: 'wasm', library: 'onnxruntime-web (MLAS, WebAssembly SIMD)', threads: threadsOf.get(v)?.() ?? 1 },
+    info: { ...r.info, code: 'wasm', library: 'onnxruntime-web (MLAS, WebAssembly SIMD)', threads },
     accuracy,
     prepare: {
       ...r.prepare,
-      note: (r.prepare.note ?? '').replace(/session: CPU EP.*$/, 'session: onnxruntime-web (WebAssembly SIMD, wasm EP, proxy off), graph optimisation all'),
+      note: (r.prepare.note ?? '').replace(
+        /session: CPU EP.*$/,
+        `session: onnxruntime-web (WebAssembly SIMD, wasm EP, ${threads} thread(s), proxy off), graph optimisation all`,
+      ),
     },
     ...(r.model ? { model: { ...r.model, engine: 'onnxruntime-web' } } : {}),
   };

@@ -18,13 +18,11 @@
 import type { ConvShape, ConvVariant, ModelVariant } from '../../core/contracts.js';
 import type { ProgramHandle, ThreadPool } from '../../harness/runner/threads.js';
 import { splitConv, splitFullyConnected, threadable, type SplitConv } from '../conv/threaded.js';
-import { TFJS_ONE_THREAD } from '../conv/peers/run.js';
 import type { CompileOptions, PooledLayer } from './runtime/runtime.js';
 
 /** `true`, or why the network variant `v` does not run on several threads. */
 export function modelThreadable(v: ModelVariant): true | string {
   if (v.engine === 'onnxruntime') return true;
-  if (v.engine === 'tfjs-wasm') return TFJS_ONE_THREAD;
   if (v.policy === 'int8' || v.policy === 'mixed')
     return `the ${v.policy === 'int8' ? 'int8' : 'mixed-precision'} network's int8 kernels (quant.wasm) are not among the threaded modules (scalar, simd, winograd, graph); single thread only`;
   return true;
