@@ -17,7 +17,8 @@ import { makeGraphInputs, makeGraphParams } from '../reference/graph-init.js';
 import { errorMetrics } from '../reference/metrics.js';
 import { initTfjsWasm } from '../suites/conv/peers/tfjs-wasm.js';
 import type { PeerLibs } from '../suites/conv/peers/load.js';
-import { loadModelFile } from '../suites/models/zoo.js';
+import { loadModelFile, loadZooModel } from '../suites/models/zoo.js';
+import { exportOnnx, importOnnx } from '../core/onnx.js';
 import { tfjsUntranslatable, translateGraph, type Tf } from '../suites/models/tfjs-graph.js';
 
 const EVERY_OP = fileURLToPath(new URL('./fixtures/every-op.yaml', import.meta.url));
@@ -159,6 +160,25 @@ describe('tfjs translation against the float64 forward pass', () => {
     const { m } = compare(g);
     expect(m.relL2, name).toBeLessThan(REL_L2);
   });
+
+  it.each(['every-op', 'shufflenet_v1_0.5x_g3'])(
+    '%s as an ONNX file (exported, then imported as a user file is): every op maps, within fp32 tolerance',
+    (name) => {
+      const m = name === 'every-op' ? loadModelFile(EVERY_OP, { quick: true }) : loadZooModel(name, { quick: true, weights: false });
+      const bytes = exportOnnx(m.graph, makeGraphParams(m.graph, 9));
+      const imported = importOnnx(bytes, `${name}.onnx`);
+      expect(tfjsUntranslatable(imported.graph)).toBeNull();
+      const inputs = makeGraphInputs(imported.graph, 9, 'uniform(-1,1)');
+      const ref = evaluateGraph(imported.graph, inputs, imported.weights).values.get(imported.graph.outputs[0]!)!;
+      const net = translateGraph(tf, imported.graph, imported.weights, inputs);
+      try {
+        net.run();
+        expect(errorMetrics(net.output(), ref).relL2).toBeLessThan(REL_L2);
+      } finally {
+        net.dispose();
+      }
+    },
+  );
 
   it('the pooling cases tell countIncludePad true from false (the check can fail)', () => {
     const a = chain('a', [1, 3, 9, 8], [pool('avgpool', 3, 2, [1, 1, 0, 0], true, false)]);
