@@ -34,6 +34,10 @@ import type { PeerLibs } from '../conv/peers/load.js';
 
 export type Tf = PeerLibs['tf'];
 type Tensor = ReturnType<Tf['tensor']>;
+type Tensor4D = ReturnType<Tf['tensor4d']>;
+type Tensor2D = ReturnType<Tf['tensor2d']>;
+/** 'valid' or explicit [[0,0],[top,bottom],[left,right],[0,0]] padding (NHWC). */
+type Padding = Parameters<Tf['conv2d']>[3];
 type Activation = 'linear' | 'relu' | 'relu6';
 
 /** A translated network, ready to run. */
@@ -145,6 +149,17 @@ function foldAffine(w: Float32Array, b: Float32Array | null, k: number, chain: F
   return { w: wf, b: Float32Array.from(shift) };
 }
 
+/** 'valid' where every pad is zero, else explicit NHWC padding (top, left, bottom, right as the graph orders them). */
+function nhwcPadding(t: number, l: number, b: number, r: number): Padding {
+  if (t + l + b + r === 0) return 'valid';
+  return [
+    [0, 0],
+    [t, b],
+    [l, r],
+    [0, 0],
+  ];
+}
+
 const permuteNhwc = [0, 2, 3, 1];
 const permuteNchw = [0, 3, 1, 2];
 
@@ -237,7 +252,7 @@ export function translateGraph(
             const bias = folded.b ? hold(tf.tensor1d(folded.b)) : undefined;
             steps.push((vals) => {
               const a = toGraph(get(vals, x0), xs);
-              vals.set(dst, { t: tf.fused.matMul({ a: a as never, b: b as never, ...(bias ? { bias } : {}), activation }), nhwc: false });
+              vals.set(dst, { t: tf.fused.matMul({ a: a as Tensor2D, b, ...(bias ? { bias } : {}), activation }), nhwc: false });
             });
             break;
           }
@@ -245,14 +260,7 @@ export function translateGraph(
           const { stride, pads, dilation, groups } = n.attrs;
           const [, C, , ,] = xs as [number, number, number, number];
           const [, cg, R, S] = ws as [number, number, number, number];
-          const pad = pads.every((p) => p === 0)
-            ? ('valid' as const)
-            : ([
-                [0, 0],
-                [pads[0], pads[2]],
-                [pads[1], pads[3]],
-                [0, 0],
-              ] as never);
+          const pad = nhwcPadding(pads[0], pads[1], pads[2], pads[3]);
           const depthwise = groups > 1 && groups === C && cg === 1;
           const w = folded.w;
           if (depthwise) {
@@ -265,10 +273,11 @@ export function translateGraph(
             steps.push((vals) => {
               const x = toNhwc(get(vals, x0), xs);
               const y = tf.fused.depthwiseConv2d({
-                x: x as never,
-                filter: filter as never,
+                x: x as Tensor4D,
+                filter,
                 strides: stride,
-                pad,
+                // Explicit padding works here as in conv2d (computeConv2DInfo); the fused op's d.ts omits it.
+                pad: pad as 'valid',
                 dilations: dilation,
                 ...(bias ? { bias } : {}),
                 activation,
@@ -279,7 +288,7 @@ export function translateGraph(
           }
           // KCRS -> HWIO per group ([R, S, C/g, K/g]).
           const kg = K / groups;
-          const filters: Tensor[] = [];
+          const filters: Tensor4D[] = [];
           const biases: (Tensor | undefined)[] = [];
           for (let gi = 0; gi < groups; gi++) {
             const f = new Float32Array(R * S * cg * kg);
@@ -292,8 +301,8 @@ export function translateGraph(
           const conv = (x: Tensor, gi: number) => {
             const bias = biases[gi];
             return tf.fused.conv2d({
-              x: x as never,
-              filter: filters[gi] as never,
+              x: x as Tensor4D,
+              filter: filters[gi]!,
               strides: stride,
               pad,
               dilations: dilation,
@@ -361,18 +370,10 @@ export function translateGraph(
           const tailH = ceil ? Math.max(0, (ho - 1) * stride[0] + kernel[0] - (H + pads[0] + pads[2])) : 0;
           const tailW = ceil ? Math.max(0, (wo - 1) * stride[1] + kernel[1] - (W + pads[1] + pads[3])) : 0;
           const countPad = n.op === 'avgpool' && n.attrs.countIncludePad && pads.some((p) => p > 0);
-          const explicit = (t: number, l: number, b: number, r: number) =>
-            t + l + b + r === 0
-              ? ('valid' as const)
-              : ([
-                  [0, 0],
-                  [t, b],
-                  [l, r],
-                  [0, 0],
-                ] as never);
+
           // XNNPACK's average pooling divides by the window's positions inside its input (countIncludePad false);
           // countIncludePad true: the pads become zeros of the input (tf.pad), only the ceil tail stays padding.
-          const pad = countPad ? explicit(0, 0, tailH, tailW) : explicit(pads[0], pads[1], pads[2] + tailH, pads[3] + tailW);
+          const pad = countPad ? nhwcPadding(0, 0, tailH, tailW) : nhwcPadding(pads[0], pads[1], pads[2] + tailH, pads[3] + tailW);
           const zeroPad: [number, number][] = [
             [0, 0],
             [pads[0], pads[2]],
@@ -383,7 +384,7 @@ export function translateGraph(
           steps.push((vals) => {
             let x = toNhwc(get(vals, x0), xs);
             if (countPad) x = tf.pad(x, zeroPad);
-            const y = pool(x as Parameters<Tf['maxPool']>[0] as ReturnType<Tf['tensor4d']>, kernel, stride, pad) as Tensor;
+            const y = pool(x as Tensor4D, kernel, stride, pad);
             if (y.shape[1] !== ho || y.shape[2] !== wo) throw new Error(`${where}: tfjs pooled to ${y.shape[1]}x${y.shape[2]}, the graph says ${ho}x${wo}`);
             vals.set(out, { t: y, nhwc: true });
           });
