@@ -19,7 +19,7 @@ import { initTfjsWasm } from '../suites/conv/peers/tfjs-wasm.js';
 import type { PeerLibs } from '../suites/conv/peers/load.js';
 import { loadModelFile, loadZooModel } from '../suites/models/zoo.js';
 import { exportOnnx, importOnnx } from '../core/onnx.js';
-import { tfjsUntranslatable, translateGraph, type Tf } from '../suites/models/tfjs-graph.js';
+import { tfjsUntranslatable, translateGraph, type Tf, type TranslateOptions } from '../suites/models/tfjs-graph.js';
 
 const EVERY_OP = fileURLToPath(new URL('./fixtures/every-op.yaml', import.meta.url));
 const TFJS_WASM_DIR = fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist', import.meta.url));
@@ -35,11 +35,11 @@ beforeAll(async () => {
 }, 60_000);
 
 /** The translated graph's output against float64, after `runs` runs (the last one's output). */
-function compare(g: Graph, seed = 3, faults?: Pick<TestFaults, 'tfjsShuffleOrder' | 'tfjsLeakTensor'>, runs = 1) {
+function compare(g: Graph, seed = 3, faults?: Pick<TestFaults, 'tfjsShuffleOrder' | 'tfjsLeakTensor'>, runs = 1, opts: TranslateOptions = {}) {
   const params = makeGraphParams(g, seed);
   const inputs = makeGraphInputs(g, seed, 'uniform(-1,1)');
   const ref = evaluateGraph(g, inputs, params).values.get(g.outputs[0]!)!;
-  const net = translateGraph(tf, g, params, inputs, faults);
+  const net = translateGraph(tf, g, params, inputs, faults, opts);
   try {
     const counts: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -106,12 +106,14 @@ const pool = (op: 'maxpool' | 'avgpool', k: number, s: number, pads: number[], c
 });
 
 describe('tfjs translation against the float64 forward pass', () => {
-  it.each([false, true])('every-op (quick %s): within fp32 tolerance, batch norm folded, the grouped conv split', (quick) => {
+  it.each([false, true])('every-op (quick %s): within fp32 tolerance, batch norm folded, the grouped conv in its faster form', (quick) => {
     const g = loadModelFile(EVERY_OP, { quick }).graph;
     const { m, note } = compare(g);
     expect(m.relL2).toBeLessThan(REL_L2);
     expect(note).toMatch(/1 batch norm\(s\) folded into the conv weights/);
-    expect(note).toMatch(/1 grouped conv\(s\) not depthwise split into one conv per group and concatenated.*grouped \(3 groups\)/);
+    expect(note).toMatch(
+      /1 grouped conv\(s\) not depthwise \(tfjs has none\), each the faster, timed here.*: grouped \(3 groups: (split|block-diagonal), [\d.]+ vs [\d.]+ ms\)/,
+    );
   });
 
   const cases: [string, number[], NodeSpec[]][] = [
@@ -157,8 +159,12 @@ describe('tfjs translation against the float64 forward pass', () => {
   ];
   it.each(cases)('%s', (name, shape, nodes) => {
     const g = chain(name.replace(/\W+/g, '_'), shape, nodes);
-    const { m } = compare(g);
-    expect(m.relL2, name).toBeLessThan(REL_L2);
+    // A grouped conv in both of its forms (split per group; one block-diagonal conv), not only the faster one here.
+    for (const groupedConv of ['faster', 'split', 'block-diagonal'] as const) {
+      const { m, note } = compare(g, 3, undefined, 1, { groupedConv });
+      expect(m.relL2, `${name} (${groupedConv})`).toBeLessThan(REL_L2);
+      if (groupedConv !== 'faster' && /groups [23]/.test(name)) expect(note).toMatch(new RegExp(`groups: ${groupedConv}\\)`));
+    }
   });
 
   it.each(['every-op', 'shufflenet_v1_0.5x_g3'])(

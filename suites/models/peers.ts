@@ -9,7 +9,7 @@
  *   shared with the conv peer: ORT-web fixes it once per process).
  * - model-tfjs-xnnpack-f32: XNNPACK via tfjs-backend-wasm on the same network and weights. tfjs has no ONNX
  *   importer: the graph is translated op by op to tfjs ops (suites/models/tfjs-graph.ts: NHWC, fused conv + bias +
- *   ReLU, batch norm folded, grouped convs split per group, ceil pools padded), weights made tf tensors in prepare,
+ *   ReLU, batch norm folded, grouped convs split per group or block-diagonal, ceil pools padded), weights made tf tensors in prepare,
  *   one forward pass in tf.tidy + dataSync() timed, the same check of the output against the float64 forward pass.
  *   One thread (tfjs-backend-wasm's threaded build needs browser Web Workers): at N > 1 skipped with that reason; a
  *   network with an operator tfjs refuses is skipped naming it.
@@ -67,7 +67,7 @@ export function modelPeerVariant(library: PeerLibrary, src: PeersSource | null):
       ...common,
       description:
         'XNNPACK via tfjs-backend-wasm (WebAssembly SIMD, one thread) running the same network and weights, translated op by op to tfjs ops ' +
-        '(NHWC, fused conv + bias + ReLU, batch norm folded into the convs, grouped convs split per group), checked the same way: a peer on the same instruction set as the kernels (--peers).',
+        '(NHWC, fused conv + bias + ReLU, batch norm folded into the convs, grouped convs split per group or block-diagonal, the faster), checked the same way: a peer on the same instruction set as the kernels (--peers).',
       applies(shape: ConvShape, params?: CaseParams): true | string {
         const m = modelOnly(shape, params);
         if (m !== true) return m;

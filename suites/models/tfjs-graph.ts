@@ -9,8 +9,9 @@
  * - conv: tf.fused.conv2d (HWIO filter) with explicit [[0,0],[t,b],[l,r],[0,0]] padding where the pads are not zero
  *   (unequal pads included), dilation as tfjs takes it (tfjs refuses dilation > 1 with stride > 1: skipped);
  *   depthwise (groups = C, any channel multiplier) tf.fused.depthwiseConv2d ([R,S,C,M] filter); a grouped conv that
- *   is not depthwise has no tfjs op: the input is split into its groups along channels, one conv per group, the
- *   outputs concatenated (what a tfjs user must do).
+ *   is not depthwise has no tfjs op, and a tfjs user has two ways: split the input into its groups along channels,
+ *   one conv per group, concatenate the outputs; or one conv over block-diagonal weights (zeros outside the groups,
+ *   groups x the multiply-adds). Both are exact; prepare times both on the layer (untimed) and keeps the faster.
  * - fusion: conv (or gemm) followed by batch norm and / or bias and then ReLU or ReLU6, each intermediate read by
  *   nothing else, is one fused op: batch norm folded into the weights and bias in prepare (w * a, b * a + shift -
  *   mean * a with a = scale / sqrt(var + eps), in float64 rounded once to float32), as ONNX Runtime and the tfjs
@@ -78,6 +79,36 @@ export function tfjsUntranslatable(g: Graph, shapes: Shapes = inferShapes(g)): s
 interface Val {
   t: Tensor;
   nhwc: boolean;
+}
+
+/** One translated node: reads its inputs from `vals`, sets its output there. */
+type Step = (vals: Map<string, Val>) => void;
+
+/**
+ * Median ms of each way of computing one node (steps reading `input` of graph shape `shape`, NHWC zeros: the time does
+ * not depend on the values), interleaved: 2 warm-up calls each (the XNNPACK operators created), then 7 rounds.
+ */
+function timeForms(tf: Tf, forms: Step[], input: string, shape: readonly number[], output: string): number[] {
+  const x = tf.zeros([shape[0]!, shape[2]!, shape[3]!, shape[1]!]);
+  const once = (f: Step) =>
+    tf.tidy(() => {
+      const vals = new Map<string, Val>([[input, { t: x, nhwc: true }]]);
+      f(vals);
+      vals.get(output)!.t.dataSync();
+    });
+  const samples: number[][] = forms.map(() => []);
+  try {
+    for (const f of forms) for (let i = 0; i < 2; i++) once(f);
+    for (let r = 0; r < 7; r++)
+      forms.forEach((f, i) => {
+        const t = performance.now();
+        once(f);
+        samples[i]!.push(performance.now() - t);
+      });
+  } finally {
+    x.dispose();
+  }
+  return samples.map((s) => s.sort((a, b) => a - b)[3]!);
 }
 
 /** Which later nodes a conv or gemm absorbs: batch norms and biases folded, then one activation. */
@@ -179,6 +210,11 @@ function toNchwArray(y: Float32Array, [n, c, h, w]: readonly number[]): Float32A
   return x;
 }
 
+export interface TranslateOptions {
+  /** A grouped conv that is not depthwise: split per group, one block-diagonal conv, or the faster of the two timed in prepare (default). */
+  groupedConv?: 'split' | 'block-diagonal' | 'faster';
+}
+
 /**
  * Translates `g` (weights `params`, input `inputs`) to tfjs ops on the backend tf runs (the caller set it to wasm).
  * Throws, naming the node, where tfjs refuses (check tfjsUntranslatable first to skip instead).
@@ -191,6 +227,7 @@ export function translateGraph(
   params: ReadonlyMap<string, Float32Array>,
   inputs: ReadonlyMap<string, Float32Array>,
   faults?: Pick<TestFaults, 'tfjsShuffleOrder' | 'tfjsLeakTensor'>,
+  opts: TranslateOptions = {},
 ): TfjsNetwork {
   const shapes = inferShapes(g);
   const why = tfjsUntranslatable(g, shapes);
@@ -204,6 +241,14 @@ export function translateGraph(
   const hold = <T extends Tensor>(t: T): T => {
     held.push(t);
     return t;
+  };
+  /** Disposes tensors made here that the translation does not use after all. */
+  const release = (ts: (Tensor | undefined)[]) => {
+    for (const t of ts) {
+      if (!t) continue;
+      t.dispose();
+      held.splice(held.indexOf(t), 1);
+    }
   };
   const uses = consumers(g);
   /** The node reading each tensor as its only input (where a tensor has one consumer, that one). */
@@ -220,10 +265,9 @@ export function translateGraph(
     if (!v.nhwc) return v.t;
     return differs(s) ? tf.transpose(v.t, permuteNchw) : tf.reshape(v.t, s as number[]);
   };
-  type Step = (vals: Map<string, Val>) => void;
   const steps: Step[] = [];
   const absorbed = new Set<string>();
-  const notes = { fusedConv: 0, foldedBn: 0, groupSplit: [] as string[], standaloneBn: 0, transposes: 0 };
+  const notes = { fusedConv: 0, foldedBn: 0, grouped: [] as string[], standaloneBn: 0, transposes: 0 };
   const get = (vals: Map<string, Val>, t: string): Val => vals.get(t)!;
 
   for (const [index, n] of g.nodes.entries()) {
@@ -286,8 +330,24 @@ export function translateGraph(
             });
             break;
           }
-          // KCRS -> HWIO per group ([R, S, C/g, K/g]).
           const kg = K / groups;
+          const conv = (x: Tensor, filter: Tensor4D, bias: Tensor | undefined) =>
+            tf.fused.conv2d({ x: x as Tensor4D, filter, strides: stride, pad, dilations: dilation, ...(bias ? { bias } : {}), activation });
+          // KCRS -> HWIO: one filter [R, S, C, K] with zeros outside the groups (block-diagonal; groups = 1: the filter itself).
+          const dense = new Float32Array(R * S * C * K);
+          for (let k = 0; k < K; k++) {
+            const c0 = Math.floor(k / kg) * cg;
+            for (let c = 0; c < cg; c++) for (let rs = 0; rs < R * S; rs++) dense[(rs * C + c0 + c) * K + k] = w[(k * cg + c) * R * S + rs]!;
+          }
+          const denseFilter = hold(tf.tensor4d(dense, [R, S, C, K]));
+          const denseBias = folded.b ? hold(tf.tensor1d(folded.b)) : undefined;
+          const oneConv: Step = (vals) => vals.set(dst, { t: conv(toNhwc(get(vals, x0), xs), denseFilter, denseBias), nhwc: true });
+          if (groups === 1) {
+            steps.push(oneConv);
+            break;
+          }
+          // Grouped, not depthwise: tfjs has no such conv. Either split the channels, one conv per group ([R, S, C/g, K/g]),
+          // concat; or one conv over the block-diagonal filter (groups x the multiply-adds, the zeros included). Both exact.
           const filters: Tensor4D[] = [];
           const biases: (Tensor | undefined)[] = [];
           for (let gi = 0; gi < groups; gi++) {
@@ -297,33 +357,27 @@ export function translateGraph(
             filters.push(hold(tf.tensor4d(f, [R, S, cg, kg])));
             biases.push(folded.b ? hold(tf.tensor1d(folded.b.subarray(gi * kg, (gi + 1) * kg))) : undefined);
           }
-          if (groups > 1) notes.groupSplit.push(`${n.name} (${groups} groups)`);
-          const conv = (x: Tensor, gi: number) => {
-            const bias = biases[gi];
-            return tf.fused.conv2d({
-              x: x as Tensor4D,
-              filter: filters[gi]!,
-              strides: stride,
-              pad,
-              dilations: dilation,
-              ...(bias ? { bias } : {}),
-              activation,
+          const splitConv: Step = (vals) => {
+            const parts = tf.split(toNhwc(get(vals, x0), xs), groups, 3);
+            vals.set(dst, {
+              t: tf.concat(
+                parts.map((p, gi) => conv(p, filters[gi]!, biases[gi])),
+                3,
+              ),
+              nhwc: true,
             });
           };
-          steps.push(
-            groups === 1
-              ? (vals) => vals.set(dst, { t: conv(toNhwc(get(vals, x0), xs), 0), nhwc: true })
-              : (vals) => {
-                  const parts = tf.split(toNhwc(get(vals, x0), xs), groups, 3);
-                  vals.set(dst, {
-                    t: tf.concat(
-                      parts.map((p, gi) => conv(p, gi)),
-                      3,
-                    ),
-                    nhwc: true,
-                  });
-                },
-          );
+          // The faster of the two on this layer (timed here, untimed, on an input of the layer's shape), unless the caller chose.
+          let form = opts.groupedConv ?? 'faster';
+          let timed = '';
+          if (form === 'faster') {
+            const ms = timeForms(tf, [splitConv, oneConv], x0, xs, dst);
+            form = ms[0]! <= ms[1]! ? 'split' : 'block-diagonal';
+            timed = `, ${ms[0]!.toFixed(3)} vs ${ms[1]!.toFixed(3)} ms`;
+          }
+          release(form === 'split' ? [denseFilter, denseBias] : [...filters, ...biases]);
+          steps.push(form === 'split' ? splitConv : oneConv);
+          notes.grouped.push(`${n.name} (${groups} groups: ${form}${timed})`);
           break;
         }
         case 'bias':
@@ -485,7 +539,7 @@ export function translateGraph(
     state.last = { y: data, nhwc };
     return data;
   };
-  const split = notes.groupSplit.length;
+  const grouped = notes.grouped.length;
   return {
     run,
     output(): Float32Array {
@@ -500,8 +554,9 @@ export function translateGraph(
       `${notes.foldedBn} batch norm(s) folded into the conv weights here (as ONNX Runtime does; the light runtime applies them as a per-channel scale and shift)` +
       (notes.standaloneBn ? `, ${notes.standaloneBn} as tf.mul + tf.add` : '') +
       '; ' +
-      (split
-        ? `${split} grouped conv(s) not depthwise split into one conv per group and concatenated (tfjs has no grouped conv): ${notes.groupSplit.slice(0, 3).join(', ')}${split > 3 ? ', ...' : ''}; `
+      (grouped
+        ? `${grouped} grouped conv(s) not depthwise (tfjs has none), each the faster, timed here, of split into one conv per group and concatenated, ` +
+          `or one conv over block-diagonal weights (zeros outside the groups): ${notes.grouped.slice(0, 4).join(', ')}${grouped > 4 ? ', ...' : ''}; `
         : '') +
       (notes.transposes ? `${notes.transposes} flatten/reshape after NHWC -> NCHW transposes (the FC weights in the graph's order); ` : '') +
       'FC weights transposed once here for tf.fused.matMul; XNNPACK operators created and cached by a first run here; timed: one forward pass in tf.tidy + dataSync()',
