@@ -54,6 +54,9 @@ export interface TfjsNetwork {
   dispose(): void;
 }
 
+/** Operators translated in NHWC: their input must be N C H W. */
+const SPATIAL_OPS: ReadonlySet<GraphNode['op']> = new Set(['conv', 'maxpool', 'avgpool', 'globalavgpool', 'channelshuffle']);
+
 /**
  * Why the graph cannot be translated (the operator and the node), or null. The variant is `skipped` with it.
  * Only what tfjs itself refuses: every operator of the graph contract has a translation.
@@ -66,11 +69,9 @@ export function tfjsUntranslatable(g: Graph, shapes: Shapes = inferShapes(g)): s
       if ((dilation[0] > 1 || dilation[1] > 1) && (stride[0] > 1 || stride[1] > 1))
         return `${where}: tfjs convolutions refuse a dilation above 1 together with a stride above 1 (dilation [${dilation.join(', ')}], stride [${stride.join(', ')}])`;
     }
-    if (n.op !== 'flatten' && n.op !== 'reshape' && n.op !== 'softmax' && n.op !== 'add' && n.op !== 'relu' && n.op !== 'relu6') {
-      const r = shapes.get(n.inputs[0]!)!.length;
-      if ((n.op === 'gemm' && r !== 2) || (n.op !== 'gemm' && n.op !== 'bias' && n.op !== 'batchnorm' && n.op !== 'concat' && r !== 4))
-        return `${where}: a rank-${r} input (the translation takes the graph contract's ranks: N C H W, N F for gemm)`;
-    }
+    const r = shapes.get(n.inputs[0]!)!.length;
+    if ((SPATIAL_OPS.has(n.op) && r !== 4) || (n.op === 'gemm' && r !== 2))
+      return `${where}: a rank-${r} input (the translation takes the graph contract's ranks: N C H W, N F for gemm)`;
   }
   return null;
 }
