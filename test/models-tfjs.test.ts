@@ -5,8 +5,9 @@
  * initTfjsWasm. Each graph's tfjs output against reference/graph.ts's float64 forward pass: the every-op test net,
  * and small graphs for what a translation can get wrong (ceil pooling, unequal pads, countIncludePad both ways,
  * grouped convs of 2 and 3 groups, depthwise with a channel multiplier, dilation, channel shuffle, flatten and
- * reshape after NHWC, softmax on a non-last axis, batch norm folded and alone). No tensor leaks across runs;
- * injected faults (a wrong shuffle order, a kept intermediate) make the checks fail.
+ * reshape after NHWC, softmax on a non-last axis, batch norm folded and alone), each grouped conv in both of its
+ * forms (split per group, one block-diagonal conv); networks as ONNX files (exported, imported as a user's file).
+ * No tensor leaks across runs; injected faults (a wrong shuffle order, a kept intermediate) make the checks fail.
  */
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
