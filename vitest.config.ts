@@ -27,6 +27,7 @@ export const UNIT = [
   'test/threads-option.test.ts',
   'test/threads-runner.test.ts',
   'test/models-threads.test.ts',
+  'test/models-tfjs.test.ts',
   'test/peers-variants.test.ts',
   'test/export.test.ts',
   'test/external-file.test.ts',

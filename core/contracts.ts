@@ -1024,6 +1024,10 @@ export const TestFaults = z.object({
   tiledHaloShort: z.boolean().optional(),
   /** The threaded variant of this name (`<name>@t<N>`) flips one output bit after each run: the bit-identity check must fail it. */
   threadedOutputBitFlip: z.string().optional(),
+  /** The tfjs translation of a network (suites/models/tfjs-graph.ts) shuffles channels the wrong way round (C/g x g for g x C/g). */
+  tfjsShuffleOrder: z.boolean().optional(),
+  /** The tfjs translation keeps one intermediate tensor alive per run (a forgotten dispose): the leak check must fail it. */
+  tfjsLeakTensor: z.boolean().optional(),
 });
 export type TestFaults = z.infer<typeof TestFaults>;
 

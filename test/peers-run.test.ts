@@ -160,7 +160,7 @@ describe('--peers', () => {
     expect(readdirSync(peersDir).filter((d) => d.includes('.damaged-'))).toEqual([]);
   }, 1_200_000);
 
-  it('on whole networks: onnxruntime-web runs the same ONNX model as the native peer, checked the same way; tfjs skipped with the reason', async () => {
+  it('on whole networks: onnxruntime-web runs the same ONNX model as the native peer, tfjs the network translated to tfjs ops, checked the same way', async () => {
     const out = join(work, 'models');
     const r = await bench(
       [
@@ -191,10 +191,18 @@ describe('--peers', () => {
       expect(Number(web.accuracy.relL2)).toBeLessThan(1e-5);
     }
     const tfjs = by.get('models/squeezenet_1.1 model-tfjs-xnnpack-f32');
-    expect(tfjs?.state === 'skipped' && tfjs.reason).toMatch(/tfjs has no ONNX importer.*not done/);
+    expect(tfjs?.state, JSON.stringify(tfjs)).toBe('passed');
+    expect(tfjs?.info).toMatchObject({ code: 'wasm', library: 'XNNPACK via tfjs-backend-wasm (WebAssembly SIMD)', threads: 1 });
+    if (tfjs && isTimed(tfjs) && native && isTimed(native)) {
+      // The same output check as the ONNX Runtime peers (plus tfjs's own: no tensor leaked across the timed runs).
+      expect(tfjs.accuracy.checks?.map((k) => k.name)).toEqual([...native.accuracy.checks!.map((k) => k.name), 'no leaked tensors']);
+      expect(tfjs.model?.engine).toBe('tfjs-wasm');
+      expect(tfjs.prepare.note).toMatch(/translated op by op to tfjs .*NHWC/);
+      expect(Number(tfjs.accuracy.relL2)).toBeLessThan(1e-5);
+    }
   }, 360_000);
 
-  it('on whole networks at --threads 1,2: onnxruntime-web runs at 2 threads (its one count in the run), skipped at 1 with the reason; tfjs skipped at 2', async () => {
+  it('on whole networks at --threads 1,2: onnxruntime-web runs at 2 threads (its one count in the run), skipped at 1 with the reason; tfjs runs at 1, skipped at 2', async () => {
     const out = join(work, 'models-threads');
     const r = await bench(
       [
@@ -226,7 +234,9 @@ describe('--peers', () => {
     const one = by.get('models/every_op model-onnxruntime-web-f32');
     expect(one?.state === 'skipped' && one.reason).toMatch(/this run runs it at 2 thread\(s\).*run with --threads 1 for its one-thread figure/);
     const tfjs = by.get('models/every_op model-tfjs-xnnpack-f32@t2');
-    expect(tfjs?.state).toBe('skipped');
+    expect(tfjs?.state === 'skipped' && tfjs.reason).toMatch(/^not run on 2 threads: tfjs-backend-wasm's threaded build needs browser Web Workers/);
+    // At one thread it runs the network (translated to tfjs ops) and passes.
+    expect(by.get('models/every_op model-tfjs-xnnpack-f32')?.state).toBe('passed');
     expect(by.get('models/every_op model-runtime-im2col-f32@t2')?.state).toBe('passed');
   }, 360_000);
 

@@ -15,6 +15,10 @@
  * - ONNX Runtime (engine `onnxruntime`): the network exported to ONNX in
  *   memory (harness/onnx.ts) with the same weights, one thread, timed the same
  *   way end to end; its output is compared with float64 and with the runtime's.
+ *   onnxruntime-web (--peers) runs the same ONNX bytes through the same path;
+ * - XNNPACK via tfjs-backend-wasm (engine `tfjs-wasm`, --peers): the network
+ *   translated op by op to tfjs ops (tfjs-graph.ts), one forward pass + dataSync()
+ *   timed, the same output check, plus a check that no tensor leaked across runs.
  *
  * Nothing here stops the other variants: every failure becomes a result.
  * Payload-safe.
@@ -62,7 +66,8 @@ import { loadOnnxruntime, ORT_SESSION_OPTIONS } from '../conv/variants/onnxrunti
 import { compileGraph, type CompiledGraph, type ConvChooser } from './runtime/runtime.js';
 import { memorySkipReason, withThreadedNetworks } from './memory.js';
 import { SHARED_MEMORY_MAX_PAGES } from '../../kernels/index.js';
-import { asModelPeerResult, modelPeerRuntime, modelPeerSkipAt } from './peers.js';
+import { asModelPeerResult, modelPeerRuntime, modelPeerSkipAt, modelPeerTfjs, TFJS_NETWORK_LIBRARY } from './peers.js';
+import { tfjsUntranslatable, translateGraph } from './tfjs-graph.js';
 import { roundOrder, samplesThisRound } from '../../harness/runner/sampling.js';
 import { decodeWeights } from './weights-codec.js';
 import { bitIdentityError, flipLowestBit, threadFields } from '../../harness/runner/threaded-variants.js';
@@ -544,6 +549,80 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   let runtimeOutput: { variant: string; y: Float32Array } | null = null;
   const resolution = timerResolutionMs();
 
+  /**
+   * A peer engine's network (ONNX Runtime, onnxruntime-web, tfjs): its output checked against the float64 forward
+   * pass, one inference per sample. The peers' kernels are exact fp32 algorithms (no Winograd): the same growth as
+   * the runtime's im2col network.
+   */
+  const peerContender = (
+    name: string,
+    v: ModelVariant,
+    p: {
+      run: () => void | Promise<void>;
+      dispose: () => void | Promise<void>;
+      checked: Float32Array;
+      engine: string;
+      info: NonNullable<CaseResult['info']>;
+      nonPortable?: string;
+      prepare: { ms: number; bytes: number; note: string };
+      extraChecks?: () => AccuracyCheck[];
+    },
+  ): Contender => ({
+    name,
+    v,
+    run: p.run,
+    profiled: null,
+    layers: 0,
+    wanted: 0,
+    warmupMs: 0,
+    samples: [],
+    layerSums: new Float64Array(0),
+    samplesPerRound: [],
+    dispose: p.dispose,
+    finish: (s) => {
+      const metrics = errorMetrics(p.checked, refOut);
+      const limit = runtimeOutput ? Math.max(1e-4, 100 * (errorMetrics(runtimeOutput.y, refOut).relL2 || 0)) : 1e-4;
+      const checks: AccuracyCheck[] = [
+        {
+          name: 'output',
+          ok: metrics.relL2 <= limit,
+          value: encodeFloat(metrics.relL2),
+          limit,
+          detail: `relL2 ${sci(metrics.relL2)} of the network's output against float64 vs ${sci(limit)}`,
+        },
+        ...(p.extraChecks?.() ?? []),
+      ];
+      const acc = accuracyOf(p.checked, refOut, checks, "the network's output against the float64 forward pass");
+      const { stats, timing } = networkTiming(s, resolution, env.options.cvTarget);
+      const sorted = [...s.samples].sort((a, b) => a - b);
+      const agree = runtimeOutput ? errorMetrics(p.checked, runtimeOutput.y) : null;
+      return {
+        ...base(name, v),
+        info: { ...base(name, v).info, ...p.info },
+        state: acc.ok ? 'passed' : 'inaccurate',
+        timing,
+        perf: computePerf(cost, stats.median, env.ceilings, null, 'f32'),
+        accuracy: p.nonPortable ? { ...acc.accuracy, nonPortable: p.nonPortable } : acc.accuracy,
+        prepare: p.prepare,
+        model: {
+          engine: p.engine,
+          policy: null,
+          p50: stats.median,
+          p90: quantileSorted(sorted, 0.9),
+          p99: quantileSorted(sorted, 0.99),
+          layers: [],
+          layerSumMs: null,
+          overheadMs: null,
+          overheadPct: null,
+          arenaBytes: null,
+          naiveArenaBytes: null,
+          weightBytes: null,
+          agreement: agree && runtimeOutput ? { with: runtimeOutput.variant, relL2: encodeFloat(agree.relL2), maxAbs: encodeFloat(agree.maxAbs) } : null,
+        },
+      };
+    },
+  });
+
   // 1. Prepare and check every variant (compiled networks and the peer's session stay alive for the rounds).
   const contenders: Contender[] = [];
   const mark = env.ctx.kernels.mark();
@@ -580,6 +659,12 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           results.push({ ...base(name, v), state: 'skipped', reason: `not run on ${threads} threads: ${why}` });
           continue;
         }
+      }
+      // A network tfjs refuses (an operator and node it has no translation for): skipped with the reason, not errored.
+      const untranslatable = v.engine === 'tfjs-wasm' ? tfjsUntranslatable(g, shapes) : null;
+      if (untranslatable !== null) {
+        results.push({ ...base(name, v), state: 'skipped', reason: `tfjs cannot express this network: ${untranslatable}` });
+        continue;
       }
       let phase: ErrorPhase = 'prepare';
       try {
@@ -851,6 +936,48 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
               };
             },
           });
+        } else if (v.engine === 'tfjs-wasm') {
+          // XNNPACK via tfjs-backend-wasm (--peers): the network translated op by op to tfjs ops (suites/models/tfjs-graph.ts).
+          const l = modelPeerTfjs(v);
+          if (!l.ok) throw new Error(l.reason);
+          const t0 = hrtimeNow();
+          const net = translateGraph(l.tf, g, params, inputs, env.faults);
+          let kept = false;
+          try {
+            // The first run creates and caches the XNNPACK operators (weights packed): part of preparing, as for the conv peer.
+            net.run();
+            const prepareMs = hrtimeNow() - t0;
+            phase = 'check';
+            net.run();
+            const checked = Float32Array.from(net.output());
+            const held = l.tf.memory().numTensors;
+            contenders.push(
+              peerContender(name, v, {
+                run: () => void net.run(),
+                dispose: () => net.dispose(),
+                checked,
+                engine: 'tfjs-wasm',
+                info: { code: 'wasm', library: TFJS_NETWORK_LIBRARY, threads: 1 },
+                prepare: { ms: prepareMs, bytes: net.weightBytes, note: net.note },
+                // Every intermediate of the timed runs disposed: the tensors tfjs holds did not grow.
+                extraChecks: () => {
+                  const now = l.tf.memory().numTensors;
+                  return [
+                    {
+                      name: 'no leaked tensors',
+                      ok: now === held,
+                      value: now - held,
+                      limit: 0,
+                      detail: `tfjs held ${held} tensors after the checked run and ${now} after the timed runs`,
+                    },
+                  ];
+                },
+              }),
+            );
+            kept = true;
+          } finally {
+            if (!kept) net.dispose();
+          }
         } else {
           // The native peer, or onnxruntime-web (--peers) on the same model bytes through the same path (suites/models/peers.ts).
           const l = modelPeerRuntime(v) ?? loadOnnxruntime(import.meta.url);
@@ -874,67 +1001,21 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
             };
             phase = 'check';
             await run();
-            const checked = Float32Array.from(y!);
-            contenders.push({
-              name,
-              v,
-              run,
-              profiled: null,
-              layers: 0,
-              wanted: 0,
-              warmupMs: 0,
-              samples: [],
-              layerSums: new Float64Array(0),
-              samplesPerRound: [],
-              dispose: () => session.release(),
-              finish: (s) => {
-                const metrics = errorMetrics(checked, refOut);
-                // ORT's kernels are exact fp32 algorithms (no Winograd in its CPU conv): the same growth as the runtime's im2col network.
-                const limit = runtimeOutput ? Math.max(1e-4, 100 * (errorMetrics(runtimeOutput.y, refOut).relL2 || 0)) : 1e-4;
-                const checks: AccuracyCheck[] = [
-                  {
-                    name: 'output',
-                    ok: metrics.relL2 <= limit,
-                    value: encodeFloat(metrics.relL2),
-                    limit,
-                    detail: `relL2 ${sci(metrics.relL2)} of the network's output against float64 vs ${sci(limit)}`,
-                  },
-                ];
-                const acc = accuracyOf(checked, refOut, checks, "the network's output against the float64 forward pass");
-                const { stats, timing } = networkTiming(s, resolution, env.options.cvTarget);
-                const sorted = [...s.samples].sort((a, b) => a - b);
-                const agree = runtimeOutput ? errorMetrics(checked, runtimeOutput.y) : null;
-                return {
-                  ...base(name, v),
-                  info: { ...base(name, v).info, code: 'native', library: 'ONNX Runtime CPU (MLAS)' },
-                  state: acc.ok ? 'passed' : 'inaccurate',
-                  timing,
-                  perf: computePerf(cost, stats.median, env.ceilings, null, 'f32'),
-                  accuracy: { ...acc.accuracy, nonPortable: 'native code (ONNX Runtime): CPU-specific kernels' },
-                  prepare: {
-                    ms: prepareMs,
-                    bytes: bytes.length,
-                    note: `the network exported to ONNX in memory (${bytes.length} bytes, opset 17, same weights); session: CPU EP, ${threads} intra-op + 1 inter-op thread, sequential, graph optimisation all`,
-                  },
-                  model: {
-                    engine: 'onnxruntime',
-                    policy: null,
-                    p50: stats.median,
-                    p90: quantileSorted(sorted, 0.9),
-                    p99: quantileSorted(sorted, 0.99),
-                    layers: [],
-                    layerSumMs: null,
-                    overheadMs: null,
-                    overheadPct: null,
-                    arenaBytes: null,
-                    naiveArenaBytes: null,
-                    weightBytes: null,
-                    agreement:
-                      agree && runtimeOutput ? { with: runtimeOutput.variant, relL2: encodeFloat(agree.relL2), maxAbs: encodeFloat(agree.maxAbs) } : null,
-                  },
-                };
-              },
-            });
+            contenders.push(
+              peerContender(name, v, {
+                run,
+                dispose: () => session.release(),
+                checked: Float32Array.from(y!),
+                engine: 'onnxruntime',
+                info: { code: 'native', library: 'ONNX Runtime CPU (MLAS)' },
+                nonPortable: 'native code (ONNX Runtime): CPU-specific kernels',
+                prepare: {
+                  ms: prepareMs,
+                  bytes: bytes.length,
+                  note: `the network exported to ONNX in memory (${bytes.length} bytes, opset 17, same weights); session: CPU EP, ${threads} intra-op + 1 inter-op thread, sequential, graph optimisation all`,
+                },
+              }),
+            );
             kept = true;
           } finally {
             if (!kept) await session.release();

@@ -19,10 +19,27 @@
  */
 import type { ConvShape, Prepared } from '../../../core/contracts.js';
 import { convOutputSize } from '../../../reference/conv.js';
-import type { PeersSource } from './load.js';
+import type { PeerLibs, PeersSource } from './load.js';
 import { peerVariant, type PeerVariant } from './peer.js';
 
 let backendReady: Promise<void> | null = null;
+
+/**
+ * tfjs on its wasm backend at its best in Node, once per process (the conv peer and the network peer,
+ * suites/models/peers.ts, share it): the binaries from the peers part `dir` (the SIMD one where SIMD validates),
+ * one thread, the wasm backend. Throws where the backend fails or found no WebAssembly SIMD.
+ */
+export async function initTfjsWasm(libs: PeerLibs, dir: string): Promise<void> {
+  const { tf } = libs;
+  backendReady ??= (async () => {
+    libs.setWasmPaths(`${dir}/`);
+    libs.setThreadsCount(1);
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
+    await tf.ready();
+  })();
+  await backendReady;
+  if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) throw new Error('tfjs-backend-wasm found no WebAssembly SIMD here');
+}
 
 /** `name`: see makeOnnxruntimeWebConv. */
 export function makeTfjsWasmConv(
@@ -45,14 +62,11 @@ export function makeTfjsWasmConv(
         : "tfjs-backend-wasm's threaded build needs browser Web Workers; in Node it runs one thread only, so the multi-thread peer is skipped",
     async prepare(libs, dir, shape: ConvShape, x: Float32Array, w: Float32Array): Promise<Prepared> {
       const { tf } = libs;
-      backendReady ??= (async () => {
-        libs.setWasmPaths(`${dir}/`);
-        libs.setThreadsCount(1);
-        if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
-        await tf.ready();
-      })();
-      await backendReady;
-      if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) throw new Error(`${name}: tfjs-backend-wasm found no WebAssembly SIMD here`);
+      try {
+        await initTfjsWasm(libs, dir);
+      } catch (e) {
+        throw new Error(`${name}: ${(e as Error).message}`, { cause: e });
+      }
       const { n, c, h, w: wd, k, r, s, stride, pad, groups } = shape;
       const { ho, wo } = convOutputSize(shape);
       const depthwise = groups > 1;
