@@ -126,6 +126,12 @@ its report and history written, exit code 130. A second Ctrl-C exits at once.
  * The WebAssembly peers of a run (ExtraVariants of kind peer, conv suite): with --peers, or when --variant
  * names one (it implies --peers, said on stderr). --peers without the conv suite is refused.
  */
+/** The peers' variant names of the suites that have them (conv, models), in that order. */
+const peersOf = (suiteNames: readonly string[]): string[] => [
+  ...(suiteNames.includes('conv') ? Object.values(PEER_VARIANT_NAMES) : []),
+  ...(suiteNames.includes('models') ? Object.values(MODEL_PEER_NAMES) : []),
+];
+
 function peersOption(flag: boolean, variants: string[] | undefined, chosen: readonly { name: string }[]): ExtraVariant[] {
   const names: string[] = [...Object.values(PEER_VARIANT_NAMES), ...Object.values(MODEL_PEER_NAMES)];
   const named = (variants ?? []).filter((v) => names.includes(v));
@@ -141,7 +147,7 @@ function peersOption(flag: boolean, variants: string[] | undefined, chosen: read
   // --variant keeps only the variants it names: --peers then adds nothing, which is said, not silently dropped.
   if (flag && variants?.length && named.length === 0) {
     process.stderr.write(
-      `roofbench: --peers: no peer runs: --variant ${variants.join(',')} names none of them (add ${names.join(',')} or some of them to --variant to run them)\n`,
+      `roofbench: --peers: no peer runs: --variant ${variants.join(',')} names none of them (add ${peersOf(suitesWithPeers).join(', ')} or some of them to --variant to run them)\n`,
     );
   }
   return suitesWithPeers.flatMap((suite) => PEER_LIBRARIES.map((peer) => ({ suite, kind: 'peer' as const, peer })));

@@ -60,6 +60,8 @@ export function threadSkipReason(
   if (name === PEER_VARIANT_NAMES['onnxruntime-web'] || name === MODEL_PEER_NAMES['onnxruntime-web']) return n === top ? null : ortWebElsewhere(top, n);
   if (n === 1) return null;
   if (external.has(name)) return 'a native kernel of the kernels file runs on one thread';
+  // tfjs-backend-wasm runs one thread in Node, on single convs and whole networks alike.
+  if (name === PEER_VARIANT_NAMES['tfjs-xnnpack'] || name === MODEL_PEER_NAMES['tfjs-xnnpack']) return TFJS_ONE_THREAD;
   const kit = kitOf(suite);
   const v = resolve(suite, name);
   if (kit && measuresItself(kit)) {
@@ -72,7 +74,6 @@ export function threadSkipReason(
   }
   const c = asConvVariant(v);
   if (!c || c.name === convOnnxruntimeF32.name) return null;
-  if (name === PEER_VARIANT_NAMES['tfjs-xnnpack']) return TFJS_ONE_THREAD;
   const ok = threadable(c);
   return ok === true ? null : ok;
 }

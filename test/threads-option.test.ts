@@ -153,6 +153,9 @@ describe('--threads N|all[,..]', () => {
     // 'all' is resolved on the device: never refused on the host.
     expect(threadSkipNotes(['all'], naive, resolve).nothing).toBeNull();
     // The models suite runs threaded, its int8 networks do not.
+    // tfjs-backend-wasm runs one thread in Node, as a conv peer and on whole networks.
+    expect(threadSkipReason('models', 'model-tfjs-xnnpack-f32', 2, [2], resolve)).toMatch(/tfjs-backend-wasm's threaded build needs browser Web Workers/);
+    expect(threadSkipReason('conv', 'conv-tfjs-xnnpack-f32', 2, [1, 2], resolve)).toMatch(/tfjs-backend-wasm's threaded build/);
     expect(resolve('models', 'model-runtime-im2col-f32')).toBeDefined();
     expect(threadSkipReason('models', 'model-runtime-im2col-f32', 2, [2], resolve)).toBeNull();
   });
