@@ -249,5 +249,7 @@ describe('--peers', () => {
     expect(none.stderr).toMatch(/--peers: no peer runs: --variant conv-direct-naive-f32 names none of them \(add conv-onnxruntime-web-f32,/);
     const list = await bench(['--list', '--suite', 'conv']);
     expect(list.stdout).toMatch(/conv-onnxruntime-web-f32 .*\(with --peers\)/);
+    const models = await bench(['--list', '--suite', 'models']);
+    for (const name of ['model-onnxruntime-web-f32', 'model-tfjs-xnnpack-f32']) expect(models.stdout).toMatch(new RegExp(`${name} .*\\(with --peers\\)`));
   }, 120_000);
 });
