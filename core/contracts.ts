@@ -1010,7 +1010,7 @@ export const TestFaults = z.object({
   cookToomSignFlip: z.boolean().optional(),
   /** The Winograd kernels compute with their filter off by a relative x (e.g. 1.2e-4). */
   winogradKernelError: z.number().optional(),
-  /** The light runtime computes one node of a network with its first parameter off by a relative x (suites/models/measure.ts). */
+  /** The light runtime and the network peers compute one node of a network with its first parameter off by a relative x (suites/models/measure.ts). */
   modelLayerError: z.object({ node: z.string(), relError: z.number() }).optional(),
   /** The quantized networks compute one conv's input with its calibrated activation scale multiplied by `factor` (suites/models/quantized.ts). */
   quantScaleError: z.object({ node: z.string(), factor: z.number().positive() }).optional(),

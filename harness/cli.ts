@@ -311,9 +311,9 @@ function printList(registry: DeviceRegistry, kernels: KernelsFile | null, only?:
       const v = buildExtraVariant(e);
       lines.push(`    ${v.name.padEnd(30)} ${v.description} (from the suite's data)`);
     }
-    if (s.name === 'conv') {
+    if (s.name === 'conv' || s.name === 'models') {
       for (const peer of PEER_LIBRARIES) {
-        const v = buildExtraVariant({ suite: 'conv', kind: 'peer', peer });
+        const v = buildExtraVariant({ suite: s.name, kind: 'peer', peer });
         lines.push(`    ${v.name.padEnd(30)} ${v.description} (with --peers)`);
       }
     }

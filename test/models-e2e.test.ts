@@ -103,6 +103,27 @@ describe('models suite end to end', () => {
     expect(timed(readRun(clean), 'models/every_op', 'model-runtime-best-f32').state).toBe('passed');
   }, 600_000);
 
+  it('the ONNX Runtime peer is checked on the logits too: a saturated softmax hides a layer off by 1e-3 (injected fault), the logits do not', async () => {
+    const args = (out: string) => ['--model', 'shufflenet_v1_0.5x_g3', '--quick', '--no-ceilings', '--variant', 'model-onnxruntime-f32', '--out', out];
+    const clean = outDir();
+    const c = await bench(args(clean));
+    expect(c.code, c.stderr).toBe(0);
+    const ok = timed(readRun(clean), 'models/shufflenet_v1_0.5x_g3', 'model-onnxruntime-f32');
+    const okBy = new Map(ok.accuracy.checks!.map((k) => [k.name, k]));
+    expect(ok.state).toBe('passed');
+    expect(okBy.get('output')!.value).toBe(0); // one-hot in float32 and float64 alike
+    expect(okBy.get('logits')!.ok).toBe(true);
+    const out = outDir();
+    const faults = JSON.stringify({ modelLayerError: { node: 'conv1', relError: 1e-3 } });
+    const r = await bench(args(out), { env: { ROOFBENCH_TEST_FAULTS: faults } });
+    expect(r.code, r.stderr).toBe(0);
+    const bad = timed(readRun(out), 'models/shufflenet_v1_0.5x_g3', 'model-onnxruntime-f32');
+    const by = new Map(bad.accuracy.checks!.map((k) => [k.name, k]));
+    expect(by.get('output')!.ok).toBe(true);
+    expect(by.get('logits')!.ok).toBe(false);
+    expect(bad.state).toBe('inaccurate');
+  }, 600_000);
+
   it('a network too large for the device is skipped with the reason; the rest of the run is kept', async () => {
     const out = outDir();
     const r = await bench(['--model', `vgg16,${EVERY_OP}`, '--no-ceilings', '--policy', 'im2col', '--variant', RUNTIME, '--out', out], {

@@ -2,7 +2,8 @@
  * model-tfjs-xnnpack-f32, the network peer XNNPACK via tfjs-backend-wasm (suites/models/peers.ts,
  * suites/models/tfjs-graph.ts), through the runner's own measureModelCase with the real peers part of the
  * payload (built by harness/peers-payload.ts, hash-verified and loaded as on a device): every network of the zoo at
- * --quick resolution passes the output check against the float64 forward pass, beside the light runtime's im2col
+ * --quick resolution passes the output check against the float64 forward pass (and the logits check where the
+ * network ends in a softmax: a saturated one is one-hot in float32 and float64 alike), beside the light runtime's im2col
  * network on every-op; at --threads 1,2 the 2-thread result is skipped with tfjs's one-thread reason; a wrong
  * channel shuffle (injected fault) makes the result `inaccurate`, a kept intermediate fails the leak check; a
  * network with an operator tfjs refuses is `skipped` naming the node. System tier: it loads the peers bundle (a
@@ -88,6 +89,19 @@ describe('model-tfjs-xnnpack-f32', () => {
     expect(leak.by.get('output')?.ok).toBe(true);
   }, 120_000);
 
+  it('a saturated softmax hides a layer off by 1e-3 in the output; the logits check fails it (injected fault)', async () => {
+    // ShuffleNet at --quick: the random network's softmax is one-hot in float32 and float64 alike (output relL2 exactly 0).
+    const name = 'shufflenet_v1_0.5x_g3';
+    const good = check((await measure(name, [TFJS])).get(TFJS), name);
+    expect(good.by.get('output')?.value).toBe(0);
+    expect(good.by.get('logits')?.ok).toBe(true);
+    const fault = { modelLayerError: { node: 'conv1', relError: 1e-3 } };
+    const bad = check((await measure(name, [TFJS], { faults: fault })).get(TFJS), `${name} layer fault`);
+    expect(bad.by.get('output')?.ok).toBe(true);
+    expect(bad.by.get('logits')?.ok).toBe(false);
+    expect(bad.r.state).toBe('inaccurate');
+  }, 120_000);
+
   it('a network tfjs cannot express: skipped naming the operator and node, not errored', async () => {
     const g = loadModelCase(EVERY_OP, { quick: true, seed: 5, distribution: 'uniform(-1,1)' }).caseSpec.graph;
     // The stem (3x3, stride 2, pad 1) dilated by 2 with pad 2: the same output size, a conv tfjs refuses.
@@ -105,6 +119,8 @@ describe('model-tfjs-xnnpack-f32', () => {
       const { r, by } = check((await measure(name, [TFJS])).get(TFJS), name);
       expect(r.state, JSON.stringify(r.accuracy.checks)).toBe('passed');
       expect(by.get('output')!.value).toBeLessThan(1e-4);
+      // Every zoo classifier ends in a softmax (the face detector does not): its logits are checked too.
+      if (name !== 'mobilenet_v1_facessd') expect(by.get('logits')!.value).toBeLessThan(1e-4);
       expect(by.get('no leaked tensors')?.ok).toBe(true);
     },
     120_000,

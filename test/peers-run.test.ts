@@ -263,5 +263,7 @@ describe('--peers', () => {
     );
     const list = await bench(['--list', '--suite', 'conv']);
     expect(list.stdout).toMatch(/conv-onnxruntime-web-f32 .*\(with --peers\)/);
+    const models = await bench(['--list', '--suite', 'models']);
+    for (const name of ['model-onnxruntime-web-f32', 'model-tfjs-xnnpack-f32']) expect(models.stdout).toMatch(new RegExp(`${name} .*\\(with --peers\\)`));
   }, 120_000);
 });

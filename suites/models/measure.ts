@@ -256,6 +256,24 @@ export interface Contender<V = ModelVariant> {
 }
 
 /** How many inferences: enough for a stable median within the run's time budget. */
+/**
+ * A peer's logits (the input of the network's final softmax) against the float64 logits, within the output's limit:
+ * a softmax that saturates is exactly one-hot in float32 and float64 alike, so the output alone would pass a
+ * network with a wrong layer. A peer that gave no logits fails it.
+ */
+function logitsCheck(y: Float32Array | null, ref: Float64Array, limit: number): AccuracyCheck {
+  if (y === null || y.length !== ref.length)
+    return { name: 'logits', ok: false, value: 'NaN', limit, detail: `the engine gave no logits of ${ref.length} values to check` };
+  const m = errorMetrics(y, ref);
+  return {
+    name: 'logits',
+    ok: m.relL2 <= limit,
+    value: encodeFloat(m.relL2),
+    limit,
+    detail: `relL2 ${sci(m.relL2)} of the logits (the final softmax's input) against float64 vs ${sci(limit)}`,
+  };
+}
+
 function inferenceCount(perInferenceMs: number, o: RunOptions): number {
   const budgetMs = o.targetMs * (o.quick ? 4 : 10);
   const min = o.quick ? Math.max(5, o.minSamples) : Math.max(11, o.minSamples);
@@ -544,6 +562,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
   const ref = evaluateGraph(g, inputs, params);
   const outName = g.outputs[0]!;
   const refOut = ref.values.get(outName)!;
+  // The logits before a final softmax: the peers are checked on them too (a saturated softmax is one-hot in float32 and float64 alike).
+  const logits = lossTensor(g);
+  const logitsName = logits.name !== outName ? logits.name : null;
+  const refLogits = logitsName !== null ? ref.values.get(logitsName)! : null;
   const results: CaseResult[] = [];
   const quantState: QuantCaseState = { cal: {}, fp32Tops: null, nets: new Map() };
   let runtimeOutput: { variant: string; y: Float32Array } | null = null;
@@ -561,6 +583,8 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
       run: () => void | Promise<void>;
       dispose: () => void | Promise<void>;
       checked: Float32Array;
+      /** The logits of the checked run (when the network ends in a softmax). */
+      checkedLogits: Float32Array | null;
       engine: string;
       info: NonNullable<CaseResult['info']>;
       nonPortable?: string;
@@ -590,6 +614,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           limit,
           detail: `relL2 ${sci(metrics.relL2)} of the network's output against float64 vs ${sci(limit)}`,
         },
+        ...(refLogits !== null ? [logitsCheck(p.checkedLogits, refLogits, limit)] : []),
         ...(p.extraChecks?.() ?? []),
       ];
       const acc = accuracyOf(p.checked, refOut, checks, "the network's output against the float64 forward pass");
@@ -941,14 +966,14 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           const l = modelPeerTfjs(v);
           if (!l.ok) throw new Error(l.reason);
           const t0 = hrtimeNow();
-          const net = translateGraph(l.tf, g, params, inputs, env.faults);
+          const net = translateGraph(l.tf, g, faultyParams(g, params, env.faults), inputs, env.faults, logitsName !== null ? { keep: logitsName } : {});
           let kept = false;
           try {
             // The first run creates and caches the XNNPACK operators (weights packed): part of preparing, as for the conv peer.
             net.run();
             const prepareMs = hrtimeNow() - t0;
             phase = 'check';
-            net.run();
+            net.run(true);
             const checked = Float32Array.from(net.output());
             const held = l.tf.memory().numTensors;
             contenders.push(
@@ -956,6 +981,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
                 run: () => void net.run(),
                 dispose: () => net.dispose(),
                 checked,
+                checkedLogits: net.kept(),
                 engine: 'tfjs-wasm',
                 info: { code: 'wasm', library: TFJS_NETWORK_LIBRARY, threads: 1 },
                 prepare: { ms: prepareMs, bytes: net.weightBytes, note: net.note },
@@ -983,7 +1009,8 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           const l = modelPeerRuntime(v) ?? loadOnnxruntime(import.meta.url);
           if (!l.ok) throw new Error(l.reason);
           const { ort } = l;
-          const bytes = exportOnnx(g, params);
+          // The logits are a graph output too, fetched by the checked run only.
+          const bytes = exportOnnx(logitsName !== null ? { ...g, outputs: [outName, logitsName] } : g, faultyParams(g, params, env.faults));
           const t0 = hrtimeNow();
           // At N threads: ONNX Runtime's own intra-op pool of N threads, as for the conv peer.
           const session = await ort.InferenceSession.create(bytes, { ...ORT_SESSION_OPTIONS, intraOpNumThreads: threads });
@@ -992,20 +1019,27 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
           try {
             const feeds = Object.fromEntries(g.inputs.map((t) => [t.name, new ort.Tensor('float32', Float32Array.from(inputs.get(t.name)!), t.shape)]));
             let y: Float32Array | null = null;
-            const run = async () => {
-              const out = await session.run(feeds);
+            let checkedLogits: Float32Array | null = null;
+            const fetch = async (names: string[]) => {
+              const out = await session.run(feeds, names);
               const d = out[outName]?.data;
               if (!(d instanceof Float32Array) || d.length !== refOut.length)
                 throw new Error(`ONNX Runtime gave no float32 output "${outName}" of ${refOut.length} values`);
               y = d;
+              return out;
             };
+            const run = async () => void (await fetch([outName]));
             phase = 'check';
-            await run();
+            if (logitsName !== null) {
+              const d = (await fetch([outName, logitsName]))[logitsName]?.data;
+              checkedLogits = d instanceof Float32Array ? Float32Array.from(d) : null;
+            } else await run();
             contenders.push(
               peerContender(name, v, {
                 run,
                 dispose: () => session.release(),
                 checked: Float32Array.from(y!),
+                checkedLogits,
                 engine: 'onnxruntime',
                 info: { code: 'native', library: 'ONNX Runtime CPU (MLAS)' },
                 nonPortable: 'native code (ONNX Runtime): CPU-specific kernels',

@@ -43,8 +43,13 @@ type Activation = 'linear' | 'relu' | 'relu6';
 
 /** A translated network, ready to run. */
 export interface TfjsNetwork {
-  /** One forward pass and dataSync() of the output (the timed call); the output as tfjs holds it (NHWC for 4D). */
-  run(): Float32Array;
+  /**
+   * One forward pass and dataSync() of the output (the timed call); the output as tfjs holds it (NHWC for 4D).
+   * `capture` (the checked run, not timed): also reads back the tensor named by TranslateOptions.keep.
+   */
+  run(capture?: boolean): Float32Array;
+  /** The kept tensor of the last capturing run in the graph's order, or null (no `keep`, or no capturing run yet). */
+  kept(): Float32Array | null;
   /** The last run's output in the graph's order (NCHW for 4D), for the check: not timed. */
   output(): Float32Array;
   /** Bytes of the weight tensors made in prepare. */
@@ -214,6 +219,12 @@ function toNchwArray(y: Float32Array, [n, c, h, w]: readonly number[]): Float32A
 export interface TranslateOptions {
   /** A grouped conv that is not depthwise: split per group, one block-diagonal conv, or the faster of the two timed in prepare (default). */
   groupedConv?: 'split' | 'block-diagonal' | 'faster';
+  /**
+   * An intermediate tensor a run with `capture` also reads back (the logits before a final softmax, for the check:
+   * a saturated softmax is exactly one-hot in float32 and float64 alike, so the output alone can hide a wrong layer).
+   * It is made a graph output, so no fused op absorbs it.
+   */
+  keep?: string;
 }
 
 /**
@@ -230,6 +241,8 @@ export function translateGraph(
   faults?: Pick<TestFaults, 'tfjsShuffleOrder' | 'tfjsLeakTensor'>,
   opts: TranslateOptions = {},
 ): TfjsNetwork {
+  const keepName = opts.keep !== undefined && !g.outputs.includes(opts.keep) ? opts.keep : undefined;
+  if (keepName !== undefined) g = { ...g, outputs: [...g.outputs, keepName] };
   const shapes = inferShapes(g);
   const why = tfjsUntranslatable(g, shapes);
   if (why) throw new Error(`graph "${g.name}": ${why}`);
@@ -522,14 +535,22 @@ export function translateGraph(
     });
   }
   const weightBytes = held.reduce((s, t) => s + numel(t.shape) * 4, 0);
-  const state: { last: { y: Float32Array; nhwc: boolean } | null } = { last: null };
+  const state: { last: { y: Float32Array; nhwc: boolean } | null; kept: Float32Array | null } = { last: null, kept: null };
   let leaked: Tensor[] = [];
-  const run = (): Float32Array => {
+  const keepShape = keepName !== undefined ? dims(keepName) : [];
+  const run = (capture = false): Float32Array => {
     let nhwc = false;
+    let keptT: Tensor | null = null;
+    let keptNhwc = false;
     const y = tf.tidy(() => {
       const vals = new Map(inputVals);
       for (const s of steps) s(vals);
       const v = vals.get(outName)!;
+      if (capture && keepName !== undefined) {
+        const k = vals.get(keepName)!;
+        keptNhwc = k.nhwc && differs(keepShape);
+        keptT = tf.keep(k.t);
+      }
       // Test-only: one intermediate kept alive past the tidy, as a forgotten dispose would.
       if (faults?.tfjsLeakTensor) leaked.push(tf.keep(tf.add(v.t, 0)));
       nhwc = v.nhwc && differs(outShape);
@@ -538,6 +559,12 @@ export function translateGraph(
     const data = y.dataSync() as Float32Array;
     y.dispose();
     state.last = { y: data, nhwc };
+    if (keptT !== null) {
+      const t: Tensor = keptT;
+      const d = Float32Array.from(t.dataSync() as Float32Array);
+      t.dispose();
+      state.kept = keptNhwc ? toNchwArray(d, keepShape) : d;
+    }
     return data;
   };
   const grouped = notes.grouped.length;
@@ -548,6 +575,7 @@ export function translateGraph(
       if (!l) throw new Error(`graph "${g.name}": output() before run()`);
       return l.nhwc ? toNchwArray(l.y, outShape) : l.y;
     },
+    kept: () => state.kept,
     weightBytes,
     note:
       `translated op by op to tfjs (tfjs-backend-wasm, XNNPACK, WebAssembly SIMD, 1 thread), NHWC: input NCHW -> NHWC once here; ` +
@@ -567,6 +595,7 @@ export function translateGraph(
       held.length = 0;
       leaked = [];
       state.last = null;
+      state.kept = null;
     },
   };
 }
