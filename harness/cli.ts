@@ -649,7 +649,10 @@ async function bench(argv: string[]): Promise<number> {
       const progress = new Progress(mode, device.name);
       progress.expect(items.map((i) => i.variants.length));
       // With several thread counts each pair runs at each (or is skipped there, saying why): say so beside the count.
-      const counts = (options.threads?.length ?? 0) > 1 ? `, each at ${options.threads!.join(', ')} threads` : '';
+      // One count other than 1 is said too ('--threads all' or '--threads 2' alone read like a one-thread run).
+      const t = options.threads ?? [1];
+      const counts =
+        t.length > 1 ? `, each at ${t.join(', ')} threads` : t[0] !== 1 ? `, at ${t[0] === 'all' ? "all the device's cores" : `${t[0]} threads`}` : '';
       progress.info(`${items.length} cases, ${pairs} case x variant pairs${counts}${values.quick ? ' (quick)' : ''}; run ${id}`);
       if (baselinesAdded.length) {
         progress.info(

@@ -141,6 +141,8 @@ describe('bench selection and errors', () => {
       '--no-ceilings',
     ]);
     expect(r.code, r.stderr).toBe(0);
+    // One count other than 1 is said in the opening line (it read like a one-thread run).
+    expect(`${r.stdout}${r.stderr}`).toContain(`1 cases, 1 case x variant pairs, at ${over} threads (quick)`);
     expect(r.stdout).toMatch(
       new RegExp(
         `note: oversubscribed: ${over} threads on a device with ${availableParallelism()} cores: threads queue for a core, so those timings say nothing of how the kernels scale`,
