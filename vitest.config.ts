@@ -57,6 +57,7 @@ export const UNIT = [
   'test/report-accuracy.test.ts',
   'test/report-facts.test.ts',
   'test/report-layout.test.ts',
+  'test/report-network.test.ts',
   'test/report-quantization.test.ts',
   'test/report.test.ts',
   'test/shell.test.ts',

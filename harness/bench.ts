@@ -9,7 +9,7 @@ import { buildPayload, ROOT, type Payload } from './payload.js';
 import { RunWriter } from './results.js';
 import { Progress } from './progress.js';
 import { LocalTransport, localWorkDir } from './transport/local.js';
-import { SshTransport } from './transport/ssh.js';
+import { LOCK_HELD_EXIT, SshTransport } from './transport/ssh.js';
 import type { Transport } from './transport/types.js';
 import { makeResolver } from '../suites/variants.js';
 import { renderReport } from './report/render.js';
@@ -73,6 +73,20 @@ export function transportFor(device: Device, opts: BenchTransportOptions = {}): 
   });
 }
 
+/**
+ * The device's lock is held by another run (and --wait was not given, or gave up) before anything ran: the
+ * run is refused, not stored as a run of errors. The message names the holder and says what to do (--wait).
+ */
+export class DeviceBusyError extends Error {
+  override name = 'DeviceBusyError';
+  constructor(
+    readonly device: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface DeviceRunResult {
   device: string;
   dir: string;
@@ -117,6 +131,7 @@ export async function runOnDevice(args: {
   );
   args.onWriter?.(writer);
   let failure: string | null = null;
+  let busy: string | null = null;
   let interrupted = false;
   const transport = transportFor(device, { ...args.transport, log: (m) => progress.info(m) });
   let current: Plan = plan;
@@ -135,8 +150,10 @@ export async function runOnDevice(args: {
     // fresh runner carries on with what is left of the plan.
     for (let attempt = 0; ; attempt++) {
       let sawDone = false;
+      let events = 0;
       const outcome = await transport.run(payload, current, {
         onEvent: (e) => {
+          events++;
           if (e.type === 'done') sawDone = true;
           const result = writer.apply(e);
           progress.event(e, result);
@@ -149,6 +166,11 @@ export async function runOnDevice(args: {
         ...(abort ? { abort } : {}),
       });
       failure = outcome.failure ?? (sawDone ? null : 'the runner stopped before it finished the plan');
+      // Another run holds the device: refused before anything ran (nothing to keep, so no run, report or history).
+      if (attempt === 0 && events === 0 && outcome.exitCode === LOCK_HELD_EXIT && !outcome.interrupted) {
+        busy = failure;
+        break;
+      }
       if (outcome.interrupted || abort?.aborted) {
         interrupted = !sawDone;
         if (sawDone) failure = null;
@@ -171,6 +193,10 @@ export async function runOnDevice(args: {
     failure = e instanceof Error ? e.message : String(e);
   } finally {
     progress.stop();
+  }
+  if (busy !== null) {
+    writer.discard();
+    throw new DeviceBusyError(device.name, busy);
   }
   if (transport instanceof SshTransport) {
     writer.run.device.uploadedBytes = transport.totalUploadBytes;

@@ -4,15 +4,17 @@
  *   npm run bench -- [--device NAME] [--suite S] [--filter RE] [--quick] [--out DIR] [--json] [--list]
  *   npm run report -- reports/local/<run-id>
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDevices, type Device, type DeviceRegistry } from './devices.js';
 import { selectItems, makePlan, extraVariantsFor, unselectedKernels, unusedSuiteOption, UsageError } from './plan.js';
 import { schemesOption } from '../suites/conv/schemes.js';
-import { defaultRunOptions, newRunId, runOnDevice } from './bench.js';
-import { localWorkDir } from './transport/local.js';
+import { DeviceBusyError, defaultRunOptions, newRunId, runOnDevice } from './bench.js';
+import { localLockHolder, localWorkDir } from './transport/local.js';
 import { checkOutDir, claimDir, claimRunDir, OutPathError, runIdOf } from './rundir.js';
 import { Interrupt, INTERRUPTED_EXIT } from './interrupt.js';
+import { LOCK_HELD_EXIT } from './transport/session.js';
+import { threadsSummary } from './report/scaling.js';
 import type { RunWriter } from './results.js';
 import { buildPayload } from './payload.js';
 import { renderCombinedIndex } from './report/combined.js';
@@ -26,12 +28,12 @@ import { Distribution, PEER_LIBRARIES, TestFaults, type ExtraVariant, type RunOp
 import { PEER_VARIANT_NAMES } from '../suites/conv/peers/run.js';
 import { MODEL_PEER_NAMES } from '../suites/models/peers.js';
 import { buildPeersPayload } from './peers-payload.js';
-import { parseThreadsOption } from './threads-option.js';
+import { parseThreadsOption, threadSkipNotes } from './threads-option.js';
 import { readRun } from './results.js';
 import { renderReport } from './report/render.js';
 import { EXPORT_FORMATS, runToCsv, runToMarkdown, type ExportFormat } from './report/export.js';
 import { MODEL_POLICIES, suites } from '../suites/index.js';
-import { buildExtraVariant } from '../suites/variants.js';
+import { buildExtraVariant, makeResolver } from '../suites/variants.js';
 import { ROOT } from './payload.js';
 import { parseArgs, suggestion } from './suggest.js';
 import { npmSwallowedOptions, swallowedMessage } from './npm-args.js';
@@ -124,6 +126,12 @@ its report and history written, exit code 130. A second Ctrl-C exits at once.
  * The WebAssembly peers of a run (ExtraVariants of kind peer, conv suite): with --peers, or when --variant
  * names one (it implies --peers, said on stderr). --peers without the conv suite is refused.
  */
+/** The peers' variant names of the suites that have them (conv, models), in that order. */
+const peersOf = (suiteNames: readonly string[]): string[] => [
+  ...(suiteNames.includes('conv') ? Object.values(PEER_VARIANT_NAMES) : []),
+  ...(suiteNames.includes('models') ? Object.values(MODEL_PEER_NAMES) : []),
+];
+
 function peersOption(flag: boolean, variants: string[] | undefined, chosen: readonly { name: string }[]): ExtraVariant[] {
   const names: string[] = [...Object.values(PEER_VARIANT_NAMES), ...Object.values(MODEL_PEER_NAMES)];
   const named = (variants ?? []).filter((v) => names.includes(v));
@@ -139,7 +147,7 @@ function peersOption(flag: boolean, variants: string[] | undefined, chosen: read
   // --variant keeps only the variants it names: --peers then adds nothing, which is said, not silently dropped.
   if (flag && variants?.length && named.length === 0) {
     process.stderr.write(
-      `roofbench: --peers: no peer runs: --variant ${variants.join(',')} names none of them (add ${names.join(',')} or some of them to --variant to run them)\n`,
+      `roofbench: --peers: no peer runs: --variant ${variants.join(',')} names none of them (add ${peersOf(suitesWithPeers).join(', ')} or some of them to --variant to run them)\n`,
     );
   }
   return suitesWithPeers.flatMap((suite) => PEER_LIBRARIES.map((peer) => ({ suite, kind: 'peer' as const, peer })));
@@ -532,6 +540,15 @@ async function bench(argv: string[]): Promise<number> {
   // A kernel of the --kernels file the selection leaves out is named, with why (not dropped silently).
   const kernelNames = (kernelsFile?.kernels ?? []).map((k) => ({ name: k.spec.name }));
   for (const note of unselectedKernels(kernelNames, items, list(values.variant))) process.stderr.write(`roofbench: ${note}\n`);
+  // --threads: a count at which every selected pair is skipped is said before the run; nothing measured at any count is refused.
+  const threadNotes = threadSkipNotes(
+    options.threads ?? [1],
+    items.map((i) => ({ suite: i.suite.name, variants: i.variants })),
+    makeResolver(extraVariants),
+    new Set((kernelsFile?.kernels ?? []).map((k) => k.spec.name)),
+  );
+  if (threadNotes.nothing) throw new UsageError(threadNotes.nothing);
+  for (const w of threadNotes.warnings) process.stderr.write(`roofbench: warning: ${w}\n`);
   // The models suite quantizes whole networks by int8 schemes only: a run of networks alone given only fp16 schemes would quantize nothing.
   if (schemes && items.length > 0 && items.every((i) => i.suite.name === 'models') && !schemes.extras.some((e) => e.suite === 'models')) {
     throw new UsageError(
@@ -562,20 +579,44 @@ async function bench(argv: string[]): Promise<number> {
     }
   }
   const transport = { ...transportTimeouts, waitForLock: values.wait, shipNode: values['ship-node'] };
+  // A local device another run holds: refused up front, before anything is built or printed (the lock step of
+  // the run itself refuses one taken in between, as it does for an SSH device).
+  if (!values.wait) {
+    const held = devices.map((d) => {
+      const dir = d.transport === 'local' ? localWorkDir(d) : null;
+      const holder = dir ? localLockHolder(dir) : null;
+      return holder && dir
+        ? new DeviceBusyError(
+            d.name,
+            `device ${d.name} is busy: locked by ${holder}. Pass --wait to wait for it, or remove ${join(dir, 'lock')} if that run is gone`,
+          )
+        : null;
+    });
+    if (held.every((b) => b !== null)) {
+      for (const b of held) {
+        if (values.json) process.stdout.write(`${JSON.stringify({ type: 'device-busy', device: b.device, message: b.message })}\n`);
+        process.stderr.write(`roofbench: ${b.message}; nothing was run or stored\n`);
+      }
+      return DEVICE_BUSY_EXIT;
+    }
+  }
   const multi = devices.length > 1;
   const mode = multi && !values.json ? 'plain' : Progress.modeFor(values.json);
   const pairs = items.reduce((n, i) => n + i.variants.length, 0);
   const t0 = Date.now();
   const interrupt = new Interrupt((m) => process.stderr.write(`\n${m}\n`)).install();
-  // stdout piped into something that stopped reading (`| head -1`): stop the run in order, like a signal.
-  let stdoutGone = false;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  // stdout (or stderr: `2>&1 | head -2`) piped into something that stopped reading (`| head -1`): stop the run
+  // in order, like a signal. Without a listener on stderr its EPIPE crashed roofbench, leaving results.json 'running'.
+  let outputGone = false;
+  const onGone = (e: NodeJS.ErrnoException) => {
     // Every later write fails the same way: one stop, not a "second signal".
-    if (e.code === 'EPIPE' && !stdoutGone) {
-      stdoutGone = true;
+    if (e.code === 'EPIPE' && !outputGone) {
+      outputGone = true;
       interrupt.receive('SIGPIPE');
     }
-  });
+  };
+  process.stdout.on('error', onGone);
+  process.stderr.on('error', onGone);
   const payload = await buildPayload({ log: (m) => process.stderr.write(`${m}\n`), ...(native ? { native, arch: nativeArch(process.arch) } : {}) });
   // --peers: the peers part (cached by hash under .cache/peers/), when a planned case runs a peer.
   if (plan.extraVariants?.some((e) => e.kind === 'peer')) payload.peers = await buildPeersPayload();
@@ -601,14 +642,17 @@ async function bench(argv: string[]): Promise<number> {
   interrupt.onExit(() => {
     for (const w of writers) if (!w.finished) w.finish(null, `${interrupt.by ?? 'a signal'}, then exited at once`);
   });
-  const outcomes = await Promise.all(
+  const settled = await Promise.all(
     devices.map(async (device, i) => {
       const dir = dirs[i]!;
       const id = outDir !== null ? runId : runIdOf(dir);
       const progress = new Progress(mode, device.name);
       progress.expect(items.map((i) => i.variants.length));
       // With several thread counts each pair runs at each (or is skipped there, saying why): say so beside the count.
-      const counts = (options.threads?.length ?? 0) > 1 ? `, each at ${options.threads!.join(', ')} threads` : '';
+      // One count other than 1 is said too ('--threads all' or '--threads 2' alone read like a one-thread run).
+      const t = options.threads ?? [1];
+      const counts =
+        t.length > 1 ? `, each at ${t.join(', ')} threads` : t[0] !== 1 ? `, at ${t[0] === 'all' ? "all the device's cores" : `${t[0]} threads`}` : '';
       progress.info(`${items.length} cases, ${pairs} case x variant pairs${counts}${values.quick ? ' (quick)' : ''}; run ${id}`);
       if (baselinesAdded.length) {
         progress.info(
@@ -627,11 +671,23 @@ async function bench(argv: string[]): Promise<number> {
         abort: interrupt.signal,
         onWriter: (w) => writers.add(w),
         memory: deviceMemory(device, historyPath(values.history), devicePlan),
+      }).catch((e: unknown) => {
+        if (!(e instanceof DeviceBusyError)) throw e;
+        // Refused before anything ran: no run directory (an --out directory is left empty), no report, no history.
+        if (outDir === null) rmSync(dir, { recursive: true, force: true });
+        return e;
       });
     }),
   );
+  const busy = settled.filter((o): o is DeviceBusyError => o instanceof DeviceBusyError);
+  const outcomes = settled.filter((o): o is Exclude<typeof o, DeviceBusyError> => !(o instanceof DeviceBusyError));
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   let exit = 0;
+  for (const b of busy) {
+    exit = DEVICE_BUSY_EXIT;
+    if (values.json) process.stdout.write(`${JSON.stringify({ type: 'device-busy', device: b.device, message: b.message })}\n`);
+    process.stderr.write(`roofbench: ${b.message}; nothing was run or stored\n`);
+  }
   // Append every run to the history store; results.json is already written, so a failing store only warns.
   const stored = new Map<string, string>();
   if (!values['no-history']) {
@@ -642,7 +698,7 @@ async function bench(argv: string[]): Promise<number> {
         if (rec.identityChanged) msg += `; device identity changed (${rec.identityChanges.join('; ')}): new series start here`;
         stored.set(res.device, msg);
       } catch (e) {
-        stored.set(res.device, `NOT stored in the history: ${(e as Error).message}`);
+        stored.set(res.device, `NOT stored: ${(e as Error).message}`);
       }
     }
   }
@@ -669,13 +725,20 @@ async function bench(argv: string[]): Promise<number> {
       res.run.status === 'complete' ? 'complete' : `${res.run.status === 'interrupted' ? 'INTERRUPTED' : 'INCOMPLETE'}: ${res.run.statusDetail ?? ''}`;
     process.stdout.write(`${headline} in ${secs} s: ${countsLine(res.run.results)}\n`);
     if (res.run.status === 'complete' && res.run.statusDetail) process.stdout.write(`note: ${res.run.statusDetail}\n`);
+    // A count above the device's cores is said here too (the report's header flags it; the table's @t8 did not).
+    const threads = threadsSummary(res.run);
+    if (threads.oversubscribed.length > 0) {
+      process.stdout.write(
+        `note: oversubscribed: ${threads.oversubscribed.join(', ')} threads on a device with ${threads.cores ?? '?'} cores: threads queue for a core, so those timings say nothing of how the kernels scale\n`,
+      );
+    }
     if (res.run.contention?.contended) {
       process.stdout.write(`note: ${res.run.contention.reason}: the timings are indicative, and compare will give this run no timing verdict\n`);
     }
     process.stdout.write(`results: ${join(res.dir, 'results.json')}\nreport:  ${res.reportPath}\n`);
     if (stored.has(res.device)) process.stdout.write(`history: ${stored.get(res.device)}\n`);
   }
-  if (multi) {
+  if (multi && outcomes.length > 0) {
     // Same plan, same seeds: WebAssembly outputs must be bit-identical on every device.
     const [first, ...others] = outcomes;
     for (const other of first ? others : []) {
@@ -698,6 +761,9 @@ async function bench(argv: string[]): Promise<number> {
   interrupt.uninstall();
   return exit;
 }
+
+/** A device another run holds (without --wait): refused, nothing run or stored (EX_TEMPFAIL, the device wrapper's own code). */
+export const DEVICE_BUSY_EXIT = LOCK_HELD_EXIT;
 
 /** The repository's example kernels file (--native-example). */
 const NATIVE_EXAMPLE = join(ROOT, 'examples', 'native-conv', 'kernels.yaml');

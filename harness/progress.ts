@@ -3,7 +3,7 @@
  * line per case when not a TTY, or the raw JSON-lines events with --json.
  */
 import cliProgress from 'cli-progress';
-import { isTimed as timed, decodeFloat, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
+import { isTimed as timed, decodeFloat, resultThreads, type CaseResult, type RunnerEvent, type RunResults } from '../core/contracts.js';
 import { NOT_MEASURED } from './results.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
@@ -184,7 +184,12 @@ export class Progress {
     switch (e.type) {
       case 'phase':
         if (this.bar) this.setPhase(`${e.phase}${e.detail ? ` ${e.detail}` : ''}`);
-        else if (e.phase === 'ceilings') this.out.write(`[${this.device}] measuring the device's ceilings (peak, bandwidth sweep)\n`);
+        else if (e.phase === 'ceilings') {
+          // Each pass says which (with --threads 1,2 the line came twice, the same words both times).
+          const on = / on (\d+) threads$/.exec(e.detail ?? '');
+          const what = on ? ` on ${on[1]} threads` : /native/.test(e.detail ?? '') ? ' of the native kernels' : '';
+          this.out.write(`[${this.device}] measuring the device's ceilings${what} (peak, bandwidth sweep)\n`);
+        }
         break;
       case 'case-start':
         this.flushCase();
@@ -359,10 +364,13 @@ export function summaryTable(run: RunResults, width = 80): string {
   const legend: string[] = [];
   const noisy = run.results.some((r) => timed(r) && r.timing.noisy);
   if (noisy) legend.push(`~ noisy: coefficient of variation above ${(100 * run.options.cvTarget).toFixed(0)}%; treat as indicative.`);
+  // A result on N threads (<name>@tN) is placed against the roof measured on N threads, not the one-thread roof.
+  const threaded = run.results.some((r) => resultThreads(r) > 1);
   legend.push(
     `% roof: share of the ${theoreticalOnly ? 'theoretical' : 'measured'} roofline at the case's intensity` +
+      (threaded ? ' (a @tN row: the roofline on N threads)' : '') +
       (above100
-        ? '; above 100%: faster than the single-thread WebAssembly roof (native code using wider vectors, or a fast algorithm doing fewer FLOPs than the direct count).'
+        ? `; above 100%: faster than the ${threaded ? '' : 'single-thread '}WebAssembly roof (native code using wider vectors, or a fast algorithm doing fewer FLOPs than the direct count).`
         : '.'),
   );
   if (nativeShown) legend.push("n: a native kernel's share of the native roof its device's probe measured.");

@@ -3,7 +3,7 @@
  * event that changes it (atomically: temp file + rename), so a crash keeps
  * everything measured so far. The raw event stream goes to events.jsonl.
  */
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   erroredResult,
@@ -240,7 +240,22 @@ export class RunWriter {
     return this.run;
   }
 
+  /**
+   * Nothing ran (the device was busy): the run is not kept. Its results.json is removed (the directory is the
+   * caller's), and it is marked finished so that no later exit writes it back.
+   */
+  discard(): void {
+    this.finished = true;
+    this.discarded = true;
+    rmSync(this.file, { force: true });
+    rmSync(`${this.file}.tmp`, { force: true });
+  }
+
+  /** discard() was called: nothing of the run is written any more. */
+  private discarded = false;
+
   save(): void {
+    if (this.discarded) return;
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(this.run, null, 1)}\n`);
     renameSync(tmp, this.file);

@@ -8,6 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunResults } from '../core/contracts.js';
@@ -147,7 +148,7 @@ devices:
     writeFileSync(bad, 'this is not a database');
     const c = resolveCeilings(registry(), bad, 'rpi3');
     expect(c.kind).toBe('profile');
-    expect(c.source).toMatch(/could not read the history store .*not-sqlite\.sqlite/);
+    expect(c.source).toMatch(/the history store .*not-sqlite\.sqlite is not an SQLite database/);
   });
 });
 
@@ -299,6 +300,19 @@ describe('npm run analyze', () => {
     ],
     ['a missing file', ['--model', '{dir}/nope.onnx'], /error: --model .*nope\.onnx: no such file/, () => {}],
     ['an unknown device', ['--model', 'alexnet', '--device', 'rpi4'], /error: unknown device "rpi4" \(did you mean "rpi3"\?\)/, () => {}],
+    [
+      'a --history that is not a database (it fell back to the profile and exited 0)',
+      ['--model', 'alexnet', '--history', '{dir}/results.json'],
+      /error: --history .*results\.json: the history store .*results\.json is not an SQLite database, so not a roofbench history .*: give another --history file/,
+      (d) => writeFileSync(join(d, 'results.json'), '{"runId": "not a store", "padding": "'.concat('x'.repeat(200), '"}\n')),
+    ],
+    [
+      'a --history that is an SQLite database but not a roofbench history, with --chain',
+      ['--chain', 'vgg16:conv3_1..conv3_3', '--history', '{dir}/other.sqlite'],
+      /error: --history .*other\.sqlite: the history store .* is an SQLite database, but not a roofbench history \(it has no runs table\)/,
+      (d) => new Database(join(d, 'other.sqlite')).exec('CREATE TABLE notes (t TEXT)').close(),
+    ],
+    ['a --history that is a directory', ['--model', 'alexnet', '--history', '{dir}'], /error: --history .*: the history store .* is a directory/, () => {}],
     ['no --model', [], /error: --model is required: a zoo name \(alexnet, /, () => {}],
     ['an unknown option', ['--model', 'alexnet', '--modle', 'x'], /error: unknown option --modle \(did you mean --model\?\)/, () => {}],
   ];

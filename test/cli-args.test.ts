@@ -1,6 +1,9 @@
 /** The command line's front door: "did you mean", npm swallowing our flags, --version. Pure functions, no runs. */
 import { describe, expect, it } from 'vitest';
-import { didYouMean, parseArgs, suggestion } from '../harness/suggest.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { didYouMean, OPTION_VALUES, parseArgs, suggestion } from '../harness/suggest.js';
+import { ROOT } from './helpers/cli.js';
 import { npmSwallowedOptions, swallowedMessage } from '../harness/npm-args.js';
 import { selectItems, unselectedKernels, unusedSuiteOption } from '../harness/plan.js';
 
@@ -26,6 +29,33 @@ describe('didYouMean', () => {
     expect(didYouMean('transformer', ['conv'])).toBeUndefined();
     expect(suggestion('winogard', ['winograd'])).toBe(' (did you mean "winograd"?)');
     expect(suggestion('xyz', ['winograd'])).toBe('');
+  });
+
+  it('an option without its value says what it needs, with an example (node:util said "argument missing")', () => {
+    const thrown = (args: string[]) => {
+      try {
+        parseArgs({ args, options: { ...BENCH, threads: { type: 'string' } } });
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+      return undefined;
+    };
+    expect(thrown(['--quick', '--device'])?.message).toBe('--device needs a value: a registered device (npm run devices -- list), e.g. --device local');
+    expect(thrown(['--threads'])?.message).toBe('--threads needs a value: thread counts (whole numbers >= 1, or all), e.g. --threads 1,2');
+    // Followed by another option: node:util calls it "ambiguous"; it is the same mistake.
+    expect(thrown(['--device', '--quick'])?.message).toMatch(/^--device needs a value: .*e\.g\. --device local$/);
+    expect(thrown(['--device'])?.code).toBe('ERR_PARSE_ARGS_INVALID_OPTION_VALUE');
+    // A negative number is the option's value, for its own check to judge (not "ambiguous").
+    expect(parseArgs({ args: ['--seed', '-1', '--quick'], options: BENCH }).values).toMatchObject({ seed: '-1', quick: true });
+    expect(parseArgs({ args: ['--target-ms', '-0.5'], options: BENCH }).values['target-ms']).toBe('-0.5');
+  });
+
+  it('every option of every command line that takes a value has its "needs a value" words and example', () => {
+    const names = ['harness/cli.ts', 'harness/history/cli.ts', 'harness/analyze/cli.ts', 'harness/devices-cli.ts'].flatMap((f) =>
+      [...readFileSync(join(ROOT, f), 'utf8').matchAll(/'?([a-z][a-z0-9-]*)'?: \{ type: 'string'/g)].map((m) => m[1]!),
+    );
+    expect(names.length).toBeGreaterThan(30);
+    expect([...new Set(names)].filter((n) => !(n in OPTION_VALUES))).toEqual([]);
   });
 
   it('parseArgs names the closest option, keeping the error code that makes it a usage error', () => {

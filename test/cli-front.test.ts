@@ -54,7 +54,7 @@ describe('the roofbench bin', () => {
     expect(opt.stderr).toContain('run with --help for the options');
     expect(opt.code).toBe(2);
     const value = await bin(['devices', 'list', '--devices']);
-    expect(value.stderr).toContain("Option '--devices <value>' argument missing");
+    expect(value.stderr).toContain('--devices needs a value: a devices.yaml file, e.g. --devices devices.yaml');
     expect(value.code).toBe(2);
   });
 

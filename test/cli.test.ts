@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { bench, convVariantCount, jsonLines, runCli, ROOT } from './helpers/cli.js';
@@ -123,6 +123,31 @@ describe('bench selection and errors', () => {
     expect(`${r.stdout}${r.stderr}`).toMatch(/1 cases, 1 case x variant pairs, each at 1, 2 threads \(quick\)/);
     const run = RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(run.results.map((x) => x.variant)).toEqual(['conv-im2col-gemm-f32', 'conv-im2col-gemm-f32@t2']);
+  });
+
+  it('--threads above the cores: the closing lines say the count is oversubscribed (only the report said so)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'roofbench-cli-')), 'r');
+    const over = availableParallelism() + 1;
+    const r = await bench([
+      '--quick',
+      '--threads',
+      String(over),
+      '--case',
+      'mobilenet_v1.conv_pw_3',
+      '--variant',
+      'conv-im2col-gemm-f32',
+      '--out',
+      out,
+      '--no-ceilings',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    // One count other than 1 is said in the opening line (it read like a one-thread run).
+    expect(`${r.stdout}${r.stderr}`).toContain(`1 cases, 1 case x variant pairs, at ${over} threads (quick)`);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `note: oversubscribed: ${over} threads on a device with ${availableParallelism()} cores: threads queue for a core, so those timings say nothing of how the kernels scale`,
+      ),
+    );
   });
 
   it('--list shows devices, suites, cases and variants', async () => {

@@ -28,6 +28,18 @@ describe('variant colours', () => {
     expect(lightness(variantColour('conv3x3-fft-t16-f32', 'fft'))).toBeLessThan(lightness(variantColour('conv3x3-fft-t8-f32', 'fft')) - 0.06);
   });
 
+  it('tell the thread counts of one variant apart: darker per doubling, same family', () => {
+    const one = variantColour('conv-im2col-gemm-f32', 'im2col-gemm');
+    const two = variantColour('conv-im2col-gemm-f32@t2', 'im2col-gemm');
+    const four = variantColour('conv-im2col-gemm-f32@t4', 'im2col-gemm');
+    // They were one blue in the legend (the name's @t2 was ignored).
+    expect(new Set([one, two, four]).size).toBe(3);
+    expect(lightness(two)).toBeLessThan(lightness(one) - 0.06);
+    expect(lightness(four)).toBeLessThan(lightness(two) - 0.06);
+    // The one-thread colour is unchanged by the rule.
+    expect(one).toBe(variantColours([{ variant: 'conv-im2col-gemm-f32', algorithm: 'im2col-gemm' }]).get('conv-im2col-gemm-f32'));
+  });
+
   it('give every conv variant its own colour, and an unknown algorithm a stable one', () => {
     const names: [string, string][] = [
       ['conv-direct-naive-f32', 'direct'],

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RunResults, type CaseResult } from '../core/contracts.js';
+import { variantColour } from '../harness/report/colours.js';
 import { buildFusionView, buildTilingView, bytesCut, graphPairSections } from '../harness/report/graph-pairs.js';
 
 const fixture = RunResults.parse(JSON.parse(readFileSync(new URL('./fixtures/results/rpi3-complete.json', import.meta.url), 'utf8')));
@@ -82,6 +83,19 @@ describe('the tile-time chart', () => {
     const svg = String((tiling as { chains: { timeSvg: unknown }[] }).chains[0]!.timeSvg);
     expect(svg).toContain('fits L1D 32.0 KiB, L2 512 KiB');
     expect(svg).not.toContain('largest tile fitting');
+  });
+});
+
+describe("the fusion view's chart", () => {
+  it("names every way in full in its legend, in the run's colour of each variant (the legend cut 'fusion-ort-disabl…')", async () => {
+    const names = ['fusion-unfused-f32', 'fusion-fused-f32', 'fusion-ort-disabled-f32', 'fusion-ort-all-f32'];
+    const r = run(names.map((n, i) => way('fusion/p', n, 0.002 + i * 0.001, 20_000 - i * 1000)));
+    const { fusion } = await graphPairSections(r);
+    const svg = String((fusion as { roofline: unknown }).roofline);
+    // The legend's labels are text elements of their own: each name whole, none ending in an ellipsis.
+    for (const n of names) expect(svg).toMatch(new RegExp(`>${n}</text>`));
+    expect(svg).not.toMatch(/…<\/text>/);
+    expect(svg.toLowerCase()).toContain(variantColour('fusion-ort-disabled-f32', r.results[2]!.algorithm).toLowerCase());
   });
 });
 

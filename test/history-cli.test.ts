@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunResults } from '../core/contracts.js';
+import { HistoryStore } from '../harness/history/store.js';
 import { synthRuns } from './helpers/synthetic.js';
 import { runProcess, type CliResult } from './helpers/cli.js';
 
@@ -151,6 +152,21 @@ describe('history command line', () => {
     expect(r.stdout).toMatch(/annotated between the runs \(a new baseline\): "new kernel build"/);
     const series = await history(['series', '--device', 'board', '--history', db]);
     expect(series.stdout.split('\n').filter((l) => / new /.test(l)).length).toBe(4);
+  });
+
+  it('annotate: a device with no runs in the history is an error naming the devices it has, and nothing is stored', async () => {
+    const typo = await history(['annotate', 'boar', 'new', 'kernel', '--history', db]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/device "boar" has no runs in the history .*history\.sqlite \(did you mean "board"\?\); its devices: board, rpi3\./);
+    const store = HistoryStore.open(db, { readonly: true });
+    expect(store.annotations('boar')).toEqual([]);
+    store.close();
+    // A store that does not exist is not created by annotate.
+    const none = join(work, 'none', 'history.sqlite');
+    const missing = await history(['annotate', 'board', 'x', '--history', none]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no history store at .*none\/history\.sqlite/);
+    expect(existsSync(none)).toBe(false);
   });
 
   it('export gives back the stored run; dashboard writes the site', async () => {

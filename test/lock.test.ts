@@ -89,8 +89,9 @@ describe('a lock taken on another machine sharing the directory (NFS)', () => {
     });
     const out = outDir();
     const r = await bench(['--devices', devicesFile({ name: 'board', workDir }), '--device', 'board', ...ONE, '--out', out]);
-    expect(r.code).toBe(1);
-    expect(readRun(out).statusDetail).toMatch(/device board is busy: locked by someone@another-machine/);
+    expect(r.code).toBe(75);
+    expect(r.stderr).toMatch(/device board is busy: locked by someone@another-machine/);
+    expect(existsSync(join(out, 'results.json'))).toBe(false);
     expect(readFileSync(join(workDir, 'lock', 'host'), 'utf8')).toBe('another-machine\n');
   });
 });

@@ -43,11 +43,14 @@ describe('a history store that is not one, is damaged, or is read-only', () => {
     writeFileSync(file, 'this is not a database, it is a text file that is long enough to have a header\n'.repeat(20));
     const r = await history(['list', '--history', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`history: ${file} is not an SQLite database, so not a roofbench history`);
+    expect(r.stderr).toContain(`roofbench history: the history store ${file} is not an SQLite database, so not a roofbench history`);
+    // Said once: the store's message carries no prefix of its own for the command to double ("history: history:").
+    expect(r.stderr).not.toMatch(/history: history:/);
     const out = join(mkdtempSync(join(work, 'run-')), 'r');
     const b = await bench([...ONE, '--history', file, '--out', out]);
     expect(b.code).toBe(0);
-    expect(b.stdout).toContain(`history: NOT stored in the history: history: ${file} is not an SQLite database`);
+    expect(b.stdout).toContain(`history: NOT stored: the history store ${file} is not an SQLite database`);
+    expect(b.stdout).not.toMatch(/history: .*history:/);
     expect(RunResults.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).status).toBe('complete');
   });
 
@@ -61,7 +64,7 @@ describe('a history store that is not one, is damaged, or is read-only', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       new RegExp(
-        `history: ${file.replace(/[.]/g, '\\.')} is damaged \\(.*\\): restore it from a backup, or move it away and rebuild it with npm run history -- import reports/`,
+        `roofbench history: the history store ${file.replace(/[.]/g, '\\.')} is damaged \\(.*\\): restore it from a backup, or move it away and rebuild it with npm run history -- import reports/`,
       ),
     );
   });
@@ -88,7 +91,7 @@ describe('a history store that is not one, is damaged, or is read-only', () => {
       const dash = await history(['dashboard', '--history', file, '--out', join(work, 'ro-dash')]);
       expect(dash.code).toBe(0);
       const b = await bench([...ONE, '--history', file, '--out', join(mkdtempSync(join(work, 'run-')), 'r')]);
-      expect(b.stdout).toMatch(new RegExp(`history: NOT stored in the history: .*${file.replace(/[.]/g, '\\.')}.*read-only`));
+      expect(b.stdout).toMatch(new RegExp(`history: NOT stored: .*${file.replace(/[.]/g, '\\.')}.*read-only`));
     } finally {
       mount(['-u', dir]);
     }
@@ -108,6 +111,17 @@ describe('flags that contradict each other are errors, not silently one of them'
       expect(r.stderr).toMatch(message);
     });
   }
+});
+
+describe('--threads at which nothing would be measured', () => {
+  it('is refused before anything runs (exit 2), naming each variant and why, and how to get figures', async () => {
+    const r = await bench(['--quick', '--case', 'mobilenet_v1.conv_dw_3', '--variant', 'conv-direct-naive-f32', '--threads', '2', '--no-ceilings']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /--threads 2: nothing would be measured: at 2 threads nothing is measured \(conv-direct-naive-f32: the naive direct conv .*\)\. Add 1 to the counts/,
+    );
+    expect(r.stdout).toBe('');
+  });
 });
 
 describe('--seed out of range is refused with the range, not silently rounded or wrapped', () => {

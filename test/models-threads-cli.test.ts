@@ -57,6 +57,6 @@ describe('models suite at --threads 1,2 (CLI)', () => {
     expect(html).toContain('<section id="scaling"');
     expect(html).toMatch(/<span class="mono">every_op<\/span> <span class="muted">whole network/);
     // The network table's thread column.
-    expect(html).toMatch(/<td class="left">2 \(6 layers \(conv, FC\) on 2 threads; [0-9.]+% of the layer time on thread 0\)<\/td>/);
+    expect(html).toMatch(/<td class="left prose">2 \(6 layers \(conv, FC\) on 2 threads; [0-9.]+% of the layer time on thread 0\)<\/td>/);
   }, 900_000);
 });

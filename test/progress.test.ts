@@ -59,6 +59,16 @@ describe('plain output (CI logs): one short line per case', () => {
     expect(line).toContain(`${timed.filter((r) => r.state === 'passed').length} passed`);
   });
 
+  it('says which ceilings it measures: one thread, then each --threads count (the same line came twice)', () => {
+    const out = sink();
+    const p = new Progress('plain', 'pi', out.stream);
+    p.event({ type: 'phase', phase: 'ceilings', detail: 'measuring peak and bandwidth' } as RunnerEvent, null);
+    p.event({ type: 'phase', phase: 'ceilings', detail: 'measuring peak and bandwidth on 2 threads' } as RunnerEvent, null);
+    expect(out.text()).toBe(
+      "[pi] measuring the device's ceilings (peak, bandwidth sweep)\n[pi] measuring the device's ceilings on 2 threads (peak, bandwidth sweep)\n",
+    );
+  });
+
   it('prints the measured ceilings line (also on a terminal, where it goes above the bar)', () => {
     const out = sink();
     new Progress('plain', 'pi', out.stream).event({ type: 'ceilings', measured: { peakGflops: 12.34, dramGbps: 3.21 } } as RunnerEvent, null);
@@ -134,6 +144,13 @@ describe('summary table', () => {
       });
     }
   }
+
+  it('a run with @tN rows says their % roof is against the roofline on N threads (it read "the single-thread roof")', () => {
+    const text = summaryTable(fixture('v3-threads-1-2'), 120);
+    expect(text).toMatch(/% roof: share of the measured roofline at the case's intensity \(a @tN row: the roofline on N threads\)/);
+    expect(text).not.toContain('single-thread WebAssembly roof');
+    expect(summaryTable(fixture('rpi3-complete'), 120)).not.toContain('@tN');
+  });
 
   it('a native kernel shows its share of the native roof, marked n and explained under the table', () => {
     const run = fixture('rpi3-complete');

@@ -260,18 +260,23 @@ describe('quantization decision', () => {
     expect(rooflineData(run).int8Roof).toEqual([]);
   });
 
+  /** The case-table row of `variant` (case A) in the rendered report, after `edit` changed its result. */
+  const caseRow = async (variant: string, tag: string, edit: (r: TimedResult) => void): Promise<string> => {
+    const run = withInt8();
+    edit(run.results.find((x) => x.caseId === A && x.variant === variant) as TimedResult);
+    const html = readFileSync(await renderReport(run, join(scratch(), tag)), 'utf8');
+    const cases = html.slice(html.indexOf('<section id="cases"'));
+    const at = cases.indexOf(`>${variant}<`);
+    return cases.slice(at, cases.indexOf('</tr>', at));
+  };
+
   it("the case table does not mark a passed int8 row's error against float64 as over its kernel check's tolerance (maxAbs <= 0)", async () => {
-    const rowOf = async (ok: boolean) => {
-      const run = withInt8();
-      const r = run.results.find((x) => x.caseId === A && x.variant === 'conv-im2col-gemm-pc-i8') as TimedResult;
-      r.accuracy.maxAbs = encodeFloat(0.52);
-      r.accuracy.tolerance = { metric: 'maxAbs', limit: 0, source: 'kernel check (kernel: bit-exact) against the exact reference' };
-      r.accuracy.checks = [{ name: 'kernel: bit-exact', ok, value: ok ? 0 : 3, limit: 0, detail: 'outputs against the exact integer reference' } as never];
-      const html = readFileSync(await renderReport(run, join(scratch(), `k-${ok}`)), 'utf8');
-      const cases = html.slice(html.indexOf('<section id="cases"'));
-      const at = cases.indexOf('>conv-im2col-gemm-pc-i8<');
-      return cases.slice(at, cases.indexOf('</tr>', at));
-    };
+    const rowOf = (ok: boolean) =>
+      caseRow('conv-im2col-gemm-pc-i8', `k-${ok}`, (r) => {
+        r.accuracy.maxAbs = encodeFloat(0.52);
+        r.accuracy.tolerance = { metric: 'maxAbs', limit: 0, source: 'kernel check (kernel: bit-exact) against the exact reference' };
+        r.accuracy.checks = [{ name: 'kernel: bit-exact', ok, value: ok ? 0 : 3, limit: 0, detail: 'outputs against the exact integer reference' } as never];
+      });
     const passed = await rowOf(true);
     expect(passed).toContain('kernel check: maxAbs ≤ 0');
     expect(passed).not.toMatch(/ over"/);
@@ -279,6 +284,26 @@ describe('quantization decision', () => {
     const failed = await rowOf(false);
     expect(failed).toContain('<td class="left tol nowrap over"');
     expect(failed).not.toMatch(/class="num gated/);
+  });
+
+  it("a float row judged by its checks alone (a light-runtime network) names them, and its rel L2 is not marked red against 'relL2 <= 0'", async () => {
+    const rowOf = (ok: boolean) =>
+      caseRow('conv-im2col-gemm-f32', `c-${ok}`, (r) => {
+        // What suites/models/measure.ts stores for model-runtime-*-f32: limit 0 is the count of failed checks.
+        r.accuracy.relL2 = encodeFloat(1.8e-8);
+        r.accuracy.tolerance = { metric: 'relL2', limit: 0, source: 'every layer checked alone against float64 of its own inputs (per-layer table)' };
+        r.accuracy.checks = [
+          { name: 'layer checks', ok, value: ok ? 0 : 2, limit: 0, detail: 'all layers match' },
+          { name: 'stable output', ok: true, value: 0, limit: 0, detail: 'timed runs left the checked output' },
+        ] as never;
+      });
+    const passed = await rowOf(true);
+    expect(passed).toContain('>checks: layer checks, stable output</td>');
+    expect(passed).not.toContain('relL2 ≤ 0');
+    expect(passed).not.toMatch(/ over"/);
+    // Injected fault: a failed layer check marks the tolerance cell.
+    const failed = await rowOf(false);
+    expect(failed).toContain('<td class="left tol nowrap over"');
   });
 
   it('renders the section, escaped, with the int8 roof in the key', async () => {

@@ -45,6 +45,46 @@ describe('scaling view', () => {
     expect(v.notes.join(' ')).toMatch(/measured side by side in the same interleaved rounds of this run/);
   });
 
+  it('a variant timed at 2 threads but skipped on one (onnxruntime-web runs at the top count only) says so, and its reason is shown whole', async () => {
+    const r = run();
+    const reason =
+      "onnxruntime-web fixes its thread count once per process, and this run runs it at 2 thread(s) (the run's highest --threads count): run with --threads 1 for its one-thread figure";
+    const results = r.results.map((x) =>
+      x.variant === 'conv-im2col-gemm-f32'
+        ? { caseId: x.caseId, variant: x.variant, algorithm: x.algorithm, dtype: x.dtype, threads: 1, cost: x.cost, state: 'skipped' as const, reason }
+        : x,
+    );
+    const v = scalingView({ ...r, results })!;
+    const cells = v.layers[0]!.rows.find((x) => x.variant === 'conv-im2col-gemm-f32')!.cells;
+    expect(cells[1]!.speedupText).toBe('no speedup: skipped on 1 thread');
+    expect(cells[1]!.efficiencyText).toBe('');
+    const html = await renderReportHtml({ ...r, results });
+    const section = html.slice(html.indexOf('<section id="scaling"'), html.indexOf('</section>', html.indexOf('<section id="scaling"')));
+    expect(section).toContain('no speedup: skipped on 1 thread</td>');
+    expect(section).not.toContain('efficiency \u2014');
+    // The reason in full (it was cut at 60 characters: 'onnxruntime-web fixes its thread count once per...').
+    expect(section).toContain('run with --threads 1 for its one-thread figure');
+    // Shown whole, the reason wraps in its own cell and leaves the variant names on one line (a long one squeezed
+    // them to 'model-runtime-' over 'im2col-f32').
+    expect(html).toMatch(/\.scaling-table td:first-child \{\s*white-space: nowrap;\s*\}/);
+    expect(html).toMatch(/\.scaling-table td \.muted \{\s*display: inline-block;\s*max-width: \d+em;\s*\}/);
+  });
+
+  it('a roof on 2 threads measured under the one-thread roof is explained beside the chart, not left as a puzzle', async () => {
+    const r = run();
+    const one = r.ceilings.measured!.peakGflops;
+    const withPeak = (peak: number): RunResults => ({
+      ...r,
+      ceilings: { ...r.ceilings, threaded: r.ceilings.threaded!.map((t) => ({ ...t, measured: { ...t.measured, peakGflops: peak } })) },
+    });
+    const below = await renderReportHtml(withPeak(one * 0.75));
+    expect(below).toMatch(
+      /The roof on more threads sits under the one-thread roof: 2 threads measured a peak of [\d.]+ GFLOP\/s, below the [\d.]+ of one thread\./,
+    );
+    expect(below).toContain('the cores were busy with other work');
+    expect(await renderReportHtml(withPeak(one * 1.8))).not.toContain('The roof on more threads sits under');
+  });
+
   it('a one-count run has no view; a run without one thread says how to get speedups; a count above the cores is flagged', () => {
     const r = run();
     expect(scalingView({ ...r, results: r.results.filter((x) => !x.variant.includes('@t')) })).toBeNull();
@@ -74,6 +114,9 @@ describe('scaling view', () => {
     };
     const html = await renderReportHtml(twoOnOne);
     expect(html).not.toContain('<section id="scaling"');
+    // One count, no view: the header says why and how to get one (the view was just missing).
+    expect(html).toMatch(/threads <strong>2<\/strong> · no scaling view without a one-thread figure: run --threads 1,2<\/span>/);
+    expect(await renderReportHtml(r)).not.toContain('no scaling view');
     expect(html).toContain('oversubscribed: 2 threads on 1 cores');
     // A one-thread run's header is as before.
     expect(await renderReportHtml({ ...r, results: r.results.filter((x) => x.threads === 1) })).not.toMatch(/threads <strong>/);

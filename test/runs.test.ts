@@ -100,6 +100,19 @@ describe('output that goes away', () => {
     expect(run.statusDetail).toMatch(/interrupted by SIGPIPE/);
     expect(existsSync(join(out, 'index.html'))).toBe(true);
   });
+
+  it('bench 2>&1 | head -2: stderr gone too is a stop in order, not a crash that leaves the run "running"', async () => {
+    const out = join(mkdtempSync(join(work, 'pipe-')), 'r');
+    const cmd = `${JSON.stringify(process.execPath)} --import tsx harness/cli.ts bench --quick --case vgg16.conv5_1,mobilenet_v1.conv_dw_3,mobilenet_v1.conv_pw_3 --no-ceilings --out ${JSON.stringify(out)} 2>&1 | head -2`;
+    const r = await runProcess('bash', ['-c', `${cmd}; echo "bench exit \${PIPESTATUS[0]}" >&2`], {
+      env: { ...process.env, ROOFBENCH_LOCAL_WORK_DIR: mkdtempSync(join(work, 'lock-')), ROOFBENCH_HISTORY: join(work, 'pipe.sqlite') },
+    });
+    expect(r.stderr).toMatch(/bench exit 130/);
+    const run = readRun(out);
+    expect(run.status).toBe('interrupted');
+    expect(run.statusDetail).toMatch(/interrupted by SIGPIPE/);
+    expect(existsSync(join(out, 'index.html'))).toBe(true);
+  });
 });
 
 describe('runs started in the same second', () => {
@@ -265,8 +278,8 @@ describe('two local runs at once', () => {
     const r1 = await first.done;
     expect(r1.code).toBe(0);
     const r2 = await second!;
-    expect(r2.code).toBe(1);
-    expect(r2.stdout).toMatch(/device local is busy: locked by \S+ run \S+ device local started .*--wait/);
+    expect(r2.code).toBe(75);
+    expect(r2.stderr).toMatch(/device local is busy: locked by \S+ run \S+ device local started .*--wait.*; nothing was run or stored/);
     const r3 = await waiting!;
     expect(r3.code).toBe(0);
     // The wait is recorded and said apart from the run's own time.

@@ -301,8 +301,8 @@ describe('the device lock', () => {
     expect(r1.code).toBe(0);
     expect(second).not.toBeNull();
     const r2 = await second!;
-    expect(r2.code).toBe(1);
-    expect(r2.stdout).toMatch(/device loopback is busy: locked by .* run \S+ device loopback started .*--wait/);
+    expect(r2.code).toBe(75);
+    expect(r2.stderr).toMatch(/device loopback is busy: locked by .* run \S+ device loopback started .*--wait.*; nothing was run or stored/);
     const r3 = await waiting!;
     expect(r3.code).toBe(0);
     expect(r3.stderr).toMatch(/locked by .*waiting/);

@@ -17,12 +17,15 @@ import {
   SCHEMA_VERSION,
   threadedVariantName,
   type CaseResult,
+  type ConvVariant,
 } from '../core/contracts.js';
 import { deviceIdentity, seriesOf } from '../harness/history/identity.js';
 import { HistoryStore } from '../harness/history/store.js';
 import { readRun } from '../harness/results.js';
-import { parseThreadsOption } from '../harness/threads-option.js';
-import { bitIdentityError, threadFields } from '../harness/runner/threaded-variants.js';
+import { parseThreadsOption, threadSkipNotes, threadSkipReason } from '../harness/threads-option.js';
+import { atThreads, bitIdentityError, threadFields } from '../harness/runner/threaded-variants.js';
+import { makeResolver } from '../suites/variants.js';
+import { suites } from '../suites/index.js';
 
 const V2_FILE = fileURLToPath(new URL('./fixtures/results/v2-conv.json', import.meta.url));
 const v2Json = () =>
@@ -124,6 +127,49 @@ describe('--threads N|all[,..]', () => {
     expect(() => parseThreadsOption('1,,2')).toThrow(/give a thread count, 'all' or several separated by commas/);
     expect(() => parseThreadsOption('')).toThrow(/give a thread count/);
     expect(() => parseThreadsOption('65')).toThrow(/65 threads is more than roofbench runs \(at most 64\); use 'all'/);
+  });
+
+  it('a count at which every selected variant is skipped is said before the run; nothing measured at any count is refused', () => {
+    const resolve = makeResolver();
+    const naive = [{ suite: 'conv', variants: ['conv-direct-naive-f32'] }];
+    const refused = threadSkipNotes([2], naive, resolve);
+    expect(refused.nothing).toMatch(
+      /^--threads 2: nothing would be measured: at 2 threads nothing is measured \(conv-direct-naive-f32: the naive direct conv is the scalar correctness baseline; it stays single-threaded\)\. Add 1 to the counts/,
+    );
+    // With 1 among the counts the run measures something: a warning, not a refusal.
+    const warned = threadSkipNotes([1, 2], naive, resolve);
+    expect(warned.nothing).toBeNull();
+    expect(warned.warnings).toEqual([expect.stringMatching(/^at 2 threads nothing is measured \(conv-direct-naive-f32: .*\); the other counts run$/)]);
+    // A threaded variant among them: nothing to say.
+    expect(threadSkipNotes([2], [{ suite: 'conv', variants: ['conv-direct-naive-f32', 'conv-im2col-gemm-f32'] }], resolve)).toEqual({
+      warnings: [],
+      nothing: null,
+    });
+    // Whole-graph suites that are not threaded, grouped by reason, the counts said once.
+    const tiling = threadSkipNotes([2, 3], [{ suite: 'tiling', variants: ['tiling-layer-by-layer-f32', 'tiling-tiled-8-f32'] }], resolve);
+    expect(tiling.nothing).toMatch(
+      /at 2, 3 threads nothing is measured \(tiling-layer-by-layer-f32, tiling-tiled-8-f32: the tiling suite's whole-graph variants run on one thread/,
+    );
+    // 'all' is resolved on the device: never refused on the host.
+    expect(threadSkipNotes(['all'], naive, resolve).nothing).toBeNull();
+    // The models suite runs threaded, its int8 networks do not.
+    // tfjs-backend-wasm runs one thread in Node, as a conv peer and on whole networks.
+    expect(threadSkipReason('models', 'model-tfjs-xnnpack-f32', 2, [2], resolve)).toMatch(/tfjs-backend-wasm's threaded build needs browser Web Workers/);
+    expect(threadSkipReason('conv', 'conv-tfjs-xnnpack-f32', 2, [1, 2], resolve)).toMatch(/tfjs-backend-wasm's threaded build/);
+    expect(resolve('models', 'model-runtime-im2col-f32')).toBeDefined();
+    expect(threadSkipReason('models', 'model-runtime-im2col-f32', 2, [2], resolve)).toBeNull();
+  });
+
+  it("the host's prediction agrees with the runner's own decision for every conv and sparse variant", () => {
+    const resolve = makeResolver();
+    const all = suites.filter((s) => s.name === 'conv' || s.name === 'sparse').flatMap((s) => s.variants.map((v) => [s.name, v] as const));
+    expect(all.length).toBeGreaterThan(10);
+    for (const [suite, v] of all) {
+      const at = atThreads(v as ConvVariant, 2, undefined);
+      // Without a pool the runner says so for a variant it would split: that one runs.
+      const runnerSkips = 'skip' in at && !/has no pool/.test(at.skip);
+      expect(threadSkipReason(suite, v.name, 2, [1, 2], resolve) !== null, `${suite} ${v.name}`).toBe(runnerSkips);
+    }
   });
 
   it('all is the device core count, resolved once the device said it; duplicates removed, ascending', () => {

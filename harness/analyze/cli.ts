@@ -13,6 +13,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from '../suggest.js';
 import { ConfigError, didYouMean, loadDevices } from '../devices.js';
 import { GraphError } from '../../core/graph.js';
+import { historyReadError } from '../history/newest.js';
 import { historyPath } from '../history/store.js';
 import { ImportError, importOnnx } from '../../core/onnx.js';
 import { ROOT } from '../payload.js';
@@ -107,6 +108,22 @@ function loadModel(spec: string, quick: boolean): ModelInput {
   };
 }
 
+/**
+ * The history store to read measured ceilings and caches from: a file there that is not a roofbench history
+ * (a typo'd path, a results.json) is an error, not a silent fall-back to the profile.
+ */
+function readableHistory(given: string | undefined): string {
+  const file = historyPath(given ?? null);
+  const error = historyReadError(file);
+  if (error) {
+    const what = given !== undefined ? `--history ${given}` : `the default history store (${file})`;
+    throw new CeilingsError(
+      `${what}: ${error}. analyze reads a device's measured ceilings from the history.sqlite that npm run bench writes${given !== undefined ? ' (leave --history out for reports/history.sqlite)' : ''}`,
+    );
+  }
+  return file;
+}
+
 /** --chain: each chain's modeled traffic against the device's caches, as text or JSON (no report file). */
 function analyzeChains(specs: string[], values: { devices?: string; history?: string; device?: string; quick: boolean; json: boolean }): number {
   const registry = loadDevices(values.devices ?? join(ROOT, 'devices.yaml'));
@@ -117,7 +134,7 @@ function analyzeChains(specs: string[], values: { devices?: string; history?: st
       `unknown device "${device}"${hint ? ` (did you mean "${hint}"?)` : ''}: devices ${[...registry.devices.keys()].join(', ')}; profiles ${[...registry.profiles.keys()].join(', ')}`,
     );
   }
-  const { caches, source } = deviceCaches(registry, historyPath(values.history ?? null), device);
+  const { caches, source } = deviceCaches(registry, readableHistory(values.history), device);
   const analyses = specs.map((spec) => {
     const { model, first, last } = parseChainSpec(spec);
     const m = loadZooModel(model, { quick: values.quick, weights: false });
@@ -169,7 +186,7 @@ export async function main(argv: string[]): Promise<number> {
     const expanded = specs.flatMap((s) => (s === 'all' ? zooNames() : [s]));
     const models = expanded.map((s) => loadModel(s, values.quick));
     const registry = loadDevices(values.devices ?? join(ROOT, 'devices.yaml'));
-    const ceilings = resolveCeilings(registry, historyPath(values.history ?? null), values.device);
+    const ceilings = resolveCeilings(registry, readableHistory(values.history), values.device);
     const a = analyze(models, ceilings);
     const out = resolve(values.out ?? join(ROOT, 'reports', 'analyze', specs.length === 1 && specs[0] === 'all' ? 'zoo' : slug(models.map((m) => m.name))));
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? '?';

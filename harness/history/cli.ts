@@ -437,6 +437,8 @@ function cmdAnnotate(argv: string[]): number {
   const message = words.join(' ').trim();
   if (!device || !message) throw new UsageError('annotate needs a device and a message: annotate rpi3 "new kernel build"');
   if (values.at && values.run) throw new UsageError('give --at or --run, not both');
+  // Annotating needs runs to annotate: a missing store is an error (as for the reading commands), not a new empty file.
+  if (!existsSync(historyPath(values.history))) openStore(values.history, true);
   const store = openStore(values.history);
   try {
     let at = isoTime('at', values.at);
@@ -450,8 +452,15 @@ function cmdAnnotate(argv: string[]): number {
     if (values.series && !store.series(device).some((s) => s.key === values.series)) {
       throw new UsageError(`device "${device}" has no series ${values.series}; list them with: series --device ${device}`);
     }
-    if (!store.devices().includes(device))
-      process.stderr.write(`note: no run of device "${device}" is stored yet; the annotation is kept for its future runs\n`);
+    // A typo ("rpi33") would otherwise annotate a device that never runs, and the real one would get no new baseline.
+    const devices = store.devices();
+    if (!devices.includes(device)) {
+      throw new UsageError(
+        devices.length === 0
+          ? `device "${device}" has no runs in the history ${store.path}, which has none yet: annotate a device after its first run is stored (npm run bench -- --device ${device})`
+          : `device "${device}" has no runs in the history ${store.path}${suggestion(device, devices)}; its devices: ${devices.join(', ')}. Annotate one of them (npm run history -- list shows their runs)`,
+      );
+    }
     const a = store.annotate({ device, message, ...(at ? { at } : {}), seriesKey: values.series ?? null });
     process.stdout.write(`annotated ${a.device} at ${a.at}: ${a.message}${a.series_key ? ` (series ${a.series_key})` : ''}\n`);
     return 0;

@@ -4,8 +4,9 @@
  * the `runs` table's columns used here are documented in docs/history.md. Used by the analyzer (ceilings, caches)
  * and the host-side memory check.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { storeError } from './store.js';
 
 export interface NewestRun<T> {
   value: T;
@@ -47,7 +48,34 @@ export function newestRunWith<T>(
     }
     return { found: null, error: null };
   } catch (e) {
-    return { found: null, error: `could not read the history store ${file} (${(e as Error).message.split('\n')[0]})` };
+    return { found: null, error: unreadable(file, e) };
+  } finally {
+    db?.close();
+  }
+}
+
+/** Why the store at `file` cannot be read, naming it and saying what to do. */
+function unreadable(file: string, e: unknown): string {
+  if (/^no such table/.test((e as Error).message ?? '')) {
+    return `the history store ${file} is an SQLite database, but not a roofbench history (it has no runs table): give another --history file, or move this one away`;
+  }
+  return storeError(file, 'reading', e).message.split('\n')[0]!;
+}
+
+/** Why the history store at `file` cannot be read (not a database, not a roofbench history, damaged), or null: none yet, or readable. */
+export function historyReadError(file: string): string | null {
+  if (!existsSync(file)) return null;
+  const st = statSync(file);
+  if (st.isDirectory()) return `the history store ${file} is a directory: give the store's file (e.g. reports/history.sqlite)`;
+  // An empty file is an empty store (what SQLite makes of it): no runs yet.
+  if (st.size === 0) return null;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.prepare('SELECT run_id FROM runs LIMIT 1').all();
+    return null;
+  } catch (e) {
+    return unreadable(file, e);
   } finally {
     db?.close();
   }

@@ -152,6 +152,11 @@ export interface StoreOptions {
   readonly?: boolean;
 }
 
+/** A store that is not one this roofbench can use (not a roofbench history, a newer schema): said as is, never re-wrapped. */
+export class HistoryStoreError extends Error {
+  override name = 'HistoryStoreError';
+}
+
 /** SQLite's busy errors: another process holds the store for a moment. */
 const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown }).code ?? ''));
 
@@ -164,15 +169,15 @@ export function storeError(file: string, what: string, cause: unknown): Error {
   const said = (cause as Error).message ?? String(cause);
   let msg: string;
   if (code === 'SQLITE_NOTADB') {
-    msg = `history: ${file} is not an SQLite database, so not a roofbench history (${said}): give another --history file, or move this one away`;
+    msg = `the history store ${file} is not an SQLite database, so not a roofbench history (${said}): give another --history file, or move this one away`;
   } else if (code.startsWith('SQLITE_CORRUPT')) {
-    msg = `history: ${file} is damaged (${said}): restore it from a backup, or move it away and rebuild it with npm run history -- import reports/`;
+    msg = `the history store ${file} is damaged (${said}): restore it from a backup, or move it away and rebuild it with npm run history -- import reports/`;
   } else if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code.startsWith('SQLITE_IOERR')) {
-    msg = `history: ${what} ${file} failed: ${said} (is the file or its directory read-only, or the disk full?)`;
+    msg = `${what} the history store ${file} failed: ${said} (is the file or its directory read-only, or the disk full?)`;
   } else if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    msg = `history: ${file} stayed locked by another process (${said}): try again when it has finished`;
+    msg = `the history store ${file} stayed locked by another process (${said}): try again when it has finished`;
   } else {
-    msg = `history: ${what} ${file} failed: ${said}`;
+    msg = `${what} the history store ${file} failed: ${said}`;
   }
   return new Error(msg, { cause });
 }
@@ -291,13 +296,18 @@ export class HistoryStore {
         db.pragma('query_only = ON');
         const v = retryBusy(() => schemaVersion(db));
         if (v > CURRENT_SCHEMA_VERSION) {
-          throw new Error(`history: ${file} has schema version ${v}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`);
+          throw new HistoryStoreError(
+            `the history store ${file} has schema version ${v}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`,
+          );
         }
         if (v !== CURRENT_SCHEMA_VERSION) {
           const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-          if (v === 0 && tables.n > 0) throw new Error(`history: ${file} is an SQLite database, but not a roofbench history (no schema version)`);
+          if (v === 0 && tables.n > 0)
+            throw new HistoryStoreError(
+              `the history store ${file} is an SQLite database, but not a roofbench history (no schema version): give another --history file, or move this one away`,
+            );
           throw new Error(
-            `history: ${file} has schema version ${v} and needs migrating to ${CURRENT_SCHEMA_VERSION}, which needs write access: store one run in it (npm run bench, or npm run history -- import) as a user who can write it`,
+            `the history store ${file} has schema version ${v} and needs migrating to ${CURRENT_SCHEMA_VERSION}, which needs write access: store one run in it (npm run bench, or npm run history -- import) as a user who can write it`,
           );
         }
       } else {
@@ -518,8 +528,8 @@ export class HistoryStore {
     try {
       return retryBusy(() => tx.immediate());
     } catch (cause) {
-      const why = storeError(this.path, 'writing', cause).message.replace(/^history: /, '');
-      throw new Error(`history: storing run ${run.device.name}/${run.runId} in ${this.path} failed; nothing of it was written: ${why}`, { cause });
+      const why = storeError(this.path, 'writing', cause).message;
+      throw new Error(`storing run ${run.device.name}/${run.runId} in ${this.path} failed; nothing of it was written: ${why}`, { cause });
     }
   }
 
@@ -530,9 +540,9 @@ export class HistoryStore {
    * looked for on each side separately.
    */
   annotate(a: { device: string; message: string; at?: string; seriesKey?: string | null }): AnnotationRow {
-    if (!a.message.trim()) throw new Error('history: an annotation needs a message');
+    if (!a.message.trim()) throw new Error('an annotation needs a message');
     const at = a.at ?? nowIso();
-    if (Number.isNaN(new Date(at).getTime())) throw new Error(`history: annotation time "${at}" is not an ISO date`);
+    if (Number.isNaN(new Date(at).getTime())) throw new Error(`annotation time "${at}" is not an ISO date`);
     const tx = this.db.transaction(() => {
       const info = this.db
         .prepare('INSERT INTO annotations (device, at, message, created_at, series_key) VALUES (?, ?, ?, ?, ?)')
@@ -694,7 +704,7 @@ export class HistoryStore {
     const row = this.db
       .prepare('SELECT r.detail_json, s.samples_json FROM results r LEFT JOIN samples s ON s.result_id = r.id WHERE r.id = ?')
       .get(resultId) as { detail_json: string; samples_json: string | null } | undefined;
-    if (!row) throw new Error(`history: no result with id ${resultId}`);
+    if (!row) throw new Error(`no result with id ${resultId}`);
     const r = JSON.parse(row.detail_json) as CaseResult;
     if (isTimed(r)) r.timing.samples = row.samples_json ? (JSON.parse(row.samples_json) as number[]) : [];
     return r;
@@ -727,7 +737,7 @@ export class HistoryStore {
           stderr_json: string;
         })
       | undefined;
-    if (!r) throw new Error(`history: no run with row id ${rowId} in ${this.path}`);
+    if (!r) throw new Error(`no run with row id ${rowId} in ${this.path}`);
     const cases = (this.db.prepare('SELECT spec_json FROM cases WHERE run_row = ? ORDER BY ord').all(rowId) as { spec_json: string }[]).map(
       // A case stored before cases were graphs (results schema 1) gets its graph as results.json files do.
       (c) => migrateCaseJson(JSON.parse(c.spec_json)) as CaseSpec,
@@ -775,7 +785,7 @@ export class HistoryStore {
     };
     const parsed = RunResults.safeParse(run);
     if (!parsed.success) {
-      throw new Error(`history: stored run ${r.device}/${r.run_id} does not match the results schema: ${parsed.error.issues[0]?.message ?? ''}`);
+      throw new Error(`stored run ${r.device}/${r.run_id} does not match the results schema: ${parsed.error.issues[0]?.message ?? ''}`);
     }
     return parsed.data;
   }
@@ -1048,11 +1058,16 @@ export const MIGRATIONS: Migration[] = [
 function migrate(db: Database.Database, file: string): void {
   const check = (from: number) => {
     if (from > CURRENT_SCHEMA_VERSION) {
-      throw new Error(`history: ${file} has schema version ${from}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`);
+      throw new HistoryStoreError(
+        `the history store ${file} has schema version ${from}, newer than this roofbench understands (${CURRENT_SCHEMA_VERSION}); update roofbench`,
+      );
     }
     if (from === 0) {
       const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (tables.n > 0) throw new Error(`history: ${file} is an SQLite database, but not a roofbench history (no schema version)`);
+      if (tables.n > 0)
+        throw new HistoryStoreError(
+          `the history store ${file} is an SQLite database, but not a roofbench history (no schema version): give another --history file, or move this one away`,
+        );
     }
   };
   check(retryBusy(() => schemaVersion(db)));
@@ -1070,10 +1085,13 @@ function migrate(db: Database.Database, file: string): void {
           .immediate(),
       );
     } catch (cause) {
-      if (cause instanceof Error && !(cause as { code?: unknown }).code && cause.message.startsWith('history:')) throw cause;
-      throw new Error(`history: migrating ${file} to schema version ${m.version} (${m.description}) failed; the file is left at version ${m.version - 1}`, {
-        cause,
-      });
+      if (cause instanceof HistoryStoreError) throw cause;
+      throw new Error(
+        `migrating the history store ${file} to schema version ${m.version} (${m.description}) failed; the file is left at version ${m.version - 1}`,
+        {
+          cause,
+        },
+      );
     }
   }
 }

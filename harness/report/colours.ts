@@ -82,7 +82,11 @@ export function variantColour(variant: string, algorithm?: string): string {
     // Unknown variants of one algorithm: tones from the name, so they differ but stay stable.
     light = base.light + ((hash(variant) % 5) - 2) * 6;
   }
-  return hslToHex(base.hue, base.sat, Math.max(24, Math.min(74, light)));
+  // A result on N threads (<name>@t<N>): the variant's hue, darker per doubling of the threads, so the
+  // counts of one variant read apart in a legend (conv-im2col-gemm-f32 and conv-im2col-gemm-f32@t2 were one blue).
+  const at = /@t(\d+)$/.exec(variant);
+  if (at) light -= 10 * Math.log2(Math.max(1, Number(at[1])));
+  return hslToHex(base.hue, base.sat, Math.max(at ? 18 : 24, Math.min(74, light)));
 }
 
 /** Variant -> colour for every result of a run (for the tables and charts). */

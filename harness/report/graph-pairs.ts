@@ -16,6 +16,7 @@
 import nunjucks from 'nunjucks';
 import type { TopLevelSpec } from 'vega-lite';
 import { isTimed, type CaseResult, type RunResults, type TimedResult } from '../../core/contracts.js';
+import { variantColours } from './colours.js';
 import { bytesBinary, bytesDecimal, duration, ms, sig } from './format.js';
 import { isDecisive, speedupOf, speedupText, type Speedup } from './speedup.js';
 import { attachTitles, CHART_CONFIG, tipToken, vegaLiteToSvg, type Tip } from './svg.js';
@@ -292,6 +293,8 @@ async function pairRooflineSvg(run: RunResults, points: Omit<RoofPoint, 'tip'>[]
   const { values, tips } = withTips(points, (p) => [`${p.pair}: ${p.series}`, `${sig(p.x)} FLOP/byte (modeled), ${sig(p.y)} GFLOP/s`], 'rb-pair-point');
   if (values.length === 0) return null;
   const m = run.ceilings.measured;
+  const colours = variantColours(run.results);
+  const series = [...new Set(values.map((v) => v.series))];
   const xs = values.map((v) => v.x);
   const lo = Math.min(...xs) / 2;
   const hi = Math.max(...xs) * 2;
@@ -316,7 +319,19 @@ async function pairRooflineSvg(run: RunResults, points: Omit<RoofPoint, 'tip'>[]
           { mark: { type: 'line', opacity: 0.35, color: '#888' }, encoding: { x, y, detail: { field: 'pair' } } },
           {
             mark: { type: 'point', filled: true, size: 55 },
-            encoding: { x, y, color: { field: 'series', type: 'nominal', title: 'way' }, description: { field: 'tip' } },
+            encoding: {
+              x,
+              y,
+              // The run's colour of each variant (as on the main roofline), and the names in full: 'fusion-ort-disabled-f32' was cut to 'fusion-ort-disabl...'.
+              color: {
+                field: 'series',
+                type: 'nominal',
+                title: 'way',
+                ...(series.every((v) => colours.has(v)) ? { scale: { domain: series, range: series.map((v) => colours.get(v)!) } } : {}),
+                legend: { labelLimit: 0 },
+              },
+              description: { field: 'tip' },
+            },
           },
         ],
       },

@@ -79,6 +79,12 @@ export interface TimedCells {
    * values), not a bound on the error against float64 the row shows: those cells are not marked against it.
    */
   kernelTolerance: boolean;
+  /**
+   * The row's verdict is its checks' alone (a whole network of the light runtime: every layer checked against
+   * float64 of its own inputs), named here; its tolerance's limit 0 is the count of failed checks, not a bound
+   * on the rel L2 shown ('relL2 ≤ 0' beside a red 1.8e-8 on a passed row). '' otherwise.
+   */
+  byChecks: string;
   prepMs: string;
   prepBytes: string;
   prepNote: string;
@@ -221,6 +227,8 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
   const st = r.timing.stats;
   const acc = r.accuracy;
   const measuredValue = decodeFloat(acc.tolerance.metric === 'maxAbs' ? acc.maxAbs : acc.relL2);
+  // A float result judged by its checks alone (no error budget: limit 0 is the count of failed checks).
+  const byChecks = acc.schemeLoss === undefined && acc.tolerance.limit === 0 && (acc.checks?.length ?? 0) > 0;
   let speedup: string = f.DASH;
   const isBaseline = r.variant === baseline?.variant;
   if (baseline && isTimed(baseline)) {
@@ -255,8 +263,9 @@ function timedCells(r: Extract<CaseResult, { state: 'passed' | 'inaccurate' }>, 
     tolSource: acc.tolerance.source,
     // A low-precision row's max abs / rel L2 are against float64 on the original floats (the scheme loss is in them);
     // its tolerance is the kernel check's, so whether it holds is the check's verdict, not those cells against it.
-    kernelTolerance: acc.schemeLoss !== undefined,
-    overLimit: acc.schemeLoss !== undefined ? (acc.checks ?? []).some((c) => !c.ok) : !(measuredValue <= acc.tolerance.limit),
+    kernelTolerance: acc.schemeLoss !== undefined || byChecks,
+    byChecks: byChecks ? (acc.checks ?? []).map((c) => c.name).join(', ') : '',
+    overLimit: acc.schemeLoss !== undefined || byChecks ? (acc.checks ?? []).some((c) => !c.ok) : !(measuredValue <= acc.tolerance.limit),
     prepMs: r.prepare.ms > 0 ? f.duration(r.prepare.ms) : 'none',
     prepBytes: r.prepare.bytes > 0 ? f.bytesBinary(r.prepare.bytes) : 'no extra bytes',
     prepNote: r.prepare.note ?? '',

@@ -79,7 +79,7 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
       p90: ms(mr.p90),
       p99: ms(mr.p99),
       layerSum: mr.layerSumMs === null ? '—' : ms(mr.layerSumMs),
-      overhead: mr.overheadMs === null || mr.overheadPct === null ? '—' : `${ms(mr.overheadMs)} (${fixed(mr.overheadPct, 1)}%)`,
+      overhead: overheadText(mr.overheadMs, mr.overheadPct),
       bestSum: mr.bestLayerSumMs === null || mr.bestLayerSumMs === undefined ? '—' : ms(mr.bestLayerSumMs),
       arena: mr.arenaBytes === null ? '—' : `${bytesBinary(mr.arenaBytes)} (${bytesBinary(mr.naiveArenaBytes)} without reuse)`,
       weights: mr.weightBytes === null ? '—' : bytesBinary(mr.weightBytes),
@@ -123,6 +123,18 @@ export function networkView(c: CaseSpec, results: readonly CaseResult[]): Networ
   };
 }
 
+/**
+ * The runtime's overhead, end-to-end mean minus the sum of its layers. The layers are timed in a profiled
+ * inference after each timed one (suites/models/measure.ts): when that sum comes out above the end-to-end
+ * mean (noise, the per-layer timers), there is no overhead to show, and a negative one ('-6.352 (-18.2%)') is
+ * not a figure: it says so instead.
+ */
+export function overheadText(overheadMs: number | null, overheadPct: number | null): string {
+  if (overheadMs === null || overheadPct === null) return '—';
+  if (overheadMs < 0) return `none measurable (the layers, timed in separate profiled runs, sum ${ms(-overheadMs)} ms above it)`;
+  return `${ms(overheadMs)} (${fixed(overheadPct, 1)}%)`;
+}
+
 /** "1", or "2" with what ran on the threads: the conv and FC layers (and the share of the layer time left on thread 0), or the engine's own pool. */
 export function threadsText(threads: number, mr: ModelRun, oversubscribed: boolean): string {
   const over = oversubscribed ? ', oversubscribed' : '';
@@ -161,7 +173,8 @@ export async function errorGrowthSvg(results: readonly CaseResult[], idPrefix: s
         field: 'variant',
         type: 'nominal',
         scale: { domain: variants, range: variants.map((v) => variantColour(v)) },
-        legend: { orient: 'bottom', title: null },
+        // Names whole ('model-runtime-im2…' could be either policy, at either thread count), one per line.
+        legend: { orient: 'right', title: null, labelLimit: 0 },
       },
       tooltip: [{ field: 'node' }, { field: 'relL2', format: '.2e' }],
     },

@@ -18,7 +18,8 @@ import { sparseSection } from './sparse.js';
 import { graphPairSections } from './graph-pairs.js';
 import { quantizationDecision } from './quantization.js';
 import { quantizedNetworksView } from './quantized-networks.js';
-import { scalingView, threadsSummary } from './scaling.js';
+import { scalingView, threadedRoofsBelowOne, threadsSummary } from './scaling.js';
+import { sig } from './format.js';
 
 export { rooflineSvg, bandwidthSweepSvg } from './charts.js';
 export { buildView } from './model.js';
@@ -80,6 +81,9 @@ export async function renderReportHtml(run: RunResults): Promise<string> {
       quantizedNetworks: quantizedNetworksView(run),
       scaling: scalingView(run),
       threads: threadsSummary(run),
+      roofsBelowOne: threadedRoofsBelowOne(run).map(
+        (t) => `${t.threads} threads measured a peak of ${sig(t.peak, 3)} GFLOP/s, below the ${sig(t.one, 3)} of one thread`,
+      ),
       nativePeers: [...new Set(run.results.filter((r) => 'timing' in r && (r.info?.code === 'native' || r.external !== undefined)).map((r) => r.variant))],
       nativeRoofColour: NATIVE_ROOF_COLOUR,
       int8RoofColour: INT8_ROOF_COLOUR,

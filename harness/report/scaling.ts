@@ -112,8 +112,9 @@ export function scalingView(run: RunResults): ScalingView | null {
           return {
             threads,
             medianText: t ? duration(t.timing.stats.median) : '\u2014',
-            speedupText: threads === 1 ? (t ? '1×' : '\u2014') : speedupText(s),
-            efficiencyText: s ? `${Math.round((100 * s.value) / threads)}%` : '\u2014',
+            // No one-thread timing of the variant (onnxruntime-web runs at the run's highest count only): said, not "—, efficiency —".
+            speedupText: threads === 1 ? (t ? '1×' : '\u2014') : t && !base ? `no speedup: ${one ? one.state : 'not run'} on 1 thread` : speedupText(s),
+            efficiencyText: s ? `${Math.round((100 * s.value) / threads)}%` : t && !base ? '' : '\u2014',
             oversubscribed: r?.oversubscribed === true,
             missing,
           };
@@ -149,4 +150,15 @@ export function threadsSummary(run: RunResults): { counts: number[]; oversubscri
   const counts = [...new Set(run.results.map(resultThreads))].sort((a, b) => a - b);
   const oversubscribed = [...new Set(run.results.filter((r) => r.oversubscribed === true).map(resultThreads))].sort((a, b) => a - b);
   return { counts: counts.length > 0 ? counts : [1], oversubscribed, cores: run.probe?.cpu.cores ?? null };
+}
+
+/**
+ * The thread counts whose measured roof (ceilings.threaded) came out below the one-thread roof: N threads
+ * measuring less than one means the cores were busy with other work (or throttled) while it was measured, and
+ * the chart's dashed N-thread roof under the solid one needs saying. Empty when none, or nothing to compare.
+ */
+export function threadedRoofsBelowOne(run: RunResults): { threads: number; peak: number; one: number }[] {
+  const one = run.ceilings.measured?.peakGflops;
+  if (one === undefined) return [];
+  return (run.ceilings.threaded ?? []).filter((t) => t.measured.peakGflops < one).map((t) => ({ threads: t.threads, peak: t.measured.peakGflops, one }));
 }

@@ -11,7 +11,7 @@ import type { Plan } from '../../core/contracts.js';
 import { DEFAULT_WORK_DIR, type Device } from '../devices.js';
 import { buildPayload, expectedFiles, payloadForArch, type Payload } from '../payload.js';
 import { shq } from './shell.js';
-import { lockOwner, runLocked, runSession, wrapperScript, type SessionIo } from './session.js';
+import { LOCK_SCRIPT, lockOwner, runLocked, runSession, wrapperScript, type SessionIo } from './session.js';
 import type { RunHandlers, RunOutcome, Transport, TransportOptions } from './types.js';
 
 /**
@@ -24,6 +24,28 @@ export function localWorkDir(device: Device): string {
   if (dir === '~') return os.homedir();
   if (dir.startsWith('~/')) return join(os.homedir(), dir.slice(2));
   return resolve(dir);
+}
+
+/**
+ * Who holds the local device's lock in `workDir`, when a live run holds it (its pid alive, this boot, a roofbench
+ * wrapper; the same test as the wrapper's, LOCK_SCRIPT's stale()), else null (free, or stale: the run recovers it).
+ * Asked before anything is built or printed, so a second run on `local` is refused up front; the wrapper's own
+ * check stays the one that counts (a lock taken between the two is refused there).
+ */
+export function localLockHolder(workDir: string): string | null {
+  const script = `W=${shq(workDir)}
+${LOCK_SCRIPT}
+[ -d "$L" ] || exit 0
+[ -n "$(stale)" ] && exit 0
+o=$(cat "$L/owner" 2>/dev/null | tr -d '\\000-\\037')
+printf '%s' "\${o:-a run that is starting (no owner written yet)}"`;
+  try {
+    const held = execFileSync('sh', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+    return held || null;
+  } catch {
+    // Cannot tell here: the run's own lock step decides.
+    return null;
+  }
 }
 
 export interface LocalOptions extends TransportOptions {
