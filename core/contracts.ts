@@ -574,7 +574,7 @@ export type Perf = z.infer<typeof Perf>;
 export const LayerRow = z.object({
   node: z.string(),
   op: z.string(),
-  /** What ran it: a conv variant, the runtime's general conv, wasm-sgemm, js (simple kernels), view. */
+  /** What ran it: a conv variant, the runtime's general conv, wasm-gemv (fully connected), js (simple kernels), view. */
   kernel: z.string(),
   note: z.string().optional(),
   /** Mean over the profiled inferences, ms, and how many calls that is. */

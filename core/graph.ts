@@ -531,6 +531,35 @@ export function convShapeOfNode(n: GraphNode, shapes: Shapes): ConvNodeShape {
   };
 }
 
+/**
+ * A conv node whose one obstacle to the conv kernels is unequal pads (TensorFlow's SAME on an even input
+ * gives [0, 0, 1, 1]): its shape on the input zero-padded explicitly by `pads` [top, left, bottom, right], with
+ * pad 0; the kernels then compute exactly the padded conv. Null for a node convShapeOfNode takes, or one with
+ * another obstacle (unequal strides, dilation).
+ */
+export function explicitPadConv(n: GraphNode, shapes: Shapes): { shape: ConvShape; pads: [number, number, number, number] } | null {
+  if (n.op !== 'conv') return null;
+  const x = shapes.get(n.inputs[0]!);
+  const w = shapes.get(n.params[0]!);
+  const { stride, pads, dilation, groups } = n.attrs;
+  if (!x || !w || stride[0] !== stride[1] || dilation[0] !== 1 || dilation[1] !== 1 || pads.every((p) => p === pads[0])) return null;
+  const [N, C, H, W] = x as [number, number, number, number];
+  const [K, , R, S] = w as [number, number, number, number];
+  const [t, l, b, r] = pads;
+  return { shape: { n: N, c: C, h: H + t + b, w: W + l + r, k: K, r: R, s: S, stride: stride[0], pad: 0, groups }, pads: [t, l, b, r] };
+}
+
+/** `x` (N C H W) copied into zero-bordered planes of (H + top + bottom) x (W + left + right). */
+export function padPlanes(x: Float32Array, dims: readonly number[], pads: readonly [number, number, number, number]): Float32Array {
+  const [N, C, H, W] = dims as [number, number, number, number];
+  const [t, l, b, r] = pads;
+  const hp = H + t + b;
+  const wp = W + l + r;
+  const y = new Float32Array(N * C * hp * wp);
+  for (let pl = 0; pl < N * C; pl++) for (let i = 0; i < H; i++) y.set(x.subarray((pl * H + i) * W, (pl * H + i + 1) * W), (pl * hp + i + t) * wp + l);
+  return y;
+}
+
 /** Tensor names of a conv case's one-node graph. */
 export const CONV_CASE_TENSORS = { input: 'x', weight: 'w', output: 'y', node: 'conv' } as const;
 

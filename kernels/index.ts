@@ -155,6 +155,11 @@ export interface SimdKernels {
     ws: number,
     accumulate: boolean | number,
   ): void;
+  /**
+   * Fully-connected rows [k0, k1): y[n * ldy + kk] = sum_i x[n * f + i] * w[kk * f + i] for n < m, w K x F as stored
+   * (no packing; each row's sum in one fixed order, so any split of the rows gives the same bits).
+   */
+  gemv_f32(m: number, f: number, x: number, w: number, y: number, ldy: number, k0: number, k1: number): void;
   depthwise_workspace_floats(h: number, wd: number, r: number, s: number, stride: number, pad: number): number;
   /** Depthwise conv (groups == c == k): w c x R x S; y overwritten. */
   conv_depthwise_f32(
@@ -241,6 +246,7 @@ const SIMD_EXPORTS = [
   'im2col_f32',
   'sgemm_workspace_floats',
   'sgemm_f32',
+  'gemv_f32',
   'depthwise_workspace_floats',
   'conv_depthwise_f32',
   'peak_f32x4',

@@ -147,6 +147,56 @@ describe('plain im2col kernel', () => {
   });
 });
 
+describe('gemv kernel (fully-connected layers)', () => {
+  // f: below 4, not a multiple of 4, past 16 with a 4-chunk and a scalar tail; m: batch 1 and 3.
+  for (const { m, k, f } of [
+    { m: 1, k: 1, f: 1 },
+    { m: 1, k: 7, f: 3 },
+    { m: 3, k: 9, f: 23 },
+    { m: 1, k: 37, f: 1000 },
+  ]) {
+    it(`y[${m}x${k}] = x[${m}x${f}] w^T matches float64 within f*u*sum|x*w|, the same bits for any split of the rows, other rows untouched`, () => {
+      const rnd = makeRng(m * 7919 + k * 31 + f);
+      const fill = (len: number) => Float32Array.from({ length: len }, () => rnd.next() * 2 - 1);
+      const X = fill(m * f);
+      const W = fill(k * f);
+      const ldy = k + 2;
+      const mark = kernels.mark();
+      const simd = kernels.requireSimd('test');
+      const xb = kernels.allocCopy(X);
+      const wb = kernels.allocCopy(W);
+      const whole = kernels.allocCopy(new Float32Array(m * ldy).fill(-7));
+      const split = kernels.allocCopy(new Float32Array(m * ldy).fill(-7));
+      simd.gemv_f32(m, f, xb.ptr, wb.ptr, whole.ptr, ldy, 0, k);
+      // Rows in uneven blocks, as the threads split them.
+      const cut = [0, Math.floor(k / 3), Math.floor(k / 2), k];
+      for (let t = 0; t + 1 < cut.length; t++) simd.gemv_f32(m, f, xb.ptr, wb.ptr, split.ptr, ldy, cut[t]!, cut[t + 1]!);
+      const y = whole.view();
+      expect(Buffer.from(split.view().buffer, split.view().byteOffset, m * ldy * 4).equals(Buffer.from(y.buffer, y.byteOffset, m * ldy * 4))).toBe(true);
+      let worst = 0;
+      for (let n = 0; n < m; n++) {
+        for (let j = 0; j < ldy; j++) {
+          const got = y[n * ldy + j]!;
+          if (j >= k) {
+            expect(got).toBe(-7);
+            continue;
+          }
+          let ref = 0;
+          let bound = 0;
+          for (let i = 0; i < f; i++) {
+            const t = X[n * f + i]! * W[j * f + i]!;
+            ref += t;
+            bound += Math.abs(t);
+          }
+          worst = Math.max(worst, Math.abs(got - ref) / ((f + 1) * 2 ** -24 * bound + 1e-30));
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(1);
+      kernels.release(mark);
+    });
+  }
+});
+
 describe('sgemm kernel', () => {
   const cases = [
     { m: 1, n: 1, k: 1, acc: false },

@@ -87,7 +87,7 @@ describe('whole-network quantization (every-op)', () => {
     expect(r.state).toBe('passed');
     const q = quantOf(m, INT8);
     expect(q.scheme).toBe('pc-i8');
-    // The conv with unequal pads has no ConvShape: fp32 (the runtime's general conv), with the reason.
+    // The conv with unequal pads has no ConvShape of its own: fp32 (im2col on its input padded explicitly), with the reason.
     expect(layer(q, 'asym')).toMatchObject({ precision: 'fp32' });
     expect(layer(q, 'asym').reason).toMatch(/no int8 kernel: .*pad/i);
     expect(layer(q, 'dw')).toMatchObject({ precision: 'int8', kernel: 'conv-depthwise-pc-i8' });

@@ -1,7 +1,7 @@
 /**
  * The models suite's whole networks at N threads (unit tier: in-process, real kernels, real pools of worker
  * threads; suites/models/threaded.ts). The test network every-op (odd planes, a stride-2 stem, depthwise,
- * grouped, a Winograd-able 3x3, unequal pads the general conv takes, a 1x1 with 8 output channels: two MR
+ * grouped, a Winograd-able 3x3, unequal pads (run on a padded copy, on thread 0), a 1x1 with 8 output channels: two MR
  * blocks, fewer than 3 threads) compiled over a pool's shared memory with its conv layers through the pool:
  * the output bit-identical to the one-thread network at 2 and 3 threads, under the im2col policy and with
  * Winograd / depthwise kernels; measureModelCase at --threads 1,2 (and 2 alone) gives `@t2` results that
@@ -41,7 +41,7 @@ afterAll(async () => {
 
 const variant = (name: string): ConvVariant => convVariants.find((v) => v.name === name)!;
 const im2col: ConvChooser = () => convIm2colGemmF32;
-/** Winograd F(4x4) on the 3x3 stride-1 layer, depthwise SIMD on the depthwise one, im2col elsewhere (unequal pads: the general conv). */
+/** Winograd F(4x4) on the 3x3 stride-1 layer, depthwise SIMD on the depthwise one, im2col elsewhere (unequal pads: on its input padded explicitly). */
 const mixed: ConvChooser = (_n, s) => {
   if (!s) return null;
   if (s.groups > 1 && s.groups === s.c) return variant('conv-depthwise-simd-f32');
@@ -73,7 +73,7 @@ describe('a network compiled over a pool: conv layers on N threads', () => {
         try {
           const cg = compileGraph({ kernels: pool.kernels }, g, params, choose, net.options);
           const pooled = cg.layers.filter((l) => l.threads !== undefined);
-          // Every conv layer with a kernel and the FC layer run on the pool; the unequal-pad conv (general conv) and the cheap ops on thread 0.
+          // Every conv layer with a kernel and the FC layer run on the pool; the unequal-pad conv (a padded copy of its input) and the cheap ops on thread 0.
           expect(pooled.map((l) => l.node)).toEqual(['stem', 'dw', 'grouped', 'wino', 'mpool_pw', 'fc1']);
           expect(pooled.every((l) => l.threads === n)).toBe(true);
           expect(cg.layers.find((l) => l.node === 'asym')!.threads).toBeUndefined();

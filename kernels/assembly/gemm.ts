@@ -485,3 +485,42 @@ export function sgemm_f32(
     }
   }
 }
+
+/**
+ * Fully-connected layer, batch-major rows: y[n * ldy + kk] = sum_i x[n * f + i] * w[kk * f + i] for
+ * kk in [k0, k1), n < m, w the layer's K x F weights as stored (row-major, no packing). A batch-1 FC layer is a
+ * matrix-vector product: every weight is read once and used once, so it is bound by the weight stream, and
+ * the packed GEMM (which packs the whole weight matrix on every call) ran at a quarter of that bound.
+ * Each row's sum has one fixed order, whatever [k0, k1) is (so a split of the rows across threads gives
+ * the same bits): four f32x4 accumulators over 16-float chunks, one more 4-float chunk at a time into
+ * the first, then (a0 + a1) + (a2 + a3), lanes (l0 + l1) + (l2 + l3), then the scalar tail in order.
+ */
+export function gemv_f32(m: i32, f: i32, x: usize, w: usize, y: usize, ldy: i32, k0: i32, k1: i32): void {
+  const f16 = f & ~15;
+  const f4 = f & ~3;
+  for (let n = 0; n < m; n++) {
+    const xn = x + (<usize>(n * f) << 2);
+    const yn = y + (<usize>(n * ldy) << 2);
+    for (let kk = k0; kk < k1; kk++) {
+      const wr = w + (<usize>kk * <usize>f << 2);
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      let i = 0;
+      for (; i < f16; i += 16) {
+        const xo = xn + (<usize>i << 2);
+        const wo = wr + (<usize>i << 2);
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(xo), v128.load(wo)));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load(xo, 16), v128.load(wo, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(v128.load(xo, 32), v128.load(wo, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(v128.load(xo, 48), v128.load(wo, 48)));
+      }
+      for (; i < f4; i += 4) a0 = f32x4.add(a0, f32x4.mul(v128.load(xn + (<usize>i << 2)), v128.load(wr + (<usize>i << 2))));
+      const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+      let acc: f32 = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+      for (; i < f; i++) acc += load<f32>(xn + (<usize>i << 2)) * load<f32>(wr + (<usize>i << 2));
+      store<f32>(yn + (<usize>kk << 2), acc);
+    }
+  }
+}

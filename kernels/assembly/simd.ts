@@ -15,6 +15,7 @@ export {
   im2col_f32,
   sgemm_workspace_floats,
   sgemm_f32,
+  gemv_f32,
 } from './gemm';
 export { depthwise_workspace_floats, conv_depthwise_f32 } from './depthwise';
 export {

@@ -346,22 +346,20 @@ export function splitConv(pool: ThreadPool, variant: ConvVariant, shape: ConvSha
  * at a column offset, the full row strides), so each output is the same reduction in the same order as on one
  * thread. Weights are shared, not copied; each thread has its own SGEMM workspace.
  */
-export function splitFullyConnected(pool: ThreadPool, m: number, k: number, f: number, wt: number): SplitConv {
+export function splitFullyConnected(pool: ThreadPool, m: number, k: number, f: number, w: number): SplitConv {
   const rec = recordingContext(pool.kernels);
   const simd = rec.ctx.kernels.requireSimd('the fully-connected layer at N threads');
+  // Output rows (the K outputs) in blocks, one per thread: each thread streams its own rows of the weights.
   const blocks = splitColumns({ n: 1, c: f, h: 1, w: k, k: 1, r: 1, s: 1, stride: 1, pad: 0, groups: 1 }, pool.threads);
-  const ws = pool.kernels.requireSimd('the fully-connected layer at N threads').sgemm_workspace_floats();
   return {
     by: 'columns',
     blocks,
-    scratchFloats: blocks.map((b) => (b === null ? 0 : ws)),
+    scratchFloats: blocks.map(() => 0),
     note:
       `${blocks.filter((b) => b !== null).length} of ${pool.threads} thread(s) busy, output columns split in blocks of ` +
-      `${blocks.map((b) => (b ? b.j1 - b.j0 : 0)).join('/')}; the transposed weights shared, each thread's SGEMM packs its own columns`,
-    register(x: number, y: number, scratch: readonly number[]): ProgramHandle {
-      const programs: ThreadProgram[] = blocks.map((b, t) =>
-        b === null ? [] : rec.capture(() => simd.sgemm_f32(m, b.j1 - b.j0, f, x, f, wt + b.j0 * 4, k, y + b.j0 * 4, k, scratch[t] ?? 0, 0)),
-      );
+      `${blocks.map((b) => (b ? b.j1 - b.j0 : 0)).join('/')}; the weights shared, each thread reads its own rows (gemv_f32)`,
+    register(x: number, y: number): ProgramHandle {
+      const programs: ThreadProgram[] = blocks.map((b) => (b === null ? [] : rec.capture(() => simd.gemv_f32(m, f, x, w, y, k, b.j0, b.j1))));
       return pool.register(programs);
     },
   };

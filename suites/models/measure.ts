@@ -47,7 +47,7 @@ import {
   type RunOptions,
   type TestFaults,
 } from '../../core/contracts.js';
-import { inferShapes, numel, type Graph, type GraphNode, type Shapes } from '../../core/graph.js';
+import { explicitPadConv, inferShapes, numel, padPlanes, type Graph, type GraphNode, type Shapes } from '../../core/graph.js';
 import { exportOnnx } from '../../core/onnx.js';
 import { computeStatistics, isNoisy } from '../../core/stats.js';
 import { computePerf } from '../../core/roofline.js';
@@ -375,15 +375,18 @@ function selectKernels(
   const chosen = new Map<string, ConvVariant | null>();
   for (const n of g.nodes) {
     if (n.op !== 'conv') continue;
-    const cs = convShapeOf(n, shapes);
+    // Unequal pads: the runtime runs the kernels on the input padded explicitly (core/graph.ts explicitPadConv), so are they timed.
+    const pp = explicitPadConv(n, shapes);
+    const cs = convShapeOf(n, shapes) ?? pp?.shape ?? null;
     if (!cs) continue;
     const key = JSON.stringify(cs);
     let entry = byShape.get(key);
     if (!entry) {
       env.onPhase?.('select', `${n.name}: timing ${candidates.length} conv kernels`);
-      const x = Float32Array.from(ref.values.get(n.inputs[0]!)!);
+      const x0 = Float32Array.from(ref.values.get(n.inputs[0]!)!);
+      const x = pp ? padPlanes(x0, shapes.get(n.inputs[0]!)!, pp.pads) : x0;
       const w = params.get(n.params[0]!)!;
-      const local = convNodeRef(n, shapes.get(n.inputs[0]!)!, shapes.get(n.params[0]!)!, shapes.get(n.outputs[0])!, x, w);
+      const local = convNodeRef(n, shapes.get(n.inputs[0]!)!, shapes.get(n.params[0]!)!, shapes.get(n.outputs[0])!, x0, w);
       const reduction = (cs.c / cs.groups) * cs.r * cs.s;
       const { ho, wo } = convOutputSize(cs);
       const cands: Candidate[] = [];

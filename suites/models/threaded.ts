@@ -54,7 +54,7 @@ export function pooledNetwork(pool: ThreadPool): PooledNetwork {
         if (threadable(v) !== true) return null;
         return onPool(splitConv(pool, v, shape, w));
       },
-      pooledGemm: (m: number, k: number, f: number, wt: number): PooledLayer => onPool(splitFullyConnected(pool, m, k, f, wt)),
+      pooledGemm: (m: number, k: number, f: number, w: number): PooledLayer => onPool(splitFullyConnected(pool, m, k, f, w)),
     },
     dispose(): void {
       for (const h of handles.splice(0)) pool.release(h);

@@ -13,7 +13,7 @@
  * Payload-safe (runs on the device).
  */
 import type { ConvShape, ConvVariant, KernelContext } from '../../../core/contracts.js';
-import { convShapeOfNode, inferShapes, numel, type Graph, type GraphNode, type NodeOf, type Shapes } from '../../../core/graph.js';
+import { convShapeOfNode, explicitPadConv, inferShapes, numel, type Graph, type GraphNode, type NodeOf, type Shapes } from '../../../core/graph.js';
 import { planArena, ARENA_ALIGN, type ArenaPlan } from './arena.js';
 import * as ops from './ops.js';
 
@@ -43,8 +43,8 @@ export interface PooledLayer {
 export interface CompileOptions {
   /** Runs a conv layer through a thread pool (its kernels over the memory of the context compiled in), or null. */
   pooledConv?: (v: ConvVariant, shape: ConvShape, w: Float32Array) => PooledLayer | null;
-  /** Runs a fully-connected layer's SGEMM (y[m x k] = x[m x f] * wT, wT at byte pointer `wt`, f x k) through the pool, or null. */
-  pooledGemm?: (m: number, k: number, f: number, wt: number) => PooledLayer | null;
+  /** Runs a fully-connected layer (y[m x k] = x[m x f] * w^T, w at byte pointer `w`, k x f as stored) through the pool, or null. */
+  pooledGemm?: (m: number, k: number, f: number, w: number) => PooledLayer | null;
 }
 
 /** The runtime's own general conv, named like a variant in the layer table. */
@@ -54,7 +54,7 @@ export interface CompiledLayer {
   index: number;
   node: string;
   op: GraphNode['op'];
-  /** What runs it: a conv variant's name, GENERAL_CONV, `wasm-sgemm`, `wasm-simd` (graph.wasm), `js` (the loops of ops.ts) or `view`. */
+  /** What runs it: a conv variant's name, GENERAL_CONV, `wasm-gemv`, `wasm-simd` (graph.wasm), `js` (the loops of ops.ts) or `view`. */
   kernel: string;
   output: string;
   /** Why the node runs the general conv, where it does; how a pooled layer is split. */
@@ -165,9 +165,13 @@ export function compileGraph(
       switch (n.op) {
         case 'conv': {
           const cs = convShapeOfNode(n, shapes);
-          const v = choose(n, cs.ok ? cs.shape : null, index);
+          // Unequal pads (TensorFlow's SAME): the kernels on the input padded explicitly, pad 0 (core/graph.ts explicitPadConv).
+          const pp = cs.ok ? null : explicitPadConv(n, shapes);
+          const shape = cs.ok ? cs.shape : (pp?.shape ?? null);
+          const v = choose(n, shape, index);
           const w = param(n, 0);
           const b = n.params[1] ? param(n, 1) : null;
+          // A padded layer runs unsplit on the calling thread (its input is not an arena tensor the pool binds).
           const pooled = v && cs.ok && v.layer && opts.pooledConv ? opts.pooledConv(v, cs.shape, w) : null;
           if (v && pooled) {
             const K = os[1]!;
@@ -185,8 +189,8 @@ export function compileGraph(
                   addBias(y, y);
                 }
               : () => runPooled();
-          } else if (v && cs.ok && v.layer) {
-            const lk = v.layer(ctx, cs.shape, w);
+          } else if (v && shape && v.layer) {
+            const lk = v.layer(ctx, shape, w);
             scratchFloats = Math.max(scratchFloats, lk.scratchFloats);
             const run = lk.run;
             const len = numel(os.slice(2));
@@ -194,13 +198,30 @@ export function compileGraph(
             const N = os[0]!;
             kernel = v.name;
             const addBias = b ? perChannel(null, b, N, K, len) : null;
+            let input = (): number => off(x0) << 2;
+            if (pp) {
+              // A zero-bordered copy of the input, its borders zeroed once here; each run copies the rows in.
+              const [, C, H, W] = xs as [number, number, number, number];
+              const [t, l] = pp.pads;
+              const { h: hp, w: wp } = pp.shape;
+              const buf = kern.alloc(N * C * hp * wp);
+              buf.view().fill(0);
+              const bp = buf.ptr >> 2;
+              note = `pads [${n.attrs.pads.join(', ')}] unequal: the input copied into zero-bordered ${hp}x${wp} planes each run, the kernel on pad 0`;
+              input = () => {
+                const xo = off(x0);
+                for (let pl = 0; pl < N * C; pl++)
+                  for (let i = 0; i < H; i++) heap.copyWithin(bp + (pl * hp + i + t) * wp + l, xo + (pl * H + i) * W, xo + (pl * H + i + 1) * W);
+                return bp << 2;
+              };
+            }
             step = addBias
               ? () => {
                   const y = off(out);
-                  run(off(x0) << 2, y << 2, scratch);
+                  run(input(), y << 2, scratch);
                   addBias(y, y);
                 }
-              : () => run(off(x0) << 2, off(out) << 2, scratch);
+              : () => run(input(), off(out) << 2, scratch);
           } else {
             kernel = GENERAL_CONV;
             note = cs.ok ? `no variant chosen for this layer` : cs.reason;
@@ -231,14 +252,12 @@ export function compileGraph(
           const K = os[1]!;
           const w = param(n, 0);
           const b = n.params[1] ? param(n, 1) : null;
-          // y[N x K] = x[N x F] * w^T: w^T (F x K) made once here.
-          const wt = kern.alloc(Fd * K);
-          const wv = wt.view();
-          for (let k = 0; k < K; k++) for (let i = 0; i < Fd; i++) wv[i * K + k] = w[k * Fd + i]!;
-          scratchFloats = Math.max(scratchFloats, simd.sgemm_workspace_floats());
-          const sgemm = simd.sgemm_f32;
-          const wtp = wt.ptr;
-          kernel = 'wasm-sgemm';
+          // y[N x K] = x[N x F] * w^T, w (K x F) as stored, copied once here into the kernels' memory: a
+          // matrix-vector product per image that reads each weight once (gemv_f32; batch 1 is bound by the weight stream).
+          const wk = kern.allocCopy(w);
+          const gemv = simd.gemv_f32;
+          const wtp = wk.ptr;
+          kernel = 'wasm-gemv';
           const addBias = b ? perChannel(null, b, N, K, 1) : null;
           const pooled = opts.pooledGemm ? opts.pooledGemm(N, K, Fd, wtp) : null;
           if (pooled) {
@@ -254,7 +273,7 @@ export function compileGraph(
           }
           step = () => {
             const y = off(out);
-            sgemm(N, K, Fd, off(x0) << 2, Fd, wtp, K, y << 2, K, scratch, 0);
+            gemv(N, Fd, off(x0) << 2, wtp, y << 2, K, 0, K);
             if (addBias) addBias(y, y);
           };
           break;
