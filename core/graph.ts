@@ -549,14 +549,37 @@ export function explicitPadConv(n: GraphNode, shapes: Shapes): { shape: ConvShap
   return { shape: { n: N, c: C, h: H + t + b, w: W + l + r, k: K, r: R, s: S, stride: stride[0], pad: 0, groups }, pads: [t, l, b, r] };
 }
 
-/** `x` (N C H W) copied into zero-bordered planes of (H + top + bottom) x (W + left + right). */
-export function padPlanes(x: Float32Array, dims: readonly number[], pads: readonly [number, number, number, number]): Float32Array {
+/**
+ * Copies the rows of `x` (N C H W, from float `xo` of `src`) into the interior of zero-bordered planes of
+ * (H + top + bottom) x (W + left + right) at float `yo` of `dst`; the borders are left as they are (zero them
+ * once). `src` and `dst` may be one array (the runtime's heap: copied in place, no temporary per row).
+ */
+export function copyIntoPadded(
+  src: Float32Array,
+  xo: number,
+  dst: Float32Array,
+  yo: number,
+  dims: readonly number[],
+  pads: readonly [number, number, number, number],
+): void {
   const [N, C, H, W] = dims as [number, number, number, number];
   const [t, l, b, r] = pads;
   const hp = H + t + b;
   const wp = W + l + r;
-  const y = new Float32Array(N * C * hp * wp);
-  for (let pl = 0; pl < N * C; pl++) for (let i = 0; i < H; i++) y.set(x.subarray((pl * H + i) * W, (pl * H + i + 1) * W), (pl * hp + i + t) * wp + l);
+  for (let pl = 0; pl < N * C; pl++)
+    for (let i = 0; i < H; i++) {
+      const from = xo + (pl * H + i) * W;
+      const to = yo + (pl * hp + i + t) * wp + l;
+      if (src === dst) dst.copyWithin(to, from, from + W);
+      else dst.set(src.subarray(from, from + W), to);
+    }
+}
+
+/** `x` (N C H W) copied into new zero-bordered planes of (H + top + bottom) x (W + left + right). */
+export function padPlanes(x: Float32Array, dims: readonly number[], pads: readonly [number, number, number, number]): Float32Array {
+  const [N, C, H, W] = dims as [number, number, number, number];
+  const y = new Float32Array(N * C * (H + pads[0] + pads[2]) * (W + pads[1] + pads[3]));
+  copyIntoPadded(x, 0, y, 0, dims, pads);
   return y;
 }
 

@@ -255,7 +255,6 @@ export interface Contender<V = ModelVariant> {
   dispose(): void | Promise<void>;
 }
 
-/** How many inferences: enough for a stable median within the run's time budget. */
 /**
  * A peer's logits (the input of the network's final softmax) against the float64 logits, within the output's limit:
  * a softmax that saturates is exactly one-hot in float32 and float64 alike, so the output alone would pass a
@@ -274,6 +273,7 @@ function logitsCheck(y: Float32Array | null, ref: Float64Array, limit: number): 
   };
 }
 
+/** How many inferences: enough for a stable median within the run's time budget. */
 function inferenceCount(perInferenceMs: number, o: RunOptions): number {
   const budgetMs = o.targetMs * (o.quick ? 4 : 10);
   const min = o.quick ? Math.max(5, o.minSamples) : Math.max(11, o.minSamples);
@@ -1023,7 +1023,7 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
             const feeds = Object.fromEntries(g.inputs.map((t) => [t.name, new ort.Tensor('float32', Float32Array.from(inputs.get(t.name)!), t.shape)]));
             let y: Float32Array | null = null;
             let checkedLogits: Float32Array | null = null;
-            const fetch = async (names: string[]) => {
+            const infer = async (names: string[]) => {
               const out = await session.run(feeds, names);
               const d = out[outName]?.data;
               if (!(d instanceof Float32Array) || d.length !== refOut.length)
@@ -1031,10 +1031,10 @@ export async function measureModelCase(c: CaseSpec, variantNames: string[], env:
               y = d;
               return out;
             };
-            const run = async () => void (await fetch([outName]));
+            const run = async () => void (await infer([outName]));
             phase = 'check';
             if (logitsName !== null) {
-              const d = (await fetch([outName, logitsName]))[logitsName]?.data;
+              const d = (await infer([outName, logitsName]))[logitsName]?.data;
               checkedLogits = d instanceof Float32Array ? Float32Array.from(d) : null;
             } else await run();
             contenders.push(

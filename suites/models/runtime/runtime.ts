@@ -13,7 +13,17 @@
  * Payload-safe (runs on the device).
  */
 import type { ConvShape, ConvVariant, KernelContext } from '../../../core/contracts.js';
-import { convShapeOfNode, explicitPadConv, inferShapes, numel, type Graph, type GraphNode, type NodeOf, type Shapes } from '../../../core/graph.js';
+import {
+  convShapeOfNode,
+  copyIntoPadded,
+  explicitPadConv,
+  inferShapes,
+  numel,
+  type Graph,
+  type GraphNode,
+  type NodeOf,
+  type Shapes,
+} from '../../../core/graph.js';
 import { planArena, ARENA_ALIGN, type ArenaPlan } from './arena.js';
 import * as ops from './ops.js';
 
@@ -201,17 +211,13 @@ export function compileGraph(
             let input = (): number => off(x0) << 2;
             if (pp) {
               // A zero-bordered copy of the input, its borders zeroed once here; each run copies the rows in.
-              const [, C, H, W] = xs as [number, number, number, number];
-              const [t, l] = pp.pads;
-              const { h: hp, w: wp } = pp.shape;
+              const { c: C, h: hp, w: wp } = pp.shape;
               const buf = kern.alloc(N * C * hp * wp);
               buf.view().fill(0);
               const bp = buf.ptr >> 2;
               note = `pads [${n.attrs.pads.join(', ')}] unequal: the input copied into zero-bordered ${hp}x${wp} planes each run, the kernel on pad 0`;
               input = () => {
-                const xo = off(x0);
-                for (let pl = 0; pl < N * C; pl++)
-                  for (let i = 0; i < H; i++) heap.copyWithin(bp + (pl * hp + i + t) * wp + l, xo + (pl * H + i) * W, xo + (pl * H + i + 1) * W);
+                copyIntoPadded(heap, off(x0), heap, bp, xs, pp.pads);
                 return bp << 2;
               };
             }
