@@ -80,7 +80,10 @@ export interface CompiledGraph {
   layers: CompiledLayer[];
   /** Bytes of parameters held by the runtime (copies, packed and transformed weights, private workspaces). */
   weightBytes: number;
-  /** Bytes of the shared scratch buffer (and, with pooled conv layers, the other threads' scratch buffers). */
+  /**
+   * Bytes of the shared scratch buffer (and, with pooled conv layers, the other threads' scratch buffers, and the
+   * zero-bordered input copies of the convs with unequal pads).
+   */
   scratchBytes: number;
   /** Copy the graph inputs into the arena (before run). */
   setInputs(inputs: ReadonlyMap<string, Float32Array>): void;
@@ -119,6 +122,8 @@ export function compileGraph(
   };
   const before = kern.bytesInUse();
   let scratchFloats = 0;
+  /** Floats of the zero-bordered input copies of the convs with unequal pads (allocated with the arena). */
+  let paddedFloats = 0;
   // Pooled conv layers: each thread's scratch (shared by the layers), and the bindings made once the arena is placed.
   const poolScratch: number[] = [];
   const binds: (() => void)[] = [];
@@ -210,11 +215,17 @@ export function compileGraph(
             const addBias = b ? perChannel(null, b, N, K, len) : null;
             let input = (): number => off(x0) << 2;
             if (pp) {
-              // A zero-bordered copy of the input, its borders zeroed once here; each run copies the rows in.
+              // A zero-bordered copy of the input, allocated with the arena (not a weight) and its borders zeroed
+              // once; each run copies the rows in.
               const { c: C, h: hp, w: wp } = pp.shape;
-              const buf = kern.alloc(N * C * hp * wp);
-              buf.view().fill(0);
-              const bp = buf.ptr >> 2;
+              const floats = N * C * hp * wp;
+              paddedFloats += floats;
+              let bp = 0;
+              binds.push(() => {
+                const buf = kern.alloc(floats);
+                buf.view().fill(0);
+                bp = buf.ptr >> 2;
+              });
               note = `pads [${n.attrs.pads.join(', ')}] unequal: the input copied into zero-bordered ${hp}x${wp} planes each run, the kernel on pad 0`;
               input = () => {
                 copyIntoPadded(heap, off(x0), heap, bp, xs, pp.pads);
@@ -432,7 +443,7 @@ export function compileGraph(
     plan,
     layers,
     weightBytes,
-    scratchBytes: (scratchFloats + poolScratch.reduce((a, f, t) => a + (t > 0 ? f : 0), 0)) * 4,
+    scratchBytes: (scratchFloats + paddedFloats + poolScratch.reduce((a, f, t) => a + (t > 0 ? f : 0), 0)) * 4,
     setInputs(inputs) {
       fresh();
       for (const inp of g.inputs) {
